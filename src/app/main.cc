@@ -1,0 +1,35 @@
+// nocopy: one executable, one subcommand per tool.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  // Every socket write uses MSG_NOSIGNAL, but a write to a pipe or a socket
+  // written by a library must not kill the process either.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{
+      "nocopy: a zero-copy I/O library, a Kafka-compatible broker, and the benchmarks that\n"
+      "measure which copy technique wins where."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "nocopy 0.1.0");
+  nocopy::app::add_broker_command(app);
+  nocopy::app::add_bench_command(app);
+  nocopy::app::add_perf_command(app);
+  nocopy::app::add_serve_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}

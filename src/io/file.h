@@ -1,0 +1,48 @@
+// A regular file opened for reading and/or writing.
+//
+// Setup calls (open, create, fallocate) throw std::system_error naming the
+// syscall and the path. Data-path calls return io::Result.
+// Thread-safety: const member functions may be called concurrently (they use
+// positional I/O); the object itself is not reassigned concurrently.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+
+#include "io/error.h"
+#include "io/fd.h"
+
+namespace nocopy::io {
+
+class File {
+ public:
+  enum class Mode { read, read_write, create_rw /* O_CREAT, keeps content */, truncate_rw };
+
+  static File open(const std::filesystem::path& path, Mode mode = Mode::read, int extra_flags = 0);
+  // Adopts an already-open descriptor.
+  explicit File(Fd fd, std::filesystem::path path = {}) : fd_(std::move(fd)), path_(std::move(path)) {}
+  File() = default;
+
+  int fd() const noexcept { return fd_.get(); }
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+  Result<std::uint64_t> size() const;                                       // fstat
+  Result<void> truncate(std::uint64_t size) const;                          // ftruncate
+  Result<void> fallocate(std::uint64_t offset, std::uint64_t len) const;    // posix_fallocate semantics
+  Result<void> fdatasync() const;
+  Result<void> fadvise(std::uint64_t offset, std::uint64_t len, int advice) const;
+
+  // Positional I/O looping over short transfers and EINTR. pread_full stops
+  // early only at end of file (returns the bytes read).
+  Result<std::size_t> pread_full(std::span<std::byte> dst, std::uint64_t offset) const;
+  Result<void> pwrite_full(std::span<const std::byte> src, std::uint64_t offset) const;
+
+ private:
+  Fd fd_;
+  std::filesystem::path path_;
+};
+
+}  // namespace nocopy::io

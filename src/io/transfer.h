@@ -1,0 +1,78 @@
+// File -> socket transfer, one strategy per technique, behind one interface.
+//
+// Contract of FileSender::send_some(file, offset, len, sock):
+//  * moves up to `len` bytes of `file` starting at `offset` to `sock`;
+//  * on a non-blocking socket returns as soon as the socket would block
+//    (Progress{moved, would_block=true}); call again with offset+moved when
+//    the socket is writable -- no byte is lost or sent twice;
+//  * on a blocking socket returns when `len` bytes were moved or on error;
+//  * never raises SIGPIPE (MSG_NOSIGNAL / SIGPIPE ignored): a closed peer is
+//    IoError{EPIPE or ECONNRESET};
+//  * a source shorter than offset+len (truncated while sending) is
+//    IoError{ENODATA, ...}, never a SIGBUS, never a hang;
+//  * each call adds to counters().
+//
+// Zero-copy strategies whose memory must outlive the call (msg_zerocopy,
+// uring_send_zc) keep their mapping references until the kernel's completion
+// arrives: call reap() when the socket's error queue is readable (EPOLLERR) or
+// periodically, and drain() before closing the socket to wait for them all.
+//
+// Thread-safety: a FileSender is used by one thread at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <memory>
+
+#include "io/counters.h"
+#include "io/error.h"
+#include "io/strategy.h"
+
+namespace nocopy::io {
+
+struct SenderOptions {
+  std::size_t chunk_size = 1 << 20;     // read_write buffer / per-call cap for mmap paths
+  std::size_t pipe_size = 1 << 20;      // splice: F_SETPIPE_SZ request
+  std::size_t zerocopy_threshold = 0;   // msg_zerocopy / send_zc: below this, plain send
+};
+
+class FileSender {
+ public:
+  virtual ~FileSender() = default;
+
+  virtual Result<Progress> send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) = 0;
+
+  // Reaps pending zero-copy completions without blocking; returns how many
+  // sends are still outstanding. No-op (0) for strategies without them.
+  virtual Result<std::size_t> reap(int sock_fd) { (void)sock_fd; return 0; }
+  // Blocks until every outstanding zero-copy send completed (or timeout).
+  virtual Result<void> drain(int sock_fd, int timeout_ms = 5000) {
+    (void)sock_fd; (void)timeout_ms; return {};
+  }
+
+  virtual Strategy strategy() const = 0;
+  // When the requested strategy was unavailable and another one is used, the
+  // reason ("io_uring: IORING_OP_SEND_ZC not supported"), else empty.
+  virtual const char* fallback_reason() const { return ""; }
+
+  const Counters& counters() const { return counters_; }
+  void reset_counters() { counters_ = {}; }
+
+ protected:
+  Counters counters_;
+};
+
+// Creates the sender for `s` (file -> socket strategies only). Throws
+// std::invalid_argument for copy_file_range / direct_io.
+std::unique_ptr<FileSender> make_sender(Strategy s, const SenderOptions& opts = {});
+
+// Whether the running kernel supports `s` (probing io_uring opcodes, etc.),
+// with a human-readable reason when it does not.
+struct Availability {
+  bool available = true;
+  std::string reason;
+};
+Availability probe(Strategy s);
+
+}  // namespace nocopy::io
