@@ -10,8 +10,16 @@ namespace nocopy::io {
 
 struct Counters {
   std::uint64_t syscalls = 0;            // every syscall the strategy made (incl. EAGAIN ones)
-  std::uint64_t bytes_copied_user = 0;   // bytes the CPU copied through user space (read()+write(), memcpy)
-  std::uint64_t bytes_zero_copy = 0;     // bytes moved without a user-space copy
+  // Bytes that passed through a user-space address, counted ONCE per byte
+  // moved: read_write counts the bytes read into its buffer (send() copies them
+  // a second time, not counted again); mmap_write counts the bytes send()
+  // copied out of the mapping; a plain-send fallback of a zero-copy strategy
+  // counts what it sent.
+  std::uint64_t bytes_copied_user = 0;
+  // Bytes moved without any user-space copy: sendfile, splice, copy_file_range,
+  // and MSG_ZEROCOPY / SEND_ZC sends (even when the kernel later reports it
+  // copied them -- see zc_copied).
+  std::uint64_t bytes_zero_copy = 0;
   std::uint64_t fallbacks = 0;           // times a strategy fell back to a copying path
   std::uint64_t zc_completions = 0;      // MSG_ZEROCOPY / SEND_ZC notifications reaped
   std::uint64_t zc_copied = 0;           // ... of which the kernel reported as copied

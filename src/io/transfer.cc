@@ -4,7 +4,9 @@
 #include <string>
 
 #include "io/read_write_sender.h"
+#include "io/mmap_write_sender.h"
 #include "io/sendfile_sender.h"
+#include "io/splice_sender.h"
 
 namespace nocopy::io {
 
@@ -12,6 +14,8 @@ std::unique_ptr<FileSender> make_sender(Strategy s, const SenderOptions& opts) {
   switch (s) {
     case Strategy::read_write: return std::make_unique<ReadWriteSender>(opts.chunk_size);
     case Strategy::sendfile: return std::make_unique<SendfileSender>();
+    case Strategy::mmap_write: return std::make_unique<MmapWriteSender>(opts.chunk_size);
+    case Strategy::splice: return std::make_unique<SpliceSender>(opts.pipe_size);
     case Strategy::copy_file_range:
     case Strategy::direct_io:
       throw std::invalid_argument(std::string(to_string(s)) + " is a file -> file strategy only");
@@ -23,7 +27,9 @@ std::unique_ptr<FileSender> make_sender(Strategy s, const SenderOptions& opts) {
 Availability probe(Strategy s) {
   switch (s) {
     case Strategy::read_write:
-    case Strategy::sendfile: return {};
+    case Strategy::sendfile:
+    case Strategy::mmap_write:
+    case Strategy::splice: return {};
     default: return {false, "not implemented yet"};
   }
 }

@@ -1,0 +1,37 @@
+// Strategy::mmap_write -- mmap a window of the file and send() from the
+// mapping (3 copies: the page cache is mapped, not read).
+//
+// Windows are SenderOptions::chunk_size bytes, never beyond the file's size
+// at the time of mapping; the current window is kept across calls for the
+// same file. Each call fstat()s the file: a range beyond its end is ENODATA
+// before anything is sent. If the file shrinks during the send, the kernel's
+// copy from the mapping fails with EFAULT inside send() (no SIGBUS: user code
+// never touches the mapping) and the call returns ENODATA "file truncated".
+// send() uses MSG_NOSIGNAL.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+
+#include "io/mapping.h"
+#include "io/transfer.h"
+
+namespace nocopy::io {
+
+class MmapWriteSender final : public FileSender {
+ public:
+  explicit MmapWriteSender(std::size_t chunk_size = 1 << 20);
+
+  Result<Progress> send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) override;
+  Strategy strategy() const override { return Strategy::mmap_write; }
+
+ private:
+  std::size_t chunk_;
+  std::shared_ptr<const Mapping> window_;
+  int win_fd_ = -1;
+  dev_t win_dev_ = 0;
+  ino_t win_ino_ = 0;
+};
+
+}  // namespace nocopy::io
