@@ -1,0 +1,69 @@
+// Kafka API keys and the table of versions nocopy speaks.
+//
+// `supported_apis()` is the single source of truth for the ranges advertised
+// in ApiVersions and for what decode_request() accepts. Ranges follow
+// ../shared/KAFKA_NOTES.md: old minimums are advertised on purpose because
+// librdkafka disables features when one specific old version is missing.
+// `implemented_min` is where the broker actually serves the API; below it (but
+// inside the advertised range) requests decode fine and are answered with
+// UNSUPPORTED_VERSION (Produce v0..2).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace nocopy::kafka {
+
+enum class ApiKey : std::int16_t {
+  produce = 0,
+  fetch = 1,
+  list_offsets = 2,
+  metadata = 3,
+  offset_commit = 8,
+  offset_fetch = 9,
+  find_coordinator = 10,
+  join_group = 11,
+  heartbeat = 12,
+  leave_group = 13,
+  sync_group = 14,
+  describe_groups = 15,
+  list_groups = 16,
+  api_versions = 18,
+  create_topics = 19,
+  delete_topics = 20,
+  init_producer_id = 22,
+};
+
+struct ApiInfo {
+  ApiKey key;
+  std::string_view name;
+  std::int16_t min_version;      // advertised
+  std::int16_t max_version;      // advertised
+  std::int16_t implemented_min;  // served; [min_version, implemented_min) -> UNSUPPORTED_VERSION
+  std::int16_t flexible_from;    // first version using compact encodings + tagged fields
+};
+
+// All supported APIs, ordered by key.
+std::span<const ApiInfo> supported_apis();
+
+// nullptr when the key is not one nocopy speaks.
+const ApiInfo* find_api(std::int16_t api_key);
+
+inline bool version_advertised(const ApiInfo& api, std::int16_t version) {
+  return version >= api.min_version && version <= api.max_version;
+}
+
+// Whether (api, version) uses the flexible encoding. Unknown APIs: false.
+bool is_flexible(std::int16_t api_key, std::int16_t version);
+
+// Request header version for (api, version): 2 when flexible, else 1.
+int request_header_version(std::int16_t api_key, std::int16_t version);
+
+// Response header version: 1 when flexible, else 0 -- except ApiVersions,
+// whose response header is always v0 (KIP-511: a client that does not know
+// the broker's versions must be able to parse the answer).
+int response_header_version(std::int16_t api_key, std::int16_t version);
+
+}  // namespace nocopy::kafka

@@ -1,0 +1,134 @@
+// Fetch (key 1), versions 4..11.
+//
+// Zero copy: FetchResponse::PartitionData::records is normally a splice
+// point (RecordsRef::splice_index/splice_length), so the encoded response
+// holds every byte except the records, plus SplicePoints telling the broker
+// where to insert which file region; the size prefix already counts them.
+// v11: preferred_read_replica must be -1 or librdkafka drops the records.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kafka/api_key.h"
+#include "kafka/serde.h"
+
+namespace nocopy::kafka {
+
+struct FetchRequest {
+  static constexpr ApiKey kApiKey = ApiKey::fetch;
+  struct Partition {
+    std::int32_t partition = 0;
+    std::int32_t current_leader_epoch = -1;  // v9+
+    std::int64_t fetch_offset = 0;
+    std::int64_t log_start_offset = -1;  // v5+
+    std::int32_t partition_max_bytes = 0;
+  };
+  struct Topic {
+    std::string topic;
+    std::vector<Partition> partitions;
+  };
+  struct ForgottenTopic {
+    std::string topic;
+    std::vector<std::int32_t> partitions;
+  };
+  std::int32_t replica_id = -1;
+  std::int32_t max_wait_ms = 0;
+  std::int32_t min_bytes = 0;
+  std::int32_t max_bytes = 0x7fffffff;  // v3+
+  std::int8_t isolation_level = 0;      // v4+
+  std::int32_t session_id = 0;          // v7+
+  std::int32_t session_epoch = -1;      // v7+
+  std::vector<Topic> topics;
+  std::vector<ForgottenTopic> forgotten_topics_data;  // v7+
+  std::string rack_id;                                // v11+
+};
+
+template <class Io>
+void serde(Io& io, FetchRequest& m) {
+  io.i32(m.replica_id);
+  io.i32(m.max_wait_ms);
+  io.i32(m.min_bytes);
+  if (io.v >= 3) io.i32(m.max_bytes);
+  if (io.v >= 4) io.i8(m.isolation_level);
+  if (io.v >= 7) {
+    io.i32(m.session_id);
+    io.i32(m.session_epoch);
+  }
+  io.array(m.topics, [](auto& io2, FetchRequest::Topic& t) {
+    io2.str(t.topic);
+    io2.array(t.partitions, [](auto& io3, FetchRequest::Partition& p) {
+      io3.i32(p.partition);
+      if (io3.v >= 9) io3.i32(p.current_leader_epoch);
+      io3.i64(p.fetch_offset);
+      if (io3.v >= 5) io3.i64(p.log_start_offset);
+      io3.i32(p.partition_max_bytes);
+    });
+  });
+  if (io.v >= 7) {
+    io.array(m.forgotten_topics_data, [](auto& io2, FetchRequest::ForgottenTopic& t) {
+      io2.str(t.topic);
+      io2.array(t.partitions, kI32);
+    });
+  }
+  if (io.v >= 11) io.str(m.rack_id);
+}
+
+struct FetchResponse {
+  static constexpr ApiKey kApiKey = ApiKey::fetch;
+  struct AbortedTransaction {
+    std::int64_t producer_id = 0;
+    std::int64_t first_offset = 0;
+  };
+  struct PartitionData {
+    std::int32_t partition_index = 0;
+    std::int16_t error_code = 0;
+    std::int64_t high_watermark = -1;
+    std::int64_t last_stable_offset = -1;  // v4+
+    std::int64_t log_start_offset = -1;    // v5+
+    // v4+; empty (not null) when there are no transactions: librdkafka and
+    // kafkajs default to read_committed.
+    std::optional<std::vector<AbortedTransaction>> aborted_transactions = std::vector<AbortedTransaction>{};
+    std::int32_t preferred_read_replica = -1;  // v11+
+    RecordsRef records;
+  };
+  struct Topic {
+    std::string topic;
+    std::vector<PartitionData> partitions;
+  };
+  std::int32_t throttle_time_ms = 0;
+  std::int16_t error_code = 0;   // v7+
+  std::int32_t session_id = 0;   // v7+
+  std::vector<Topic> responses;
+};
+
+template <class Io>
+void serde(Io& io, FetchResponse& m) {
+  if (io.v >= 1) io.i32(m.throttle_time_ms);
+  if (io.v >= 7) {
+    io.i16(m.error_code);
+    io.i32(m.session_id);
+  }
+  io.array(m.responses, [](auto& io2, FetchResponse::Topic& t) {
+    io2.str(t.topic);
+    io2.array(t.partitions, [](auto& io3, FetchResponse::PartitionData& p) {
+      io3.i32(p.partition_index);
+      io3.i16(p.error_code);
+      io3.i64(p.high_watermark);
+      if (io3.v >= 4) io3.i64(p.last_stable_offset);
+      if (io3.v >= 5) io3.i64(p.log_start_offset);
+      if (io3.v >= 4) {
+        io3.narray(p.aborted_transactions, [](auto& io4, FetchResponse::AbortedTransaction& a) {
+          io4.i64(a.producer_id);
+          io4.i64(a.first_offset);
+        });
+      }
+      if (io3.v >= 11) io3.i32(p.preferred_read_replica);
+      io3.records(p.records);
+    });
+  });
+}
+
+}  // namespace nocopy::kafka

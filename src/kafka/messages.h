@@ -1,0 +1,20 @@
+// Every request/response type nocopy speaks (one header per API).
+#pragma once
+
+#include "kafka/api_versions.h"
+#include "kafka/create_topics.h"
+#include "kafka/delete_topics.h"
+#include "kafka/describe_groups.h"
+#include "kafka/fetch.h"
+#include "kafka/find_coordinator.h"
+#include "kafka/heartbeat.h"
+#include "kafka/init_producer_id.h"
+#include "kafka/join_group.h"
+#include "kafka/leave_group.h"
+#include "kafka/list_groups.h"
+#include "kafka/list_offsets.h"
+#include "kafka/metadata.h"
+#include "kafka/offset_commit.h"
+#include "kafka/offset_fetch.h"
+#include "kafka/produce.h"
+#include "kafka/sync_group.h"
