@@ -1,0 +1,110 @@
+#include "log/crc32c.h"
+
+#include <array>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <nmmintrin.h>
+#define NOCOPY_CRC32C_X86 1
+#endif
+
+namespace nocopy::log {
+namespace {
+
+constexpr std::uint32_t kPoly = 0x82F63B78u;  // reflected Castagnoli
+
+// tables[k][b]: CRC of byte b followed by k zero bytes (slicing-by-8).
+using Tables = std::array<std::array<std::uint32_t, 256>, 8>;
+
+constexpr Tables make_tables() {
+  Tables t{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ kPoly : c >> 1;
+    t[0][i] = c;
+  }
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    for (std::size_t k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
+  }
+  return t;
+}
+
+constexpr Tables kTables = make_tables();
+
+#if NOCOPY_CRC32C_X86
+__attribute__((target("sse4.2"))) std::uint32_t crc_sse42(const unsigned char* p, std::size_t n,
+                                                          std::uint32_t crc) {
+  std::uint64_t c = crc;
+  // Align to 8 bytes so the 64-bit loads below are aligned (faster on older cores).
+  while (n > 0 && (reinterpret_cast<std::uintptr_t>(p) & 7u) != 0) {
+    c = _mm_crc32_u8(static_cast<std::uint32_t>(c), *p++);
+    --n;
+  }
+  while (n >= 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = _mm_crc32_u64(c, v);
+    p += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    c = _mm_crc32_u8(static_cast<std::uint32_t>(c), *p++);
+    --n;
+  }
+  return static_cast<std::uint32_t>(c);
+}
+
+bool detect_sse42() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx & bit_SSE4_2) != 0;
+}
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c_software(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+  auto p = reinterpret_cast<const unsigned char*>(data.data());
+  std::size_t n = data.size();
+  std::uint32_t c = ~crc;
+  while (n >= 8) {
+    std::uint32_t lo;
+    std::uint32_t hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + 4, 4);
+    // Little-endian host assumed (x86-64, aarch64): byte 0 is the low byte.
+    lo ^= c;
+    c = kTables[7][lo & 0xFF] ^ kTables[6][(lo >> 8) & 0xFF] ^ kTables[5][(lo >> 16) & 0xFF] ^
+        kTables[4][lo >> 24] ^ kTables[3][hi & 0xFF] ^ kTables[2][(hi >> 8) & 0xFF] ^
+        kTables[1][(hi >> 16) & 0xFF] ^ kTables[0][hi >> 24];
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) c = (c >> 8) ^ kTables[0][(c ^ *p++) & 0xFFu];
+  return ~c;
+}
+
+std::uint32_t crc32c_hardware(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+#if NOCOPY_CRC32C_X86
+  return ~crc_sse42(reinterpret_cast<const unsigned char*>(data.data()), data.size(), ~crc);
+#else
+  return crc32c_software(data, crc);
+#endif
+}
+
+bool crc32c_hardware_available() noexcept {
+#if NOCOPY_CRC32C_X86
+  static const bool available = detect_sse42();
+  return available;
+#else
+  return false;
+#endif
+}
+
+std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+  static const bool hw = crc32c_hardware_available();
+  return hw ? crc32c_hardware(data, crc) : crc32c_software(data, crc);
+}
+
+}  // namespace nocopy::log

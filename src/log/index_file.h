@@ -1,0 +1,64 @@
+// A memory-mapped file of fixed-size entries: the storage under OffsetIndex
+// and TimeIndex (Kafka's AbstractIndex).
+//
+// The file is preallocated to `capacity_bytes` (posix_fallocate, so that a
+// store into the mapping can never SIGBUS on a full disk) and mapped once;
+// trim() shrinks the file to the entries actually written (on roll and on
+// close). The mapping is never shrunk or moved while the object lives, so
+// readers may access entries [0, entries()) without locks.
+//
+// Thread-safety: one writer (append/truncate_entries/trim) at a time,
+// externally serialized; any number of concurrent readers of entries(),
+// entry(). A reader sees an entry only after its bytes are stored
+// (release/acquire on the entry count).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+
+#include "io/file.h"
+#include "log/log_error.h"
+
+namespace nocopy::log {
+
+class IndexFile {
+ public:
+  // Opens or creates `path`. With `reset` the old content is discarded.
+  // Otherwise entries() = file size / entry_size (callers validate and call
+  // truncate_entries() when the tail is garbage). Throws std::system_error
+  // (open, fallocate, mmap) on failure.
+  IndexFile(const std::filesystem::path& path, std::size_t entry_size, std::size_t capacity_bytes,
+            bool reset);
+  ~IndexFile();
+  IndexFile(const IndexFile&) = delete;
+  IndexFile& operator=(const IndexFile&) = delete;
+
+  std::size_t entries() const noexcept { return entries_.load(std::memory_order_acquire); }
+  std::size_t max_entries() const noexcept { return max_entries_; }
+  bool full() const noexcept { return entries() >= max_entries_; }
+  std::size_t entry_size() const noexcept { return entry_size_; }
+  // Precondition: i < entries().
+  const std::byte* entry(std::size_t i) const noexcept { return base_ + i * entry_size_; }
+
+  // Precondition: !full(). Copies entry_size bytes from `e`.
+  void append(const std::byte* e) noexcept;
+  // Drops entries [n, entries()).
+  void truncate_entries(std::size_t n) noexcept;
+  // Shrinks the file to entries() * entry_size (the mapping stays).
+  LogResult<void> trim();
+  // Writes the mapped entries back (msync).
+  LogResult<void> flush();
+  const std::filesystem::path& path() const noexcept { return file_.path(); }
+
+ private:
+  io::File file_;
+  std::size_t entry_size_;
+  std::byte* base_ = nullptr;
+  std::size_t map_len_ = 0;
+  std::size_t max_entries_ = 0;
+  std::atomic<std::size_t> entries_{0};
+};
+
+}  // namespace nocopy::log

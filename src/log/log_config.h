@@ -1,0 +1,56 @@
+// Configuration of one PartitionLog. Names follow Kafka's topic configs
+// (segment.bytes, segment.ms, retention.bytes, retention.ms,
+// index.interval.bytes, segment.index.bytes, max.message.bytes,
+// flush.messages, flush.ms).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace nocopy::log {
+
+// How a segment's .log file is written. Both produce identical files and
+// both are read the same way (FileRegions for sendfile, a read-only view
+// for header scans).
+enum class WriteMode : std::uint8_t {
+  pwrite,  // Kafka: pwrite(2) at the segment's end
+  mmap,    // RocketMQ: the segment is preallocated to segment_bytes, mapped,
+           // and written with memcpy; trimmed to its real size on roll/close
+};
+
+enum class FlushMode : std::uint8_t {
+  never,         // Kafka's default: the page cache and replication (here: only
+                 // explicit flush()/wait_flushed()/close() sync)
+  interval,      // every `messages` records or every `ms` milliseconds
+  every_append,  // each append is followed by a sync before it is
+                 // acknowledged (wait_flushed / request_flush_notification)
+};
+
+struct FlushPolicy {
+  FlushMode mode = FlushMode::never;
+  std::int64_t messages = 0;  // interval: records between syncs (0 = unused)
+  std::int64_t ms = 0;        // interval: milliseconds between syncs (0 = unused)
+  // every_append: true = a flusher thread group-commits (one fdatasync for
+  // everything appended meanwhile); false = append() itself calls fdatasync
+  // while holding the append lock (the baseline the benchmark compares).
+  bool group_commit = true;
+};
+
+struct LogConfig {
+  WriteMode write_mode = WriteMode::pwrite;
+  std::uint64_t segment_bytes = 1ull << 30;               // <= 2 GiB - 1 (int32 positions)
+  std::int64_t segment_ms = 7ll * 24 * 3600 * 1000;       // roll by age (of the segment's first append)
+  std::int64_t retention_bytes = -1;                      // -1 = unlimited
+  std::int64_t retention_ms = 7ll * 24 * 3600 * 1000;     // -1 = unlimited
+  std::uint32_t index_interval_bytes = 4096;
+  std::uint32_t max_index_bytes = 10 * 1024 * 1024;
+  std::uint32_t max_message_bytes = 1048588;              // one batch, as Kafka
+  bool require_zero_base_offset = true;                   // producers send baseOffset 0
+  bool allow_control_batches = false;                     // control batches only from a coordinator
+  FlushPolicy flush;
+  // Wall clock in ms since the epoch (roll by age, retention by age). Tests
+  // inject their own.
+  std::function<std::int64_t()> clock;
+};
+
+}  // namespace nocopy::log

@@ -1,0 +1,58 @@
+#include "log/offset_index.h"
+
+#include "log/record_batch.h"
+
+namespace nocopy::log {
+
+OffsetPosition OffsetIndex::entry(std::size_t i) const noexcept {
+  const std::byte* e = file_.entry(i);
+  return {base_offset_ + load_be32(e), static_cast<std::uint32_t>(load_be32(e + 4))};
+}
+
+OffsetPosition OffsetIndex::lookup(std::int64_t target) const noexcept {
+  std::size_t n = file_.entries();
+  // Binary search for the last entry with offset <= target.
+  std::size_t lo = 0, hi = n;  // invariant: answer index < hi, entries [0, lo) are <= target
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo) / 2;
+    if (entry(mid).offset <= target) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == 0) return {base_offset_, 0};
+  return entry(lo - 1);
+}
+
+void OffsetIndex::append(std::int64_t offset, std::uint64_t position) noexcept {
+  std::byte e[kEntrySize];
+  store_be32(e, static_cast<std::int32_t>(offset - base_offset_));
+  store_be32(e + 4, static_cast<std::int32_t>(position));
+  file_.append(e);
+}
+
+void OffsetIndex::truncate_to(std::int64_t offset) noexcept {
+  std::size_t n = file_.entries();
+  while (n > 0 && entry(n - 1).offset >= offset) --n;
+  file_.truncate_entries(n);
+}
+
+bool OffsetIndex::sane(std::uint64_t log_size) const noexcept {
+  std::size_t n = file_.entries();
+  std::int64_t prev_rel = -1;
+  std::int64_t prev_pos = -1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::byte* e = file_.entry(i);
+    std::int64_t rel = load_be32(e);
+    std::int64_t pos = load_be32(e + 4);
+    if (rel <= prev_rel || pos <= prev_pos || pos < 0 || static_cast<std::uint64_t>(pos) >= log_size) {
+      return false;
+    }
+    prev_rel = rel;
+    prev_pos = pos;
+  }
+  return true;
+}
+
+}  // namespace nocopy::log

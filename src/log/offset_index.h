@@ -1,0 +1,58 @@
+// Sparse offset index of one segment (`<base>.index`), Kafka's OffsetIndex.
+//
+// One 8-byte entry per ~index_interval_bytes of log appended (the entry
+// points at the start of the batch appended when the interval was crossed):
+//
+//   offset  field            size   notes
+//   ------  ---------------  -----  ------------------------------------------
+//        0  relativeOffset   int32  big-endian; batch baseOffset - segment base
+//        4  position         int32  big-endian; byte position in the .log file
+//
+// Entries are strictly increasing in both fields. The file is not
+// checksummed: it is rebuilt from the .log whenever it does not pass
+// sane() or its segment is recovered after an unclean shutdown.
+//
+// Thread-safety: as IndexFile (one writer, concurrent readers).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "log/index_file.h"
+
+namespace nocopy::log {
+
+struct OffsetPosition {
+  std::int64_t offset = 0;     // absolute offset of a batch's base
+  std::uint64_t position = 0;  // its byte position in the segment's .log
+};
+
+class OffsetIndex {
+ public:
+  static constexpr std::size_t kEntrySize = 8;
+
+  OffsetIndex(const std::filesystem::path& path, std::int64_t base_offset, std::size_t capacity_bytes,
+              bool reset)
+      : file_(path, kEntrySize, capacity_bytes, reset), base_offset_(base_offset) {}
+
+  // The last entry whose offset <= target, or {base_offset, 0} when none.
+  OffsetPosition lookup(std::int64_t target) const noexcept;
+  // Precondition: !full(), offset/position greater than the last entry's.
+  void append(std::int64_t offset, std::uint64_t position) noexcept;
+  // Keeps only entries with offset < `offset`.
+  void truncate_to(std::int64_t offset) noexcept;
+  // Entries strictly increasing, offsets within [base, base + 2^31),
+  // positions below log_size.
+  bool sane(std::uint64_t log_size) const noexcept;
+
+  std::size_t entries() const noexcept { return file_.entries(); }
+  bool full() const noexcept { return file_.full(); }
+  OffsetPosition entry(std::size_t i) const noexcept;
+  IndexFile& file() noexcept { return file_; }
+
+ private:
+  IndexFile file_;
+  std::int64_t base_offset_;
+};
+
+}  // namespace nocopy::log

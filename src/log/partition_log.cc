@@ -1,0 +1,682 @@
+#include "log/partition_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "log/record_batch.h"
+
+namespace nocopy::log {
+
+namespace {
+
+constexpr const char* kCleanShutdownFile = ".clean_shutdown";
+constexpr const char* kRecoveryPointFile = "recovery-point-offset-checkpoint";
+
+std::optional<std::int64_t> parse_segment_name(const std::string& name) {
+  if (name.size() != 24 || !name.ends_with(".log")) return std::nullopt;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + 20, v);
+  if (ec != std::errc() || p != name.data() + 20 || v < 0) return std::nullopt;
+  return v;
+}
+
+LogError storage_error_from(const std::system_error& e) {
+  return LogError{LogErrc::storage_error, e.code().value(), e.what()};
+}
+
+}  // namespace
+
+std::unique_ptr<PartitionLog> PartitionLog::open(const std::filesystem::path& dir, LogConfig config) {
+  if (config.segment_bytes < 1024 || config.segment_bytes > std::numeric_limits<std::int32_t>::max()) {
+    throw std::invalid_argument("segment_bytes must be in [1024, 2^31-1]");
+  }
+  if (config.index_interval_bytes == 0) throw std::invalid_argument("index_interval_bytes must be > 0");
+  if (config.max_index_bytes < 64) throw std::invalid_argument("max_index_bytes must be >= 64");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::system_error(ec, "mkdir " + dir.string());
+  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, std::move(config)));
+  log->load();
+  log->flusher_ = std::thread([p = log.get()] { p->flusher_main(); });
+  return log;
+}
+
+PartitionLog::PartitionLog(std::filesystem::path dir, LogConfig config)
+    : dir_(std::move(dir)), config_(std::move(config)) {}
+
+PartitionLog::~PartitionLog() { close(); }
+
+std::int64_t PartitionLog::now_ms() const {
+  if (config_.clock) return config_.clock();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Segment::Options PartitionLog::segment_options() const {
+  Segment::Options o;
+  o.write_mode = config_.write_mode;
+  o.segment_bytes = config_.segment_bytes;
+  o.index_interval_bytes = config_.index_interval_bytes;
+  // One entry per crossed interval: segment_bytes / interval + 1 entries at most.
+  std::uint64_t needed = (config_.segment_bytes / config_.index_interval_bytes + 2) * OffsetIndex::kEntrySize;
+  o.index_capacity_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(needed, config_.max_index_bytes));
+  return o;
+}
+
+void PartitionLog::load() {
+  std::vector<std::int64_t> bases;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    if (auto b = parse_segment_name(name)) {
+      bases.push_back(*b);
+    } else if (name.ends_with(".tmp")) {
+      std::filesystem::remove(e.path());
+    }
+  }
+  std::sort(bases.begin(), bases.end());
+  // Index files without their .log are leftovers of a deletion: remove them.
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    for (const char* suffix : {".index", ".timeindex"}) {
+      if (name.ends_with(suffix)) {
+        std::string stem = name.substr(0, name.size() - std::string(suffix).size());
+        if (!std::filesystem::exists(dir_ / (stem + ".log"))) std::filesystem::remove(e.path());
+      }
+    }
+  }
+
+  const bool clean = std::filesystem::exists(dir_ / kCleanShutdownFile);
+  std::int64_t rp = 0;
+  if (std::ifstream in(dir_ / kRecoveryPointFile); in) {
+    std::int64_t version = -1, count = -1, value = -1;
+    if (in >> version >> count >> value && version == 0 && count == 1 && value >= 0) {
+      rp = value;
+    } else {
+      spdlog::warn("log {}: unreadable {}; recovering from the start", dir_.string(), kRecoveryPointFile);
+    }
+  }
+  report_.clean_shutdown = clean;
+  report_.recovery_point = rp;
+  checkpointed_ = rp;
+
+  auto note = [&](spdlog::level::level_enum lvl, std::string msg) {
+    spdlog::log(lvl, "log {}: {}", dir_.string(), msg);
+    report_.messages.push_back(std::move(msg));
+  };
+
+  const Segment::Options opts = segment_options();
+  std::int64_t expected = -1;
+  bool cut = false;
+  for (std::size_t i = 0; i < bases.size(); ++i) {
+    const std::int64_t base = bases[i];
+    if (!cut && expected >= 0 && base != expected) {
+      report_.mid_log_corruption = true;
+      note(spdlog::level::err, fmt::format("segment {} does not start where the previous one ends ({}); "
+                                           "dropping it and every later segment",
+                                           base, expected));
+      cut = true;
+    }
+    if (cut) {
+      std::shared_ptr<Segment> dead = Segment::open(dir_, base, opts, true, nullptr);
+      report_.bytes_truncated += dead->committed().size;
+      dead->delete_files();
+      report_.segments_deleted.push_back(base);
+      continue;
+    }
+    const std::int64_t next_base =
+        i + 1 < bases.size() ? bases[i + 1] : std::numeric_limits<std::int64_t>::max();
+    const bool trust = clean || next_base <= rp;
+    ScanOutcome out;
+    std::shared_ptr<Segment> seg = Segment::open(dir_, base, opts, trust, &out);
+    if (!trust) ++report_.segments_scanned;
+    if (out.indexes_rebuilt) ++report_.indexes_rebuilt;
+    if (out.dropped_bytes > 0) {
+      report_.bytes_truncated += out.dropped_bytes;
+      const bool last = i + 1 == bases.size();
+      if (out.zero_tail) {
+        note(spdlog::level::info, fmt::format("segment {}: dropped {} zero bytes of preallocation at position {}",
+                                              base, out.dropped_bytes, out.valid_bytes));
+      } else if (!last || out.followed_by_valid) {
+        report_.mid_log_corruption = true;
+        note(spdlog::level::err,
+             fmt::format("CORRUPTION in the middle of the log: truncated {} bytes of segment {} at position {} "
+                         "(offset {}): {}{}",
+                         out.dropped_bytes, base, out.valid_bytes, out.next_offset,
+                         out.error ? out.error->message : "invalid batch",
+                         last ? "" : "; later segments are dropped"));
+      } else {
+        note(spdlog::level::warn, fmt::format("segment {}: truncated a torn tail of {} bytes at position {} "
+                                              "(offset {}): {}",
+                                              base, out.dropped_bytes, out.valid_bytes, out.next_offset,
+                                              out.error ? out.error->message : "invalid batch"));
+      }
+      if (!last) cut = true;
+    }
+    expected = out.next_offset;
+    segments_[base] = std::move(seg);
+  }
+  if (segments_.empty()) {
+    segments_[0] = Segment::create(dir_, 0, opts);
+  } else {
+    segments_.rbegin()->second->make_active();
+  }
+  log_start_.store(segments_.begin()->first, std::memory_order_release);
+  const std::int64_t end = segments_.rbegin()->second->committed().next_offset;
+  log_end_.store(end, std::memory_order_release);
+  const std::int64_t durable = clean ? end : std::min(rp, end);
+  flushed_.store(durable, std::memory_order_release);
+  flush_requested_ = durable;
+  dir_synced_base_ = segments_.rbegin()->first;
+  std::filesystem::remove(dir_ / kCleanShutdownFile);
+  fsync_dir();
+  spdlog::info("log {}: opened ({} shutdown), offsets [{}, {}), {} segments, {} scanned, {} bytes truncated",
+               dir_.string(), clean ? "clean" : "unclean", log_start_.load(), end, segments_.size(),
+               report_.segments_scanned, report_.bytes_truncated);
+}
+
+std::shared_ptr<Segment> PartitionLog::active() const {
+  std::shared_lock lk(segments_mu_);
+  return segments_.rbegin()->second;
+}
+
+std::shared_ptr<Segment> PartitionLog::segment_for(std::int64_t offset) const {
+  std::shared_lock lk(segments_mu_);
+  auto it = segments_.upper_bound(offset);
+  if (it == segments_.begin()) return nullptr;
+  return std::prev(it)->second;
+}
+
+std::shared_ptr<Segment> PartitionLog::next_segment(std::int64_t base) const {
+  std::shared_lock lk(segments_mu_);
+  auto it = segments_.upper_bound(base);
+  if (it == segments_.end()) return nullptr;
+  return it->second;
+}
+
+LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
+  // Validate the whole request before touching anything (CRC work outside the lock).
+  thread_local std::vector<AppendedBatch> infos;
+  infos.clear();
+  if (batches.empty()) return log_fail(LogErrc::invalid_record, "empty append request");
+  std::uint64_t pos = 0;
+  std::int64_t records = 0;
+  std::int64_t max_ts = -1;
+  while (pos < batches.size()) {
+    auto h = validate_batch(std::span<const std::byte>(batches).subspan(pos), true);
+    if (!h) {
+      LogError e = h.error();
+      e.message = fmt::format("batch {} at byte {}: {}", infos.size(), pos, e.message);
+      return std::unexpected(std::move(e));
+    }
+    if (h->total_size() > config_.max_message_bytes) {
+      return log_fail(LogErrc::message_too_large,
+                      fmt::format("batch {} at byte {}: {} bytes exceed max_message_bytes {}", infos.size(), pos,
+                                  h->total_size(), config_.max_message_bytes));
+    }
+    if (config_.require_zero_base_offset && h->base_offset != 0) {
+      return log_fail(LogErrc::invalid_record, fmt::format("batch {} at byte {}: baseOffset {} is not 0",
+                                                           infos.size(), pos, h->base_offset));
+    }
+    if (!config_.allow_control_batches && h->is_control()) {
+      return log_fail(LogErrc::invalid_record,
+                      fmt::format("batch {} at byte {}: control batches are not accepted", infos.size(), pos));
+    }
+    infos.push_back(AppendedBatch{0, h->last_offset_delta, h->max_timestamp, h->total_size()});
+    records += h->records_count;
+    max_ts = std::max(max_ts, h->max_timestamp);
+    pos += h->total_size();
+  }
+  if (batches.size() > config_.segment_bytes) {
+    return log_fail(LogErrc::record_list_too_large,
+                    fmt::format("{} bytes do not fit in one segment ({} bytes)", batches.size(),
+                                config_.segment_bytes));
+  }
+
+  std::unique_lock lk(append_mu_);
+  if (closed_) return log_fail(LogErrc::closed, "log is closed");
+  if (sync_failed_.load(std::memory_order_acquire)) {
+    std::lock_guard fl(flush_mu_);
+    return std::unexpected(flush_error_.value_or(LogError{LogErrc::storage_error, EIO, "an earlier sync failed"}));
+  }
+  const std::int64_t now = now_ms();
+  std::shared_ptr<Segment> seg = segments_.rbegin()->second;  // writers hold append_mu_
+  Committed c = seg->committed();
+  const bool need_roll =
+      c.size > 0 && (c.size + batches.size() > config_.segment_bytes ||
+                     (seg->first_append_ms() >= 0 && now - seg->first_append_ms() >= config_.segment_ms) ||
+                     seg->indexes_full() ||
+                     c.next_offset + records - seg->base_offset() > std::numeric_limits<std::int32_t>::max());
+  if (need_roll) {
+    if (auto r = roll_locked(now); !r) return std::unexpected(r.error());
+    seg = segments_.rbegin()->second;
+  }
+  const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+  std::int64_t next = base;
+  std::uint64_t p = 0;
+  for (AppendedBatch& b : infos) {
+    store_be64(batches.data() + p, next);
+    b.base_offset = next;
+    b.last_offset += next;  // held lastOffsetDelta until now
+    next = b.last_offset + 1;
+    p += b.size;
+  }
+  if (auto r = seg->append(batches, infos, now); !r) {
+    spdlog::warn("log {}: {}", dir_.string(), r.error().message);
+    return std::unexpected(r.error());
+  }
+  log_end_.store(next, std::memory_order_release);
+
+  AppendInfo info{base, next - 1, max_ts, log_start_.load(std::memory_order_relaxed),
+                  static_cast<std::uint32_t>(infos.size()), batches.size()};
+  switch (config_.flush.mode) {
+    case FlushMode::never: break;
+    case FlushMode::every_append:
+      if (config_.flush.group_commit) {
+        request_flush(next);
+      } else {
+        auto r = seg->sync();
+        complete_flush(next, r ? std::nullopt : std::optional<LogError>(r.error()));
+        if (!r) return std::unexpected(r.error());
+      }
+      break;
+    case FlushMode::interval:
+      unflushed_messages_ += records;
+      if (config_.flush.messages > 0 && unflushed_messages_ >= config_.flush.messages) {
+        unflushed_messages_ = 0;
+        request_flush(next);
+      }
+      break;
+  }
+  return info;
+}
+
+LogResult<void> PartitionLog::roll() {
+  std::lock_guard lk(append_mu_);
+  if (closed_) return log_fail(LogErrc::closed, "log is closed");
+  if (segments_.rbegin()->second->committed().size == 0) return {};
+  return roll_locked(now_ms());
+}
+
+LogResult<void> PartitionLog::roll_locked(std::int64_t now) {
+  (void)now;
+  std::shared_ptr<Segment> old = segments_.rbegin()->second;
+  const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+  std::shared_ptr<Segment> seg;
+  try {
+    seg = Segment::create(dir_, base, segment_options());
+  } catch (const std::system_error& e) {
+    // Leave no half-created files behind; the old segment stays active.
+    for (const char* suffix : {".log", ".index", ".timeindex"}) {
+      std::error_code ec;
+      std::filesystem::remove(dir_ / Segment::file_name(base, suffix), ec);
+    }
+    spdlog::warn("log {}: cannot roll a new segment at offset {}: {}", dir_.string(), base, e.what());
+    return std::unexpected(storage_error_from(e));
+  }
+  if (auto r = old->seal(); !r) {
+    seg->delete_files();
+    old->make_active();
+    return r;
+  }
+  {
+    std::unique_lock wl(segments_mu_);
+    segments_[base] = seg;
+  }
+  spdlog::debug("log {}: rolled segment {} at offset {}", dir_.string(), old->base_offset(), base);
+  // The flusher syncs the old segment and then moves the recovery point.
+  if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit) request_flush(base);
+  return {};
+}
+
+LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_bytes) const {
+  const std::int64_t start = log_start_.load(std::memory_order_acquire);
+  const std::int64_t end = log_end_.load(std::memory_order_acquire);
+  if (offset < start || offset > end) {
+    return log_fail(LogErrc::offset_out_of_range,
+                    fmt::format("offset {} is outside the log [{}, {}]", offset, start, end));
+  }
+  ReadResult res;
+  res.high_watermark = end;
+  res.log_start_offset = start;
+  if (offset == end) return res;
+  std::shared_ptr<Segment> seg = segment_for(offset);
+  if (!seg) {
+    return log_fail(LogErrc::offset_out_of_range,
+                    fmt::format("offset {} was deleted by retention", offset));
+  }
+  std::uint64_t remaining = max_bytes;
+  std::int64_t cur = offset;
+  bool first = true;
+  while (seg) {
+    Committed c = seg->committed();
+    std::optional<BatchLocation> loc = seg->find(cur);
+    if (loc) {
+      const std::uint64_t avail = c.size - loc->position;
+      std::uint64_t len = std::min(remaining, avail);
+      if (first) len = std::max(len, loc->size);
+      if (len == 0) break;
+      res.regions.push_back(buf::FileRegion{seg->file(), loc->position, len});
+      res.bytes += len;
+      res.high_watermark = std::max(res.high_watermark, c.next_offset);
+      remaining = remaining > len ? remaining - len : 0;
+      first = false;
+      if (remaining == 0 || loc->position + len < c.size) break;
+    }
+    cur = std::max(cur, c.next_offset);
+    seg = next_segment(seg->base_offset());
+  }
+  return res;
+}
+
+std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) const {
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::shared_lock lk(segments_mu_);
+    for (const auto& [b, s] : segments_) segs.push_back(s);
+  }
+  for (const auto& s : segs) {
+    if (s->max_timestamp() < ts) continue;
+    if (auto loc = s->find_by_timestamp(ts)) return loc->base_offset;
+  }
+  return std::nullopt;
+}
+
+std::uint64_t PartitionLog::size_bytes() const {
+  std::shared_lock lk(segments_mu_);
+  std::uint64_t total = 0;
+  for (const auto& [b, s] : segments_) total += s->committed().size;
+  return total;
+}
+
+std::size_t PartitionLog::segment_count() const {
+  std::shared_lock lk(segments_mu_);
+  return segments_.size();
+}
+
+std::vector<std::int64_t> PartitionLog::segment_base_offsets() const {
+  std::shared_lock lk(segments_mu_);
+  std::vector<std::int64_t> v;
+  for (const auto& [b, s] : segments_) v.push_back(b);
+  return v;
+}
+
+LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::int64_t> now_opt) {
+  std::lock_guard lk(append_mu_);
+  if (closed_) return log_fail(LogErrc::closed, "log is closed");
+  const std::int64_t now = now_opt.value_or(now_ms());
+  std::uint64_t total = 0;
+  for (const auto& [b, s] : segments_) total += s->committed().size;
+  std::vector<std::shared_ptr<Segment>> doomed;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    const Segment& s = *it->second;
+    const std::uint64_t sz = s.committed().size;
+    const bool by_size = config_.retention_bytes >= 0 &&
+                         total - sz >= static_cast<std::uint64_t>(config_.retention_bytes);
+    const bool by_time = config_.retention_ms >= 0 && s.max_timestamp() >= 0 &&
+                         s.max_timestamp() < now - config_.retention_ms;
+    if (!by_size && !by_time) break;
+    total -= sz;
+    doomed.push_back(it->second);
+  }
+  RetentionResult res;
+  if (!doomed.empty()) {
+    std::unique_lock wl(segments_mu_);
+    for (const auto& s : doomed) segments_.erase(s->base_offset());
+    log_start_.store(segments_.begin()->first, std::memory_order_release);
+  }
+  for (const auto& s : doomed) {
+    res.bytes_deleted += s->committed().size;
+    s->delete_files();
+    spdlog::info("log {}: retention deleted segment {} ({} bytes)", dir_.string(), s->base_offset(),
+                 s->committed().size);
+  }
+  res.segments_deleted = doomed.size();
+  res.log_start_offset = log_start_.load(std::memory_order_relaxed);
+  return res;
+}
+
+// --- flushing ---------------------------------------------------------------
+
+void PartitionLog::request_flush(std::int64_t upto) {
+  std::lock_guard lk(flush_mu_);
+  if (upto > flush_requested_) {
+    flush_requested_ = upto;
+    flush_cv_.notify_one();
+  }
+}
+
+LogResult<void> PartitionLog::sync_segments_upto(std::int64_t target) {
+  const std::int64_t from = flushed_.load(std::memory_order_acquire);
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::shared_lock lk(segments_mu_);
+    auto it = segments_.upper_bound(from);
+    if (it != segments_.begin()) --it;
+    for (; it != segments_.end() && it->first < target; ++it) segs.push_back(it->second);
+  }
+  for (const auto& s : segs) {
+    if (auto r = s->sync(); !r) return r;
+  }
+  // A segment's directory entry must be durable too (new segments since the last dir fsync).
+  if (!segs.empty()) {
+    std::lock_guard ck(checkpoint_mu_);
+    if (segs.back()->base_offset() > dir_synced_base_) {
+      fsync_dir();
+      dir_synced_base_ = segs.back()->base_offset();
+    }
+  }
+  return {};
+}
+
+void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogError>& err) {
+  std::vector<FlushCallback> ready;
+  std::optional<LogError> error;
+  {
+    std::lock_guard lk(flush_mu_);
+    if (err) {
+      flush_error_ = err;
+      sync_failed_.store(true, std::memory_order_release);
+      spdlog::error("log {}: sync failed, the log refuses appends from now on: {}", dir_.string(),
+                    err->message);
+      for (auto& [o, cb] : waiters_) ready.push_back(std::move(cb));
+      waiters_.clear();
+      error = err;
+    } else {
+      if (flushed > flushed_.load(std::memory_order_relaxed)) flushed_.store(flushed, std::memory_order_release);
+      auto stop = waiters_.lower_bound(flushed);
+      for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
+      waiters_.erase(waiters_.begin(), stop);
+    }
+    flushed_cv_.notify_all();
+  }
+  LogResult<void> result = error ? LogResult<void>(std::unexpected(*error)) : LogResult<void>();
+  for (auto& cb : ready) cb(result);
+  if (!err) {
+    // Move the recovery point once a flush covers a whole older segment.
+    std::shared_ptr<Segment> seg = segment_for(flushed > 0 ? flushed - 1 : 0);
+    bool move = false;
+    {
+      std::lock_guard ck(checkpoint_mu_);
+      move = seg && seg->base_offset() > checkpointed_;
+    }
+    if (move) {
+      if (auto r = write_recovery_point(flushed); !r) {
+        spdlog::warn("log {}: cannot write the recovery point: {}", dir_.string(), r.error().message);
+      }
+    }
+  }
+}
+
+void PartitionLog::flusher_main() {
+  std::unique_lock lk(flush_mu_);
+  const bool timed = config_.flush.mode == FlushMode::interval && config_.flush.ms > 0;
+  auto pending = [&] { return stop_flusher_ || flush_requested_ > flushed_.load(std::memory_order_relaxed); };
+  while (true) {
+    if (timed) {
+      if (!flush_cv_.wait_for(lk, std::chrono::milliseconds(config_.flush.ms), pending)) {
+        flush_requested_ = std::max(flush_requested_, log_end_.load(std::memory_order_acquire));
+      }
+    } else {
+      flush_cv_.wait(lk, pending);
+    }
+    if (stop_flusher_) break;
+    if (flush_requested_ <= flushed_.load(std::memory_order_relaxed)) continue;
+    if (flush_error_) {
+      // A failed sync is final: fail the waiters, do not spin.
+      flush_requested_ = flushed_.load(std::memory_order_relaxed);
+      continue;
+    }
+    lk.unlock();
+    // Group commit: one sync covers everything appended so far, not just the request.
+    const std::int64_t target = log_end_.load(std::memory_order_acquire);
+    auto r = sync_segments_upto(target);
+    complete_flush(target, r ? std::nullopt : std::optional<LogError>(r.error()));
+    lk.lock();
+  }
+}
+
+LogResult<void> PartitionLog::flush() {
+  const std::int64_t end = log_end_.load(std::memory_order_acquire);
+  if (end == 0 || flushed_.load(std::memory_order_acquire) >= end) return {};
+  return wait_flushed(end - 1);
+}
+
+LogResult<void> PartitionLog::wait_flushed(std::int64_t offset) {
+  if (offset >= log_end_.load(std::memory_order_acquire)) {
+    return log_fail(LogErrc::offset_out_of_range, fmt::format("offset {} was not appended yet", offset));
+  }
+  request_flush(offset + 1);
+  std::unique_lock lk(flush_mu_);
+  flushed_cv_.wait(lk, [&] {
+    return flushed_.load(std::memory_order_relaxed) > offset || flush_error_.has_value() || stop_flusher_;
+  });
+  if (flushed_.load(std::memory_order_relaxed) > offset) return {};
+  if (flush_error_) return std::unexpected(*flush_error_);
+  return log_fail(LogErrc::closed, "log closed before the flush");
+}
+
+void PartitionLog::request_flush_notification(std::int64_t offset, FlushCallback cb) {
+  if (offset >= log_end_.load(std::memory_order_acquire)) {
+    cb(log_fail(LogErrc::offset_out_of_range, fmt::format("offset {} was not appended yet", offset)));
+    return;
+  }
+  {
+    std::unique_lock lk(flush_mu_);
+    if (flushed_.load(std::memory_order_relaxed) <= offset && !flush_error_ && !stop_flusher_) {
+      waiters_.emplace(offset + 1, std::move(cb));
+      if (offset + 1 > flush_requested_) {
+        flush_requested_ = offset + 1;
+        flush_cv_.notify_one();
+      }
+      return;
+    }
+  }
+  if (flushed_.load(std::memory_order_acquire) > offset) {
+    cb(LogResult<void>());
+  } else {
+    std::optional<LogError> e;
+    {
+      std::lock_guard lk(flush_mu_);
+      e = flush_error_;
+    }
+    cb(std::unexpected(e.value_or(LogError{LogErrc::closed, 0, "log is closed"})));
+  }
+}
+
+LogResult<void> PartitionLog::write_recovery_point(std::int64_t offset) {
+  std::lock_guard ck(checkpoint_mu_);
+  const std::filesystem::path tmp = dir_ / (std::string(kRecoveryPointFile) + ".tmp");
+  const std::string text = fmt::format("0\n1\n{}\n", offset);
+  try {
+    io::File f = io::File::open(tmp, io::File::Mode::truncate_rw);
+    if (auto r = f.pwrite_full(std::as_bytes(std::span(text)), 0); !r) {
+      return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
+    }
+    if (auto r = f.fdatasync(); !r) return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
+  } catch (const std::system_error& e) {
+    return std::unexpected(storage_error_from(e));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, dir_ / kRecoveryPointFile, ec);
+  if (ec) return log_fail(LogErrc::storage_error, "rename " + tmp.string() + ": " + ec.message(), ec.value());
+  fsync_dir();
+  checkpointed_ = offset;
+  return {};
+}
+
+void PartitionLog::fsync_dir() {
+  int fd;
+  do {
+    fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    spdlog::warn("log {}: open for fsync: {}", dir_.string(), std::strerror(errno));
+    return;
+  }
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    spdlog::warn("log {}: fsync of the directory: {}", dir_.string(), std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+void PartitionLog::close() {
+  std::lock_guard lk(append_mu_);
+  if (closed_) return;
+  closed_ = true;
+  {
+    std::lock_guard fl(flush_mu_);
+    stop_flusher_ = true;
+    flush_cv_.notify_all();
+  }
+  if (flusher_.joinable()) flusher_.join();
+
+  bool ok = !sync_failed_.load(std::memory_order_acquire);
+  const std::int64_t end = log_end_.load(std::memory_order_acquire);
+  if (ok) {
+    auto r = segments_.rbegin()->second->seal();
+    if (!r) {
+      ok = false;
+      spdlog::error("log {}: close: {}", dir_.string(), r.error().message);
+    }
+  }
+  if (ok) {
+    auto r = sync_segments_upto(end);
+    // Let waiters of already-appended offsets complete (success or the error).
+    complete_flush(end, r ? std::nullopt : std::optional<LogError>(r.error()));
+    ok = r.has_value();
+  }
+  if (ok) ok = write_recovery_point(end).has_value();
+  if (ok) {
+    try {
+      io::File marker = io::File::open(dir_ / kCleanShutdownFile, io::File::Mode::truncate_rw);
+      (void)marker.fdatasync();
+      fsync_dir();
+    } catch (const std::system_error& e) {
+      spdlog::error("log {}: cannot write the clean-shutdown marker: {}", dir_.string(), e.what());
+    }
+  }
+  std::vector<FlushCallback> rest;
+  {
+    std::lock_guard fl(flush_mu_);
+    for (auto& [o, cb] : waiters_) rest.push_back(std::move(cb));
+    waiters_.clear();
+    flushed_cv_.notify_all();
+  }
+  for (auto& cb : rest) cb(log_fail(LogErrc::closed, "log closed before the flush"));
+  spdlog::debug("log {}: closed at offset {} ({})", dir_.string(), end, ok ? "clean" : "unclean");
+}
+
+}  // namespace nocopy::log

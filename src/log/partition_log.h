@@ -1,0 +1,186 @@
+// One partition's durable log: a sequence of Segments in one directory.
+//
+// Directory layout (Kafka's):
+//   00000000000000000000.log / .index / .timeindex   one triple per segment
+//   recovery-point-offset-checkpoint                  "0\n1\n<offset>\n": every
+//                                                     offset below is on disk
+//   .clean_shutdown                                   present only after close()
+//
+// Contract:
+//  * append(batches) validates every batch of the request first (magic 2,
+//    sizes, CRC-32C, lastOffsetDelta + 1 == recordsCount, size limits), then
+//    assigns offsets by patching baseOffset *in the caller's buffer*, writes
+//    the whole request into one segment and publishes it. A rejected request
+//    appends nothing (the caller's buffer is patched only once validation
+//    passed). A write error (ENOSPC, EFBIG, EIO) appends nothing either; the
+//    log stays readable and later appends work again once space is back.
+//  * append() never waits for the disk. Durability: wait_flushed(offset)
+//    blocks; request_flush_notification(offset, cb) calls back (on the
+//    flusher thread, or inline when already durable) -- the broker posts the
+//    callback to its reactor. Either one makes the flusher sync even under
+//    FlushMode::never. With FlushMode::every_append the flusher group-commits:
+//    one fdatasync covers everything appended while the previous one ran.
+//  * read(offset, max_bytes) returns FileRegions (no copies) starting at the
+//    batch containing `offset`, at most max_bytes except that the first batch
+//    is always whole (KIP-74); like Kafka the last region may end inside a
+//    batch (clients drop the partial tail). Regions never go past the
+//    committed end and continue across segment boundaries.
+//  * Recovery on open: without .clean_shutdown, every segment from the
+//    recovery point on is validated batch by batch, its indexes rebuilt and
+//    the log truncated at the first invalid batch; later segments are deleted.
+//    What was dropped and why is logged (spdlog) and kept in
+//    recovery_report(); corruption before the end of the log is an error
+//    (report.mid_log_corruption), never silently skipped.
+//
+// Thread-safety: append, roll, enforce_retention, flush, close are serialized
+// internally (one append lock); read, offset_for_timestamp, the offset
+// getters and the flush-wait calls may be called from any thread at any time
+// and never wait for an append in progress.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "buf/file_region.h"
+#include "log/log_config.h"
+#include "log/log_error.h"
+#include "log/segment.h"
+
+namespace nocopy::log {
+
+struct AppendInfo {
+  std::int64_t base_offset = 0;    // offset given to the first record of the request
+  std::int64_t last_offset = 0;    // offset of its last record
+  std::int64_t max_timestamp = -1;
+  std::int64_t log_start_offset = 0;
+  std::uint32_t batches = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct ReadResult {
+  std::vector<buf::FileRegion> regions;  // in log order; empty when offset == log end
+  std::uint64_t bytes = 0;               // sum of region lengths
+  std::int64_t high_watermark = 0;       // log end offset seen by this read
+  std::int64_t log_start_offset = 0;
+};
+
+struct RecoveryReport {
+  bool clean_shutdown = false;
+  std::int64_t recovery_point = 0;
+  std::size_t segments_scanned = 0;
+  std::size_t indexes_rebuilt = 0;
+  std::uint64_t bytes_truncated = 0;
+  std::vector<std::int64_t> segments_deleted;  // base offsets dropped after a corrupt one
+  bool mid_log_corruption = false;             // invalid bytes followed by more log
+  std::vector<std::string> messages;           // one line per event, as logged
+};
+
+struct RetentionResult {
+  std::size_t segments_deleted = 0;
+  std::uint64_t bytes_deleted = 0;
+  std::int64_t log_start_offset = 0;
+};
+
+class PartitionLog {
+ public:
+  using FlushCallback = std::function<void(const LogResult<void>&)>;
+
+  // Opens (creating the directory when needed) and recovers. Throws
+  // std::system_error for setup failures and std::invalid_argument for a
+  // bad config.
+  static std::unique_ptr<PartitionLog> open(const std::filesystem::path& dir, LogConfig config);
+  ~PartitionLog();  // close()
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  LogResult<AppendInfo> append(std::span<std::byte> batches);
+  LogResult<ReadResult> read(std::int64_t offset, std::uint64_t max_bytes) const;
+  // Base offset of the first batch whose maxTimestamp >= ts, or nullopt.
+  std::optional<std::int64_t> offset_for_timestamp(std::int64_t ts) const;
+
+  std::int64_t log_start_offset() const noexcept { return log_start_.load(std::memory_order_acquire); }
+  std::int64_t log_end_offset() const noexcept { return log_end_.load(std::memory_order_acquire); }
+  // Every offset below this is on disk (fdatasync returned).
+  std::int64_t flushed_offset() const noexcept { return flushed_.load(std::memory_order_acquire); }
+  std::uint64_t size_bytes() const;
+  std::size_t segment_count() const;
+  std::vector<std::int64_t> segment_base_offsets() const;
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+  const RecoveryReport& recovery_report() const noexcept { return report_; }
+
+  // Starts a new segment now (no-op when the active one is empty).
+  LogResult<void> roll();
+  // Deletes whole old segments beyond retention_bytes / older than
+  // retention_ms (by their max timestamp). Never deletes the active segment.
+  LogResult<RetentionResult> enforce_retention(std::optional<std::int64_t> now_ms = std::nullopt);
+
+  // Syncs everything appended so far; returns once it is on disk.
+  LogResult<void> flush();
+  // Blocks until offset `offset` is on disk (or the log failed/closed).
+  LogResult<void> wait_flushed(std::int64_t offset);
+  // Calls `cb` once offset `offset` is on disk: inline when it already is,
+  // otherwise from the flusher thread. Never blocks.
+  void request_flush_notification(std::int64_t offset, FlushCallback cb);
+
+  // Flushes, trims the active segment, writes the recovery point and the
+  // clean-shutdown marker. Idempotent. Later appends fail with `closed`.
+  void close();
+
+ private:
+  PartitionLog(std::filesystem::path dir, LogConfig config);
+  void load();
+  std::int64_t now_ms() const;
+  Segment::Options segment_options() const;
+  std::shared_ptr<Segment> active() const;
+  std::shared_ptr<Segment> segment_for(std::int64_t offset) const;  // nullptr when below start
+  LogResult<void> roll_locked(std::int64_t now);
+  LogResult<void> sync_segments_upto(std::int64_t target);
+  void flusher_main();
+  void complete_flush(std::int64_t flushed, const std::optional<LogError>& err);
+  void request_flush(std::int64_t upto);
+  LogResult<void> write_recovery_point(std::int64_t offset);
+  std::shared_ptr<Segment> next_segment(std::int64_t base) const;
+  void fsync_dir();
+
+  const std::filesystem::path dir_;
+  const LogConfig config_;
+  RecoveryReport report_;
+
+  mutable std::mutex append_mu_;               // writers: append/roll/retention/close
+  mutable std::shared_mutex segments_mu_;      // guards segments_ (readers: shared, briefly)
+  std::map<std::int64_t, std::shared_ptr<Segment>> segments_;
+  std::atomic<std::int64_t> log_start_{0};
+  std::atomic<std::int64_t> log_end_{0};
+  std::atomic<std::int64_t> flushed_{0};
+  bool closed_ = false;                        // under append_mu_
+  std::optional<LogError> failed_;             // sticky sync failure; under append_mu_
+  std::int64_t unflushed_messages_ = 0;        // under append_mu_
+
+  // Flusher: group commit and flush waiters.
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;     // wakes the flusher
+  std::condition_variable flushed_cv_;   // wakes wait_flushed()
+  std::int64_t flush_requested_ = 0;     // sync everything below this
+  bool stop_flusher_ = false;
+  std::optional<LogError> flush_error_;
+  std::multimap<std::int64_t, FlushCallback> waiters_;  // offset -> callback
+  std::atomic<bool> sync_failed_{false};
+  std::mutex checkpoint_mu_;
+  std::int64_t checkpointed_ = 0;        // last recovery point written; under checkpoint_mu_
+  std::int64_t dir_synced_base_ = -1;    // newest segment whose directory entry is synced; under checkpoint_mu_
+  std::thread flusher_;
+};
+
+}  // namespace nocopy::log

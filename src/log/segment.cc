@@ -1,0 +1,359 @@
+#include "log/segment.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace nocopy::log {
+
+namespace {
+[[noreturn]] void throw_io(const io::IoError& e) {
+  throw std::system_error(e.err, std::system_category(), e.message());
+}
+}  // namespace
+
+std::string Segment::file_name(std::int64_t base_offset, const char* suffix) {
+  return fmt::format("{:020d}{}", base_offset, suffix);
+}
+
+Segment::Segment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts)
+    : dir_(dir), base_offset_(base_offset), opts_(opts) {
+  next_offset_.store(base_offset, std::memory_order_relaxed);
+}
+
+Segment::~Segment() { unmap_view(); }
+
+std::shared_ptr<Segment> Segment::create(const std::filesystem::path& dir, std::int64_t base_offset,
+                                         const Options& opts) {
+  std::shared_ptr<Segment> s(new Segment(dir, base_offset, opts));
+  s->file_ = std::make_shared<const io::File>(
+      io::File::open(dir / file_name(base_offset, ".log"), io::File::Mode::truncate_rw));
+  s->open_indexes(/*reset=*/true, /*grow=*/true);
+  s->make_active();
+  return s;
+}
+
+std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::int64_t base_offset,
+                                       const Options& opts, bool trust_indexes, ScanOutcome* outcome) {
+  std::shared_ptr<Segment> s(new Segment(dir, base_offset, opts));
+  s->file_ = std::make_shared<const io::File>(
+      io::File::open(dir / file_name(base_offset, ".log"), io::File::Mode::read_write));
+  auto size = s->file_->size();
+  if (!size) throw_io(size.error());
+  s->map_view(*size, false);
+  s->publish(base_offset, *size);
+
+  bool trusted = false;
+  if (trust_indexes) {
+    const bool have_files = std::filesystem::exists(dir / file_name(base_offset, ".index")) &&
+                            std::filesystem::exists(dir / file_name(base_offset, ".timeindex"));
+    if (have_files) {
+      s->open_indexes(false, false);
+      if (s->offset_index_->sane(*size) && s->load_tail() &&
+          s->time_index_->sane(s->committed().next_offset)) {
+        trusted = true;
+      } else {
+        spdlog::warn("log {}: index of segment {} does not match its .log; rebuilding", dir.string(),
+                     base_offset);
+      }
+    } else {
+      spdlog::warn("log {}: index files of segment {} missing; rebuilding", dir.string(), base_offset);
+    }
+  }
+  ScanOutcome out;
+  if (trusted) {
+    Committed c = s->committed();
+    out.valid_bytes = c.size;
+    out.next_offset = c.next_offset;
+  } else {
+    s->publish(base_offset, *size);
+    out = s->recover();
+    out.indexes_rebuilt = true;
+    if (auto r = s->seal(); !r) {
+      throw std::system_error(r.error().sys_errno, std::system_category(), r.error().message);
+    }
+  }
+  if (outcome != nullptr) *outcome = out;
+  return s;
+}
+
+void Segment::open_indexes(bool reset, bool grow) {
+  offset_index_.reset();
+  time_index_.reset();
+  std::size_t cap = grow ? opts_.index_capacity_bytes : 0;
+  offset_index_ = std::make_unique<OffsetIndex>(dir_ / file_name(base_offset_, ".index"), base_offset_,
+                                                cap / OffsetIndex::kEntrySize * OffsetIndex::kEntrySize,
+                                                reset);
+  time_index_ = std::make_unique<TimeIndex>(dir_ / file_name(base_offset_, ".timeindex"), base_offset_,
+                                            grow ? (cap / OffsetIndex::kEntrySize + 1) * TimeIndex::kEntrySize : 0,
+                                            reset);
+}
+
+void Segment::map_view(std::uint64_t len, bool writable) {
+  unmap_view();
+  if (len == 0) return;
+  int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+  void* p = ::mmap(nullptr, len, prot, MAP_SHARED, file_->fd(), 0);
+  if (p == MAP_FAILED) {
+    throw std::system_error(errno, std::system_category(), fmt::format("mmap {}", file_->path().string()));
+  }
+  data_ = static_cast<std::byte*>(p);
+  map_len_ = len;
+}
+
+void Segment::unmap_view() noexcept {
+  if (data_ != nullptr) ::munmap(data_, map_len_);
+  data_ = nullptr;
+  map_len_ = 0;
+}
+
+void Segment::publish(std::int64_t next_offset, std::uint64_t size) noexcept {
+  // Seqlock write side (single writer): odd while the pair is inconsistent.
+  std::uint64_t s = seq_.load(std::memory_order_relaxed);
+  seq_.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  next_offset_.store(next_offset, std::memory_order_relaxed);
+  size_.store(size, std::memory_order_relaxed);
+  seq_.store(s + 2, std::memory_order_release);
+}
+
+Committed Segment::committed() const noexcept {
+  for (;;) {
+    std::uint64_t s1 = seq_.load(std::memory_order_acquire);
+    if ((s1 & 1) != 0) continue;
+    Committed c{next_offset_.load(std::memory_order_relaxed), size_.load(std::memory_order_relaxed)};
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (seq_.load(std::memory_order_relaxed) == s1) return c;
+  }
+}
+
+BatchLocation Segment::location_at(std::uint64_t position) const noexcept {
+  const std::byte* p = data_ + position;
+  BatchLocation l;
+  l.position = position;
+  l.base_offset = load_be64(p);
+  l.size = kLogOverhead + static_cast<std::uint32_t>(load_be32(p + 8));
+  l.last_offset = l.base_offset + load_be32(p + 23);
+  l.max_timestamp = load_be64(p + 35);
+  return l;
+}
+
+void Segment::index_batch(const AppendedBatch& b, std::uint64_t position) {
+  if (bytes_since_index_entry_ > opts_.index_interval_bytes) {
+    if (!offset_index_->full()) offset_index_->append(b.base_offset, position);
+    if (offset_of_max_timestamp_ >= 0) {
+      time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
+    }
+    bytes_since_index_entry_ = 0;
+  }
+  bytes_since_index_entry_ += b.size;
+  if (b.max_timestamp > max_timestamp_.load(std::memory_order_relaxed)) {
+    max_timestamp_.store(b.max_timestamp, std::memory_order_release);
+    offset_of_max_timestamp_ = b.base_offset;
+  }
+}
+
+ScanOutcome Segment::recover() {
+  open_indexes(/*reset=*/true, /*grow=*/true);
+  max_timestamp_.store(-1, std::memory_order_relaxed);
+  offset_of_max_timestamp_ = -1;
+  bytes_since_index_entry_ = 0;
+  const std::uint64_t size = committed().size;
+  ScanOutcome out;
+  std::uint64_t pos = 0;
+  std::int64_t next = base_offset_;
+  while (pos < size) {
+    std::span<const std::byte> rest(data_ + pos, static_cast<std::size_t>(size - pos));
+    auto h = validate_batch(rest, true);
+    if (!h) {
+      out.error = h.error();
+      out.error->message = fmt::format("segment {} position {}: {}", base_offset_, pos, h.error().message);
+      break;
+    }
+    if (h->base_offset != next) {
+      out.error = LogError{LogErrc::corrupt_message, 0,
+                           fmt::format("segment {} position {}: batch base offset {} where {} was expected",
+                                       base_offset_, pos, h->base_offset, next)};
+      break;
+    }
+    if (offset_index_->full()) {
+      out.error = LogError{LogErrc::corrupt_message, 0,
+                           fmt::format("segment {} position {}: offset index full", base_offset_, pos)};
+      break;
+    }
+    AppendedBatch b{h->base_offset, h->last_offset(), h->max_timestamp, h->total_size()};
+    index_batch(b, pos);
+    pos += b.size;
+    next = b.last_offset + 1;
+  }
+  out.valid_bytes = pos;
+  out.next_offset = next;
+  out.dropped_bytes = size - pos;
+  if (out.dropped_bytes > 0 && out.error && out.dropped_bytes > kBatchHeaderSize) {
+    // A torn tail ends the file; flipped bytes are followed by more batches.
+    BatchHeader h = parse_batch_header({data_ + pos, kBatchHeaderSize});
+    std::uint64_t next_pos = pos + h.total_size();
+    if (h.batch_length > 0 && next_pos < size) {
+      out.followed_by_valid =
+          validate_batch({data_ + next_pos, static_cast<std::size_t>(size - next_pos)}, true).has_value();
+    }
+  }
+  if (out.dropped_bytes > 0) {
+    out.zero_tail = std::all_of(data_ + pos, data_ + size, [](std::byte b) { return b == std::byte{0}; });
+    if (auto r = file_->truncate(pos); !r) throw_io(r.error());
+  }
+  publish(next, pos);
+  // Rebuilt indexes stay at their capacity until seal()/make_active().
+  return out;
+}
+
+bool Segment::load_tail() {
+  const std::uint64_t size = committed().size;
+  std::uint64_t pos = 0;
+  std::int64_t next = base_offset_;
+  std::size_t n = offset_index_->entries();
+  if (n > 0) {
+    OffsetPosition last = offset_index_->entry(n - 1);
+    pos = last.position;
+    next = last.offset;
+  }
+  std::int64_t max_ts = -1;
+  std::int64_t max_ts_offset = -1;
+  if (std::size_t tn = time_index_->entries(); tn > 0) {
+    TimestampOffset t = time_index_->entry(tn - 1);
+    max_ts = t.timestamp;
+    max_ts_offset = t.offset;
+  }
+  std::uint64_t since_entry = 0;
+  while (pos < size) {
+    if (size - pos < kBatchHeaderSize) return false;
+    BatchLocation l = location_at(pos);
+    if (static_cast<std::int8_t>(data_[pos + 16]) != kMagicV2 || l.size < kBatchHeaderSize ||
+        l.size > size - pos || l.base_offset != next || l.last_offset < l.base_offset) {
+      return false;
+    }
+    if (l.max_timestamp > max_ts) {
+      max_ts = l.max_timestamp;
+      max_ts_offset = l.base_offset;
+    }
+    since_entry += l.size;
+    pos += l.size;
+    next = l.last_offset + 1;
+  }
+  max_timestamp_.store(max_ts, std::memory_order_release);
+  offset_of_max_timestamp_ = max_ts_offset;
+  bytes_since_index_entry_ = since_entry;
+  publish(next, size);
+  return true;
+}
+
+void Segment::make_active() {
+  Committed c = committed();
+  open_indexes(/*reset=*/false, /*grow=*/true);
+  if (opts_.write_mode == WriteMode::mmap) {
+    if (c.size < opts_.segment_bytes) {
+      if (auto r = file_->fallocate(0, opts_.segment_bytes); !r) throw_io(r.error());
+    }
+    map_view(std::max<std::uint64_t>(c.size, opts_.segment_bytes), true);
+  } else {
+    map_view(std::max<std::uint64_t>(c.size, opts_.segment_bytes), false);
+  }
+  active_ = true;
+}
+
+LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<const AppendedBatch> batches,
+                                std::int64_t now_ms) {
+  const std::uint64_t pos = size_.load(std::memory_order_relaxed);
+  if (opts_.write_mode == WriteMode::mmap) {
+    if (pos + bytes.size() > map_len_) {
+      return log_fail(LogErrc::record_list_too_large,
+                      fmt::format("{} bytes do not fit in the mapped segment ({} of {} used)", bytes.size(),
+                                  pos, map_len_));
+    }
+    std::memcpy(data_ + pos, bytes.data(), bytes.size());
+  } else if (auto r = file_->pwrite_full(bytes, pos); !r) {
+    // Cut any partial write back so the file ends at the committed size.
+    (void)file_->truncate(pos);
+    return log_fail(LogErrc::storage_error,
+                    fmt::format("append of {} bytes at position {} failed: {}", bytes.size(), pos,
+                                r.error().message()),
+                    r.error().err);
+  }
+  std::uint64_t p = pos;
+  for (const AppendedBatch& b : batches) {
+    index_batch(b, p);
+    p += b.size;
+  }
+  if (first_append_ms_ < 0) first_append_ms_ = now_ms;
+  publish(batches.back().last_offset + 1, pos + bytes.size());
+  return {};
+}
+
+LogResult<void> Segment::sync() const {
+  if (auto r = file_->fdatasync(); !r) {
+    return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
+  }
+  return {};
+}
+
+LogResult<void> Segment::seal() {
+  if (offset_of_max_timestamp_ >= 0) {
+    time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
+  }
+  for (IndexFile* f : {&offset_index_->file(), &time_index_->file()}) {
+    if (auto r = f->trim(); !r) return r;
+    if (auto r = f->flush(); !r) return r;
+  }
+  if (opts_.write_mode == WriteMode::mmap && active_) {
+    // The mapping stays (readers may be scanning); pages past the new end are never touched.
+    if (auto r = file_->truncate(committed().size); !r) {
+      return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
+    }
+  }
+  active_ = false;
+  return {};
+}
+
+void Segment::delete_files() noexcept {
+  for (const char* suffix : {".log", ".index", ".timeindex"}) {
+    std::error_code ec;
+    std::filesystem::remove(dir_ / file_name(base_offset_, suffix), ec);
+    if (ec) spdlog::warn("log {}: cannot delete {}: {}", dir_.string(), file_name(base_offset_, suffix), ec.message());
+  }
+}
+
+std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
+  Committed c = committed();
+  if (offset >= c.next_offset) return std::nullopt;
+  std::uint64_t pos = offset_index_->lookup(offset).position;
+  if (pos >= c.size) pos = 0;
+  while (pos + kBatchHeaderSize <= c.size) {
+    BatchLocation l = location_at(pos);
+    if (l.last_offset >= offset) return l;
+    pos += l.size;
+  }
+  return std::nullopt;
+}
+
+std::optional<BatchLocation> Segment::find_by_timestamp(std::int64_t ts) const noexcept {
+  Committed c = committed();
+  if (max_timestamp() < ts) return std::nullopt;
+  TimestampOffset t = time_index_->lookup_before(ts);
+  std::uint64_t pos = offset_index_->lookup(t.offset).position;
+  if (pos >= c.size) pos = 0;
+  while (pos + kBatchHeaderSize <= c.size) {
+    BatchLocation l = location_at(pos);
+    if (l.max_timestamp >= ts) return l;
+    pos += l.size;
+  }
+  return std::nullopt;
+}
+
+}  // namespace nocopy::log

@@ -1,0 +1,174 @@
+// One segment of a partition log: `<20-digit base offset>.log` holding
+// RecordBatch v2 bytes exactly as they go on the wire, plus its sparse
+// OffsetIndex (`.index`) and TimeIndex (`.timeindex`).
+//
+// Lifetime and sharing: segments are held by shared_ptr. The .log file is a
+// shared_ptr<const io::File>, so FileRegions handed to readers keep the
+// descriptor (and the unlinked inode) alive after retention deleted the
+// segment. The segment's read view (a mapping of the .log) lives as long as
+// the Segment object; readers that scan headers hold the Segment.
+//
+// Commit protocol: append() writes the bytes (pwrite or memcpy into the
+// mapping), updates the indexes, then publishes {next_offset, size} together
+// (a seqlock). Readers use committed() and never look past it, so a reader
+// never sees a partial batch and never blocks on the writer.
+//
+// Thread-safety: one writer (append, seal, recover, make_active,
+// delete_files) at a time, externally serialized by PartitionLog; readers
+// (committed, find, find_by_timestamp, view) from any thread concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/file.h"
+#include "log/log_config.h"
+#include "log/log_error.h"
+#include "log/offset_index.h"
+#include "log/record_batch.h"
+#include "log/time_index.h"
+
+namespace nocopy::log {
+
+// What append() needs to know of each batch (already validated, offsets
+// already assigned).
+struct AppendedBatch {
+  std::int64_t base_offset = 0;
+  std::int64_t last_offset = 0;
+  std::int64_t max_timestamp = -1;
+  std::uint64_t size = 0;
+};
+
+// A batch located in a segment's committed bytes.
+struct BatchLocation {
+  std::uint64_t position = 0;
+  std::uint64_t size = 0;
+  std::int64_t base_offset = 0;
+  std::int64_t last_offset = 0;
+  std::int64_t max_timestamp = -1;
+};
+
+struct Committed {
+  std::int64_t next_offset = 0;  // one past the last committed offset
+  std::uint64_t size = 0;        // committed bytes of the .log
+};
+
+// Outcome of validating a segment's bytes from position 0.
+struct ScanOutcome {
+  std::uint64_t valid_bytes = 0;
+  std::int64_t next_offset = 0;
+  std::uint64_t dropped_bytes = 0;   // bytes after valid_bytes (truncated)
+  bool zero_tail = false;            // the dropped bytes were all zero (mmap preallocation)
+  std::optional<LogError> error;     // why the scan stopped early (nullopt: clean end)
+  bool followed_by_valid = false;    // a valid batch follows the invalid one: corruption, not a torn tail
+  bool indexes_rebuilt = false;
+};
+
+class Segment {
+ public:
+  struct Options {
+    WriteMode write_mode = WriteMode::pwrite;
+    std::uint64_t segment_bytes = 1ull << 30;
+    std::uint32_t index_interval_bytes = 4096;
+    std::size_t index_capacity_bytes = 1 << 20;
+  };
+
+  static std::string file_name(std::int64_t base_offset, const char* suffix);  // 000...123.log
+
+  // A new, empty, active segment (files created, truncated). Throws
+  // std::system_error (open, fallocate, mmap) on failure.
+  static std::shared_ptr<Segment> create(const std::filesystem::path& dir, std::int64_t base_offset,
+                                         const Options& opts);
+
+  // Opens an existing segment. With `trust_indexes` the index files are used
+  // when they pass sanity checks (else rebuilt); without, every batch is
+  // validated, the indexes are rebuilt, and the .log is truncated at the
+  // first invalid batch (the outcome says what was dropped and why).
+  // Throws std::system_error on setup failures.
+  static std::shared_ptr<Segment> open(const std::filesystem::path& dir, std::int64_t base_offset,
+                                       const Options& opts, bool trust_indexes, ScanOutcome* outcome);
+
+  ~Segment();
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  std::int64_t base_offset() const noexcept { return base_offset_; }
+  Committed committed() const noexcept;
+  std::int64_t max_timestamp() const noexcept { return max_timestamp_.load(std::memory_order_acquire); }
+  // Wall-clock ms of the first append since this segment was created/opened (-1: none yet).
+  std::int64_t first_append_ms() const noexcept { return first_append_ms_; }
+  const std::shared_ptr<const io::File>& file() const noexcept { return file_; }
+  bool active() const noexcept { return active_; }
+  // True when an index cannot take another entry: roll before appending.
+  bool indexes_full() const noexcept { return offset_index_->full(); }
+  // Bytes that still fit (mmap mode: the mapping; pwrite: segment_bytes).
+  std::uint64_t capacity() const noexcept { return opts_.segment_bytes; }
+
+  // --- writer side ---------------------------------------------------------
+  // Appends `bytes` (the batches described by `batches`, in order) at the
+  // committed end. On failure nothing is published and the file is cut back
+  // to the committed size (best effort). Precondition: active(), and in mmap
+  // mode size + bytes.size() <= segment_bytes.
+  LogResult<void> append(std::span<const std::byte> bytes, std::span<const AppendedBatch> batches,
+                         std::int64_t now_ms);
+  LogResult<void> sync() const;  // fdatasync of the .log
+  // Ends writing: final time-index entry, indexes trimmed and msync'd, an
+  // mmap-mode .log truncated to its real size. The read view stays valid.
+  LogResult<void> seal();
+  // Prepares an opened segment for appends (re-grows indexes, maps the .log
+  // for writing in mmap mode). Throws std::system_error.
+  void make_active();
+  // Unlinks the three files. Open FileRegions keep working.
+  void delete_files() noexcept;
+
+  // --- reader side ---------------------------------------------------------
+  // The committed batch containing `offset`, or the first one after it; nullopt
+  // when `offset` >= committed next offset.
+  std::optional<BatchLocation> find(std::int64_t offset) const noexcept;
+  // The first committed batch whose maxTimestamp >= ts.
+  std::optional<BatchLocation> find_by_timestamp(std::int64_t ts) const noexcept;
+  // Read-only view of committed bytes [position, position+len) (for tests and
+  // record-level lookups). Precondition: within committed().size.
+  std::span<const std::byte> view(std::uint64_t position, std::uint64_t len) const noexcept {
+    return {data_ + position, static_cast<std::size_t>(len)};
+  }
+
+ private:
+  Segment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts);
+  void map_view(std::uint64_t len, bool writable);
+  void unmap_view() noexcept;
+  void publish(std::int64_t next_offset, std::uint64_t size) noexcept;
+  void open_indexes(bool reset, bool grow);
+  ScanOutcome recover();  // validates from 0, rebuilds indexes, truncates
+  bool load_tail();       // trusted indexes: header scan after the last entry
+  void index_batch(const AppendedBatch& b, std::uint64_t position);
+  BatchLocation location_at(std::uint64_t position) const noexcept;
+
+  std::filesystem::path dir_;
+  std::int64_t base_offset_;
+  Options opts_;
+  std::shared_ptr<const io::File> file_;
+  std::unique_ptr<OffsetIndex> offset_index_;
+  std::unique_ptr<TimeIndex> time_index_;
+  std::byte* data_ = nullptr;  // mapping of the .log (read-only unless mmap mode + active)
+  std::size_t map_len_ = 0;
+  bool active_ = false;
+
+  // Published state (seqlock): readers see next_offset and size together.
+  std::atomic<std::uint64_t> seq_{0};
+  std::atomic<std::int64_t> next_offset_{0};
+  std::atomic<std::uint64_t> size_{0};
+  std::atomic<std::int64_t> max_timestamp_{-1};
+  // Writer-only state.
+  std::int64_t offset_of_max_timestamp_ = -1;
+  std::uint64_t bytes_since_index_entry_ = 0;
+  std::int64_t first_append_ms_ = -1;
+};
+
+}  // namespace nocopy::log
