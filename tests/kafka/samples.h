@@ -1,0 +1,227 @@
+// Filled-in example messages for round-trip tests: every field gets a
+// non-default value so a field written at the wrong version shows up.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kafka/messages.h"
+
+namespace nocopy::kafka::test {
+
+inline ByteVec blob(std::string_view s) {
+  auto b = std::as_bytes(std::span(s.data(), s.size()));
+  return {b.begin(), b.end()};
+}
+
+// Backing storage for RecordsRef samples (views must outlive the message).
+inline const ByteVec& sample_records() {
+  static const ByteVec r = blob("0123456789abcdefghijklmnopqrstuvwxyz-records");
+  return r;
+}
+
+template <class T>
+T sample();
+
+template <>
+inline ApiVersionsRequest sample() {
+  return {"librdkafka", "2.0.2"};
+}
+template <>
+inline ApiVersionsResponse sample() {
+  return {0, {{0, 0, 7}, {1, 4, 11}, {18, 0, 3}}, 17};
+}
+template <>
+inline MetadataRequest sample() {
+  MetadataRequest m;
+  m.topics = std::vector<MetadataRequest::Topic>{{"alpha"}, {"beta"}};
+  m.allow_auto_topic_creation = false;
+  return m;
+}
+template <>
+inline MetadataResponse sample() {
+  MetadataResponse m;
+  m.throttle_time_ms = 5;
+  m.brokers = {{1, "127.0.0.1", 9092, "rack-a"}, {2, "localhost", 9093, std::nullopt}};
+  m.cluster_id = "nocopy-cluster";
+  m.controller_id = 1;
+  m.topics = {{0, "alpha", true, {{0, 0, 1, {1}, {1}, {2}}, {3, 1, 1, {1, 2}, {1}, {}}}}, {3, "gone", false, {}}};
+  return m;
+}
+template <>
+inline ProduceRequest sample() {
+  ProduceRequest m;
+  m.transactional_id = "txn";
+  m.acks = -1;
+  m.timeout_ms = 30000;
+  RecordsRef r;
+  r.bytes = sample_records();
+  RecordsRef null_records;
+  null_records.is_null = true;
+  m.topics = {{"alpha", {{0, r}, {2, null_records}}}, {"beta", {{1, r}}}};
+  return m;
+}
+template <>
+inline ProduceResponse sample() {
+  ProduceResponse m;
+  m.responses = {{"alpha", {{0, 0, 100, 12345, 7}, {2, 87, -1, -1, -1}}}};
+  m.throttle_time_ms = 9;
+  return m;
+}
+template <>
+inline FetchRequest sample() {
+  FetchRequest m;
+  m.replica_id = -1;
+  m.max_wait_ms = 500;
+  m.min_bytes = 1;
+  m.max_bytes = 52428800;
+  m.isolation_level = 1;
+  m.session_id = 3;
+  m.session_epoch = 4;
+  m.topics = {{"alpha", {{0, 5, 1000, 10, 1048576}, {1, -1, 0, -1, 65536}}}};
+  m.forgotten_topics_data = {{"beta", {4, 5}}};
+  m.rack_id = "rack-b";
+  return m;
+}
+template <>
+inline FetchResponse sample() {
+  FetchResponse m;
+  m.throttle_time_ms = 1;
+  m.error_code = 0;
+  m.session_id = 77;
+  FetchResponse::PartitionData p;
+  p.partition_index = 2;
+  p.high_watermark = 500;
+  p.last_stable_offset = 500;
+  p.log_start_offset = 10;
+  p.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{{9, 8}};
+  p.preferred_read_replica = -1;
+  p.records.bytes = sample_records();
+  FetchResponse::PartitionData q;
+  q.partition_index = 3;
+  q.error_code = 1;
+  q.aborted_transactions.reset();
+  q.records.is_null = true;
+  m.responses = {{"alpha", {p, q}}};
+  return m;
+}
+template <>
+inline ListOffsetsRequest sample() {
+  return {-1, 1, {{"alpha", {{0, kEarliestTimestamp, 1}, {1, 1700000000000, 1}}}}};
+}
+template <>
+inline ListOffsetsResponse sample() {
+  return {3, {{"alpha", {{0, 0, {}, -1, 42}, {1, 3, {}, 1700000000000, 7}}}}};
+}
+template <>
+inline FindCoordinatorRequest sample() {
+  return {"my-group", 0};
+}
+template <>
+inline FindCoordinatorResponse sample() {
+  return {2, 0, std::string("ok"), 1, "127.0.0.1", 9092};
+}
+template <>
+inline JoinGroupRequest sample() {
+  return {"g", 10000, 60000, "m-1", std::string("inst-1"), "consumer", {{"range", blob("meta-r")}, {"roundrobin", blob("x")}}};
+}
+template <>
+inline JoinGroupResponse sample() {
+  return {4, 0, 3, "range", "m-1", "m-2", {{"m-1", std::string("inst-1"), blob("md1")}, {"m-2", std::nullopt, blob("")}}};
+}
+template <>
+inline HeartbeatRequest sample() {
+  return {"g", 3, "m-1", std::string("inst")};
+}
+template <>
+inline HeartbeatResponse sample() {
+  return {1, 27};
+}
+template <>
+inline LeaveGroupRequest sample() {
+  LeaveGroupRequest m;
+  m.group_id = "g";
+  m.member_id = "m-1";
+  m.members = {{"m-1", std::nullopt}};  // what a v0-2 decode produces
+  return m;
+}
+template <>
+inline LeaveGroupResponse sample() {
+  return {1, 0, {{"m-1", std::nullopt, 0}, {"m-9", std::string("i"), 25}}};
+}
+template <>
+inline SyncGroupRequest sample() {
+  return {"g", 3, "m-1", std::string("inst"), {{"m-1", blob("a1")}, {"m-2", blob("")}}};
+}
+template <>
+inline SyncGroupResponse sample() {
+  return {2, 0, blob("assignment")};
+}
+template <>
+inline OffsetCommitRequest sample() {
+  OffsetCommitRequest m;
+  m.group_id = "g";
+  m.generation_id = 3;
+  m.member_id = "m-1";
+  m.group_instance_id = "inst";
+  m.retention_time_ms = 86400000;
+  m.topics = {{"alpha", {{0, 100, 2, -1, std::string("meta")}, {1, 5, -1, -1, std::nullopt}}}};
+  return m;
+}
+template <>
+inline OffsetCommitResponse sample() {
+  return {6, {{"alpha", {{0, 0}, {1, 22}}}}};
+}
+template <>
+inline OffsetFetchRequest sample() {
+  OffsetFetchRequest m;
+  m.group_id = "g";
+  m.topics = std::vector<OffsetFetchRequest::Topic>{{"alpha", {0, 1, 2}}};
+  return m;
+}
+template <>
+inline OffsetFetchResponse sample() {
+  return {3, {{"alpha", {{0, 100, 5, std::string("m"), 0}, {1, -1, -1, std::nullopt, 0}}}}, 0};
+}
+template <>
+inline CreateTopicsRequest sample() {
+  return {{{"alpha", 3, 1, {{0, {1}}}, {{"retention.ms", std::string("1000")}, {"x", std::nullopt}}}}, 5000, true};
+}
+template <>
+inline CreateTopicsResponse sample() {
+  return {7, {{"alpha", 0, std::nullopt}, {"../x", 17, std::string("bad name")}}};
+}
+template <>
+inline DeleteTopicsRequest sample() {
+  return {{"alpha", "beta"}, 3000};
+}
+template <>
+inline DeleteTopicsResponse sample() {
+  return {2, {{"alpha", 0}, {"beta", 3}}};
+}
+template <>
+inline DescribeGroupsRequest sample() {
+  return {{"g1", "g2"}};
+}
+template <>
+inline DescribeGroupsResponse sample() {
+  return {1, {{0, "g1", "Stable", "consumer", "range", {{"m-1", "rdkafka", "/127.0.0.1", blob("md"), blob("as")}}}}};
+}
+template <>
+inline ListGroupsRequest sample() {
+  return {};
+}
+template <>
+inline ListGroupsResponse sample() {
+  return {1, 0, {{"g1", "consumer"}, {"g2", ""}}};
+}
+template <>
+inline InitProducerIdRequest sample() {
+  return {std::nullopt, 60000};
+}
+template <>
+inline InitProducerIdResponse sample() {
+  return {0, 0, 4000, 0};
+}
+
+}  // namespace nocopy::kafka::test
