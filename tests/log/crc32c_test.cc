@@ -1,0 +1,52 @@
+#include "log/crc32c.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string_view>
+#include <vector>
+
+namespace nocopy::log {
+namespace {
+
+std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+TEST(Crc32c, KnownVectors) {
+  EXPECT_EQ(crc32c(bytes("123456789")), 0xE3069283u);
+  EXPECT_EQ(crc32c_software(bytes("123456789")), 0xE3069283u);
+  EXPECT_EQ(crc32c(bytes("")), 0u);
+  // RFC 3720 (iSCSI) B.4: 32 bytes of zeros and of 0xFF.
+  std::vector<std::byte> zeros(32, std::byte{0}), ones(32, std::byte{0xFF}), inc(32);
+  for (int i = 0; i < 32; ++i) inc[i] = static_cast<std::byte>(i);
+  EXPECT_EQ(crc32c(zeros), 0x8A9136AAu);
+  EXPECT_EQ(crc32c(ones), 0x62A8AB43u);
+  EXPECT_EQ(crc32c(inc), 0x46DD794Eu);
+  EXPECT_EQ(crc32c_software(zeros), 0x8A9136AAu);
+  EXPECT_EQ(crc32c_software(inc), 0x46DD794Eu);
+}
+
+TEST(Crc32c, HardwareMatchesSoftwareOnRandomData) {
+  if (!crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  std::mt19937_64 rng(42);
+  std::vector<std::byte> data(70000);
+  for (auto& b : data) b = static_cast<std::byte>(rng());
+  for (int i = 0; i < 300; ++i) {
+    std::size_t off = rng() % 64;
+    std::size_t len = rng() % (data.size() - off);
+    auto s = std::span<const std::byte>(data).subspan(off, len);
+    ASSERT_EQ(crc32c_hardware(s), crc32c_software(s)) << "off=" << off << " len=" << len;
+  }
+}
+
+TEST(Crc32c, IncrementalEqualsOneShot) {
+  std::string_view s = "the quick brown fox jumps over the lazy dog, twice over";
+  for (std::size_t cut = 0; cut <= s.size(); ++cut) {
+    std::uint32_t a = crc32c(bytes(s.substr(0, cut)));
+    EXPECT_EQ(crc32c(bytes(s.substr(cut)), a), crc32c(bytes(s)));
+    EXPECT_EQ(crc32c_software(bytes(s.substr(cut)), crc32c_software(bytes(s.substr(0, cut)))),
+              crc32c(bytes(s)));
+  }
+}
+
+}  // namespace
+}  // namespace nocopy::log

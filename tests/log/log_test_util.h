@@ -1,0 +1,67 @@
+// Helpers shared by the log tests: a temporary directory, batch makers, and
+// reading FileRegions back into bytes.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "buf/file_region.h"
+#include "log/record_batch.h"
+
+namespace nocopy::log::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "nocopy-log-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& s) const { return path_ / s; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// One uncompressed batch of `records` records with values of `value_size`
+// bytes derived from `seed` (so every batch is distinct).
+inline std::vector<std::byte> make_batch(std::uint64_t seed, int records = 1, std::size_t value_size = 100,
+                                         std::int64_t timestamp = 1000) {
+  BatchBuilder b;
+  b.timestamp(timestamp);
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < records; ++i) {
+    std::string v(value_size, '\0');
+    for (auto& c : v) c = static_cast<char>('a' + rng() % 26);
+    b.add("key-" + std::to_string(seed) + "-" + std::to_string(i), std::move(v), {{"h", "x"}}, i);
+  }
+  return b.build();
+}
+
+inline std::vector<std::byte> read_regions(const std::vector<buf::FileRegion>& regions) {
+  std::vector<std::byte> out;
+  for (const auto& r : regions) {
+    std::size_t at = out.size();
+    out.resize(at + r.length);
+    std::size_t done = 0;
+    while (done < r.length) {
+      ssize_t n = ::pread(r.file->fd(), out.data() + at + done, r.length - done,
+                          static_cast<off_t>(r.offset + done));
+      if (n <= 0) throw std::runtime_error("pread of a region failed or hit EOF");
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  return out;
+}
+
+}  // namespace nocopy::log::test
