@@ -1,0 +1,62 @@
+// Outbound: one queued response (or any unit of output) on a Connection.
+//
+// The Connection owns a FIFO of Outbound items and calls write_some() on the
+// front one whenever the socket may be writable, until done(). An item is
+// resumable: after a short or would-block write, the next write_some() call
+// continues exactly where the previous one stopped.
+//
+// Implementations in the tree:
+//   * BytesOutbound (here): owned memory, sent with send(MSG_NOSIGNAL).
+//   * serve::FileResponse: header bytes + a file region via an io::FileSender.
+//   * an adapter over buf::Chain + buf::ChainSender (broker), anything that
+//     can write itself to a non-blocking socket.
+//
+// Contract of write_some(fd):
+//   * fd is a non-blocking connected stream socket; never raise SIGPIPE;
+//   * return Progress{bytes, would_block}: either done() became true, or
+//     would_block is set, or bytes > 0 (the Connection calls again at once);
+//     returning 0 bytes without would_block and without done() is a bug and
+//     the Connection treats it as an error;
+//   * an error (EPIPE, ECONNRESET, ENODATA "file truncated", ...) closes the
+//     connection.
+// Thread-safety: used only on the owning Connection's loop thread.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "io/error.h"
+
+namespace nocopy::net {
+
+class Outbound {
+ public:
+  virtual ~Outbound() = default;
+  virtual io::Result<io::Progress> write_some(int fd) = 0;
+  virtual bool done() const = 0;
+  // User-space memory this item keeps alive (counted against the
+  // connection's backpressure limit). File regions count 0: they cost no memory.
+  virtual std::size_t memory_bytes() const = 0;
+  // Bytes still to send (for metrics; may be approximate for lazy sources).
+  virtual std::uint64_t remaining() const = 0;
+  // true: set TCP_CORK before the first write of this item, so a header and
+  // the body that follows leave in full-sized segments; the Connection
+  // uncorks when its queue runs empty (or stalls on an unfilled slot).
+  virtual bool wants_cork() const { return false; }
+};
+
+// Owned bytes. send(2) with MSG_NOSIGNAL, looping over short writes and EINTR.
+class BytesOutbound final : public Outbound {
+ public:
+  explicit BytesOutbound(std::string bytes) : bytes_(std::move(bytes)) {}
+  io::Result<io::Progress> write_some(int fd) override;
+  bool done() const override { return sent_ == bytes_.size(); }
+  std::size_t memory_bytes() const override { return bytes_.capacity(); }
+  std::uint64_t remaining() const override { return bytes_.size() - sent_; }
+
+ private:
+  std::string bytes_;
+  std::size_t sent_ = 0;
+};
+
+}  // namespace nocopy::net
