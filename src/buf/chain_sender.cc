@@ -1,0 +1,140 @@
+#include "buf/chain_sender.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <limits>
+
+#include <spdlog/spdlog.h>
+
+namespace nocopy::buf {
+
+namespace {
+
+// Per-sendmsg caps: the kernel's own limit on iovecs, and a byte total well
+// below MAX_RW_COUNT (INT_MAX rounded to a page), beyond which Linux silently
+// shortens the transfer anyway.
+constexpr std::size_t kMaxIov = IOV_MAX;
+constexpr std::size_t kMaxBytesPerCall = std::size_t{1} << 30;
+
+// Corking only pays when the chain needs more than one syscall to go out: a
+// file region plus anything else.
+bool needs_cork(const Chain& chain) {
+  if (chain.segment_count() < 2) return false;
+  for (const Segment& s : chain.segments()) {
+    if (is_file(s)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ChainSender::ChainSender(const ChainSenderOptions& options)
+    : owned_(io::make_sender(options.strategy, options.sender)),
+      file_(owned_.get()),
+      cork_(options.cork) {}
+
+ChainSender::ChainSender(io::FileSender& file_sender, bool cork)
+    : file_(&file_sender), cork_(cork) {}
+
+io::Result<void> ChainSender::set_cork(int sock, bool on) {
+  const int v = on ? 1 : 0;
+  ++memory_.syscalls;
+  if (::setsockopt(sock, IPPROTO_TCP, TCP_CORK, &v, sizeof v) == 0) {
+    corked_ = on;
+    return {};
+  }
+  const int err = errno;
+  if (err == EOPNOTSUPP || err == ENOPROTOOPT) {
+    // Not a TCP socket (e.g. AF_UNIX): corking means nothing there.
+    spdlog::debug("buf::ChainSender: TCP_CORK unsupported on fd {}, sending uncorked", sock);
+    cork_ = false;
+    corked_ = false;
+    return {};
+  }
+  return io::fail(err, "setsockopt(TCP_CORK)");
+}
+
+io::Result<io::Progress> ChainSender::send_memory_once(int sock, Chain& chain) {
+  iovec iov[kMaxIov];
+  std::size_t n_iov = 0;
+  std::size_t want = 0;
+  for (const Segment& s : chain.segments()) {
+    const auto* b = std::get_if<Buffer>(&s);
+    if (b == nullptr || n_iov == kMaxIov || want == kMaxBytesPerCall) break;
+    const std::size_t len = std::min(b->size(), kMaxBytesPerCall - want);
+    iov[n_iov++] = iovec{const_cast<std::byte*>(b->data()), len};
+    want += len;
+  }
+
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n_iov;
+  for (;;) {
+    ++memory_.syscalls;
+    const ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n > 0) {
+      const auto sent = static_cast<std::size_t>(n);
+      memory_.bytes_copied_user += sent;
+      chain.trim_front(sent);
+      return io::Progress{sent, false};
+    }
+    if (n == 0) return io::fail(EIO, "sendmsg", "sent 0 of " + std::to_string(want) + " bytes");
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return io::Progress{0, true};
+    return io::fail(errno, "sendmsg");
+  }
+}
+
+io::Result<io::Progress> ChainSender::send_some(int sock, Chain& chain) {
+  io::Progress total;
+  if (!chain.empty() && cork_ && !corked_ && needs_cork(chain)) {
+    if (auto r = set_cork(sock, true); !r) return std::unexpected(std::move(r.error()));
+  }
+
+  // Short transfers are retried until the chain is empty or an explicit
+  // EAGAIN: with edge-triggered epoll, stopping early on a short write could
+  // wait for an edge that never comes.
+  while (!chain.empty()) {
+    const Segment& front = chain.front();
+    io::Progress step;
+    if (!is_file(front)) {
+      auto r = send_memory_once(sock, chain);
+      if (!r) return std::unexpected(std::move(r.error()));
+      step = *r;
+    } else {
+      const FileRegion& region = std::get<FileRegion>(front);
+      const std::size_t len = static_cast<std::size_t>(
+          std::min<std::uint64_t>(region.length, std::numeric_limits<std::size_t>::max()));
+      auto r = file_->send_some(region.file->fd(), static_cast<off_t>(region.offset), len, sock);
+      if (!r) return std::unexpected(std::move(r.error()));
+      step = *r;
+      if (step.bytes > len) {
+        return io::fail(EIO, "send_some", "file sender reported more bytes than asked for");
+      }
+      chain.trim_front(step.bytes);
+      if (step.bytes == 0 && !step.would_block) {
+        return io::fail(EIO, "send_some",
+                        std::string("file sender (") + std::string(io::to_string(file_->strategy())) +
+                            ") made no progress");
+      }
+    }
+    total.bytes += step.bytes;
+    if (step.would_block) {
+      total.would_block = true;
+      return total;
+    }
+  }
+
+  if (corked_) {
+    if (auto r = set_cork(sock, false); !r) return std::unexpected(std::move(r.error()));
+  }
+  return total;
+}
+
+}  // namespace nocopy::buf
