@@ -182,8 +182,8 @@ void PartitionLog::load() {
   dir_synced_base_ = segments_.rbegin()->first;
   std::filesystem::remove(dir_ / kCleanShutdownFile);
   fsync_dir();
-  spdlog::info("log {}: opened ({} shutdown), offsets [{}, {}), {} segments, {} scanned, {} bytes truncated",
-               dir_.string(), clean ? "clean" : "unclean", log_start_.load(), end, segments_.size(),
+  spdlog::info("log {}: opened ({}), offsets [{}, {}), {} segments, {} scanned, {} bytes truncated",
+               dir_.string(), clean ? "after a clean shutdown" : bases.empty() ? "new" : "after an unclean shutdown", log_start_.load(), end, segments_.size(),
                report_.segments_scanned, report_.bytes_truncated);
 }
 
@@ -496,7 +496,7 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
       error = err;
     } else {
       if (flushed > flushed_.load(std::memory_order_relaxed)) flushed_.store(flushed, std::memory_order_release);
-      auto stop = waiters_.lower_bound(flushed);
+      auto stop = waiters_.upper_bound(flushed);  // keys are offset + 1
       for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
       waiters_.erase(waiters_.begin(), stop);
     }

@@ -88,6 +88,7 @@ void Segment::open_indexes(bool reset, bool grow) {
   offset_index_.reset();
   time_index_.reset();
   std::size_t cap = grow ? opts_.index_capacity_bytes : 0;
+  indexes_grown_ = grow;
   offset_index_ = std::make_unique<OffsetIndex>(dir_ / file_name(base_offset_, ".index"), base_offset_,
                                                 cap / OffsetIndex::kEntrySize * OffsetIndex::kEntrySize,
                                                 reset);
@@ -256,7 +257,7 @@ bool Segment::load_tail() {
 
 void Segment::make_active() {
   Committed c = committed();
-  open_indexes(/*reset=*/false, /*grow=*/true);
+  if (!indexes_grown_) open_indexes(/*reset=*/false, /*grow=*/true);
   if (opts_.write_mode == WriteMode::mmap) {
     if (c.size < opts_.segment_bytes) {
       if (auto r = file_->fallocate(0, opts_.segment_bytes); !r) throw_io(r.error());
@@ -311,6 +312,7 @@ LogResult<void> Segment::seal() {
     if (auto r = f->trim(); !r) return r;
     if (auto r = f->flush(); !r) return r;
   }
+  indexes_grown_ = false;
   if (opts_.write_mode == WriteMode::mmap && active_) {
     // The mapping stays (readers may be scanning); pages past the new end are never touched.
     if (auto r = file_->truncate(committed().size); !r) {

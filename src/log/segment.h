@@ -159,6 +159,7 @@ class Segment {
   std::byte* data_ = nullptr;  // mapping of the .log (read-only unless mmap mode + active)
   std::size_t map_len_ = 0;
   bool active_ = false;
+  bool indexes_grown_ = false;  // index files at full capacity (entries() then counts only what was appended)
 
   // Published state (seqlock): readers see next_offset and size together.
   std::atomic<std::uint64_t> seq_{0};
