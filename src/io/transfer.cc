@@ -5,6 +5,7 @@
 
 #include "io/read_write_sender.h"
 #include "io/mmap_write_sender.h"
+#include "io/msg_zerocopy_sender.h"
 #include "io/sendfile_sender.h"
 #include "io/splice_sender.h"
 
@@ -16,6 +17,7 @@ std::unique_ptr<FileSender> make_sender(Strategy s, const SenderOptions& opts) {
     case Strategy::sendfile: return std::make_unique<SendfileSender>();
     case Strategy::mmap_write: return std::make_unique<MmapWriteSender>(opts.chunk_size);
     case Strategy::splice: return std::make_unique<SpliceSender>(opts.pipe_size);
+    case Strategy::msg_zerocopy: return std::make_unique<MsgZeroCopySender>(opts);
     case Strategy::copy_file_range:
     case Strategy::direct_io:
       throw std::invalid_argument(std::string(to_string(s)) + " is a file -> file strategy only");
@@ -29,7 +31,8 @@ Availability probe(Strategy s) {
     case Strategy::read_write:
     case Strategy::sendfile:
     case Strategy::mmap_write:
-    case Strategy::splice: return {};
+    case Strategy::splice:
+    case Strategy::msg_zerocopy: return {};
     default: return {false, "not implemented yet"};
   }
 }
