@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "io/counters.h"
 #include "io/error.h"
@@ -35,6 +36,9 @@ struct SenderOptions {
   std::size_t chunk_size = 1 << 20;     // read_write buffer / per-call cap for mmap paths
   std::size_t pipe_size = 1 << 20;      // splice: F_SETPIPE_SZ request
   std::size_t zerocopy_threshold = 0;   // msg_zerocopy / send_zc: below this, plain send
+  // Test hook: uring_* strategies behave as if their opcode were missing and
+  // take their fallback (visible in fallback_reason() and counters).
+  bool force_fallback = false;
 };
 
 class FileSender {
