@@ -16,7 +16,7 @@ Result<Progress> SendfileSender::send_some(int file_fd, off_t offset, std::size_
   SigpipeGuard guard;
   off_t off = offset;
   while (p.bytes < len) {
-    const std::size_t want = std::min(len - p.bytes, detail::kMaxPerCall);
+    const std::size_t want = std::min(len - p.bytes, max_per_call_);
     const ssize_t n = ::sendfile(sock_fd, file_fd, &off, want);
     ++counters_.syscalls;
     if (n > 0) {

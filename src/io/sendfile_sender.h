@@ -14,8 +14,14 @@ namespace nocopy::io {
 
 class SendfileSender final : public FileSender {
  public:
+  // `max_per_call`: bytes asked of one sendfile() (default 1 GiB; tests use a
+  // small value to exercise the splitting).
+  explicit SendfileSender(std::size_t max_per_call = std::size_t{1} << 30) : max_per_call_(max_per_call) {}
   Result<Progress> send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) override;
   Strategy strategy() const override { return Strategy::sendfile; }
+
+ private:
+  std::size_t max_per_call_;
 };
 
 }  // namespace nocopy::io

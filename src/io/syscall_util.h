@@ -13,6 +13,7 @@ namespace nocopy::io::detail {
 // Largest byte count handed to one sendfile/splice/write call: below the
 // kernel's MAX_RW_COUNT (2 GiB - 4 KiB), page aligned.
 inline constexpr std::size_t kMaxPerCall = std::size_t{1} << 30;
+static_assert(kMaxPerCall < (std::size_t{2} << 30) - 4096);
 
 // The ENODATA error for a source that ended before `want_end`:
 // "<syscall>: No data available (ENODATA): file truncated: fd 5 has 100 bytes, ..."

@@ -1,0 +1,176 @@
+// Fd, File, Pipe, Socket, SigpipeGuard and the sendfile per-call cap.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "io/file.h"
+#include "io/pipe.h"
+#include "io/sendfile_sender.h"
+#include "io/sigpipe_guard.h"
+#include "io/socket.h"
+#include "test_util.h"
+
+namespace nocopy::io::test {
+namespace {
+
+template <class F>
+std::system_error expect_system_error(F f) {
+  try {
+    f();
+  } catch (const std::system_error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no std::system_error thrown";
+  return std::system_error(0, std::system_category());
+}
+
+TEST(File, OpenErrorsNameSyscallAndPath) {
+  TempDir dir;
+  auto missing = expect_system_error([&] { (void)File::open(dir / "nope"); });
+  EXPECT_EQ(missing.code().value(), ENOENT);
+  EXPECT_NE(std::string(missing.what()).find("open"), std::string::npos) << missing.what();
+  EXPECT_NE(std::string(missing.what()).find("nope"), std::string::npos) << missing.what();
+  auto isdir = expect_system_error([&] { (void)File::open(dir.path()); });
+  EXPECT_EQ(isdir.code().value(), EISDIR) << isdir.what();
+}
+
+TEST(File, ModesSizeTruncateFallocate) {
+  TempDir dir;
+  {
+    File f = File::open(dir / "a", File::Mode::create_rw);
+    const char msg[] = "hello";
+    ASSERT_TRUE(f.pwrite_full(std::as_bytes(std::span(msg, 5)), 0).has_value());
+    EXPECT_EQ(f.size().value(), 5u);
+  }
+  {
+    File f = File::open(dir / "a", File::Mode::create_rw);  // keeps content
+    EXPECT_EQ(f.size().value(), 5u);
+    ASSERT_TRUE(f.fallocate(0, 1 << 16).has_value());
+    EXPECT_EQ(f.size().value(), 1u << 16);
+    ASSERT_TRUE(f.truncate(3).has_value());
+    EXPECT_EQ(f.size().value(), 3u);
+    ASSERT_TRUE(f.fdatasync().has_value());
+    ASSERT_TRUE(f.fadvise(0, 0, POSIX_FADV_SEQUENTIAL).has_value());
+    std::vector<std::byte> buf(100);
+    EXPECT_EQ(f.pread_full(buf, 0).value(), 3u);  // stops at end of file
+    EXPECT_EQ(std::memcmp(buf.data(), "hel", 3), 0);
+    EXPECT_EQ(f.pread_full(buf, 1000).value(), 0u);
+  }
+  File t = File::open(dir / "a", File::Mode::truncate_rw);
+  EXPECT_EQ(t.size().value(), 0u);
+  EXPECT_EQ(t.path(), dir / "a");
+  File r = File::open(dir / "a", File::Mode::read);
+  const char x = 'x';
+  auto w = r.pwrite_full(std::as_bytes(std::span(&x, 1)), 0);
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().err, EBADF);
+  EXPECT_STREQ(w.error().syscall, "pwrite");
+}
+
+TEST(File, BadDescriptorGivesEbadf) {
+  File f(Fd(-1));
+  auto s = f.size();
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().err, EBADF);
+  EXPECT_NE(s.error().message().find("fstat"), std::string::npos);
+}
+
+TEST(Fd, ClosesOnDestructionAndMove) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  {
+    Fd a(fds[0]);
+    Fd b(std::move(a));
+    EXPECT_FALSE(a);
+    EXPECT_EQ(b.get(), fds[0]);
+  }
+  EXPECT_EQ(::fcntl(fds[0], F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
+  Fd w(fds[1]);
+  EXPECT_EQ(w.release(), fds[1]);
+  EXPECT_EQ(::close(fds[1]), 0);
+}
+
+TEST(Pipe, ReportsGrantedCapacity) {
+  Pipe p = Pipe::create(1 << 20);
+  EXPECT_GE(p.capacity(), 64u * 1024);
+  EXPECT_EQ(static_cast<std::size_t>(::fcntl(p.write_fd(), F_GETPIPE_SZ)), p.capacity());
+  EXPECT_EQ(p.resize(128 * 1024), 128u * 1024);
+  EXPECT_EQ(static_cast<std::size_t>(::fcntl(p.write_fd(), F_GETPIPE_SZ)), 128u * 1024);
+}
+
+TEST(Socket, LoopbackPairAndOptions) {
+  SocketPair sp = connected_pair();
+  EXPECT_FALSE(is_nonblocking(sp.client.fd()));
+  sp.client.set_nonblocking();
+  EXPECT_TRUE(is_nonblocking(sp.client.fd()));
+  sp.client.set_nodelay();
+  EXPECT_TRUE(sp.client.set_cork(true).has_value());
+  EXPECT_TRUE(sp.client.set_cork(false).has_value());
+  EXPECT_GE(sp.client.set_sndbuf(64 * 1024), 64 * 1024);
+  EXPECT_GE(sp.server.set_rcvbuf(64 * 1024), 64 * 1024);
+  const char msg[] = "ping";
+  ASSERT_EQ(::send(sp.client.fd(), msg, 4, MSG_NOSIGNAL), 4);
+  char got[4];
+  ASSERT_EQ(::recv(sp.server.fd(), got, 4, MSG_WAITALL), 4);
+  EXPECT_EQ(std::memcmp(got, msg, 4), 0);
+  auto bad = set_cork(-1, true);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().err, EBADF);
+}
+
+TEST(Socket, ListenerPortAndRefusedConnect) {
+  Socket l = Socket::listen_loopback();
+  const std::uint16_t port = l.local_port();
+  EXPECT_NE(port, 0);
+  l.close();
+  auto e = expect_system_error([&] { (void)Socket::connect_tcp("127.0.0.1", port); });
+  EXPECT_EQ(e.code().value(), ECONNREFUSED) << e.what();
+}
+
+TEST(SigpipeGuard, ConsumesTheSignalAndRestoresTheMask) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  Fd r(fds[0]), w(fds[1]);
+  r.reset();  // no reader: write() raises SIGPIPE
+  sigset_t before;
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &before);
+  {
+    SigpipeGuard g;
+    ASSERT_EQ(::write(w.get(), "x", 1), -1);
+    ASSERT_EQ(errno, EPIPE);
+    g.note_epipe();
+  }
+  sigset_t after, pending;
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &after);
+  ::sigpending(&pending);
+  EXPECT_EQ(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE));  // we are still alive, and nothing is left
+}
+
+TEST(SendfileSender, SplitsIntoCappedCalls) {
+  TempDir dir;
+  write_pattern_file(dir / "src", 3 << 20);
+  File f = File::open(dir / "src");
+  SendfileSender s(1 << 20);
+  SocketPair sp = connected_pair();
+  Receiver rx(sp.server.fd(), 5);
+  auto r = s.send_some(f.fd(), 5, (3 << 20) - 5, sp.client.fd());
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->bytes, (3u << 20) - 5);
+  ::shutdown(sp.client.fd(), SHUT_WR);
+  EXPECT_EQ(rx.join(), (3u << 20) - 5);
+  EXPECT_TRUE(rx.ok()) << rx.mismatch();
+  EXPECT_GE(s.counters().syscalls, 3u);
+}
+
+}  // namespace
+}  // namespace nocopy::io::test
