@@ -17,6 +17,7 @@ IndexFile::IndexFile(const std::filesystem::path& path, std::size_t entry_size,
   auto size = file_.size();
   if (!size) throw std::system_error(size.error().err, std::system_category(), size.error().message());
   std::size_t existing = static_cast<std::size_t>(*size) / entry_size_;
+  had_partial_entry_ = *size % entry_size_ != 0;
   std::size_t capacity = capacity_bytes / entry_size_ * entry_size_;
   if (capacity < existing * entry_size_) capacity = existing * entry_size_;
   if (capacity > *size) {

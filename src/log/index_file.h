@@ -51,6 +51,8 @@ class IndexFile {
   // Writes the mapped entries back (msync).
   LogResult<void> flush();
   const std::filesystem::path& path() const noexcept { return file_.path(); }
+  // The file's size at open was not a multiple of entry_size (torn or garbage).
+  bool had_partial_entry() const noexcept { return had_partial_entry_; }
 
  private:
   io::File file_;
@@ -59,6 +61,7 @@ class IndexFile {
   std::size_t map_len_ = 0;
   std::size_t max_entries_ = 0;
   std::atomic<std::size_t> entries_{0};
+  bool had_partial_entry_ = false;
 };
 
 }  // namespace nocopy::log

@@ -2,6 +2,7 @@
 
 #include "log/record_batch.h"
 
+
 namespace nocopy::log {
 
 OffsetPosition OffsetIndex::entry(std::size_t i) const noexcept {

@@ -130,9 +130,10 @@ void PartitionLog::load() {
       cut = true;
     }
     if (cut) {
-      std::shared_ptr<Segment> dead = Segment::open(dir_, base, opts, true, nullptr);
-      report_.bytes_truncated += dead->committed().size;
-      dead->delete_files();
+      std::error_code ec;
+      auto sz = std::filesystem::file_size(dir_ / Segment::file_name(base, ".log"), ec);
+      report_.bytes_truncated += ec ? 0 : sz;
+      for (const char* suffix : {".log", ".index", ".timeindex"}) std::filesystem::remove(dir_ / Segment::file_name(base, suffix), ec);
       report_.segments_deleted.push_back(base);
       continue;
     }
@@ -163,7 +164,10 @@ void PartitionLog::load() {
                                               base, out.dropped_bytes, out.valid_bytes, out.next_offset,
                                               out.error ? out.error->message : "invalid batch"));
       }
-      if (!last) cut = true;
+      // Zero preallocation after the last batch is a segment that was not trimmed
+      // (killed while rolling); the next segment still follows on when the offsets
+      // are contiguous, which the check at the top of the loop verifies.
+      if (!last && !out.zero_tail) cut = true;
     }
     expected = out.next_offset;
     segments_[base] = std::move(seg);
@@ -389,7 +393,20 @@ std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) 
   }
   for (const auto& s : segs) {
     if (s->max_timestamp() < ts) continue;
-    if (auto loc = s->find_by_timestamp(ts)) return loc->base_offset;
+    if (auto loc = s->find_by_timestamp(ts)) {
+      // Kafka answers with the first *record* at or after ts: look inside
+      // uncompressed CreateTime batches; otherwise the batch's base offset.
+      auto bytes = s->view(loc->position, loc->size);
+      BatchHeader h = parse_batch_header(bytes);
+      if (h.compression() == 0 && !h.log_append_time()) {
+        if (auto recs = parse_records(bytes)) {
+          for (const Record& r : *recs) {
+            if (h.base_timestamp + r.timestamp_delta >= ts) return loc->base_offset + r.offset_delta;
+          }
+        }
+      }
+      return loc->base_offset;
+    }
   }
   return std::nullopt;
 }

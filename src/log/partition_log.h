@@ -107,7 +107,10 @@ class PartitionLog {
 
   LogResult<AppendInfo> append(std::span<std::byte> batches);
   LogResult<ReadResult> read(std::int64_t offset, std::uint64_t max_bytes) const;
-  // Base offset of the first batch whose maxTimestamp >= ts, or nullopt.
+  // Offset of the first record with timestamp >= ts (Kafka's ListOffsets by
+  // time): found through the time index, then inside the batch when it is an
+  // uncompressed CreateTime batch, else that batch's base offset. nullopt
+  // when no record is that recent.
   std::optional<std::int64_t> offset_for_timestamp(std::int64_t ts) const;
 
   std::int64_t log_start_offset() const noexcept { return log_start_.load(std::memory_order_acquire); }

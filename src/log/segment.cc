@@ -56,12 +56,21 @@ std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::in
                             std::filesystem::exists(dir / file_name(base_offset, ".timeindex"));
     if (have_files) {
       s->open_indexes(false, false);
-      if (s->offset_index_->sane(*size) && s->load_tail() &&
-          s->time_index_->sane(s->committed().next_offset)) {
-        trusted = true;
+      const char* why = nullptr;
+      if (s->offset_index_->file().had_partial_entry() || s->time_index_->file().had_partial_entry()) {
+        why = "index file size is not a whole number of entries";
+      } else if (!s->offset_index_->sane(*size)) {
+        why = "offset index entries out of order or past the end";
+      } else if (!s->load_tail()) {
+        why = "batches after the last index entry do not follow on";
+      } else if (!s->time_index_->sane(s->committed().next_offset)) {
+        why = "time index entries out of order or past the end";
       } else {
-        spdlog::warn("log {}: index of segment {} does not match its .log; rebuilding", dir.string(),
-                     base_offset);
+        trusted = true;
+      }
+      if (!trusted) {
+        spdlog::warn("log {}: index of segment {} does not match its .log ({}); rebuilding", dir.string(),
+                     base_offset, why);
       }
     } else {
       spdlog::warn("log {}: index files of segment {} missing; rebuilding", dir.string(), base_offset);
@@ -308,17 +317,17 @@ LogResult<void> Segment::seal() {
   if (offset_of_max_timestamp_ >= 0) {
     time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
   }
-  for (IndexFile* f : {&offset_index_->file(), &time_index_->file()}) {
-    if (auto r = f->trim(); !r) return r;
-    if (auto r = f->flush(); !r) return r;
-  }
-  indexes_grown_ = false;
   if (opts_.write_mode == WriteMode::mmap && active_) {
     // The mapping stays (readers may be scanning); pages past the new end are never touched.
     if (auto r = file_->truncate(committed().size); !r) {
       return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
     }
   }
+  for (IndexFile* f : {&offset_index_->file(), &time_index_->file()}) {
+    if (auto r = f->trim(); !r) return r;
+    if (auto r = f->flush(); !r) return r;
+  }
+  indexes_grown_ = false;
   active_ = false;
   return {};
 }

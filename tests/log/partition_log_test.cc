@@ -172,13 +172,21 @@ TEST_P(PartitionLogTest, OffsetForTimestamp) {
     auto b = make_batch(i, 1, 300, 10'000 + 10 * i);
     ASSERT_TRUE(log->append(b));
   }
+  {
+    // Inside a batch: records at 20'000, 20'005, 20'010.
+    auto b = BatchBuilder().timestamp(20'000).add("a", "1", {}, 0).add("b", "2", {}, 5).add("c", "3", {}, 10).build();
+    ASSERT_TRUE(log->append(b));
+  }
+  EXPECT_EQ(log->offset_for_timestamp(20'001), 301);
+  EXPECT_EQ(log->offset_for_timestamp(20'006), 302);
+  EXPECT_EQ(log->offset_for_timestamp(20'011), std::nullopt);
   EXPECT_EQ(log->offset_for_timestamp(0), 0);
   EXPECT_EQ(log->offset_for_timestamp(10'000), 0);
   EXPECT_EQ(log->offset_for_timestamp(10'001), 1);
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 157), 157);
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 157 - 3), 157);
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 299), 299);
-  EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 299 + 1), std::nullopt);
+  EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 299 + 1), 300);
 }
 
 TEST_P(PartitionLogTest, RetentionBySizeAndTime) {

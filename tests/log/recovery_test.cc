@@ -1,0 +1,337 @@
+// Recovery: torn tails, flipped bytes, broken or missing indexes, unclean
+// exits of a child process, and SIGKILL at random moments.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "log/partition_log.h"
+#include "log/record_batch.h"
+#include "log_test_util.h"
+
+namespace nocopy::log {
+namespace {
+
+using test::make_batch;
+using test::read_regions;
+using test::TempDir;
+
+LogConfig small_config(WriteMode mode = WriteMode::pwrite) {
+  LogConfig c;
+  c.write_mode = mode;
+  c.segment_bytes = 32 * 1024;
+  c.index_interval_bytes = 512;
+  return c;
+}
+
+// Writes `n` batches (seed i, 2 records, 400-byte values), closes cleanly,
+// and returns each batch's bytes.
+std::vector<std::vector<std::byte>> write_log(const std::filesystem::path& dir, int n, LogConfig c = small_config()) {
+  std::vector<std::vector<std::byte>> out;
+  auto log = PartitionLog::open(dir, c);
+  for (int i = 0; i < n; ++i) {
+    auto b = make_batch(i, 2, 400, 1000 + i);
+    EXPECT_TRUE(log->append(b));
+    out.push_back(b);
+  }
+  log->close();
+  return out;
+}
+
+void forget_clean_shutdown(const std::filesystem::path& dir) {
+  std::filesystem::remove(dir / ".clean_shutdown");
+  std::filesystem::remove(dir / "recovery-point-offset-checkpoint");
+}
+
+std::vector<std::byte> concat(const std::vector<std::vector<std::byte>>& v, std::size_t n) {
+  std::vector<std::byte> out;
+  for (std::size_t i = 0; i < n; ++i) out.insert(out.end(), v[i].begin(), v[i].end());
+  return out;
+}
+
+std::vector<std::byte> read_all(PartitionLog& log) {
+  auto r = log.read(log.log_start_offset(), 1ull << 40);
+  EXPECT_TRUE(r);
+  return r ? read_regions(r->regions) : std::vector<std::byte>{};
+}
+
+// (segment base, position in it) of batch `k` when batches are laid out as written.
+std::pair<std::int64_t, std::uint64_t> locate(PartitionLog& log, std::int64_t offset) {
+  auto r = log.read(offset, 1);
+  EXPECT_TRUE(r);
+  std::int64_t base = -1;
+  for (auto b : log.segment_base_offsets()) {
+    if (b <= offset) base = b;
+  }
+  return {base, r->regions.at(0).offset};
+}
+
+void flip_byte(const std::filesystem::path& file, std::uint64_t pos) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(pos));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x10);
+  f.seekp(static_cast<std::streamoff>(pos));
+  f.write(&c, 1);
+}
+
+TEST(Recovery, TornTailIsTruncatedAtTheLastWholeBatch) {
+  TempDir dir;
+  auto batches = write_log(dir.path(), 30);
+  forget_clean_shutdown(dir.path());
+  std::int64_t last_base;
+  {
+    auto log = PartitionLog::open(dir.path(), small_config());
+    last_base = log->segment_base_offsets().back();
+    log->close();
+  }
+  forget_clean_shutdown(dir.path());
+  auto last_file = dir / Segment::file_name(last_base, ".log");
+  auto size = std::filesystem::file_size(last_file);
+  std::filesystem::resize_file(last_file, size - 10);  // cut into the last batch
+
+  auto log = PartitionLog::open(dir.path(), small_config());
+  const auto& rep = log->recovery_report();
+  EXPECT_FALSE(rep.clean_shutdown);
+  EXPECT_FALSE(rep.mid_log_corruption);
+  EXPECT_EQ(rep.bytes_truncated, batches.back().size() - 10);
+  EXPECT_EQ(log->log_end_offset(), 2 * 29);
+  EXPECT_EQ(read_all(*log), concat(batches, 29));
+  auto again = make_batch(777, 2, 400);
+  auto info = log->append(again);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->base_offset, 58);
+}
+
+TEST(Recovery, FlippedByteTruncatesAtExactlyThatBatchAndIsReported) {
+  TempDir dir;
+  auto batches = write_log(dir.path(), 100);  // three segments
+  std::int64_t victim = 2 * 20;               // batch 20, in the first
+  std::pair<std::int64_t, std::uint64_t> where;
+  std::size_t segments_before;
+  {
+    auto log = PartitionLog::open(dir.path(), small_config());
+    where = locate(*log, victim);
+    segments_before = log->segment_count();
+    log->close();
+  }
+  ASSERT_GT(segments_before, 2u);
+  ASSERT_EQ(where.first, 0) << "the victim must be in the first segment";
+  forget_clean_shutdown(dir.path());
+  flip_byte(dir / Segment::file_name(where.first, ".log"), where.second + 100);
+
+  auto log = PartitionLog::open(dir.path(), small_config());
+  const auto& rep = log->recovery_report();
+  EXPECT_TRUE(rep.mid_log_corruption);
+  EXPECT_FALSE(rep.segments_deleted.empty());
+  ASSERT_FALSE(rep.messages.empty());
+  bool mentions_crc = false;
+  for (const auto& m : rep.messages) mentions_crc |= m.find("CRC") != std::string::npos;
+  EXPECT_TRUE(mentions_crc);
+  EXPECT_EQ(log->log_end_offset(), victim);
+  EXPECT_EQ(read_all(*log), concat(batches, 20));
+  for (auto b : rep.segments_deleted) EXPECT_FALSE(std::filesystem::exists(dir / Segment::file_name(b, ".log")));
+}
+
+TEST(Recovery, FlippedByteInsideTheLastSegmentIsCorruptionNotATornTail) {
+  TempDir dir;
+  LogConfig c = small_config();
+  c.segment_bytes = 1 << 20;
+  auto batches = write_log(dir.path(), 20, c);
+  forget_clean_shutdown(dir.path());
+  std::uint64_t pos = 0;
+  for (int i = 0; i < 12; ++i) pos += batches[i].size();
+  flip_byte(dir / Segment::file_name(0, ".log"), pos + 70);
+  auto log = PartitionLog::open(dir.path(), c);
+  EXPECT_TRUE(log->recovery_report().mid_log_corruption);
+  EXPECT_EQ(log->log_end_offset(), 24);
+  EXPECT_EQ(read_all(*log), concat(batches, 12));
+}
+
+TEST(Recovery, RecoveryPointLimitsTheScan) {
+  TempDir dir;
+  write_log(dir.path(), 60);
+  std::filesystem::remove(dir / ".clean_shutdown");  // keep the checkpoint (= log end)
+  auto log = PartitionLog::open(dir.path(), small_config());
+  EXPECT_FALSE(log->recovery_report().clean_shutdown);
+  EXPECT_EQ(log->recovery_report().recovery_point, 120);
+  EXPECT_EQ(log->recovery_report().segments_scanned, 1u);  // only the last one
+  EXPECT_EQ(log->log_end_offset(), 120);
+}
+
+TEST(Recovery, GarbageOrMissingIndexesAreRebuilt) {
+  TempDir dir;
+  auto batches = write_log(dir.path(), 100);
+  std::vector<std::int64_t> bases;
+  {
+    auto log = PartitionLog::open(dir.path(), small_config());
+    bases = log->segment_base_offsets();
+    log->close();
+  }
+  ASSERT_GE(bases.size(), 3u);
+  {
+    std::ofstream f(dir / Segment::file_name(bases[0], ".index"), std::ios::binary | std::ios::trunc);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 200; ++i) f.put(static_cast<char>(rng()));
+  }
+  std::filesystem::remove(dir / Segment::file_name(bases[1], ".index"));
+  std::filesystem::remove(dir / Segment::file_name(bases[1], ".timeindex"));
+  std::filesystem::resize_file(dir / Segment::file_name(bases[2], ".timeindex"), 7);
+
+  auto log = PartitionLog::open(dir.path(), small_config());
+  EXPECT_TRUE(log->recovery_report().clean_shutdown);
+  EXPECT_EQ(log->recovery_report().indexes_rebuilt, 3u);
+  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
+  EXPECT_GT(std::filesystem::file_size(dir / Segment::file_name(bases[1], ".index")), 0u);
+  for (int i = 0; i < 100; ++i) {
+    auto r = log->read(2 * i + 1, 1);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
+    // Batch i holds timestamps 1000+i and 1001+i: the first record at or after 1000+i.
+    EXPECT_EQ(log->offset_for_timestamp(1000 + i), i == 0 ? 0 : 2 * i - 1);
+  }
+}
+
+// Runs `fn` in a child process that exits without closing the log.
+template <class Fn>
+void in_child(Fn fn) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int rc = fn();
+    ::_exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+class UncleanExit : public ::testing::TestWithParam<WriteMode> {};
+
+TEST_P(UncleanExit, EverythingWrittenIsRecoveredAndThePreallocationDropped) {
+  TempDir dir;
+  LogConfig c = small_config(GetParam());
+  in_child([&] {
+    auto log = PartitionLog::open(dir.path(), c);
+    for (int i = 0; i < 100; ++i) {
+      auto b = make_batch(i, 2, 400, 1000 + i);
+      if (!log->append(b)) return 1;
+    }
+    ::_exit(0);  // no close(): no marker, no trim
+    return 0;
+  });
+  EXPECT_FALSE(std::filesystem::exists(dir / ".clean_shutdown"));
+  auto log = PartitionLog::open(dir.path(), c);
+  const auto& rep = log->recovery_report();
+  EXPECT_FALSE(rep.clean_shutdown);
+  EXPECT_FALSE(rep.mid_log_corruption);
+  EXPECT_EQ(log->log_end_offset(), 200);
+  std::vector<std::vector<std::byte>> expect;
+  for (int i = 0; i < 100; ++i) {
+    auto b = make_batch(i, 2, 400, 1000 + i);
+    store_be64(b.data(), 2 * i);
+    expect.push_back(b);
+  }
+  EXPECT_EQ(read_all(*log), concat(expect, 100));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, UncleanExit, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
+                         [](const auto& info) { return info.param == WriteMode::pwrite ? "pwrite" : "mmap"; });
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kCrashRounds = 8;
+#else
+constexpr int kCrashRounds = 25;
+#endif
+
+class CrashTest : public ::testing::TestWithParam<WriteMode> {};
+
+// A child appends with flush-every-append and reports each acknowledged
+// offset on a pipe; the parent SIGKILLs it at a random moment. After every
+// kill: each acknowledged append is present, offsets are dense, no partial
+// batch is visible, and every batch is the one the child wrote there.
+TEST_P(CrashTest, AcknowledgedAppendsSurviveSigkill) {
+  TempDir dir;
+  LogConfig c = small_config(GetParam());
+  c.segment_bytes = 16 * 1024;
+  c.flush.mode = FlushMode::every_append;
+  std::mt19937_64 rng(12345);
+  std::int64_t max_acked = -1;
+  for (int round = 0; round < kCrashRounds; ++round) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      auto log = PartitionLog::open(dir.path(), c);
+      for (;;) {
+        std::int64_t next = log->log_end_offset();
+        auto b = make_batch(static_cast<std::uint64_t>(next), 1 + next % 3, 300);
+        auto info = log->append(b);
+        if (!info || info->base_offset != next) ::_exit(2);
+        if (!log->wait_flushed(info->last_offset)) ::_exit(3);
+        if (::write(fds[1], &info->last_offset, sizeof(std::int64_t)) != sizeof(std::int64_t)) ::_exit(4);
+      }
+    }
+    ::close(fds[1]);
+    // Let it acknowledge a random number of appends, then kill at a random instant.
+    const int want = static_cast<int>(rng() % 25);
+    int got = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (got < want && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      std::int64_t v;
+      if (::read(fds[0], &v, sizeof v) != sizeof v) break;
+      max_acked = std::max(max_acked, v);
+      ++got;
+    }
+    ::usleep(static_cast<useconds_t>(rng() % 3000));
+    ::kill(pid, SIGKILL);
+    // Acks still in the pipe were acknowledged before the kill.
+    std::int64_t v;
+    while (::read(fds[0], &v, sizeof v) == sizeof v) max_acked = std::max(max_acked, v);
+    ::close(fds[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited by itself with " << WEXITSTATUS(status);
+
+    auto log = PartitionLog::open(dir.path(), c);
+    EXPECT_FALSE(log->recovery_report().mid_log_corruption) << "round " << round;
+    ASSERT_GT(log->log_end_offset(), max_acked) << "round " << round << ": acknowledged offset lost";
+    auto bytes = read_all(*log);
+    std::size_t pos = 0;
+    std::int64_t next = 0;
+    while (pos < bytes.size()) {
+      auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos));
+      ASSERT_TRUE(h) << "round " << round << " at " << pos << ": " << h.error().to_string();
+      ASSERT_EQ(h->base_offset, next) << "offsets must be dense";
+      auto expect = make_batch(static_cast<std::uint64_t>(next), 1 + next % 3, 300);
+      store_be64(expect.data(), next);
+      ASSERT_TRUE(std::equal(expect.begin(), expect.end(), bytes.begin() + static_cast<std::ptrdiff_t>(pos)))
+          << "batch at offset " << next << " is not what the child wrote";
+      next = h->last_offset() + 1;
+      pos += h->total_size();
+    }
+    EXPECT_EQ(next, log->log_end_offset());
+    log->close();
+  }
+  EXPECT_GT(max_acked, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, CrashTest, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
+                         [](const auto& info) { return info.param == WriteMode::pwrite ? "pwrite" : "mmap"; });
+
+}  // namespace
+}  // namespace nocopy::log
