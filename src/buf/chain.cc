@@ -197,7 +197,12 @@ void Chain::trim_front(std::uint64_t n) {
     Segment& s = segs_[head_];
     const std::uint64_t len = length_of(s);
     if (len <= n) {
-      take_front();  // released here
+      length_ -= len;
+      segs_[head_] = Buffer{};  // releases the reference
+      if (++head_ == segs_.size()) {
+        segs_.clear();
+        head_ = 0;
+      }
       n -= len;
     } else {
       drop_front(s, n);
