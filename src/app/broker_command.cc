@@ -1,14 +1,101 @@
-#include "app/commands.h"
+// `nocopy broker`: the Kafka-wire-compatible broker (src/broker).
+#include <spdlog/spdlog.h>
 
-#include <cstdio>
+#include <memory>
+#include <stdexcept>
+
+#include "app/commands.h"
+#include "broker/broker.h"
+#include "broker/config.h"
 
 namespace nocopy::app {
 
+namespace {
+struct BrokerFlags {
+  std::string config_file;
+  std::string listen, advertised, metrics_listen, data_dir, flush, strategy;
+  unsigned threads = 0;
+  bool threads_set = false;
+  std::int64_t segment_bytes = -1, retention_ms = -2, retention_bytes = -2;
+  std::int64_t flush_interval_ms = -1;
+  std::string auto_create;
+  std::int32_t default_partitions = -1, max_message_bytes = -1, node_id = -1;
+  bool no_metrics = false;
+  std::string log_level = "info";
+};
+}  // namespace
+
 void add_broker_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("broker", "(under construction)");
-  cmd->callback([] {
-    std::fprintf(stderr, "nocopy broker: not built yet\n");
-    throw CLI::RuntimeError(2);
+  auto f = std::make_shared<BrokerFlags>();
+  auto* cmd = app.add_subcommand("broker", "Kafka-wire-compatible broker (zero-copy fetch path)");
+  cmd->add_option("-c,--config", f->config_file, "TOML config file (keys as the long flags, with _)");
+  cmd->add_option("--listen", f->listen, "host:port to listen on [127.0.0.1:9092]");
+  cmd->add_option("--advertised", f->advertised, "host:port clients are told to connect to [= listen]");
+  cmd->add_option("--metrics-listen", f->metrics_listen, "host:port of GET /metrics [127.0.0.1:9094]; port 0 = free");
+  cmd->add_flag("--no-metrics", f->no_metrics, "do not serve /metrics");
+  cmd->add_option("--data-dir", f->data_dir, "data directory [./data]");
+  cmd->add_option("--threads", f->threads, "reactor threads [one per core]")->each([f](const std::string&) {
+    f->threads_set = true;
+  });
+  cmd->add_option("--node-id", f->node_id, "broker id [0]");
+  cmd->add_option("--segment-bytes", f->segment_bytes, "segment size [1 GiB]");
+  cmd->add_option("--retention-ms", f->retention_ms, "retention by age, -1 = forever [7 days]");
+  cmd->add_option("--retention-bytes", f->retention_bytes, "retention by size per partition, -1 = unlimited");
+  cmd->add_option("--flush", f->flush, "flush policy: never | interval | every [never]");
+  cmd->add_option("--flush-interval-ms", f->flush_interval_ms, "interval policy: ms between group commits [5]");
+  cmd->add_option("--auto-create-topics", f->auto_create, "true|false [true]");
+  cmd->add_option("--default-partitions", f->default_partitions, "partitions of auto-created topics [1]");
+  cmd->add_option("--max-message-bytes", f->max_message_bytes, "largest record batch accepted [1048588]");
+  cmd->add_option("--fetch-strategy", f->strategy,
+                  "fetch transfer: sendfile | splice | mmap_write | read_write | uring_splice | uring_send_zc | "
+                  "msg_zerocopy [sendfile]");
+  cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error [info]");
+
+  cmd->callback([f] {
+    spdlog::set_level(spdlog::level::from_str(f->log_level));
+    broker::Config cfg;
+    try {
+      if (!f->config_file.empty()) cfg.load_toml(f->config_file);
+      if (!f->listen.empty()) cfg.listen = broker::HostPort::parse(f->listen);
+      if (!f->advertised.empty()) cfg.advertised = broker::HostPort::parse(f->advertised);
+      if (!f->metrics_listen.empty()) cfg.metrics_listen = broker::HostPort::parse(f->metrics_listen);
+      if (f->no_metrics) cfg.metrics_enabled = false;
+      if (!f->data_dir.empty()) cfg.data_dir = f->data_dir;
+      if (f->threads_set) cfg.threads = f->threads;
+      if (f->node_id >= 0) cfg.node_id = f->node_id;
+      if (f->segment_bytes > 0) cfg.segment_bytes = static_cast<std::uint64_t>(f->segment_bytes);
+      if (f->retention_ms >= -1) cfg.retention_ms = f->retention_ms;
+      if (f->retention_bytes >= -1) cfg.retention_bytes = f->retention_bytes;
+      if (!f->flush.empty()) cfg.flush = broker::Config::parse_flush(f->flush);
+      if (f->flush_interval_ms > 0) cfg.flush_interval_ms = static_cast<std::uint32_t>(f->flush_interval_ms);
+      if (!f->auto_create.empty()) {
+        if (f->auto_create == "true" || f->auto_create == "1" || f->auto_create == "on")
+          cfg.auto_create_topics = true;
+        else if (f->auto_create == "false" || f->auto_create == "0" || f->auto_create == "off")
+          cfg.auto_create_topics = false;
+        else
+          throw std::invalid_argument("--auto-create-topics: expected true or false");
+      }
+      if (f->default_partitions > 0) cfg.default_partitions = f->default_partitions;
+      if (f->max_message_bytes > 0) cfg.max_message_bytes = f->max_message_bytes;
+      if (!f->strategy.empty()) {
+        auto s = io::parse_strategy(f->strategy);
+        if (!s) throw std::invalid_argument("--fetch-strategy: unknown strategy '" + f->strategy + "'");
+        cfg.fetch_strategy = *s;
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("nocopy broker: {}", e.what());
+      throw CLI::RuntimeError(2);
+    }
+    broker::Broker::block_signals();
+    try {
+      broker::Broker b(std::move(cfg));
+      b.start();
+      b.run_until_signal();
+    } catch (const std::exception& e) {
+      spdlog::error("nocopy broker: {}", e.what());
+      throw CLI::RuntimeError(1);
+    }
   });
 }
 

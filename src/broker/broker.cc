@@ -1,0 +1,132 @@
+#include "broker/broker.h"
+
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "broker/kafka_session.h"
+
+namespace nocopy::broker {
+
+Broker::Broker(Config cfg)
+    : cfg_(std::move(cfg)),
+      metrics_(cfg_.fetch_strategy),
+      topics_(cfg_, &metrics_),
+      handler_(cfg_, topics_, metrics_, admin_) {
+  if (cfg_.threads == 0) cfg_.threads = std::max(1u, std::thread::hardware_concurrency());
+}
+
+Broker::~Broker() { shutdown(); }
+
+void Broker::block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void Broker::start() {
+  auto avail = io::probe(cfg_.fetch_strategy);
+  if (!avail.available)
+    spdlog::warn("fetch strategy {} unavailable here ({}); the sender falls back", io::to_string(cfg_.fetch_strategy),
+                 avail.reason);
+  auto t0 = std::chrono::steady_clock::now();
+  auto n = topics_.recover();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("data dir {}: {} topic{} recovered in {} ms", std::filesystem::absolute(cfg_.data_dir).string(), n,
+               n == 1 ? "" : "s", ms);
+
+  for (unsigned i = 0; i < cfg_.threads; ++i) senders_.push_back(io::make_sender(cfg_.fetch_strategy));
+  if (const char* why = senders_.front()->fallback_reason(); why && *why)
+    spdlog::warn("fetch strategy {}: {}", io::to_string(cfg_.fetch_strategy), why);
+
+  net::ReactorPool::Options po;
+  po.listen = cfg_.listen.to_string();
+  po.threads = cfg_.threads;
+  po.max_connections = 20000;
+  po.connection.max_read_buffer = cfg_.max_request_bytes + 4;
+  po.connection.max_queued_bytes = 8 << 20;
+  po.connection.max_queued_items = 512;
+  po.connection.idle_timeout = std::chrono::milliseconds(cfg_.idle_timeout_ms);
+  pool_ = std::make_unique<net::ReactorPool>(po, [this](net::Connection& conn) {
+    auto& sender = *senders_.at(conn.loop().index() % senders_.size());
+    return std::make_unique<KafkaSession>(handler_, cfg_, metrics_, sender);
+  });
+  pool_->start();
+  if (cfg_.listen.port == 0) cfg_.listen.port = pool_->port();
+
+  if (cfg_.metrics_enabled) {
+    metrics_server_ = std::make_unique<MetricsServer>(cfg_.metrics_listen, [this] { return metrics_.render(); });
+  }
+  schedule_retention();
+
+  auto adv = cfg_.advertised_address();
+  spdlog::info("nocopy broker listening on {} (advertised {}), {} reactor thread{}, node id {}",
+               cfg_.listen.host + ":" + std::to_string(pool_->port()), adv.to_string(), cfg_.threads,
+               cfg_.threads == 1 ? "" : "s", cfg_.node_id);
+  spdlog::info("fetch strategy {}, flush {}{}, segment {} bytes, retention {} ms, auto-create {} ({} partition{})",
+               io::to_string(cfg_.fetch_strategy), Config::to_string(cfg_.flush),
+               cfg_.flush == FlushMode::interval ? " every " + std::to_string(cfg_.flush_interval_ms) + " ms" : "",
+               cfg_.segment_bytes, cfg_.retention_ms, cfg_.auto_create_topics ? "on" : "off", cfg_.default_partitions,
+               cfg_.default_partitions == 1 ? "" : "s");
+  if (metrics_server_)
+    spdlog::info("metrics on http://{}:{}/metrics", cfg_.metrics_listen.host, metrics_server_->port());
+}
+
+void Broker::schedule_retention() {
+  retention_thread_ = std::thread([this] {
+    while (!retention_stop_.load()) {
+      for (int i = 0; i < 300 && !retention_stop_.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (retention_stop_.load()) break;
+      for (auto& p : topics_.all_partitions()) {
+        try {
+          p->enforce_retention();
+        } catch (const std::exception& e) {
+          spdlog::warn("retention {}-{}: {}", p->topic(), p->index(), e.what());
+        }
+      }
+    }
+  });
+}
+
+void Broker::run_until_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  shutdown();
+}
+
+void Broker::shutdown() {
+  if (shut_.exchange(true)) return;
+  auto t0 = std::chrono::steady_clock::now();
+  handler_.set_draining();
+  if (pool_) pool_->stop(std::chrono::milliseconds(5000));
+  retention_stop_ = true;
+  if (retention_thread_.joinable()) retention_thread_.join();
+  admin_.stop();
+  std::size_t n = 0;
+  for (auto& p : topics_.all_partitions()) {
+    try {
+      p->flush();
+      p->close();
+      ++n;
+    } catch (const std::exception& e) {
+      spdlog::error("closing {}-{}: {}", p->topic(), p->index(), e.what());
+    }
+  }
+  if (metrics_server_) metrics_server_->stop();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("shutdown complete: {} partition{} flushed and closed in {} ms", n, n == 1 ? "" : "s", ms);
+}
+
+}  // namespace nocopy::broker

@@ -1,0 +1,63 @@
+// Broker: the whole `nocopy broker` process wired together.
+//
+//   ReactorPool (N epoll threads, SO_REUSEPORT listeners)
+//     -> KafkaSession per connection (framing, in-order slots)
+//       -> RequestHandler (decode, dispatch, encode; purgatories)
+//         -> TopicRegistry -> Partition -> log::PartitionLog
+//   AdminThread: topic create/delete, retention (file-system work)
+//   MetricsServer: GET /metrics on a loopback port
+//
+// Lifecycle: start() recovers the data dir, binds, and starts the threads;
+// run_until_signal() blocks until SIGTERM/SIGINT, then shutdown(): stop
+// accepting, answer parked fetches at once, let in-flight responses finish
+// (bounded grace), flush every partition, close logs (clean-shutdown marker).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "broker/admin_thread.h"
+#include "broker/config.h"
+#include "broker/metrics.h"
+#include "broker/metrics_server.h"
+#include "broker/request_handler.h"
+#include "broker/topic_registry.h"
+#include "io/transfer.h"
+#include "net/reactor_pool.h"
+
+namespace nocopy::broker {
+
+class Broker {
+ public:
+  explicit Broker(Config cfg);
+  ~Broker();
+
+  void start();
+  // Blocks SIGTERM/SIGINT in the calling thread (call before other threads
+  // exist, i.e. before start(), to have them inherit the mask), waits for one,
+  // then shuts down.
+  static void block_signals();
+  void run_until_signal();
+  void shutdown();
+
+  std::uint16_t port() const { return pool_ ? pool_->port() : 0; }
+  std::uint16_t metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
+
+ private:
+  void schedule_retention();
+
+  Config cfg_;
+  Metrics metrics_;
+  TopicRegistry topics_;
+  AdminThread admin_;
+  RequestHandler handler_;
+  std::vector<std::unique_ptr<io::FileSender>> senders_;  // one per reactor thread
+  std::unique_ptr<net::ReactorPool> pool_;
+  std::unique_ptr<MetricsServer> metrics_server_;
+  std::atomic<bool> shut_{false};
+  std::thread retention_thread_;
+  std::atomic<bool> retention_stop_{false};
+};
+
+}  // namespace nocopy::broker

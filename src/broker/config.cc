@@ -1,0 +1,99 @@
+#include "broker/config.h"
+
+#include <charconv>
+#include <stdexcept>
+#include <toml++/toml.h>
+
+namespace nocopy::broker {
+
+HostPort HostPort::parse(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::invalid_argument("address '" + text + "': expected host:port");
+  HostPort hp;
+  hp.host = text.substr(0, colon);
+  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']') hp.host = hp.host.substr(1, hp.host.size() - 2);
+  if (hp.host.empty()) hp.host = "0.0.0.0";
+  unsigned port = 0;
+  auto ps = std::string_view(text).substr(colon + 1);
+  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+  if (ec != std::errc() || p != ps.data() + ps.size() || port > 65535)
+    throw std::invalid_argument("address '" + text + "': bad port");
+  hp.port = static_cast<std::uint16_t>(port);
+  return hp;
+}
+
+std::string HostPort::to_string() const { return host + ":" + std::to_string(port); }
+
+const char* Config::to_string(FlushMode m) {
+  switch (m) {
+    case FlushMode::never: return "never";
+    case FlushMode::interval: return "interval";
+    case FlushMode::every: return "every";
+  }
+  return "?";
+}
+
+FlushMode Config::parse_flush(const std::string& s) {
+  if (s == "never") return FlushMode::never;
+  if (s == "interval" || s == "group") return FlushMode::interval;
+  if (s == "every" || s == "always") return FlushMode::every;
+  throw std::invalid_argument("flush policy '" + s + "': expected never, interval or every");
+}
+
+HostPort Config::advertised_address() const {
+  HostPort a = advertised;
+  if (a.host.empty()) a.host = (listen.host == "0.0.0.0" || listen.host.empty()) ? "127.0.0.1" : listen.host;
+  if (a.port == 0) a.port = listen.port;
+  return a;
+}
+
+void Config::load_toml(const std::filesystem::path& file) {
+  toml::table t;
+  try {
+    t = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw std::runtime_error("config " + file.string() + ": " + std::string(e.description()));
+  }
+  auto str = [&](const char* key, auto&& apply) {
+    if (auto v = t[key].value<std::string>()) apply(*v);
+  };
+  auto num = [&](const char* key, auto& field) {
+    if (auto* node = t.get(key)) {
+      auto v = node->value<std::int64_t>();
+      if (!v) throw std::invalid_argument(std::string("config key '") + key + "': expected an integer");
+      field = static_cast<std::remove_reference_t<decltype(field)>>(*v);
+    }
+  };
+  auto flag = [&](const char* key, bool& field) {
+    if (auto* node = t.get(key)) {
+      auto v = node->value<bool>();
+      if (!v) throw std::invalid_argument(std::string("config key '") + key + "': expected a boolean");
+      field = *v;
+    }
+  };
+  str("listen", [&](const std::string& v) { listen = HostPort::parse(v); });
+  str("advertised", [&](const std::string& v) { advertised = HostPort::parse(v); });
+  str("metrics_listen", [&](const std::string& v) { metrics_listen = HostPort::parse(v); });
+  flag("metrics_enabled", metrics_enabled);
+  str("data_dir", [&](const std::string& v) { data_dir = v; });
+  num("threads", threads);
+  num("node_id", node_id);
+  num("segment_bytes", segment_bytes);
+  num("retention_ms", retention_ms);
+  num("retention_bytes", retention_bytes);
+  str("flush", [&](const std::string& v) { flush = parse_flush(v); });
+  num("flush_interval_ms", flush_interval_ms);
+  flag("auto_create_topics", auto_create_topics);
+  num("default_partitions", default_partitions);
+  num("max_message_bytes", max_message_bytes);
+  num("max_request_bytes", max_request_bytes);
+  num("idle_timeout_ms", idle_timeout_ms);
+  num("group_initial_rebalance_delay_ms", group_initial_rebalance_delay_ms);
+  str("fetch_strategy", [&](const std::string& v) {
+    auto s = io::parse_strategy(v);
+    if (!s) throw std::invalid_argument("config key 'fetch_strategy': unknown strategy '" + v + "'");
+    fetch_strategy = *s;
+  });
+}
+
+}  // namespace nocopy::broker

@@ -1,0 +1,64 @@
+// Broker configuration: defaults, a TOML file, then command-line flags (each
+// later source overrides the earlier one).
+//
+// Errors (unreadable file, unknown strategy, bad address) throw
+// std::invalid_argument / std::runtime_error with a message naming the key.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "io/strategy.h"
+
+namespace nocopy::broker {
+
+// "host:port"; port 0 = any free port (the bound one is logged).
+struct HostPort {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+
+  static HostPort parse(const std::string& text);  // throws std::invalid_argument
+  std::string to_string() const;
+};
+
+enum class FlushMode {
+  never,     // no application fsync (Kafka's default: the page cache and replication)
+  interval,  // a background flusher syncs every flush_interval_ms (group commit)
+  every,     // every produce batch is synced before acks=-1 / acks=1 answers
+};
+
+struct Config {
+  HostPort listen{"127.0.0.1", 9092};
+  HostPort advertised{"", 0};       // empty host / port 0: same as listen
+  HostPort metrics_listen{"127.0.0.1", 9094};
+  bool metrics_enabled = true;
+  std::filesystem::path data_dir = "./data";
+  unsigned threads = 0;             // 0: one reactor per core
+  std::int32_t node_id = 0;
+
+  std::uint64_t segment_bytes = 1ull << 30;
+  std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;  // -1: keep forever
+  std::int64_t retention_bytes = -1;
+  FlushMode flush = FlushMode::never;
+  std::uint32_t flush_interval_ms = 5;
+
+  bool auto_create_topics = true;
+  std::int32_t default_partitions = 1;
+  std::int32_t max_message_bytes = 1048588;  // Kafka's message.max.bytes default
+  std::uint32_t max_request_bytes = 100 << 20;
+  io::Strategy fetch_strategy = io::Strategy::sendfile;
+
+  std::uint32_t idle_timeout_ms = 600000;       // connections.max.idle.ms
+  std::uint32_t group_initial_rebalance_delay_ms = 3000;
+
+  // Applies a TOML file's keys (same names as the fields, e.g.
+  // `listen = "127.0.0.1:9092"`, `fetch_strategy = "splice"`).
+  void load_toml(const std::filesystem::path& file);
+
+  HostPort advertised_address() const;
+  static const char* to_string(FlushMode m);
+  static FlushMode parse_flush(const std::string& s);  // throws std::invalid_argument
+};
+
+}  // namespace nocopy::broker

@@ -1,0 +1,159 @@
+// GroupCoordinator: Kafka's classic consumer-group protocol (JoinGroup,
+// SyncGroup, Heartbeat, LeaveGroup, DescribeGroups, ListGroups) and committed
+// offsets (OffsetCommit, OffsetFetch), as a pure state machine.
+//
+// Contract:
+// - Single-threaded and I/O-free. The broker calls it from one thread (one
+//   reactor, or under one mutex) and passes the current time into every call;
+//   nothing reads a clock. The broker also calls tick(now) no later than
+//   next_deadline(), which expires sessions and finishes rebalances whose
+//   timers ran out.
+// - Answers that cannot be given at once -- a JoinGroup waits until the
+//   rebalance completes, a follower's SyncGroup until the leader's -- are
+//   delivered through the callback passed with the request. A callback runs
+//   exactly once: either before the call returns or from a later call
+//   (another member's JoinGroup/SyncGroup/LeaveGroup, or tick()). Callbacks
+//   must not call back into the coordinator; they should only queue the
+//   response on their connection (and must tolerate that connection having
+//   closed meanwhile, e.g. by holding a weak reference).
+// - Responses are kafka:: message structs; the broker encodes them at the
+//   request's version. Version-dependent behaviour (MEMBER_ID_REQUIRED on
+//   JoinGroup v4+, LeaveGroup v0-2 single-member errors) takes the version.
+// - Committed offsets are persisted through OffsetLog::append() before the
+//   commit is acknowledged, as (key, value) records in the format of
+//   encode_offset_key()/encode_offset_value() (close to Kafka's own
+//   __consumer_offsets records). On start the broker replays every stored
+//   record, oldest first, with replay(); the last value per key wins.
+//   Group membership itself is not persisted: after a restart clients get
+//   UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION and rejoin, as after a Kafka
+//   coordinator failover.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kafka/describe_groups.h"
+#include "kafka/heartbeat.h"
+#include "kafka/join_group.h"
+#include "kafka/leave_group.h"
+#include "kafka/list_groups.h"
+#include "kafka/offset_commit.h"
+#include "kafka/offset_fetch.h"
+#include "kafka/sync_group.h"
+
+namespace nocopy::broker {
+
+// Where committed offsets are stored (the broker maps it onto an internal
+// `__consumer_offsets` partition log).
+class OffsetLog {
+ public:
+  virtual ~OffsetLog() = default;
+  // Store one record. Returns false when it could not be stored; the commit
+  // is then answered with an error and not applied in memory.
+  virtual bool append(std::span<const std::byte> key, std::span<const std::byte> value) = 0;
+};
+
+struct GroupCoordinatorConfig {
+  // group.initial.rebalance.delay.ms: how long the first rebalance of an
+  // empty group waits for more members (extended by each new member, capped
+  // by the rebalance timeout). Kafka's default is 3000; tests use 0.
+  std::chrono::milliseconds initial_rebalance_delay{3000};
+  std::chrono::milliseconds min_session_timeout{6000};
+  std::chrono::milliseconds max_session_timeout{1800000};
+  std::size_t max_metadata_size = 4096;     // offset.metadata.max.bytes
+  std::size_t max_group_id_length = 32767;  // longer ids: INVALID_GROUP_ID
+  std::uint64_t member_id_seed = 0;         // mixed into generated member ids
+};
+
+class GroupCoordinator {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TimePoint = Clock::time_point;
+  using JoinCallback = std::function<void(kafka::JoinGroupResponse)>;
+  using SyncCallback = std::function<void(kafka::SyncGroupResponse)>;
+
+  // `log` may be null (offsets kept in memory only); it must outlive this.
+  GroupCoordinator(GroupCoordinatorConfig config, OffsetLog* log);
+  ~GroupCoordinator();
+  GroupCoordinator(const GroupCoordinator&) = delete;
+  GroupCoordinator& operator=(const GroupCoordinator&) = delete;
+
+  // client_id / client_host name the member in DescribeGroups and prefix
+  // generated member ids.
+  void join_group(const kafka::JoinGroupRequest& req, std::int16_t version, const std::string& client_id,
+                  const std::string& client_host, TimePoint now, JoinCallback respond);
+  void sync_group(const kafka::SyncGroupRequest& req, TimePoint now, SyncCallback respond);
+  kafka::HeartbeatResponse heartbeat(const kafka::HeartbeatRequest& req, TimePoint now);
+  kafka::LeaveGroupResponse leave_group(const kafka::LeaveGroupRequest& req, std::int16_t version, TimePoint now);
+  kafka::OffsetCommitResponse offset_commit(const kafka::OffsetCommitRequest& req, TimePoint now,
+                                            std::int64_t commit_timestamp_ms);
+  kafka::OffsetFetchResponse offset_fetch(const kafka::OffsetFetchRequest& req) const;
+  kafka::DescribeGroupsResponse describe_groups(const kafka::DescribeGroupsRequest& req) const;
+  kafka::ListGroupsResponse list_groups() const;
+
+  // Expire sessions and finish rebalances whose deadline has passed.
+  void tick(TimePoint now);
+  // Earliest time tick() has something to do; nullopt when nothing is timed.
+  std::optional<TimePoint> next_deadline() const;
+
+  // Rebuild committed offsets from stored records (oldest first). Unknown
+  // record versions are skipped; returns false for undecodable records.
+  bool replay(std::span<const std::byte> key, std::span<const std::byte> value);
+
+  // Introspection (tests, metrics).
+  std::size_t group_count() const { return groups_.size(); }
+  std::optional<std::int32_t> generation(const std::string& group_id) const;
+  std::optional<std::string> state_name(const std::string& group_id) const;
+
+  struct OffsetKey {
+    std::string group;
+    std::string topic;
+    std::int32_t partition = 0;
+    auto operator<=>(const OffsetKey&) const = default;
+  };
+  struct OffsetValue {
+    std::int64_t offset = -1;
+    std::int32_t leader_epoch = -1;
+    std::string metadata;
+    std::int64_t commit_timestamp_ms = -1;
+  };
+  static std::vector<std::byte> encode_offset_key(const OffsetKey& k);
+  static std::vector<std::byte> encode_offset_value(const OffsetValue& v);
+  static std::optional<OffsetKey> decode_offset_key(std::span<const std::byte> key);
+  static std::optional<OffsetValue> decode_offset_value(std::span<const std::byte> value);
+
+ private:
+  enum class State { empty, preparing_rebalance, completing_rebalance, stable, dead };
+  struct Member;
+  struct Group;
+
+  Group* find_group(const std::string& id);
+  const Group* find_group(const std::string& id) const;
+  std::string new_member_id(const std::string& client_id);
+  void prepare_rebalance(Group& g, TimePoint now);
+  void maybe_complete_join(Group& g, TimePoint now);
+  void complete_join(Group& g, TimePoint now);
+  void remove_member(Group& g, const std::string& member_id, TimePoint now);
+  void send_join_response(Group& g, Member& m);
+  void reset_pending_sync(Group& g, std::int16_t error);
+  static const char* state_text(State s);
+  void flush_callbacks();
+
+  GroupCoordinatorConfig cfg_;
+  OffsetLog* log_;
+  std::map<std::string, std::unique_ptr<Group>> groups_;
+  std::map<OffsetKey, OffsetValue> offsets_;
+  std::uint64_t member_counter_ = 0;
+  // Callbacks are queued while state changes and run at the end of each
+  // public call, so they always observe a consistent coordinator.
+  std::vector<std::function<void()>> ready_;
+};
+
+}  // namespace nocopy::broker

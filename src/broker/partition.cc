@@ -1,0 +1,153 @@
+#include "broker/partition.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "broker/error_codes.h"
+#include "broker/metrics.h"
+#include "log/partition_log.h"
+#include "log/record_batch.h"
+#include "net/event_loop.h"
+
+namespace nocopy::broker {
+
+namespace {
+log::LogConfig log_config(const Config& cfg) {
+  log::LogConfig lc;
+  lc.segment_bytes = cfg.segment_bytes;
+  lc.retention_ms = cfg.retention_ms;
+  lc.retention_bytes = cfg.retention_bytes;
+  lc.max_message_bytes = static_cast<std::uint32_t>(cfg.max_message_bytes);
+  switch (cfg.flush) {
+    case FlushMode::never: lc.flush.mode = log::FlushMode::never; break;
+    case FlushMode::interval:
+      lc.flush.mode = log::FlushMode::interval;
+      lc.flush.ms = cfg.flush_interval_ms;
+      break;
+    case FlushMode::every:
+      lc.flush.mode = log::FlushMode::every_append;
+      lc.flush.group_commit = true;
+      break;
+  }
+  return lc;
+}
+}  // namespace
+
+Partition::Partition(std::string topic, std::int32_t index, std::filesystem::path dir, const Config& cfg,
+                     Metrics* metrics)
+    : topic_(std::move(topic)), index_(index), dir_(std::move(dir)), cfg_(cfg), metrics_(metrics) {
+  log_ = log::PartitionLog::open(dir_, log_config(cfg_));
+  const auto& rep = log_->recovery_report();
+  if (!rep.clean_shutdown && (rep.bytes_truncated || !rep.segments_deleted.empty()))
+    spdlog::warn("{}-{}: recovery truncated {} bytes, deleted {} segment(s){}", topic_, index_, rep.bytes_truncated,
+                 rep.segments_deleted.size(), rep.mid_log_corruption ? " (corruption before the end of the log)" : "");
+}
+
+Partition::~Partition() = default;
+
+Partition::AppendResult Partition::append(std::span<std::byte> batch) {
+  AppendResult out;
+  // One batch per partition per request, as Kafka requires of magic-2 producers.
+  if (batch.size() < log::kBatchHeaderSize) {
+    out.error = err::corrupt_message;
+    return out;
+  }
+  auto declared = static_cast<std::uint64_t>(static_cast<std::uint32_t>(log::load_be32(batch.data() + 8))) + 12;
+  if (static_cast<std::int8_t>(batch[16]) != log::kMagicV2) {
+    out.error = err::invalid_record;
+    return out;
+  }
+  if (declared > static_cast<std::uint64_t>(cfg_.max_message_bytes) + 12 && declared <= batch.size()) {
+    out.error = err::message_too_large;
+    return out;
+  }
+  if (declared != batch.size()) {
+    out.error = declared < batch.size() ? err::invalid_record : err::corrupt_message;
+    return out;
+  }
+  auto r = log_->append(batch);
+  if (!r) {
+    out.error = r.error().kafka_error_code();
+    spdlog::debug("{}-{}: append rejected: {}", topic_, index_, r.error().to_string());
+    return out;
+  }
+  out.base_offset = r->base_offset;
+  out.last_offset = r->last_offset;
+  out.log_append_time = -1;
+  wake_appended();
+  return out;
+}
+
+Partition::ReadResult Partition::read(std::int64_t offset, std::uint32_t max_bytes) const {
+  ReadResult out;
+  auto r = log_->read(offset, max_bytes);
+  if (!r) {
+    out.error = r.error().kafka_error_code();
+    return out;
+  }
+  out.regions = std::move(r->regions);
+  out.bytes = r->bytes;
+  return out;
+}
+
+std::int64_t Partition::high_watermark() const { return log_->log_end_offset(); }
+std::int64_t Partition::log_start_offset() const { return log_->log_start_offset(); }
+std::int64_t Partition::flushed_offset() const { return log_->flushed_offset(); }
+
+std::int64_t Partition::offset_for_timestamp(std::int64_t ts) const {
+  auto o = log_->offset_for_timestamp(ts);
+  return o ? *o : -1;
+}
+
+void Partition::on_next_append(net::EventLoop* loop, std::weak_ptr<void> owner, std::function<void()> fn) {
+  std::lock_guard lock(waiters_mu_);
+  if (waiters_.size() >= prune_at_) {
+    std::erase_if(waiters_, [](const Waiter& w) { return w.owner.expired(); });
+    prune_at_ = std::max<std::size_t>(64, waiters_.size() * 2);
+  }
+  waiters_.push_back(Waiter{loop, std::move(owner), std::move(fn)});
+}
+
+void Partition::wake_appended() {
+  std::vector<Waiter> ws;
+  {
+    std::lock_guard lock(waiters_mu_);
+    if (waiters_.empty()) return;
+    ws.swap(waiters_);
+  }
+  for (auto& w : ws) {
+    if (w.owner.expired()) continue;
+    w.loop->post(std::move(w.fn));
+  }
+}
+
+void Partition::on_flushed(std::int64_t offset, net::EventLoop* loop, std::function<void()> fn) {
+  auto t0 = std::chrono::steady_clock::now();
+  log_->request_flush_notification(
+      offset, [loop, fn = std::move(fn), t0, m = metrics_, this](const log::LogResult<void>& r) mutable {
+        if (!r) spdlog::error("{}-{}: flush failed: {}", topic_, index_, r.error().to_string());
+        if (m) m->on_flush(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        loop->post(std::move(fn));
+      });
+}
+
+void Partition::flush() {
+  auto r = log_->flush();
+  if (!r) spdlog::error("{}-{}: flush failed: {}", topic_, index_, r.error().to_string());
+}
+
+void Partition::close() { log_->close(); }
+
+void Partition::enforce_retention() {
+  auto r = log_->enforce_retention();
+  if (!r) {
+    spdlog::warn("{}-{}: retention: {}", topic_, index_, r.error().to_string());
+    return;
+  }
+  if (r->segments_deleted)
+    spdlog::info("{}-{}: retention deleted {} segment(s), {} bytes; log starts at {}", topic_, index_,
+                 r->segments_deleted, r->bytes_deleted, r->log_start_offset);
+}
+
+}  // namespace nocopy::broker

@@ -1,0 +1,109 @@
+// Partition: one topic-partition as the broker sees it -- a PartitionLog plus
+// the waiting rooms that hang off it (fetches waiting for data, acks=-1
+// produces waiting for the flusher).
+//
+// Thread-safety: every member function may be called from any reactor thread.
+// Appends are serialized by the log's append lock (a page-cache write, never
+// a sync); reads go to the log's published end without waiting for appends.
+// Wake-ups are delivered by posting to the waiter's own EventLoop, so a waiter
+// runs on the thread that owns its connection.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "broker/config.h"
+#include "buf/file_region.h"
+
+namespace nocopy::log {
+class PartitionLog;
+}
+namespace nocopy::net {
+class EventLoop;
+}
+
+namespace nocopy::broker {
+
+class Metrics;
+
+class Partition {
+ public:
+  // Opens (recovering) or creates the log in `dir`. Throws std::system_error /
+  // std::runtime_error on setup failure. Call on a non-reactor thread.
+  Partition(std::string topic, std::int32_t index, std::filesystem::path dir, const Config& cfg, Metrics* metrics);
+  ~Partition();
+  Partition(const Partition&) = delete;
+  Partition& operator=(const Partition&) = delete;
+
+  const std::string& topic() const { return topic_; }
+  std::int32_t index() const { return index_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  struct AppendResult {
+    std::int16_t error = 0;
+    std::int64_t base_offset = -1;
+    std::int64_t last_offset = -1;
+    std::int64_t log_append_time = -1;
+  };
+  // Validates (magic 2, one batch, CRC32C, size) and appends one RecordBatch,
+  // patching its baseOffset in place. Wakes fetch waiters on success.
+  AppendResult append(std::span<std::byte> batch);
+
+  struct ReadResult {
+    std::int16_t error = 0;
+    std::vector<buf::FileRegion> regions;
+    std::uint64_t bytes = 0;
+  };
+  // Regions of whole batches from the batch containing `offset`, up to
+  // max_bytes (the first batch whole even if larger, KIP-74).
+  // offset == high watermark: no regions, no error.
+  ReadResult read(std::int64_t offset, std::uint32_t max_bytes) const;
+
+  std::int64_t high_watermark() const;
+  std::int64_t log_start_offset() const;
+  // Earliest offset whose timestamp >= ts, or -1 when none.
+  std::int64_t offset_for_timestamp(std::int64_t ts) const;
+  std::int64_t flushed_offset() const;  // everything below is durable
+
+  // Runs `fn` on `loop` after the next append (once). Registration and the
+  // append race benignly: register, then re-check the log.
+  // `owner` expiring cancels the registration (pruned lazily).
+  void on_next_append(net::EventLoop* loop, std::weak_ptr<void> owner, std::function<void()> fn);
+  // Runs `fn` on `loop` once flushed_offset() > offset (immediately posted if
+  // already so).
+  void on_flushed(std::int64_t offset, net::EventLoop* loop, std::function<void()> fn);
+
+  // Syncs everything appended so far (shutdown; flusher thread).
+  void flush();
+  // Writes the clean-shutdown state and closes files.
+  void close();
+  // Retention pass (background thread).
+  void enforce_retention();
+
+ private:
+  struct Waiter {
+    net::EventLoop* loop;
+    std::weak_ptr<void> owner;
+    std::function<void()> fn;
+  };
+  void wake_appended();
+
+  std::string topic_;
+  std::int32_t index_;
+  std::filesystem::path dir_;
+  const Config& cfg_;
+  Metrics* metrics_;
+  std::unique_ptr<log::PartitionLog> log_;
+
+  std::mutex waiters_mu_;
+  std::vector<Waiter> waiters_;  // guarded by waiters_mu_
+  std::size_t prune_at_ = 64;    // guarded by waiters_mu_
+};
+
+}  // namespace nocopy::broker

@@ -1,0 +1,157 @@
+#include "broker/producer_state.h"
+
+#include <exception>
+#include <limits>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "kafka/reader.h"
+#include "kafka/writer.h"
+
+namespace nocopy::broker {
+
+using kafka::ErrorCode;
+
+// ---------------------------------------------------------------- allocator
+
+ProducerIdAllocator::ProducerIdAllocator(std::int64_t next_unreserved, std::function<void(std::int64_t)> persist,
+                                         std::int64_t block_size)
+    : next_(next_unreserved < 0 ? 0 : next_unreserved),
+      reserved_until_(next_),
+      persist_(std::move(persist)),
+      block_size_(block_size < 1 ? 1 : block_size) {}
+
+std::int64_t ProducerIdAllocator::allocate() {
+  std::lock_guard lock(mu_);
+  if (next_ >= reserved_until_) {
+    std::int64_t until = next_ + block_size_;
+    if (persist_) persist_(until);  // throws: nothing handed out
+    reserved_until_ = until;
+  }
+  return next_++;
+}
+
+kafka::InitProducerIdResponse ProducerIdAllocator::init_producer_id(const kafka::InitProducerIdRequest& req) {
+  kafka::InitProducerIdResponse r;
+  if (req.transactional_id.has_value()) {
+    r.error_code = kafka::to_wire(ErrorCode::invalid_request);
+    return r;
+  }
+  try {
+    r.producer_id = allocate();
+    r.producer_epoch = 0;
+  } catch (const std::exception& e) {
+    spdlog::error("InitProducerId: could not persist the producer id block: {}", e.what());
+    r.error_code = kafka::to_wire(ErrorCode::coordinator_not_available);
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- per partition
+
+namespace {
+constexpr std::int32_t kMaxSeq = std::numeric_limits<std::int32_t>::max();
+
+// The sequence after `s`, wrapping at INT32_MAX like Kafka's.
+std::int32_t next_seq(std::int32_t s) { return s == kMaxSeq ? 0 : s + 1; }
+}  // namespace
+
+std::int32_t ProducerStateManager::BatchId::last_sequence() const {
+  if (record_count <= 0) return base_sequence;
+  std::int64_t last = static_cast<std::int64_t>(base_sequence) + record_count - 1;
+  if (last > kMaxSeq) last -= static_cast<std::int64_t>(kMaxSeq) + 1;
+  return static_cast<std::int32_t>(last);
+}
+
+ProducerStateManager::Check ProducerStateManager::check(const BatchId& b) const {
+  Check c;
+  if (b.producer_id == kNoProducerId) return c;
+  auto it = producers_.find(b.producer_id);
+  if (it == producers_.end()) return c;  // unknown producer: accept (see header)
+  const Entry& e = it->second;
+  if (b.producer_epoch < e.epoch) {
+    c.verdict = Verdict::reject;
+    c.error = ErrorCode::invalid_producer_epoch;
+    return c;
+  }
+  if (b.producer_epoch > e.epoch) {
+    // A bumped epoch restarts the sequence.
+    if (b.base_sequence != 0) {
+      c.verdict = Verdict::reject;
+      c.error = ErrorCode::out_of_order_sequence_number;
+    }
+    return c;
+  }
+  const std::int32_t last = b.last_sequence();
+  for (const BatchMeta& m : e.batches) {
+    if (m.first_seq == b.base_sequence && m.last_seq == last) {
+      c.verdict = Verdict::duplicate;
+      c.duplicate_base_offset = m.first_offset;
+      return c;
+    }
+  }
+  if (!e.batches.empty() && b.base_sequence != next_seq(e.batches.back().last_seq)) {
+    c.verdict = Verdict::reject;
+    c.error = ErrorCode::out_of_order_sequence_number;
+  }
+  return c;
+}
+
+void ProducerStateManager::record(const BatchId& b, std::int64_t first_offset, std::int64_t last_offset) {
+  if (b.producer_id == kNoProducerId) return;
+  Entry& e = producers_[b.producer_id];
+  if (b.producer_epoch != e.epoch) {
+    e.epoch = b.producer_epoch;
+    e.batches.clear();
+  }
+  e.batches.push_back(BatchMeta{b.base_sequence, b.last_sequence(), first_offset, last_offset});
+  while (e.batches.size() > kMaxBatchesPerProducer) e.batches.pop_front();
+}
+
+std::vector<std::byte> ProducerStateManager::snapshot() const {
+  kafka::Writer w;
+  w.i16(1);
+  w.i32(static_cast<std::int32_t>(producers_.size()));
+  for (const auto& [pid, e] : producers_) {
+    w.i64(pid);
+    w.i16(e.epoch);
+    w.i8(static_cast<std::int8_t>(e.batches.size()));
+    for (const BatchMeta& m : e.batches) {
+      w.i32(m.first_seq);
+      w.i32(m.last_seq);
+      w.i64(m.first_offset);
+      w.i64(m.last_offset);
+    }
+  }
+  return w.take_buffer();
+}
+
+bool ProducerStateManager::load_snapshot(std::span<const std::byte> bytes) {
+  kafka::Reader r(bytes);
+  if (r.i16() != 1) return false;
+  std::int32_t n = r.i32();
+  if (!r.ok() || n < 0 || static_cast<std::size_t>(n) > r.remaining()) return false;
+  std::unordered_map<std::int64_t, Entry> loaded;
+  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
+    std::int64_t pid = r.i64();
+    Entry e;
+    e.epoch = r.i16();
+    std::int8_t count = r.i8();
+    if (count < 0 || static_cast<std::size_t>(count) > kMaxBatchesPerProducer) return false;
+    for (std::int8_t k = 0; k < count && r.ok(); ++k) {
+      BatchMeta m{};
+      m.first_seq = r.i32();
+      m.last_seq = r.i32();
+      m.first_offset = r.i64();
+      m.last_offset = r.i64();
+      e.batches.push_back(m);
+    }
+    loaded[pid] = std::move(e);
+  }
+  if (!r.ok() || r.remaining() != 0) return false;
+  producers_ = std::move(loaded);
+  return true;
+}
+
+}  // namespace nocopy::broker

@@ -1,0 +1,87 @@
+// RequestHandler: decodes one Kafka request frame, runs it against the
+// TopicRegistry, and produces the response as a buf::Chain -- memory Buffers
+// for the header and per-partition fields, FileRegions of the log for Fetch
+// record bytes (never read into user space here).
+//
+// Asynchrony: handle() calls `done` exactly once, on the calling loop's
+// thread, either before returning or later:
+//  * Fetch with fewer than min_bytes available waits ("fetch purgatory")
+//    without a thread: it registers with each partition's on_next_append and
+//    a max_wait_ms timer on the loop, whichever comes first answers.
+//  * Produce acks=-1 with a syncing flush policy waits for the partitions'
+//    flushed offsets (the log's flusher notifies; we never sync here).
+//  * CreateTopics, DeleteTopics and Metadata auto-creation run on the
+//    AdminThread (file-system work) and post the answer back.
+// Reply::kind says whether to send a response, send nothing (acks=0), or
+// close the connection (undecodable request, unknown API).
+//
+// Thread-safety: one RequestHandler is shared by all reactor threads; it
+// keeps no per-request state outside the closures it creates.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "broker/admin_thread.h"
+#include "broker/config.h"
+#include "broker/metrics.h"
+#include "broker/topic_registry.h"
+#include "buf/chain.h"
+
+namespace nocopy::net {
+class EventLoop;
+}
+
+namespace nocopy::broker {
+
+class GroupsAdapter;
+
+struct Reply {
+  enum class Kind { respond, none, close };
+  Kind kind = Kind::respond;
+  buf::Chain chain;      // the whole response frame incl. its size prefix
+  std::string reason;    // for close: why (logged)
+};
+
+class RequestHandler {
+ public:
+  using Done = std::function<void(Reply)>;
+
+  RequestHandler(const Config& cfg, TopicRegistry& topics, Metrics& metrics, AdminThread& admin);
+
+  // `frame`: one request without its 4-byte size prefix. Produce patches
+  // record batches inside it (baseOffset), so it must be writable; it is not
+  // referenced after handle() returns.
+  void handle(std::span<std::byte> frame, net::EventLoop& loop, Done done);
+
+  // Stops answering new long polls with waits (shutdown: answer at once).
+  void set_draining() { draining_ = true; }
+
+ private:
+  struct Header {
+    std::int16_t api_key = 0;
+    std::int16_t api_version = 0;
+    std::int32_t correlation_id = 0;
+  };
+  void api_versions(const Header& h, std::span<const std::byte> body, Done& done);
+  void metadata(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
+  void produce(const Header& h, std::span<std::byte> body, net::EventLoop& loop, Done& done);
+  void fetch(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
+  void list_offsets(const Header& h, std::span<const std::byte> body, Done& done);
+  void create_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
+  void delete_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
+
+  const Config& cfg_;
+  TopicRegistry& topics_;
+  Metrics& metrics_;
+  AdminThread& admin_;
+  std::atomic<bool> draining_{false};
+};
+
+// Turns a finished byte vector into a Buffer without copying it.
+buf::Buffer to_buffer(std::vector<std::byte>&& bytes);
+
+}  // namespace nocopy::broker

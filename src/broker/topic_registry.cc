@@ -1,0 +1,146 @@
+#include "broker/topic_registry.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <system_error>
+
+#include "broker/error_codes.h"
+#include "broker/topic_name.h"
+
+namespace nocopy::broker {
+
+namespace fs = std::filesystem;
+
+TopicRegistry::TopicRegistry(const Config& cfg, Metrics* metrics) : cfg_(cfg), metrics_(metrics) {}
+
+std::size_t TopicRegistry::recover() {
+  fs::create_directories(cfg_.data_dir);
+  std::map<std::string, std::map<std::int32_t, fs::path>> found;
+  for (const auto& entry : fs::directory_iterator(cfg_.data_dir)) {
+    if (!entry.is_directory()) continue;
+    auto name = entry.path().filename().string();
+    auto dash = name.rfind('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    std::int32_t part = -1;
+    auto tail = std::string_view(name).substr(dash + 1);
+    auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), part);
+    if (ec != std::errc() || p != tail.data() + tail.size() || part < 0) continue;
+    auto topic = name.substr(0, dash);
+    if (!is_legal_topic_name(topic)) {
+      spdlog::warn("data dir: skipping {} (not a legal topic name)", entry.path().string());
+      continue;
+    }
+    found[topic][part] = entry.path();
+  }
+  std::size_t n = 0;
+  for (auto& [name, parts] : found) {
+    auto t = std::make_shared<Topic>();
+    t->name = name;
+    std::int32_t expect = 0;
+    bool ok = true;
+    for (auto& [idx, dir] : parts) {
+      if (idx != expect++) {
+        spdlog::error("topic {}: partition {} missing on disk; skipping the topic", name, expect - 1);
+        ok = false;
+        break;
+      }
+      t->partitions.push_back(std::make_shared<Partition>(name, idx, dir, cfg_, metrics_));
+    }
+    if (!ok) continue;
+    spdlog::info("recovered topic {} ({} partition{}, high watermarks {})", name, t->partitions.size(),
+                 t->partitions.size() == 1 ? "" : "s", [&] {
+                   std::string s;
+                   for (auto& p : t->partitions) s += (s.empty() ? "" : ",") + std::to_string(p->high_watermark());
+                   return s;
+                 }());
+    std::unique_lock lock(mu_);
+    topics_[name] = std::move(t);
+    ++n;
+  }
+  return n;
+}
+
+std::shared_ptr<const Topic> TopicRegistry::find(std::string_view name) const {
+  std::shared_lock lock(mu_);
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Partition> TopicRegistry::find(std::string_view name, std::int32_t partition) const {
+  auto t = find(name);
+  if (!t || partition < 0 || static_cast<std::size_t>(partition) >= t->partitions.size()) return nullptr;
+  return t->partitions[static_cast<std::size_t>(partition)];
+}
+
+std::vector<std::shared_ptr<const Topic>> TopicRegistry::list() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::shared_ptr<const Topic>> out;
+  out.reserve(topics_.size());
+  for (auto& [_, t] : topics_) out.push_back(t);
+  return out;
+}
+
+std::vector<std::shared_ptr<Partition>> TopicRegistry::all_partitions() const {
+  std::vector<std::shared_ptr<Partition>> out;
+  for (auto& t : list())
+    for (auto& p : t->partitions) out.push_back(p);
+  return out;
+}
+
+std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partitions, std::string* message) {
+  if (!is_legal_topic_name(name)) {
+    if (message) *message = "topic name is not legal: 1..249 characters of [a-zA-Z0-9._-], not . or ..";
+    return err::invalid_topic;
+  }
+  if (partitions <= 0 || partitions > 100000) {
+    if (message) *message = "number of partitions must be 1..100000";
+    return err::invalid_partitions;
+  }
+  std::lock_guard serial(create_mu_);
+  if (find(name)) {
+    if (message) *message = "topic '" + name + "' already exists";
+    return err::topic_already_exists;
+  }
+  auto t = std::make_shared<Topic>();
+  t->name = name;
+  try {
+    for (std::int32_t i = 0; i < partitions; ++i) {
+      auto dir = cfg_.data_dir / (name + "-" + std::to_string(i));
+      fs::create_directories(dir);
+      t->partitions.push_back(std::make_shared<Partition>(name, i, dir, cfg_, metrics_));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("create topic {}: {}", name, e.what());
+    if (message) *message = e.what();
+    return err::kafka_storage_error;
+  }
+  spdlog::info("created topic {} with {} partition{}", name, partitions, partitions == 1 ? "" : "s");
+  std::unique_lock lock(mu_);
+  topics_[name] = std::move(t);
+  return err::none;
+}
+
+std::int16_t TopicRegistry::remove(const std::string& name) {
+  if (!is_legal_topic_name(name)) return err::unknown_topic_or_partition;
+  std::lock_guard serial(create_mu_);
+  std::shared_ptr<const Topic> t;
+  {
+    std::unique_lock lock(mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) return err::unknown_topic_or_partition;
+    t = it->second;
+    topics_.erase(it);
+  }
+  for (auto& p : t->partitions) {
+    // Open regions keep their files readable after the unlink.
+    p->close();
+    std::error_code ec;
+    fs::remove_all(p->dir(), ec);
+    if (ec) spdlog::warn("delete topic {}: removing {}: {}", name, p->dir().string(), ec.message());
+  }
+  spdlog::info("deleted topic {}", name);
+  return err::none;
+}
+
+}  // namespace nocopy::broker
