@@ -87,6 +87,21 @@ Buffer Buffer::wrap(void* data, std::size_t size, Deleter deleter) {
   return Buffer(s, bytes, size);
 }
 
+namespace {
+// Moves a container to the heap and hands its bytes to wrap(); the deleter
+// owns the container. Moving a std::string keeps its heap buffer (short
+// strings live inline and are copied by the move: at most 15 bytes).
+template <class Container>
+Buffer adopt_container(Container&& c) {
+  auto* owner = new Container(std::move(c));
+  auto* bytes = reinterpret_cast<std::byte*>(owner->data());
+  return Buffer::wrap(bytes, owner->size(), [owner](std::byte*, std::size_t) { delete owner; });
+}
+}  // namespace
+
+Buffer Buffer::adopt(std::string&& s) { return adopt_container(std::move(s)); }
+Buffer Buffer::adopt(std::vector<std::byte>&& v) { return adopt_container(std::move(v)); }
+
 Buffer Buffer::wrap_unowned(const void* data, std::size_t size) {
   // const_cast is safe: Kind::unowned storage is never writable().
   auto* bytes = static_cast<std::byte*>(const_cast<void*>(data));

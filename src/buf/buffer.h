@@ -33,8 +33,10 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace nocopy::buf {
 
@@ -73,6 +75,11 @@ class Buffer {
   // Adopts `data` (size bytes): no copy; `deleter(data, size)` runs once when
   // the last reference goes. The storage is writable (mutable_data() when unique).
   static Buffer wrap(void* data, std::size_t size, Deleter deleter);
+  // Takes over a container's heap bytes without copying them (the container
+  // is moved into the storage and destroyed with it). Typical use: a response
+  // header encoded into a std::string. Writable when unique.
+  static Buffer adopt(std::string&& s);
+  static Buffer adopt(std::vector<std::byte>&& v);
   // Refers to memory the caller keeps alive and unchanged for longer than every
   // Buffer derived from it (string literals, static tables). Never writable.
   static Buffer wrap_unowned(const void* data, std::size_t size);

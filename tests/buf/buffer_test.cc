@@ -155,6 +155,28 @@ TEST(Buffer, WrapUnownedIsNeverWritable) {
   EXPECT_NE(static_cast<const void*>(b.data()), static_cast<const void*>(kData));
 }
 
+TEST(Buffer, AdoptTakesContainerBytesWithoutCopying) {
+  std::string s(1000, 'q');
+  const char* heap = s.data();
+  Buffer b = Buffer::adopt(std::move(s));
+  EXPECT_EQ(static_cast<const void*>(b.data()), static_cast<const void*>(heap));
+  EXPECT_EQ(b.view(), std::string(1000, 'q'));
+  Buffer slice = b.slice(10, 5);
+  b.reset();
+  EXPECT_EQ(slice.view(), "qqqqq");  // the slice keeps the string alive
+
+  std::vector<std::byte> v(300, std::byte{9});
+  const std::byte* vheap = v.data();
+  Buffer c = Buffer::adopt(std::move(v));
+  EXPECT_EQ(c.data(), vheap);
+  EXPECT_EQ(c.size(), 300u);
+  c.mutable_data()[0] = std::byte{1};
+  EXPECT_EQ(c.bytes()[0], std::byte{1});
+
+  Buffer small = Buffer::adopt(std::string("hi"));
+  EXPECT_EQ(small.view(), "hi");
+}
+
 TEST(Buffer, MoveAssignReleasesOldStorage) {
   int calls = 0;
   char mem[4] = "abc";
