@@ -1,5 +1,6 @@
 #include "broker/producer_state.h"
 
+#include <algorithm>
 #include <exception>
 #include <limits>
 #include <utility>
@@ -113,7 +114,13 @@ std::vector<std::byte> ProducerStateManager::snapshot() const {
   kafka::Writer w;
   w.i16(1);
   w.i32(static_cast<std::int32_t>(producers_.size()));
-  for (const auto& [pid, e] : producers_) {
+  // Sorted by producer id: the same state always gives the same bytes.
+  std::vector<std::int64_t> ids;
+  ids.reserve(producers_.size());
+  for (const auto& kv : producers_) ids.push_back(kv.first);
+  std::sort(ids.begin(), ids.end());
+  for (std::int64_t pid : ids) {
+    const Entry& e = producers_.at(pid);
     w.i64(pid);
     w.i16(e.epoch);
     w.i8(static_cast<std::int8_t>(e.batches.size()));
