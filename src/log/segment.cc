@@ -266,6 +266,8 @@ bool Segment::load_tail() {
 
 void Segment::make_active() {
   Committed c = committed();
+  sealed_.store(false, std::memory_order_release);
+  indexes_synced_.store(false);
   if (!indexes_grown_) open_indexes(/*reset=*/false, /*grow=*/true);
   if (opts_.write_mode == WriteMode::mmap) {
     if (c.size < opts_.segment_bytes) {
@@ -306,9 +308,16 @@ LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<cons
   return {};
 }
 
-LogResult<void> Segment::sync() const {
+LogResult<void> Segment::sync() {
   if (auto r = file_->fdatasync(); !r) {
     return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
+  }
+  // A sealed segment's indexes are final: write them back once, off the append
+  // path, before the recovery point moves past this segment.
+  if (sealed_.load(std::memory_order_acquire) && !indexes_synced_.exchange(true)) {
+    for (IndexFile* f : {&offset_index_->file(), &time_index_->file()}) {
+      if (auto r = f->flush(); !r) return r;
+    }
   }
   return {};
 }
@@ -325,9 +334,9 @@ LogResult<void> Segment::seal() {
   }
   for (IndexFile* f : {&offset_index_->file(), &time_index_->file()}) {
     if (auto r = f->trim(); !r) return r;
-    if (auto r = f->flush(); !r) return r;
   }
   indexes_grown_ = false;
+  sealed_.store(true, std::memory_order_release);
   active_ = false;
   return {};
 }

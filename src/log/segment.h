@@ -117,8 +117,11 @@ class Segment {
   // mode size + bytes.size() <= segment_bytes.
   LogResult<void> append(std::span<const std::byte> bytes, std::span<const AppendedBatch> batches,
                          std::int64_t now_ms);
-  LogResult<void> sync() const;  // fdatasync of the .log
-  // Ends writing: final time-index entry, indexes trimmed and msync'd, an
+  // fdatasync of the .log; for a sealed segment also (once) msync of its
+  // indexes. Safe to call from the flusher thread concurrently with append().
+  LogResult<void> sync();
+  // Ends writing: final time-index entry, indexes trimmed (written back by
+  // the next sync()), an
   // mmap-mode .log truncated to its real size. The read view stays valid.
   LogResult<void> seal();
   // Prepares an opened segment for appends (re-grows indexes, maps the .log
@@ -159,7 +162,9 @@ class Segment {
   std::byte* data_ = nullptr;  // mapping of the .log (read-only unless mmap mode + active)
   std::size_t map_len_ = 0;
   bool active_ = false;
-  bool indexes_grown_ = false;  // index files at full capacity (entries() then counts only what was appended)
+  bool indexes_grown_ = false;
+  std::atomic<bool> sealed_{false};
+  std::atomic<bool> indexes_synced_{false};  // index files at full capacity (entries() then counts only what was appended)
 
   // Published state (seqlock): readers see next_offset and size together.
   std::atomic<std::uint64_t> seq_{0};

@@ -15,10 +15,19 @@
 
 namespace nocopy::log::test {
 
+// /dev/shm when it is a usable directory, else the temp directory.
+inline std::filesystem::path memory_dir() {
+  std::error_code ec;
+  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
+  return std::filesystem::temp_directory_path();
+}
+
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nocopy-log-XXXXXX").string();
+  // `base` defaults to the temp directory (a real disk: fsync costs what it
+  // costs). Logic-only tests may pass memory_dir() to avoid fsync latency.
+  explicit TempDir(std::filesystem::path base = std::filesystem::temp_directory_path()) {
+    std::string tmpl = (base / "nocopy-log-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }

@@ -309,9 +309,9 @@ TEST_P(PartitionLogTest, ConcurrentReadersSeeOnlyWholeCommittedBatches) {
   std::atomic<long> checks{0};
   std::atomic<int> bad{0};
   std::thread reader([&] {
-    while (!stop.load()) {
+    for (bool last = false; !last;) {
+      last = stop.load();
       std::int64_t end = log->log_end_offset();
-      if (end == 0) continue;
       auto r = log->read(0, 1 << 30);
       if (!r) { bad++; continue; }
       auto bytes = read_regions(r->regions);
@@ -331,11 +331,17 @@ TEST_P(PartitionLogTest, ConcurrentReadersSeeOnlyWholeCommittedBatches) {
   for (int i = 0; i < 400; ++i) {
     auto b = make_batch(i, 2, 150);
     ASSERT_TRUE(log->append(b));
+    if (i % 50 == 49) {
+      // Make sure the reader really runs between appends (bounded wait).
+      const long seen = checks.load();
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (checks.load() < seen + 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    }
   }
   stop = true;
   reader.join();
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_GT(checks.load(), 0);
+  EXPECT_GT(checks.load(), 8);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PartitionLogTest, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
