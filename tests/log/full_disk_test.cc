@@ -1,0 +1,171 @@
+// Disk full and write errors: a size-limited tmpfs mounted by the test (needs
+// root; skipped otherwise) and RLIMIT_FSIZE in a child process. The append
+// fails with a clear error, nothing partial is visible, the log stays
+// readable, appends work again once space is back, and reopening finds no
+// corruption.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "log/partition_log.h"
+#include "log/record_batch.h"
+#include "log_test_util.h"
+
+namespace nocopy::log {
+namespace {
+
+using test::make_batch;
+using test::read_regions;
+using test::TempDir;
+
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::filesystem::path& where, const char* options) : path_(where) {
+    mounted_ = ::mount("tmpfs", where.c_str(), "tmpfs", 0, options) == 0;
+    err_ = errno;
+  }
+  ~TmpfsMount() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  int error() const { return err_; }
+
+ private:
+  std::filesystem::path path_;
+  bool mounted_ = false;
+  int err_ = 0;
+};
+
+std::vector<std::byte> read_all(PartitionLog& log) {
+  auto r = log.read(log.log_start_offset(), 1ull << 40);
+  EXPECT_TRUE(r);
+  return r ? read_regions(r->regions) : std::vector<std::byte>{};
+}
+
+class FullDisk : public ::testing::TestWithParam<WriteMode> {};
+
+TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
+  TempDir mp;
+  TmpfsMount mount(mp.path(), "size=512k,mode=0700");
+  if (!mount.mounted()) GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(mount.error());
+  {
+    // Space to give back later.
+    std::ofstream filler(mp / "filler", std::ios::binary);
+    std::vector<char> chunk(128 * 1024, 'f');
+    filler.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    ASSERT_TRUE(filler.good());
+  }
+  LogConfig c;
+  c.write_mode = GetParam();
+  c.segment_bytes = 64 * 1024;
+  c.index_interval_bytes = 1024;
+  c.max_index_bytes = 4096;
+  const auto dir = mp / "log";
+  std::vector<std::byte> model;
+  {
+    auto log = PartitionLog::open(dir, c);
+    std::optional<LogError> failure;
+    for (int i = 0; i < 2000 && !failure; ++i) {
+      auto b = make_batch(i, 1, 1000);
+      auto r = log->append(b);
+      if (r) {
+        model.insert(model.end(), b.begin(), b.end());
+      } else {
+        failure = r.error();
+      }
+    }
+    ASSERT_TRUE(failure) << "the filesystem never filled up";
+    EXPECT_EQ(failure->kind, LogErrc::storage_error);
+    EXPECT_EQ(failure->sys_errno, ENOSPC) << failure->message;
+    EXPECT_EQ(failure->kafka_error_code(), 56);
+    EXPECT_FALSE(failure->message.empty());
+    const std::int64_t end = log->log_end_offset();
+    // Still full: fails again, appends nothing; the log reads back exactly.
+    auto b = make_batch(5000, 1, 1000);
+    EXPECT_FALSE(log->append(b));
+    EXPECT_EQ(log->log_end_offset(), end);
+    EXPECT_EQ(read_all(*log), model);
+    // Space comes back: appends work again and continue the offsets.
+    std::filesystem::remove(mp / "filler");
+    auto again = make_batch(6000, 1, 1000);
+    auto info = log->append(again);
+    ASSERT_TRUE(info) << info.error().to_string();
+    EXPECT_EQ(info->base_offset, end);
+    model.insert(model.end(), again.begin(), again.end());
+    EXPECT_EQ(read_all(*log), model);
+    log->close();
+  }
+  auto log = PartitionLog::open(dir, c);
+  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
+  EXPECT_EQ(log->recovery_report().bytes_truncated, 0u);
+  EXPECT_EQ(read_all(*log), model);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, FullDisk, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
+                         [](const auto& info) { return info.param == WriteMode::pwrite ? "pwrite" : "mmap"; });
+
+// RLIMIT_FSIZE makes pwrite fail with EFBIG part-way through a batch. The
+// child checks the live log; the parent checks what a reopen finds.
+TEST(FullDisk, FileSizeLimitInAChild) {
+  TempDir dir;
+  LogConfig c;
+  c.segment_bytes = 1 << 20;
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    auto log = PartitionLog::open(dir.path(), c);
+    rlimit old{};
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    rlimit lim = old;
+    lim.rlim_cur = 50'000;  // mid-batch for 1 KiB batches
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(10);
+    std::optional<LogError> failure;
+    std::int64_t end = 0;
+    for (int i = 0; i < 200 && !failure; ++i) {
+      auto b = make_batch(i, 1, 1000);
+      auto r = log->append(b);
+      if (!r) failure = r.error();
+      else end = r->last_offset + 1;
+    }
+    if (!failure) ::_exit(11);
+    if (failure->kind != LogErrc::storage_error || failure->sys_errno != EFBIG) ::_exit(12);
+    if (log->log_end_offset() != end) ::_exit(13);
+    // The partial write was cut back: the file ends at the committed size.
+    if (std::filesystem::file_size(dir / Segment::file_name(0, ".log")) != log->size_bytes()) ::_exit(14);
+    if (::setrlimit(RLIMIT_FSIZE, &old) != 0) ::_exit(15);
+    auto b = make_batch(999, 1, 1000);
+    auto r = log->append(b);
+    if (!r || r->base_offset != end) ::_exit(16);
+    log->close();
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "child check failed (see exit codes in the test)";
+  auto log = PartitionLog::open(dir.path(), c);
+  EXPECT_TRUE(log->recovery_report().clean_shutdown);
+  auto bytes = read_all(*log);
+  std::size_t pos = 0;
+  std::int64_t next = 0;
+  while (pos < bytes.size()) {
+    auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos));
+    ASSERT_TRUE(h) << h.error().to_string();
+    ASSERT_EQ(h->base_offset, next);
+    next = h->last_offset() + 1;
+    pos += h->total_size();
+  }
+  EXPECT_EQ(next, log->log_end_offset());
+  EXPECT_GT(next, 10);
+}
+
+}  // namespace
+}  // namespace nocopy::log
