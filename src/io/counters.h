@@ -9,7 +9,11 @@
 namespace nocopy::io {
 
 struct Counters {
-  std::uint64_t syscalls = 0;            // every syscall the strategy made (incl. EAGAIN ones)
+  // Every syscall the strategy made (incl. EAGAIN ones and fstat/mmap
+  // bookkeeping; io_uring_enter counts once per submission). Not counted: the
+  // SigpipeGuard's two rt_sigprocmask calls around sendfile/splice when
+  // SIGPIPE is not ignored process-wide.
+  std::uint64_t syscalls = 0;
   // Bytes that passed through a user-space address, counted ONCE per byte
   // moved: read_write counts the bytes read into its buffer (send() copies them
   // a second time, not counted again); mmap_write counts the bytes send()
@@ -22,7 +26,7 @@ struct Counters {
   std::uint64_t bytes_zero_copy = 0;
   std::uint64_t fallbacks = 0;           // times a strategy fell back to a copying path
   std::uint64_t zc_completions = 0;      // MSG_ZEROCOPY / SEND_ZC notifications reaped
-  std::uint64_t zc_copied = 0;           // ... of which the kernel reported as copied
+  std::uint64_t zc_copied = 0;           // ... of which the kernel reported it copied after all (loopback always)
 
   Counters& operator+=(const Counters& o) {
     syscalls += o.syscalls;

@@ -54,6 +54,16 @@ void ignore_sigpipe_process_wide() {
   g_ignored.store(true, std::memory_order_relaxed);
 }
 
+void restore_sigpipe_default() {
+  struct sigaction sa{};
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  g_ignored.store(false, std::memory_order_relaxed);
+  if (::sigaction(SIGPIPE, &sa, nullptr) != 0) {
+    throw std::system_error(errno, std::system_category(), "sigaction(SIGPIPE, SIG_DFL)");
+  }
+}
+
 bool sigpipe_ignored_process_wide() noexcept { return g_ignored.load(std::memory_order_relaxed); }
 
 }  // namespace nocopy::io

@@ -34,7 +34,10 @@ class SigpipeGuard {
 // Sets SIGPIPE to SIG_IGN for the whole process and lets every later guard
 // skip its syscalls. Throws std::system_error("sigaction") on failure.
 void ignore_sigpipe_process_wide();
-// Whether ignore_sigpipe_process_wide() was called.
+// Whether ignore_sigpipe_process_wide() was called (and not undone).
 bool sigpipe_ignored_process_wide() noexcept;
+// Undoes ignore_sigpipe_process_wide(): SIGPIPE back to SIG_DFL, guards active
+// again (benchmarks compare both; tests restore the default).
+void restore_sigpipe_default();
 
 }  // namespace nocopy::io
