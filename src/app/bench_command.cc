@@ -1,15 +1,9 @@
+// `nocopy bench transfer|copy|small`: the command line lives in bench/cli.h.
 #include "app/commands.h"
-
-#include <cstdio>
+#include "bench/cli.h"
 
 namespace nocopy::app {
 
-void add_bench_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "(under construction)");
-  cmd->callback([] {
-    std::fprintf(stderr, "nocopy bench: not built yet\n");
-    throw CLI::RuntimeError(2);
-  });
-}
+void add_bench_command(CLI::App& app) { bench::add_bench_command(app); }
 
 }  // namespace nocopy::app
