@@ -1,5 +1,7 @@
 // `nocopy perf produce|consume|compare`: the load generator (issue 7).
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -8,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
+#include "perf/compare.h"
 #include "perf/consumer.h"
 #include "perf/producer.h"
 #include "perf/report.h"
@@ -146,6 +149,70 @@ void add_consume(CLI::App* perf) {
   });
 }
 
+void add_compare(CLI::App* perf) {
+  auto o = std::make_shared<perf::CompareOptions>();
+  auto json = std::make_shared<bool>(false);
+  auto json_out = std::make_shared<std::string>();
+  auto svg_out = std::make_shared<std::string>();
+  auto data_mb = std::make_shared<double>(256);
+  auto flush_mb = std::make_shared<double>(32);
+  auto* cmd = perf->add_subcommand(
+      "compare", "start a broker, load one topic, consume it with each fetch technique in turn (interleaved rounds); "
+                 "report consumer MB/s and broker CPU, context switches and user-space copies per GB served");
+  cmd->add_option("--broker-bin", o->broker_bin, "nocopy executable to run as `<bin> broker` [this one]");
+  cmd->add_option("--broker-arg", o->broker_args, "extra flag for the broker (repeatable), e.g. --broker-arg=--threads=1");
+  cmd->add_option("--strategies", o->strategies, "fetch strategies to compare")->delimiter(',')->capture_default_str();
+  cmd->add_option("--rounds", o->rounds, "rounds; each runs every strategy once")->capture_default_str();
+  cmd->add_option("--data-mb", *data_mb, "MB of messages to load and consume per run")->capture_default_str();
+  cmd->add_option("-s,--size", o->message_size, "message value bytes")->capture_default_str();
+  cmd->add_option("-p,--partitions", o->partitions, "partitions of the topic")->capture_default_str();
+  cmd->add_option("--consumers", o->consumers, "consumer instances")->capture_default_str();
+  cmd->add_option("--producers", o->producers, "producer instances")->capture_default_str();
+  cmd->add_option("--flush-policies", o->flush_policies, "broker --flush policies to measure produce cost under")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--flush-mb", *flush_mb, "MB produced per flush policy (0: skip)")->capture_default_str();
+  cmd->add_option("--timeout", o->timeout_ms, "ms bound for broker startup, metadata and each idle wait")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", o->data_dir, "broker data dir [fresh temp dir, removed at the end]");
+  cmd->add_flag("--keep-data", o->keep_data, "keep the temp data dir");
+  cmd->add_flag("--json", *json, "print JSON on stdout instead of the table");
+  cmd->add_option("--json-out", *json_out, "also write the JSON to this file");
+  cmd->add_option("--svg", *svg_out, "write an SVG chart to this file");
+  cmd->add_flag("-q,--quiet", o->quiet, "no per-run lines on stderr");
+  cmd->callback([=] {
+    perf::CompareResult r;
+    try {
+      if (*data_mb <= 0) throw std::invalid_argument("--data-mb must be > 0");
+      o->data_bytes = static_cast<std::uint64_t>(*data_mb * 1e6);
+      o->flush_bytes = static_cast<std::uint64_t>(std::max(0.0, *flush_mb) * 1e6);
+      if (o->flush_bytes == 0) o->flush_policies.clear();
+      o->validate();
+      r = perf::run_compare(*o);
+    } catch (const std::invalid_argument& e) {
+      fail(e.what(), 2);
+    } catch (const std::exception& e) {
+      fail(e.what(), 1);
+    }
+    const auto j = r.to_json(*o);
+    if (*json)
+      std::cout << j.dump(2) << std::endl;
+    else
+      std::cout << r.table() << std::flush;
+    if (!json_out->empty()) {
+      std::ofstream f(*json_out);
+      f << j.dump(2) << "\n";
+      if (!f) fail("cannot write " + *json_out, 1);
+    }
+    if (!svg_out->empty()) {
+      std::ofstream f(*svg_out);
+      f << r.svg();
+      if (!f) fail("cannot write " + *svg_out, 1);
+    }
+    if (!r.all_delivered()) fail("compare: some technique did not deliver every message", 1);
+  });
+}
+
 }  // namespace
 
 void add_perf_command(CLI::App& app) {
@@ -153,6 +220,7 @@ void add_perf_command(CLI::App& app) {
   cmd->require_subcommand(1);
   add_produce(cmd);
   add_consume(cmd);
+  add_compare(cmd);
 }
 
 }  // namespace nocopy::app
