@@ -205,13 +205,30 @@ Result<std::uint64_t> FileCopier::copy_direct(int src, off_t so, int dst, off_t 
     out->reset(r);
     return {};
   };
-  struct stat st{};
-  if (::fstat(src, &st) != 0) return fail(errno, "fstat", fmt::format("fd {}", src));
-  if (S_ISDIR(st.st_mode)) return fail(EISDIR, "open", fmt::format("fd {} is a directory", src));
-  Fd in, out;
-  if (auto r = reopen(src, O_RDONLY, &in); !r) return std::unexpected(r.error());
-  if (auto r = reopen(dst, O_WRONLY, &out); !r) return std::unexpected(r.error());
-  const std::size_t align = std::max(dio_alignment(in.get()), dio_alignment(out.get()));
+  struct stat sst{}, dst_st{};
+  counters_.syscalls += 2;
+  if (::fstat(src, &sst) != 0) return fail(errno, "fstat", fmt::format("fd {}", src));
+  if (::fstat(dst, &dst_st) != 0) return fail(errno, "fstat", fmt::format("fd {}", dst));
+  if (S_ISDIR(sst.st_mode)) return fail(EISDIR, "open", fmt::format("fd {} is a directory", src));
+  const bool same = direct_.in && direct_.src == src && direct_.dst == dst && direct_.src_ino == sst.st_ino &&
+                    direct_.src_dev == sst.st_dev && direct_.dst_ino == dst_st.st_ino && direct_.dst_dev == dst_st.st_dev;
+  if (!same) {
+    direct_ = DirectPair{};
+    Fd in, out;
+    if (auto r = reopen(src, O_RDONLY, &in); !r) return std::unexpected(r.error());
+    if (auto r = reopen(dst, O_WRONLY, &out); !r) return std::unexpected(r.error());
+    direct_.align = std::max(dio_alignment(in.get()), dio_alignment(out.get()));
+    direct_.src = src;
+    direct_.dst = dst;
+    direct_.src_ino = sst.st_ino;
+    direct_.src_dev = sst.st_dev;
+    direct_.dst_ino = dst_st.st_ino;
+    direct_.dst_dev = dst_st.st_dev;
+    direct_.in = std::move(in);
+    direct_.out = std::move(out);
+  }
+  const int in = direct_.in.get(), out = direct_.out.get();
+  const std::size_t align = direct_.align;
   if (so % static_cast<off_t>(align) != 0 || d % static_cast<off_t>(align) != 0) {
     return fail(EINVAL, "direct_io",
                 fmt::format("offsets {} and {} must be multiples of the O_DIRECT alignment {}", so, d, align));
@@ -224,7 +241,7 @@ Result<std::uint64_t> FileCopier::copy_direct(int src, off_t so, int dst, off_t 
   std::uint64_t done = 0;
   while (done < aligned_len) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(aligned_len - done, chunk));
-    const ssize_t n = ::pread(in.get(), buf.get(), want, so + static_cast<off_t>(done));
+    const ssize_t n = ::pread(in, buf.get(), want, so + static_cast<off_t>(done));
     ++counters_.syscalls;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -237,7 +254,7 @@ Result<std::uint64_t> FileCopier::copy_direct(int src, off_t so, int dst, off_t 
     // written with O_DIRECT (length must be aligned) but below, buffered.
     const std::size_t whole = static_cast<std::size_t>(n) / align * align;
     for (std::size_t w = 0; w < whole;) {
-      const ssize_t m = ::pwrite(out.get(), buf.get() + w, whole - w, d + static_cast<off_t>(done + w));
+      const ssize_t m = ::pwrite(out, buf.get() + w, whole - w, d + static_cast<off_t>(done + w));
       ++counters_.syscalls;
       if (m < 0) {
         if (errno == EINTR) continue;

@@ -15,7 +15,8 @@
 //    counters().fallbacks, reason in fallback_reason());
 //  * direct_io: both files are reopened (through /proc/self/fd) with O_DIRECT;
 //    I/O goes through a buffer aligned to the filesystem's direct-I/O
-//    alignment (statx STATX_DIOALIGN, else 4096). src_off and dst_off must be
+//    alignment (statx STATX_DIOALIGN, else 4096); the O_DIRECT descriptors
+//    are kept for the next call on the same pair of files. src_off and dst_off must be
 //    multiples of it (EINVAL otherwise); the unaligned tail of `len` is
 //    copied with buffered pread/pwrite. A filesystem that refuses O_DIRECT
 //    (open or read returning EINVAL, e.g. older tmpfs) gives
@@ -32,6 +33,7 @@
 
 #include "io/counters.h"
 #include "io/error.h"
+#include "io/fd.h"
 #include "io/pipe.h"
 #include "io/strategy.h"
 
@@ -70,6 +72,15 @@ class FileCopier {
   Counters counters_;
   std::string fallback_reason_;
   Pipe pipe_;
+  // direct_io: the O_DIRECT reopenings of the last (src, dst) pair, reused
+  // while the caller's descriptors still name the same inodes.
+  struct DirectPair {
+    int src = -1, dst = -1;
+    unsigned long src_ino = 0, dst_ino = 0, src_dev = 0, dst_dev = 0;
+    Fd in, out;
+    std::size_t align = 4096;
+  };
+  DirectPair direct_;
 };
 
 }  // namespace nocopy::io
