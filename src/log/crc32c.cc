@@ -32,7 +32,75 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
+// Software CRC of the raw register `crc` over `n` zero bytes: the linear
+// operator used to splice independently computed streams together.
+std::uint32_t shift_zeros_slow(std::uint32_t crc, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) crc = (crc >> 8) ^ kTables[0][crc & 0xFFu];
+  return crc;
+}
+
+// shift(x) == shift_zeros_slow(x, N) for every x, as four byte-indexed tables
+// (the operator is linear over GF(2), so it is the XOR of its values on the
+// bytes of x).
+struct ShiftTable {
+  std::array<std::array<std::uint32_t, 256>, 4> t{};
+  explicit ShiftTable(std::size_t n) {
+    std::array<std::uint32_t, 32> basis{};
+    for (int b = 0; b < 32; ++b) basis[b] = shift_zeros_slow(1u << b, n);
+    for (int k = 0; k < 4; ++k) {
+      for (std::uint32_t v = 0; v < 256; ++v) {
+        std::uint32_t r = 0;
+        for (int b = 0; b < 8; ++b) {
+          if ((v >> b) & 1u) r ^= basis[8 * k + b];
+        }
+        t[k][v] = r;
+      }
+    }
+  }
+  std::uint32_t operator()(std::uint32_t x) const noexcept {
+    return t[0][x & 0xFF] ^ t[1][(x >> 8) & 0xFF] ^ t[2][(x >> 16) & 0xFF] ^ t[3][x >> 24];
+  }
+};
+
 #if NOCOPY_CRC32C_X86
+constexpr std::size_t kLong = 8192;  // bytes per stream in the long 3-way loop
+constexpr std::size_t kShort = 256;  // ... in the short one
+
+const ShiftTable& shift_long() {
+  static const ShiftTable t(kLong);
+  return t;
+}
+const ShiftTable& shift_short() {
+  static const ShiftTable t(kShort);
+  return t;
+}
+
+// Three independent crc32 streams hide the instruction's 3-cycle latency;
+// their results are spliced with the shift tables.
+__attribute__((target("sse4.2"))) std::uint64_t crc_3way(const unsigned char*& p, std::size_t& n,
+                                                         std::uint64_t c0, std::size_t block,
+                                                         const ShiftTable& shift) {
+  while (n >= 3 * block) {
+    std::uint64_t c1 = 0, c2 = 0;
+    const unsigned char* end = p + block;
+    do {
+      std::uint64_t a, b, d;
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + block, 8);
+      std::memcpy(&d, p + 2 * block, 8);
+      c0 = _mm_crc32_u64(c0, a);
+      c1 = _mm_crc32_u64(c1, b);
+      c2 = _mm_crc32_u64(c2, d);
+      p += 8;
+    } while (p < end);
+    c0 = shift(static_cast<std::uint32_t>(c0)) ^ c1;
+    c0 = shift(static_cast<std::uint32_t>(c0)) ^ c2;
+    p += 2 * block;
+    n -= 3 * block;
+  }
+  return c0;
+}
+
 __attribute__((target("sse4.2"))) std::uint32_t crc_sse42(const unsigned char* p, std::size_t n,
                                                           std::uint32_t crc) {
   std::uint64_t c = crc;
@@ -41,6 +109,8 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_sse42(const unsigned char* p
     c = _mm_crc32_u8(static_cast<std::uint32_t>(c), *p++);
     --n;
   }
+  c = crc_3way(p, n, c, kLong, shift_long());
+  c = crc_3way(p, n, c, kShort, shift_short());
   while (n >= 8) {
     std::uint64_t v;
     std::memcpy(&v, p, 8);

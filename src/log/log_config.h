@@ -48,6 +48,11 @@ struct LogConfig {
   bool require_zero_base_offset = true;                   // producers send baseOffset 0
   bool allow_control_batches = false;                     // control batches only from a coordinator
   FlushPolicy flush;
+  // mmap mode: the flusher thread prefaults a new segment's mapping
+  // (MADV_POPULATE_WRITE), as RocketMQ warms its mapped files, so appends
+  // memcpy without page faults. On a disk filesystem this dirties (and later
+  // writes) the preallocated zeros once.
+  bool mmap_prefault = true;
   // Wall clock in ms since the epoch (roll by age, retention by age). Tests
   // inject their own.
   std::function<std::int64_t()> clock;

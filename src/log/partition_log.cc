@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <chrono>
 #include <fstream>
 #include <limits>
@@ -342,6 +343,11 @@ LogResult<void> PartitionLog::roll_locked(std::int64_t now) {
   spdlog::debug("log {}: rolled segment {} at offset {}", dir_.string(), old->base_offset(), base);
   // The flusher syncs the old segment and then moves the recovery point.
   if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit) request_flush(base);
+  if (config_.write_mode == WriteMode::mmap && config_.mmap_prefault) {
+    std::lock_guard fl(flush_mu_);
+    to_prefault_ = seg;
+    flush_cv_.notify_one();
+  }
   return {};
 }
 
@@ -540,7 +546,9 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
 void PartitionLog::flusher_main() {
   std::unique_lock lk(flush_mu_);
   const bool timed = config_.flush.mode == FlushMode::interval && config_.flush.ms > 0;
-  auto pending = [&] { return stop_flusher_ || flush_requested_ > flushed_.load(std::memory_order_relaxed); };
+  auto pending = [&] {
+    return stop_flusher_ || to_prefault_ || flush_requested_ > flushed_.load(std::memory_order_relaxed);
+  };
   while (true) {
     if (timed) {
       if (!flush_cv_.wait_for(lk, std::chrono::milliseconds(config_.flush.ms), pending)) {
@@ -550,6 +558,13 @@ void PartitionLog::flusher_main() {
       flush_cv_.wait(lk, pending);
     }
     if (stop_flusher_) break;
+    if (to_prefault_) {
+      std::shared_ptr<Segment> seg = std::move(to_prefault_);
+      to_prefault_.reset();
+      lk.unlock();
+      seg->prefault();
+      lk.lock();
+    }
     if (flush_requested_ <= flushed_.load(std::memory_order_relaxed)) continue;
     if (flush_error_) {
       // A failed sync is final: fail the waiters, do not spin.

@@ -179,6 +179,7 @@ class PartitionLog {
   bool stop_flusher_ = false;
   std::optional<LogError> flush_error_;
   std::multimap<std::int64_t, FlushCallback> waiters_;  // offset -> callback
+  std::shared_ptr<Segment> to_prefault_;  // mmap mode: a new segment the flusher warms
   std::atomic<bool> sync_failed_{false};
   std::mutex checkpoint_mu_;
   std::int64_t checkpointed_ = 0;        // last recovery point written; under checkpoint_mu_

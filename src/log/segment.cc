@@ -341,6 +341,16 @@ LogResult<void> Segment::seal() {
   return {};
 }
 
+void Segment::prefault() noexcept {
+  if (opts_.write_mode != WriteMode::mmap || data_ == nullptr || sealed_.load(std::memory_order_acquire)) return;
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t from = committed().size / page * page;
+  if (from >= map_len_) return;
+  if (::madvise(data_ + from, map_len_ - from, MADV_POPULATE_WRITE) != 0) {
+    spdlog::debug("segment {}: madvise(MADV_POPULATE_WRITE): {}", base_offset_, std::strerror(errno));
+  }
+}
+
 void Segment::delete_files() noexcept {
   for (const char* suffix : {".log", ".index", ".timeindex"}) {
     std::error_code ec;

@@ -127,6 +127,9 @@ class Segment {
   // Prepares an opened segment for appends (re-grows indexes, maps the .log
   // for writing in mmap mode). Throws std::system_error.
   void make_active();
+  // mmap mode: prefaults the writable mapping beyond the committed end
+  // (MADV_POPULATE_WRITE). Any thread; harmless if the segment was sealed.
+  void prefault() noexcept;
   // Unlinks the three files. Open FileRegions keep working.
   void delete_files() noexcept;
 

@@ -1,0 +1,257 @@
+// bench_log: the measurements of issue 4, with every comparison made inside
+// one run so the ratios are not skewed by a busy machine.
+//
+//   BM_AppendVsRawPwrite/<mode>/<batch bytes>
+//       Each iteration appends 1 MiB of batches to a PartitionLog and pwrites
+//       the same bytes to a plain file, alternating, each timed on its own.
+//       Counters: log_MiBps, raw_MiBps, ratio = log / raw (target >= 0.9).
+//       Both extend files in the same directory; both start a new 64 MiB file
+//       and delete the old one when full (log: roll + retention).
+//   BM_FlushEveryAppend/<group_commit>
+//       8 threads append 1 KiB batches and each waits until its append is on
+//       disk; group_commit=1: the flusher thread syncs for everyone,
+//       group_commit=0: one fdatasync per append. Counter appends_per_s.
+//       The ratio of the two rows is the group-commit gain (target >= 4x).
+//   BM_ReadRandom
+//       read(random offset, 1 MiB) on a log of 1,000,000 batches built once,
+//       page cache warm. items_per_second = lookups/s (target >= 1,000,000).
+//   BM_Crc32c/<hw>/<bytes>: CRC-32C throughput, hardware vs table.
+//
+// Files go under $NOCOPY_BENCH_DIR (default /tmp).
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <thread>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+#include "log/crc32c.h"
+#include "log/partition_log.h"
+#include "log/record_batch.h"
+
+namespace {
+
+using namespace nocopy::log;
+using Clock = std::chrono::steady_clock;
+
+// CPU time of the calling thread: robust against other processes on a
+// shared machine (wall time is reported too).
+double thread_cpu_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::filesystem::path bench_root() {
+  const char* e = std::getenv("NOCOPY_BENCH_DIR");
+  return e != nullptr ? std::filesystem::path(e) : std::filesystem::temp_directory_path();
+}
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  auto p = bench_root() / ("nocopy-bench-log-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+// A batch of about `bytes` bytes (one record).
+std::vector<std::byte> batch_of(std::size_t bytes) {
+  const std::size_t overhead = kBatchHeaderSize + 12;
+  std::string value(bytes > overhead ? bytes - overhead : 1, 'v');
+  return BatchBuilder().timestamp(1).add("k", std::move(value)).build();
+}
+
+constexpr std::uint64_t kFileBytes = 64ull << 20;
+
+void BM_AppendVsRawPwrite(benchmark::State& state) {
+  const auto mode = state.range(0) == 0 ? WriteMode::pwrite : WriteMode::mmap;
+  const auto size = static_cast<std::size_t>(state.range(1));
+  auto dir = fresh_dir("append");
+  LogConfig c;
+  c.write_mode = mode;
+  c.segment_bytes = kFileBytes;
+  c.retention_bytes = static_cast<std::int64_t>(kFileBytes);
+  c.retention_ms = -1;
+  auto log = PartitionLog::open(dir / "log", c);
+  auto batch = batch_of(size);
+  const std::size_t per_iter = std::max<std::size_t>(1, (1u << 20) / batch.size());
+
+  int raw_fd = -1;
+  int raw_no = 0;
+  std::uint64_t raw_pos = kFileBytes;  // forces opening the first file
+  auto raw_path = [&](int n) { return dir / ("raw-" + std::to_string(n)); };
+
+  double log_s = 0, raw_s = 0, log_cpu = 0, raw_cpu = 0;
+  std::uint64_t bytes = 0;
+  for (auto _ : state) {
+    const double c0 = thread_cpu_s();
+    auto t0 = Clock::now();
+    for (std::size_t i = 0; i < per_iter; ++i) {
+      store_be64(batch.data(), 0);  // producers send baseOffset 0
+      auto r = log->append(batch);
+      if (!r) {
+        state.SkipWithError(r.error().to_string().c_str());
+        return;
+      }
+    }
+    auto t1 = Clock::now();
+    (void)log->enforce_retention();
+    auto t2 = Clock::now();
+    const double c2 = thread_cpu_s();
+    for (std::size_t i = 0; i < per_iter; ++i) {
+      if (raw_pos + batch.size() > kFileBytes) {
+        if (raw_fd >= 0) {
+          ::close(raw_fd);
+          std::filesystem::remove(raw_path(raw_no - 1));
+        }
+        raw_fd = ::open(raw_path(raw_no++).c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+        raw_pos = 0;
+      }
+      std::size_t done = 0;
+      while (done < batch.size()) {
+        ssize_t n = ::pwrite(raw_fd, batch.data() + done, batch.size() - done, static_cast<off_t>(raw_pos + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          state.SkipWithError("raw pwrite failed");
+          return;
+        }
+        done += static_cast<std::size_t>(n);
+      }
+      raw_pos += batch.size();
+    }
+    auto t3 = Clock::now();
+    const double c3 = thread_cpu_s();
+    log_cpu += c2 - c0;
+    raw_cpu += c3 - c2;
+    log_s += std::chrono::duration<double>(t2 - t0).count();
+    raw_s += std::chrono::duration<double>(t3 - t2).count();
+    (void)t1;
+    bytes += per_iter * batch.size();
+  }
+  const double mib = static_cast<double>(bytes) / (1 << 20);
+  state.counters["log_MiBps"] = mib / log_s;
+  state.counters["raw_MiBps"] = mib / raw_s;
+  state.counters["ratio"] = raw_s / log_s;
+  state.counters["cpu_ratio"] = raw_cpu / log_cpu;
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  if (raw_fd >= 0) ::close(raw_fd);
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_AppendVsRawPwrite)
+    ->ArgNames({"mmap", "batch"})
+    ->ArgsProduct({{0, 1}, {1024, 16384}})
+    ->Iterations(256)
+    ->Unit(benchmark::kMillisecond);
+
+void BM_FlushEveryAppend(benchmark::State& state) {
+  const bool group = state.range(0) != 0;
+  constexpr int kThreads = 8;
+  const auto duration = std::chrono::milliseconds(2000);
+  for (auto _ : state) {
+    auto dir = fresh_dir("flush");
+    LogConfig c;
+    c.flush.mode = FlushMode::every_append;
+    c.flush.group_commit = group;
+    auto log = PartitionLog::open(dir / "log", c);
+    std::atomic<long> appends{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t) {
+      ts.emplace_back([&] {
+        auto b = batch_of(1024);
+        while (!stop.load(std::memory_order_relaxed)) {
+          store_be64(b.data(), 0);
+          auto r = log->append(b);
+          if (!r || !log->wait_flushed(r->last_offset)) return;
+          appends.fetch_add(1, std::memory_order_relaxed);
+        }
+      });
+    }
+    auto t0 = Clock::now();
+    std::this_thread::sleep_for(duration);  // measurement window, not synchronization
+    stop = true;
+    for (auto& t : ts) t.join();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    state.SetIterationTime(secs);
+    state.counters["appends_per_s"] = static_cast<double>(appends.load()) / secs;
+    log.reset();
+    std::filesystem::remove_all(dir);
+  }
+}
+BENCHMARK(BM_FlushEveryAppend)->ArgName("group_commit")->Arg(0)->Arg(1)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+struct ReadFixture {
+  std::filesystem::path dir;
+  std::unique_ptr<PartitionLog> log;
+  static constexpr std::int64_t kBatches = 1'000'000;
+  ReadFixture() {
+    dir = fresh_dir("read");
+    LogConfig c;
+    c.segment_bytes = kFileBytes;
+    log = PartitionLog::open(dir / "log", c);
+    auto b = batch_of(160);
+    for (std::int64_t i = 0; i < kBatches; ++i) {
+      store_be64(b.data(), 0);
+      if (!log->append(b)) std::abort();
+    }
+  }
+  ~ReadFixture() {
+    log.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+void BM_ReadRandom(benchmark::State& state) {
+  static ReadFixture fx;
+  std::mt19937_64 rng(1);
+  std::uint64_t bytes = 0;
+  for (auto _ : state) {
+    auto off = static_cast<std::int64_t>(rng() % ReadFixture::kBatches);
+    auto r = fx.log->read(off, 1 << 20);
+    if (!r || r->regions.empty()) {
+      state.SkipWithError("read failed");
+      return;
+    }
+    bytes += r->bytes;
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["segments"] = static_cast<double>(fx.log->segment_count());
+  state.counters["avg_bytes_returned"] = static_cast<double>(bytes) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_ReadRandom)->MinTime(2.0);
+
+void BM_Crc32c(benchmark::State& state) {
+  const bool hw = state.range(0) != 0;
+  if (hw && !crc32c_hardware_available()) {
+    state.SkipWithError("no SSE4.2");
+    return;
+  }
+  std::vector<std::byte> data(static_cast<std::size_t>(state.range(1)), std::byte{0x5a});
+  std::uint32_t acc = 0;
+  for (auto _ : state) {
+    acc += hw ? crc32c_hardware(data) : crc32c_software(data);
+    benchmark::DoNotOptimize(acc);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(1));
+}
+BENCHMARK(BM_Crc32c)->ArgNames({"hw", "bytes"})->ArgsProduct({{0, 1}, {1024, 16384}});
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
