@@ -46,9 +46,8 @@ using detail::Storage;
 
 namespace {
 // Bytes start after the header, aligned for any scalar type.
-constexpr std::size_t kHeader =
-    (sizeof(Storage) + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) *
-    alignof(std::max_align_t);
+constexpr std::size_t kHeader = (sizeof(Storage) + alignof(std::max_align_t) - 1) /
+                                alignof(std::max_align_t) * alignof(std::max_align_t);
 
 [[noreturn]] void out_of_range(const char* what, std::size_t a, std::size_t b, std::size_t size) {
   throw std::out_of_range(std::string("buf::Buffer::") + what + ": [" + std::to_string(a) + ", +" +
@@ -162,7 +161,8 @@ std::byte* Buffer::mutable_data() {
     if (size_ == 0) return data_;
     throw std::logic_error("buf::Buffer::mutable_data: no storage");
   }
-  if (!writable()) throw std::logic_error("buf::Buffer::mutable_data: storage is read-only (wrap_unowned)");
+  if (!writable())
+    throw std::logic_error("buf::Buffer::mutable_data: storage is read-only (wrap_unowned)");
   if (!unique()) {
     throw std::logic_error("buf::Buffer::mutable_data: storage is shared by " +
                            std::to_string(use_count()) + " references; unshare() first");

@@ -104,9 +104,7 @@ class Buffer {
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
-  std::string_view view() const noexcept {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data_), size_}; }
 
   // True when this Buffer holds the only reference to its storage.
   bool unique() const noexcept;

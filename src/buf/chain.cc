@@ -10,9 +10,9 @@ namespace {
 
 [[noreturn]] void out_of_range(const char* what, std::uint64_t off, std::uint64_t len,
                                std::uint64_t size) {
-  throw std::out_of_range(std::string("buf::Chain::") + what + ": [" + std::to_string(off) +
-                          ", +" + std::to_string(len) + ") outside a chain of " +
-                          std::to_string(size) + " bytes");
+  throw std::out_of_range(std::string("buf::Chain::") + what + ": [" + std::to_string(off) + ", +" +
+                          std::to_string(len) + ") outside a chain of " + std::to_string(size) +
+                          " bytes");
 }
 
 // [off, off+len) of one segment, sharing its storage / file.

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <climits>
 #include <limits>
-
-#include <spdlog/spdlog.h>
 
 namespace nocopy::buf {
 
@@ -120,8 +119,8 @@ io::Result<io::Progress> ChainSender::send_some(int sock, Chain& chain) {
       chain.trim_front(step.bytes);
       if (step.bytes == 0 && !step.would_block) {
         return io::fail(EIO, "send_some",
-                        std::string("file sender (") + std::string(io::to_string(file_->strategy())) +
-                            ") made no progress");
+                        std::string("file sender (") +
+                            std::string(io::to_string(file_->strategy())) + ") made no progress");
       }
     }
     total.bytes += step.bytes;

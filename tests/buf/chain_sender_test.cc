@@ -25,8 +25,7 @@ using test::TempFile;
 // `chunk` bytes per read and a pause every `pause_every` bytes make it slow.
 class Reader {
  public:
-  Reader(io::Fd fd, std::size_t chunk, std::size_t pause_every = 0,
-         std::size_t limit = SIZE_MAX)
+  Reader(io::Fd fd, std::size_t chunk, std::size_t pause_every = 0, std::size_t limit = SIZE_MAX)
       : fd_(std::move(fd)) {
     thread_ = std::thread([this, chunk, pause_every, limit] {
       std::string buf(chunk, '\0');
@@ -138,13 +137,17 @@ Built build_mixed(std::mt19937_64& rng, const TempFile& f, const std::string& fi
   add_mem(Buffer::copy_of(test::random_bytes(rng, 37)));  // a "response header"
   while (b.bytes.size() < target) {
     switch (rng() % 5) {
-      case 0: add_mem(Buffer::copy_of(test::random_bytes(rng, 1 + rng() % 600))); break;
+      case 0:
+        add_mem(Buffer::copy_of(test::random_bytes(rng, 1 + rng() % 600)));
+        break;
       case 1: {
         const std::size_t off = rng() % (pool.size() - 1);
         add_mem(pool.slice(off, 1 + rng() % std::min<std::size_t>(pool.size() - off - 1, 9000)));
         break;
       }
-      case 2: add_mem(Buffer::copy_of(test::random_bytes(rng, 1))); break;
+      case 2:
+        add_mem(Buffer::copy_of(test::random_bytes(rng, 1)));
+        break;
       default: {
         const std::uint64_t off = 1 + rng() % (file_content.size() - 2);
         add_region(off, 1 + rng() % std::min<std::uint64_t>(file_content.size() - off - 1, 70000));

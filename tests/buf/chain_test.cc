@@ -38,8 +38,8 @@ TEST(Chain, AppendPrependMemoryAndRegions) {
   EXPECT_TRUE(c.empty());
   c.append(Buffer::copy_of(std::string_view("HDR:")));
   c.append(FileRegion{f.file, 10, 5});
-  c.append(Buffer{});                    // dropped
-  c.append(FileRegion{f.file, 3, 0});    // dropped
+  c.append(Buffer{});                  // dropped
+  c.append(FileRegion{f.file, 3, 0});  // dropped
   c.prepend(Buffer::copy_of(std::string_view("<")));
   c.append(FileRegion{f.file, 0, 2});
   EXPECT_EQ(c.segment_count(), 4u);
@@ -193,7 +193,7 @@ class ChainModel {
   static constexpr std::uint64_t kMaxLength = 48 * 1024;
 
   std::uint64_t pick(std::uint64_t n) { return n == 0 ? 0 : rng_() % n; }  // [0, n)
-  std::uint64_t pick_incl(std::uint64_t n) { return rng_() % (n + 1); }  // [0, n]
+  std::uint64_t pick_incl(std::uint64_t n) { return rng_() % (n + 1); }    // [0, n]
 
   // A random segment and the bytes it stands for.
   std::pair<Segment, std::string> random_segment() {
@@ -209,7 +209,8 @@ class ChainModel {
       }
       default: {  // a region of the file
         const std::uint64_t off = pick_incl(file_content_.size());
-        const std::uint64_t len = pick_incl(std::min<std::uint64_t>(file_content_.size() - off, 4000));
+        const std::uint64_t len =
+            pick_incl(std::min<std::uint64_t>(file_content_.size() - off, 4000));
         return {FileRegion{file_.file, off, len}, file_content_.substr(off, len)};
       }
     }
@@ -224,15 +225,19 @@ class ChainModel {
       case 0:
       case 1: {  // append a segment
         auto [seg, bytes] = random_segment();
-        if (auto* b = std::get_if<Buffer>(&seg)) c.append(std::move(*b));
-        else c.append(std::get<FileRegion>(seg));
+        if (auto* b = std::get_if<Buffer>(&seg))
+          c.append(std::move(*b));
+        else
+          c.append(std::get<FileRegion>(seg));
         m += bytes;
         break;
       }
       case 2: {  // prepend a segment
         auto [seg, bytes] = random_segment();
-        if (auto* b = std::get_if<Buffer>(&seg)) c.prepend(std::move(*b));
-        else c.prepend(std::get<FileRegion>(seg));
+        if (auto* b = std::get_if<Buffer>(&seg))
+          c.prepend(std::move(*b));
+        else
+          c.prepend(std::get<FileRegion>(seg));
         m.insert(0, bytes);
         break;
       }

@@ -85,7 +85,8 @@ struct TcpPair {
     a.sin_port = 0;
     if (::bind(lst.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
       throw std::system_error(errno, std::generic_category(), "bind");
-    if (::listen(lst.get(), 1) != 0) throw std::system_error(errno, std::generic_category(), "listen");
+    if (::listen(lst.get(), 1) != 0)
+      throw std::system_error(errno, std::generic_category(), "listen");
     socklen_t al = sizeof a;
     ::getsockname(lst.get(), reinterpret_cast<sockaddr*>(&a), &al);
 
