@@ -1,0 +1,37 @@
+// ChainOutbound: a buf::Chain queued on a Connection, sent with a borrowed
+// buf::ChainSender -- the adapter both `serve` (HTTP header + file region)
+// and the broker (Kafka response header + log file regions) use.
+//
+// The ChainSender is borrowed: keep one per loop thread (constructed with
+// cork=false; the Connection does the corking across its whole queue, which
+// also coalesces pipelined responses) and make sure it outlives every
+// connection of that thread.
+//
+// wants_cork(): true when the chain mixes memory and file segments (a header
+// followed by a file body), so they leave in full-sized segments.
+// memory_bytes(): bytes of memory segments (file regions cost no memory).
+#pragma once
+
+#include "buf/chain.h"
+#include "buf/chain_sender.h"
+#include "net/outbound.h"
+
+namespace nocopy::net {
+
+class ChainOutbound final : public Outbound {
+ public:
+  ChainOutbound(buf::Chain chain, buf::ChainSender& sender);
+  io::Result<io::Progress> write_some(int fd) override { return sender_->send_some(fd, chain_); }
+  bool done() const override { return chain_.empty(); }
+  std::size_t memory_bytes() const override { return memory_; }
+  std::uint64_t remaining() const override { return chain_.length(); }
+  bool wants_cork() const override { return cork_; }
+
+ private:
+  buf::Chain chain_;
+  buf::ChainSender* sender_;
+  std::size_t memory_ = 0;
+  bool cork_ = false;
+};
+
+}  // namespace nocopy::net
