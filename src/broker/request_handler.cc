@@ -20,7 +20,7 @@ namespace {
 constexpr ApiRange kApis[] = {
     {api::produce, 0, 7},        {api::fetch, 4, 11},         {api::list_offsets, 1, 3},
     {api::metadata, 0, 6},       {api::api_versions, 0, 3},   {api::create_topics, 0, 4},
-    {api::delete_topics, 0, 3},
+    {api::delete_topics, 0, 3},  {api::find_coordinator, 0, 2},
 };
 
 const ApiRange* find_range(std::int16_t key) {
@@ -280,6 +280,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
     case api::list_offsets: return list_offsets(h, frame.subspan(body_pos), cb);
     case api::create_topics: return create_topics(h, frame.subspan(body_pos), loop, cb);
     case api::delete_topics: return delete_topics(h, frame.subspan(body_pos), loop, cb);
+    case api::find_coordinator: return find_coordinator(h, frame.subspan(body_pos), cb);
     default: return cb(close_reply("unhandled API"));
   }
 }
@@ -616,6 +617,27 @@ void RequestHandler::list_offsets(const Header& h, std::span<const std::byte> bo
     }
   }
   if (r.failed()) return done(close_reply("malformed ListOffsets request"));
+  done(respond(fb.finish()));
+}
+
+// ------------------------------------------------------------ FindCoordinator
+
+// This single broker coordinates every group. (librdkafka also needs
+// FindCoordinator v0 advertised before it sends LZ4-compressed batches.)
+void RequestHandler::find_coordinator(const Header& h, std::span<const std::byte> body, Done& done) {
+  WireReader r(body);
+  r.string();  // key
+  if (h.api_version >= 1) r.i8();  // key_type
+  if (r.failed()) return done(close_reply("malformed FindCoordinator request"));
+  FrameBuilder fb(h.correlation_id);
+  auto& w = fb.w();
+  auto adv = cfg_.advertised_address();
+  if (h.api_version >= 1) w.i32(0);
+  w.i16(err::none);
+  if (h.api_version >= 1) w.nullable_string(std::nullopt);
+  w.i32(cfg_.node_id);
+  w.string(adv.host);
+  w.i32(adv.port);
   done(respond(fb.finish()));
 }
 

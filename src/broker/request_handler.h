@@ -71,6 +71,7 @@ class RequestHandler {
   void produce(const Header& h, std::span<std::byte> body, net::EventLoop& loop, Done& done);
   void fetch(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
   void list_offsets(const Header& h, std::span<const std::byte> body, Done& done);
+  void find_coordinator(const Header& h, std::span<const std::byte> body, Done& done);
   void create_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
   void delete_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
 

@@ -41,6 +41,28 @@ def kcat_consume(addr, topic, partition):
     return rows
 
 
+CODEC_ID = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+
+
+def check_stored_codec(data_dir, topic, codec):
+    """The batches on disk carry the producer's codec: the broker passed them through untouched."""
+    import struct
+    seen = set()
+    for p in range(PARTS):
+        path = os.path.join(data_dir, "%s-%d" % (topic, p), "%020d.log" % 0)
+        with open(path, "rb") as f:
+            data = f.read(1 << 22)
+        pos = 0
+        while pos + 61 <= len(data):
+            (blen,) = struct.unpack_from(">i", data, pos + 8)
+            (attr,) = struct.unpack_from(">h", data, pos + 21)
+            seen.add(attr & 7)
+            pos += 12 + blen
+    # librdkafka sends a batch uncompressed when compressing does not shrink it.
+    want = CODEC_ID[codec]
+    check(want in seen and seen <= {0, want}, "%s: stored batches use codecs %s, want %s" % (topic, seen, want))
+
+
 def verify_partitioned(rows_by_part, expect, ts_check, who):
     """rows_by_part: {p: [(offset, key, value, headers, ts)]}; expect: {key: (i, value, headers)}."""
     seen = set()
@@ -112,6 +134,7 @@ def main():
             def ts_kcat(i, ts):
                 check(before - 1000 <= ts <= after + 1000, "timestamp %d outside [%d, %d]" % (ts, before, after))
 
+            check_stored_codec(b.data_dir, topic, codec)
             rows = {p: kcat_consume(b.addr, topic, p) for p in range(PARTS)}
             check(sum(len(r) for r in rows.values()) == N, "kcat consume: %d of %d" %
                   (sum(len(r) for r in rows.values()), N))
@@ -143,6 +166,7 @@ def main():
             def ts_exact(i, ts):
                 check(ts == base_ts + i, "message %d: timestamp %d != %d" % (i, ts, base_ts + i))
 
+            check_stored_codec(b.data_dir, topic, codec)
             rows = {q: kcat_consume(b.addr, topic, q) for q in range(PARTS)}
             verify_partitioned(rows, expect, ts_exact, "python/%s via kcat" % codec)
             verify_partitioned(python_consume(b.addr, topic, NPY), expect, ts_exact,
