@@ -27,6 +27,9 @@ namespace nocopy::io {
 class MsgZeroCopySender final : public FileSender {
  public:
   explicit MsgZeroCopySender(const SenderOptions& opts = {});
+  // mem_ counts into this object's counters_: not copyable or movable.
+  MsgZeroCopySender(const MsgZeroCopySender&) = delete;
+  MsgZeroCopySender& operator=(const MsgZeroCopySender&) = delete;
 
   Result<Progress> send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) override;
   Result<std::size_t> reap(int sock_fd) override { return mem_.reap(sock_fd); }

@@ -1,16 +1,28 @@
 #include "io/transfer.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
-#include "io/read_write_sender.h"
+#include <fmt/format.h>
+
+#include "io/fd.h"
 #include "io/mmap_write_sender.h"
 #include "io/msg_zerocopy_sender.h"
+#include "io/read_write_sender.h"
 #include "io/sendfile_sender.h"
 #include "io/splice_sender.h"
 #include "io/uring.h"
 #include "io/uring_send_zc_sender.h"
 #include "io/uring_splice_sender.h"
+
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY 60
+#endif
 
 namespace nocopy::io {
 
@@ -39,6 +51,18 @@ Availability probe(Strategy s) {
     case Strategy::uring_send_zc:
       if (!uring_supports(IORING_OP_SEND_ZC, &why)) return {false, why};
       return {};
+    case Strategy::msg_zerocopy: {
+      // SO_ZEROCOPY on a fresh TCP socket: EOPNOTSUPP/ENOPROTOOPT before 4.14.
+      Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (!s) return {false, fmt::format("socket: {}", std::strerror(errno))};
+      const int one = 1;
+      if (::setsockopt(s.get(), SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) {
+        return {false, fmt::format("setsockopt(SO_ZEROCOPY): {}", std::strerror(errno))};
+      }
+      return {};
+    }
+    case Strategy::copy_file_range:
+    case Strategy::direct_io: return {true, "file -> file only"};
     default: return {};
   }
 }

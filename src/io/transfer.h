@@ -6,10 +6,13 @@
 //    (Progress{moved, would_block=true}); call again with offset+moved when
 //    the socket is writable -- no byte is lost or sent twice;
 //  * on a blocking socket returns when `len` bytes were moved or on error;
-//  * never raises SIGPIPE (MSG_NOSIGNAL / SIGPIPE ignored): a closed peer is
-//    IoError{EPIPE or ECONNRESET};
-//  * a source shorter than offset+len (truncated while sending) is
-//    IoError{ENODATA, ...}, never a SIGBUS, never a hang;
+//  * never raises SIGPIPE: send*() use MSG_NOSIGNAL; sendfile/splice run
+//    under a SigpipeGuard (io/sigpipe_guard.h: two rt_sigprocmask calls per
+//    send_some, none after io::ignore_sigpipe_process_wide(), which servers
+//    should call at startup); a closed peer is IoError{EPIPE or ECONNRESET};
+//  * a source shorter than offset+len (truncated while sending, or an offset
+//    past the end) is IoError{ENODATA, ...}, never a SIGBUS, never a hang;
+//  * a bad descriptor is EBADF, a directory as the source EISDIR or EINVAL;
 //  * each call adds to counters().
 //
 // Zero-copy strategies whose memory must outlive the call (msg_zerocopy,
@@ -18,6 +21,11 @@
 // periodically, and drain() before closing the socket to wait for them all.
 //
 // Thread-safety: a FileSender is used by one thread at a time.
+//
+// One class per strategy (each header documents its own details):
+// ReadWriteSender, MmapWriteSender, SendfileSender, SpliceSender,
+// UringSpliceSender, UringSendZcSender, MsgZeroCopySender. File -> file:
+// FileCopier (io/file_copier.h). Memory MSG_ZEROCOPY: ZeroCopyMemorySender.
 #pragma once
 
 #include <sys/types.h>

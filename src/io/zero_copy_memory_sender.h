@@ -38,6 +38,9 @@ class ZeroCopyMemorySender {
   // `sink`: where to count (defaults to this object's own counters()).
   explicit ZeroCopyMemorySender(std::size_t threshold = 0, Counters* sink = nullptr)
       : threshold_(threshold), sink_(sink ? sink : &own_) {}
+  // sink_ may point into this object: not copyable or movable.
+  ZeroCopyMemorySender(const ZeroCopyMemorySender&) = delete;
+  ZeroCopyMemorySender& operator=(const ZeroCopyMemorySender&) = delete;
 
   Result<Progress> send_some(std::span<const std::byte> data, std::shared_ptr<const void> owner, int sock);
 
