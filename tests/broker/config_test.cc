@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "broker/config.h"
+#include "broker/topic_name.h"
+#include "broker_test_util.h"
+
+namespace nocopy::broker {
+namespace {
+
+TEST(TopicName, AcceptsKafkaLegalNames) {
+  EXPECT_TRUE(is_legal_topic_name("orders"));
+  EXPECT_TRUE(is_legal_topic_name("a.b_c-D9"));
+  EXPECT_TRUE(is_legal_topic_name(std::string(249, 'x')));
+  EXPECT_TRUE(is_legal_topic_name("..."));
+}
+
+TEST(TopicName, RejectsNamesThatCouldEscapeTheDataDir) {
+  EXPECT_FALSE(is_legal_topic_name(""));
+  EXPECT_FALSE(is_legal_topic_name("."));
+  EXPECT_FALSE(is_legal_topic_name(".."));
+  EXPECT_FALSE(is_legal_topic_name("../x"));
+  EXPECT_FALSE(is_legal_topic_name("a/b"));
+  EXPECT_FALSE(is_legal_topic_name("a\\b"));
+  EXPECT_FALSE(is_legal_topic_name(std::string(250, 'x')));
+  EXPECT_FALSE(is_legal_topic_name(std::string("a\0b", 3)));
+  EXPECT_FALSE(is_legal_topic_name("sp ace"));
+}
+
+TEST(HostPort, Parses) {
+  auto hp = HostPort::parse("127.0.0.1:9092");
+  EXPECT_EQ(hp.host, "127.0.0.1");
+  EXPECT_EQ(hp.port, 9092);
+  EXPECT_EQ(HostPort::parse(":80").host, "0.0.0.0");
+  EXPECT_EQ(HostPort::parse("[::1]:1").host, "::1");
+  EXPECT_THROW(HostPort::parse("nohost"), std::invalid_argument);
+  EXPECT_THROW(HostPort::parse("h:65536"), std::invalid_argument);
+  EXPECT_THROW(HostPort::parse("h:12x"), std::invalid_argument);
+}
+
+TEST(Config, AdvertisedDefaultsToListen) {
+  Config c;
+  c.listen = HostPort::parse("0.0.0.0:1234");
+  auto a = c.advertised_address();
+  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.port, 1234);
+  c.advertised = HostPort::parse("broker.example:9000");
+  EXPECT_EQ(c.advertised_address().to_string(), "broker.example:9000");
+}
+
+TEST(Config, LoadsToml) {
+  testing::TempDir dir;
+  auto file = dir.path() / "broker.toml";
+  std::ofstream(file) << "listen = \"127.0.0.1:19092\"\n"
+                         "data_dir = \"/tmp/somewhere\"\n"
+                         "threads = 3\n"
+                         "flush = \"every\"\n"
+                         "auto_create_topics = false\n"
+                         "default_partitions = 6\n"
+                         "fetch_strategy = \"splice\"\n"
+                         "segment_bytes = 1048576\n";
+  Config c;
+  c.load_toml(file);
+  EXPECT_EQ(c.listen.port, 19092);
+  EXPECT_EQ(c.data_dir, "/tmp/somewhere");
+  EXPECT_EQ(c.threads, 3u);
+  EXPECT_EQ(c.flush, FlushMode::every);
+  EXPECT_FALSE(c.auto_create_topics);
+  EXPECT_EQ(c.default_partitions, 6);
+  EXPECT_EQ(c.fetch_strategy, io::Strategy::splice);
+  EXPECT_EQ(c.segment_bytes, 1048576u);
+}
+
+TEST(Config, RejectsBadToml) {
+  testing::TempDir dir;
+  auto file = dir.path() / "bad.toml";
+  std::ofstream(file) << "fetch_strategy = \"teleport\"\n";
+  Config c;
+  EXPECT_THROW(c.load_toml(file), std::invalid_argument);
+  std::ofstream(file) << "threads = \"many\"\n";
+  EXPECT_THROW(c.load_toml(file), std::invalid_argument);
+  std::ofstream(file) << "this is not toml [\n";
+  EXPECT_THROW(c.load_toml(file), std::runtime_error);
+  EXPECT_THROW(Config::parse_flush("sometimes"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace nocopy::broker
