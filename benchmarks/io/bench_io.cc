@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -141,10 +143,78 @@ void BM_bare_sendfile(benchmark::State& state) {
 
 // CPU time of the sending thread (the default) is the cost per call: on a
 // shared, loaded machine wall time mostly measures the scheduler.
+// Paired A/B: every iteration makes one bare sendfile call sequence and one
+// library send_some of the same size (order alternating), each timed on its
+// own with CLOCK_MONOTONIC; the medians of the per-call samples are robust to
+// preemption on a loaded machine, and both see the same machine state.
+void BM_sendfile_paired(benchmark::State& state) {
+  set_sigpipe_mode(true);
+  const std::size_t size = static_cast<std::size_t>(state.range(0));
+  const int fd = source_file().fd();
+  DrainedConnection conn;
+  auto sender = make_sender(Strategy::sendfile);
+  std::vector<double> bare, lib;
+  off_t off = 0;
+  auto now = [] {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+  };
+  auto next = [&] {
+    off += static_cast<off_t>(size);
+    if (off + static_cast<off_t>(size) > static_cast<off_t>(kFileSize)) off = 0;
+  };
+  auto run_bare = [&] {
+    off_t o = off;
+    std::size_t left = size;
+    while (left > 0) {
+      const ssize_t n = ::sendfile(conn.fd(), fd, &o, left);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        return false;
+      }
+      left -= static_cast<std::size_t>(n);
+    }
+    return true;
+  };
+  auto run_lib = [&] {
+    auto r = sender->send_some(fd, off, size, conn.fd());
+    return r && r->bytes == size;
+  };
+  bool bare_first = true;
+  for (auto _ : state) {
+    for (int k = 0; k < 2; ++k) {
+      const bool do_bare = (k == 0) == bare_first;
+      const double t0 = now();
+      const bool ok = do_bare ? run_bare() : run_lib();
+      const double t1 = now();
+      if (!ok) {
+        state.SkipWithError("send failed");
+        return;
+      }
+      (do_bare ? bare : lib).push_back(t1 - t0);
+      next();
+    }
+    bare_first = !bare_first;
+  }
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  if (!bare.empty()) {
+    const double b = median(bare), l = median(lib);
+    state.counters["bare_ns"] = b;
+    state.counters["lib_ns"] = l;
+    state.counters["lib_over_bare"] = l / b;
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 2 * size));
+}
+
 void sizes(benchmark::internal::Benchmark* b) { b->Arg(4 << 10)->Arg(64 << 10)->Arg(1 << 20); }
 
 // Bare and library sendfile first, interleaved by size, so they see the same
 // machine state; then every strategy.
+BENCHMARK(BM_sendfile_paired)->Apply(sizes);
 BENCHMARK(BM_bare_sendfile)->Apply(sizes);
 BENCHMARK_CAPTURE(BM_strategy, sendfile_lib, Strategy::sendfile, true)->Apply(sizes);
 BENCHMARK_CAPTURE(BM_strategy, sendfile_lib_guarded, Strategy::sendfile, false)->Apply(sizes);
