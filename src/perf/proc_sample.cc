@@ -88,6 +88,12 @@ ProcSample ProcSample::of(pid_t pid) {
       const std::string status = slurp(base + "/task/" + e->d_name + "/status");
       s.voluntary_ctx += parse_status_field(status, "voluntary_ctxt_switches");
       s.involuntary_ctx += parse_status_field(status, "nonvoluntary_ctxt_switches");
+      std::ifstream sched(base + "/task/" + e->d_name + "/schedstat");
+      std::uint64_t on_cpu_ns = 0;
+      if (sched >> on_cpu_ns) {
+        s.sched_cpu_ns += on_cpu_ns;
+        s.have_sched = true;
+      }
     } catch (const std::system_error&) {
       // The thread exited between readdir and open: skip it.
     }
@@ -103,6 +109,8 @@ ProcSample operator-(const ProcSample& a, const ProcSample& b) {
   d.voluntary_ctx = a.voluntary_ctx >= b.voluntary_ctx ? a.voluntary_ctx - b.voluntary_ctx : 0;
   d.involuntary_ctx = a.involuntary_ctx >= b.involuntary_ctx ? a.involuntary_ctx - b.involuntary_ctx : 0;
   d.rss_bytes = a.rss_bytes;
+  d.have_sched = a.have_sched && b.have_sched;
+  d.sched_cpu_ns = a.sched_cpu_ns >= b.sched_cpu_ns ? a.sched_cpu_ns - b.sched_cpu_ns : 0;
   return d;
 }
 
