@@ -193,37 +193,28 @@ class Suite:
         c.request("GET", "/huge.bin", headers={"Range": "bytes=%d-" % start})
         r = c.getresponse()
         self.check(r.status == 206 and r.read() == BIG_TAIL, "range at the end of a >4 GiB file")
-        # A range straddling the 4 GiB boundary (zeros from the sparse hole).
-        a = 4 * GiB - 100
-        c.request("GET", "/huge.bin", headers={"Range": "bytes=%d-%d" % (a, a + 199)})
+        # A range straddling the 4 GiB boundary (sparse zeros, then the tail).
+        tail_start = BIG_SIZE - len(BIG_TAIL)
+        a, b = 4 * GiB - 5000, 4 * GiB + 99
+        want = bytes(BIG_TAIL[o - tail_start] if o >= tail_start else 0 for o in range(a, b + 1))
+        c.request("GET", "/huge.bin", headers={"Range": "bytes=%d-%d" % (a, b)})
         r = c.getresponse()
-        self.check(r.status == 206 and r.read() == b"\0" * 200, "range across 4 GiB")
+        self.check(r.status == 206 and r.read() == want, "range across 4 GiB")
         # Same connection still good afterwards.
         c.request("GET", "/one.bin")
         self.check(c.getresponse().read() == b"x", "keep-alive after huge ranges")
         c.close()
-        # Full transfer of the >4 GiB file: counted, not stored.
+        # Full transfer of the >4 GiB file with curl (counted, not stored):
+        # seconds on an idle machine, far more on a loaded 2-core CI box, so opt-in.
+        if os.environ.get("NOCOPY_E2E_FULL_HUGE") != "1":
+            print("  (full >4 GiB transfer skipped; NOCOPY_E2E_FULL_HUGE=1 runs it)", flush=True)
+            return
         t0 = time.time()
-        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=60)
-        s.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        total = 0
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += s.recv(4096)
-        hdr, rest = head.split(b"\r\n\r\n", 1)
-        total = len(rest)
-        tail = rest[-len(BIG_TAIL):]
-        buf = bytearray(4 * MiB)
-        while True:
-            n = s.recv_into(buf)
-            if n == 0:
-                break
-            total += n
-            tail = (tail + bytes(buf[:n]))[-len(BIG_TAIL):]
-        s.close()
-        self.check(total == BIG_SIZE, "full >4 GiB transfer: %d bytes" % total)
-        self.check(tail == BIG_TAIL, "full >4 GiB transfer ends with the tail")
-        print("  full %.1f GiB transfer in %.1fs" % (BIG_SIZE / GiB, time.time() - t0), flush=True)
+        r = subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", "-w", "%{size_download}",
+                            self.server.url("/huge.bin")], capture_output=True, timeout=120)
+        self.check(r.returncode == 0 and int(float(r.stdout)) == BIG_SIZE,
+                   "full >4 GiB transfer with curl: %s bytes" % r.stdout)
+        print("  full %.1f GiB transfer with curl in %.1fs" % (BIG_SIZE / GiB, time.time() - t0), flush=True)
 
     def test_conditional(self):
         c = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
