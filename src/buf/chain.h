@@ -74,7 +74,7 @@ class Chain {
   std::span<const Segment> segments() const noexcept {
     return {segs_.data() + head_, segs_.size() - head_};
   }
-  const Segment& front() const { return segs_[head_]; }
+  const Segment& front() const { return segs_[head_]; }  // precondition: !empty()
 
   // A new chain of bytes [offset, offset+len) sharing storage with this one;
   // boundary segments are narrowed. Throws std::out_of_range.
