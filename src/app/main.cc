@@ -1,5 +1,4 @@
 // nocopy: one executable, one subcommand per tool.
-#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -7,11 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
+#include "io/sigpipe_guard.h"
 
 int main(int argc, char** argv) {
-  // Every socket write uses MSG_NOSIGNAL, but a write to a pipe or a socket
-  // written by a library must not kill the process either.
-  std::signal(SIGPIPE, SIG_IGN);
+  // Every socket write uses MSG_NOSIGNAL, but sendfile/splice cannot take it
+  // and a peer that went away must not kill the process. Ignoring SIGPIPE
+  // through io also lets io's per-call SigpipeGuard skip its two syscalls.
+  nocopy::io::ignore_sigpipe_process_wide();
 
   CLI::App app{
       "nocopy: a zero-copy I/O library, a Kafka-compatible broker, and the benchmarks that\n"
