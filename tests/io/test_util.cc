@@ -87,7 +87,8 @@ std::uint64_t Receiver::join() {
 }
 
 void Receiver::wait_for(std::uint64_t n) const {
-  while (received_.load() < n && !done_.load()) received_.wait(received_.load());
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return received_.load() >= n || done_.load(); });
 }
 
 void Receiver::run() {
@@ -103,15 +104,21 @@ void Receiver::run() {
     if (n <= 0) break;
     if (mismatch_.empty()) expect_.check(buf.data(), static_cast<std::size_t>(n), base_ + got, &mismatch_);
     got += static_cast<std::uint64_t>(n);
-    received_.store(got);
-    received_.notify_all();
+    {
+      std::lock_guard lk(mu_);
+      received_.store(got);
+    }
+    cv_.notify_all();
     if (opts_.delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(opts_.delay_us));
   }
   // Closing with unread data queued makes the kernel send an RST.
   if (opts_.close_after != SIZE_MAX) ::close(fd_);
-  done_.store(true);
-  received_.store(got);
-  received_.notify_all();
+  {
+    std::lock_guard lk(mu_);
+    done_.store(true);
+    received_.store(got);
+  }
+  cv_.notify_all();
 }
 
 Result<std::uint64_t> send_all(FileSender& s, int file_fd, off_t offset, std::uint64_t len, int sock,

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -83,6 +85,8 @@ class Receiver {
   Options opts_;
   std::atomic<std::uint64_t> received_{0};
   std::atomic<bool> done_{false};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
   std::string mismatch_;
   std::thread thread_;
 };
