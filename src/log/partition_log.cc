@@ -332,8 +332,10 @@ LogResult<void> PartitionLog::roll_locked(std::int64_t now) {
     return std::unexpected(storage_error_from(e));
   }
   if (auto r = old->seal(); !r) {
+    // A half-sealed segment cannot take more appends (an mmap-mode file may
+    // already be shorter than its mapping): the log stops accepting writes.
     seg->delete_files();
-    old->make_active();
+    complete_flush(flushed_.load(std::memory_order_acquire), r.error());
     return r;
   }
   {

@@ -364,10 +364,19 @@ std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   if (offset >= c.next_offset) return std::nullopt;
   std::uint64_t pos = offset_index_->lookup(offset).position;
   if (pos >= c.size) pos = 0;
+  // Hop over whole batches reading only baseOffset and batchLength (the first
+  // 12 bytes: one cache line): the batch containing `offset` is the last one
+  // whose base is <= offset.
   while (pos + kBatchHeaderSize <= c.size) {
-    BatchLocation l = location_at(pos);
-    if (l.last_offset >= offset) return l;
-    pos += l.size;
+    const std::byte* p = data_ + pos;
+    const std::uint64_t size = kLogOverhead + static_cast<std::uint32_t>(load_be32(p + 8));
+    const std::uint64_t next = pos + size;
+    if (next + kBatchHeaderSize > c.size || load_be64(data_ + next) > offset) {
+      BatchLocation l = location_at(pos);
+      if (l.last_offset >= offset) return l;
+      if (next + kBatchHeaderSize > c.size) return std::nullopt;
+    }
+    pos = next;
   }
   return std::nullopt;
 }
