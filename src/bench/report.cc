@@ -29,6 +29,12 @@ std::string per_gib(double v) {
   return fmt::format("{:.2f}", v);
 }
 
+// Two decimals hide a real but slow row (3 MB/s is not "0.00").
+std::string gbps_text(double v) {
+  if (v >= 0.1 || v == 0) return fmt::format("{:.2f}", v);
+  return fmt::format("{:.4f}", v);
+}
+
 std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -90,7 +96,7 @@ std::string format_table(const BenchResult& r) {
           *th.cpu_copies != '\0' ? fmt::format("{} / {}", th.cpu_copies, th.context_switches) : std::string("-");
       out += fmt::format(
           "{:<16} {:>22} {:>6} {:>13} {:>13} {:>15} {:>12} {:>8} {:>6} {:>4}  {:<20}{}\n", row.technique,
-          fmt::format("{:.2f} [{:.2f}-{:.2f}]", row.gbps.median, row.gbps.min, row.gbps.max),
+          fmt::format("{} [{}-{}]", gbps_text(row.gbps.median), gbps_text(row.gbps.min), gbps_text(row.gbps.max)),
           row.ratio_to_sendfile > 0 ? fmt::format("{:.2f}", row.ratio_to_sendfile) : std::string("-"),
           fmt::format("{:.3f}/{:.3f}", row.sender_user_per_gib, row.sender_sys_per_gib),
           socket ? fmt::format("{:.3f}/{:.3f}", row.receiver_user_per_gib, row.receiver_sys_per_gib) : std::string(),
@@ -233,8 +239,8 @@ std::string render_svg(const BenchResult& r) {
           "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{3}\" y2=\"{4}\" class=\"wh\"/>"
           "<line x1=\"{1:.1f}\" x2=\"{1:.1f}\" y1=\"{3}\" y2=\"{4}\" class=\"wh\"/>\n",
           x_tp + sx(row->gbps.min), x_tp + sx(row->gbps.max), y + kBarH / 2, y + 3, y + kBarH - 3);
-      body += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{:.2f}</text>\n", x_tp + sx(row->gbps.max) + 4, y + 12,
-                          row->gbps.median);
+      body += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}</text>\n", x_tp + sx(row->gbps.max) + 4, y + 12,
+                          gbps_text(row->gbps.median));
       const double parts[4] = {row->sender_user_per_gib, row->sender_sys_per_gib, row->receiver_user_per_gib,
                                row->receiver_sys_per_gib};
       static constexpr const char* kCls[4] = {"su", "ss", "ru", "rs"};
