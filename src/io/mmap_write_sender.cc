@@ -37,8 +37,11 @@ Result<Progress> MmapWriteSender::send_some(int file_fd, off_t offset, std::size
     if (!window_ || !window_->contains(at, 1)) {
       window_.reset();
       const off_t start = at - at % page;
-      const std::size_t wlen =
-          std::min<std::uint64_t>(chunk_, static_cast<std::uint64_t>(st.st_size - start));
+      // The window is decoupled from the send size: mapping and unmapping a
+      // chunk-sized window per call cost two extra syscalls and a TLB flush
+      // per 64 KiB (measured: 0.54x a bare mmap+write loop).
+      const std::size_t wlen = std::min<std::uint64_t>(std::max(chunk_, kWindowBytes),
+                                                       static_cast<std::uint64_t>(st.st_size - start));
       auto m = Mapping::map(file_fd, start, wlen);
       counters_.syscalls += 2;  // mmap now, munmap later
       if (!m) return std::unexpected(m.error());
@@ -48,7 +51,7 @@ Result<Progress> MmapWriteSender::send_some(int file_fd, off_t offset, std::size
       win_ino_ = st.st_ino;
     }
     const std::size_t in_win = window_->size() - static_cast<std::size_t>(at - window_->offset());
-    const std::size_t want = std::min({len - p.bytes, in_win, detail::kMaxPerCall});
+    const std::size_t want = std::min({len - p.bytes, in_win, chunk_, detail::kMaxPerCall});
     const std::byte* src = window_->data() + (at - window_->offset());
     const char* call = "send";
     const ssize_t n = detail::write_nosignal(sock_fd, src, want, &call);
