@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 #include "io/syscall_util.h"
 
 namespace nocopy::io {
+
+void ReadWriteSender::FreeDeleter::operator()(std::byte* p) const noexcept { std::free(p); }
 
 ReadWriteSender::ReadWriteSender(std::size_t chunk_size) : chunk_(std::max<std::size_t>(chunk_size, 4096)) {}
 
@@ -26,7 +29,12 @@ bool ReadWriteSender::leftover_matches(int file_fd, off_t offset) {
 Result<Progress> ReadWriteSender::send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) {
   Progress p;
   if (len == 0) return p;
-  if (!buf_) buf_ = std::make_unique_for_overwrite<std::byte[]>(chunk_);
+  if (!buf_) {
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t bytes = (chunk_ + page - 1) / page * page;
+    buf_.reset(static_cast<std::byte*>(std::aligned_alloc(page, bytes)));
+    if (!buf_) return fail(ENOMEM, "aligned_alloc");
+  }
   if (!leftover_matches(file_fd, offset)) begin_ = end_ = 0;
   // Never send more than asked even if the kept buffer holds more.
   if (end_ - begin_ > len) end_ = begin_ + len;

@@ -32,7 +32,12 @@ class ReadWriteSender final : public FileSender {
   bool leftover_matches(int file_fd, off_t offset);
 
   std::size_t chunk_;
-  std::unique_ptr<std::byte[]> buf_;
+  struct FreeDeleter {
+    void operator()(std::byte* p) const noexcept;
+  };
+  // Page-aligned: a malloc'd buffer 16 bytes off a cache line measurably
+  // slows the copies in and out of it.
+  std::unique_ptr<std::byte[], FreeDeleter> buf_;
   // Unsent bytes buf_[begin_, end_) are the file's bytes at left_offset_.
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
