@@ -20,6 +20,7 @@ struct BrokerFlags {
   std::int64_t flush_interval_ms = -1;
   std::string auto_create;
   std::int32_t default_partitions = -1, max_message_bytes = -1, node_id = -1;
+  std::int64_t rebalance_delay_ms = -1;
   bool no_metrics = false;
   std::string log_level = "info";
 };
@@ -49,6 +50,8 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--fetch-strategy", f->strategy,
                   "fetch transfer: sendfile | splice | mmap_write | read_write | uring_splice | uring_send_zc | "
                   "msg_zerocopy [sendfile]");
+  cmd->add_option("--group-initial-rebalance-delay-ms", f->rebalance_delay_ms,
+                  "wait for more members before the first rebalance of a group [3000]");
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error [info]");
 
   cmd->callback([f] {
@@ -76,6 +79,8 @@ void add_broker_command(CLI::App& app) {
         else
           throw std::invalid_argument("--auto-create-topics: expected true or false");
       }
+      if (f->rebalance_delay_ms >= 0)
+        cfg.group_initial_rebalance_delay_ms = static_cast<std::uint32_t>(f->rebalance_delay_ms);
       if (f->default_partitions > 0) cfg.default_partitions = f->default_partitions;
       if (f->max_message_bytes > 0) cfg.max_message_bytes = f->max_message_bytes;
       if (!f->strategy.empty()) {

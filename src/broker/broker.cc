@@ -40,6 +40,9 @@ void Broker::start() {
   spdlog::info("data dir {}: {} topic{} recovered in {} ms", std::filesystem::absolute(cfg_.data_dir).string(), n,
                n == 1 ? "" : "s", ms);
 
+  groups_ = std::make_unique<GroupsService>(cfg_, topics_);
+  handler_.set_groups(groups_.get());
+
   for (unsigned i = 0; i < cfg_.threads; ++i) senders_.push_back(io::make_sender(cfg_.fetch_strategy));
   if (const char* why = senders_.front()->fallback_reason(); why && *why)
     spdlog::warn("fetch strategy {}: {}", io::to_string(cfg_.fetch_strategy), why);
@@ -114,6 +117,7 @@ void Broker::shutdown() {
   retention_stop_ = true;
   if (retention_thread_.joinable()) retention_thread_.join();
   admin_.stop();
+  if (groups_) groups_->stop();
   std::size_t n = 0;
   for (auto& p : topics_.all_partitions()) {
     try {

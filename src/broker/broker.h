@@ -19,6 +19,7 @@
 
 #include "broker/admin_thread.h"
 #include "broker/config.h"
+#include "broker/groups_service.h"
 #include "broker/metrics.h"
 #include "broker/metrics_server.h"
 #include "broker/request_handler.h"
@@ -55,6 +56,7 @@ class Broker {
   std::vector<std::unique_ptr<io::FileSender>> senders_;  // one per reactor thread
   std::unique_ptr<net::ReactorPool> pool_;
   std::unique_ptr<MetricsServer> metrics_server_;
+  std::unique_ptr<GroupsService> groups_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;
   std::atomic<bool> retention_stop_{false};

@@ -9,6 +9,7 @@
 
 #include "broker/api_keys.h"
 #include "broker/error_codes.h"
+#include "broker/groups_service.h"
 #include "broker/topic_name.h"
 #include "broker/wire.h"
 #include "net/event_loop.h"
@@ -23,9 +24,19 @@ constexpr ApiRange kApis[] = {
     {api::delete_topics, 0, 3},  {api::find_coordinator, 0, 2},
 };
 
-const ApiRange* find_range(std::int16_t key) {
+// Advertised only when a GroupsService is wired in.
+constexpr ApiRange kGroupApis[] = {
+    {api::offset_commit, 2, 7}, {api::offset_fetch, 1, 5},    {api::join_group, 0, 5},
+    {api::heartbeat, 0, 3},     {api::leave_group, 0, 3},     {api::sync_group, 0, 3},
+    {api::describe_groups, 0, 2}, {api::list_groups, 0, 2},
+};
+
+const ApiRange* find_range(std::int16_t key, bool groups) {
   for (auto& r : kApis)
     if (r.key == key) return &r;
+  if (groups)
+    for (auto& r : kGroupApis)
+      if (r.key == key) return &r;
   return nullptr;
 }
 
@@ -258,7 +269,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
   if (r.failed()) return done(close_reply("truncated request header"));
   metrics_.on_request(h.api_key, frame.size() + 4);
 
-  const ApiRange* range = find_range(h.api_key);
+  const ApiRange* range = find_range(h.api_key, groups_ != nullptr);
   if (!range) return done(close_reply(fmt::format("unknown API key {}", h.api_key)));
   if (h.api_key == api::api_versions) {
     if (h.api_version >= 3) r.skip_tagged_fields();
@@ -268,6 +279,14 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
     return done(close_reply(fmt::format("unsupported version {} of {}", h.api_version, api_name(h.api_key))));
 
   auto body_pos = r.position();
+  if (groups_ && GroupsService::handles(h.api_key)) {
+    auto key = h.api_key;
+    return groups_->handle(frame, "", loop, [this, key, d = std::move(done)](std::optional<buf::Chain> c) {
+      if (!c) return d(close_reply("malformed group request"));
+      metrics_.on_response(key, c->length());
+      d(respond(std::move(*c)));
+    });
+  }
   auto wrapped = [this, key = h.api_key, d = std::move(done)](Reply rep) mutable {
     if (rep.kind == Reply::Kind::respond) metrics_.on_response(key, rep.chain.length());
     d(std::move(rep));
@@ -293,17 +312,20 @@ void RequestHandler::api_versions(const Header& h, std::span<const std::byte>, D
   const bool known = h.api_version >= 0 && h.api_version <= 3;
   const bool flexible = known && h.api_version >= 3;
   w.i16(known ? err::none : err::unsupported_version);
-  const auto n = std::size(kApis);
+  const auto n = std::size(kApis) + (groups_ ? std::size(kGroupApis) : 0);
   if (flexible)
     w.uvarint(static_cast<std::uint32_t>(n + 1));
   else
     w.i32(static_cast<std::int32_t>(n));
-  for (auto& a : kApis) {
+  auto put = [&](const ApiRange& a) {
     w.i16(a.key);
     w.i16(a.min);
     w.i16(a.max);
     if (flexible) w.uvarint(0);
-  }
+  };
+  for (auto& a : kApis) put(a);
+  if (groups_)
+    for (auto& a : kGroupApis) put(a);
   if (known && h.api_version >= 1) w.i32(0);  // throttle_time_ms
   if (flexible) w.uvarint(0);
   auto chain = fb.finish();
@@ -340,7 +362,7 @@ void RequestHandler::metadata(const Header& h, std::span<const std::byte> body, 
     auto put_topic = [&](std::int16_t error, std::string_view name, const Topic* t) {
       w.i16(error);
       w.string(name);
-      if (v >= 1) w.boolean(false);
+      if (v >= 1) w.boolean(name == kOffsetsTopic);
       if (!t) {
         w.i32(0);
         return;
@@ -359,6 +381,7 @@ void RequestHandler::metadata(const Header& h, std::span<const std::byte> body, 
     };
     if (all) {
       auto list = topics_.list();
+      std::erase_if(list, [](const auto& t) { return t->name == kOffsetsTopic; });
       w.i32(static_cast<std::int32_t>(list.size()));
       for (auto& t : list) put_topic(err::none, t->name, t.get());
     } else {
@@ -449,7 +472,7 @@ void RequestHandler::produce(const Header& h, std::span<std::byte> body, net::Ev
         pr.error = err::invalid_required_acks;
         continue;
       }
-      if (!is_legal_topic_name(tr.name)) {
+      if (!is_legal_topic_name(tr.name) || tr.name == kOffsetsTopic) {
         pr.error = err::invalid_topic;
         continue;
       }

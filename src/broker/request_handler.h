@@ -37,7 +37,7 @@ class EventLoop;
 
 namespace nocopy::broker {
 
-class GroupsAdapter;
+class GroupsService;
 
 struct Reply {
   enum class Kind { respond, none, close };
@@ -56,6 +56,9 @@ class RequestHandler {
   // record batches inside it (baseOffset), so it must be writable; it is not
   // referenced after handle() returns.
   void handle(std::span<std::byte> frame, net::EventLoop& loop, Done done);
+
+  // Wires in the group APIs (issue 6); null: not advertised. Before serving.
+  void set_groups(GroupsService* g) { groups_ = g; }
 
   // Stops answering new long polls with waits (shutdown: answer at once).
   void set_draining() { draining_ = true; }
@@ -80,6 +83,7 @@ class RequestHandler {
   Metrics& metrics_;
   AdminThread& admin_;
   std::atomic<bool> draining_{false};
+  GroupsService* groups_ = nullptr;
 };
 
 // Turns a finished byte vector into a Buffer without copying it.

@@ -1,0 +1,156 @@
+#include "broker/groups_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+#include "broker/api_keys.h"
+#include "broker/error_codes.h"
+#include "broker/request_handler.h"
+#include "kafka/codec.h"
+#include "kafka/messages.h"
+#include "kafka/request.h"
+#include "log/record_batch.h"
+#include "net/event_loop.h"
+
+namespace nocopy::broker {
+
+namespace {
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+class GroupsService::OffsetsLog final : public OffsetLog {
+ public:
+  explicit OffsetsLog(std::shared_ptr<Partition> p) : p_(std::move(p)) {}
+  bool append(std::span<const std::byte> key, std::span<const std::byte> value) override {
+    std::string k(reinterpret_cast<const char*>(key.data()), key.size());
+    std::string v(reinterpret_cast<const char*>(value.data()), value.size());
+    auto batch = log::BatchBuilder().timestamp(wall_ms()).add(std::move(k), std::move(v)).build();
+    auto r = p_->append(batch);
+    if (r.error) spdlog::error("__consumer_offsets append failed: error {}", r.error);
+    return r.error == err::none;
+  }
+  Partition& partition() { return *p_; }
+
+ private:
+  std::shared_ptr<Partition> p_;
+};
+
+GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cfg), topics_(topics) {
+  if (!topics_.find(kOffsetsTopic)) topics_.create(kOffsetsTopic, 1);
+  auto part = topics_.find(kOffsetsTopic, 0);
+  if (!part) throw std::runtime_error("cannot open __consumer_offsets");
+  offsets_log_ = std::make_unique<OffsetsLog>(part);
+
+  GroupCoordinatorConfig gcfg;
+  gcfg.initial_rebalance_delay = std::chrono::milliseconds(cfg_.group_initial_rebalance_delay_ms);
+  gcfg.member_id_seed = std::random_device{}();
+  coordinator_ = std::make_unique<GroupCoordinator>(gcfg, offsets_log_.get());
+
+  // Replay: read every batch's records (uncompressed, written by us).
+  std::size_t replayed = 0;
+  std::int64_t offset = part->log_start_offset();
+  const auto end = part->high_watermark();
+  while (offset < end) {
+    auto rr = part->read(offset, 1 << 20);
+    if (rr.error || rr.regions.empty()) break;
+    buf::Chain c;
+    for (auto& reg : rr.regions) c.append(reg);
+    auto bytes = c.to_string_copy();  // COPIES: startup replay only
+    if (!bytes) break;
+    auto all = std::as_bytes(std::span(bytes->data(), bytes->size()));
+    std::size_t pos = 0;
+    std::int64_t next = offset;
+    while (pos + log::kBatchHeaderSize <= all.size()) {
+      auto h = log::parse_batch_header(all.subspan(pos));
+      if (pos + h.total_size() > all.size()) break;
+      if (auto recs = log::parse_records(all.subspan(pos, h.total_size()))) {
+        for (auto& rec : *recs) {
+          if (!rec.key || !rec.value) continue;
+          coordinator_->replay(std::as_bytes(std::span(rec.key->data(), rec.key->size())),
+                               std::as_bytes(std::span(rec.value->data(), rec.value->size())));
+          ++replayed;
+        }
+      }
+      next = h.last_offset() + 1;
+      pos += h.total_size();
+    }
+    if (next <= offset) break;
+    offset = next;
+  }
+  spdlog::info("groups: replayed {} committed-offset record{} from {}", replayed, replayed == 1 ? "" : "s",
+               kOffsetsTopic);
+
+  ticker_ = std::thread([this] {
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::lock_guard lock(mu_);
+      coordinator_->tick(GroupCoordinator::Clock::now());
+    }
+  });
+}
+
+GroupsService::~GroupsService() { stop(); }
+
+void GroupsService::stop() {
+  stop_ = true;
+  if (ticker_.joinable()) ticker_.join();
+}
+
+bool GroupsService::handles(std::int16_t k) {
+  return k == api::offset_commit || k == api::offset_fetch || k == api::join_group || k == api::heartbeat ||
+         k == api::leave_group || k == api::sync_group || k == api::describe_groups || k == api::list_groups;
+}
+
+void GroupsService::handle(std::span<const std::byte> frame, const std::string& client_host, net::EventLoop& loop,
+                           std::function<void(std::optional<buf::Chain>)> respond) {
+  auto req = kafka::decode_request(frame);
+  if (req.status != kafka::RequestStatus::ok) return respond(std::nullopt);
+  const auto corr = req.header.correlation_id;
+  const auto ver = req.header.api_version;
+  // Posts an encoded answer to the connection's loop (callbacks may run on
+  // another thread: another connection's reactor or the ticker).
+  auto post = [&loop, respond, corr, ver](const auto& msg) {
+    auto enc = kafka::encode_response(corr, ver, msg);
+    auto bytes = std::make_shared<std::vector<std::byte>>(std::move(enc.bytes));
+    loop.post([respond, bytes]() mutable {
+      buf::Chain c;
+      c.append(to_buffer(std::move(*bytes)));
+      respond(std::move(c));
+    });
+  };
+  const auto now = GroupCoordinator::Clock::now();
+  const std::string client_id = req.header.client_id.value_or("");
+  std::lock_guard lock(mu_);
+  std::visit(
+      [&](auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, kafka::JoinGroupRequest>) {
+          coordinator_->join_group(body, ver, client_id, client_host, now,
+                                   [post](kafka::JoinGroupResponse r) { post(r); });
+        } else if constexpr (std::is_same_v<T, kafka::SyncGroupRequest>) {
+          coordinator_->sync_group(body, now, [post](kafka::SyncGroupResponse r) { post(r); });
+        } else if constexpr (std::is_same_v<T, kafka::HeartbeatRequest>) {
+          post(coordinator_->heartbeat(body, now));
+        } else if constexpr (std::is_same_v<T, kafka::LeaveGroupRequest>) {
+          post(coordinator_->leave_group(body, ver, now));
+        } else if constexpr (std::is_same_v<T, kafka::OffsetCommitRequest>) {
+          post(coordinator_->offset_commit(body, now, wall_ms()));
+        } else if constexpr (std::is_same_v<T, kafka::OffsetFetchRequest>) {
+          post(coordinator_->offset_fetch(body));
+        } else if constexpr (std::is_same_v<T, kafka::DescribeGroupsRequest>) {
+          post(coordinator_->describe_groups(body));
+        } else if constexpr (std::is_same_v<T, kafka::ListGroupsRequest>) {
+          post(coordinator_->list_groups());
+        } else {
+          loop.post([respond] { respond(std::nullopt); });
+        }
+      },
+      req.body);
+}
+
+}  // namespace nocopy::broker

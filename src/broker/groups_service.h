@@ -1,0 +1,57 @@
+// GroupsService: wires the I/O-free GroupCoordinator (issue 6) into the
+// broker. Decodes the group APIs with kafka::decode_request(), runs them under
+// one mutex, encodes answers with kafka::encode_response(), and posts every
+// answer to the requesting connection's loop (coordinator callbacks may fire
+// from another connection's request or from the ticker thread).
+//
+// Committed offsets are stored in the internal partition
+// `__consumer_offsets-0` (one uncompressed record per commit) and replayed
+// into the coordinator at start. A ticker thread calls tick() every 100 ms.
+//
+// Thread-safety: handle() from any reactor thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+
+#include "broker/config.h"
+#include "broker/group_coordinator.h"
+#include "broker/topic_registry.h"
+#include "buf/chain.h"
+
+namespace nocopy::net {
+class EventLoop;
+}
+
+namespace nocopy::broker {
+
+inline constexpr const char* kOffsetsTopic = "__consumer_offsets";
+
+class GroupsService {
+ public:
+  // Creates/opens __consumer_offsets and replays it. Call before serving.
+  GroupsService(const Config& cfg, TopicRegistry& topics);
+  ~GroupsService();
+
+  static bool handles(std::int16_t api_key);
+  // `respond(chain)` is posted to `loop`; an empty optional = close the connection.
+  void handle(std::span<const std::byte> frame, const std::string& client_host, net::EventLoop& loop,
+              std::function<void(std::optional<buf::Chain>)> respond);
+  void stop();
+
+ private:
+  class OffsetsLog;
+  const Config& cfg_;
+  TopicRegistry& topics_;
+  std::unique_ptr<OffsetsLog> offsets_log_;
+  std::mutex mu_;
+  std::unique_ptr<GroupCoordinator> coordinator_;
+  std::thread ticker_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace nocopy::broker
