@@ -1,13 +1,6 @@
 // libFuzzer target for the HTTP request-head parser and the pure helpers that
-// see client bytes (target -> path, Range). Not built yet: fuzz/CMakeLists.txt
-// lists its targets by hand. To enable, add to fuzz/CMakeLists.txt:
-//
-//   add_executable(fuzz_http_request ${PROJECT_SOURCE_DIR}/tests/serve/fuzz/http_request_fuzz.cc
-//     ${PROJECT_SOURCE_DIR}/src/serve/http_request.cc ${PROJECT_SOURCE_DIR}/src/serve/request_path.cc
-//     ${PROJECT_SOURCE_DIR}/src/serve/byte_range.cc)
-//   nocopy_target_defaults(fuzz_http_request)
-//   target_compile_options(fuzz_http_request PRIVATE ${NOCOPY_FUZZ_FLAGS})
-//   target_link_options(fuzz_http_request PRIVATE ${NOCOPY_FUZZ_FLAGS})
+// see client bytes (target -> path, Range). Built by fuzz/CMakeLists.txt,
+// run by scripts/fuzz.sh.
 //
 // Properties checked: no crash/UB; a complete parse consumes a prefix that
 // ends in '\n'; errors are one of the documented statuses; a resolved path
