@@ -15,6 +15,7 @@
 
 #include <memory>
 
+#include "io/mapped_source.h"
 #include "io/mapping.h"
 #include "io/transfer.h"
 
@@ -31,10 +32,7 @@ class MmapWriteSender final : public FileSender {
 
  private:
   std::size_t chunk_;
-  std::shared_ptr<const Mapping> window_;
-  int win_fd_ = -1;
-  dev_t win_dev_ = 0;
-  ino_t win_ino_ = 0;
+  MappedSource source_;
 };
 
 }  // namespace nocopy::io

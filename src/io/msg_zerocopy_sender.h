@@ -18,6 +18,7 @@
 
 #include <memory>
 
+#include "io/mapped_source.h"
 #include "io/mapping.h"
 #include "io/transfer.h"
 #include "io/zero_copy_memory_sender.h"
@@ -42,10 +43,7 @@ class MsgZeroCopySender final : public FileSender {
  private:
   std::size_t chunk_;
   ZeroCopyMemorySender mem_;
-  std::shared_ptr<const Mapping> window_;
-  int win_fd_ = -1;
-  dev_t win_dev_ = 0;
-  ino_t win_ino_ = 0;
+  MappedSource source_;
 };
 
 }  // namespace nocopy::io

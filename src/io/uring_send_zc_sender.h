@@ -24,6 +24,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "io/mapped_source.h"
 #include "io/mapping.h"
 #include "io/mmap_write_sender.h"
 #include "io/transfer.h"
@@ -57,10 +58,7 @@ class UringSendZcSender final : public FileSender {
   bool report_usage_ = true;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<const void>> held_;  // waiting for notif
-  std::shared_ptr<const Mapping> window_;
-  int win_fd_ = -1;
-  dev_t win_dev_ = 0;
-  ino_t win_ino_ = 0;
+  MappedSource source_;
 };
 
 }  // namespace nocopy::io
