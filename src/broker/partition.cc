@@ -66,12 +66,31 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch) {
     out.error = declared < batch.size() ? err::invalid_record : err::corrupt_message;
     return out;
   }
+  const ProducerStateManager::BatchId id{log::load_be64(batch.data() + 43), log::load_be16(batch.data() + 51),
+                                         log::load_be32(batch.data() + 53), log::load_be32(batch.data() + 23) + 1};
+  std::unique_lock lock(producers_mu_, std::defer_lock);
+  if (id.producer_id >= 0) {
+    lock.lock();
+    const auto c = producers_.check(id);
+    if (c.verdict == ProducerStateManager::Verdict::reject) {
+      out.error = static_cast<std::int16_t>(c.error);
+      return out;
+    }
+    if (c.verdict == ProducerStateManager::Verdict::duplicate) {
+      spdlog::debug("{}-{}: duplicate batch of producer {} seq {} answered with offset {}", topic_, index_,
+                    id.producer_id, id.base_sequence, c.duplicate_base_offset);
+      out.base_offset = c.duplicate_base_offset;
+      out.last_offset = c.duplicate_base_offset + id.record_count - 1;
+      return out;
+    }
+  }
   auto r = log_->append(batch);
   if (!r) {
     out.error = r.error().kafka_error_code();
     spdlog::debug("{}-{}: append rejected: {}", topic_, index_, r.error().to_string());
     return out;
   }
+  if (id.producer_id >= 0) producers_.record(id, r->base_offset, r->last_offset);
   out.base_offset = r->base_offset;
   out.last_offset = r->last_offset;
   out.log_append_time = -1;

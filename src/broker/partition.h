@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "broker/config.h"
+#include "broker/producer_state.h"
 #include "buf/file_region.h"
 
 namespace nocopy::log {
@@ -53,6 +54,11 @@ class Partition {
   };
   // Validates (magic 2, one batch, CRC32C, size) and appends one RecordBatch,
   // patching its baseOffset in place. Wakes fetch waiters on success.
+  // Idempotent producers (producerId >= 0): a retried batch already among the
+  // producer's last 5 is answered with its original offsets and not appended
+  // again; a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER (45), an old epoch
+  // INVALID_PRODUCER_EPOCH (47). Producer state lives in memory only: after a
+  // restart a producer id is accepted at any sequence (see producer_state.h).
   AppendResult append(std::span<std::byte> batch);
 
   struct ReadResult {
@@ -94,6 +100,8 @@ class Partition {
   };
   void wake_appended();
 
+  std::mutex producers_mu_;  // check + append + record as one step
+  ProducerStateManager producers_;
   std::string topic_;
   std::int32_t index_;
   std::filesystem::path dir_;

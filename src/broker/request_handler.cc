@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 
 #include "broker/api_keys.h"
@@ -12,6 +14,7 @@
 #include "broker/groups_service.h"
 #include "broker/topic_name.h"
 #include "broker/wire.h"
+#include "io/file.h"
 #include "net/event_loop.h"
 
 namespace nocopy::broker {
@@ -21,7 +24,7 @@ namespace {
 constexpr ApiRange kApis[] = {
     {api::produce, 0, 7},        {api::fetch, 4, 11},         {api::list_offsets, 1, 3},
     {api::metadata, 0, 6},       {api::api_versions, 0, 3},   {api::create_topics, 0, 4},
-    {api::delete_topics, 0, 3},  {api::find_coordinator, 0, 2},
+    {api::delete_topics, 0, 3},  {api::find_coordinator, 0, 2}, {api::init_producer_id, 0, 1},
 };
 
 // Advertised only when a GroupsService is wired in.
@@ -257,7 +260,12 @@ buf::Buffer to_buffer(std::vector<std::byte>&& bytes) {
 }
 
 RequestHandler::RequestHandler(const Config& cfg, TopicRegistry& topics, Metrics& metrics, AdminThread& admin)
-    : cfg_(cfg), topics_(topics), metrics_(metrics), admin_(admin) {}
+    : cfg_(cfg), topics_(topics), metrics_(metrics), admin_(admin) {
+  if (const char* every = std::getenv("NOCOPY_FAULT_DROP_PRODUCE_RESPONSE_EVERY")) {
+    drop_produce_every_ = std::strtoull(every, nullptr, 10);
+    if (drop_produce_every_) spdlog::warn("fault injection on: every {}th produce response is dropped", drop_produce_every_);
+  }
+}
 
 void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Done done) {
   WireReader r(frame);
@@ -300,6 +308,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
     case api::create_topics: return create_topics(h, frame.subspan(body_pos), loop, cb);
     case api::delete_topics: return delete_topics(h, frame.subspan(body_pos), loop, cb);
     case api::find_coordinator: return find_coordinator(h, frame.subspan(body_pos), cb);
+    case api::init_producer_id: return init_producer_id(h, frame.subspan(body_pos), cb);
     default: return cb(close_reply("unhandled API"));
   }
 }
@@ -503,6 +512,10 @@ void RequestHandler::produce(const Header& h, std::span<std::byte> body, net::Ev
     }
   }
   if (r.failed()) return done(close_reply("malformed Produce request"));
+  if (drop_produce_every_ && (produce_count_.fetch_add(1) + 1) % drop_produce_every_ == 0) {
+    spdlog::warn("fault injection: produce appended, response dropped (connection closed)");
+    return done(close_reply("fault injection: dropped produce response"));
+  }
   for (auto& t : res)
     for (auto& p : t.partitions)
       if (p.error) {
@@ -647,6 +660,42 @@ void RequestHandler::list_offsets(const Header& h, std::span<const std::byte> bo
 
 // This single broker coordinates every group. (librdkafka also needs
 // FindCoordinator v0 advertised before it sends LZ4-compressed batches.)
+ProducerIdAllocator& RequestHandler::producer_ids() {
+  std::call_once(pids_once_, [this] {
+    const auto path = cfg_.data_dir / "producer_ids";
+    std::int64_t next = 0;
+    if (std::ifstream in(path); in) in >> next;
+    pids_ = std::make_unique<ProducerIdAllocator>(std::max<std::int64_t>(next, 0), [path](std::int64_t until) {
+      // Durable before any id of the new block is handed out: temp file,
+      // fsync, rename. Once per 1000 ids, so its cost on a reactor is rare.
+      const auto tmp = path.string() + ".tmp";
+      io::File f = io::File::open(tmp, io::File::Mode::truncate_rw);
+      const std::string text = std::to_string(until) + "\n";
+      if (auto w = f.pwrite_full(std::as_bytes(std::span(text.data(), text.size())), 0); !w)
+        throw std::runtime_error(w.error().message());
+      if (auto d = f.fdatasync(); !d) throw std::runtime_error(d.error().message());
+      std::filesystem::rename(tmp, path);
+    });
+  });
+  return *pids_;
+}
+
+void RequestHandler::init_producer_id(const Header& h, std::span<const std::byte> body, Done& done) {
+  WireReader r(body);
+  kafka::InitProducerIdRequest req;
+  if (auto t = r.nullable_string()) req.transactional_id = std::string(*t);
+  req.transaction_timeout_ms = r.i32();
+  if (r.failed()) return done(close_reply("malformed InitProducerId request"));
+  const kafka::InitProducerIdResponse res = producer_ids().init_producer_id(req);
+  FrameBuilder fb(h.correlation_id);
+  auto& w = fb.w();
+  w.i32(res.throttle_time_ms);
+  w.i16(res.error_code);
+  w.i64(res.producer_id);
+  w.i16(res.producer_epoch);
+  done(respond(fb.finish()));
+}
+
 void RequestHandler::find_coordinator(const Header& h, std::span<const std::byte> body, Done& done) {
   WireReader r(body);
   r.string();  // key

@@ -19,15 +19,18 @@
 // keeps no per-request state outside the closures it creates.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 
 #include "broker/admin_thread.h"
 #include "broker/config.h"
 #include "broker/metrics.h"
+#include "broker/producer_state.h"
 #include "broker/topic_registry.h"
 #include "buf/chain.h"
 
@@ -77,6 +80,8 @@ class RequestHandler {
   void find_coordinator(const Header& h, std::span<const std::byte> body, Done& done);
   void create_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
   void delete_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
+  void init_producer_id(const Header& h, std::span<const std::byte> body, Done& done);
+  ProducerIdAllocator& producer_ids();
 
   const Config& cfg_;
   TopicRegistry& topics_;
@@ -84,6 +89,16 @@ class RequestHandler {
   AdminThread& admin_;
   std::atomic<bool> draining_{false};
   GroupsService* groups_ = nullptr;
+  // Created on first use from <data_dir>/producer_ids (the reserved-id high
+  // mark, rewritten and fsync'd once per 1000 ids).
+  // Fault injection for the idempotence e2e test: when the environment sets
+  // NOCOPY_FAULT_DROP_PRODUCE_RESPONSE_EVERY=N, every Nth Produce is appended
+  // but answered by closing the connection (a lost response), so the client
+  // retries it. 0 (default): off.
+  std::uint64_t drop_produce_every_ = 0;
+  std::atomic<std::uint64_t> produce_count_{0};
+  std::once_flag pids_once_;
+  std::unique_ptr<ProducerIdAllocator> pids_;
 };
 
 // Turns a finished byte vector into a Buffer without copying it.
