@@ -4,7 +4,9 @@
 2. the broker is SIGKILLed and restarted: the group resumes after the
    committed offsets -- only messages produced since come back, none twice;
 3. two members in one group split new messages with nothing delivered to both
-   and nothing missed."""
+   and nothing missed;
+4. one member leaves (SIGTERM: LeaveGroup after committing): the other takes
+   over its partitions and continues from the committed offsets."""
 import os
 import signal
 import subprocess
@@ -18,7 +20,7 @@ from harness import Broker, check  # noqa: E402
 TOPIC = "g6k"
 GROUP = "grpk"
 KCAT_G = ["-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
-          "-X", "fetch.wait.max.ms=50", "-f", "%p %o %k\\n", "-q"]
+          "-X", "fetch.wait.max.ms=50", "-f", "%p %o %k\\n", "-q", "-u"]
 
 
 def produce(addr, start, count):
@@ -62,35 +64,46 @@ def main():
         outs = [tempfile.TemporaryFile() for _ in range(2)]
         members = [subprocess.Popen(["kcat", "-b", broker.addr, "-G", GROUP, TOPIC] + KCAT_G, stdout=o,
                                     stderr=subprocess.DEVNULL) for o in outs]
+
+        def read(i):
+            outs[i].seek(0)
+            return keys_of(outs[i].read().decode())
+
+        def wait_total(n, who):
+            deadline = time.time() + 60
+            while time.time() < deadline and sum(len(read(i)) for i in range(2)) < n:
+                time.sleep(0.2)
+            time.sleep(1)  # anything delivered twice shows up now
+
+        def stop(m):
+            m.send_signal(signal.SIGTERM)
+            try:
+                m.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                m.kill()
+
         try:
             time.sleep(8)  # join + sync of both members (session timeout 6 s bounds a rebalance)
             produce(broker.addr, 3600, 1200)
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                total = 0
-                for o in outs:
-                    o.seek(0)
-                    total += len(keys_of(o.read().decode()))
-                if total >= 1200:
-                    break
-                time.sleep(0.2)
-            time.sleep(1)  # anything delivered twice shows up now
+            wait_total(1200, "two members")
+            split = [read(0), read(1)]
+            print("split: %d + %d" % (len(split[0]), len(split[1])))
+            check(split[0] and split[1], "one member got nothing: %d + %d" % (len(split[0]), len(split[1])))
+            check(not set(split[0]) & set(split[1]), "messages delivered to both members")
+            expect_exactly(split[0] + split[1], 3600, 1200, "two members")
+
+            stop(members[0])  # commits, then leaves the group
+            time.sleep(3)     # the survivor rejoins and takes every partition
+            produce(broker.addr, 4800, 600)
+            wait_total(1800, "after a member left")
+            survivor = read(1)[len(split[1]):]
+            check(len(read(0)) == len(split[0]), "the member that left kept consuming")
+            expect_exactly(survivor, 4800, 600, "survivor after takeover")
+            print("takeover: the remaining member read the %d new messages of all partitions" % len(survivor))
         finally:
             for m in members:
-                m.send_signal(signal.SIGTERM)
-            for m in members:
-                try:
-                    m.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    m.kill()
-        split = []
-        for o in outs:
-            o.seek(0)
-            split.append(keys_of(o.read().decode()))
-        print("split: %d + %d" % (len(split[0]), len(split[1])))
-        check(split[0] and split[1], "one member got nothing: %d + %d" % (len(split[0]), len(split[1])))
-        check(not set(split[0]) & set(split[1]), "messages delivered to both members")
-        expect_exactly(split[0] + split[1], 3600, 1200, "two members")
+                if m.poll() is None:
+                    stop(m)
     print("OK")
 
 
