@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 
 #include "broker/error_codes.h"
@@ -38,6 +40,7 @@ Partition::Partition(std::string topic, std::int32_t index, std::filesystem::pat
                      Metrics* metrics)
     : topic_(std::move(topic)), index_(index), dir_(std::move(dir)), cfg_(cfg), metrics_(metrics) {
   log_ = log::PartitionLog::open(dir_, log_config(cfg_));
+  rebuild_producer_state();
   const auto& rep = log_->recovery_report();
   if (!rep.clean_shutdown && (rep.bytes_truncated || !rep.segments_deleted.empty()))
     spdlog::warn("{}-{}: recovery truncated {} bytes, deleted {} segment(s){}", topic_, index_, rep.bytes_truncated,
@@ -45,6 +48,39 @@ Partition::Partition(std::string topic, std::int32_t index, std::filesystem::pat
 }
 
 Partition::~Partition() = default;
+
+void Partition::rebuild_producer_state() {
+  const std::int64_t end = log_->log_end_offset();
+  std::int64_t next = std::max(log_->log_start_offset(), end - kProducerScanOffsets);
+  std::size_t batches = 0;
+  std::array<std::byte, log::kBatchHeaderSize> hdr;
+  while (next < end) {
+    auto r = log_->read(next, 1 << 20);
+    if (!r || r->regions.empty()) break;
+    const std::int64_t before = next;
+    for (const auto& reg : r->regions) {
+      std::uint64_t pos = reg.offset;
+      const std::uint64_t stop = reg.offset + reg.length;
+      while (pos + hdr.size() <= stop) {
+        auto n = reg.file->pread_full(hdr, pos);
+        if (!n || *n < hdr.size()) break;
+        const std::int64_t base = log::load_be64(hdr.data());
+        const auto len = static_cast<std::uint32_t>(log::load_be32(hdr.data() + 8));
+        const std::int32_t lod = log::load_be32(hdr.data() + 23);
+        const ProducerStateManager::BatchId id{log::load_be64(hdr.data() + 43), log::load_be16(hdr.data() + 51),
+                                               log::load_be32(hdr.data() + 53), lod + 1};
+        if (id.producer_id >= 0) producers_.record(id, base, base + lod);
+        ++batches;
+        next = base + lod + 1;
+        pos += 12 + static_cast<std::uint64_t>(len);
+      }
+    }
+    if (next <= before) break;  // no whole header in this read: stop rather than spin
+  }
+  if (producers_.producer_count())
+    spdlog::info("{}-{}: producer state of {} producer(s) rebuilt from {} batch header(s)", topic_, index_,
+                 producers_.producer_count(), batches);
+}
 
 Partition::AppendResult Partition::append(std::span<std::byte> batch) {
   AppendResult out;

@@ -99,6 +99,12 @@ class Partition {
     std::function<void()> fn;
   };
   void wake_appended();
+  // Rebuilds producer sequence state from the batch headers of the log's
+  // tail (the last kProducerScanOffsets offsets), as Kafka does from its
+  // log after a restart, so a retry that straddles a restart is still
+  // recognised as a duplicate.
+  void rebuild_producer_state();
+  static constexpr std::int64_t kProducerScanOffsets = 200000;
 
   std::mutex producers_mu_;  // check + append + record as one step
   ProducerStateManager producers_;
