@@ -15,12 +15,7 @@ ChainOutbound::ChainOutbound(buf::Chain chain, io::FileSender& sender, Metrics& 
 io::Result<io::Progress> ChainOutbound::write_some(int fd) {
   auto before = sender_.counters();
   auto r = sender_.send_some(fd, chain_);
-  auto after = sender_.counters();
-  io::Counters delta;
-  delta.syscalls = after.syscalls - before.syscalls;
-  delta.bytes_copied_user = after.bytes_copied_user - before.bytes_copied_user;
-  delta.bytes_zero_copy = after.bytes_zero_copy - before.bytes_zero_copy;
-  metrics_.on_send(delta);
+  metrics_.on_send(sender_.counters() - before);
   return r;
 }
 

@@ -37,6 +37,12 @@ struct Counters {
     zc_copied += o.zc_copied;
     return *this;
   }
+  // What happened between two snapshots of one sender's counters.
+  friend Counters operator-(const Counters& a, const Counters& b) {
+    return {a.syscalls - b.syscalls,           a.bytes_copied_user - b.bytes_copied_user,
+            a.bytes_zero_copy - b.bytes_zero_copy, a.fallbacks - b.fallbacks,
+            a.zc_completions - b.zc_completions, a.zc_copied - b.zc_copied};
+  }
 };
 
 }  // namespace nocopy::io

@@ -72,6 +72,15 @@ class FileSender {
   void reset_counters() { counters_ = {}; }
 
  protected:
+  // Sends through `inner` (a fallback) and adds everything it counted to this
+  // sender's counters, so a fallback's work shows under the strategy asked for.
+  Result<Progress> send_via(FileSender& inner, int file_fd, off_t offset, std::size_t len, int sock_fd) {
+    const Counters before = inner.counters();
+    auto r = inner.send_some(file_fd, offset, len, sock_fd);
+    counters_ += inner.counters() - before;
+    return r;
+  }
+
   Counters counters_;
 };
 

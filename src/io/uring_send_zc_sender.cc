@@ -41,14 +41,8 @@ UringSendZcSender::UringSendZcSender(const SenderOptions& opts) : source_(opts.c
 }
 
 Result<Progress> UringSendZcSender::fallback_send(int file_fd, off_t offset, std::size_t len, int sock_fd) {
-  const Counters before = fallback_->counters();
-  auto r = fallback_->send_some(file_fd, offset, len, sock_fd);
-  const Counters& after = fallback_->counters();
-  counters_.syscalls += after.syscalls - before.syscalls;
-  counters_.bytes_zero_copy += after.bytes_zero_copy - before.bytes_zero_copy;
-  counters_.bytes_copied_user += after.bytes_copied_user - before.bytes_copied_user;
   ++counters_.fallbacks;
-  return r;
+  return send_via(*fallback_, file_fd, offset, len, sock_fd);
 }
 
 bool UringSendZcSender::handle(io_uring_cqe* cqe, std::uint64_t want_id, int* res) {

@@ -35,14 +35,8 @@ UringSpliceSender::UringSpliceSender(const SenderOptions& opts) : pipe_size_(opt
 }
 
 Result<Progress> UringSpliceSender::fallback_send(int file_fd, off_t offset, std::size_t len, int sock_fd) {
-  const Counters before = fallback_->counters();
-  auto r = fallback_->send_some(file_fd, offset, len, sock_fd);
-  const Counters& after = fallback_->counters();
-  counters_.syscalls += after.syscalls - before.syscalls;
-  counters_.bytes_zero_copy += after.bytes_zero_copy - before.bytes_zero_copy;
-  counters_.bytes_copied_user += after.bytes_copied_user - before.bytes_copied_user;
   ++counters_.fallbacks;
-  return r;
+  return send_via(*fallback_, file_fd, offset, len, sock_fd);
 }
 
 bool UringSpliceSender::pending_matches(int file_fd, off_t offset) {
