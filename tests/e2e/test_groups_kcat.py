@@ -61,13 +61,20 @@ def main():
         expect_exactly(consume_to_end(broker.addr), 3000, 600, "after SIGKILL restart")
 
         # Two members, both joined before anything new arrives.
-        outs = [tempfile.TemporaryFile() for _ in range(2)]
+        # Each member writes to its own file opened O_APPEND; the test reads it
+        # through a separate open file description. (Sharing one description
+        # would share its offset: a seek(0) to read back would make kcat's next
+        # write land at the start of the file.)
+        paths = [os.path.join(data_dir, "..", os.path.basename(data_dir) + ".member%d" % i) for i in range(2)]
+        outs = [open(p, "ab") for p in paths]
         members = [subprocess.Popen(["kcat", "-b", broker.addr, "-G", GROUP, TOPIC] + KCAT_G, stdout=o,
                                     stderr=subprocess.DEVNULL) for o in outs]
 
         def read(i):
-            outs[i].seek(0)
-            return keys_of(outs[i].read().decode())
+            with open(paths[i], "rb") as f:
+                text = f.read().decode()
+            # Only whole lines: kcat -u writes a line in several write() calls.
+            return keys_of(text[:text.rfind("\n") + 1])
 
         def wait_total(n, who):
             deadline = time.time() + 60
@@ -104,6 +111,9 @@ def main():
             for m in members:
                 if m.poll() is None:
                     stop(m)
+            for o, p in zip(outs, paths):
+                o.close()
+                os.unlink(p)
     print("OK")
 
 
