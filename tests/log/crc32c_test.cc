@@ -38,6 +38,30 @@ TEST(Crc32c, HardwareMatchesSoftwareOnRandomData) {
   }
 }
 
+// Every length around the 3-way thresholds (3 * 64 bytes for the sized round,
+// 3 * 8192 for the fixed rounds), at every alignment mod 8, for both splicing
+// methods.
+TEST(Crc32c, HardwareVariantsMatchSoftwareAtEveryLengthNearThresholds) {
+  if (!crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  std::mt19937_64 rng(7);
+  std::vector<std::byte> data(3 * 2 * 8192 + 512);
+  for (auto& b : data) b = static_cast<std::byte>(rng());
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n <= 1100; ++n) lengths.push_back(n);
+  for (std::size_t base : {3 * 8192, 2 * 3 * 8192}) {
+    for (std::size_t n = base - 40; n <= base + 40; ++n) lengths.push_back(n);
+  }
+  for (std::size_t n = 16300; n <= 16400; ++n) lengths.push_back(n);
+  for (std::size_t n : lengths) {
+    for (std::size_t off = 0; off < 8; ++off) {
+      auto s = std::span<const std::byte>(data).subspan(off, n);
+      const std::uint32_t want = crc32c_software(s, 0x12345678u);
+      ASSERT_EQ(crc32c_hardware(s, 0x12345678u), want) << "off=" << off << " len=" << n;
+      ASSERT_EQ(crc32c_hardware_tables(s, 0x12345678u), want) << "off=" << off << " len=" << n;
+    }
+  }
+}
+
 TEST(Crc32c, IncrementalEqualsOneShot) {
   std::string_view s = "the quick brown fox jumps over the lazy dog, twice over";
   for (std::size_t cut = 0; cut <= s.size(); ++cut) {
