@@ -10,20 +10,28 @@ OffsetPosition OffsetIndex::entry(std::size_t i) const noexcept {
   return {base_offset_ + load_be32(e), static_cast<std::uint32_t>(load_be32(e + 4))};
 }
 
-OffsetPosition OffsetIndex::lookup(std::int64_t target) const noexcept {
-  std::size_t n = file_.entries();
-  // Binary search for the last entry with offset <= target.
+IndexWindow OffsetIndex::lookup_window(std::int64_t target) const noexcept {
+  const std::size_t n = file_.entries();
+  // Binary search for the last entry with offset <= target, comparing
+  // relative offsets (the entries' own 4-byte form).
+  const std::int64_t rel = target - base_offset_;
   std::size_t lo = 0, hi = n;  // invariant: answer index < hi, entries [0, lo) are <= target
   while (lo < hi) {
     std::size_t mid = lo + (hi - lo) / 2;
-    if (entry(mid).offset <= target) {
+    if (load_be32(file_.entry(mid)) <= rel) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  if (lo == 0) return {base_offset_, 0};
-  return entry(lo - 1);
+  IndexWindow w;
+  w.from = lo == 0 ? OffsetPosition{base_offset_, 0} : entry(lo - 1);
+  if (lo < n) {
+    const OffsetPosition next = entry(lo);
+    w.next_position = next.position;
+    w.next_offset = next.offset;
+  }
+  return w;
 }
 
 void OffsetIndex::append(std::int64_t offset, std::uint64_t position) noexcept {

@@ -27,6 +27,16 @@ struct OffsetPosition {
   std::uint64_t position = 0;  // its byte position in the segment's .log
 };
 
+// Where the batch containing an offset starts: at or after from.position and
+// before next_position (the position of the next entry's batch, whose base
+// offset, next_offset, is greater; UINT64_MAX / INT64_MAX when `from` is the
+// last entry).
+struct IndexWindow {
+  OffsetPosition from;
+  std::uint64_t next_position = UINT64_MAX;
+  std::int64_t next_offset = INT64_MAX;
+};
+
 class OffsetIndex {
  public:
   static constexpr std::size_t kEntrySize = 8;
@@ -36,7 +46,9 @@ class OffsetIndex {
       : file_(path, kEntrySize, capacity_bytes, reset), base_offset_(base_offset) {}
 
   // The last entry whose offset <= target, or {base_offset, 0} when none.
-  OffsetPosition lookup(std::int64_t target) const noexcept;
+  OffsetPosition lookup(std::int64_t target) const noexcept { return lookup_window(target).from; }
+  // The same entry and where the following one points (bounds a header scan).
+  IndexWindow lookup_window(std::int64_t target) const noexcept;
   // Precondition: !full(), offset/position greater than the last entry's.
   void append(std::int64_t offset, std::uint64_t position) noexcept;
   // Keeps only entries with offset < `offset`.

@@ -9,34 +9,6 @@
 
 namespace nocopy::log {
 
-std::int64_t load_be64(const std::byte* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return static_cast<std::int64_t>(std::byteswap(v));
-}
-std::int32_t load_be32(const std::byte* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return static_cast<std::int32_t>(std::byteswap(v));
-}
-std::int16_t load_be16(const std::byte* p) noexcept {
-  std::uint16_t v;
-  std::memcpy(&v, p, 2);
-  return static_cast<std::int16_t>(std::byteswap(v));
-}
-void store_be64(std::byte* p, std::int64_t v) noexcept {
-  auto u = std::byteswap(static_cast<std::uint64_t>(v));
-  std::memcpy(p, &u, 8);
-}
-void store_be32(std::byte* p, std::int32_t v) noexcept {
-  auto u = std::byteswap(static_cast<std::uint32_t>(v));
-  std::memcpy(p, &u, 4);
-}
-void store_be16(std::byte* p, std::int16_t v) noexcept {
-  auto u = std::byteswap(static_cast<std::uint16_t>(v));
-  std::memcpy(p, &u, 2);
-}
-
 static_assert(std::endian::native == std::endian::little, "nocopy assumes a little-endian host");
 
 BatchHeader parse_batch_header(std::span<const std::byte> b) noexcept {

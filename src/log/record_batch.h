@@ -27,8 +27,10 @@
 // varint keyLength, key, varint valueLength, value. Varints are zig-zag.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,13 +47,35 @@ inline constexpr std::size_t kCrcOffset = 17;
 inline constexpr std::size_t kCrcCoveredFrom = 21;
 inline constexpr std::int8_t kMagicV2 = 2;
 
-// Big-endian helpers on raw bytes (no alignment requirement).
-std::int64_t load_be64(const std::byte* p) noexcept;
-std::int32_t load_be32(const std::byte* p) noexcept;
-std::int16_t load_be16(const std::byte* p) noexcept;
-void store_be64(std::byte* p, std::int64_t v) noexcept;
-void store_be32(std::byte* p, std::int32_t v) noexcept;
-void store_be16(std::byte* p, std::int16_t v) noexcept;
+// Big-endian helpers on raw bytes (no alignment requirement). Inline: the
+// read path's header hops and index searches are made of these.
+inline std::int64_t load_be64(const std::byte* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return static_cast<std::int64_t>(std::byteswap(v));
+}
+inline std::int32_t load_be32(const std::byte* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return static_cast<std::int32_t>(std::byteswap(v));
+}
+inline std::int16_t load_be16(const std::byte* p) noexcept {
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  return static_cast<std::int16_t>(std::byteswap(v));
+}
+inline void store_be64(std::byte* p, std::int64_t v) noexcept {
+  auto u = std::byteswap(static_cast<std::uint64_t>(v));
+  std::memcpy(p, &u, 8);
+}
+inline void store_be32(std::byte* p, std::int32_t v) noexcept {
+  auto u = std::byteswap(static_cast<std::uint32_t>(v));
+  std::memcpy(p, &u, 4);
+}
+inline void store_be16(std::byte* p, std::int16_t v) noexcept {
+  auto u = std::byteswap(static_cast<std::uint16_t>(v));
+  std::memcpy(p, &u, 2);
+}
 
 // Every header field, by name. A value type; parse_batch_header() copies the
 // 61 bytes' worth of fields out of the buffer.

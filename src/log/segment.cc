@@ -362,8 +362,30 @@ void Segment::delete_files() noexcept {
 std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   Committed c = committed();
   if (offset >= c.next_offset) return std::nullopt;
-  std::uint64_t pos = offset_index_->lookup(offset).position;
+  const IndexWindow w = offset_index_->lookup_window(offset);
+  std::uint64_t pos = w.from.position;
   if (pos >= c.size) pos = 0;
+  // The hop below is a chain of dependent loads through ~index_interval_bytes
+  // of (on a random lookup) cold memory. Ask for every line of the window at
+  // once so the misses overlap instead of queueing one behind the other.
+  {
+    const std::uint64_t stop =
+        std::min<std::uint64_t>(c.size, w.next_position < c.size ? w.next_position + kLogOverhead : c.size);
+    constexpr std::uint64_t kLine = 64;
+    constexpr std::uint64_t kMaxPrefetch = 16 * 1024;  // a sparse index may leave a wider window
+    std::uint64_t last = std::min(stop, pos + kMaxPrefetch);
+    if (pos == w.from.position && w.next_position < c.size && w.next_offset > w.from.offset) {
+      // Batches of one producer are of similar size: the one holding `offset`
+      // lies about proportionally far into the window. Headers past it are
+      // never read, so prefetch up to there plus a quarter window of slack
+      // (a wrong guess only costs the overlap, never correctness).
+      const std::uint64_t span = w.next_position - pos;
+      const auto into = static_cast<std::uint64_t>(offset - w.from.offset);
+      const auto width = static_cast<std::uint64_t>(w.next_offset - w.from.offset);
+      last = std::min(last, pos + span * into / width + span / 4 + 2 * kLine);
+    }
+    for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data_ + a);
+  }
   // Hop over whole batches reading only baseOffset and batchLength (the first
   // 12 bytes: one cache line): the batch containing `offset` is the last one
   // whose base is <= offset.
