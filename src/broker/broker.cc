@@ -4,8 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "broker/kafka_session.h"
 
@@ -109,6 +112,10 @@ void Broker::run_until_signal() {
   shutdown();
 }
 
+namespace {
+constexpr std::size_t kShutdownCloseThreads = 16;
+}  // namespace
+
 void Broker::shutdown() {
   if (shut_.exchange(true)) return;
   auto t0 = std::chrono::steady_clock::now();
@@ -118,19 +125,34 @@ void Broker::shutdown() {
   if (retention_thread_.joinable()) retention_thread_.join();
   admin_.stop();
   if (groups_) groups_->stop();
-  std::size_t n = 0;
-  for (auto& p : topics_.all_partitions()) {
-    try {
-      p->flush();
-      p->close();
-      ++n;
-    } catch (const std::exception& e) {
-      spdlog::error("closing {}-{}: {}", p->topic(), p->index(), e.what());
+  // Each close syncs its files (data, indexes, recovery point, clean
+  // marker): several fsyncs per partition. Closing partitions one after the
+  // other made a 1,000-partition broker take about a minute to stop; a few
+  // threads let the filesystem overlap those syncs.
+  const auto parts = topics_.all_partitions();
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> n{0};
+  auto closer = [&] {
+    for (std::size_t i = next++; i < parts.size(); i = next++) {
+      const auto& p = parts[i];
+      try {
+        p->flush();
+        p->close();
+        ++n;
+      } catch (const std::exception& e) {
+        spdlog::error("closing {}-{}: {}", p->topic(), p->index(), e.what());
+      }
     }
+  };
+  {
+    std::vector<std::jthread> closers;
+    const std::size_t k = std::min<std::size_t>(kShutdownCloseThreads, parts.size());
+    for (std::size_t t = 1; t < k; ++t) closers.emplace_back(closer);
+    closer();
   }
   if (metrics_server_) metrics_server_->stop();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  spdlog::info("shutdown complete: {} partition{} flushed and closed in {} ms", n, n == 1 ? "" : "s", ms);
+  spdlog::info("shutdown complete: {} partition{} flushed and closed in {} ms", n.load(), n == 1 ? "" : "s", ms);
 }
 
 }  // namespace nocopy::broker

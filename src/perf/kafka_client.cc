@@ -1,5 +1,6 @@
 #include "perf/kafka_client.h"
 
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -50,32 +51,17 @@ int ensure_topic(rd_kafka_t* rk, const std::string& topic, int create_partitions
                  std::chrono::milliseconds timeout) {
   const std::uint64_t deadline =
       monotonic_ns() + static_cast<std::uint64_t>(std::chrono::nanoseconds(timeout).count());
-  KafkaTopic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
   bool create_sent = false;
   std::string last_error = "no answer";
+  std::optional<KafkaTopic> rkt;
   for (;;) {
     const std::uint64_t now = monotonic_ns();
     if (now >= deadline) break;
     const int left_ms = static_cast<int>((deadline - now) / 1'000'000) + 1;
-    const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt.get(), &md, left_ms);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      last_error = err_text(e);
-      if (e == RD_KAFKA_RESP_ERR__TRANSPORT) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    int partitions = 0;
-    rd_kafka_resp_err_t terr = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-    for (int i = 0; i < md->topic_cnt; ++i) {
-      if (topic == md->topics[i].topic) {
-        terr = md->topics[i].err;
-        partitions = md->topics[i].partition_cnt;
-      }
-    }
-    rd_kafka_metadata_destroy(md);
-    if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && partitions > 0) return partitions;
-    last_error = "topic '" + topic + "': " + err_text(terr);
-    if (create_partitions > 0 && !create_sent && terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    // Create first, then ask for metadata: a metadata request from a producer
+    // may auto-create the topic with the broker's default partition count,
+    // after which --partitions would silently not apply.
+    if (create_partitions > 0 && !create_sent) {
       create_sent = true;
       char errstr[256];
       rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), create_partitions, 1, errstr, sizeof errstr);
@@ -102,8 +88,34 @@ int ensure_topic(rd_kafka_t* rk, const std::string& topic, int create_partitions
       }
       rd_kafka_AdminOptions_destroy(opts);
       rd_kafka_NewTopic_destroy(nt);
+    }
+    // The topic handle only after the create: making one starts a background
+    // metadata lookup, which could auto-create the topic first.
+    if (!rkt) rkt.emplace(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt->get(), &md, left_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last_error = err_text(e);
+      if (e == RD_KAFKA_RESP_ERR__TRANSPORT) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
+    int partitions = 0;
+    rd_kafka_resp_err_t terr = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic == md->topics[i].topic) {
+        terr = md->topics[i].err;
+        partitions = md->topics[i].partition_cnt;
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && partitions > 0) {
+      if (create_partitions > partitions) {
+        spdlog::warn("topic '{}' already exists with {} partitions (asked for {}): using {}", topic, partitions,
+                     create_partitions, partitions);
+      }
+      return partitions;
+    }
+    last_error = "topic '" + topic + "': " + err_text(terr);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   throw std::runtime_error("no usable metadata for topic '" + topic + "' within " +

@@ -113,12 +113,25 @@ void ProduceWorkload::run_instance(Instance& in) {
   };
   while (keep_going()) {
     std::uint64_t n = static_cast<std::uint64_t>(batch);
+    if (in.rate > 0) {
+      // A steady stream, not bursts: enqueue what 100 us of the rate allows
+      // (at least one message), so a burst's tail does not wait behind its head.
+      n = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(in.rate * 100e-6), 1, n);
+    }
     if (in.to_send > 0) n = std::min(n, in.to_send - seq);
     if (in.rate > 0) {
+      // Wait for the next slot inside rd_kafka_poll, never in a plain sleep:
+      // delivery reports are served (and their latency taken) as soon as
+      // they arrive, not when the pacing sleep ends.
       const auto target = start + static_cast<std::uint64_t>(static_cast<double>(seq) * 1e9 / in.rate);
       for (std::uint64_t now = monotonic_ns(); now < target; now = monotonic_ns()) {
-        if (target - now > 200'000) std::this_thread::sleep_for(std::chrono::nanoseconds(target - now - 100'000));
-        rd_kafka_poll(rk, 0);
+        const std::uint64_t left_ns = target - now;
+        if (left_ns >= 1'000'000) {
+          rd_kafka_poll(rk, static_cast<int>(std::min<std::uint64_t>(left_ns / 1'000'000, 100)));
+        } else {
+          std::this_thread::sleep_for(std::chrono::nanoseconds(left_ns));  // < 1 ms: one slot at most
+          rd_kafka_poll(rk, 0);
+        }
       }
     }
     const std::uint64_t enq = monotonic_ns();
