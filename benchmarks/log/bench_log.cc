@@ -18,10 +18,11 @@
 //       offset, 1 MiB a fetch-sized run of regions from it (the regions are
 //       not walked batch by batch, so both cost one lookup).
 //       items_per_second = lookups/s (target >= 1,000,000).
-//   BM_Crc32c/<hw>/<bytes>: CRC-32C throughput; hw 0 = table-driven software,
-//       1 = crc32c_hardware (3 streams spliced with PCLMULQDQ), 2 = the SSE4.2
-//       path with shift tables. 1003 and 16363 are the CRC'd part of the
-//       1 KiB and 16 KiB batches the append benchmark writes.
+//   BM_Crc32c/<impl>/<bytes>: CRC-32C throughput per implementation
+//       (Crc32cImpl: 0 software tables, 1 SSE4.2 3-way + shift tables,
+//       2 SSE4.2 3-way + PCLMULQDQ splice, 3 VPCLMULQDQ folding). 1003 and
+//       16363 are the CRC'd part of the 1 KiB and 16 KiB batches the append
+//       benchmark writes.
 //
 // Files go under $NOCOPY_BENCH_DIR (default /tmp).
 #include <benchmark/benchmark.h>
@@ -239,21 +240,20 @@ void BM_ReadRandom(benchmark::State& state) {
 BENCHMARK(BM_ReadRandom)->ArgName("max_bytes")->Arg(1)->Arg(1 << 20)->MinTime(2.0);
 
 void BM_Crc32c(benchmark::State& state) {
-  const auto impl = state.range(0);  // 0 software, 1 hardware (what crc32c() uses), 2 hardware with shift tables
-  const bool hw = impl != 0;
-  if (hw && !crc32c_hardware_available()) {
-    state.SkipWithError("no SSE4.2");
+  const auto impl = static_cast<Crc32cImpl>(state.range(0));
+  if (!crc32c_supported(impl)) {
+    state.SkipWithError("not supported by this CPU");
     return;
   }
   std::vector<std::byte> data(static_cast<std::size_t>(state.range(1)), std::byte{0x5a});
   std::uint32_t acc = 0;
   for (auto _ : state) {
-    acc += impl == 1 ? crc32c_hardware(data) : impl == 2 ? crc32c_hardware_tables(data) : crc32c_software(data);
+    acc += crc32c_with(impl, data);
     benchmark::DoNotOptimize(acc);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(1));
 }
-BENCHMARK(BM_Crc32c)->ArgNames({"hw", "bytes"})->ArgsProduct({{0, 1, 2}, {1003, 1024, 16363, 16384}});
+BENCHMARK(BM_Crc32c)->ArgNames({"impl", "bytes"})->ArgsProduct({{0, 1, 2, 3}, {1003, 16363}});
 
 }  // namespace
 

@@ -1,15 +1,18 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of
 // Kafka RecordBatch v2 (bytes 21..end of a batch).
 //
-// crc32c() picks the SSE4.2 `crc32` instruction when the CPU has it (checked
-// once at run time) and otherwise a table-driven, slicing-by-8 software
-// implementation. The hardware path runs three independent streams (the
-// instruction has a 3-cycle latency and a 1-cycle throughput) and splices
-// them with one carry-less multiply each (PCLMULQDQ) when the CPU has it, or
-// with shift tables for fixed stream lengths when not. All variants are
-// exposed for tests and benchmarks.
-//
-// Thread-safety: all functions are pure and may be called from any thread.
+// crc32c() picks the fastest implementation the CPU has (checked once at run
+// time):
+//  * vpclmul_fold (AVX2 + VPCLMULQDQ): inputs of 256 bytes and more are folded
+//    128 bytes at a time with carry-less multiplies in 256-bit registers;
+//    shorter ones and the tail go to sse42_clmul.
+//  * sse42_clmul: three independent streams of the SSE4.2 crc32 instruction
+//    (3-cycle latency, 1-cycle throughput) in one round sized to the input,
+//    spliced with one PCLMULQDQ each.
+//  * sse42_tables: the same three streams in fixed-size rounds spliced with
+//    shift tables (CPUs with SSE4.2 but no PCLMULQDQ).
+//  * software: table-driven slicing-by-8.
+// Every implementation can be called directly for tests and benchmarks.
 #pragma once
 
 #include <cstddef>
@@ -23,11 +26,14 @@ namespace nocopy::log {
 std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
 
 std::uint32_t crc32c_software(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
-// Precondition: crc32c_hardware_available().
+// The best hardware implementation. Precondition: crc32c_hardware_available().
 std::uint32_t crc32c_hardware(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
-// The SSE4.2 path that splices streams with shift tables (what
-// crc32c_hardware() uses on CPUs without PCLMULQDQ). Precondition as above.
-std::uint32_t crc32c_hardware_tables(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
 bool crc32c_hardware_available() noexcept;
+
+enum class Crc32cImpl : std::uint8_t { software, sse42_tables, sse42_clmul, vpclmul_fold };
+bool crc32c_supported(Crc32cImpl impl) noexcept;
+// Precondition: crc32c_supported(impl).
+std::uint32_t crc32c_with(Crc32cImpl impl, std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
+Crc32cImpl crc32c_best_hardware() noexcept;
 
 }  // namespace nocopy::log

@@ -38,17 +38,20 @@ TEST(Crc32c, HardwareMatchesSoftwareOnRandomData) {
   }
 }
 
-// Every length around the 3-way thresholds (3 * 64 bytes for the sized round,
-// 3 * 8192 for the fixed rounds), at every alignment mod 8, for both splicing
-// methods.
+// Every length around the thresholds (3 * 64 bytes for the sized 3-way round,
+// 3 * 8192 for the fixed rounds, 7936 for a fused fold + crc32 round), at every alignment mod 8, for every implementation this CPU has.
 TEST(Crc32c, HardwareVariantsMatchSoftwareAtEveryLengthNearThresholds) {
   if (!crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  std::vector<Crc32cImpl> impls;
+  for (Crc32cImpl i : {Crc32cImpl::sse42_tables, Crc32cImpl::sse42_clmul, Crc32cImpl::vpclmul_fold}) {
+    if (crc32c_supported(i)) impls.push_back(i);
+  }
   std::mt19937_64 rng(7);
   std::vector<std::byte> data(3 * 2 * 8192 + 512);
   for (auto& b : data) b = static_cast<std::byte>(rng());
   std::vector<std::size_t> lengths;
   for (std::size_t n = 0; n <= 1100; ++n) lengths.push_back(n);
-  for (std::size_t base : {3 * 8192, 2 * 3 * 8192}) {
+  for (std::size_t base : {7936, 2 * 7936, 3 * 8192, 2 * 3 * 8192}) {
     for (std::size_t n = base - 40; n <= base + 40; ++n) lengths.push_back(n);
   }
   for (std::size_t n = 16300; n <= 16400; ++n) lengths.push_back(n);
@@ -57,9 +60,30 @@ TEST(Crc32c, HardwareVariantsMatchSoftwareAtEveryLengthNearThresholds) {
       auto s = std::span<const std::byte>(data).subspan(off, n);
       const std::uint32_t want = crc32c_software(s, 0x12345678u);
       ASSERT_EQ(crc32c_hardware(s, 0x12345678u), want) << "off=" << off << " len=" << n;
-      ASSERT_EQ(crc32c_hardware_tables(s, 0x12345678u), want) << "off=" << off << " len=" << n;
+      for (Crc32cImpl impl : impls) {
+        ASSERT_EQ(crc32c_with(impl, s, 0x12345678u), want)
+            << "impl=" << static_cast<int>(impl) << " off=" << off << " len=" << n;
+      }
     }
   }
+}
+
+TEST(Crc32c, EveryImplementationMatchesSoftwareOnRandomData) {
+  std::mt19937_64 rng(43);
+  std::vector<std::byte> data(70000);
+  for (auto& b : data) b = static_cast<std::byte>(rng());
+  for (Crc32cImpl impl : {Crc32cImpl::sse42_tables, Crc32cImpl::sse42_clmul, Crc32cImpl::vpclmul_fold}) {
+    if (!crc32c_supported(impl)) continue;
+    for (int i = 0; i < 300; ++i) {
+      std::size_t off = rng() % 64;
+      std::size_t len = rng() % (data.size() - off);
+      auto crc = static_cast<std::uint32_t>(rng());
+      auto s = std::span<const std::byte>(data).subspan(off, len);
+      ASSERT_EQ(crc32c_with(impl, s, crc), crc32c_software(s, crc))
+          << "impl=" << static_cast<int>(impl) << " off=" << off << " len=" << len;
+    }
+  }
+  EXPECT_TRUE(crc32c_supported(Crc32cImpl::software));
 }
 
 TEST(Crc32c, IncrementalEqualsOneShot) {
