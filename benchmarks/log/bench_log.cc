@@ -27,12 +27,14 @@
 // Files go under $NOCOPY_BENCH_DIR (default /tmp).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <thread>
 #include <ctime>
@@ -54,6 +56,18 @@ double thread_cpu_s() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// User and system CPU time of the calling thread (getrusage; tick-sampled on
+// many kernels, so only meaningful summed over a whole run).
+struct UserSys {
+  double user = 0, sys = 0;
+};
+UserSys thread_user_sys() {
+  rusage ru{};
+  ::getrusage(RUSAGE_THREAD, &ru);
+  return {static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) * 1e-6,
+          static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) * 1e-6};
 }
 
 std::filesystem::path bench_root() {
@@ -95,23 +109,37 @@ void BM_AppendVsRawPwrite(benchmark::State& state) {
   std::uint64_t raw_pos = kFileBytes;  // forces opening the first file
   auto raw_path = [&](int n) { return dir / ("raw-" + std::to_string(n)); };
 
-  double log_s = 0, raw_s = 0, log_cpu = 0, raw_cpu = 0;
-  std::uint64_t bytes = 0;
-  for (auto _ : state) {
+  // Time spent by one side: wall, thread CPU, and user/system split.
+  struct Side {
+    double wall = 0, cpu = 0;
+    UserSys us;
+  };
+  Side log_side, raw_side;
+  auto timed = [](Side& side, auto&& body) -> bool {
+    const UserSys u0 = thread_user_sys();
     const double c0 = thread_cpu_s();
-    auto t0 = Clock::now();
+    const auto t0 = Clock::now();
+    const bool ok = body();
+    side.wall += std::chrono::duration<double>(Clock::now() - t0).count();
+    side.cpu += thread_cpu_s() - c0;
+    const UserSys u1 = thread_user_sys();
+    side.us.user += u1.user - u0.user;
+    side.us.sys += u1.sys - u0.sys;
+    return ok;
+  };
+  auto log_mib = [&]() -> bool {
     for (std::size_t i = 0; i < per_iter; ++i) {
       store_be64(batch.data(), 0);  // producers send baseOffset 0
       auto r = log->append(batch);
       if (!r) {
         state.SkipWithError(r.error().to_string().c_str());
-        return;
+        return false;
       }
     }
-    auto t1 = Clock::now();
     (void)log->enforce_retention();
-    auto t2 = Clock::now();
-    const double c2 = thread_cpu_s();
+    return true;
+  };
+  auto raw_mib = [&]() -> bool {
     for (std::size_t i = 0; i < per_iter; ++i) {
       if (raw_pos + batch.size() > kFileBytes) {
         if (raw_fd >= 0) {
@@ -127,26 +155,37 @@ void BM_AppendVsRawPwrite(benchmark::State& state) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
           state.SkipWithError("raw pwrite failed");
-          return;
+          return false;
         }
         done += static_cast<std::size_t>(n);
       }
       raw_pos += batch.size();
     }
-    auto t3 = Clock::now();
-    const double c3 = thread_cpu_s();
-    log_cpu += c2 - c0;
-    raw_cpu += c3 - c2;
-    log_s += std::chrono::duration<double>(t2 - t0).count();
-    raw_s += std::chrono::duration<double>(t3 - t2).count();
-    (void)t1;
+    return true;
+  };
+  std::uint64_t bytes = 0;
+  std::uint64_t iter = 0;
+  for (auto _ : state) {
+    // Alternate which side goes first so neither always inherits the
+    // other's cache and page-allocator state.
+    const bool log_first = iter++ % 2 == 0;
+    if (!timed(log_first ? log_side : raw_side, log_first ? std::function<bool()>(log_mib) : raw_mib)) return;
+    if (!timed(log_first ? raw_side : log_side, log_first ? std::function<bool()>(raw_mib) : log_mib)) return;
     bytes += per_iter * batch.size();
   }
+  const double log_s = log_side.wall, raw_s = raw_side.wall, log_cpu = log_side.cpu, raw_cpu = raw_side.cpu;
+  const UserSys log_us = log_side.us, raw_us = raw_side.us;
   const double mib = static_cast<double>(bytes) / (1 << 20);
   state.counters["log_MiBps"] = mib / log_s;
   state.counters["raw_MiBps"] = mib / raw_s;
   state.counters["ratio"] = raw_s / log_s;
   state.counters["cpu_ratio"] = raw_cpu / log_cpu;
+  // Where the CPU time went, per MiB: the kernel's share should match (same
+  // pwrites), the difference is the log's own work in user space.
+  state.counters["log_user_ms_per_MiB"] = 1e3 * log_us.user / mib;
+  state.counters["log_sys_ms_per_MiB"] = 1e3 * log_us.sys / mib;
+  state.counters["raw_user_ms_per_MiB"] = 1e3 * raw_us.user / mib;
+  state.counters["raw_sys_ms_per_MiB"] = 1e3 * raw_us.sys / mib;
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
   if (raw_fd >= 0) ::close(raw_fd);
   log.reset();
