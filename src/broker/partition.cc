@@ -6,7 +6,7 @@
 #include <array>
 #include <chrono>
 
-#include "broker/error_codes.h"
+#include "kafka/error_code.h"
 #include "broker/metrics.h"
 #include "log/partition_log.h"
 #include "log/record_batch.h"
@@ -86,20 +86,20 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch) {
   AppendResult out;
   // One batch per partition per request, as Kafka requires of magic-2 producers.
   if (batch.size() < log::kBatchHeaderSize) {
-    out.error = err::corrupt_message;
+    out.error = kafka::to_wire(kafka::ErrorCode::corrupt_message);
     return out;
   }
   auto declared = static_cast<std::uint64_t>(static_cast<std::uint32_t>(log::load_be32(batch.data() + 8))) + 12;
   if (static_cast<std::int8_t>(batch[16]) != log::kMagicV2) {
-    out.error = err::invalid_record;
+    out.error = kafka::to_wire(kafka::ErrorCode::invalid_record);
     return out;
   }
   if (declared > static_cast<std::uint64_t>(cfg_.max_message_bytes) + 12 && declared <= batch.size()) {
-    out.error = err::message_too_large;
+    out.error = kafka::to_wire(kafka::ErrorCode::message_too_large);
     return out;
   }
   if (declared != batch.size()) {
-    out.error = declared < batch.size() ? err::invalid_record : err::corrupt_message;
+    out.error = declared < batch.size() ? kafka::to_wire(kafka::ErrorCode::invalid_record) : kafka::to_wire(kafka::ErrorCode::corrupt_message);
     return out;
   }
   const ProducerStateManager::BatchId id{log::load_be64(batch.data() + 43), log::load_be16(batch.data() + 51),
@@ -177,13 +177,25 @@ void Partition::wake_appended() {
   }
 }
 
-void Partition::on_flushed(std::int64_t offset, net::EventLoop* loop, std::function<void()> fn) {
+void Partition::on_flushed(std::int64_t offset, net::EventLoop* loop, FlushDone fn) {
+  if (test_flush_notifier_) {
+    test_flush_notifier_(offset, [loop, fn = std::move(fn)](std::int16_t error) mutable {
+      loop->post([fn = std::move(fn), error] { fn(error); });
+    });
+    return;
+  }
   auto t0 = std::chrono::steady_clock::now();
   log_->request_flush_notification(
       offset, [loop, fn = std::move(fn), t0, m = metrics_, this](const log::LogResult<void>& r) mutable {
-        if (!r) spdlog::error("{}-{}: flush failed: {}", topic_, index_, r.error().to_string());
+        std::int16_t error = kafka::to_wire(kafka::ErrorCode::none);
+        if (!r) {
+          spdlog::error("{}-{}: flush failed: {}", topic_, index_, r.error().to_string());
+          // A failed sync, or the log closed first: either way the data is
+          // not known to be durable.
+          error = kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
+        }
         if (m) m->on_flush(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        loop->post(std::move(fn));
+        loop->post([fn = std::move(fn), error] { fn(error); });
       });
 }
 

@@ -81,9 +81,20 @@ class Partition {
   // append race benignly: register, then re-check the log.
   // `owner` expiring cancels the registration (pruned lazily).
   void on_next_append(net::EventLoop* loop, std::weak_ptr<void> owner, std::function<void()> fn);
-  // Runs `fn` on `loop` once flushed_offset() > offset (immediately posted if
-  // already so).
-  void on_flushed(std::int64_t offset, net::EventLoop* loop, std::function<void()> fn);
+  // Runs `fn(error)` on `loop` once the flusher has dealt with `offset`:
+  // error 0 when flushed_offset() > offset (immediately posted if already
+  // so); KAFKA_STORAGE_ERROR (56) when the log's sync failed (the log then
+  // refuses appends, see log::PartitionLog) or the log closed first.
+  // Never blocks and never syncs on the calling thread.
+  using FlushDone = std::function<void(std::int16_t error)>;
+  void on_flushed(std::int64_t offset, net::EventLoop* loop, FlushDone fn);
+
+  // Test seam: when set, on_flushed() hands (offset, complete) to `n`
+  // instead of the log's flusher; `n` decides when (or whether) to call
+  // complete(error) and from which thread. Set before the partition is
+  // shared; not synchronized.
+  using FlushNotifier = std::function<void(std::int64_t offset, std::function<void(std::int16_t)> complete)>;
+  void set_flush_notifier_for_testing(FlushNotifier n) { test_flush_notifier_ = std::move(n); }
 
   // Syncs everything appended so far (shutdown; flusher thread).
   void flush();
@@ -114,6 +125,7 @@ class Partition {
   const Config& cfg_;
   Metrics* metrics_;
   std::unique_ptr<log::PartitionLog> log_;
+  FlushNotifier test_flush_notifier_;
 
   std::mutex waiters_mu_;
   std::vector<Waiter> waiters_;  // guarded by waiters_mu_

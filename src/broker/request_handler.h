@@ -1,7 +1,10 @@
-// RequestHandler: decodes one Kafka request frame, runs it against the
-// TopicRegistry, and produces the response as a buf::Chain -- memory Buffers
-// for the header and per-partition fields, FileRegions of the log for Fetch
-// record bytes (never read into user space here).
+// RequestHandler: decodes one Kafka request frame with kafka::decode_request()
+// (the decoder the libFuzzer target fuzzes; one decode per frame), runs it
+// against the TopicRegistry, and encodes the response with the kafka::
+// message codecs into a buf::Chain -- memory Buffers for the encoded fields,
+// FileRegions of the log spliced in for Fetch record bytes (never read into
+// user space here). Produce record batches stay views into the frame.
+// Group APIs are handed to GroupsService undecoded (it decodes them).
 //
 // Asynchrony: handle() calls `done` exactly once, on the calling loop's
 // thread, either before returning or later:
@@ -33,6 +36,8 @@
 #include "broker/producer_state.h"
 #include "broker/topic_registry.h"
 #include "buf/chain.h"
+#include "kafka/messages.h"
+#include "kafka/request_header.h"
 
 namespace nocopy::net {
 class EventLoop;
@@ -67,20 +72,17 @@ class RequestHandler {
   void set_draining() { draining_ = true; }
 
  private:
-  struct Header {
-    std::int16_t api_key = 0;
-    std::int16_t api_version = 0;
-    std::int32_t correlation_id = 0;
-  };
-  void api_versions(const Header& h, std::span<const std::byte> body, Done& done);
-  void metadata(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
-  void produce(const Header& h, std::span<std::byte> body, net::EventLoop& loop, Done& done);
-  void fetch(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
-  void list_offsets(const Header& h, std::span<const std::byte> body, Done& done);
-  void find_coordinator(const Header& h, std::span<const std::byte> body, Done& done);
-  void create_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
-  void delete_topics(const Header& h, std::span<const std::byte> body, net::EventLoop& loop, Done& done);
-  void init_producer_id(const Header& h, std::span<const std::byte> body, Done& done);
+  using Header = kafka::RequestHeader;
+  void api_versions(const Header& h, Done& done);
+  void metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done);
+  void produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame, net::EventLoop& loop,
+               Done& done);
+  void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done);
+  void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done);
+  void find_coordinator(const Header& h, Done& done);
+  void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done);
+  void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);
+  void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);
   ProducerIdAllocator& producer_ids();
 
   const Config& cfg_;

@@ -5,8 +5,8 @@
 #include <charconv>
 #include <system_error>
 
-#include "broker/error_codes.h"
-#include "broker/topic_name.h"
+#include "kafka/error_code.h"
+#include "kafka/topic_name.h"
 
 namespace nocopy::broker {
 
@@ -27,7 +27,7 @@ std::size_t TopicRegistry::recover() {
     auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), part);
     if (ec != std::errc() || p != tail.data() + tail.size() || part < 0) continue;
     auto topic = name.substr(0, dash);
-    if (!is_legal_topic_name(topic)) {
+    if (!kafka::is_valid_topic_name(topic)) {
       spdlog::warn("data dir: skipping {} (not a legal topic name)", entry.path().string());
       continue;
     }
@@ -89,18 +89,18 @@ std::vector<std::shared_ptr<Partition>> TopicRegistry::all_partitions() const {
 }
 
 std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partitions, std::string* message) {
-  if (!is_legal_topic_name(name)) {
+  if (!kafka::is_valid_topic_name(name)) {
     if (message) *message = "topic name is not legal: 1..249 characters of [a-zA-Z0-9._-], not . or ..";
-    return err::invalid_topic;
+    return kafka::to_wire(kafka::ErrorCode::invalid_topic_exception);
   }
   if (partitions <= 0 || partitions > 100000) {
     if (message) *message = "number of partitions must be 1..100000";
-    return err::invalid_partitions;
+    return kafka::to_wire(kafka::ErrorCode::invalid_partitions);
   }
   std::lock_guard serial(create_mu_);
   if (find(name)) {
     if (message) *message = "topic '" + name + "' already exists";
-    return err::topic_already_exists;
+    return kafka::to_wire(kafka::ErrorCode::topic_already_exists);
   }
   auto t = std::make_shared<Topic>();
   t->name = name;
@@ -113,22 +113,22 @@ std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partiti
   } catch (const std::exception& e) {
     spdlog::error("create topic {}: {}", name, e.what());
     if (message) *message = e.what();
-    return err::kafka_storage_error;
+    return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
   }
   spdlog::info("created topic {} with {} partition{}", name, partitions, partitions == 1 ? "" : "s");
   std::unique_lock lock(mu_);
   topics_[name] = std::move(t);
-  return err::none;
+  return kafka::to_wire(kafka::ErrorCode::none);
 }
 
 std::int16_t TopicRegistry::remove(const std::string& name) {
-  if (!is_legal_topic_name(name)) return err::unknown_topic_or_partition;
+  if (!kafka::is_valid_topic_name(name)) return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
   std::lock_guard serial(create_mu_);
   std::shared_ptr<const Topic> t;
   {
     std::unique_lock lock(mu_);
     auto it = topics_.find(name);
-    if (it == topics_.end()) return err::unknown_topic_or_partition;
+    if (it == topics_.end()) return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
     t = it->second;
     topics_.erase(it);
   }
@@ -140,7 +140,7 @@ std::int16_t TopicRegistry::remove(const std::string& name) {
     if (ec) spdlog::warn("delete topic {}: removing {}: {}", name, p->dir().string(), ec.message());
   }
   spdlog::info("deleted topic {}", name);
-  return err::none;
+  return kafka::to_wire(kafka::ErrorCode::none);
 }
 
 }  // namespace nocopy::broker

@@ -8,7 +8,7 @@
 // Topics are shared_ptr: a reader holding one keeps its partitions (and their
 // open files) alive after a concurrent delete.
 //
-// Names are validated with is_legal_topic_name() before anything touches the
+// Names are validated with kafka::is_valid_topic_name() before anything touches the
 // file system, so no path outside data_dir is ever created.
 #pragma once
 

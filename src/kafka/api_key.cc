@@ -7,23 +7,23 @@ namespace nocopy::kafka {
 namespace {
 
 constexpr std::array<ApiInfo, 17> kApis{{
-    {ApiKey::produce, "Produce", 0, 7, 3, 9},
-    {ApiKey::fetch, "Fetch", 4, 11, 4, 12},
-    {ApiKey::list_offsets, "ListOffsets", 1, 3, 1, 6},
-    {ApiKey::metadata, "Metadata", 0, 6, 0, 9},
-    {ApiKey::offset_commit, "OffsetCommit", 2, 7, 2, 8},
-    {ApiKey::offset_fetch, "OffsetFetch", 1, 5, 1, 6},
-    {ApiKey::find_coordinator, "FindCoordinator", 0, 2, 0, 3},
-    {ApiKey::join_group, "JoinGroup", 0, 5, 0, 6},
-    {ApiKey::heartbeat, "Heartbeat", 0, 3, 0, 4},
-    {ApiKey::leave_group, "LeaveGroup", 0, 3, 0, 4},
-    {ApiKey::sync_group, "SyncGroup", 0, 3, 0, 4},
-    {ApiKey::describe_groups, "DescribeGroups", 0, 2, 0, 5},
-    {ApiKey::list_groups, "ListGroups", 0, 2, 0, 3},
-    {ApiKey::api_versions, "ApiVersions", 0, 3, 0, 3},
-    {ApiKey::create_topics, "CreateTopics", 0, 4, 0, 5},
-    {ApiKey::delete_topics, "DeleteTopics", 0, 3, 0, 4},
-    {ApiKey::init_producer_id, "InitProducerId", 0, 1, 0, 2},
+    {ApiKey::produce, "Produce", 0, 7, 3, 9, "produce"},
+    {ApiKey::fetch, "Fetch", 4, 11, 4, 12, "fetch"},
+    {ApiKey::list_offsets, "ListOffsets", 1, 3, 1, 6, "list_offsets"},
+    {ApiKey::metadata, "Metadata", 0, 6, 0, 9, "metadata"},
+    {ApiKey::offset_commit, "OffsetCommit", 2, 7, 2, 8, "offset_commit"},
+    {ApiKey::offset_fetch, "OffsetFetch", 1, 5, 1, 6, "offset_fetch"},
+    {ApiKey::find_coordinator, "FindCoordinator", 0, 2, 0, 3, "find_coordinator"},
+    {ApiKey::join_group, "JoinGroup", 0, 5, 0, 6, "join_group"},
+    {ApiKey::heartbeat, "Heartbeat", 0, 3, 0, 4, "heartbeat"},
+    {ApiKey::leave_group, "LeaveGroup", 0, 3, 0, 4, "leave_group"},
+    {ApiKey::sync_group, "SyncGroup", 0, 3, 0, 4, "sync_group"},
+    {ApiKey::describe_groups, "DescribeGroups", 0, 2, 0, 5, "describe_groups"},
+    {ApiKey::list_groups, "ListGroups", 0, 2, 0, 3, "list_groups"},
+    {ApiKey::api_versions, "ApiVersions", 0, 3, 0, 3, "api_versions"},
+    {ApiKey::create_topics, "CreateTopics", 0, 4, 0, 5, "create_topics"},
+    {ApiKey::delete_topics, "DeleteTopics", 0, 3, 0, 4, "delete_topics"},
+    {ApiKey::init_producer_id, "InitProducerId", 0, 1, 0, 2, "init_producer_id"},
 }};
 
 }  // namespace
@@ -35,6 +35,11 @@ const ApiInfo* find_api(std::int16_t api_key) {
     if (static_cast<std::int16_t>(a.key) == api_key) return &a;
   }
   return nullptr;
+}
+
+std::string_view api_label(std::int16_t api_key) {
+  const ApiInfo* a = find_api(api_key);
+  return a != nullptr ? a->label : std::string_view("unknown");
 }
 
 bool is_flexible(std::int16_t api_key, std::int16_t version) {

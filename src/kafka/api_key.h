@@ -43,6 +43,7 @@ struct ApiInfo {
   std::int16_t max_version;      // advertised
   std::int16_t implemented_min;  // served; [min_version, implemented_min) -> UNSUPPORTED_VERSION
   std::int16_t flexible_from;    // first version using compact encodings + tagged fields
+  std::string_view label;        // snake_case name for logs and metric labels ("list_offsets")
 };
 
 // All supported APIs, ordered by key.
@@ -54,6 +55,9 @@ const ApiInfo* find_api(std::int16_t api_key);
 inline bool version_advertised(const ApiInfo& api, std::int16_t version) {
   return version >= api.min_version && version <= api.max_version;
 }
+
+// `label` of the API, "unknown" when the key is not one nocopy speaks.
+std::string_view api_label(std::int16_t api_key);
 
 // Whether (api, version) uses the flexible encoding. Unknown APIs: false.
 bool is_flexible(std::int16_t api_key, std::int16_t version);

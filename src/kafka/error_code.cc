@@ -58,6 +58,7 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(invalid_producer_id_mapping, "INVALID_PRODUCER_ID_MAPPING")
     NOCOPY_KAFKA_ERR(invalid_transaction_timeout, "INVALID_TRANSACTION_TIMEOUT")
     NOCOPY_KAFKA_ERR(concurrent_transactions, "CONCURRENT_TRANSACTIONS")
+    NOCOPY_KAFKA_ERR(kafka_storage_error, "KAFKA_STORAGE_ERROR")
     NOCOPY_KAFKA_ERR(unknown_producer_id, "UNKNOWN_PRODUCER_ID")
     NOCOPY_KAFKA_ERR(non_empty_group, "NON_EMPTY_GROUP")
     NOCOPY_KAFKA_ERR(group_id_not_found, "GROUP_ID_NOT_FOUND")

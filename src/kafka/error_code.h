@@ -61,6 +61,7 @@ enum class ErrorCode : std::int16_t {
   invalid_producer_id_mapping = 49,
   invalid_transaction_timeout = 50,
   concurrent_transactions = 51,
+  kafka_storage_error = 56,
   unknown_producer_id = 59,
   non_empty_group = 68,
   group_id_not_found = 69,

@@ -13,7 +13,13 @@ RequestHeader read_request_header(Reader& r) {
   auto cid = r.nullable_string();
   if (cid) h.client_id.emplace(*cid);
   if (!r.ok()) return h;
-  if (request_header_version(h.api_key, h.api_version) >= 2) r.skip_tagged_fields();
+  // Header v2 adds tagged fields -- but only a version we speak says which
+  // header it uses. For an unadvertised version (answered with
+  // UNSUPPORTED_VERSION, or closed) stop after client_id: a client probing
+  // ApiVersions v99 with a v1 header must still get its answer (KIP-511).
+  const ApiInfo* api = find_api(h.api_key);
+  const bool known = api != nullptr && version_advertised(*api, h.api_version);
+  if (known && request_header_version(h.api_key, h.api_version) >= 2) r.skip_tagged_fields();
   r.set_flexible(is_flexible(h.api_key, h.api_version));
   return h;
 }

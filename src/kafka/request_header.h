@@ -22,7 +22,8 @@ struct RequestHeader {
 
 // Reads the header from the start of a request frame (the bytes after the
 // 4-byte size prefix); leaves `r` at the body with its flexible mode set for
-// the body. Unknown api keys are read as header v1. Check r.ok().
+// the body. Unknown api keys and versions outside the advertised range are
+// read as header v1 (their body is never decoded). Check r.ok().
 RequestHeader read_request_header(Reader& r);
 
 // Writes the header for (api_key, api_version) and sets w's flexible mode

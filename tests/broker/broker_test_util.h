@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/wire.h"
+#include "kafka/writer.h"
 
 namespace nocopy::broker::testing {
 
@@ -35,13 +35,13 @@ class TempDir {
 // A request frame without its size prefix: header v1 + body.
 inline std::vector<std::byte> frame(std::int16_t api, std::int16_t version, std::int32_t corr,
                                     const std::vector<std::byte>& body) {
-  WireWriter w;
+  kafka::Writer w;
   w.i16(api);
   w.i16(version);
   w.i32(corr);
   w.string("unit");
-  w.bytes(body);
-  return w.take();
+  w.raw(body);
+  return w.take_buffer();
 }
 
 }  // namespace nocopy::broker::testing

@@ -3,29 +3,29 @@
 #include <fstream>
 
 #include "broker/config.h"
-#include "broker/topic_name.h"
+#include "kafka/topic_name.h"
 #include "broker_test_util.h"
 
 namespace nocopy::broker {
 namespace {
 
 TEST(TopicName, AcceptsKafkaLegalNames) {
-  EXPECT_TRUE(is_legal_topic_name("orders"));
-  EXPECT_TRUE(is_legal_topic_name("a.b_c-D9"));
-  EXPECT_TRUE(is_legal_topic_name(std::string(249, 'x')));
-  EXPECT_TRUE(is_legal_topic_name("..."));
+  EXPECT_TRUE(kafka::is_valid_topic_name("orders"));
+  EXPECT_TRUE(kafka::is_valid_topic_name("a.b_c-D9"));
+  EXPECT_TRUE(kafka::is_valid_topic_name(std::string(249, 'x')));
+  EXPECT_TRUE(kafka::is_valid_topic_name("..."));
 }
 
 TEST(TopicName, RejectsNamesThatCouldEscapeTheDataDir) {
-  EXPECT_FALSE(is_legal_topic_name(""));
-  EXPECT_FALSE(is_legal_topic_name("."));
-  EXPECT_FALSE(is_legal_topic_name(".."));
-  EXPECT_FALSE(is_legal_topic_name("../x"));
-  EXPECT_FALSE(is_legal_topic_name("a/b"));
-  EXPECT_FALSE(is_legal_topic_name("a\\b"));
-  EXPECT_FALSE(is_legal_topic_name(std::string(250, 'x')));
-  EXPECT_FALSE(is_legal_topic_name(std::string("a\0b", 3)));
-  EXPECT_FALSE(is_legal_topic_name("sp ace"));
+  EXPECT_FALSE(kafka::is_valid_topic_name(""));
+  EXPECT_FALSE(kafka::is_valid_topic_name("."));
+  EXPECT_FALSE(kafka::is_valid_topic_name(".."));
+  EXPECT_FALSE(kafka::is_valid_topic_name("../x"));
+  EXPECT_FALSE(kafka::is_valid_topic_name("a/b"));
+  EXPECT_FALSE(kafka::is_valid_topic_name("a\\b"));
+  EXPECT_FALSE(kafka::is_valid_topic_name(std::string(250, 'x')));
+  EXPECT_FALSE(kafka::is_valid_topic_name(std::string("a\0b", 3)));
+  EXPECT_FALSE(kafka::is_valid_topic_name("sp ace"));
 }
 
 TEST(HostPort, Parses) {

@@ -2,7 +2,7 @@
 // rebuilt from the log after a restart.
 #include <gtest/gtest.h>
 
-#include "broker/error_codes.h"
+#include "kafka/error_code.h"
 #include "broker/metrics.h"
 #include "broker/partition.h"
 #include "broker_test_util.h"
@@ -28,26 +28,26 @@ TEST(PartitionProducerState, RetriedBatchIsStoredOnceEvenAcrossARestart) {
     Partition p("t", 0, pdir, cfg, &metrics);
     auto b0 = batch(7, 0, 0, 3);
     auto r0 = p.append(b0);
-    ASSERT_EQ(r0.error, err::none);
+    ASSERT_EQ(r0.error, kafka::to_wire(kafka::ErrorCode::none));
     EXPECT_EQ(r0.base_offset, 0);
     auto b1 = batch(7, 0, 3, 2);
-    ASSERT_EQ(p.append(b1).error, err::none);
+    ASSERT_EQ(p.append(b1).error, kafka::to_wire(kafka::ErrorCode::none));
     auto again = batch(7, 0, 0, 3);  // the retry of the first batch
     auto rd = p.append(again);
-    EXPECT_EQ(rd.error, err::none);
+    EXPECT_EQ(rd.error, kafka::to_wire(kafka::ErrorCode::none));
     EXPECT_EQ(rd.base_offset, 0);
     EXPECT_EQ(p.high_watermark(), 5);
     auto gap = batch(7, 0, 9, 1);
     EXPECT_EQ(p.append(gap).error, 45);  // OUT_OF_ORDER_SEQUENCE_NUMBER
     auto plain = batch(-1, -1, -1, 1);  // not idempotent: always appended
-    EXPECT_EQ(p.append(plain).error, err::none);
+    EXPECT_EQ(p.append(plain).error, kafka::to_wire(kafka::ErrorCode::none));
     p.close();
   }
   Partition p("t", 0, pdir, cfg, &metrics);
   EXPECT_EQ(p.high_watermark(), 6);
   auto retry = batch(7, 0, 3, 2);
   auto r = p.append(retry);
-  EXPECT_EQ(r.error, err::none);
+  EXPECT_EQ(r.error, kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_EQ(r.base_offset, 3) << "a retry after the restart must get its original offset";
   EXPECT_EQ(p.high_watermark(), 6) << "and must not be appended again";
   auto next = batch(7, 0, 5, 1);

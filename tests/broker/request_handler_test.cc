@@ -5,8 +5,10 @@
 #include <thread>
 
 #include "broker/admin_thread.h"
-#include "broker/api_keys.h"
-#include "broker/error_codes.h"
+#include "kafka/api_key.h"
+#include "kafka/error_code.h"
+#include "kafka/reader.h"
+#include "kafka/writer.h"
 #include "broker/metrics.h"
 #include "broker/request_handler.h"
 #include "broker/topic_registry.h"
@@ -19,6 +21,8 @@ namespace {
 
 using testing::frame;
 using testing::TempDir;
+
+constexpr std::int16_t A(kafka::ApiKey k) { return static_cast<std::int16_t>(k); }
 
 class HandlerTest : public ::testing::Test {
  protected:
@@ -58,14 +62,14 @@ class HandlerTest : public ::testing::Test {
     EXPECT_TRUE(s.has_value());
     return s ? *s : std::string{};
   }
-  static WireReader body_reader(const std::string& s) {
+  static kafka::Reader body_reader(const std::string& s) {
     // size prefix + correlation id
-    return WireReader(std::as_bytes(std::span(s.data(), s.size())).subspan(8));
+    return kafka::Reader(std::as_bytes(std::span(s.data(), s.size())).subspan(8));
   }
 
   std::vector<std::byte> produce_frame(const std::string& topic, std::int32_t part, std::vector<std::byte> batch,
                                        std::int16_t acks = 1) {
-    WireWriter w;
+    kafka::Writer w;
     w.nullable_string(std::nullopt);
     w.i16(acks);
     w.i32(1000);
@@ -74,12 +78,12 @@ class HandlerTest : public ::testing::Test {
     w.i32(1);
     w.i32(part);
     w.i32(static_cast<std::int32_t>(batch.size()));
-    w.bytes(batch);
-    return frame(api::produce, 7, 42, w.take());
+    w.raw(batch);
+    return frame(A(kafka::ApiKey::produce), 7, 42, w.take_buffer());
   }
   std::vector<std::byte> fetch_frame(const std::string& topic, std::int64_t offset, std::int32_t max_wait,
                                      std::int32_t min_bytes = 1) {
-    WireWriter w;
+    kafka::Writer w;
     w.i32(-1);
     w.i32(max_wait);
     w.i32(min_bytes);
@@ -91,15 +95,15 @@ class HandlerTest : public ::testing::Test {
     w.i32(0);
     w.i64(offset);
     w.i32(1 << 20);
-    return frame(api::fetch, 4, 7, w.take());
+    return frame(A(kafka::ApiKey::fetch), 4, 7, w.take_buffer());
   }
   // -> (error, base_offset)
   std::pair<std::int16_t, std::int64_t> produce_result(const Reply& r) {
     auto s = bytes_of(r);
     auto rd = body_reader(s);
-    EXPECT_EQ(rd.array_len(), 1);
+    EXPECT_EQ(rd.array_length(), 1);
     rd.string();
-    EXPECT_EQ(rd.array_len(), 1);
+    EXPECT_EQ(rd.array_length(), 1);
     rd.i32();
     auto err = rd.i16();
     auto base = rd.i64();
@@ -114,17 +118,17 @@ class HandlerTest : public ::testing::Test {
     auto s = bytes_of(r);
     auto rd = body_reader(s);
     rd.i32();  // throttle
-    EXPECT_EQ(rd.array_len(), 1);
+    EXPECT_EQ(rd.array_length(), 1);
     rd.string();
-    EXPECT_EQ(rd.array_len(), 1);
+    EXPECT_EQ(rd.array_length(), 1);
     rd.i32();
     FetchResult fr;
     fr.error = rd.i16();
     fr.hw = rd.i64();
     rd.i64();  // lso
-    rd.array_len();
+    rd.array_length();
     auto recs = rd.nullable_bytes();
-    EXPECT_FALSE(rd.failed());
+    EXPECT_TRUE(rd.ok());
     if (recs) fr.records.assign(reinterpret_cast<const char*>(recs->data()), recs->size());
     return fr;
   }
@@ -143,49 +147,50 @@ TEST_F(HandlerTest, ApiVersionsV0AndV3AdvertiseOldMinimums) {
   for (std::int16_t v : {0, 3}) {
     std::vector<std::byte> body;
     if (v == 3) {
-      WireWriter w;
+      kafka::Writer w(true);
       w.uvarint(0);  // header tagged fields
-      w.compact_string("client");
-      w.compact_string("1.0");
+      w.string("client");
+      w.string("1.0");
       w.uvarint(0);
-      body = w.take();
+      body = w.take_buffer();
     }
-    auto s = bytes_of(call(frame(api::api_versions, v, 1, body)));
+    auto s = bytes_of(call(frame(A(kafka::ApiKey::api_versions), v, 1, body)));
     auto r = body_reader(s);  // response header v0 even for v3: no tagged byte
-    EXPECT_EQ(r.i16(), err::none);
-    auto n = v == 3 ? r.compact_array_len() : r.array_len();
+    EXPECT_EQ(r.i16(), kafka::to_wire(kafka::ErrorCode::none));
+    r.set_flexible(v == 3);
+    auto n = r.array_length();
     bool produce0 = false, fetch4 = false, api0 = false;
     for (int i = 0; i < n; ++i) {
       auto key = r.i16(), min = r.i16(), max = r.i16();
       if (v == 3) r.skip_tagged_fields();
-      if (key == api::produce) produce0 = min == 0 && max == 7;
-      if (key == api::fetch) fetch4 = min == 4 && max == 11;
-      if (key == api::api_versions) api0 = min == 0;
+      if (key == A(kafka::ApiKey::produce)) produce0 = min == 0 && max == 7;
+      if (key == A(kafka::ApiKey::fetch)) fetch4 = min == 4 && max == 11;
+      if (key == A(kafka::ApiKey::api_versions)) api0 = min == 0;
     }
     EXPECT_TRUE(produce0 && fetch4 && api0) << "version " << v;
-    EXPECT_FALSE(r.failed());
+    EXPECT_TRUE(r.ok());
   }
 }
 
 TEST_F(HandlerTest, UnknownApiVersionsVersionAnswersError35) {
-  auto s = bytes_of(call(frame(api::api_versions, 77, 1, {})));
+  auto s = bytes_of(call(frame(A(kafka::ApiKey::api_versions), 77, 1, {})));
   auto r = body_reader(s);
-  EXPECT_EQ(r.i16(), err::unsupported_version);
-  EXPECT_GT(r.array_len(), 0);
+  EXPECT_EQ(r.i16(), kafka::to_wire(kafka::ErrorCode::unsupported_version));
+  EXPECT_GT(r.array_length(), 0);
 }
 
 TEST_F(HandlerTest, UnknownApiAndBadVersionsClose) {
   EXPECT_EQ(call(frame(999, 0, 1, {})).kind, Reply::Kind::close);
-  EXPECT_EQ(call(frame(api::metadata, 42, 1, {})).kind, Reply::Kind::close);
+  EXPECT_EQ(call(frame(A(kafka::ApiKey::metadata), 42, 1, {})).kind, Reply::Kind::close);
   std::vector<std::byte> truncated{std::byte{0}, std::byte{3}};
   EXPECT_EQ(call(truncated).kind, Reply::Kind::close);
 }
 
 TEST_F(HandlerTest, ProduceThenFetchServesFileRegions) {
-  ASSERT_EQ(topics.create("t", 1), err::none);
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
   auto batch = log::BatchBuilder().timestamp(1000).add("k1", "v1").add("k2", "v2").build();
   auto [err, base] = produce_result(call(produce_frame("t", 0, batch)));
-  EXPECT_EQ(err, err::none);
+  EXPECT_EQ(err, kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_EQ(base, 0);
   auto batch2 = log::BatchBuilder().timestamp(2000).add("k3", "v3").build();
   EXPECT_EQ(produce_result(call(produce_frame("t", 0, batch2))).second, 2);
@@ -198,7 +203,7 @@ TEST_F(HandlerTest, ProduceThenFetchServesFileRegions) {
     if (buf::is_file(seg)) file_bytes += buf::length_of(seg);
   EXPECT_EQ(file_bytes, batch.size() + batch2.size());
   auto fr = fetch_result(reply);
-  EXPECT_EQ(fr.error, err::none);
+  EXPECT_EQ(fr.error, kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_EQ(fr.hw, 3);
   ASSERT_EQ(fr.records.size(), batch.size() + batch2.size());
   auto recs = log::parse_records(std::as_bytes(std::span(fr.records.data(), batch.size())));
@@ -209,20 +214,20 @@ TEST_F(HandlerTest, ProduceThenFetchServesFileRegions) {
 }
 
 TEST_F(HandlerTest, ProduceErrors) {
-  ASSERT_EQ(topics.create("t", 1), err::none);
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
   auto batch = log::BatchBuilder().add("k", "v").build();
   batch.back() ^= std::byte{1};
-  EXPECT_EQ(produce_result(call(produce_frame("t", 0, batch))).first, err::corrupt_message);
+  EXPECT_EQ(produce_result(call(produce_frame("t", 0, batch))).first, kafka::to_wire(kafka::ErrorCode::corrupt_message));
   auto big = log::BatchBuilder().add("k", std::string(20000, 'x')).build();
-  EXPECT_EQ(produce_result(call(produce_frame("t", 0, big))).first, err::message_too_large);
+  EXPECT_EQ(produce_result(call(produce_frame("t", 0, big))).first, kafka::to_wire(kafka::ErrorCode::message_too_large));
   auto ok = log::BatchBuilder().add("k", "v").build();
-  EXPECT_EQ(produce_result(call(produce_frame("missing", 0, ok))).first, err::unknown_topic_or_partition);
-  EXPECT_EQ(produce_result(call(produce_frame("t", 5, ok))).first, err::unknown_topic_or_partition);
-  EXPECT_EQ(produce_result(call(produce_frame("../x", 0, ok))).first, err::invalid_topic);
+  EXPECT_EQ(produce_result(call(produce_frame("missing", 0, ok))).first, kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition));
+  EXPECT_EQ(produce_result(call(produce_frame("t", 5, ok))).first, kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition));
+  EXPECT_EQ(produce_result(call(produce_frame("../x", 0, ok))).first, kafka::to_wire(kafka::ErrorCode::invalid_topic_exception));
   // Two batches in one partition's records: INVALID_RECORD.
   auto two = ok;
   two.insert(two.end(), ok.begin(), ok.end());
-  EXPECT_EQ(produce_result(call(produce_frame("t", 0, two))).first, err::invalid_record);
+  EXPECT_EQ(produce_result(call(produce_frame("t", 0, two))).first, kafka::to_wire(kafka::ErrorCode::invalid_record));
   // Nothing of the above was stored.
   EXPECT_EQ(topics.find("t", 0)->high_watermark(), 0);
   EXPECT_EQ(call(produce_frame("t", 0, ok, 0)).kind, Reply::Kind::none);  // acks=0: no response
@@ -230,13 +235,13 @@ TEST_F(HandlerTest, ProduceErrors) {
 }
 
 TEST_F(HandlerTest, FetchOutOfRangeAndUnknown) {
-  ASSERT_EQ(topics.create("t", 1), err::none);
-  EXPECT_EQ(fetch_result(call(fetch_frame("t", 5, 0))).error, err::offset_out_of_range);
-  EXPECT_EQ(fetch_result(call(fetch_frame("nope", 0, 0))).error, err::unknown_topic_or_partition);
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
+  EXPECT_EQ(fetch_result(call(fetch_frame("t", 5, 0))).error, kafka::to_wire(kafka::ErrorCode::offset_out_of_range));
+  EXPECT_EQ(fetch_result(call(fetch_frame("nope", 0, 0))).error, kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition));
 }
 
 TEST_F(HandlerTest, LongPollWakesOnAppend) {
-  ASSERT_EQ(topics.create("t", 1), err::none);
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
   auto t0 = std::chrono::steady_clock::now();
   auto fut = call_async(fetch_frame("t", 0, 10000));
   EXPECT_EQ(fut.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout) << "answered before data";
@@ -246,56 +251,56 @@ TEST_F(HandlerTest, LongPollWakesOnAppend) {
   auto waited = std::chrono::steady_clock::now() - t0;
   EXPECT_LT(waited, std::chrono::seconds(5));
   auto fr = fetch_result(fut.get());
-  EXPECT_EQ(fr.error, err::none);
+  EXPECT_EQ(fr.error, kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_EQ(fr.records.size(), batch.size());
-  EXPECT_EQ(produce_result(pr.get()).first, err::none);
+  EXPECT_EQ(produce_result(pr.get()).first, kafka::to_wire(kafka::ErrorCode::none));
 }
 
 TEST_F(HandlerTest, LongPollTimesOutEmpty) {
-  ASSERT_EQ(topics.create("t", 1), err::none);
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
   auto t0 = std::chrono::steady_clock::now();
   auto fut = call_async(fetch_frame("t", 0, 150));
   ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(145));
   auto fr = fetch_result(fut.get());
-  EXPECT_EQ(fr.error, err::none);
+  EXPECT_EQ(fr.error, kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_TRUE(fr.records.empty());
 }
 
 TEST_F(HandlerTest, MetadataAutoCreatesOnTheAdminThread) {
-  WireWriter w;
+  kafka::Writer w;
   w.i32(2);
   w.string("auto");
   w.string("../bad");
   w.boolean(true);
-  auto fut = call_async(frame(api::metadata, 4, 3, w.take()));
+  auto fut = call_async(frame(A(kafka::ApiKey::metadata), 4, 3, w.take_buffer()));
   ASSERT_EQ(fut.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   auto s = bytes_of(fut.get());
   auto r = body_reader(s);
   r.i32();                      // throttle
-  EXPECT_EQ(r.array_len(), 1);  // brokers
+  EXPECT_EQ(r.array_length(), 1);  // brokers
   EXPECT_EQ(r.i32(), 0);
   EXPECT_EQ(r.string(), "127.0.0.1");
   EXPECT_EQ(r.i32(), 9999);
   r.nullable_string();
   r.nullable_string();
   EXPECT_EQ(r.i32(), 0);  // controller
-  EXPECT_EQ(r.array_len(), 2);
-  EXPECT_EQ(r.i16(), err::none);
+  EXPECT_EQ(r.array_length(), 2);
+  EXPECT_EQ(r.i16(), kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_EQ(r.string(), "auto");
   EXPECT_TRUE(topics.find("auto"));
   EXPECT_TRUE(std::filesystem::exists(cfg.data_dir / "auto-0"));
 }
 
 TEST_F(HandlerTest, RegistryRecoversAndRejectsIllegalNames) {
-  ASSERT_EQ(topics.create("keep", 3), err::none);
-  EXPECT_EQ(topics.create("keep", 3), err::topic_already_exists);
-  EXPECT_EQ(topics.create("../escape", 1), err::invalid_topic);
-  EXPECT_EQ(topics.create("a/b", 1), err::invalid_topic);
-  EXPECT_EQ(topics.create("zero", 0), err::invalid_partitions);
+  ASSERT_EQ(topics.create("keep", 3), kafka::to_wire(kafka::ErrorCode::none));
+  EXPECT_EQ(topics.create("keep", 3), kafka::to_wire(kafka::ErrorCode::topic_already_exists));
+  EXPECT_EQ(topics.create("../escape", 1), kafka::to_wire(kafka::ErrorCode::invalid_topic_exception));
+  EXPECT_EQ(topics.create("a/b", 1), kafka::to_wire(kafka::ErrorCode::invalid_topic_exception));
+  EXPECT_EQ(topics.create("zero", 0), kafka::to_wire(kafka::ErrorCode::invalid_partitions));
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "escape-0"));
   auto batch = log::BatchBuilder().add("k", "v").build();
-  ASSERT_EQ(topics.find("keep", 2)->append(batch).error, err::none);
+  ASSERT_EQ(topics.find("keep", 2)->append(batch).error, kafka::to_wire(kafka::ErrorCode::none));
   for (auto& p : topics.all_partitions()) p->close();
 
   TopicRegistry again(cfg, &metrics);
@@ -304,9 +309,9 @@ TEST_F(HandlerTest, RegistryRecoversAndRejectsIllegalNames) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->partitions.size(), 3u);
   EXPECT_EQ(again.find("keep", 2)->high_watermark(), 1);
-  EXPECT_EQ(again.remove("keep"), err::none);
+  EXPECT_EQ(again.remove("keep"), kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_FALSE(std::filesystem::exists(cfg.data_dir / "keep-0"));
-  EXPECT_EQ(again.remove("keep"), err::unknown_topic_or_partition);
+  EXPECT_EQ(again.remove("keep"), kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "kafka/codec.h"
+#include "kafka/error_code.h"
 #include "kafka/request.h"
 #include "samples.h"
 #include "test_util.h"
@@ -215,6 +216,13 @@ TEST(Requests, UnknownApiAndUnsupportedVersion) {
   EXPECT_EQ(decode_request(fetch3).status, RequestStatus::unsupported_version);
   auto meta7 = test::from_hex("0003 0007 00000009 ffff");
   EXPECT_EQ(decode_request(meta7).status, RequestStatus::unsupported_version);
+  // ApiVersions v99 sent with a v1 header and no body (a version probe):
+  // the header is still usable, so the broker can answer UNSUPPORTED_VERSION.
+  auto probe = test::from_hex("0012 0063 0000000a 0001 78");
+  auto pd = decode_request(probe);
+  EXPECT_EQ(pd.status, RequestStatus::unsupported_version);
+  EXPECT_TRUE(pd.header_ok);
+  EXPECT_EQ(pd.header.correlation_id, 10);
   // A truncated header is malformed and has no usable correlation id.
   auto shorty = test::from_hex("0003 00");
   EXPECT_EQ(decode_request(shorty).status, RequestStatus::malformed);
@@ -267,6 +275,27 @@ TEST(ApiVersions, V3ResponseHeaderHasNoTaggedFields) {
   // size, corr (header v0: no tag byte), error, compact array (1+1),
   // entry + its tags, throttle, body tags.
   EXPECT_EQ(to_hex(e.bytes), "00000013" "00000001" "0000" "02" "001200000003" "00" "00000000" "00");
+}
+
+}  // namespace
+}  // namespace nocopy::kafka
+
+namespace nocopy::kafka {
+namespace {
+
+TEST(ApiKeys, LabelsAreSnakeCaseAndUnknownIsLabelled) {
+  EXPECT_EQ(api_label(0), "produce");
+  EXPECT_EQ(api_label(2), "list_offsets");
+  EXPECT_EQ(api_label(22), "init_producer_id");
+  EXPECT_EQ(api_label(4), "unknown");
+  EXPECT_EQ(api_label(-1), "unknown");
+  for (const ApiInfo& a : supported_apis()) {
+    EXPECT_FALSE(a.label.empty());
+    EXPECT_EQ(a.label.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string_view::npos) << a.label;
+  }
+  EXPECT_EQ(error_name(ErrorCode::kafka_storage_error), "KAFKA_STORAGE_ERROR");
+  EXPECT_EQ(to_wire(ErrorCode::kafka_storage_error), 56);
+  EXPECT_EQ(to_wire(ErrorCode::request_timed_out), 7);
 }
 
 }  // namespace
