@@ -1,7 +1,7 @@
 // Configuration of one PartitionLog. Names follow Kafka's topic configs
 // (segment.bytes, segment.ms, retention.bytes, retention.ms,
 // index.interval.bytes, segment.index.bytes, max.message.bytes,
-// flush.messages, flush.ms).
+// flush.messages, flush.ms, message.timestamp.type).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,13 @@ enum class FlushMode : std::uint8_t {
                  // acknowledged (wait_flushed / request_flush_notification)
 };
 
+// message.timestamp.type: whose clock the batch timestamps are.
+enum class TimestampType : std::uint8_t {
+  create_time,      // the producer's (Kafka's default): batches are stored as sent
+  log_append_time,  // the log's: append() sets each batch's maxTimestamp to the
+                    // append time and attribute bit 3, and recomputes its CRC
+};
+
 struct FlushPolicy {
   FlushMode mode = FlushMode::never;
   std::int64_t messages = 0;  // interval: records between syncs (0 = unused)
@@ -48,6 +55,7 @@ struct LogConfig {
   bool require_zero_base_offset = true;                   // producers send baseOffset 0
   bool allow_control_batches = false;                     // control batches only from a coordinator
   FlushPolicy flush;
+  TimestampType timestamp_type = TimestampType::create_time;
   // mmap mode: the flusher thread prefaults a new segment's mapping
   // (MADV_POPULATE_WRITE), as RocketMQ warms its mapped files, so appends
   // memcpy without page faults. On a disk filesystem this dirties (and later

@@ -279,10 +279,23 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
     if (auto r = roll_locked(now); !r) return std::unexpected(r.error());
     seg = segments_.rbegin()->second.get();
   }
+  const bool append_time = config_.timestamp_type == TimestampType::log_append_time;
+  if (append_time) max_ts = now;
   const std::int64_t base = log_end_.load(std::memory_order_relaxed);
   std::int64_t next = base;
   std::uint64_t p = 0;
   for (AppendedBatch& b : infos) {
+    if (append_time) {
+      // Kafka's LogAppendTime: the batch's maxTimestamp becomes the append
+      // time and attribute bit 3 says so; records keep their deltas. The
+      // CRC covers both fields, so it is recomputed (baseOffset is not
+      // covered and is patched below as usual).
+      std::byte* h = batches.data() + p;
+      store_be16(h + 21, static_cast<std::int16_t>(load_be16(h + 21) | 0x08));
+      store_be64(h + 35, now);
+      update_batch_crc(batches.subspan(p, b.size));
+      b.max_timestamp = now;
+    }
     store_be64(batches.data() + p, next);
     b.base_offset = next;
     b.last_offset += next;  // held lastOffsetDelta until now
@@ -296,7 +309,7 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
   log_end_.store(next, std::memory_order_release);
 
   AppendInfo info{base, next - 1, max_ts, log_start_.load(std::memory_order_relaxed),
-                  static_cast<std::uint32_t>(infos.size()), batches.size()};
+                  static_cast<std::uint32_t>(infos.size()), batches.size(), append_time ? now : -1};
   switch (config_.flush.mode) {
     case FlushMode::never: break;
     case FlushMode::every_append:
@@ -453,6 +466,15 @@ LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::in
   std::lock_guard lk(append_mu_);
   if (closed_) return log_fail(LogErrc::closed, "log is closed");
   const std::int64_t now = now_opt.value_or(now_ms());
+  // Kafka: an active segment whose newest record is past retention.ms is
+  // rolled first, so that it can go like any other (the log is then empty,
+  // log start == log end, and the next append lands in the new segment).
+  if (config_.retention_ms >= 0) {
+    const Segment& act = *segments_.rbegin()->second;
+    if (act.committed().size > 0 && act.max_timestamp() >= 0 && act.max_timestamp() < now - config_.retention_ms) {
+      if (auto r = roll_locked(now); !r) return std::unexpected(r.error());
+    }
+  }
   std::uint64_t total = 0;
   for (const auto& [b, s] : segments_) total += s->committed().size;
   std::vector<std::shared_ptr<Segment>> doomed;

@@ -14,6 +14,9 @@
 //    appends nothing (the caller's buffer is patched only once validation
 //    passed). A write error (ENOSPC, EFBIG, EIO) appends nothing either; the
 //    log stays readable and later appends work again once space is back.
+//    Under TimestampType::log_append_time each batch is also stamped in the
+//    caller's buffer (maxTimestamp = append time, attribute bit 3, CRC
+//    recomputed), after validation, as Kafka's broker does.
 //  * append() never waits for the disk. Durability: wait_flushed(offset)
 //    blocks; request_flush_notification(offset, cb) calls back (on the
 //    flusher thread, or inline when already durable) -- the broker posts the
@@ -67,6 +70,9 @@ struct AppendInfo {
   std::int64_t log_start_offset = 0;
   std::uint32_t batches = 0;
   std::uint64_t bytes = 0;
+  // LogAppendTime: the time stamped into every batch (Kafka's produce
+  // response log_append_time_ms); -1 under CreateTime.
+  std::int64_t log_append_time = -1;
 };
 
 struct ReadResult {
@@ -126,7 +132,9 @@ class PartitionLog {
   // Starts a new segment now (no-op when the active one is empty).
   LogResult<void> roll();
   // Deletes whole old segments beyond retention_bytes / older than
-  // retention_ms (by their max timestamp). Never deletes the active segment.
+  // retention_ms (by their max timestamp). Size never deletes the active
+  // segment; age does, as Kafka: an active segment wholly older than
+  // retention_ms is rolled and then deleted (log start == log end after).
   LogResult<RetentionResult> enforce_retention(std::optional<std::int64_t> now_ms = std::nullopt);
 
   // Syncs everything appended so far; returns once it is on disk.

@@ -213,17 +213,127 @@ TEST_P(PartitionLogTest, RetentionBySizeAndTime) {
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().kind, LogErrc::offset_out_of_range);
   EXPECT_TRUE(log->read(log->log_start_offset(), 100));
-  // By time: everything older than a minute goes, except the active segment.
+  // By time: everything older than a minute goes, the active segment too
+  // (rolled first, as Kafka): what remains is one empty segment at the end.
   now += 120'000;
+  const std::int64_t end = log->log_end_offset();
   auto r2 = log->enforce_retention();
   ASSERT_TRUE(r2);
   EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_EQ(log->log_start_offset(), end);
+  EXPECT_EQ(log->log_end_offset(), end);
+  EXPECT_EQ(log->size_bytes(), 0u);
   for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
     if (e.path().extension() == ".log") {
       EXPECT_EQ(e.path().filename().string(),
                 Segment::file_name(log->log_start_offset(), ".log"));
     }
   }
+}
+
+TEST_P(PartitionLogTest, RetentionByTimeRollsAndDeletesAnExpiredActiveSegment) {
+  LogConfig c = config();
+  std::int64_t now = 5'000'000;
+  c.clock = [&] { return now; };
+  c.retention_ms = 60'000;
+  auto log = PartitionLog::open(dir_.path(), c);
+  for (int i = 0; i < 10; ++i) {
+    auto b = make_batch(i, 2, 100, now - 1000 + i);
+    ASSERT_TRUE(log->append(b));
+  }
+  ASSERT_EQ(log->segment_count(), 1u);
+  // Young enough: nothing happens, not even a roll.
+  auto kept = log->enforce_retention();
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->segments_deleted, 0u);
+  EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_EQ(log->log_start_offset(), 0);
+  // A reader holds the active segment's bytes across the deletion.
+  auto held = log->read(0, 1 << 20);
+  ASSERT_TRUE(held);
+  const auto held_bytes = read_regions(held->regions);
+
+  now += 60'000;  // newest record (now - 991) is now older than retention_ms
+  auto r = log->enforce_retention();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->segments_deleted, 1u);
+  EXPECT_EQ(r->log_start_offset, 20);
+  EXPECT_EQ(log->log_start_offset(), 20);
+  EXPECT_EQ(log->log_end_offset(), 20);
+  EXPECT_EQ(log->segment_base_offsets(), std::vector<std::int64_t>{20});
+  EXPECT_FALSE(std::filesystem::exists(dir_ / Segment::file_name(0, ".log")));
+  EXPECT_EQ(read_regions(held->regions), held_bytes);
+  auto gone = log->read(0, 100);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().kind, LogErrc::offset_out_of_range);
+  auto empty = log->read(20, 100);
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->regions.empty());
+  // Appends continue at the same offsets, and the start survives a reopen.
+  auto b = make_batch(99, 1, 100, now);
+  auto info = log->append(b);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->base_offset, 20);
+  log.reset();
+  log = PartitionLog::open(dir_.path(), c);
+  EXPECT_EQ(log->log_start_offset(), 20);
+  EXPECT_EQ(log->log_end_offset(), 21);
+  auto again = log->read(20, 1);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(read_regions(again->regions), b);
+}
+
+TEST_P(PartitionLogTest, LogAppendTimeStampsEveryBatchAndKeepsItsCrcValid) {
+  LogConfig c = config();
+  std::int64_t now = 777'000;
+  c.clock = [&] { return now; };
+  c.timestamp_type = TimestampType::log_append_time;
+  auto log = PartitionLog::open(dir_.path(), c);
+  // One request of two batches with the producer's (create) timestamps.
+  auto b1 = make_batch(1, 3, 100, 1000);
+  auto b2 = make_batch(2, 2, 100, 2000);
+  std::vector<std::byte> req(b1);
+  req.insert(req.end(), b2.begin(), b2.end());
+  auto info = log->append(req);
+  ASSERT_TRUE(info) << info.error().to_string();
+  EXPECT_EQ(info->log_append_time, 777'000);
+  EXPECT_EQ(info->max_timestamp, 777'000);
+  auto r = log->read(0, 1 << 20);
+  ASSERT_TRUE(r);
+  auto bytes = read_regions(r->regions);
+  ASSERT_EQ(bytes.size(), req.size());
+  EXPECT_EQ(bytes, req) << "the caller's buffer holds what was written";
+  std::size_t pos = 0;
+  std::int64_t base_ts[] = {1000, 2000};
+  for (int i = 0; i < 2; ++i) {
+    auto v = validate_batch(std::span<const std::byte>(bytes).subspan(pos), true);
+    ASSERT_TRUE(v) << v.error().to_string();  // CRC recomputed over the new fields
+    EXPECT_TRUE(v->log_append_time());
+    EXPECT_EQ(v->max_timestamp, 777'000);
+    EXPECT_EQ(v->base_timestamp, base_ts[i]) << "records keep their create-time deltas";
+    EXPECT_EQ(v->base_offset, i == 0 ? 0 : 3);
+    pos += v->total_size();
+  }
+  // The time index and ListOffsets-by-time see the append time.
+  EXPECT_EQ(log->offset_for_timestamp(1500), 0);
+  EXPECT_EQ(log->offset_for_timestamp(777'000), 0);
+  EXPECT_EQ(log->offset_for_timestamp(777'001), std::nullopt);
+  now = 888'000;
+  auto b3 = make_batch(3, 1, 100, 3000);
+  ASSERT_TRUE(log->append(b3));
+  EXPECT_EQ(log->offset_for_timestamp(777'001), 5);
+
+  // CreateTime (the default) stores the producer's timestamps untouched.
+  TempDir other;
+  LogConfig cc = config();
+  cc.clock = c.clock;
+  auto create = PartitionLog::open(other.path(), cc);
+  auto b4 = make_batch(4, 2, 100, 1234);
+  const auto sent = b4;
+  auto ci = create->append(b4);
+  ASSERT_TRUE(ci);
+  EXPECT_EQ(ci->log_append_time, -1);
+  EXPECT_TRUE(std::equal(b4.begin() + 8, b4.end(), sent.begin() + 8)) << "only baseOffset is patched";
 }
 
 TEST_P(PartitionLogTest, RegionOfADeletedSegmentStaysReadable) {
