@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "broker/admin_thread.h"
@@ -68,18 +69,50 @@ class HandlerTest : public ::testing::Test {
   }
 
   std::vector<std::byte> produce_frame(const std::string& topic, std::int32_t part, std::vector<std::byte> batch,
-                                       std::int16_t acks = 1) {
+                                       std::int16_t acks = 1, std::int32_t timeout_ms = 1000) {
+    return produce_frame_n(topic, {{part, std::move(batch)}}, acks, timeout_ms);
+  }
+  // One topic, several (partition, batch) entries.
+  std::vector<std::byte> produce_frame_n(const std::string& topic,
+                                         std::vector<std::pair<std::int32_t, std::vector<std::byte>>> parts,
+                                         std::int16_t acks, std::int32_t timeout_ms) {
     kafka::Writer w;
     w.nullable_string(std::nullopt);
     w.i16(acks);
-    w.i32(1000);
+    w.i32(timeout_ms);
     w.i32(1);
     w.string(topic);
-    w.i32(1);
-    w.i32(part);
-    w.i32(static_cast<std::int32_t>(batch.size()));
-    w.raw(batch);
+    w.i32(static_cast<std::int32_t>(parts.size()));
+    for (auto& [part, batch] : parts) {
+      w.i32(part);
+      w.i32(static_cast<std::int32_t>(batch.size()));
+      w.raw(batch);
+    }
     return frame(A(kafka::ApiKey::produce), 7, 42, w.take_buffer());
+  }
+  struct PartitionAnswer {
+    std::int32_t partition;
+    std::int16_t error;
+    std::int64_t base_offset;
+  };
+  std::vector<PartitionAnswer> produce_results(const Reply& r) {
+    auto s = bytes_of(r);
+    auto rd = body_reader(s);
+    std::vector<PartitionAnswer> out;
+    EXPECT_EQ(rd.array_length(), 1);
+    rd.string();
+    auto n = rd.array_length();
+    for (std::int32_t i = 0; i < n && rd.ok(); ++i) {
+      PartitionAnswer a;
+      a.partition = rd.i32();
+      a.error = rd.i16();
+      a.base_offset = rd.i64();
+      rd.i64();  // log_append_time
+      rd.i64();  // log_start_offset
+      out.push_back(a);
+    }
+    EXPECT_TRUE(rd.ok());
+    return out;
   }
   std::vector<std::byte> fetch_frame(const std::string& topic, std::int64_t offset, std::int32_t max_wait,
                                      std::int32_t min_bytes = 1) {
@@ -312,6 +345,111 @@ TEST_F(HandlerTest, RegistryRecoversAndRejectsIllegalNames) {
   EXPECT_EQ(again.remove("keep"), kafka::to_wire(kafka::ErrorCode::none));
   EXPECT_FALSE(std::filesystem::exists(cfg.data_dir / "keep-0"));
   EXPECT_EQ(again.remove("keep"), kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition));
+}
+
+// ---------------------------------------------------------------- acks=-1
+
+// A flusher stand-in: hands each flush request's completion to the test.
+struct HeldFlushes {
+  std::mutex mu;
+  std::vector<std::function<void(std::int16_t)>> held;
+  std::promise<void> first;
+  bool signalled = false;
+
+  Partition::FlushNotifier notifier() {
+    return [this](std::int64_t, std::function<void(std::int16_t)> complete) {
+      std::lock_guard lock(mu);
+      held.push_back(std::move(complete));
+      if (!signalled) {
+        signalled = true;
+        first.set_value();
+      }
+    };
+  }
+  void complete_all(std::int16_t error) {
+    std::vector<std::function<void(std::int16_t)>> fs;
+    {
+      std::lock_guard lock(mu);
+      fs.swap(held);
+    }
+    for (auto& f : fs) f(error);
+  }
+};
+
+TEST_F(HandlerTest, AcksAllWaitsForTheFlushNotification) {
+  cfg.flush = FlushMode::every;
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
+  HeldFlushes flushes;
+  topics.find("t", 0)->set_flush_notifier_for_testing(flushes.notifier());
+  auto fut = call_async(produce_frame("t", 0, log::BatchBuilder().add("k", "v").build(), -1, 10000));
+  ASSERT_EQ(flushes.first.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(fut.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout) << "answered before the flush";
+  flushes.complete_all(0);
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto [err, base] = produce_result(fut.get());
+  EXPECT_EQ(err, kafka::to_wire(kafka::ErrorCode::none));
+  EXPECT_EQ(base, 0);
+}
+
+TEST_F(HandlerTest, AcksAllTimesOutWhenTheFlushDoesNotReportInTime) {
+  cfg.flush = FlushMode::every;
+  ASSERT_EQ(topics.create("t", 2), kafka::to_wire(kafka::ErrorCode::none));
+  HeldFlushes slow;
+  topics.find("t", 1)->set_flush_notifier_for_testing(slow.notifier());  // partition 0: the real flusher
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto p = std::make_shared<std::promise<Reply>>();
+  auto fut = p->get_future();
+  auto f = std::make_shared<std::vector<std::byte>>(produce_frame_n(
+      "t", {{0, log::BatchBuilder().add("a", "1").build()}, {1, log::BatchBuilder().add("b", "2").build()}}, -1, 200));
+  loop_thread = std::thread([this] { loop.run(); });
+  const auto t0 = std::chrono::steady_clock::now();
+  loop.post([this, f, p, calls] {
+    handler.handle(*f, loop, [p, calls](Reply r) {
+      if (calls->fetch_add(1) == 0) p->set_value(std::move(r));
+    });
+  });
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(195));
+  auto answers = produce_results(fut.get());
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].partition, 0);
+  EXPECT_EQ(answers[0].error, kafka::to_wire(kafka::ErrorCode::none));
+  EXPECT_EQ(answers[0].base_offset, 0);
+  EXPECT_EQ(answers[1].partition, 1);
+  EXPECT_EQ(answers[1].error, kafka::to_wire(kafka::ErrorCode::request_timed_out));
+  // The data stays appended, as in Kafka.
+  EXPECT_EQ(topics.find("t", 1)->high_watermark(), 1);
+  // A late flush report does not answer a second time.
+  slow.complete_all(0);
+  std::promise<void> drained;
+  loop.post([&] { drained.set_value(); });
+  drained.get_future().wait();
+  EXPECT_EQ(calls->load(), 1);
+}
+
+TEST_F(HandlerTest, AcksAllAnswersStorageErrorWhenTheFlushFails) {
+  cfg.flush = FlushMode::every;
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
+  HeldFlushes failing;
+  topics.find("t", 0)->set_flush_notifier_for_testing(failing.notifier());
+  auto fut = call_async(produce_frame("t", 0, log::BatchBuilder().add("k", "v").build(), -1, 10000));
+  ASSERT_EQ(failing.first.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  failing.complete_all(kafka::to_wire(kafka::ErrorCode::kafka_storage_error));
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto [err, base] = produce_result(fut.get());
+  EXPECT_EQ(err, 56);
+  EXPECT_EQ(base, -1);
+}
+
+TEST_F(HandlerTest, AcksAllWithTheRealFlusherSucceeds) {
+  cfg.flush = FlushMode::every;
+  ASSERT_EQ(topics.create("t", 1), kafka::to_wire(kafka::ErrorCode::none));
+  auto fut = call_async(produce_frame("t", 0, log::BatchBuilder().add("k", "v").build(), -1, 10000));
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto [err, base] = produce_result(fut.get());
+  EXPECT_EQ(err, kafka::to_wire(kafka::ErrorCode::none));
+  EXPECT_EQ(base, 0);
+  EXPECT_GE(topics.find("t", 0)->flushed_offset(), 1);
 }
 
 }  // namespace
