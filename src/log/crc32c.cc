@@ -121,7 +121,7 @@ constexpr std::size_t kMinBlock = 64;  // below 3 * kMinBlock bytes one stream i
 
 // kXPow[m] = x^(64m - 33) mod P (reflected), m in [1, 2 * kMaxBlock / 8].
 using ShiftConstants = std::array<std::uint32_t, 2 * kMaxBlock / 8 + 1>;
-ShiftConstants make_shift_constants() {
+constexpr ShiftConstants make_shift_constants() {
   ShiftConstants k{};
   std::uint32_t r = 1;  // x^31
   k[1] = r;
@@ -131,10 +131,9 @@ ShiftConstants make_shift_constants() {
   }
   return k;
 }
-const ShiftConstants& shift_constants() {
-  static const ShiftConstants k = make_shift_constants();
-  return k;
-}
+// Computed at compile time: no initialization guard on the hot path.
+constexpr ShiftConstants kShiftConstants = make_shift_constants();
+const ShiftConstants& shift_constants() { return kShiftConstants; }
 
 // a * x^(8 * bytes) mod P. Precondition: bytes is a multiple of 8 in [8, 2 * kMaxBlock].
 __attribute__((target("sse4.2,pclmul"))) inline std::uint64_t shift_clmul(std::uint64_t a, std::size_t bytes,
@@ -421,9 +420,30 @@ std::uint32_t crc32c_hardware(std::span<const std::byte> data, std::uint32_t crc
 
 bool crc32c_hardware_available() noexcept { return crc32c_supported(Crc32cImpl::sse42_tables); }
 
+namespace {
+// Resolved once (CPU features do not change): one guarded static and one
+// indirect call per checksum instead of a chain of calls and a switch.
+using CrcFn = std::uint32_t (*)(const unsigned char*, std::size_t, std::uint32_t);
+std::uint32_t software_raw(const unsigned char* p, std::size_t n, std::uint32_t crc) {
+  return ~crc32c_software({reinterpret_cast<const std::byte*>(p), n}, ~crc);
+}
+CrcFn pick_crc() {
+#if NOCOPY_CRC32C_X86
+  switch (crc32c_best_hardware()) {
+    case Crc32cImpl::vpclmul_fold: return crc_vpclmul;
+    case Crc32cImpl::sse42_clmul: return crc_clmul;
+    case Crc32cImpl::sse42_tables: return crc_sse42;
+    case Crc32cImpl::software: break;
+  }
+#endif
+  return software_raw;
+}
+}  // namespace
+
 std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
-  static const bool hw = crc32c_hardware_available();
-  return hw ? crc32c_hardware(data, crc) : crc32c_software(data, crc);
+  // A function-local static, so that static initializers elsewhere may checksum too.
+  static const CrcFn kCrc = pick_crc();
+  return ~kCrc(reinterpret_cast<const unsigned char*>(data.data()), data.size(), ~crc);
 }
 
 }  // namespace nocopy::log
