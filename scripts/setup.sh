@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages nocopy needs to build, test and benchmark.
+# Installs the Debian packages nocopy needs to build, test and benchmark, and
+# kafkajs (npm) for the kafkajs end-to-end test.
 # Idempotent: packages already present are not touched; apt-get update only
-# runs when something is missing.
+# runs when something is missing; npm only when the kafkajs lock file changed.
 set -euo pipefail
 
 PKGS=(
@@ -12,8 +13,15 @@ PKGS=(
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   clang-14 libclang-rt-14-dev
   kcat python3 python3-kafka python3-snappy python3-lz4 python3-zstandard
+  python3-confluent-kafka
   curl wrk nginx-light procps
 )
+
+# The kafkajs end-to-end tests need node and npm; any node >= 14 will do, so
+# an existing installation (e.g. NodeSource's, which bundles npm) is kept.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -29,4 +37,16 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# kafkajs for tests/e2e/test_kafkajs.py, pinned by tests/e2e/kafkajs/
+# package-lock.json. `npm ci` needs the npm registry and rebuilds
+# node_modules from scratch, so it only runs when the lock file differs from
+# the one the last successful install recorded.
+KJS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/kafkajs"
+stamp="$KJS/node_modules/.nocopy-installed-lock"
+if ! cmp -s "$KJS/package-lock.json" "$stamp"; then
+  echo "setup: npm ci in $KJS" >&2
+  (cd "$KJS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$KJS/package-lock.json" "$stamp"
 fi
