@@ -19,6 +19,9 @@ through consumer groups, so this covers both issues from one client.
      next 2,000.
   D. Everyone leaves (group "Empty"); a new member receives exactly the next
      2,000, starting at the committed offsets.
+  E. kafkajs admin: offsets by timestamp match the stored messages; setOffsets
+     rewinds the group to where D began and a new member receives D's 2,000
+     again; DeleteTopics removes the topic.
 
 The JS side prints JSON lines on stdout; kafkajs' own log goes to stderr
 (kafkajs-*.log in <data dir>.kafkajs/; KAFKAJS_LOG=debug for protocol
@@ -39,6 +42,7 @@ TOPIC = "kjs"
 GROUP = "kjs-group"
 T0 = 1700000000000
 ABC = "abcdefghijklmnopqrstuvwxyz"
+STORED = {}  # (partition, offset) -> message index, from every checked delivery
 
 
 # ------------------------------------------------ expected message contents
@@ -228,8 +232,9 @@ def log_end(b, log_dir):
 def expect(b, log_dir, nodes, marks, indices, starts, timeout, what):
     """Waits until `nodes` received len(indices) messages beyond `marks` (per
     node counts taken before) and committed up to the log end; checks those
-    are exactly `indices`, and that each partition's first new offset is
-    starts[p]. -> (log end offsets, {node name: new messages})."""
+    are exactly `indices`, and that each partition's offsets run from
+    starts[p] to the log end. Records where each message is stored in STORED.
+    -> (log end offsets, {node name: new messages})."""
     want = len(indices)
     deadline = time.time() + timeout
     while sum(len(received(n)) - marks.get(n.name, 0) for n in nodes) < want:
@@ -257,6 +262,9 @@ def expect(b, log_dir, nodes, marks, indices, starts, timeout, what):
         offs = [o for o, _ in lst]
         check(offs == list(range(starts.get(p, 0), ends[p])), "%s: partition %d offsets %d..%d, want %d..%d" % (
             what, p, offs[0], offs[-1], starts.get(p, 0), ends[p] - 1))
+    for p, lst in by_part.items():
+        for off, i in lst:
+            STORED[(p, off)] = i
     return ends, new
 
 
@@ -354,6 +362,28 @@ def main():
         check(committed4 == ends4, "committed %s != log end %s after resume" % (committed4, ends4))
         print("group empty: a new member received exactly the 2000 new messages from %s; committed %s" %
               (committed, committed4))
+
+        # E: kafkajs admin on the same data. ListOffsets by timestamp: the
+        # first offset whose message timestamp is >= T0 + 15000.
+        ts_index = 15000
+        r = run_node(log_dir, "by-time", "admin.js", b.addr, "offsets-by-time", TOPIC, T0 + ts_index)
+        want = {p: min(off for (q, off), i in STORED.items() if q == p and i >= ts_index) for p in range(3)}
+        got = {o["p"]: o["offset"] for o in r["offsets"]}
+        check(got == want, "offsets for timestamp T0+%d: %s, want %s" % (ts_index, got, want))
+        # setOffsets rewinds the (inactive) group to where phase D began; a
+        # new member then receives phase D's messages once more.
+        r = run_node(log_dir, "set-offsets", "admin.js", b.addr, "set-offsets", TOPIC, GROUP,
+                     ",".join("%d=%d" % (p, o) for p, o in sorted(committed.items())))
+        check({o["p"]: o["offset"] for o in r["committed"]} == committed, "setOffsets: %s, want %s" %
+              (r["committed"], committed))
+        c5 = Node(log_dir, "c5", "consume.js", b.addr, TOPIC, GROUP, "c5")
+        consumers = [c5]
+        expect(b, log_dir, [c5], {}, range(n, n + 2000), committed, 45, "after setOffsets")
+        check(c5.stop() == 0, "c5 exited badly:\n%s" % c5.tail())
+        consumers = []
+        r = run_node(log_dir, "delete", "admin.js", b.addr, "delete", TOPIC)
+        check(TOPIC not in r["topics"], "topic list after DeleteTopics: %s" % r["topics"])
+        print("admin: offsets by timestamp %s; setOffsets %s replayed the 2000; topic deleted" % (got, committed))
         ok = True
     finally:
         for c in consumers:
