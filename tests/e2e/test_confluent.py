@@ -18,7 +18,7 @@
 
 CFK_DEBUG=protocol,broker,cgrp passes librdkafka's debug contexts to every
 client (their logs go to stderr). The broker's data and log are removed when
-the test passes, kept when it fails."""
+the test passes (unless NOCOPY_E2E_KEEP=1), kept when it fails."""
 import os
 import shutil
 import signal
@@ -292,8 +292,11 @@ def main():
             if not ok:
                 sys.stderr.write("---- broker log ----\n" + b.log() + "\n")
                 sys.stderr.write("data kept: %s\n" % b.data_dir)
-    os.unlink(os.path.normpath(b.log_path))
-    shutil.rmtree(b.data_dir, ignore_errors=True)
+    if os.environ.get("NOCOPY_E2E_KEEP"):
+        print("kept: %s %s" % (b.data_dir, os.path.normpath(b.log_path)))
+    else:
+        os.unlink(os.path.normpath(b.log_path))
+        shutil.rmtree(b.data_dir, ignore_errors=True)
     print("confluent-kafka e2e OK in %.1f s" % (time.time() - started))
 
 

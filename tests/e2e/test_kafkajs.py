@@ -25,7 +25,8 @@ through consumer groups, so this covers both issues from one client.
 
 The JS side prints JSON lines on stdout; kafkajs' own log goes to stderr
 (kafkajs-*.log in <data dir>.kafkajs/; KAFKAJS_LOG=debug for protocol
-detail). Data and logs are removed when the test passes, kept when it fails."""
+detail). Data and logs are removed when the test passes (unless NOCOPY_E2E_KEEP=1),
+kept when it fails."""
 import json
 import os
 import shutil
@@ -272,6 +273,17 @@ def marks_of(*nodes):
     return {n.name: len(received(n)) for n in nodes}
 
 
+def remove_logs(b, log_dir):
+    """After a pass: removes the broker's data and log and the node logs,
+    unless NOCOPY_E2E_KEEP is set (to read them)."""
+    if os.environ.get("NOCOPY_E2E_KEEP"):
+        print("kept: %s %s %s" % (b.data_dir, os.path.normpath(b.log_path), log_dir))
+        return
+    os.unlink(os.path.normpath(b.log_path))
+    for path in (b.data_dir, log_dir):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def main():
     if not shutil.which("node") or not os.path.isdir(os.path.join(KJS, "node_modules", "kafkajs")):
         sys.exit("kafkajs is not installed: run scripts/setup.sh (node + npm ci in tests/e2e/kafkajs)")
@@ -395,9 +407,7 @@ def main():
             if not ok:
                 sys.stderr.write("---- broker log ----\n" + b.log() + "\n")
                 sys.stderr.write("logs kept: %s, %s\n" % (b.log_path, log_dir))
-    os.unlink(os.path.normpath(b.log_path))
-    for path in (b.data_dir, log_dir):
-        shutil.rmtree(path, ignore_errors=True)
+    remove_logs(b, log_dir)
     print("kafkajs e2e OK in %.1f s" % (time.time() - started))
 
 

@@ -62,9 +62,7 @@ def run(idempotent):
             if not ok:
                 sys.stderr.write("---- broker log ----\n" + b.log()[-8000:] + "\n")
                 sys.stderr.write("logs kept: %s, %s\n" % (b.log_path, log_dir))
-    os.unlink(os.path.normpath(b.log_path))
-    for path in (b.data_dir, log_dir):
-        shutil.rmtree(path, ignore_errors=True)
+    kjs.remove_logs(b, log_dir)
 
 
 def main():
