@@ -20,8 +20,9 @@ through consumer groups, so this covers both issues from one client.
   D. Everyone leaves (group "Empty"); a new member receives exactly the next
      2,000, starting at the committed offsets.
   E. kafkajs admin: offsets by timestamp match the stored messages; setOffsets
-     rewinds the group to where D began and a new member receives D's 2,000
-     again; DeleteTopics removes the topic.
+     rewinds the group to where D began and a new member, fetching with 1 KiB
+     limits (smaller than any batch), receives D's 2,000 again; DeleteTopics
+     removes the topic.
 
 The JS side prints JSON lines on stdout; kafkajs' own log goes to stderr
 (kafkajs-*.log in <data dir>.kafkajs/; KAFKAJS_LOG=debug for protocol
@@ -273,6 +274,13 @@ def marks_of(*nodes):
     return {n.name: len(received(n)) for n in nodes}
 
 
+START = time.time()
+
+
+def say(msg):
+    print("[%5.1f s] %s" % (time.time() - START, msg), flush=True)
+
+
 def remove_logs(b, log_dir):
     """After a pass: removes the broker's data and log and the node logs,
     unless NOCOPY_E2E_KEEP is set (to read them)."""
@@ -304,7 +312,7 @@ def main():
         c2 = Node(log_dir, "c2", "consume.js", b.addr, TOPIC, GROUP, "c2")
         consumers = [c1, c2]
         a1, a2 = wait_split(c1, c2)
-        print("group split: c1 %s, c2 %s" % (sorted(a1), sorted(a2)))
+        say("group split: c1 %s, c2 %s" % (sorted(a1), sorted(a2)))
         produce(b, log_dir, 10000, 10000, "none", 500)
         produce(b, log_dir, 20000, 2000, "gzip", 1000)
         produce(b, log_dir, 22000, 1000, "none", 250, "idempotent")
@@ -314,7 +322,7 @@ def main():
         check(new["c1"] and new["c2"], "one member received nothing: c1 %d, c2 %d" %
               (len(new["c1"]), len(new["c2"])))
         stale = [e for c in consumers for e in c.of("batch") if e["stale"]]
-        print("two members: c1 %d msgs from partitions %s, c2 %d from %s (%d stale batches)" %
+        say("two members: c1 %d msgs from partitions %s, c2 %d from %s (%d stale batches)" %
               (len(new["c1"]), sorted({m[0] for m in new["c1"]}), len(new["c2"]),
                sorted({m[0] for m in new["c2"]}), len(stale)))
         info = inspect(b, log_dir)
@@ -323,7 +331,7 @@ def main():
         check(GROUP in info["groups"], "ListGroups %s lacks %s" % (info["groups"], GROUP))
         check(info["group"] and info["group"][0]["state"] == "Stable" and info["group"][0]["members"] == 2,
               "DescribeGroups with two members: %s" % info["group"])
-        print("committed = log end %s; DescribeGroups %s" % (committed, info["group"][0]))
+        say("committed = log end %s; DescribeGroups %s" % (committed, info["group"][0]))
 
         # B: c2 leaves (LeaveGroup); c1 takes over its partitions from the
         # committed offsets.
@@ -333,7 +341,7 @@ def main():
         produce(b, log_dir, n, 2000, "none", 500)
         ends2, _ = expect(b, log_dir, [c1], m, range(n, n + 2000), ends, 45, "after c2 left")
         check(last_assignment(c1) == {0, 1, 2}, "c1 assignment after c2 left: %s" % last_assignment(c1))
-        print("c2 left: c1 took over and received exactly the 2000 new messages from %s" % ends)
+        say("c2 left: c1 took over and received exactly the 2000 new messages from %s" % ends)
         n += 2000
 
         # C: c3 joins, then dies without leaving (SIGKILL); once its session
@@ -350,7 +358,7 @@ def main():
         check(not received(c3), "c3 received %d messages though nothing new existed while it lived" %
               len(received(c3)))
         check(last_assignment(c1) == {0, 1, 2}, "c1 assignment after c3 died: %s" % last_assignment(c1))
-        print("c3 (%s) killed: c1 got its partitions back after %.1f s and received exactly the 2000 new messages" %
+        say("c3 (%s) killed: c1 got its partitions back after %.1f s and received exactly the 2000 new messages" %
               (sorted(a3), time.time() - t_kill))
         n += 2000
 
@@ -372,7 +380,7 @@ def main():
         info = inspect(b, log_dir)
         committed4 = {c["p"]: int(c["offset"]) for c in info["committed"]}
         check(committed4 == ends4, "committed %s != log end %s after resume" % (committed4, ends4))
-        print("group empty: a new member received exactly the 2000 new messages from %s; committed %s" %
+        say("group empty: a new member received exactly the 2000 new messages from %s; committed %s" %
               (committed, committed4))
 
         # E: kafkajs admin on the same data. ListOffsets by timestamp: the
@@ -388,14 +396,16 @@ def main():
                      ",".join("%d=%d" % (p, o) for p, o in sorted(committed.items())))
         check({o["p"]: o["offset"] for o in r["committed"]} == committed, "setOffsets: %s, want %s" %
               (r["committed"], committed))
-        c5 = Node(log_dir, "c5", "consume.js", b.addr, TOPIC, GROUP, "c5")
+        # c5 fetches with 1 KiB limits: every answer is one whole batch over
+        # the limit (KIP-74) or ends in a truncated batch.
+        c5 = Node(log_dir, "c5", "consume.js", b.addr, TOPIC, GROUP, "c5", 1024)
         consumers = [c5]
         expect(b, log_dir, [c5], {}, range(n, n + 2000), committed, 45, "after setOffsets")
         check(c5.stop() == 0, "c5 exited badly:\n%s" % c5.tail())
         consumers = []
         r = run_node(log_dir, "delete", "admin.js", b.addr, "delete", TOPIC)
         check(TOPIC not in r["topics"], "topic list after DeleteTopics: %s" % r["topics"])
-        print("admin: offsets by timestamp %s; setOffsets %s replayed the 2000; topic deleted" % (got, committed))
+        say("admin: offsets by timestamp %s; setOffsets %s replayed the 2000; topic deleted" % (got, committed))
         ok = True
     finally:
         for c in consumers:

@@ -1,10 +1,12 @@
 'use strict'
-// node consume.js <brokers> <topic> <group> <name>
+// node consume.js <brokers> <topic> <group> <name> [max_bytes]
 // One kafkajs group member. For every batch it prints the batch's messages
 // ({"ev":"batch"}), then commits offset lastOffset+1 synchronously
 // ({"ev":"committed"}). Each group join prints {"ev":"join"} with the
 // assignment. Reading "stop" on stdin (or stdin closing) disconnects the
-// consumer (LeaveGroup) and prints {"ev":"stopped"}.
+// consumer (LeaveGroup) and prints {"ev":"stopped"}. max_bytes sets the
+// fetch size limits (total and per partition) far below one batch, so that
+// every Fetch answer ends in a truncated batch or holds one oversized batch.
 const readline = require('readline')
 const { makeKafka, line, runMain } = require('./common')
 
@@ -19,13 +21,15 @@ function encodeHeaders (h) {
 }
 
 runMain(async () => {
-  const [brokers, topic, group, name] = process.argv.slice(2)
+  const [brokers, topic, group, name, maxBytes] = process.argv.slice(2)
+  const limits = maxBytes ? { maxBytes: Number(maxBytes), maxBytesPerPartition: Number(maxBytes) } : {}
   const consumer = makeKafka(brokers, 'e2e-' + name).consumer({
     groupId: group,
     sessionTimeout: 6000,
     heartbeatInterval: 500,
     rebalanceTimeout: 10000,
-    maxWaitTimeInMs: 200
+    maxWaitTimeInMs: 200,
+    ...limits
   })
   const { GROUP_JOIN, CRASH } = consumer.events
   consumer.on(GROUP_JOIN, e => line({ ev: 'join', member: e.payload.memberId, leader: e.payload.isLeader, assign: e.payload.memberAssignment }))
