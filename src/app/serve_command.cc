@@ -52,10 +52,6 @@ void run_serve(const ServeArgs& a) {
   bool ok = false;
   for (io::Strategy s : io::socket_strategies()) ok = ok || s == *strategy;
   if (!ok) throw CLI::ValidationError("--transfer", a.transfer + " is not a file -> socket technique");
-  if (*strategy == io::Strategy::msg_zerocopy || *strategy == io::Strategy::uring_send_zc)
-    throw CLI::ValidationError("--transfer", a.transfer +
-                                                 " is not supported by serve yet: net::Connection does not reap "
-                                                 "zero-copy completions (FileSender::reap/drain)");
   if (auto av = io::probe(*strategy); !av.available)
     throw CLI::ValidationError("--transfer", a.transfer + " unavailable: " + av.reason);
 
@@ -116,7 +112,8 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-t,--threads", args->threads, "Reactor threads (0 = one per core)")->capture_default_str();
   cmd->add_option("--transfer", args->transfer,
-                  "File -> socket technique: sendfile|splice|mmap_write|read_write|uring_splice")
+                  "File -> socket technique: sendfile|splice|mmap_write|read_write|uring_splice|"
+                  "uring_send_zc|msg_zerocopy")
       ->capture_default_str();
   cmd->add_flag("--list", args->list, "List directories without index.html (default: 403)");
   cmd->add_flag("--no-access-log", args->no_access_log, "Do not write the access log");

@@ -3,7 +3,10 @@
 namespace nocopy::broker {
 
 ChainOutbound::ChainOutbound(buf::Chain chain, io::FileSender& sender, Metrics& metrics)
-    : chain_(std::move(chain)), sender_(sender, /*cork=*/false), metrics_(metrics) {
+    : chain_(std::move(chain)),
+      sender_(sender, /*cork=*/false),
+      metrics_(metrics),
+      zc_sender_(io::has_completions(sender.strategy()) ? &sender : nullptr) {
   for (auto& s : chain_.segments()) {
     if (buf::is_file(s))
       has_file_ = true;

@@ -25,6 +25,9 @@ class ChainOutbound final : public net::Outbound {
   std::size_t memory_bytes() const override { return memory_; }
   std::uint64_t remaining() const override { return chain_.length(); }
   bool wants_cork() const override { return has_file_; }
+  // msg_zerocopy / uring_send_zc: the Connection reaps the completions the
+  // borrowed sender leaves on the socket (net/zero_copy_completions.h).
+  io::FileSender* zero_copy_sender() const override { return zc_sender_; }
 
  private:
   buf::Chain chain_;
@@ -32,6 +35,7 @@ class ChainOutbound final : public net::Outbound {
   Metrics& metrics_;
   std::size_t memory_ = 0;
   bool has_file_ = false;
+  io::FileSender* zc_sender_ = nullptr;
 };
 
 }  // namespace nocopy::broker

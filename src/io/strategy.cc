@@ -48,6 +48,8 @@ std::optional<Strategy> parse_strategy(std::string_view name) {
   return std::nullopt;
 }
 
+bool has_completions(Strategy s) { return s == Strategy::msg_zerocopy || s == Strategy::uring_send_zc; }
+
 std::span<const Strategy> socket_strategies() { return kSocket; }
 std::span<const Strategy> file_copy_strategies() { return kFileCopy; }
 

@@ -22,6 +22,11 @@ enum class Strategy {
 std::string_view to_string(Strategy s);
 std::optional<Strategy> parse_strategy(std::string_view name);
 
+// Whether a FileSender of strategy `s` keeps references after send_some()
+// returned, released only by completions reaped later (msg_zerocopy,
+// uring_send_zc): its user must call reap()/drain() (io/transfer.h).
+bool has_completions(Strategy s);
+
 // Strategies valid for file -> socket and file -> file transfer.
 std::span<const Strategy> socket_strategies();
 std::span<const Strategy> file_copy_strategies();

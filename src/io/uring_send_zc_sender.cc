@@ -64,11 +64,16 @@ bool UringSendZcSender::handle(io_uring_cqe* cqe, std::uint64_t want_id, int* re
   return false;
 }
 
+int UringSendZcSender::completion_fd() const noexcept { return ring_ ? ring_->get()->ring_fd : -1; }
+
 Result<std::size_t> UringSendZcSender::reap(int) {
   if (!ring_) return 0;
   io_uring* ring = ring_->get();
   io_uring_cqe* cqe = nullptr;
-  while (!held_.empty() && io_uring_peek_cqe(ring, &cqe) == 0) {
+  // Consume every CQE, not only while something is held: the ring's fd polls
+  // readable while its CQ is non-empty, and an event loop watching it
+  // (completion_fd()) would otherwise spin on a stray entry.
+  while (io_uring_peek_cqe(ring, &cqe) == 0) {
     int ignored = 0;
     handle(cqe, 0, &ignored);
     io_uring_cqe_seen(ring, cqe);

@@ -8,7 +8,10 @@
 // never released before its completion. A short send is requeued here for
 // the rest. On a non-blocking socket the send is issued with MSG_DONTWAIT and
 // -EAGAIN returns would_block. Completions arriving later are reaped by every
-// send_some(), by reap() and by drain() (call before closing the socket).
+// send_some(), by reap() and by drain(). Notifications are not tied to the
+// socket's descriptor: closing a socket with sends in flight is safe, their
+// notifications still arrive on the ring and release the memory then (a
+// server's event loop watches completion_fd(), see net::ZeroCopyCompletions).
 // Truncated source: ENODATA as mmap_write.
 //
 // Without IORING_OP_SEND_ZC (or io_uring), every call goes through a
@@ -40,11 +43,18 @@ class UringSendZcSender final : public FileSender {
   // Sends caller memory; `owner` is held until the kernel's notification.
   Result<Progress> send_memory_some(std::span<const std::byte> data, std::shared_ptr<const void> owner, int sock_fd);
 
+  // Reaps every CQE the ring holds (for all sockets: the ring is per sender,
+  // not per socket; `sock_fd` is ignored). Never blocks.
   Result<std::size_t> reap(int sock_fd) override;
   Result<void> drain(int sock_fd, int timeout_ms = 5000) override;
   Strategy strategy() const override { return Strategy::uring_send_zc; }
   const char* fallback_reason() const override { return fallback_reason_.c_str(); }
   std::size_t outstanding() const noexcept { return held_.size(); }
+  // The ring's descriptor (-1 in fallback mode): it polls readable (EPOLLIN)
+  // while CQEs wait, so an event loop can call reap() exactly when
+  // notifications arrived instead of only on the next send. Valid while this
+  // sender lives.
+  int completion_fd() const noexcept;
 
  private:
   Result<Progress> fallback_send(int file_fd, off_t offset, std::size_t len, int sock_fd);

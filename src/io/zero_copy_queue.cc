@@ -24,7 +24,10 @@ void ZeroCopyQueue::complete(std::uint32_t lo, std::uint32_t hi, bool copied, Co
 }
 
 Result<std::size_t> ZeroCopyQueue::reap(int sock, Counters& c) {
-  while (!pending_.empty()) {
+  // Read until EAGAIN even once nothing is pending: a non-empty error queue
+  // keeps the socket polling EPOLLERR (level-triggered), so leaving a stray
+  // notification there would make an event loop spin.
+  for (;;) {
     alignas(cmsghdr) char control[256];
     msghdr msg{};
     msg.msg_control = control;

@@ -27,8 +27,9 @@ class ZeroCopyQueue {
  public:
   // Records that the next zero-copy send id pins `owner`.
   void sent(std::shared_ptr<const void> owner) { pending_.emplace(next_id_++, std::move(owner)); }
-  // Reads all completions queued on `sock` without blocking; returns the
-  // number of sends still outstanding.
+  // Reads everything queued on `sock`'s error queue without blocking (until
+  // EAGAIN, so that EPOLLERR clears); returns the number of sends still
+  // outstanding.
   Result<std::size_t> reap(int sock, Counters& c);
   // Waits (poll for POLLERR) until nothing is outstanding or `timeout_ms`
   // passed (ETIMEDOUT).

@@ -10,6 +10,9 @@
 // wants_cork(): true when the chain mixes memory and file segments (a header
 // followed by a file body), so they leave in full-sized segments.
 // memory_bytes(): bytes of memory segments (file regions cost no memory).
+// zero_copy_sender(): the ChainSender's FileSender when its strategy leaves
+// completions to reap (msg_zerocopy, uring_send_zc), so the Connection reaps
+// them; the FileSender must then outlive the loop.
 #pragma once
 
 #include "buf/chain.h"
@@ -26,6 +29,9 @@ class ChainOutbound final : public Outbound {
   std::size_t memory_bytes() const override { return memory_; }
   std::uint64_t remaining() const override { return chain_.length(); }
   bool wants_cork() const override { return cork_; }
+  io::FileSender* zero_copy_sender() const override {
+    return io::has_completions(sender_->strategy()) ? &sender_->file_sender() : nullptr;
+  }
 
  private:
   buf::Chain chain_;

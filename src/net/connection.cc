@@ -119,8 +119,24 @@ void Connection::on_idle_timer() {
   arm_idle_timer();
 }
 
+int Connection::take_socket_error() {
+  if (zc_.active()) {
+    if (auto r = zc_.reap(fd_); !r) return r.error().err ? r.error().err : EIO;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+  if (err == 0 && !zc_.active()) return EIO;  // EPOLLERR without a cause we know of
+  return err;
+}
+
 void Connection::on_events(std::uint32_t ev) {
   auto self = shared_from_this();  // handlers may drop the last owner
+  int sock_err = 0;
+  if (ev & EPOLLERR) {
+    sock_err = take_socket_error();
+    if (sock_err == 0) ev &= ~static_cast<std::uint32_t>(EPOLLERR);  // only zero-copy completions
+  }
   if (state_ == State::lingering) {
     // Discard whatever the peer still sends until it closes or the timer fires.
     for (;;) {
@@ -135,11 +151,8 @@ void Connection::on_events(std::uint32_t ev) {
     return;
   }
   if (ev & EPOLLERR) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    (void)::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    last_error_ = errno_text(err ? err : EIO, "epoll(EPOLLERR)");
-    close(err == ECONNRESET || err == EPIPE ? CloseReason::peer_closed : CloseReason::io_error);
+    last_error_ = errno_text(sock_err, "epoll(EPOLLERR)");
+    close(sock_err == ECONNRESET || sock_err == EPIPE ? CloseReason::peer_closed : CloseReason::io_error);
     return;
   }
   if (ev & EPOLLOUT) flush();
@@ -298,6 +311,7 @@ void Connection::flush() {
     Pending& p = queue_.front();
     if (!p.item) break;  // waiting for fulfill()
     if (!corked_ && p.item->wants_cork()) set_cork(true);
+    if (io::FileSender* zs = p.item->zero_copy_sender()) zc_.attach(loop_, *zs);
     auto r = p.item->write_some(fd_);
     if (!r) {
       in_flush_ = false;
@@ -408,7 +422,11 @@ void Connection::finish_close(CloseReason reason) {
   if (linger_timer_) loop_.cancel(linger_timer_);
   idle_timer_ = linger_timer_ = 0;
   if (registered) loop_.remove(fd_);
-  ::close(fd_);
+  if (zc_.active()) {
+    zc_.close_socket(loop_, fd_, opts_.completion_timeout);  // closes once completions arrived
+  } else {
+    ::close(fd_);
+  }
   fd_ = -1;
   queue_.clear();
   queued_mem_ = 0;

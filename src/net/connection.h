@@ -48,6 +48,13 @@
 //  * Peer EOF: like close_after_flush() (responses to already-received
 //    pipelined requests still go out).
 //  * Handler::on_close runs exactly once, on the loop thread.
+//  * Zero-copy senders (an Outbound whose zero_copy_sender() is set:
+//    msg_zerocopy, uring_send_zc): their completions are reaped as they
+//    arrive (EPOLLERR with SO_ERROR 0 is the MSG_ZEROCOPY error queue, not a
+//    failure) and, at close, the socket is kept open until the outstanding
+//    ones arrived or Options::completion_timeout passed
+//    (net/zero_copy_completions.h). The fd number is therefore not reused
+//    while the kernel may still report on it.
 //  * Idle timeout: closed if no byte moved in either direction for
 //    Options::idle_timeout (0 = never). Header-read / request timeouts are
 //    protocol-specific: use loop().run_after() in the handler.
@@ -66,6 +73,7 @@
 
 #include "net/event_loop.h"
 #include "net/outbound.h"
+#include "net/zero_copy_completions.h"
 
 namespace nocopy::net {
 
@@ -107,6 +115,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds linger_timeout{2'000};  // lingering close
     bool tcp_nodelay = true;
+    // Longest wait, after close, for outstanding MSG_ZEROCOPY completions.
+    std::chrono::milliseconds completion_timeout{5'000};
   };
   using SlotId = std::uint64_t;
 
@@ -170,6 +180,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void begin_linger();
   void finish_close(CloseReason reason);
   bool over_limits() const;
+  // EPOLLERR: reaps zero-copy completions; returns the socket's pending error
+  // (0: the error queue held only completions, nothing failed).
+  int take_socket_error();
 
   EventLoop& loop_;
   int fd_;
@@ -201,6 +214,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   ConnectionStats stats_;
   std::string last_error_;
+  ZeroCopyCompletions zc_;
 };
 
 }  // namespace nocopy::net

@@ -88,6 +88,10 @@ class EventLoop {
   void set_index(std::size_t i) { index_ = i; }
 
   std::size_t registered_fds() const { return registered_; }
+  // Whether `fd` is registered with add() (and not removed since).
+  bool watching(int fd) const {
+    return fd >= 0 && static_cast<std::size_t>(fd) < entries_.size() && entries_[static_cast<std::size_t>(fd)].gen != 0;
+  }
   std::size_t pending_timers() const { return timers_.size(); }
 
  private:

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "io/error.h"
+#include "io/transfer.h"
 
 namespace nocopy::net {
 
@@ -43,6 +44,13 @@ class Outbound {
   // the body that follows leave in full-sized segments; the Connection
   // uncorks when its queue runs empty (or stalls on an unfilled slot).
   virtual bool wants_cork() const { return false; }
+  // The sender whose zero-copy completions this item's writes leave behind on
+  // the socket (io::has_completions(strategy): msg_zerocopy, uring_send_zc),
+  // else nullptr. The Connection then reaps them (EPOLLERR, the ring's fd)
+  // and keeps the socket open at close until they arrived (see
+  // net/zero_copy_completions.h). The sender must outlive the Connection's
+  // EventLoop.
+  virtual io::FileSender* zero_copy_sender() const { return nullptr; }
 };
 
 // Owned bytes. send(2) with MSG_NOSIGNAL, looping over short writes and EINTR.
