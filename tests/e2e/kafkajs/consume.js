@@ -1,12 +1,15 @@
 'use strict'
-// node consume.js <brokers> <topic> <group> <name> [max_bytes]
+// node consume.js <brokers> <topic> <group> <name> [max_bytes] [auto]
 // One kafkajs group member. For every batch it prints the batch's messages
 // ({"ev":"batch"}), then commits offset lastOffset+1 synchronously
 // ({"ev":"committed"}). Each group join prints {"ev":"join"} with the
 // assignment. Reading "stop" on stdin (or stdin closing) disconnects the
 // consumer (LeaveGroup) and prints {"ev":"stopped"}. max_bytes sets the
 // fetch size limits (total and per partition) far below one batch, so that
-// every Fetch answer ends in a truncated batch or holds one oversized batch.
+// every Fetch answer ends in a truncated batch or holds one oversized batch
+// (0: kafkajs' defaults). "auto" uses kafkajs' most common configuration
+// instead: eachMessage with autoCommit (every 100 messages or 1 s), printing
+// each message as a batch of one and no "committed" lines.
 const readline = require('readline')
 const { makeKafka, line, runMain } = require('./common')
 
@@ -21,8 +24,8 @@ function encodeHeaders (h) {
 }
 
 runMain(async () => {
-  const [brokers, topic, group, name, maxBytes] = process.argv.slice(2)
-  const limits = maxBytes ? { maxBytes: Number(maxBytes), maxBytesPerPartition: Number(maxBytes) } : {}
+  const [brokers, topic, group, name, maxBytes, mode] = process.argv.slice(2)
+  const limits = Number(maxBytes) ? { maxBytes: Number(maxBytes), maxBytesPerPartition: Number(maxBytes) } : {}
   const consumer = makeKafka(brokers, 'e2e-' + name).consumer({
     groupId: group,
     sessionTimeout: 6000,
@@ -44,7 +47,16 @@ runMain(async () => {
 
   await consumer.connect()
   await consumer.subscribe({ topics: [topic], fromBeginning: true })
-  await consumer.run({
+  const auto = {
+    autoCommit: true,
+    autoCommitThreshold: 100,
+    autoCommitInterval: 1000,
+    eachMessage: async ({ partition, message: m }) => {
+      if (stopping) return
+      line({ ev: 'batch', p: partition, stale: false, msgs: [[Number(m.offset), m.key && m.key.toString(), m.value && m.value.toString(), m.timestamp, encodeHeaders(m.headers)]] })
+    }
+  }
+  await consumer.run(mode === 'auto' ? auto : {
     autoCommit: false,
     eachBatch: async ({ batch, isStale }) => {
       if (stopping || batch.messages.length === 0) return
