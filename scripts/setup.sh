@@ -47,6 +47,10 @@ KJS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/kafkajs"
 stamp="$KJS/node_modules/.nocopy-installed-lock"
 if ! cmp -s "$KJS/package-lock.json" "$stamp"; then
   echo "setup: npm ci in $KJS" >&2
-  (cd "$KJS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "$KJS/package-lock.json" "$stamp"
+  if (cd "$KJS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    cp "$KJS/package-lock.json" "$stamp"
+  else
+    # Everything else still builds and tests; only the kafkajs tests fail.
+    echo "setup: WARNING: npm ci failed (is the npm registry reachable?)" >&2
+  fi
 fi
