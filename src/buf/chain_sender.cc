@@ -63,20 +63,31 @@ io::Result<io::Progress> ChainSender::send_memory_once(int sock, Chain& chain) {
   iovec iov[kMaxIov];
   std::size_t n_iov = 0;
   std::size_t want = 0;
+  bool file_next = false;  // a file region follows the bytes of this call
   for (const Segment& s : chain.segments()) {
     const auto* b = std::get_if<Buffer>(&s);
-    if (b == nullptr || n_iov == kMaxIov || want == kMaxBytesPerCall) break;
+    if (b == nullptr) {
+      file_next = true;
+      break;
+    }
+    if (n_iov == kMaxIov || want == kMaxBytesPerCall) break;
     const std::size_t len = std::min(b->size(), kMaxBytesPerCall - want);
     iov[n_iov++] = iovec{const_cast<std::byte*>(b->data()), len};
     want += len;
+    if (len < b->size()) break;
   }
+  // MSG_MORE before a file region: the kernel holds a small header back and
+  // sends it in one segment with the body's first bytes, which the file send
+  // (sendfile, send, ...) then pushes -- what TCP_CORK does, without its two
+  // setsockopt calls. Chains never hold empty regions, so a push follows.
+  const int flags = MSG_NOSIGNAL | (file_next ? MSG_MORE : 0);
 
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = n_iov;
   for (;;) {
     ++memory_.syscalls;
-    const ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    const ssize_t n = ::sendmsg(sock, &msg, flags);
     if (n > 0) {
       const auto sent = static_cast<std::size_t>(n);
       memory_.bytes_copied_user += sent;

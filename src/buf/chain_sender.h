@@ -30,6 +30,10 @@
 // connection (the FileSender itself may be shared by one thread's
 // connections via the borrowing constructor).
 //
+// MSG_MORE: a memory run followed by a file region is sent with MSG_MORE, so
+// the kernel holds a small header back and sends it together with the first
+// body bytes (which the file send pushes), corked or not.
+//
 // Counters: memory_counters() counts this sender's own syscalls (sendmsg,
 // including EAGAIN ones, and the TCP_CORK setsockopt calls) and, in
 // bytes_copied_user, the bytes sent from user memory: the kernel copies them

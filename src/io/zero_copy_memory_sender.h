@@ -17,6 +17,9 @@
 //
 // Progress and errors as FileSender::send_some (would_block on EAGAIN; EPIPE /
 // ECONNRESET for a closed peer, never SIGPIPE).
+// reap() reads the socket's whole error queue (until EAGAIN): call it when
+// the socket polls EPOLLERR with SO_ERROR 0 -- that is the completions
+// arriving, not a failure.
 // Thread-safety: one thread at a time; one sender per socket for zero-copy
 // sends (see ZeroCopyQueue).
 #pragma once
@@ -48,7 +51,10 @@ class ZeroCopyMemorySender {
   Result<void> drain(int sock, int timeout_ms = 5000);
   // Sends still waiting for their completion on `sock`.
   std::size_t outstanding(int sock) const;
-  // Forgets a socket's state after drain() (call before closing it).
+  // Forgets a socket's state: call once its completions were read (drain(),
+  // or an event loop's reaps) and before closing it, so that a descriptor
+  // number reused for another socket starts fresh. Releases whatever owners
+  // are still held.
   void forget(int sock) { sockets_.erase(sock); }
 
   const Counters& counters() const { return *sink_; }
