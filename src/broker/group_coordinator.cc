@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "kafka/error_code.h"
 #include "kafka/reader.h"
@@ -187,6 +188,10 @@ void GroupCoordinator::complete_join(Group& g, TimePoint now) {
     g.state = State::empty;
     g.protocol_name.clear();
     g.leader.clear();
+    // Kafka stores the Empty group (no members) so a restart does not bring
+    // back members that already left. A failure only means a restart may
+    // restore the previous generation, whose members then expire.
+    if (!store_group(g)) spdlog::warn("groups: could not store the Empty state of group '{}'", g.id);
     return;
   }
   // Protocol: among those every member supports, the one most members list
@@ -329,6 +334,8 @@ void GroupCoordinator::join_group(const kafka::JoinGroupRequest& req, std::int16
 
   if (req.member_id.empty()) {
     std::string id = new_member_id(client_id);
+    // Restored members carry ids from an earlier run of the generator.
+    while (g->member(id) != nullptr || g->pending.contains(id)) id = new_member_id(client_id);
     if (version >= 4) {
       // KIP-394: hand out the id first; the member must rejoin with it.
       g->pending[id] = now + session;
@@ -434,6 +441,16 @@ void GroupCoordinator::sync_group(const kafka::SyncGroupRequest& req, TimePoint 
       for (const auto& a : req.assignments) {
         if (a.member_id == member->id) member->assignment = a.assignment;
       }
+    }
+    if (!store_group(*g)) {
+      // Not durable, so not complete: everyone waiting gets an error and the
+      // group rebalances (Kafka's resetAndPropagateAssignmentError).
+      for (auto& member : g->members) member->assignment.clear();
+      reset_pending_sync(*g, to_wire(ErrorCode::coordinator_not_available));
+      prepare_rebalance(*g, now);
+      maybe_complete_join(*g, now);
+      flush_callbacks();
+      return;
     }
     g->state = State::stable;
     for (auto& member : g->members) {
@@ -724,11 +741,203 @@ std::optional<GroupCoordinator::OffsetValue> GroupCoordinator::decode_offset_val
   return v;
 }
 
+// Group records, after Kafka's GroupMetadataKey / GroupMetadataValue:
+//   key   = int16 version (2) | string group
+//   value = int16 version (0..3)
+//           | string protocol_type | int32 generation
+//           | nullable string protocol | nullable string leader
+//           | int64 current_state_timestamp_ms                  (v2+)
+//           | int32 member count, then per member:
+//               string member_id
+//               | nullable string group_instance_id             (v3+)
+//               | string client_id | string client_host
+//               | int32 rebalance_timeout_ms                    (v1+)
+//               | int32 session_timeout_ms
+//               | bytes subscription | bytes assignment
+//   A null (here: empty) value is a tombstone. We write value v3.
+std::vector<std::byte> GroupCoordinator::encode_group_key(const std::string& group) {
+  kafka::Writer w;
+  w.i16(kGroupKeyVersion);
+  w.string(group);
+  return w.take_buffer();
+}
+
+std::vector<std::byte> GroupCoordinator::encode_group_value(const GroupRecord& v) {
+  kafka::Writer w;
+  w.i16(kGroupValueVersion);
+  w.string(v.protocol_type);
+  w.i32(v.generation);
+  w.nullable_string(v.protocol);
+  w.nullable_string(v.leader);
+  w.i64(v.state_timestamp_ms);
+  w.array_length(static_cast<std::int32_t>(v.members.size()));
+  for (const auto& m : v.members) {
+    w.string(m.member_id);
+    w.nullable_string(m.group_instance_id);
+    w.string(m.client_id);
+    w.string(m.client_host);
+    w.i32(m.rebalance_timeout_ms);
+    w.i32(m.session_timeout_ms);
+    w.bytes(m.subscription);
+    w.bytes(m.assignment);
+  }
+  return w.take_buffer();
+}
+
+std::optional<std::string> GroupCoordinator::decode_group_key(std::span<const std::byte> key) {
+  kafka::Reader r(key);
+  if (r.i16() != kGroupKeyVersion) return std::nullopt;
+  std::string group(r.string());
+  // Trailing bytes are tolerated, as Kafka's key readers do (later key
+  // versions may append fields).
+  if (!r.ok() || group.empty()) return std::nullopt;
+  return group;
+}
+
+std::optional<GroupCoordinator::GroupRecord> GroupCoordinator::decode_group_value(std::span<const std::byte> value) {
+  kafka::Reader r(value);
+  const std::int16_t version = r.i16();
+  if (!r.ok() || version < 0 || version > kGroupValueVersion) return std::nullopt;
+  auto opt = [](std::optional<std::string_view> s) -> std::optional<std::string> {
+    if (!s) return std::nullopt;
+    return std::string(*s);
+  };
+  GroupRecord g;
+  g.protocol_type = r.string();
+  g.generation = r.i32();
+  g.protocol = opt(r.nullable_string());
+  g.leader = opt(r.nullable_string());
+  if (version >= 2) g.state_timestamp_ms = r.i64();
+  const std::int32_t n = r.array_length();
+  if (!r.ok() || n < 0) return std::nullopt;
+  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
+    GroupRecordMember m;
+    m.member_id = r.string();
+    if (version >= 3) m.group_instance_id = opt(r.nullable_string());
+    m.client_id = r.string();
+    m.client_host = r.string();
+    if (version >= 1) m.rebalance_timeout_ms = r.i32();
+    m.session_timeout_ms = r.i32();
+    if (version == 0) m.rebalance_timeout_ms = m.session_timeout_ms;
+    auto sub = r.bytes();
+    m.subscription.assign(sub.begin(), sub.end());
+    auto asg = r.bytes();
+    m.assignment.assign(asg.begin(), asg.end());
+    g.members.push_back(std::move(m));
+  }
+  if (!r.ok() || r.remaining() != 0) return std::nullopt;
+  // Consistency: what the coordinator relies on for a restored group.
+  if (g.generation < 0) return std::nullopt;
+  if (!g.members.empty()) {
+    if (g.protocol_type.empty() || !g.protocol || g.protocol->empty() || !g.leader) return std::nullopt;
+    bool leader_found = false;
+    for (std::size_t i = 0; i < g.members.size(); ++i) {
+      const auto& m = g.members[i];
+      if (m.member_id.empty() || m.session_timeout_ms <= 0 || m.rebalance_timeout_ms < 0) return std::nullopt;
+      for (std::size_t j = 0; j < i; ++j) {
+        if (g.members[j].member_id == m.member_id) return std::nullopt;
+      }
+      leader_found = leader_found || m.member_id == *g.leader;
+    }
+    if (!leader_found) return std::nullopt;
+  }
+  return g;
+}
+
+bool GroupCoordinator::store_group(const Group& g) {
+  if (log_ == nullptr) return true;
+  GroupRecord rec;
+  rec.protocol_type = g.protocol_type;
+  rec.generation = g.generation;
+  if (!g.members.empty()) {
+    rec.protocol = g.protocol_name;
+    rec.leader = g.leader;
+  }
+  for (const auto& m : g.members) {
+    GroupRecordMember rm;
+    rm.member_id = m->id;
+    rm.group_instance_id = m->instance_id;
+    rm.client_id = m->client_id;
+    rm.client_host = m->client_host;
+    rm.rebalance_timeout_ms = static_cast<std::int32_t>(m->rebalance_timeout.count());
+    rm.session_timeout_ms = static_cast<std::int32_t>(m->session_timeout.count());
+    if (const kafka::ByteVec* md = m->metadata_for(g.protocol_name)) rm.subscription = *md;
+    rm.assignment = m->assignment;
+    rec.members.push_back(std::move(rm));
+  }
+  return log_->append(encode_group_key(g.id), encode_group_value(rec));
+}
+
+bool GroupCoordinator::replay_group(std::span<const std::byte> key, std::span<const std::byte> value) {
+  auto id = decode_group_key(key);
+  if (!id) return false;
+  Group* g = find_group(*id);
+  if (value.empty()) {
+    // Tombstone: the group's membership is gone (its offsets are separate
+    // records and stay).
+    if (g != nullptr) {
+      g->members.clear();
+      g->pending.clear();
+      g->state = State::empty;
+      g->protocol_name.clear();
+      g->leader.clear();
+    }
+    return true;
+  }
+  auto rec = decode_group_value(value);
+  if (!rec) {
+    kafka::Reader peek(value);
+    const std::int16_t version = peek.i16();
+    if (peek.ok() && (version < 0 || version > kGroupValueVersion)) {
+      spdlog::warn("groups: skipping group record of '{}' with unknown value version {}", *id, version);
+      return true;
+    }
+    return false;
+  }
+  if (g == nullptr) {
+    auto fresh = std::make_unique<Group>();
+    fresh->id = *id;
+    g = fresh.get();
+    groups_.emplace(*id, std::move(fresh));
+  }
+  g->members.clear();
+  g->pending.clear();
+  g->initial_delay = false;
+  g->protocol_type = rec->protocol_type;
+  g->generation = rec->generation;
+  g->protocol_name = rec->protocol.value_or("");
+  g->leader = rec->members.empty() ? std::string() : rec->leader.value_or("");
+  g->state = rec->members.empty() ? State::empty : State::stable;
+  for (auto& rm : rec->members) {
+    auto m = std::make_unique<Member>();
+    m->id = std::move(rm.member_id);
+    m->instance_id = std::move(rm.group_instance_id);
+    m->client_id = std::move(rm.client_id);
+    m->client_host = std::move(rm.client_host);
+    m->session_timeout = milliseconds(rm.session_timeout_ms);
+    m->rebalance_timeout = milliseconds(rm.rebalance_timeout_ms);
+    m->protocols.push_back({g->protocol_name, std::move(rm.subscription)});
+    m->assignment = std::move(rm.assignment);
+    g->members.push_back(std::move(m));
+  }
+  return true;
+}
+
+void GroupCoordinator::finish_replay(TimePoint now) {
+  for (auto& [id, g] : groups_) {
+    for (auto& m : g->members) m->last_heartbeat = now;
+  }
+}
+
 bool GroupCoordinator::replay(std::span<const std::byte> key, std::span<const std::byte> value) {
   kafka::Reader peek(key);
   std::int16_t key_version = peek.i16();
   if (!peek.ok()) return false;
-  if (key_version != 1) return true;  // a record kind this version does not use
+  if (key_version == kGroupKeyVersion) return replay_group(key, value);
+  if (key_version != 1) {
+    spdlog::warn("groups: skipping __consumer_offsets record with unknown key version {}", key_version);
+    return true;
+  }
   auto k = decode_offset_key(key);
   auto v = decode_offset_value(value);
   if (!k || !v) return false;

@@ -24,9 +24,20 @@
 //   encode_offset_key()/encode_offset_value() (close to Kafka's own
 //   __consumer_offsets records). On start the broker replays every stored
 //   record, oldest first, with replay(); the last value per key wins.
-//   Group membership itself is not persisted: after a restart clients get
-//   UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION and rejoin, as after a Kafka
-//   coordinator failover.
+// - Group membership is persisted the same way, as Kafka does: a group
+//   record (encode_group_key()/encode_group_value(), Kafka's GroupMetadata
+//   key v2 / value v3 layout) is appended whenever a generation completes
+//   (the leader's SyncGroup hands out the assignments) and whenever the group
+//   becomes Empty (every member left or expired; the record then has no
+//   members). Replaying it brings the group back Stable with its generation,
+//   protocol, leader and members (with their subscriptions and
+//   assignments), so surviving members keep heartbeating and committing
+//   across a broker restart. After the last replay() call the broker calls
+//   finish_replay(now): every restored member's session starts afresh then;
+//   members that do not come back expire and trigger a rebalance.
+//   A group record that fails to be stored does not complete the generation:
+//   the pending SyncGroups get COORDINATOR_NOT_AVAILABLE and the group
+//   rebalances (Kafka does the same).
 #pragma once
 
 #include <chrono>
@@ -103,9 +114,14 @@ class GroupCoordinator {
   // Earliest time tick() has something to do; nullopt when nothing is timed.
   std::optional<TimePoint> next_deadline() const;
 
-  // Rebuild committed offsets from stored records (oldest first). Unknown
-  // record versions are skipped; returns false for undecodable records.
+  // Rebuild committed offsets and group membership from stored records
+  // (oldest first). An empty `value` is a tombstone (a null record value):
+  // for a group key it forgets the group's members. Unknown record versions
+  // are skipped (with a warning) and return true; returns false for
+  // undecodable or inconsistent records, which change nothing.
   bool replay(std::span<const std::byte> key, std::span<const std::byte> value);
+  // Ends a replay: restored members' sessions start at `now`.
+  void finish_replay(TimePoint now);
 
   // Introspection (tests, metrics).
   std::size_t group_count() const { return groups_.size(); }
@@ -129,6 +145,35 @@ class GroupCoordinator {
   static std::optional<OffsetKey> decode_offset_key(std::span<const std::byte> key);
   static std::optional<OffsetValue> decode_offset_value(std::span<const std::byte> value);
 
+  // Group membership records (Kafka's GroupMetadataKey v2 / Value v0-v3).
+  struct GroupRecordMember {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;
+    std::string client_id;
+    std::string client_host;
+    std::int32_t rebalance_timeout_ms = 0;
+    std::int32_t session_timeout_ms = 0;
+    kafka::ByteVec subscription;  // the member's metadata for `protocol`
+    kafka::ByteVec assignment;
+  };
+  struct GroupRecord {
+    std::string protocol_type;
+    std::int32_t generation = 0;
+    std::optional<std::string> protocol;  // null while the group is Empty
+    std::optional<std::string> leader;
+    std::int64_t state_timestamp_ms = -1;
+    std::vector<GroupRecordMember> members;
+  };
+  static constexpr std::int16_t kGroupKeyVersion = 2;
+  static constexpr std::int16_t kGroupValueVersion = 3;
+  static std::vector<std::byte> encode_group_key(const std::string& group);
+  static std::vector<std::byte> encode_group_value(const GroupRecord& v);
+  static std::optional<std::string> decode_group_key(std::span<const std::byte> key);
+  // Accepts value versions 0-3; nullopt for other versions, truncated or
+  // trailing bytes, or an inconsistent group (a leader that is not a member,
+  // duplicate member ids, members without a protocol, bad timeouts).
+  static std::optional<GroupRecord> decode_group_value(std::span<const std::byte> value);
+
  private:
   enum class State { empty, preparing_rebalance, completing_rebalance, stable, dead };
   struct Member;
@@ -145,6 +190,8 @@ class GroupCoordinator {
   void reset_pending_sync(Group& g, std::int16_t error);
   static const char* state_text(State s);
   void flush_callbacks();
+  bool store_group(const Group& g);
+  bool replay_group(std::span<const std::byte> key, std::span<const std::byte> value);
 
   GroupCoordinatorConfig cfg_;
   OffsetLog* log_;

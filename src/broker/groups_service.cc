@@ -53,6 +53,7 @@ GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cf
 
   // Replay: read every batch's records (uncompressed, written by us).
   std::size_t replayed = 0;
+  std::size_t skipped = 0;
   std::int64_t offset = part->log_start_offset();
   const auto end = part->high_watermark();
   while (offset < end) {
@@ -70,11 +71,20 @@ GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cf
       if (pos + h.total_size() > all.size()) break;
       if (auto recs = log::parse_records(all.subspan(pos, h.total_size()))) {
         for (auto& rec : *recs) {
-          if (!rec.key || !rec.value) continue;
-          coordinator_->replay(std::as_bytes(std::span(rec.key->data(), rec.key->size())),
-                               std::as_bytes(std::span(rec.value->data(), rec.value->size())));
-          ++replayed;
+          if (!rec.key) continue;
+          // A null value (tombstone) is passed as an empty one; no stored
+          // value of ours is empty.
+          auto value = rec.value ? std::as_bytes(std::span(rec.value->data(), rec.value->size()))
+                                 : std::span<const std::byte>();
+          if (coordinator_->replay(std::as_bytes(std::span(rec.key->data(), rec.key->size())), value)) {
+            ++replayed;
+          } else {
+            ++skipped;
+            spdlog::warn("groups: skipping undecodable record at offset {} of {}", h.base_offset, kOffsetsTopic);
+          }
         }
+      } else {
+        spdlog::warn("groups: skipping unreadable batch at offset {} of {}", h.base_offset, kOffsetsTopic);
       }
       next = h.last_offset() + 1;
       pos += h.total_size();
@@ -82,8 +92,11 @@ GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cf
     if (next <= offset) break;
     offset = next;
   }
-  spdlog::info("groups: replayed {} committed-offset record{} from {}", replayed, replayed == 1 ? "" : "s",
-               kOffsetsTopic);
+  // Restored members' sessions start now: a member that does not come back
+  // expires one session timeout after the restart.
+  coordinator_->finish_replay(GroupCoordinator::Clock::now());
+  spdlog::info("groups: replayed {} record{} from {} ({} skipped), {} group{}", replayed, replayed == 1 ? "" : "s",
+               kOffsetsTopic, skipped, coordinator_->group_count(), coordinator_->group_count() == 1 ? "" : "s");
 
   ticker_ = std::thread([this] {
     while (!stop_.load()) {

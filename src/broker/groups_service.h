@@ -4,9 +4,10 @@
 // answer to the requesting connection's loop (coordinator callbacks may fire
 // from another connection's request or from the ticker thread).
 //
-// Committed offsets are stored in the internal partition
-// `__consumer_offsets-0` (one uncompressed record per commit) and replayed
-// into the coordinator at start. A ticker thread calls tick() every 100 ms.
+// Committed offsets and group membership (see GroupCoordinator) are stored in
+// the internal partition `__consumer_offsets-0` (one uncompressed record per
+// commit or completed generation) and replayed into the coordinator at start;
+// undecodable records are skipped with a warning. A ticker thread calls tick() every 100 ms.
 //
 // Thread-safety: handle() from any reactor thread.
 #pragma once
