@@ -49,6 +49,11 @@ struct LogConfig {
   std::int64_t segment_ms = 7ll * 24 * 3600 * 1000;       // roll by age (of the segment's first append)
   std::int64_t retention_bytes = -1;                      // -1 = unlimited
   std::int64_t retention_ms = 7ll * 24 * 3600 * 1000;     // -1 = unlimited
+  // Kafka also applies retention_ms to the active segment: when its newest
+  // batch is older, it is rolled and deleted (the log becomes empty, start ==
+  // end). Off by default here: producers that send old timestamps (the e2e
+  // tests use 2020) would see their data vanish at the next retention pass.
+  bool retention_rolls_expired_active = false;
   std::uint32_t index_interval_bytes = 4096;
   std::uint32_t max_index_bytes = 10 * 1024 * 1024;
   std::uint32_t max_message_bytes = 1048588;              // one batch, as Kafka

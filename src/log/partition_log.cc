@@ -466,10 +466,11 @@ LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::in
   std::lock_guard lk(append_mu_);
   if (closed_) return log_fail(LogErrc::closed, "log is closed");
   const std::int64_t now = now_opt.value_or(now_ms());
-  // Kafka: an active segment whose newest record is past retention.ms is
-  // rolled first, so that it can go like any other (the log is then empty,
-  // log start == log end, and the next append lands in the new segment).
-  if (config_.retention_ms >= 0) {
+  // Kafka (LogConfig::retention_rolls_expired_active): an active segment
+  // whose newest record is past retention.ms is rolled first, so that it can
+  // go like any other (the log is then empty, log start == log end, and the
+  // next append lands in the new segment).
+  if (config_.retention_rolls_expired_active && config_.retention_ms >= 0) {
     const Segment& act = *segments_.rbegin()->second;
     if (act.committed().size > 0 && act.max_timestamp() >= 0 && act.max_timestamp() < now - config_.retention_ms) {
       if (auto r = roll_locked(now); !r) return std::unexpected(r.error());

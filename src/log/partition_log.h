@@ -132,9 +132,10 @@ class PartitionLog {
   // Starts a new segment now (no-op when the active one is empty).
   LogResult<void> roll();
   // Deletes whole old segments beyond retention_bytes / older than
-  // retention_ms (by their max timestamp). Size never deletes the active
-  // segment; age does, as Kafka: an active segment wholly older than
-  // retention_ms is rolled and then deleted (log start == log end after).
+  // retention_ms (by their max timestamp). Never deletes the active segment,
+  // unless LogConfig::retention_rolls_expired_active: then, as Kafka, an
+  // active segment wholly older than retention_ms is rolled and deleted
+  // (log start == log end after).
   LogResult<RetentionResult> enforce_retention(std::optional<std::int64_t> now_ms = std::nullopt);
 
   // Syncs everything appended so far; returns once it is on disk.
