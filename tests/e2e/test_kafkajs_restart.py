@@ -2,7 +2,7 @@
 
   1. 20,000 messages are stored; a kafkajs consumer (fetching 4 KiB at a
      time, so it is mid-stream) has received some of them when the broker
-     restarts (SIGTERM). The member reconnects, rejoins and finishes: every
+     restarts (SIGTERM). The member reconnects and finishes: every
      message arrives, intact, and the only repeats are messages the group had
      not committed when the broker went down.
   2. With everything committed, the broker is SIGKILLed and restarted; once
@@ -14,12 +14,12 @@ NOCOPY_KAFKAJS_COMMIT selects how the member commits:
          Repeats must lie at or after the offsets committed just before the
          restart (read with kafkajs admin).
   manual eachBatch + consumer.commitOffsets() after every batch. Repeats
-         must come from a batch whose commit did not complete. KNOWN TO FAIL
-         against nocopy today: the broker forgets group members on restart,
-         so the first commit after it gets UNKNOWN_MEMBER_ID (25); kafkajs
-         wraps that in a non-retriable error and the consumer crashes for
-         good. Kafka reloads members and generation from __consumer_offsets,
-         so the same commit succeeds there."""
+         must come from a batch whose commit did not complete. kafkajs
+         treats UNKNOWN_MEMBER_ID (25) on such a commit as non-retriable
+         and crashes for good, so this variant needs the broker to keep the
+         group's members and generation across the restart, as Kafka does
+         (nocopy stores them in __consumer_offsets; ctest runs it as
+         e2e_kafkajs_restart_manual)."""
 import os
 import shutil
 import signal
@@ -133,13 +133,13 @@ def main():
         joins = len(c.of("join"))
         b.stop(signal.SIGKILL)
         b.start()
-        # nocopy keeps committed offsets but not the group's members: the
-        # member's next heartbeat gets UNKNOWN_MEMBER_ID and it rejoins. Had
-        # it fetched new messages before that, their auto-commit would fail
-        # and they would come again after the rejoin (allowed, but then this
-        # phase could not check exactly-once). So produce once it is back;
-        # a broker that kept members (as Kafka does) causes no rejoin, and
-        # the wait below just ends.
+        # nocopy restores the group's members and generation from
+        # __consumer_offsets, so the member's heartbeats and commits keep
+        # working (kafkajs may still rejoin after losing its connection).
+        # Had it been dropped (a broker that forgets members), its next
+        # heartbeat would get UNKNOWN_MEMBER_ID and it would rejoin; messages
+        # fetched before that could not be auto-committed and would come
+        # again after the rejoin. So produce only once any rejoin is done.
         rejoin_by = time.time() + 10
         with c.cond:
             while len([e for e in c.events if e["ev"] == "join"]) == joins and time.time() < rejoin_by:
