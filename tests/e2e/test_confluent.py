@@ -34,7 +34,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 TOPIC = "cfk"
 GROUP = "cfk-group"
-T0 = 1710000000000
+T0 = int(time.time() * 1000) - 3600 * 1000  # recent: time-based retention keeps it
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 CODEC_IDS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 PER_CODEC = 4000

@@ -42,7 +42,10 @@ from harness import Broker, check  # noqa: E402
 KJS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafkajs")
 TOPIC = "kjs"
 GROUP = "kjs-group"
-T0 = 1700000000000
+# Message timestamps: an hour ago, so time-based retention (7 days by
+# default; Kafka deletes segments whose newest timestamp is older) keeps
+# them. Passed to the node scripts, which derive the same timestamps.
+T0 = int(os.environ.setdefault("NOCOPY_E2E_T0", str(int(time.time() * 1000) - 3600 * 1000)))
 ABC = "abcdefghijklmnopqrstuvwxyz"
 STORED = {}  # (partition, offset) -> message index, from every checked delivery
 

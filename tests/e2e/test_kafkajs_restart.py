@@ -140,7 +140,7 @@ def main():
         # heartbeat would get UNKNOWN_MEMBER_ID and it would rejoin; messages
         # fetched before that could not be auto-committed and would come
         # again after the rejoin. So produce only once any rejoin is done.
-        rejoin_by = time.time() + 10
+        rejoin_by = time.time() + 5
         with c.cond:
             while len([e for e in c.events if e["ev"] == "join"]) == joins and time.time() < rejoin_by:
                 c.cond.wait(0.2)
