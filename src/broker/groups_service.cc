@@ -5,10 +5,10 @@
 #include <chrono>
 #include <random>
 
-#include "broker/api_keys.h"
-#include "broker/error_codes.h"
 #include "broker/request_handler.h"
+#include "kafka/api_key.h"
 #include "kafka/codec.h"
+#include "kafka/error_code.h"
 #include "kafka/messages.h"
 #include "kafka/request.h"
 #include "log/record_batch.h"
@@ -32,7 +32,7 @@ class GroupsService::OffsetsLog final : public OffsetLog {
     auto batch = log::BatchBuilder().timestamp(wall_ms()).add(std::move(k), std::move(v)).build();
     auto r = p_->append(batch);
     if (r.error) spdlog::error("__consumer_offsets append failed: error {}", r.error);
-    return r.error == err::none;
+    return r.error == kafka::to_wire(kafka::ErrorCode::none);
   }
   Partition& partition() { return *p_; }
 
@@ -115,8 +115,20 @@ void GroupsService::stop() {
 }
 
 bool GroupsService::handles(std::int16_t k) {
-  return k == api::offset_commit || k == api::offset_fetch || k == api::join_group || k == api::heartbeat ||
-         k == api::leave_group || k == api::sync_group || k == api::describe_groups || k == api::list_groups;
+  using kafka::ApiKey;
+  switch (static_cast<ApiKey>(k)) {
+    case ApiKey::offset_commit:
+    case ApiKey::offset_fetch:
+    case ApiKey::join_group:
+    case ApiKey::heartbeat:
+    case ApiKey::leave_group:
+    case ApiKey::sync_group:
+    case ApiKey::describe_groups:
+    case ApiKey::list_groups:
+      return true;
+    default:
+      return false;
+  }
 }
 
 void GroupsService::handle(std::span<const std::byte> frame, const std::string& client_host, net::EventLoop& loop,

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "broker/api_keys.h"
+#include "kafka/api_key.h"
 
 namespace nocopy::broker {
 
@@ -38,7 +38,7 @@ std::string Metrics::render() const {
     for (int i = 0; i < kMaxApi; ++i) {
       auto v = ld(arr[i]);
       if (v == 0) continue;
-      auto label = i == kMaxApi - 1 ? std::string_view("unknown") : api_name(static_cast<std::int16_t>(i));
+      auto label = i == kMaxApi - 1 ? std::string_view("unknown") : kafka::api_label(static_cast<std::int16_t>(i));
       out += fmt::format("{}{{api=\"{}\"}} {}\n", name, label, v);
     }
   };
