@@ -77,6 +77,25 @@ const ShiftTable& shift_short() {
   return t;
 }
 
+// Runs three crc32 streams over [p, p+block), [p+block, p+2 block) and
+// [p+2 block, p+3 block) (block a multiple of 8); c1 and c2 start at 0. The
+// caller splices the three registers.
+__attribute__((target("sse4.2"), always_inline)) inline void streams_3way(const unsigned char* p, std::size_t block,
+                                                                          std::uint64_t& c0, std::uint64_t& c1,
+                                                                          std::uint64_t& c2) {
+  const unsigned char* end = p + block;
+  do {
+    std::uint64_t a, b, d;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + block, 8);
+    std::memcpy(&d, p + 2 * block, 8);
+    c0 = _mm_crc32_u64(c0, a);
+    c1 = _mm_crc32_u64(c1, b);
+    c2 = _mm_crc32_u64(c2, d);
+    p += 8;
+  } while (p < end);
+}
+
 // Three independent crc32 streams hide the instruction's 3-cycle latency;
 // their results are spliced with the shift tables.
 __attribute__((target("sse4.2"))) std::uint64_t crc_3way(const unsigned char*& p, std::size_t& n,
@@ -84,20 +103,10 @@ __attribute__((target("sse4.2"))) std::uint64_t crc_3way(const unsigned char*& p
                                                          const ShiftTable& shift) {
   while (n >= 3 * block) {
     std::uint64_t c1 = 0, c2 = 0;
-    const unsigned char* end = p + block;
-    do {
-      std::uint64_t a, b, d;
-      std::memcpy(&a, p, 8);
-      std::memcpy(&b, p + block, 8);
-      std::memcpy(&d, p + 2 * block, 8);
-      c0 = _mm_crc32_u64(c0, a);
-      c1 = _mm_crc32_u64(c1, b);
-      c2 = _mm_crc32_u64(c2, d);
-      p += 8;
-    } while (p < end);
+    streams_3way(p, block, c0, c1, c2);
     c0 = shift(static_cast<std::uint32_t>(c0)) ^ c1;
     c0 = shift(static_cast<std::uint32_t>(c0)) ^ c2;
-    p += 2 * block;
+    p += 3 * block;
     n -= 3 * block;
   }
   return c0;
@@ -150,17 +159,7 @@ __attribute__((target("sse4.2,pclmul"))) inline std::uint64_t round_3way_clmul(c
                                                                                std::uint64_t c0,
                                                                                const ShiftConstants& k) {
   std::uint64_t c1 = 0, c2 = 0;
-  const unsigned char* end = p + block;
-  do {
-    std::uint64_t a, b, d;
-    std::memcpy(&a, p, 8);
-    std::memcpy(&b, p + block, 8);
-    std::memcpy(&d, p + 2 * block, 8);
-    c0 = _mm_crc32_u64(c0, a);
-    c1 = _mm_crc32_u64(c1, b);
-    c2 = _mm_crc32_u64(c2, d);
-    p += 8;
-  } while (p < end);
+  streams_3way(p, block, c0, c1, c2);
   return shift_clmul(c0, 2 * block, k) ^ shift_clmul(c1, block, k) ^ c2;
 }
 

@@ -284,6 +284,21 @@ def say(msg):
     print("[%5.1f s] %s" % (time.time() - START, msg), flush=True)
 
 
+def stop_all(b, log_dir, consumers, ok):
+    """The tests' `finally`: kills the consumers still running, stops the
+    broker (which must exit 0) and, when the test failed, prints the tail of
+    the broker log and where the logs were kept."""
+    for c in consumers:
+        c.kill()
+    try:
+        rc = b.stop()
+        check(rc == 0, "broker exited with %s" % rc)
+    finally:
+        if not ok:
+            sys.stderr.write("---- broker log ----\n" + b.log()[-20000:] + "\n")
+            sys.stderr.write("logs kept: %s, %s\n" % (b.log_path, log_dir))
+
+
 def remove_logs(b, log_dir):
     """After a pass: removes the broker's data and log and the node logs,
     unless NOCOPY_E2E_KEEP is set (to read them)."""
@@ -411,15 +426,7 @@ def main():
         say("admin: offsets by timestamp %s; setOffsets %s replayed the 2000; topic deleted" % (got, committed))
         ok = True
     finally:
-        for c in consumers:
-            c.kill()
-        try:
-            rc = b.stop()
-            check(rc == 0, "broker exited with %s" % rc)
-        finally:
-            if not ok:
-                sys.stderr.write("---- broker log ----\n" + b.log() + "\n")
-                sys.stderr.write("logs kept: %s, %s\n" % (b.log_path, log_dir))
+        stop_all(b, log_dir, consumers, ok)
     remove_logs(b, log_dir)
     print("kafkajs e2e OK in %.1f s" % (time.time() - started))
 

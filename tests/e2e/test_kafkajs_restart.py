@@ -161,15 +161,7 @@ def main():
             (ends, committed))
         ok = True
     finally:
-        for c in consumers:
-            c.kill()
-        try:
-            rc = b.stop()
-            check(rc == 0, "broker exited with %s" % rc)
-        finally:
-            if not ok:
-                sys.stderr.write("---- broker log ----\n" + b.log()[-8000:] + "\n")
-                sys.stderr.write("logs kept: %s, %s\n" % (b.log_path, log_dir))
+        kjs.stop_all(b, log_dir, consumers, ok)
     kjs.remove_logs(b, log_dir)
     say("kafkajs restart e2e OK")
 
