@@ -35,6 +35,9 @@ class MsgZeroCopySender final : public FileSender {
   Result<Progress> send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) override;
   Result<std::size_t> reap(int sock_fd) override { return mem_.reap(sock_fd); }
   Result<void> drain(int sock_fd, int timeout_ms = 5000) override { return mem_.drain(sock_fd, timeout_ms); }
+  bool completions_on_socket() const override { return true; }
+  std::size_t outstanding(int sock_fd) const override { return mem_.outstanding(sock_fd); }
+  void forget(int sock_fd) override { mem_.forget(sock_fd); }
   Strategy strategy() const override { return Strategy::msg_zerocopy; }
   const char* fallback_reason() const override { return mem_.fallback_reason(); }
 

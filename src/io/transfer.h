@@ -63,6 +63,23 @@ class FileSender {
     (void)sock_fd; (void)timeout_ms; return {};
   }
 
+  // Zero-copy completion plumbing for an event loop (net::ZeroCopyCompletions);
+  // the defaults describe a sender without completions.
+  //  * completions_on_socket(): completions are queued on each socket's error
+  //    queue (MSG_ZEROCOPY): the socket polls EPOLLERR until reap() read them,
+  //    and must stay open until outstanding(sock) is 0 or the caller gives up.
+  //  * completion_fd(): a descriptor, not tied to any socket, that polls
+  //    readable while completions wait (io_uring SEND_ZC: the ring); -1 if none.
+  //    Valid while the sender lives.
+  //  * outstanding(sock): sends on `sock` whose memory the kernel may still
+  //    read (0 where the sender does not track completions per socket).
+  //  * forget(sock): drops what the sender holds for `sock` (call right before
+  //    closing it, so that a reused descriptor number starts fresh).
+  virtual bool completions_on_socket() const { return false; }
+  virtual int completion_fd() const { return -1; }
+  virtual std::size_t outstanding(int sock_fd) const { (void)sock_fd; return 0; }
+  virtual void forget(int sock_fd) { (void)sock_fd; }
+
   virtual Strategy strategy() const = 0;
   // When the requested strategy was unavailable and another one is used, the
   // reason ("io_uring: IORING_OP_SEND_ZC not supported"), else empty.

@@ -64,7 +64,7 @@ bool UringSendZcSender::handle(io_uring_cqe* cqe, std::uint64_t want_id, int* re
   return false;
 }
 
-int UringSendZcSender::completion_fd() const noexcept { return ring_ ? ring_->get()->ring_fd : -1; }
+int UringSendZcSender::completion_fd() const { return ring_ ? ring_->get()->ring_fd : -1; }
 
 Result<std::size_t> UringSendZcSender::reap(int) {
   if (!ring_) return 0;

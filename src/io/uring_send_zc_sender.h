@@ -49,12 +49,15 @@ class UringSendZcSender final : public FileSender {
   Result<void> drain(int sock_fd, int timeout_ms = 5000) override;
   Strategy strategy() const override { return Strategy::uring_send_zc; }
   const char* fallback_reason() const override { return fallback_reason_.c_str(); }
+  // Sends of every socket still waiting for their notification
+  // (outstanding(sock) is 0: notifications are not tracked per socket).
+  using FileSender::outstanding;
   std::size_t outstanding() const noexcept { return held_.size(); }
   // The ring's descriptor (-1 in fallback mode): it polls readable (EPOLLIN)
   // while CQEs wait, so an event loop can call reap() exactly when
   // notifications arrived instead of only on the next send. Valid while this
   // sender lives.
-  int completion_fd() const noexcept;
+  int completion_fd() const override;
 
  private:
   Result<Progress> fallback_send(int file_fd, off_t offset, std::size_t len, int sock_fd);

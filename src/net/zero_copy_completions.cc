@@ -7,8 +7,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "io/msg_zerocopy_sender.h"
-#include "io/uring_send_zc_sender.h"
 
 namespace nocopy::net {
 
@@ -17,7 +15,7 @@ namespace {
 // A closed connection's socket kept open until its MSG_ZEROCOPY completions
 // were read. Owned by its loop registration and its timer; finish() ends both.
 struct Linger : std::enable_shared_from_this<Linger> {
-  Linger(EventLoop& l, int f, io::MsgZeroCopySender& s) : loop(l), fd(f), sender(s) {}
+  Linger(EventLoop& l, int f, io::FileSender& s) : loop(l), fd(f), sender(s) {}
   ~Linger() {
     // Only reached without finish() when the loop itself is destroyed (pool
     // stopped): the sender's table is not used any more, just close.
@@ -25,7 +23,7 @@ struct Linger : std::enable_shared_from_this<Linger> {
   }
 
   void on_event() {
-    auto left = sender.memory().reap(fd);
+    auto left = sender.reap(fd);
     if (!left || *left == 0) finish(left ? "" : left.error().message().c_str());
   }
 
@@ -34,19 +32,19 @@ struct Linger : std::enable_shared_from_this<Linger> {
     auto self = shared_from_this();  // remove() and cancel() drop the other owners
     if (why != nullptr && *why != '\0') {
       spdlog::debug("net: fd {} closed with {} zero-copy sends outstanding ({})", fd,
-                    sender.memory().outstanding(fd), why);
+                    sender.outstanding(fd), why);
     }
     loop.remove(fd);
     if (timer != 0) loop.cancel(timer);
     timer = 0;
-    sender.memory().forget(fd);  // releases what is still held; a reused fd number starts fresh
+    sender.forget(fd);  // releases what is still held; a reused fd number starts fresh
     ::close(fd);
     fd = -1;
   }
 
   EventLoop& loop;
   int fd;
-  io::MsgZeroCopySender& sender;
+  io::FileSender& sender;
   EventLoop::TimerId timer = 0;
 };
 
@@ -59,16 +57,12 @@ void ZeroCopyCompletions::attach(EventLoop& loop, io::FileSender& sender) {
     spdlog::warn("net: a second zero-copy sender on one connection; completions of the first are reaped by it no more");
   }
   sender_ = &sender;
-  msg_ = dynamic_cast<io::MsgZeroCopySender*>(&sender);
-  uring_ = dynamic_cast<io::UringSendZcSender*>(&sender);
-  if (uring_ != nullptr) {
-    const int rfd = uring_->completion_fd();
-    if (rfd >= 0 && !loop.watching(rfd)) {
-      io::UringSendZcSender* s = uring_;
-      loop.add(rfd, EPOLLIN, [s](std::uint32_t) {
-        if (auto r = s->reap(-1); !r) spdlog::warn("net: reaping SEND_ZC notifications: {}", r.error().message());
-      });
-    }
+  const int rfd = sender.completion_fd();
+  if (rfd >= 0 && !loop.watching(rfd)) {
+    io::FileSender* s = &sender;
+    loop.add(rfd, EPOLLIN, [s](std::uint32_t) {
+      if (auto r = s->reap(-1); !r) spdlog::warn("net: reaping zero-copy notifications: {}", r.error().message());
+    });
   }
 }
 
@@ -78,21 +72,21 @@ io::Result<std::size_t> ZeroCopyCompletions::reap(int fd) {
 }
 
 void ZeroCopyCompletions::close_socket(EventLoop& loop, int fd, std::chrono::milliseconds max_wait) {
-  if (msg_ == nullptr) {
-    // SEND_ZC (notifications come on the ring, watched by the loop) or a
-    // sender without per-socket completion state.
+  if (sender_ == nullptr || !sender_->completions_on_socket()) {
+    // No completions, or they come on a descriptor the loop watches anyway
+    // (SEND_ZC's ring): nothing ties the socket to its sends.
     ::close(fd);
     return;
   }
-  auto left = msg_->memory().reap(fd);
+  auto left = sender_->reap(fd);
   if (!left || *left == 0 || max_wait.count() <= 0) {
-    msg_->memory().forget(fd);
+    sender_->forget(fd);
     ::close(fd);
     return;
   }
   // The peer sees EOF as it would after close(); queued bytes still go out.
   (void)::shutdown(fd, SHUT_WR);
-  auto l = std::make_shared<Linger>(loop, fd, *msg_);
+  auto l = std::make_shared<Linger>(loop, fd, *sender_);
   // Edge-triggered with no events asked for: woken by each error-queue arrival
   // (EPOLLERR) without spinning on a persistent EPOLLHUP.
   loop.add(fd, EPOLLET, [l](std::uint32_t) { l->on_event(); });

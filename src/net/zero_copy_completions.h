@@ -24,6 +24,10 @@
 //    on the socket. attach() registers the ring's fd with the loop once
 //    (EPOLLIN while CQEs wait -> reap()); closing the socket needs no wait.
 //
+// Only io::FileSender's completion interface is used (completions_on_socket,
+// completion_fd, outstanding, forget), so any sender may be attached; one
+// without completions makes every call here a plain no-op / close().
+//
 // One object per Connection, used on its loop thread only. The sender must
 // outlive the loop (one sender per loop thread, destroyed after the pool).
 #pragma once
@@ -34,11 +38,6 @@
 #include "io/error.h"
 #include "io/transfer.h"
 #include "net/event_loop.h"
-
-namespace nocopy::io {
-class MsgZeroCopySender;
-class UringSendZcSender;
-}  // namespace nocopy::io
 
 namespace nocopy::net {
 
@@ -60,8 +59,6 @@ class ZeroCopyCompletions {
 
  private:
   io::FileSender* sender_ = nullptr;
-  io::MsgZeroCopySender* msg_ = nullptr;
-  io::UringSendZcSender* uring_ = nullptr;
 };
 
 }  // namespace nocopy::net
