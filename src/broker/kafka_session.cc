@@ -16,7 +16,7 @@ KafkaSession::KafkaSession(RequestHandler& handler, const Config& cfg, Metrics& 
 
 KafkaSession::~KafkaSession() { metrics_.connection_closed(); }
 
-std::size_t KafkaSession::on_data(net::Connection& conn, std::span<const std::byte> data) {
+std::size_t KafkaSession::on_data(net::Connection& conn, std::span<std::byte> data) {
   std::size_t consumed = 0;
   while (!closing_ && data.size() - consumed >= 4) {
     const auto* p = data.data() + consumed;
@@ -31,10 +31,14 @@ std::size_t KafkaSession::on_data(net::Connection& conn, std::span<const std::by
       conn.close();
       return data.size();
     }
-    if (data.size() - consumed < 4 + static_cast<std::size_t>(size)) break;
-    // One copy of the request out of the read buffer: Produce patches the
-    // batch's baseOffset in place, and the frame must outlive the scratch span.
-    std::vector<std::byte> frame(p + 4, p + 4 + size);
+    if (data.size() - consumed < 4 + static_cast<std::size_t>(size)) {
+      conn.expect_input(4 + static_cast<std::size_t>(size));  // one buffer of the right size
+      break;
+    }
+    // The request is handled where it was read: Produce patches the batch's
+    // baseOffset in place (the span is writable), and handle() keeps no
+    // reference to the frame after it returns.
+    std::span<std::byte> frame = data.subspan(consumed + 4, static_cast<std::size_t>(size));
     consumed += 4 + static_cast<std::size_t>(size);
 
     auto slot = conn.reserve();

@@ -23,7 +23,7 @@ class KafkaSession final : public net::ConnectionHandler {
   KafkaSession(RequestHandler& handler, const Config& cfg, Metrics& metrics, io::FileSender& sender);
   ~KafkaSession() override;
 
-  std::size_t on_data(net::Connection& conn, std::span<const std::byte> data) override;
+  std::size_t on_data(net::Connection& conn, std::span<std::byte> data) override;
   void on_close(net::Connection& conn, net::CloseReason reason) override;
 
  private:

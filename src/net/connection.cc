@@ -207,7 +207,7 @@ void Connection::handle_read() {
       process_input({dst, static_cast<std::size_t>(n)});
     } else {
       in_size_ += static_cast<std::size_t>(n);
-      process_input({});
+      if (in_size_ >= want_) process_input({});
     }
     if (static_cast<std::size_t>(n) < room) break;  // socket drained (level-triggered: no edge lost)
   }
@@ -217,11 +217,12 @@ void Connection::handle_read() {
 // Offers input to the handler. `fresh` non-empty: bytes in the scratch buffer
 // (in_ is empty); the unconsumed tail is copied into in_. Otherwise in_ is
 // offered and compacted.
-void Connection::process_input(std::span<const std::byte> fresh) {
+void Connection::process_input(std::span<std::byte> fresh) {
   if (!handler_ || in_process_) return;
-  std::span<const std::byte> data = fresh.empty() ? std::span<const std::byte>(in_.get(), in_size_) : fresh;
+  std::span<std::byte> data = fresh.empty() ? std::span<std::byte>(in_.get(), in_size_) : fresh;
   if (data.empty()) return;
   in_process_ = true;
+  want_ = 0;
   std::size_t total = 0;
   while (total < data.size() && state_ == State::open && !paused_) {
     std::size_t n = handler_->on_data(*this, data.subspan(total));
@@ -229,18 +230,33 @@ void Connection::process_input(std::span<const std::byte> fresh) {
     total += std::min(n, data.size() - total);
   }
   in_process_ = false;
-  if (state_ == State::closed) return;
+  if (state_ == State::closed) {
+    in_.reset();  // kept by finish_close() while the handler still had a span into it
+    in_size_ = in_cap_ = 0;
+    return;
+  }
   std::size_t left = data.size() - total;
+  if (left == 0) want_ = 0;
+  // Room for the whole announced request (expect_input), else at least 16 KiB.
+  const std::size_t need = std::min(std::max(left, want_), opts_.max_read_buffer);
   if (!fresh.empty()) {
     if (left == 0) return;
-    if (in_cap_ < left) {
-      in_cap_ = std::max(left, std::min<std::size_t>(16 * 1024, opts_.max_read_buffer));
+    if (in_cap_ < need) {
+      in_cap_ = std::max(need, std::min<std::size_t>(16 * 1024, opts_.max_read_buffer));
       in_ = std::make_unique<std::byte[]>(in_cap_);
     }
     std::memcpy(in_.get(), data.data() + total, left);
     in_size_ = left;
   } else {
-    if (total > 0 && left > 0) std::memmove(in_.get(), in_.get() + total, left);
+    if (left > 0 && in_cap_ < need) {
+      // Grow and compact in one copy.
+      auto grown = std::make_unique<std::byte[]>(need);
+      std::memcpy(grown.get(), in_.get() + total, left);
+      in_ = std::move(grown);
+      in_cap_ = need;
+    } else if (total > 0 && left > 0) {
+      std::memmove(in_.get(), in_.get() + total, left);
+    }
     in_size_ = left;
     if (in_size_ == 0 && in_cap_ > kKeepInputCapacity) {
       in_.reset();
@@ -430,8 +446,10 @@ void Connection::finish_close(CloseReason reason) {
   fd_ = -1;
   queue_.clear();
   queued_mem_ = 0;
-  in_.reset();
-  in_size_ = in_cap_ = 0;
+  if (!in_process_) {  // else on_data still holds a span into in_: process_input frees it
+    in_.reset();
+    in_size_ = in_cap_ = 0;
+  }
   if (handler_) handler_->on_close(*this, reason);
   if (close_hook_) close_hook_(*this);
 }

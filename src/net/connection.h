@@ -16,7 +16,13 @@
 //    rest is kept and offered again, with more appended, on the next read.
 //    on_data is called again while it consumes > 0 and bytes remain.
 //  * The span is valid only during the call (it may point into a per-loop
-//    scratch buffer): copy what you keep.
+//    scratch buffer): copy what you keep. It is writable: the handler may
+//    modify the bytes in place during the call (Kafka patches baseOffset in
+//    a produced batch without copying the request out first).
+//  * A handler that knows how long its incomplete request is says so with
+//    expect_input(n) before returning: the connection then sizes its buffer
+//    for n bytes at once (no doubling copies) and offers the input again
+//    only when n bytes are there (no re-parsing of a growing prefix).
 //  * Bounded memory: a connection holds at most Options::max_read_buffer
 //    unconsumed bytes. An idle connection holds none (reads land in the loop's
 //    scratch buffer; only a partial request is copied out). When the buffer
@@ -93,7 +99,7 @@ class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   // Returns bytes consumed from the front of `data` (0..data.size()).
-  virtual std::size_t on_data(Connection& conn, std::span<const std::byte> data) = 0;
+  virtual std::size_t on_data(Connection& conn, std::span<std::byte> data) = 0;
   // The output queue became empty (e.g. to resume a paused producer). Optional.
   virtual void on_drained(Connection&) {}
   virtual void on_close(Connection&, CloseReason) {}
@@ -148,6 +154,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t queued_bytes() const { return queued_mem_; }
   std::size_t queued_items() const { return queue_.size(); }
   std::size_t buffered_input() const { return in_size_; }
+  // From on_data: the input left unconsumed by this call is the start of one
+  // request of `total` bytes; do not offer it again before that many are
+  // buffered. Capped at Options::max_read_buffer (a larger request ends in
+  // CloseReason::read_buffer_full as before). Forgotten after the next offer.
+  void expect_input(std::size_t total) { want_ = total; }
 
   void set_idle_timeout(std::chrono::milliseconds t);
 
@@ -170,7 +181,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void on_events(std::uint32_t ev);
   void handle_read();
-  void process_input(std::span<const std::byte> fresh);
+  void process_input(std::span<std::byte> fresh);
   void flush();
   void update_interest();
   void maybe_resume();
@@ -206,6 +217,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool peer_eof_ = false;
   bool in_flush_ = false;
   bool in_process_ = false;
+  std::size_t want_ = 0;  // expect_input(): bytes needed before the next offer
   bool write_blocked_ = false;
 
   EventLoop::TimerId idle_timer_ = 0;

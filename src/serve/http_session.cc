@@ -162,7 +162,7 @@ void HttpSession::on_close(net::Connection& conn, net::CloseReason reason) {
     spdlog::warn("serve: {} closed: {}", conn.peer_string(), conn.last_error());
 }
 
-std::size_t HttpSession::on_data(net::Connection& conn, std::span<const std::byte> data) {
+std::size_t HttpSession::on_data(net::Connection& conn, std::span<std::byte> data) {
   if (peer_ip_.empty()) {
     peer_ip_ = conn.peer_string();
     if (auto colon = peer_ip_.rfind(':'); colon != std::string::npos) peer_ip_.resize(colon);

@@ -32,7 +32,7 @@ class HttpSession final : public net::ConnectionHandler {
       : opts_(opts), root_fd_(root_fd), ts_(ts) {}
   ~HttpSession() override;
 
-  std::size_t on_data(net::Connection& conn, std::span<const std::byte> data) override;
+  std::size_t on_data(net::Connection& conn, std::span<std::byte> data) override;
   void on_close(net::Connection& conn, net::CloseReason reason) override;
 
  private:

@@ -43,7 +43,7 @@ constexpr std::size_t kFileSize = 8 << 20;
 char pattern(std::uint64_t off) { return static_cast<char>((off * 131 + (off >> 12)) & 0xff); }
 
 struct NullHandler : ConnectionHandler {
-  std::size_t on_data(Connection&, std::span<const std::byte> d) override { return d.size(); }
+  std::size_t on_data(Connection&, std::span<std::byte> d) override { return d.size(); }
   void on_close(Connection&, CloseReason r) override { closed = r; }
   std::optional<CloseReason> closed;
 };
