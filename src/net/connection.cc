@@ -178,7 +178,7 @@ void Connection::handle_read() {
           return;
         }
         std::size_t cap = std::min(opts_.max_read_buffer, std::max<std::size_t>(in_cap_ * 2, 16 * 1024));
-        auto grown = std::make_unique<std::byte[]>(cap);
+        auto grown = std::make_unique_for_overwrite<std::byte[]>(cap);
         std::memcpy(grown.get(), in_.get(), in_size_);
         in_ = std::move(grown);
         in_cap_ = cap;
@@ -243,14 +243,14 @@ void Connection::process_input(std::span<std::byte> fresh) {
     if (left == 0) return;
     if (in_cap_ < need) {
       in_cap_ = std::max(need, std::min<std::size_t>(16 * 1024, opts_.max_read_buffer));
-      in_ = std::make_unique<std::byte[]>(in_cap_);
+      in_ = std::make_unique_for_overwrite<std::byte[]>(in_cap_);
     }
     std::memcpy(in_.get(), data.data() + total, left);
     in_size_ = left;
   } else {
     if (left > 0 && in_cap_ < need) {
       // Grow and compact in one copy.
-      auto grown = std::make_unique<std::byte[]>(need);
+      auto grown = std::make_unique_for_overwrite<std::byte[]>(need);
       std::memcpy(grown.get(), in_.get() + total, left);
       in_ = std::move(grown);
       in_cap_ = need;
