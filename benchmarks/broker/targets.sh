@@ -17,11 +17,21 @@ nproc >> $OUT/00-meta.txt
 D=$OUT/data; rm -rf $D; mkdir -p $D
 $N broker --listen 127.0.0.1:$PORT --metrics-listen 127.0.0.1:$MPORT --data-dir $D/d --log-level warn > $D/broker.log 2>&1 &
 BP=$!; sleep 1
+# Dirty page cache throttles buffered writers once it passes
+# dirty_background_ratio (~2 GB here): each produce run starts from a synced
+# page cache, and one long run shows the sustained (writeback-bound) rate.
+settle() { sync; echo "   (page cache synced; $(grep -E '^Dirty:' /proc/meminfo | tr -s ' '))"; }
 {
-for i in 1 2 3; do $N perf produce -b 127.0.0.1:$PORT -t p100 -p 4 -n 5000000 -s 100 --progress-interval 0 2>&1 | grep produced; done
-for i in 1 2 3; do $N perf produce -b 127.0.0.1:$PORT -t p1k -p 4 -n 1000000 -s 1024 --progress-interval 0 2>&1 | grep produced; done
+echo "disk: $(dd if=/dev/zero of=$D/dd.test bs=1M count=2048 conv=fdatasync 2>&1 | tail -1) [buffered + fdatasync]"; rm -f $D/dd.test
+echo "disk: $(dd if=/dev/zero of=$D/dd.test bs=1M count=2048 oflag=direct 2>&1 | tail -1) [O_DIRECT]"; rm -f $D/dd.test
+for i in 1 2 3; do settle; $N perf produce -b 127.0.0.1:$PORT -t p100 -p 4 -n 5000000 -s 100 --progress-interval 0 2>&1 | grep produced; done
+for i in 1 2 3; do settle; $N perf produce -b 127.0.0.1:$PORT -t p1k -p 4 -n 1000000 -s 1024 --progress-interval 0 2>&1 | grep produced; done
+settle; echo "sustained 1 KiB, 6 GB:"; $N perf produce -b 127.0.0.1:$PORT -t p1k -p 4 -n 6000000 -s 1024 --progress-interval 0 2>&1 | grep produced
+settle
 for i in 1 2 3; do $N perf consume -b 127.0.0.1:$PORT -t p100 -n 15000000 --progress-interval 0 2>&1 | grep consumed; done
 for i in 1 2 3; do $N perf consume -b 127.0.0.1:$PORT -t p1k -n 3000000 --progress-interval 0 2>&1 | grep consumed; done
+echo "1 KiB, two consumer instances (-i 2) in one process:"
+for i in 1 2 3; do $N perf consume -b 127.0.0.1:$PORT -t p1k -n 3000000 -i 2 --progress-interval 0 2>&1 | grep consumed; done
 for i in 1 2 3; do $N perf produce -b 127.0.0.1:$PORT -t lat -p 1 -d 10 -r 50000 -s 100 --linger-ms 0 -a 1 --progress-interval 0 2>&1 | grep latency; done
 } 2>&1 | tee $OUT/10-perf.txt
 kill $BP; wait $BP
