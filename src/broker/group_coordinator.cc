@@ -643,6 +643,113 @@ kafka::ListGroupsResponse GroupCoordinator::list_groups() const {
   return r;
 }
 
+bool GroupCoordinator::has_offsets(const std::string& group) const {
+  auto o = offsets_.lower_bound(OffsetKey{group, "", INT32_MIN});
+  return o != offsets_.end() && o->first.group == group;
+}
+
+kafka::DeleteGroupsResponse GroupCoordinator::delete_groups(const kafka::DeleteGroupsRequest& req) {
+  kafka::DeleteGroupsResponse r;
+  for (const auto& id : req.groups_names) {
+    auto& out = r.results.emplace_back();
+    out.group_id = id;
+    if (id.empty() || id.size() > cfg_.max_group_id_length) {
+      out.error_code = to_wire(ErrorCode::invalid_group_id);
+      continue;
+    }
+    auto it = groups_.find(id);
+    if (it == groups_.end() || it->second->state == State::dead) {
+      out.error_code = to_wire(ErrorCode::group_id_not_found);
+      continue;
+    }
+    Group& g = *it->second;
+    if (g.state != State::empty || !g.members.empty()) {
+      out.error_code = to_wire(ErrorCode::non_empty_group);
+      continue;
+    }
+    // Offsets first, the group key last: replaying the group's tombstone
+    // erases the group only once no offset of it is left.
+    std::vector<std::vector<std::byte>> keys;
+    for (auto o = offsets_.lower_bound(OffsetKey{id, "", INT32_MIN}); o != offsets_.end() && o->first.group == id; ++o)
+      keys.push_back(encode_offset_key(o->first));
+    keys.push_back(encode_group_key(id));
+    if (log_ != nullptr && !log_->append_tombstones(keys)) {
+      out.error_code = to_wire(ErrorCode::coordinator_not_available);
+      continue;
+    }
+    // Pending member ids die with the group: a JoinGroup with one is
+    // answered UNKNOWN_MEMBER_ID and the client rejoins afresh.
+    offsets_.erase(offsets_.lower_bound(OffsetKey{id, "", INT32_MIN}),
+                   offsets_.lower_bound(OffsetKey{id + '\0', "", INT32_MIN}));
+    groups_.erase(it);
+    spdlog::info("groups: deleted group '{}' ({} committed offset{})", id, keys.size() - 1,
+                 keys.size() == 2 ? "" : "s");
+  }
+  flush_callbacks();
+  return r;
+}
+
+std::vector<std::string> GroupCoordinator::subscribed_topics(const Group& g) const {
+  std::vector<std::string> topics;
+  if (g.protocol_type != "consumer") return topics;
+  for (const auto& m : g.members) {
+    for (const auto& p : m->protocols) {
+      // ConsumerProtocolSubscription: int16 version | [string topic] | ...
+      if (!g.protocol_name.empty() && p.name != g.protocol_name) continue;
+      kafka::Reader rd(p.metadata);
+      rd.i16();
+      const std::int32_t n = rd.array_length();
+      for (std::int32_t i = 0; i < n && rd.ok(); ++i) {
+        std::string t(rd.string());
+        if (rd.ok() && std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(std::move(t));
+      }
+    }
+  }
+  return topics;
+}
+
+kafka::OffsetDeleteResponse GroupCoordinator::offset_delete(const kafka::OffsetDeleteRequest& req) {
+  kafka::OffsetDeleteResponse r;
+  if (req.group_id.empty() || req.group_id.size() > cfg_.max_group_id_length) {
+    r.error_code = to_wire(ErrorCode::invalid_group_id);
+    return r;
+  }
+  const Group* g = find_group(req.group_id);
+  if (g == nullptr || g->state == State::dead) {
+    r.error_code = to_wire(ErrorCode::group_id_not_found);
+    return r;
+  }
+  const bool empty = g->state == State::empty && g->members.empty();
+  if (!empty && g->protocol_type != "consumer") {
+    r.error_code = to_wire(ErrorCode::non_empty_group);
+    return r;
+  }
+  const std::vector<std::string> subscribed = empty ? std::vector<std::string>{} : subscribed_topics(*g);
+  std::vector<std::vector<std::byte>> keys;
+  std::vector<OffsetKey> to_erase;
+  for (const auto& t : req.topics) {
+    auto& rt = r.topics.emplace_back();
+    rt.name = t.name;
+    const bool is_subscribed = std::find(subscribed.begin(), subscribed.end(), t.name) != subscribed.end();
+    for (std::int32_t part : t.partitions) {
+      rt.partitions.push_back({part, to_wire(is_subscribed ? ErrorCode::group_subscribed_to_topic : ErrorCode::none)});
+      if (is_subscribed) continue;
+      OffsetKey k{req.group_id, t.name, part};
+      if (offsets_.contains(k) && std::find(to_erase.begin(), to_erase.end(), k) == to_erase.end()) {
+        keys.push_back(encode_offset_key(k));
+        to_erase.push_back(std::move(k));
+      }
+    }
+  }
+  if (!keys.empty() && log_ != nullptr && !log_->append_tombstones(keys)) {
+    r.error_code = to_wire(ErrorCode::coordinator_not_available);
+    r.topics.clear();
+    return r;
+  }
+  for (const auto& k : to_erase) offsets_.erase(k);
+  return r;
+}
+
 void GroupCoordinator::tick(TimePoint now) {
   std::vector<std::string> idle;
   for (auto& [id, gp] : groups_) {
@@ -920,6 +1027,29 @@ bool GroupCoordinator::replay_group(std::span<const std::byte> key, std::span<co
     m->assignment = std::move(rm.assignment);
     g->members.push_back(std::move(m));
   }
+  return true;
+}
+
+bool GroupCoordinator::replay_tombstone(std::span<const std::byte> key) {
+  kafka::Reader peek(key);
+  const std::int16_t key_version = peek.i16();
+  if (!peek.ok()) return false;
+  if (key_version == kGroupKeyVersion) {
+    auto id = decode_group_key(key);
+    if (!id) return false;
+    // A group that still has committed offsets stays, Empty, to hold them
+    // (Kafka does the same); one without is gone.
+    if (has_offsets(*id)) return replay_group(key, {});
+    groups_.erase(*id);
+    return true;
+  }
+  if (key_version != 1) {
+    spdlog::warn("groups: skipping __consumer_offsets tombstone with unknown key version {}", key_version);
+    return true;
+  }
+  auto k = decode_offset_key(key);
+  if (!k) return false;
+  offsets_.erase(*k);
   return true;
 }
 

@@ -50,12 +50,14 @@
 #include <string>
 #include <vector>
 
+#include "kafka/delete_groups.h"
 #include "kafka/describe_groups.h"
 #include "kafka/heartbeat.h"
 #include "kafka/join_group.h"
 #include "kafka/leave_group.h"
 #include "kafka/list_groups.h"
 #include "kafka/offset_commit.h"
+#include "kafka/offset_delete.h"
 #include "kafka/offset_fetch.h"
 #include "kafka/sync_group.h"
 
@@ -69,6 +71,16 @@ class OffsetLog {
   // Store one record. Returns false when it could not be stored; the commit
   // is then answered with an error and not applied in memory.
   virtual bool append(std::span<const std::byte> key, std::span<const std::byte> value) = 0;
+  // Store a tombstone (null value) for every key, all or nothing. Returns
+  // false when they could not be stored; nothing is then deleted in memory.
+  // The default stores them one by one as empty values, which is not
+  // atomic; the broker's log overrides it with one batch of null-valued
+  // records (replayed with replay_tombstone()).
+  virtual bool append_tombstones(std::span<const std::vector<std::byte>> keys) {
+    for (const auto& k : keys)
+      if (!append(k, {})) return false;
+    return true;
+  }
 };
 
 struct GroupCoordinatorConfig {
@@ -108,6 +120,19 @@ class GroupCoordinator {
   kafka::OffsetFetchResponse offset_fetch(const kafka::OffsetFetchRequest& req) const;
   kafka::DescribeGroupsResponse describe_groups(const kafka::DescribeGroupsRequest& req) const;
   kafka::ListGroupsResponse list_groups() const;
+  // DeleteGroups: an Empty group (no members; pending member ids do not
+  // count, as in Kafka) is removed with all its committed offsets, stored
+  // first as tombstones (the group key and every offset key, in one
+  // append_tombstones() call) so a replay does not bring it back. Per group:
+  // NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND when unknown,
+  // INVALID_GROUP_ID for "", COORDINATOR_NOT_AVAILABLE when the tombstones
+  // could not be stored (nothing is deleted then).
+  kafka::DeleteGroupsResponse delete_groups(const kafka::DeleteGroupsRequest& req);
+  // OffsetDelete: tombstones the listed partitions' committed offsets. A
+  // partition of a topic that a member of a "consumer" group subscribes to
+  // keeps its offset (GROUP_SUBSCRIBED_TO_TOPIC); a non-empty group of
+  // another protocol type answers NON_EMPTY_GROUP for the whole request.
+  kafka::OffsetDeleteResponse offset_delete(const kafka::OffsetDeleteRequest& req);
 
   // Expire sessions and finish rebalances whose deadline has passed.
   void tick(TimePoint now);
@@ -120,6 +145,12 @@ class GroupCoordinator {
   // are skipped (with a warning) and return true; returns false for
   // undecodable or inconsistent records, which change nothing.
   bool replay(std::span<const std::byte> key, std::span<const std::byte> value);
+  // A record with a null value (OffsetDelete, DeleteGroups): an offset key
+  // forgets that committed offset; a group key forgets the group -- or
+  // only its members while it still has committed offsets (DeleteGroups
+  // writes the offsets' tombstones before the group's). Unknown key
+  // versions are skipped (true); undecodable keys return false.
+  bool replay_tombstone(std::span<const std::byte> key);
   // Ends a replay: restored members' sessions start at `now`.
   void finish_replay(TimePoint now);
 
@@ -192,6 +223,11 @@ class GroupCoordinator {
   void flush_callbacks();
   bool store_group(const Group& g);
   bool replay_group(std::span<const std::byte> key, std::span<const std::byte> value);
+  bool has_offsets(const std::string& group) const;
+  // Topics the members of a "consumer" group subscribe to (parsed from
+  // their ConsumerProtocolSubscription metadata; unparsable metadata adds
+  // nothing).
+  std::vector<std::string> subscribed_topics(const Group& g) const;
 
   GroupCoordinatorConfig cfg_;
   OffsetLog* log_;

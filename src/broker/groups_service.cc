@@ -34,6 +34,17 @@ class GroupsService::OffsetsLog final : public OffsetLog {
     if (r.error) spdlog::error("__consumer_offsets append failed: error {}", r.error);
     return r.error == kafka::to_wire(kafka::ErrorCode::none);
   }
+  // One batch of null-valued records: appended whole or not at all.
+  bool append_tombstones(std::span<const std::vector<std::byte>> keys) override {
+    if (keys.empty()) return true;
+    log::BatchBuilder b;
+    b.timestamp(wall_ms());
+    for (const auto& k : keys) b.add(std::string(reinterpret_cast<const char*>(k.data()), k.size()), std::nullopt);
+    auto batch = b.build();
+    auto r = p_->append(batch);
+    if (r.error) spdlog::error("__consumer_offsets tombstone append failed: error {}", r.error);
+    return r.error == kafka::to_wire(kafka::ErrorCode::none);
+  }
   Partition& partition() { return *p_; }
 
  private:
@@ -72,11 +83,12 @@ GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cf
       if (auto recs = log::parse_records(all.subspan(pos, h.total_size()))) {
         for (auto& rec : *recs) {
           if (!rec.key) continue;
-          // A null value (tombstone) is passed as an empty one; no stored
-          // value of ours is empty.
-          auto value = rec.value ? std::as_bytes(std::span(rec.value->data(), rec.value->size()))
-                                 : std::span<const std::byte>();
-          if (coordinator_->replay(std::as_bytes(std::span(rec.key->data(), rec.key->size())), value)) {
+          const auto key = std::as_bytes(std::span(rec.key->data(), rec.key->size()));
+          // A null value is a tombstone (DeleteGroups, OffsetDelete).
+          const bool ok = rec.value ? coordinator_->replay(key, std::as_bytes(std::span(rec.value->data(),
+                                                                                          rec.value->size())))
+                                    : coordinator_->replay_tombstone(key);
+          if (ok) {
             ++replayed;
           } else {
             ++skipped;
@@ -125,6 +137,8 @@ bool GroupsService::handles(std::int16_t k) {
     case ApiKey::sync_group:
     case ApiKey::describe_groups:
     case ApiKey::list_groups:
+    case ApiKey::delete_groups:
+    case ApiKey::offset_delete:
       return true;
     default:
       return false;
@@ -171,6 +185,10 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
           post(coordinator_->describe_groups(body));
         } else if constexpr (std::is_same_v<T, kafka::ListGroupsRequest>) {
           post(coordinator_->list_groups());
+        } else if constexpr (std::is_same_v<T, kafka::DeleteGroupsRequest>) {
+          post(coordinator_->delete_groups(body));
+        } else if constexpr (std::is_same_v<T, kafka::OffsetDeleteRequest>) {
+          post(coordinator_->offset_delete(body));
         } else {
           loop.post([respond] { respond(std::nullopt); });
         }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <variant>
 
+#include "broker/config_describer.h"
 #include "broker/groups_service.h"
 #include "io/file.h"
 #include "kafka/api_key.h"
@@ -270,6 +271,8 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
         else if constexpr (std::is_same_v<T, kafka::DeleteTopicsRequest>) delete_topics(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::FindCoordinatorRequest>) find_coordinator(h, cb);
         else if constexpr (std::is_same_v<T, kafka::InitProducerIdRequest>) init_producer_id(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::DescribeConfigsRequest>) describe_configs(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::CreatePartitionsRequest>) create_partitions(h, body, loop, cb);
         else cb(close_reply(fmt::format("unhandled API key {}", h.api_key)));
       },
       req.body);
@@ -661,6 +664,79 @@ void RequestHandler::delete_topics(const Header& h, kafka::DeleteTopicsRequest& 
   admin_.submit([this, names = std::move(req.topic_names), h, &loop, d = std::move(done)]() mutable {
     kafka::DeleteTopicsResponse res;
     for (auto& name : names) res.responses.push_back({name, topics_.remove(name)});
+    auto reply = respond(encode(h, res));
+    loop.post([d = std::move(d), rep = std::make_shared<Reply>(std::move(reply))]() mutable { d(std::move(*rep)); });
+  });
+}
+
+// ------------------------------------------------------------ DescribeConfigs
+
+void RequestHandler::describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done) {
+  done(respond(encode(h, ConfigDescriber(cfg_, topics_).describe(req, h.api_version))));
+}
+
+// ----------------------------------------------------------- CreatePartitions
+
+void RequestHandler::create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop,
+                                       Done& done) {
+  struct Item {
+    std::string name;
+    std::int32_t count = 0;
+    std::int16_t error = 0;  // decided here (request-level checks)
+    std::string message;
+    std::int64_t assignments = -1;  // -1: null (the broker's choice)
+  };
+  std::vector<Item> items;
+  items.reserve(req.topics.size());
+  for (auto& t : req.topics) {
+    Item it{std::move(t.name), t.count, 0, {}, -1};
+    // Single broker: an assignment, if given, names exactly this broker
+    // once per new partition. An empty list counts as none (kafkajs sends
+    // [] when the caller gives no assignments).
+    if (t.assignments && !t.assignments->empty()) {
+      it.assignments = static_cast<std::int64_t>(t.assignments->size());
+      for (const auto& a : *t.assignments) {
+        if (a.broker_ids.size() != 1 || a.broker_ids[0] != cfg_.node_id) {
+          it.error = code(ErrorCode::invalid_replica_assignment);
+          it.message = "every new partition must be assigned to broker " + std::to_string(cfg_.node_id) + " only";
+        }
+      }
+    }
+    items.push_back(std::move(it));
+  }
+  // A topic named twice is an error for each mention (Kafka).
+  for (auto& a : items) {
+    const auto n = std::count_if(items.begin(), items.end(), [&](const Item& b) { return b.name == a.name; });
+    if (n > 1) {
+      a.error = code(ErrorCode::invalid_request);
+      a.message = "duplicate topic in the request";
+    }
+  }
+  const bool validate_only = req.validate_only;
+  admin_.submit([this, items = std::move(items), validate_only, h, &loop, d = std::move(done)]() mutable {
+    kafka::CreatePartitionsResponse res;
+    for (auto& it : items) {
+      auto& r = res.results.emplace_back();
+      r.name = it.name;
+      std::string msg = std::move(it.message);
+      if (it.error == 0 && it.name == kOffsetsTopic) {
+        it.error = code(ErrorCode::invalid_request);
+        msg = "the internal topic's partition count is fixed";
+      }
+      if (it.error == 0 && it.assignments >= 0) {
+        // Assignments, when given, cover exactly the new partitions.
+        auto t = topics_.find(it.name);
+        if (t && it.count > static_cast<std::int32_t>(t->partitions.size()) &&
+            it.assignments != it.count - static_cast<std::int64_t>(t->partitions.size())) {
+          it.error = code(ErrorCode::invalid_replica_assignment);
+          msg = "got " + std::to_string(it.assignments) + " assignments for " +
+                std::to_string(it.count - static_cast<std::int64_t>(t->partitions.size())) + " new partitions";
+        }
+      }
+      if (it.error == 0) it.error = topics_.add_partitions(it.name, it.count, validate_only, &msg);
+      r.error_code = it.error;
+      if (it.error) r.error_message = msg;
+    }
     auto reply = respond(encode(h, res));
     loop.post([d = std::move(d), rep = std::make_shared<Reply>(std::move(reply))]() mutable { d(std::move(*rep)); });
   });

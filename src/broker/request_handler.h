@@ -13,8 +13,9 @@
 //    a max_wait_ms timer on the loop, whichever comes first answers.
 //  * Produce acks=-1 with a syncing flush policy waits for the partitions'
 //    flushed offsets (the log's flusher notifies; we never sync here).
-//  * CreateTopics, DeleteTopics and Metadata auto-creation run on the
-//    AdminThread (file-system work) and post the answer back.
+//  * CreateTopics, DeleteTopics, CreatePartitions and Metadata
+//    auto-creation run on the AdminThread (file-system work) and post the
+//    answer back. DescribeConfigs is answered at once (ConfigDescriber).
 // Reply::kind says whether to send a response, send nothing (acks=0), or
 // close the connection (undecodable request, unknown API).
 //
@@ -83,6 +84,8 @@ class RequestHandler {
   void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done);
   void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);
   void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);
+  void describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done);
+  void create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop, Done& done);
   ProducerIdAllocator& producer_ids();
 
   const Config& cfg_;

@@ -143,4 +143,57 @@ std::int16_t TopicRegistry::remove(const std::string& name) {
   return kafka::to_wire(kafka::ErrorCode::none);
 }
 
+std::int16_t TopicRegistry::add_partitions(const std::string& name, std::int32_t count, bool validate_only,
+                                           std::string* message) {
+  auto say = [&](std::string m) {
+    if (message) *message = std::move(m);
+  };
+  if (!kafka::is_valid_topic_name(name)) {
+    say("topic '" + name + "' does not exist");
+    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
+  }
+  std::lock_guard serial(create_mu_);
+  auto old = find(name);
+  if (!old) {
+    say("topic '" + name + "' does not exist");
+    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
+  }
+  const auto current = static_cast<std::int32_t>(old->partitions.size());
+  if (count < current) {
+    say("topic currently has " + std::to_string(current) + " partitions, which is higher than the requested " +
+        std::to_string(count));
+    return kafka::to_wire(kafka::ErrorCode::invalid_partitions);
+  }
+  if (count == current) {
+    say("topic already has " + std::to_string(current) + " partitions");
+    return kafka::to_wire(kafka::ErrorCode::invalid_partitions);
+  }
+  if (count > 100000) {
+    say("number of partitions must be 1..100000");
+    return kafka::to_wire(kafka::ErrorCode::invalid_partitions);
+  }
+  if (validate_only) return kafka::to_wire(kafka::ErrorCode::none);
+  auto t = std::make_shared<Topic>(*old);  // shares the existing partitions
+  try {
+    for (std::int32_t i = current; i < count; ++i) {
+      auto dir = cfg_.data_dir / (name + "-" + std::to_string(i));
+      fs::create_directories(dir);
+      t->partitions.push_back(std::make_shared<Partition>(name, i, dir, cfg_, metrics_));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("add partitions to {}: {}", name, e.what());
+    say(e.what());
+    for (std::size_t i = static_cast<std::size_t>(current); i < t->partitions.size(); ++i) t->partitions[i]->close();
+    for (std::int32_t i = current; i < count; ++i) {
+      std::error_code ec;
+      fs::remove_all(cfg_.data_dir / (name + "-" + std::to_string(i)), ec);
+    }
+    return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
+  }
+  spdlog::info("topic {}: {} -> {} partitions", name, current, count);
+  std::unique_lock lock(mu_);
+  topics_[name] = std::move(t);
+  return kafka::to_wire(kafka::ErrorCode::none);
+}
+
 }  // namespace nocopy::broker

@@ -48,6 +48,16 @@ class TopicRegistry {
   std::int16_t create(const std::string& name, std::int32_t partitions, std::string* message = nullptr);
   // none or unknown_topic_or_partition / invalid_topic.
   std::int16_t remove(const std::string& name);
+  // Grows `name` to `count` partitions (CreatePartitions): the new
+  // `<topic>-<n>` directories are created and opened, then the grown topic
+  // is published (readers holding the old Topic keep seeing the old count).
+  // On disk the new directories are the partition count, so it survives a
+  // restart. validate_only: check, change nothing. Kafka error code: none,
+  // unknown_topic_or_partition, invalid_partitions (count not above the
+  // current one, or above 100000), kafka_storage_error (nothing published;
+  // directories created so far are removed).
+  std::int16_t add_partitions(const std::string& name, std::int32_t count, bool validate_only,
+                              std::string* message = nullptr);
 
   // Every partition (shutdown flush, retention, metrics).
   std::vector<std::shared_ptr<Partition>> all_partitions() const;

@@ -34,6 +34,10 @@ enum class ApiKey : std::int16_t {
   create_topics = 19,
   delete_topics = 20,
   init_producer_id = 22,
+  describe_configs = 32,
+  create_partitions = 37,
+  delete_groups = 42,
+  offset_delete = 47,
 };
 
 struct ApiInfo {

@@ -68,6 +68,7 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(member_id_required, "MEMBER_ID_REQUIRED")
     NOCOPY_KAFKA_ERR(group_max_size_reached, "GROUP_MAX_SIZE_REACHED")
     NOCOPY_KAFKA_ERR(fenced_instance_id, "FENCED_INSTANCE_ID")
+    NOCOPY_KAFKA_ERR(group_subscribed_to_topic, "GROUP_SUBSCRIBED_TO_TOPIC")
     NOCOPY_KAFKA_ERR(invalid_record, "INVALID_RECORD")
 #undef NOCOPY_KAFKA_ERR
   }

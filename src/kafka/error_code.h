@@ -71,6 +71,7 @@ enum class ErrorCode : std::int16_t {
   member_id_required = 79,
   group_max_size_reached = 81,
   fenced_instance_id = 82,
+  group_subscribed_to_topic = 86,
   invalid_record = 87,
 };
 

@@ -2,8 +2,11 @@
 #pragma once
 
 #include "kafka/api_versions.h"
+#include "kafka/create_partitions.h"
 #include "kafka/create_topics.h"
+#include "kafka/delete_groups.h"
 #include "kafka/delete_topics.h"
+#include "kafka/describe_configs.h"
 #include "kafka/describe_groups.h"
 #include "kafka/fetch.h"
 #include "kafka/find_coordinator.h"
@@ -15,6 +18,7 @@
 #include "kafka/list_offsets.h"
 #include "kafka/metadata.h"
 #include "kafka/offset_commit.h"
+#include "kafka/offset_delete.h"
 #include "kafka/offset_fetch.h"
 #include "kafka/produce.h"
 #include "kafka/sync_group.h"

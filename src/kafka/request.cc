@@ -31,6 +31,10 @@ DecodeError decode_by_key(ApiKey key, Reader& r, std::int16_t v, RequestBody& bo
     case ApiKey::create_topics: return decode_into<CreateTopicsRequest>(r, v, body);
     case ApiKey::delete_topics: return decode_into<DeleteTopicsRequest>(r, v, body);
     case ApiKey::init_producer_id: return decode_into<InitProducerIdRequest>(r, v, body);
+    case ApiKey::describe_configs: return decode_into<DescribeConfigsRequest>(r, v, body);
+    case ApiKey::create_partitions: return decode_into<CreatePartitionsRequest>(r, v, body);
+    case ApiKey::delete_groups: return decode_into<DeleteGroupsRequest>(r, v, body);
+    case ApiKey::offset_delete: return decode_into<OffsetDeleteRequest>(r, v, body);
   }
   return DecodeError::bad_value;
 }

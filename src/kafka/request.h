@@ -28,7 +28,8 @@ using RequestBody =
     std::variant<std::monostate, ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
                  OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
                  HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest, ListGroupsRequest,
-                 ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, InitProducerIdRequest>;
+                 ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, InitProducerIdRequest,
+                 DescribeConfigsRequest, CreatePartitionsRequest, DeleteGroupsRequest, OffsetDeleteRequest>;
 
 enum class RequestStatus : std::uint8_t { ok, unsupported_version, unknown_api, malformed };
 

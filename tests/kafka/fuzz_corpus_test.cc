@@ -48,6 +48,10 @@ TEST(FuzzCorpus, SeedsDecode) {
     write_seeds<DescribeGroupsRequest>(dir);
     write_seeds<ListGroupsRequest>(dir);
     write_seeds<InitProducerIdRequest>(dir);
+    write_seeds<DescribeConfigsRequest>(dir);
+    write_seeds<CreatePartitionsRequest>(dir);
+    write_seeds<DeleteGroupsRequest>(dir);
+    write_seeds<OffsetDeleteRequest>(dir);
   }
   std::filesystem::path corpus = std::filesystem::path(NOCOPY_SOURCE_DIR) / "fuzz/corpus/request_decoder";
   if (!std::filesystem::exists(corpus)) GTEST_SKIP() << "no corpus at " << corpus;

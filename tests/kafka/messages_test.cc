@@ -31,7 +31,9 @@ using AllApis = ::testing::Types<
     Pair<OffsetCommitRequest, OffsetCommitResponse>, Pair<OffsetFetchRequest, OffsetFetchResponse>,
     Pair<CreateTopicsRequest, CreateTopicsResponse>, Pair<DeleteTopicsRequest, DeleteTopicsResponse>,
     Pair<DescribeGroupsRequest, DescribeGroupsResponse>, Pair<ListGroupsRequest, ListGroupsResponse>,
-    Pair<InitProducerIdRequest, InitProducerIdResponse>>;
+    Pair<InitProducerIdRequest, InitProducerIdResponse>, Pair<DescribeConfigsRequest, DescribeConfigsResponse>,
+    Pair<CreatePartitionsRequest, CreatePartitionsResponse>, Pair<DeleteGroupsRequest, DeleteGroupsResponse>,
+    Pair<OffsetDeleteRequest, OffsetDeleteResponse>>;
 
 template <class P>
 class ApiRoundTrip : public ::testing::Test {};
@@ -259,7 +261,11 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 5));
   EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 1));
-  EXPECT_EQ(r.api_keys.size(), 17u);
+  EXPECT_EQ(range(ApiKey::describe_configs), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::create_partitions), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::delete_groups), std::make_pair(0, 2));
+  EXPECT_EQ(range(ApiKey::offset_delete), std::make_pair(0, 0));
+  EXPECT_EQ(r.api_keys.size(), 21u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {

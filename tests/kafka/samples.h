@@ -224,4 +224,63 @@ inline InitProducerIdResponse sample() {
   return {0, 0, 4000, 0};
 }
 
+template <>
+inline DescribeConfigsRequest sample() {
+  DescribeConfigsRequest m;
+  m.resources = {{2, "alpha", std::vector<std::string>{"retention.ms", "segment.bytes"}}, {4, "0", std::nullopt}};
+  m.include_synonyms = true;
+  m.include_documentation = true;
+  return m;
+}
+template <>
+inline DescribeConfigsResponse sample() {
+  DescribeConfigsResponse m;
+  m.throttle_time_ms = 3;
+  DescribeConfigsResponse::Config c;
+  c.name = "retention.ms";
+  c.value = "604800000";
+  c.read_only = false;
+  c.is_default = true;
+  c.config_source = 5;
+  c.is_sensitive = false;
+  c.synonyms = {{"log.retention.ms", std::string("604800000"), 5}, {"x", std::nullopt, 4}};
+  c.config_type = 5;
+  c.documentation = "how long";
+  DescribeConfigsResponse::Config d;
+  d.name = "secret";
+  d.value.reset();
+  d.read_only = true;
+  d.is_sensitive = true;
+  m.results = {{0, std::nullopt, 2, "alpha", {c, d}}, {3, std::string("unknown topic"), 2, "gone", {}}};
+  return m;
+}
+template <>
+inline CreatePartitionsRequest sample() {
+  CreatePartitionsRequest m;
+  m.topics = {{"alpha", 6, std::vector<CreatePartitionsRequest::Assignment>{{{0}}, {{0, 1}}}}, {"beta", 2, std::nullopt}};
+  m.timeout_ms = 5000;
+  m.validate_only = true;
+  return m;
+}
+template <>
+inline CreatePartitionsResponse sample() {
+  return {4, {{"alpha", 0, std::nullopt}, {"beta", 37, std::string("must grow")}}};
+}
+template <>
+inline DeleteGroupsRequest sample() {
+  return {{"g1", "g2", ""}};
+}
+template <>
+inline DeleteGroupsResponse sample() {
+  return {2, {{"g1", 0}, {"g2", 68}, {"", 24}}};
+}
+template <>
+inline OffsetDeleteRequest sample() {
+  return {"g", {{"alpha", {0, 2}}, {"beta", {}}}};
+}
+template <>
+inline OffsetDeleteResponse sample() {
+  return {0, 1, {{"alpha", {{0, 0}, {2, 86}}}}};
+}
+
 }  // namespace nocopy::kafka::test
