@@ -3,6 +3,7 @@
 // OffsetDelete (47), including what survives a restart (a fresh
 // TopicRegistry/GroupsService over the same data dir).
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <future>
@@ -20,6 +21,7 @@
 #include "kafka/codec.h"
 #include "kafka/error_code.h"
 #include "kafka/messages.h"
+#include "log/crc32c.h"
 #include "log/record_batch.h"
 #include "net/event_loop.h"
 
@@ -403,6 +405,46 @@ TEST_F(AdminApisTest, OffsetDeleteKeepsSubscribedTopicsAndPersists) {
   EXPECT_EQ(fetched(n, "g", "t", 0), -1);
   EXPECT_EQ(fetched(n, "g", "t", 1), -1);
   EXPECT_EQ(fetched(n, "g", "u", 0), 7);
+}
+
+// ListOffsets by timestamp lands on the record inside a compressed batch
+// (the log alone answers the batch's base offset). The batch is built by
+// zstd-compressing the records of an uncompressed one.
+TEST_F(AdminApisTest, ListOffsetsByTimestampLooksInsideCompressedBatches) {
+  Node n(cfg);
+  ASSERT_EQ(n.topics.create("z", 1), 0);
+  auto part = n.topics.find("z", 0);
+  auto first = log::BatchBuilder().timestamp(1000).add(std::string("a"), std::string("b")).build();
+  ASSERT_EQ(part->append(first).error, 0);
+  log::BatchBuilder b;
+  b.timestamp(2000);
+  for (int i = 0; i < 50; ++i) b.add("k" + std::to_string(i), std::string(40, 'v'), {}, 10 * i);
+  auto plain = b.build();
+  std::vector<std::byte> zs(ZSTD_compressBound(plain.size()));
+  auto len = ZSTD_compress(zs.data(), zs.size(), plain.data() + log::kBatchHeaderSize,
+                           plain.size() - log::kBatchHeaderSize, 1);
+  ASSERT_FALSE(ZSTD_isError(len));
+  std::vector<std::byte> batch(log::kBatchHeaderSize + len);
+  std::copy_n(plain.begin(), log::kBatchHeaderSize, batch.begin());
+  std::copy_n(zs.begin(), len, batch.begin() + log::kBatchHeaderSize);
+  log::store_be16(batch.data() + 21, 4);
+  log::store_be32(batch.data() + 8, static_cast<std::int32_t>(batch.size() - log::kLogOverhead));
+  log::store_be32(batch.data() + log::kCrcOffset,
+                  static_cast<std::int32_t>(log::crc32c(std::span(batch).subspan(log::kCrcCoveredFrom))));
+  ASSERT_EQ(part->append(batch).error, 0);  // offsets 1..50
+  auto lookup = [&](std::int64_t ts) {
+    kafka::ListOffsetsRequest req;
+    req.topics = {{"z", {{0, ts, 1}}}};
+    auto res = n.call<kafka::ListOffsetsResponse>(1, req);
+    return res.topics.at(0).partitions.at(0).offset;
+  };
+  EXPECT_EQ(lookup(500), 0);
+  EXPECT_EQ(lookup(1001), 1);
+  EXPECT_EQ(lookup(2000), 1);
+  EXPECT_EQ(lookup(2001), 2);
+  EXPECT_EQ(lookup(2250), 26);
+  EXPECT_EQ(lookup(2490), 50);
+  EXPECT_EQ(lookup(2491), -1);
 }
 
 }  // namespace

@@ -14,6 +14,9 @@ DeleteGroups (42) and OffsetDelete (47).
      describe_configs and create_partitions 4 -> 5.
   3. kafkajs 2.2.4 admin (node, when tests/e2e/kafkajs has node_modules):
      describeConfigs, createPartitions 5 -> 6, deleteGroups.
+  3b. ListOffsets by timestamp inside compressed batches: kafka-python
+     produces 100 records in one batch per codec (gzip, snappy, lz4, zstd);
+     offsets_for_times lands on the first record at or after the target.
   4. SIGTERM restart: 6 partitions, partition 3's message, the deleted groups
      stay deleted, the kept offsets are back."""
 import json
@@ -222,6 +225,40 @@ def kafkajs(b):
     return True
 
 
+def offsets_by_time_in_compressed_batches(b):
+    """ListOffsets by timestamp answers the first record >= the target even
+    inside a compressed batch (kafka-python producer, one batch per codec)."""
+    from kafka import KafkaProducer
+    t0 = int(time.time() * 1000) - 60000
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        topic = "ts-" + codec
+        p = KafkaProducer(bootstrap_servers=b.addr, compression_type=codec, linger_ms=2000, batch_size=1 << 20,
+                          api_version_auto_timeout_ms=10000)
+        for i in range(100):
+            p.send(topic, key=b"k%d" % i, value=b"v" * 50, partition=0, timestamp_ms=t0 + 10 * i)
+        p.flush()
+        p.close()
+        c = KafkaConsumer(bootstrap_servers=b.addr, api_version_auto_timeout_ms=10000)
+        tp = TopicPartition(topic, 0)
+        got = {}
+        for target, want in ((t0 - 5, 0), (t0 + 255, 26), (t0 + 990, 99)):
+            r = c.offsets_for_times({tp: target})[tp]
+            got[target - t0] = r.offset if r else None
+            check(r is not None and r.offset == want,
+                  "%s: offsets_for_times(t0%+d) = %r, want %d" % (codec, target - t0, r, want))
+        check(c.offsets_for_times({tp: t0 + 991})[tp] is None, "%s: a time after the last record found one" % codec)
+        c.close()
+    # The batches really are compressed and one each: read the log's first batch header.
+    for codec, cid in (("gzip", 1), ("snappy", 2), ("lz4", 3), ("zstd", 4)):
+        seg = os.path.join(b.data_dir, "ts-%s-0" % codec, "%020d.log" % 0)
+        with open(seg, "rb") as f:
+            hdr = f.read(61)
+        attrs, last_delta = struct.unpack_from(">hi", hdr, 21)
+        check(attrs & 7 == cid and last_delta == 99, "%s: stored batch attributes %d, last delta %d" %
+              (codec, attrs, last_delta))
+    print("ListOffsets by timestamp inside one gzip/snappy/lz4/zstd batch of 100: offsets 0, 26, 99, none")
+
+
 def main():
     b = Broker("--retention-ms", "3600000", "--segment-bytes", str(1 << 20),
                "--group-initial-rebalance-delay-ms", "0").start()
@@ -230,6 +267,7 @@ def main():
         kafka_python(b)
         confluent(b)
         ran_kjs = kafkajs(b)
+        offsets_by_time_in_compressed_batches(b)
         want_parts = 6 if ran_kjs else 5
         rc = b.stop(signal.SIGTERM)
         check(rc == 0, "SIGTERM exit %s" % rc)

@@ -1,0 +1,42 @@
+// BatchDecompressor: reads the records inside a compressed RecordBatch v2 --
+// only for ListOffsets by timestamp, where Kafka answers the first *record*
+// with timestamp >= the target, which for a compressed batch means looking
+// inside it. The produce and fetch paths never decompress: batches pass
+// through as the producer compressed them.
+//
+// Codecs (attributes bits 0-2): 1 gzip (zlib, gzip or zlib framing), 2 snappy
+// (xerial framing as the Java/librdkafka/kafka-python producers write it, or a
+// raw snappy block), 3 lz4 (LZ4 frame, KIP-57), 4 zstd (one or more frames).
+//
+// Input is untrusted (whatever a producer sent, CRC-valid): every function
+// bounds its output by `max_out` bytes (a decompression bomb stops there and
+// fails) and never reads outside its input. Failures are nullopt, never
+// exceptions. Stateless and thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace nocopy::broker {
+
+class BatchDecompressor {
+ public:
+  // The records section decompressed into a new buffer (a COPY, by
+  // definition). nullopt: unknown codec, corrupt data, or more than max_out
+  // bytes.
+  static std::optional<std::vector<std::byte>> decompress_copy(int codec, std::span<const std::byte> data,
+                                                               std::size_t max_out);
+
+  // `batch`: one whole RecordBatch v2 (header + records, as stored). The
+  // offset of its first record whose timestamp (baseTimestamp +
+  // timestampDelta) is >= ts; nullopt when there is none, the batch is
+  // malformed, or (compressed) it cannot be decompressed within max_out.
+  // LogAppendTime batches: every record carries the batch's maxTimestamp.
+  static std::optional<std::int64_t> first_offset_at_or_after(std::span<const std::byte> batch, std::int64_t ts,
+                                                              std::size_t max_out);
+};
+
+}  // namespace nocopy::broker
