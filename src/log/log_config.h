@@ -6,8 +6,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 namespace nocopy::log {
+
+class FlushScheduler;
 
 // How a segment's .log file is written. Both produce identical files and
 // both are read the same way (FileRegions for sendfile, a read-only view
@@ -37,9 +40,10 @@ struct FlushPolicy {
   FlushMode mode = FlushMode::never;
   std::int64_t messages = 0;  // interval: records between syncs (0 = unused)
   std::int64_t ms = 0;        // interval: milliseconds between syncs (0 = unused)
-  // every_append: true = a flusher thread group-commits (one fdatasync for
-  // everything appended meanwhile); false = append() itself calls fdatasync
-  // while holding the append lock (the baseline the benchmark compares).
+  // every_append: true = the flusher (a FlushScheduler pool thread)
+  // group-commits (one fdatasync for everything appended meanwhile); false =
+  // append() itself calls fdatasync while holding the append lock (the
+  // baseline the benchmark compares).
   bool group_commit = true;
 };
 
@@ -61,7 +65,11 @@ struct LogConfig {
   bool allow_control_batches = false;                     // control batches only from a coordinator
   FlushPolicy flush;
   TimestampType timestamp_type = TimestampType::create_time;
-  // mmap mode: the flusher thread prefaults a new segment's mapping
+  // Where the log's background work (syncs, interval flushes, prefault)
+  // runs: a pool shared by many logs. nullptr = FlushScheduler::shared(),
+  // the process-wide pool of min(4, hardware threads) threads.
+  std::shared_ptr<FlushScheduler> flush_scheduler;
+  // mmap mode: the flusher prefaults a new segment's mapping
   // (MADV_POPULATE_WRITE), as RocketMQ warms its mapped files, so appends
   // memcpy without page faults. On a disk filesystem this dirties (and later
   // writes) the preallocated zeros once.

@@ -18,11 +18,19 @@
 //    caller's buffer (maxTimestamp = append time, attribute bit 3, CRC
 //    recomputed), after validation, as Kafka's broker does.
 //  * append() never waits for the disk. Durability: wait_flushed(offset)
-//    blocks; request_flush_notification(offset, cb) calls back (on the
-//    flusher thread, or inline when already durable) -- the broker posts the
+//    blocks; request_flush_notification(offset, cb) calls back (on a flusher
+//    thread, or inline when already durable) -- the broker posts the
 //    callback to its reactor. Either one makes the flusher sync even under
 //    FlushMode::never. With FlushMode::every_append the flusher group-commits:
 //    one fdatasync covers everything appended while the previous one ran.
+//  * The flusher is not a thread of the log's own: its work (syncs, interval
+//    flushes, mmap prefault) runs on a FlushScheduler pool shared by every
+//    log (LogConfig::flush_scheduler, default FlushScheduler::shared()), at
+//    most one pool thread per log at a time. close() detaches the log from
+//    the pool and waits for a run in progress, so no sync starts after
+//    close() and the pool never touches a destroyed log. A flush callback
+//    runs on a pool thread: it must be short (the broker only posts to its
+//    reactor) and must not close or destroy the log.
 //  * read(offset, max_bytes) returns FileRegions (no copies) starting at the
 //    batch containing `offset`, at most max_bytes except that the first batch
 //    is always whole (KIP-74); like Kafka the last region may end inside a
@@ -53,10 +61,10 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "buf/file_region.h"
+#include "log/flush_scheduler.h"
 #include "log/log_config.h"
 #include "log/log_error.h"
 #include "log/segment.h"
@@ -99,7 +107,7 @@ struct RetentionResult {
   std::int64_t log_start_offset = 0;
 };
 
-class PartitionLog {
+class PartitionLog final : private FlushScheduler::Client {
  public:
   using FlushCallback = std::function<void(const LogResult<void>&)>;
 
@@ -143,7 +151,7 @@ class PartitionLog {
   // Blocks until offset `offset` is on disk (or the log failed/closed).
   LogResult<void> wait_flushed(std::int64_t offset);
   // Calls `cb` once offset `offset` is on disk: inline when it already is,
-  // otherwise from the flusher thread. Never blocks.
+  // otherwise from a flusher (pool) thread. Never blocks.
   void request_flush_notification(std::int64_t offset, FlushCallback cb);
 
   // Flushes, trims the active segment, writes the recovery point and the
@@ -159,7 +167,8 @@ class PartitionLog {
   std::shared_ptr<Segment> segment_for(std::int64_t offset) const;  // nullptr when below start
   LogResult<void> roll_locked(std::int64_t now);
   LogResult<void> sync_segments_upto(std::int64_t target);
-  void flusher_main();
+  void run_flush_work() noexcept override;  // FlushScheduler::Client
+  void arm_interval_timer();
   void complete_flush(std::int64_t flushed, const std::optional<LogError>& err);
   void request_flush(std::int64_t upto);
   LogResult<void> write_recovery_point(std::int64_t offset);
@@ -180,20 +189,26 @@ class PartitionLog {
   std::optional<LogError> failed_;             // sticky sync failure; under append_mu_
   std::int64_t unflushed_messages_ = 0;        // under append_mu_
 
-  // Flusher: group commit and flush waiters.
+  // Flusher: group commit and flush waiters. The work runs on scheduler_'s
+  // threads (run_flush_work), one at a time for this log.
+  std::shared_ptr<FlushScheduler> scheduler_;
+  FlushScheduler::Handle flush_handle_;
   std::mutex flush_mu_;
-  std::condition_variable flush_cv_;     // wakes the flusher
   std::condition_variable flushed_cv_;   // wakes wait_flushed()
   std::int64_t flush_requested_ = 0;     // sync everything below this
   bool stop_flusher_ = false;
+  // FlushMode::interval with ms > 0: armed by the first append after a
+  // flush, due flush.ms later (steady clock, ns); cleared by the run that
+  // syncs.
+  std::atomic<bool> timer_armed_{false};
+  std::atomic<std::int64_t> timer_due_ns_{0};
   std::optional<LogError> flush_error_;
   std::multimap<std::int64_t, FlushCallback> waiters_;  // offset -> callback
-  std::shared_ptr<Segment> to_prefault_;  // mmap mode: a new segment the flusher warms
+  std::shared_ptr<Segment> to_prefault_;  // mmap mode: a new segment the flusher warms (a chunk per run)
   std::atomic<bool> sync_failed_{false};
   std::mutex checkpoint_mu_;
   std::int64_t checkpointed_ = 0;        // last recovery point written; under checkpoint_mu_
   std::int64_t dir_synced_base_ = -1;    // newest segment whose directory entry is synced; under checkpoint_mu_
-  std::thread flusher_;
 };
 
 }  // namespace nocopy::log

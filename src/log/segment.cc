@@ -341,14 +341,20 @@ LogResult<void> Segment::seal() {
   return {};
 }
 
-void Segment::prefault() noexcept {
-  if (opts_.write_mode != WriteMode::mmap || data_ == nullptr || sealed_.load(std::memory_order_acquire)) return;
-  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-  const std::uint64_t from = committed().size / page * page;
-  if (from >= map_len_) return;
-  if (::madvise(data_ + from, map_len_ - from, MADV_POPULATE_WRITE) != 0) {
-    spdlog::debug("segment {}: madvise(MADV_POPULATE_WRITE): {}", base_offset_, std::strerror(errno));
+bool Segment::prefault(std::uint64_t max_bytes) noexcept {
+  if (opts_.write_mode != WriteMode::mmap || data_ == nullptr || sealed_.load(std::memory_order_acquire)) {
+    return false;
   }
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t from = std::max(committed().size / page * page, prefaulted_);
+  if (from >= map_len_) return false;
+  const std::uint64_t len = std::min<std::uint64_t>(map_len_ - from, std::max(max_bytes, page) / page * page);
+  if (::madvise(data_ + from, len, MADV_POPULATE_WRITE) != 0) {
+    spdlog::debug("segment {}: madvise(MADV_POPULATE_WRITE): {}", base_offset_, std::strerror(errno));
+    return false;  // unsupported (kernel < 5.14) or failed: appends fault pages in themselves
+  }
+  prefaulted_ = from + len;
+  return prefaulted_ < map_len_;
 }
 
 void Segment::delete_files() noexcept {

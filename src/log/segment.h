@@ -127,9 +127,11 @@ class Segment {
   // Prepares an opened segment for appends (re-grows indexes, maps the .log
   // for writing in mmap mode). Throws std::system_error.
   void make_active();
-  // mmap mode: prefaults the writable mapping beyond the committed end
-  // (MADV_POPULATE_WRITE). Any thread; harmless if the segment was sealed.
-  void prefault() noexcept;
+  // mmap mode: prefaults the next `max_bytes` of the writable mapping that
+  // lie beyond the committed end and were not prefaulted yet
+  // (MADV_POPULATE_WRITE). Returns true when more remains. One thread at a
+  // time (the log's flusher run); harmless if the segment was sealed.
+  bool prefault(std::uint64_t max_bytes) noexcept;
   // Unlinks the three files. Open FileRegions keep working.
   void delete_files() noexcept;
 
@@ -178,6 +180,8 @@ class Segment {
   std::int64_t offset_of_max_timestamp_ = -1;
   std::uint64_t bytes_since_index_entry_ = 0;
   std::int64_t first_append_ms_ = -1;
+  // Flusher-only state: how far prefault() got.
+  std::uint64_t prefaulted_ = 0;
 };
 
 }  // namespace nocopy::log
