@@ -6,8 +6,10 @@
 //
 // Committed offsets and group membership (see GroupCoordinator) are stored in
 // the internal partition `__consumer_offsets-0` (one uncompressed record per
-// commit or completed generation) and replayed into the coordinator at start;
-// undecodable records are skipped with a warning. A ticker thread calls tick() every 100 ms.
+// commit or completed generation; DeleteGroups and OffsetDelete append one
+// batch of null-valued tombstones) and replayed into the coordinator at
+// start (null values through replay_tombstone()); undecodable records are
+// skipped with a warning. A ticker thread calls tick() every 100 ms.
 //
 // Thread-safety: handle() from any reactor thread.
 #pragma once
