@@ -139,8 +139,12 @@ void FlushScheduler::worker() {
       if (h->detached_) {
         idle_cv_.notify_all();
       } else if (h->rerun_) {
+        // Group commit's next round. This thread loops straight back to the
+        // queue, so no other thread needs waking: when nothing else is
+        // ready it runs the client again at once, with a warm cache.
         h->rerun_ = false;
-        enqueue_locked(h);
+        h->queued_ = true;
+        ready_.push_back(h);
       }
       continue;
     }

@@ -74,6 +74,12 @@ struct LogConfig {
   // memcpy without page faults. On a disk filesystem this dirties (and later
   // writes) the preallocated zeros once.
   bool mmap_prefault = true;
+  // pwrite mode with FlushMode::every_append: keep this many bytes of
+  // written zeros ahead of the end of the active segment (0 = off), so that
+  // appends overwrite blocks already allocated on disk and their fdatasync
+  // needs no journal commit for a grown file (Segment::Options). Every
+  // appended byte is then written twice (zeros, then data).
+  std::uint32_t sync_zero_fill_bytes = 64 * 1024;
   // Wall clock in ms since the epoch (roll by age, retention by age). Tests
   // inject their own.
   std::function<std::int64_t()> clock;

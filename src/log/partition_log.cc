@@ -99,6 +99,9 @@ Segment::Options PartitionLog::segment_options() const {
   // One entry per crossed interval: segment_bytes / interval + 1 entries at most.
   std::uint64_t needed = (config_.segment_bytes / config_.index_interval_bytes + 2) * OffsetIndex::kEntrySize;
   o.index_capacity_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(needed, config_.max_index_bytes));
+  if (config_.write_mode == WriteMode::pwrite && config_.flush.mode == FlushMode::every_append) {
+    o.zero_fill_bytes = config_.sync_zero_fill_bytes;
+  }
   return o;
 }
 

@@ -17,6 +17,9 @@ namespace {
 [[noreturn]] void throw_io(const io::IoError& e) {
   throw std::system_error(e.err, std::system_category(), e.message());
 }
+
+constexpr std::size_t kZeroChunk = 64 * 1024;
+const std::byte kZeros[kZeroChunk] = {};
 }  // namespace
 
 std::string Segment::file_name(std::int64_t base_offset, const char* suffix) {
@@ -277,6 +280,7 @@ void Segment::make_active() {
   } else {
     map_view(std::max<std::uint64_t>(c.size, opts_.segment_bytes), false);
   }
+  zero_end_ = c.size;
   active_ = true;
 }
 
@@ -290,14 +294,19 @@ LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<cons
                                   pos, map_len_));
     }
     std::memcpy(data_ + pos, bytes.data(), bytes.size());
-  } else if (auto r = file_->pwrite_full(bytes, pos); !r) {
-    // Cut any partial write back so the file ends at the committed size.
-    (void)file_->truncate(pos);
-    return log_fail(LogErrc::storage_error,
-                    fmt::format("append of {} bytes at position {} failed: {}", bytes.size(), pos,
-                                r.error().message()),
-                    r.error().err);
+  } else {
+    zero_fill(pos + bytes.size());
+    if (auto r = file_->pwrite_full(bytes, pos); !r) {
+      // Cut any partial write back so the file ends at the committed size.
+      (void)file_->truncate(pos);
+      zero_end_ = pos;
+      return log_fail(LogErrc::storage_error,
+                      fmt::format("append of {} bytes at position {} failed: {}", bytes.size(), pos,
+                                  r.error().message()),
+                      r.error().err);
+    }
   }
+  zero_end_ = std::max(zero_end_, pos + bytes.size());
   std::uint64_t p = pos;
   for (const AppendedBatch& b : batches) {
     index_batch(b, p);
@@ -306,6 +315,31 @@ LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<cons
   if (first_append_ms_ < 0) first_append_ms_ = now_ms;
   publish(batches.back().last_offset + 1, pos + bytes.size());
   return {};
+}
+
+void Segment::zero_fill(std::uint64_t end) noexcept {
+  if (opts_.zero_fill_bytes == 0 || end + opts_.zero_fill_bytes / 2 <= zero_end_) return;
+  // Top up to `zero_fill_bytes` past `end` (page-aligned, never past the
+  // segment size). The zeros written now are allocated at the next sync --
+  // one journal commit per refill instead of one per sync.
+  const std::uint64_t page = 4096;
+  const std::uint64_t target =
+      std::min<std::uint64_t>(opts_.segment_bytes, (end + opts_.zero_fill_bytes + page - 1) / page * page);
+  std::uint64_t at = zero_end_;
+  while (at < target) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kZeroChunk, target - at));
+    if (auto r = file_->pwrite_full(std::span(kZeros, n), at); !r) {
+      // No room (ENOSPC, EFBIG): no preallocation; the append itself will
+      // extend the file or fail with the error as usual.
+      const std::uint64_t committed_size = size_.load(std::memory_order_relaxed);
+      (void)file_->truncate(committed_size);
+      zero_end_ = committed_size;
+      spdlog::debug("segment {}: zero fill up to {} failed: {}", base_offset_, target, r.error().message());
+      return;
+    }
+    at += n;
+  }
+  zero_end_ = target;
 }
 
 LogResult<void> Segment::sync() {
@@ -326,11 +360,14 @@ LogResult<void> Segment::seal() {
   if (offset_of_max_timestamp_ >= 0) {
     time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
   }
-  if (opts_.write_mode == WriteMode::mmap && active_) {
-    // The mapping stays (readers may be scanning); pages past the new end are never touched.
+  if (active_ && (opts_.write_mode == WriteMode::mmap || zero_end_ > committed().size)) {
+    // Drop the preallocation (mmap mode's, or pwrite mode's zero fill). The
+    // mapping stays (readers may be scanning); pages past the new end are
+    // never touched.
     if (auto r = file_->truncate(committed().size); !r) {
       return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
     }
+    zero_end_ = committed().size;
   }
   for (IndexFile* f : {&offset_index_->file(), &time_index_->file()}) {
     if (auto r = f->trim(); !r) return r;

@@ -77,6 +77,15 @@ class Segment {
     std::uint64_t segment_bytes = 1ull << 30;
     std::uint32_t index_interval_bytes = 4096;
     std::size_t index_capacity_bytes = 1 << 20;
+    // pwrite mode: keep about this many bytes of written zeros ahead of the
+    // committed end (0 = off), so that most appends overwrite blocks that
+    // are already allocated and sized on disk: their fdatasync then writes
+    // the data and flushes the disk cache without a journal commit for a
+    // grown file (~35% less per sync on ext4 here). Costs a second page-cache
+    // write (and disk write) of the same bytes; meant for sync-every-append
+    // logs. The zeros past the committed end are trimmed by seal() and
+    // dropped by recovery as preallocation.
+    std::uint32_t zero_fill_bytes = 0;
   };
 
   static std::string file_name(std::int64_t base_offset, const char* suffix);  // 000...123.log
@@ -152,6 +161,7 @@ class Segment {
   void map_view(std::uint64_t len, bool writable);
   void unmap_view() noexcept;
   void publish(std::int64_t next_offset, std::uint64_t size) noexcept;
+  void zero_fill(std::uint64_t end) noexcept;  // pwrite mode: zeros ahead of `end` (Options::zero_fill_bytes)
   void open_indexes(bool reset, bool grow);
   ScanOutcome recover();  // validates from 0, rebuilds indexes, truncates
   bool load_tail();       // trusted indexes: header scan after the last entry
@@ -180,6 +190,7 @@ class Segment {
   std::int64_t offset_of_max_timestamp_ = -1;
   std::uint64_t bytes_since_index_entry_ = 0;
   std::int64_t first_append_ms_ = -1;
+  std::uint64_t zero_end_ = 0;  // pwrite + zero_fill: file bytes written (data or zeros)
   // Flusher-only state: how far prefault() got.
   std::uint64_t prefaulted_ = 0;
 };

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -328,6 +329,67 @@ TEST_P(CrashTest, AcknowledgedAppendsSurviveSigkill) {
     log->close();
   }
   EXPECT_GT(max_acked, 0);
+}
+
+// pwrite mode + sync every append keeps written zeros ahead of the end
+// (LogConfig::sync_zero_fill_bytes): close() trims them, and after an
+// unclean exit recovery drops them as preallocation, not as corruption.
+TEST(ZeroFill, TrimmedOnCloseAndDroppedAsPreallocationAfterACrash) {
+  TempDir dir;
+  LogConfig c = small_config();
+  c.segment_bytes = 1 << 20;
+  c.flush.mode = FlushMode::every_append;
+  c.sync_zero_fill_bytes = 64 * 1024;
+  const auto seg = dir / "00000000000000000000.log";
+  std::vector<std::vector<std::byte>> batches;
+  for (int i = 0; i < 10; ++i) batches.push_back(make_batch(i, 2, 400, 1000 + i));
+  std::uint64_t committed = 0;
+  {
+    auto log = PartitionLog::open(dir.path(), c);
+    for (int i = 0; i < 5; ++i) {
+      auto b = batches[i];
+      auto info = log->append(b);
+      ASSERT_TRUE(info);
+      ASSERT_TRUE(log->wait_flushed(info->last_offset));
+    }
+    committed = log->size_bytes();
+    // The zeros are there while the log is open...
+    const auto file_size = std::filesystem::file_size(seg);
+    EXPECT_GE(file_size, committed + 32 * 1024);
+    std::vector<char> tail(file_size - committed);
+    std::ifstream in(seg, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(committed));
+    in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+    EXPECT_TRUE(std::all_of(tail.begin(), tail.end(), [](char ch) { return ch == 0; }));
+  }
+  // ...and gone after close.
+  EXPECT_EQ(std::filesystem::file_size(seg), committed);
+
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto log = PartitionLog::open(dir.path(), c);
+    for (int i = 5; i < 10; ++i) {
+      auto b = batches[i];
+      auto info = log->append(b);
+      if (!info || !log->wait_flushed(info->last_offset)) ::_exit(2);
+    }
+    ::_exit(std::filesystem::file_size(seg) > log->size_bytes() ? 0 : 3);  // no close(): zeros stay
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  auto log = PartitionLog::open(dir.path(), c);
+  const RecoveryReport& rep = log->recovery_report();
+  EXPECT_FALSE(rep.clean_shutdown);
+  EXPECT_FALSE(rep.mid_log_corruption);
+  EXPECT_GT(rep.bytes_truncated, 0u);
+  ASSERT_FALSE(rep.messages.empty());
+  EXPECT_NE(rep.messages.back().find("preallocation"), std::string::npos) << rep.messages.back();
+  EXPECT_EQ(log->log_end_offset(), 20);
+  for (int i = 0; i < 10; ++i) store_be64(batches[i].data(), 2 * i);  // as the log assigned them
+  EXPECT_EQ(read_all(*log), concat(batches, 10));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, CrashTest, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
