@@ -207,6 +207,7 @@ void PartitionLog::load() {
     segments_.rbegin()->second->make_active();
   }
   log_start_.store(segments_.begin()->first, std::memory_order_release);
+  active_seg_ = segments_.rbegin()->second.get();
   const std::int64_t end = segments_.rbegin()->second->committed().next_offset;
   log_end_.store(end, std::memory_order_release);
   const std::int64_t durable = clean ? end : std::min(rp, end);
@@ -287,8 +288,8 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
   const std::int64_t now = now_ms();
   // Writers hold append_mu_, so the active segment cannot go away under us:
   // no reference count traffic on the hot path.
-  Segment* seg = segments_.rbegin()->second.get();
-  Committed c = seg->committed();
+  Segment* seg = active_seg_;
+  Committed c = seg->committed_by_writer();
   const bool need_roll =
       c.size > 0 && (c.size + batches.size() > config_.segment_bytes ||
                      (seg->first_append_ms() >= 0 && now - seg->first_append_ms() >= config_.segment_ms) ||
@@ -296,7 +297,7 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
                      c.next_offset + records - seg->base_offset() > std::numeric_limits<std::int32_t>::max());
   if (need_roll) {
     if (auto r = roll_locked(now); !r) return std::unexpected(r.error());
-    seg = segments_.rbegin()->second.get();
+    seg = active_seg_;
   }
   const bool append_time = config_.timestamp_type == TimestampType::log_append_time;
   if (append_time) max_ts = now;
@@ -386,6 +387,7 @@ LogResult<void> PartitionLog::roll_locked(std::int64_t now) {
     std::unique_lock wl(segments_mu_);
     segments_[base] = seg;
   }
+  active_seg_ = seg.get();
   spdlog::debug("log {}: rolled segment {} at offset {}", dir_.string(), old->base_offset(), base);
   // The flusher syncs the old segment and then moves the recovery point.
   if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit) request_flush(base);

@@ -182,6 +182,7 @@ class PartitionLog final : private FlushScheduler::Client {
   mutable std::mutex append_mu_;               // writers: append/roll/retention/close
   mutable std::shared_mutex segments_mu_;      // guards segments_ (readers: shared, briefly)
   std::map<std::int64_t, std::shared_ptr<Segment>> segments_;
+  Segment* active_seg_ = nullptr;              // segments_' last; under append_mu_ (the append path's shortcut)
   std::atomic<std::int64_t> log_start_{0};
   std::atomic<std::int64_t> log_end_{0};
   std::atomic<std::int64_t> flushed_{0};

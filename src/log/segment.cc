@@ -295,7 +295,7 @@ LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<cons
     }
     std::memcpy(data_ + pos, bytes.data(), bytes.size());
   } else {
-    zero_fill(pos + bytes.size());
+    if (opts_.zero_fill_bytes != 0) zero_fill(pos + bytes.size());
     if (auto r = file_->pwrite_full(bytes, pos); !r) {
       // Cut any partial write back so the file ends at the committed size.
       (void)file_->truncate(pos);
@@ -306,7 +306,7 @@ LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<cons
                       r.error().err);
     }
   }
-  zero_end_ = std::max(zero_end_, pos + bytes.size());
+  if (opts_.zero_fill_bytes != 0) zero_end_ = std::max(zero_end_, pos + bytes.size());
   std::uint64_t p = pos;
   for (const AppendedBatch& b : batches) {
     index_batch(b, p);
@@ -318,7 +318,7 @@ LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<cons
 }
 
 void Segment::zero_fill(std::uint64_t end) noexcept {
-  if (opts_.zero_fill_bytes == 0 || end + opts_.zero_fill_bytes / 2 <= zero_end_) return;
+  if (end + opts_.zero_fill_bytes / 2 <= zero_end_) return;
   // Top up to `zero_fill_bytes` past `end` (page-aligned, never past the
   // segment size). The zeros written now are allocated at the next sync --
   // one journal commit per refill instead of one per sync.

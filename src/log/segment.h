@@ -109,6 +109,11 @@ class Segment {
 
   std::int64_t base_offset() const noexcept { return base_offset_; }
   Committed committed() const noexcept;
+  // The same for the writer itself (it is the only one changing them): no
+  // seqlock retry loop.
+  Committed committed_by_writer() const noexcept {
+    return {next_offset_.load(std::memory_order_relaxed), size_.load(std::memory_order_relaxed)};
+  }
   std::int64_t max_timestamp() const noexcept { return max_timestamp_.load(std::memory_order_acquire); }
   // Wall-clock ms of the first append since this segment was created/opened (-1: none yet).
   std::int64_t first_append_ms() const noexcept { return first_append_ms_; }
