@@ -21,6 +21,7 @@ constexpr auto kLongMax = std::numeric_limits<std::int64_t>::max();
 std::string num(std::int64_t v) { return std::to_string(v); }
 
 std::int8_t source_of(const ConfigDescriber::Entry& e) {
+  if (e.overridden) return static_cast<std::int8_t>(ConfigSource::dynamic_topic_config);
   return static_cast<std::int8_t>(e.is_default() ? ConfigSource::default_config : ConfigSource::static_broker_config);
 }
 
@@ -36,7 +37,24 @@ bool wanted(const std::optional<std::vector<std::string>>& keys, const std::stri
 
 }  // namespace
 
+std::vector<ConfigDescriber::Entry> ConfigDescriber::topic_entries(const Topic& t) const {
+  auto out = topic_entries();
+  for (auto& e : out) {
+    auto it = t.overrides.find(e.name);
+    if (it == t.overrides.end()) continue;
+    e.value = it->second;
+    e.overridden = true;
+  }
+  return out;
+}
+
 std::vector<ConfigDescriber::Entry> ConfigDescriber::topic_entries() const {
+  auto out = broker_topic_entries();
+  for (auto& e : out) e.broker_value = e.value;
+  return out;
+}
+
+std::vector<ConfigDescriber::Entry> ConfigDescriber::broker_topic_entries() const {
   const Config d;  // Kafka's defaults are nocopy's defaults
   // Values the log layer runs with that Config does not set (log::LogConfig
   // defaults): segment age 7 days, an index entry every 4 KiB, 10 MiB
@@ -130,10 +148,14 @@ kafka::DescribeConfigsResponse ConfigDescriber::describe(const kafka::DescribeCo
       c.config_type = static_cast<std::int8_t>(e.type);
       if (docs) c.documentation = std::string(e.doc);
       if (synonyms) {
-        // Most specific first: the broker's static setting, then Kafka's default.
+        // Most specific first: the topic's override, the broker's static
+        // setting, then Kafka's default.
+        if (e.overridden)
+          c.synonyms.push_back({e.name, e.value, static_cast<std::int8_t>(ConfigSource::dynamic_topic_config)});
         const std::string& name = topic ? e.synonym : e.name;
-        if (!e.is_default())
-          c.synonyms.push_back({name, e.value, static_cast<std::int8_t>(ConfigSource::static_broker_config)});
+        const std::string& broker = topic ? e.broker_value : e.value;
+        if (broker != e.default_value)
+          c.synonyms.push_back({name, broker, static_cast<std::int8_t>(ConfigSource::static_broker_config)});
         c.synonyms.push_back({name, e.default_value, static_cast<std::int8_t>(ConfigSource::default_config)});
       }
     };
@@ -143,11 +165,12 @@ kafka::DescribeConfigsResponse ConfigDescriber::describe(const kafka::DescribeCo
           fail(ErrorCode::invalid_topic_exception, "'" + r.resource_name + "' is not a legal topic name");
           break;
         }
-        if (!topics_.find(r.resource_name)) {
+        auto t = topics_.find(r.resource_name);
+        if (!t) {
           fail(ErrorCode::unknown_topic_or_partition, "topic '" + r.resource_name + "' does not exist");
           break;
         }
-        for (const auto& e : topic_entries()) put(e, false, true);
+        for (const auto& e : topic_entries(*t)) put(e, false, true);
         break;
       }
       case kafka::ConfigResourceType::broker: {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <variant>
 
@@ -276,6 +277,9 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
         else if constexpr (std::is_same_v<T, kafka::InitProducerIdRequest>) init_producer_id(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::DescribeConfigsRequest>) describe_configs(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::CreatePartitionsRequest>) create_partitions(h, body, loop, cb);
+        else if constexpr (std::is_same_v<T, kafka::AlterConfigsRequest>) alter_configs(h, body, loop, cb);
+        else if constexpr (std::is_same_v<T, kafka::IncrementalAlterConfigsRequest>)
+          incremental_alter_configs(h, body, loop, cb);
         else cb(close_reply(fmt::format("unhandled API key {}", h.api_key)));
       },
       req.body);
@@ -425,6 +429,8 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
     auto& tr = res.responses.emplace_back();
     tr.name = std::move(t.name);
     tr.partitions.reserve(t.partitions.size());
+    // The topic's own max.message.bytes / flush policy (its overrides).
+    const auto tcfg = topics_.config_of(tr.name);
     for (auto& p : t.partitions) {
       auto& pr = tr.partitions.emplace_back();
       pr.index = p.index;
@@ -452,7 +458,7 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
         pr.error_code = code(ErrorCode::invalid_record);
         continue;
       }
-      if (records.size() > static_cast<std::size_t>(cfg_.max_message_bytes) + 12) {
+      if (records.size() > static_cast<std::size_t>(tcfg->max_message_bytes) + 12) {
         pr.error_code = code(ErrorCode::message_too_large);
         continue;
       }
@@ -464,7 +470,7 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
         pr.base_offset = ar.base_offset;
         pr.log_append_time_ms = ar.log_append_time;
         metrics_.on_produce(mut.size());
-        if (acks == -1 && cfg_.flush != FlushMode::never)
+        if (acks == -1 && tcfg->flush != FlushMode::never)
           to_flush.push_back({part, ar.last_offset, res.responses.size() - 1, tr.partitions.size() - 1});
       }
     }
@@ -656,17 +662,27 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
     std::string name;
     std::int32_t partitions;
     std::int16_t rf;
+    TopicConfig::Overrides configs;
+    std::string config_error;  // a null value or a name given twice
   };
   std::vector<Item> items;
   items.reserve(req.topics.size());
   for (auto& t : req.topics) {
     const bool has_assignments = !t.assignments.empty();
-    items.push_back({std::move(t.name), has_assignments ? static_cast<std::int32_t>(t.assignments.size()) : t.num_partitions,
-                     t.replication_factor});
+    Item it{std::move(t.name), has_assignments ? static_cast<std::int32_t>(t.assignments.size()) : t.num_partitions,
+            t.replication_factor, {}, {}};
+    for (auto& c : t.configs) {
+      if (!c.value) {
+        if (it.config_error.empty()) it.config_error = "null value for configuration " + c.name;
+      } else if (!it.configs.emplace(c.name, std::move(*c.value)).second) {
+        if (it.config_error.empty()) it.config_error = "configuration " + c.name + " given more than once";
+      }
+    }
+    items.push_back(std::move(it));
   }
   const bool validate_only = req.validate_only;
 
-  admin_.submit([this, items, validate_only, h, &loop, d = std::move(done)]() mutable {
+  admin_.submit([this, items = std::move(items), validate_only, h, &loop, d = std::move(done)]() mutable {
     kafka::CreateTopicsResponse res;
     for (auto& it : items) {
       std::int16_t ec = code(ErrorCode::none);
@@ -678,11 +694,11 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
       } else if (it.rf != -1 && it.rf != 1) {
         ec = code(ErrorCode::invalid_replication_factor);
         msg = "replication factor must be 1 (single broker)";
-      } else if (validate_only) {
-        ec = code(topics_.find(it.name) ? ErrorCode::topic_already_exists
-                                        : (parts <= 0 ? ErrorCode::invalid_partitions : ErrorCode::none));
+      } else if (!it.config_error.empty()) {
+        ec = code(ErrorCode::invalid_config);
+        msg = it.config_error;
       } else {
-        ec = topics_.create(it.name, parts, &msg);
+        ec = topics_.create(it.name, parts, it.configs, validate_only, &msg);
       }
       auto& r = res.topics.emplace_back();
       r.name = it.name;
@@ -708,6 +724,136 @@ void RequestHandler::delete_topics(const Header& h, kafka::DeleteTopicsRequest& 
 
 void RequestHandler::describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done) {
   done(respond(encode(h, ConfigDescriber(cfg_, topics_).describe(req, h.api_version))));
+}
+
+// ------------------------------------------- AlterConfigs / IncrementalAlter
+
+namespace {
+
+std::int16_t refuse(ErrorCode e, std::string* message, std::string text) {
+  if (message) *message = std::move(text);
+  return kafka::to_wire(e);
+}
+
+// cleanup.policy is Kafka's only list-typed topic config nocopy knows.
+bool is_list_config(const std::string& name) { return name == "cleanup.policy"; }
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    auto item = s.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+template <class Resp>
+void RequestHandler::alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop,
+                           Done& done) {
+  admin_.submit([this, items = std::move(items), validate_only, h, &loop, d = std::move(done)]() mutable {
+    Resp res;
+    for (auto& it : items) {
+      auto& r = res.responses.emplace_back();
+      r.resource_type = it.type;
+      r.resource_name = it.name;
+      std::string msg;
+      switch (static_cast<kafka::ConfigResourceType>(it.type)) {
+        case kafka::ConfigResourceType::topic:
+          r.error_code = topics_.alter_config(it.name, it.edit, validate_only, &msg);
+          break;
+        case kafka::ConfigResourceType::broker:
+          r.error_code = refuse(ErrorCode::invalid_request, &msg,
+                                "broker configs are read-only in nocopy (set them with flags or the TOML file)");
+          break;
+        default:
+          r.error_code = refuse(ErrorCode::invalid_request, &msg, "unsupported resource type " + std::to_string(it.type));
+          break;
+      }
+      if (r.error_code) r.error_message = msg;
+    }
+    auto reply = respond(encode(h, res));
+    loop.post([d = std::move(d), rep = std::make_shared<Reply>(std::move(reply))]() mutable { d(std::move(*rep)); });
+  });
+}
+
+void RequestHandler::alter_configs(const Header& h, kafka::AlterConfigsRequest& req, net::EventLoop& loop,
+                                   Done& done) {
+  std::vector<AlterItem> items;
+  for (auto& r : req.resources) {
+    AlterItem it{r.resource_type, std::move(r.resource_name), {}};
+    it.edit = [configs = std::move(r.configs)](TopicConfig::Overrides& o, std::string* message) -> std::int16_t {
+      TopicConfig::Overrides next;  // replaces the whole set
+      for (const auto& c : configs) {
+        if (!c.value) return refuse(ErrorCode::invalid_config, message, "null value for configuration " + c.name);
+        if (!next.emplace(c.name, *c.value).second)
+          return refuse(ErrorCode::invalid_request, message, "configuration " + c.name + " given more than once");
+      }
+      o = std::move(next);
+      return 0;
+    };
+    items.push_back(std::move(it));
+  }
+  alter<kafka::AlterConfigsResponse>(h, std::move(items), req.validate_only, loop, done);
+}
+
+void RequestHandler::incremental_alter_configs(const Header& h, kafka::IncrementalAlterConfigsRequest& req,
+                                               net::EventLoop& loop, Done& done) {
+  std::vector<AlterItem> items;
+  for (auto& r : req.resources) {
+    AlterItem it{r.resource_type, std::move(r.resource_name), {}};
+    it.edit = [ops = std::move(r.configs)](TopicConfig::Overrides& o, std::string* message) -> std::int16_t {
+      std::map<std::string, int> seen;
+      for (const auto& c : ops)
+        if (++seen[c.name] > 1)
+          return refuse(ErrorCode::invalid_request, message, "configuration " + c.name + " given more than once");
+      for (const auto& c : ops) {
+        switch (static_cast<kafka::AlterConfigOp>(c.config_operation)) {
+          case kafka::AlterConfigOp::set:
+            if (!c.value) return refuse(ErrorCode::invalid_config, message, "null value for configuration " + c.name);
+            o[c.name] = *c.value;
+            break;
+          case kafka::AlterConfigOp::delete_:
+            o.erase(c.name);
+            break;
+          case kafka::AlterConfigOp::append:
+          case kafka::AlterConfigOp::subtract: {
+            if (!is_list_config(c.name))
+              return refuse(ErrorCode::invalid_request, message,
+                            "APPEND/SUBTRACT apply to list configurations only, not " + c.name);
+            if (!c.value) return refuse(ErrorCode::invalid_config, message, "null value for configuration " + c.name);
+            auto cur = o.find(c.name);
+            auto list = split_list(cur != o.end() ? cur->second : "delete");
+            for (const auto& v : split_list(*c.value)) {
+              auto at = std::find(list.begin(), list.end(), v);
+              if (static_cast<kafka::AlterConfigOp>(c.config_operation) == kafka::AlterConfigOp::append) {
+                if (at == list.end()) list.push_back(v);
+              } else if (at != list.end()) {
+                list.erase(at);
+              }
+            }
+            std::string joined;
+            for (const auto& v : list) joined += (joined.empty() ? "" : ",") + v;
+            o[c.name] = joined;  // validated by the registry (only "delete" is implemented)
+            break;
+          }
+          default:
+            return refuse(ErrorCode::invalid_request, message,
+                          "unknown config operation " + std::to_string(c.config_operation) + " for " + c.name);
+        }
+      }
+      return 0;
+    };
+    items.push_back(std::move(it));
+  }
+  alter<kafka::IncrementalAlterConfigsResponse>(h, std::move(items), req.validate_only, loop, done);
 }
 
 // ----------------------------------------------------------- CreatePartitions

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "broker/admin_thread.h"
 #include "broker/config.h"
@@ -86,6 +87,18 @@ class RequestHandler {
   void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);
   void describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done);
   void create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop, Done& done);
+  void alter_configs(const Header& h, kafka::AlterConfigsRequest& req, net::EventLoop& loop, Done& done);
+  void incremental_alter_configs(const Header& h, kafka::IncrementalAlterConfigsRequest& req, net::EventLoop& loop,
+                                 Done& done);
+  // Both alter APIs: one TopicRegistry::alter_config per resource on the
+  // admin thread (BROKER and other resource types: INVALID_REQUEST).
+  struct AlterItem {
+    std::int8_t type = 0;
+    std::string name;
+    TopicRegistry::ConfigEdit edit;
+  };
+  template <class Resp>
+  void alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop, Done& done);
   ProducerIdAllocator& producer_ids();
 
   const Config& cfg_;

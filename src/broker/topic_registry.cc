@@ -12,7 +12,32 @@ namespace nocopy::broker {
 
 namespace fs = std::filesystem;
 
-TopicRegistry::TopicRegistry(const Config& cfg, Metrics* metrics) : cfg_(cfg), metrics_(metrics) {}
+TopicRegistry::TopicRegistry(const Config& cfg, Metrics* metrics)
+    : cfg_(cfg), broker_cfg_(std::shared_ptr<void>(), &cfg), metrics_(metrics) {}
+
+fs::path TopicRegistry::partition_dir(const std::string& name, std::int32_t idx) const {
+  return cfg_.data_dir / (name + "-" + std::to_string(idx));
+}
+
+std::shared_ptr<Partition> TopicRegistry::make_partition(const std::string& name, std::int32_t idx,
+                                                         const fs::path& dir,
+                                                         const std::shared_ptr<const Config>& cfg) const {
+  // Partition keeps a reference to its Config: bundle the two so the Config
+  // lives exactly as long as the Partition.
+  struct Bundle {
+    std::shared_ptr<const Config> cfg;
+    Partition partition;
+    Bundle(std::shared_ptr<const Config> c, const std::string& n, std::int32_t i, const fs::path& d, Metrics* m)
+        : cfg(std::move(c)), partition(n, i, d, *cfg, m) {}
+  };
+  auto b = std::make_shared<Bundle>(cfg, name, idx, dir, metrics_);
+  return std::shared_ptr<Partition>(b, &b->partition);
+}
+
+std::shared_ptr<const Config> TopicRegistry::config_of(std::string_view name) const {
+  auto t = find(name);
+  return t ? t->config : broker_cfg_;
+}
 
 std::size_t TopicRegistry::recover() {
   fs::create_directories(cfg_.data_dir);
@@ -37,6 +62,22 @@ std::size_t TopicRegistry::recover() {
   for (auto& [name, parts] : found) {
     auto t = std::make_shared<Topic>();
     t->name = name;
+    t->config = broker_cfg_;
+    if (parts.count(0)) {
+      try {
+        t->overrides = TopicConfig::load(parts[0]);
+        if (!t->overrides.empty()) {
+          t->config = std::make_shared<const Config>(TopicConfig::apply(cfg_, t->overrides));
+          std::string s;
+          for (auto& [k, v] : t->overrides) s += (s.empty() ? "" : ", ") + k + "=" + v;
+          spdlog::info("topic {}: config overrides {}", name, s);
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("topic {}: ignoring its config overrides, using the broker defaults: {}", name, e.what());
+        t->overrides.clear();
+        t->config = broker_cfg_;
+      }
+    }
     std::int32_t expect = 0;
     bool ok = true;
     for (auto& [idx, dir] : parts) {
@@ -45,7 +86,7 @@ std::size_t TopicRegistry::recover() {
         ok = false;
         break;
       }
-      t->partitions.push_back(std::make_shared<Partition>(name, idx, dir, cfg_, metrics_));
+      t->partitions.push_back(make_partition(name, idx, dir, t->config));
     }
     if (!ok) continue;
     spdlog::info("recovered topic {} ({} partition{}, high watermarks {})", name, t->partitions.size(),
@@ -89,6 +130,11 @@ std::vector<std::shared_ptr<Partition>> TopicRegistry::all_partitions() const {
 }
 
 std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partitions, std::string* message) {
+  return create(name, partitions, {}, false, message);
+}
+
+std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partitions,
+                                   const TopicConfig::Overrides& overrides, bool validate_only, std::string* message) {
   if (!kafka::is_valid_topic_name(name)) {
     if (message) *message = "topic name is not legal: 1..249 characters of [a-zA-Z0-9._-], not . or ..";
     return kafka::to_wire(kafka::ErrorCode::invalid_topic_exception);
@@ -97,25 +143,86 @@ std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partiti
     if (message) *message = "number of partitions must be 1..100000";
     return kafka::to_wire(kafka::ErrorCode::invalid_partitions);
   }
+  auto t = std::make_shared<Topic>();
+  t->name = name;
+  t->overrides = overrides;
+  t->config = broker_cfg_;
+  if (!overrides.empty()) {
+    try {
+      t->config = std::make_shared<const Config>(TopicConfig::apply(cfg_, overrides));
+    } catch (const std::invalid_argument& e) {
+      if (message) *message = e.what();
+      return kafka::to_wire(kafka::ErrorCode::invalid_config);
+    }
+  }
   std::lock_guard serial(create_mu_);
   if (find(name)) {
     if (message) *message = "topic '" + name + "' already exists";
     return kafka::to_wire(kafka::ErrorCode::topic_already_exists);
   }
-  auto t = std::make_shared<Topic>();
-  t->name = name;
+  if (validate_only) return kafka::to_wire(kafka::ErrorCode::none);
   try {
     for (std::int32_t i = 0; i < partitions; ++i) {
-      auto dir = cfg_.data_dir / (name + "-" + std::to_string(i));
+      auto dir = partition_dir(name, i);
       fs::create_directories(dir);
-      t->partitions.push_back(std::make_shared<Partition>(name, i, dir, cfg_, metrics_));
+      // Persisted before the partitions open: a crash leaves a topic that
+      // recovers with its overrides.
+      if (i == 0) TopicConfig::save(dir, overrides);
+      t->partitions.push_back(make_partition(name, i, dir, t->config));
     }
   } catch (const std::exception& e) {
     spdlog::error("create topic {}: {}", name, e.what());
     if (message) *message = e.what();
+    for (auto& p : t->partitions) p->close();
     return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
   }
-  spdlog::info("created topic {} with {} partition{}", name, partitions, partitions == 1 ? "" : "s");
+  spdlog::info("created topic {} with {} partition{}{}", name, partitions, partitions == 1 ? "" : "s", [&] {
+    std::string s;
+    for (auto& [k, v] : overrides) s += (s.empty() ? ", configs " : ", ") + k + "=" + v;
+    return s;
+  }());
+  std::unique_lock lock(mu_);
+  topics_[name] = std::move(t);
+  return kafka::to_wire(kafka::ErrorCode::none);
+}
+
+std::int16_t TopicRegistry::alter_config(const std::string& name, const ConfigEdit& edit, bool validate_only,
+                                         std::string* message) {
+  auto say = [&](std::string m) {
+    if (message) *message = std::move(m);
+  };
+  if (!kafka::is_valid_topic_name(name)) {
+    say("topic '" + name + "' does not exist");
+    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
+  }
+  std::lock_guard serial(create_mu_);
+  auto old = find(name);
+  if (!old) {
+    say("topic '" + name + "' does not exist");
+    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
+  }
+  TopicConfig::Overrides next = old->overrides;
+  if (auto ec = edit(next, message); ec != 0) return ec;
+  try {
+    (void)TopicConfig::apply(cfg_, next);
+  } catch (const std::invalid_argument& e) {
+    say(e.what());
+    return kafka::to_wire(kafka::ErrorCode::invalid_config);
+  }
+  if (validate_only) return kafka::to_wire(kafka::ErrorCode::none);
+  try {
+    TopicConfig::save(partition_dir(name, 0), next);
+  } catch (const std::exception& e) {
+    spdlog::error("alter config of topic {}: {}", name, e.what());
+    say(e.what());
+    return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
+  }
+  auto t = std::make_shared<Topic>(*old);  // same partitions, same running Config
+  t->overrides = std::move(next);
+  std::string s;
+  for (auto& [k, v] : t->overrides) s += (s.empty() ? "" : ", ") + k + "=" + v;
+  spdlog::info("topic {}: config overrides now {{{}}}, persisted; the open partitions take them at the next restart",
+               name, s);
   std::unique_lock lock(mu_);
   topics_[name] = std::move(t);
   return kafka::to_wire(kafka::ErrorCode::none);
@@ -178,7 +285,7 @@ std::int16_t TopicRegistry::add_partitions(const std::string& name, std::int32_t
     for (std::int32_t i = current; i < count; ++i) {
       auto dir = cfg_.data_dir / (name + "-" + std::to_string(i));
       fs::create_directories(dir);
-      t->partitions.push_back(std::make_shared<Partition>(name, i, dir, cfg_, metrics_));
+      t->partitions.push_back(make_partition(name, i, dir, t->config));
     }
   } catch (const std::exception& e) {
     spdlog::error("add partitions to {}: {}", name, e.what());

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -22,12 +23,22 @@
 
 #include "broker/config.h"
 #include "broker/partition.h"
+#include "broker/topic_config.h"
 
 namespace nocopy::broker {
 
+// A published Topic is immutable; changes publish a new one.
 struct Topic {
   std::string name;
   std::vector<std::shared_ptr<Partition>> partitions;
+  // The topic's config overrides as persisted in its topic.config (what
+  // DescribeConfigs reports as DYNAMIC_TOPIC_CONFIG).
+  TopicConfig::Overrides overrides;
+  // What the partitions run with: the broker Config with the overrides
+  // applied when they were opened. Never null. Each partition also holds
+  // this pointer (see make_partition), so a Partition that outlives its
+  // Topic keeps its Config.
+  std::shared_ptr<const Config> config;
 };
 
 class TopicRegistry {
@@ -46,6 +57,12 @@ class TopicRegistry {
   // Kafka error code: none, invalid_topic, topic_already_exists,
   // invalid_partitions, kafka_storage_error.
   std::int16_t create(const std::string& name, std::int32_t partitions, std::string* message = nullptr);
+  // CreateTopics with per-topic configs: also invalid_config (an unknown
+  // name or a bad value, see TopicConfig::check; nothing is created). The
+  // overrides are persisted (TopicConfig::save) before any partition opens.
+  // validate_only: every check, nothing created.
+  std::int16_t create(const std::string& name, std::int32_t partitions, const TopicConfig::Overrides& overrides,
+                      bool validate_only, std::string* message = nullptr);
   // none or unknown_topic_or_partition / invalid_topic.
   std::int16_t remove(const std::string& name);
   // Grows `name` to `count` partitions (CreatePartitions): the new
@@ -59,11 +76,38 @@ class TopicRegistry {
   std::int16_t add_partitions(const std::string& name, std::int32_t count, bool validate_only,
                               std::string* message = nullptr);
 
+  // AlterConfigs / IncrementalAlterConfigs on topic `name`: `edit` gets a
+  // copy of the current overrides and changes it (returning a Kafka error
+  // code to refuse, with *message). The result is validated (invalid_config),
+  // persisted (TopicConfig::save) and published as the topic's overrides,
+  // which DescribeConfigs reports at once. The open partitions keep running
+  // with the Config they were opened with: Partition/PartitionLog take their
+  // settings at open only, so a change takes effect when the broker restarts
+  // (logged). validate_only: every check, nothing written.
+  // Kafka error code: none, unknown_topic_or_partition, invalid_config,
+  // whatever `edit` returns, kafka_storage_error (the file write failed;
+  // nothing changed).
+  using ConfigEdit = std::function<std::int16_t(TopicConfig::Overrides&, std::string* message)>;
+  std::int16_t alter_config(const std::string& name, const ConfigEdit& edit, bool validate_only,
+                            std::string* message = nullptr);
+
+  // The effective Config of topic `name` (broker defaults + its overrides),
+  // or the broker Config when the topic does not exist.
+  std::shared_ptr<const Config> config_of(std::string_view name) const;
+
   // Every partition (shutdown flush, retention, metrics).
   std::vector<std::shared_ptr<Partition>> all_partitions() const;
 
  private:
+  // A Partition running with `cfg`, which it keeps alive (aliasing shared_ptr).
+  std::shared_ptr<Partition> make_partition(const std::string& name, std::int32_t idx, const std::filesystem::path& dir,
+                                            const std::shared_ptr<const Config>& cfg) const;
+  std::filesystem::path partition_dir(const std::string& name, std::int32_t idx) const;
+
   const Config& cfg_;
+  // Topics without overrides: a non-owning pointer to cfg_ (which outlives
+  // the registry and every partition, as before per-topic configs).
+  std::shared_ptr<const Config> broker_cfg_;
   Metrics* metrics_;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const Topic>, std::less<>> topics_;

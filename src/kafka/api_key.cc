@@ -6,7 +6,7 @@ namespace nocopy::kafka {
 
 namespace {
 
-constexpr std::array<ApiInfo, 21> kApis{{
+constexpr std::array<ApiInfo, 23> kApis{{
     {ApiKey::produce, "Produce", 0, 7, 3, 9, "produce"},
     {ApiKey::fetch, "Fetch", 4, 11, 4, 12, "fetch"},
     {ApiKey::list_offsets, "ListOffsets", 1, 3, 1, 6, "list_offsets"},
@@ -25,8 +25,10 @@ constexpr std::array<ApiInfo, 21> kApis{{
     {ApiKey::delete_topics, "DeleteTopics", 0, 3, 0, 4, "delete_topics"},
     {ApiKey::init_producer_id, "InitProducerId", 0, 1, 0, 2, "init_producer_id"},
     {ApiKey::describe_configs, "DescribeConfigs", 0, 4, 0, 4, "describe_configs"},
+    {ApiKey::alter_configs, "AlterConfigs", 0, 2, 0, 2, "alter_configs"},
     {ApiKey::create_partitions, "CreatePartitions", 0, 3, 0, 2, "create_partitions"},
     {ApiKey::delete_groups, "DeleteGroups", 0, 2, 0, 2, "delete_groups"},
+    {ApiKey::incremental_alter_configs, "IncrementalAlterConfigs", 0, 1, 0, 1, "incremental_alter_configs"},
     {ApiKey::offset_delete, "OffsetDelete", 0, 0, 0, 1, "offset_delete"},
 }};
 

@@ -35,8 +35,10 @@ enum class ApiKey : std::int16_t {
   delete_topics = 20,
   init_producer_id = 22,
   describe_configs = 32,
+  alter_configs = 33,
   create_partitions = 37,
   delete_groups = 42,
+  incremental_alter_configs = 44,
   offset_delete = 47,
 };
 

@@ -1,6 +1,7 @@
 // Every request/response type nocopy speaks (one header per API).
 #pragma once
 
+#include "kafka/alter_configs.h"
 #include "kafka/api_versions.h"
 #include "kafka/create_partitions.h"
 #include "kafka/create_topics.h"
@@ -11,6 +12,7 @@
 #include "kafka/fetch.h"
 #include "kafka/find_coordinator.h"
 #include "kafka/heartbeat.h"
+#include "kafka/incremental_alter_configs.h"
 #include "kafka/init_producer_id.h"
 #include "kafka/join_group.h"
 #include "kafka/leave_group.h"

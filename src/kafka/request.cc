@@ -35,6 +35,8 @@ DecodeError decode_by_key(ApiKey key, Reader& r, std::int16_t v, RequestBody& bo
     case ApiKey::create_partitions: return decode_into<CreatePartitionsRequest>(r, v, body);
     case ApiKey::delete_groups: return decode_into<DeleteGroupsRequest>(r, v, body);
     case ApiKey::offset_delete: return decode_into<OffsetDeleteRequest>(r, v, body);
+    case ApiKey::alter_configs: return decode_into<AlterConfigsRequest>(r, v, body);
+    case ApiKey::incremental_alter_configs: return decode_into<IncrementalAlterConfigsRequest>(r, v, body);
   }
   return DecodeError::bad_value;
 }

@@ -29,7 +29,8 @@ using RequestBody =
                  OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
                  HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest, ListGroupsRequest,
                  ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, InitProducerIdRequest,
-                 DescribeConfigsRequest, CreatePartitionsRequest, DeleteGroupsRequest, OffsetDeleteRequest>;
+                 DescribeConfigsRequest, CreatePartitionsRequest, DeleteGroupsRequest, OffsetDeleteRequest,
+                 AlterConfigsRequest, IncrementalAlterConfigsRequest>;
 
 enum class RequestStatus : std::uint8_t { ok, unsupported_version, unknown_api, malformed };
 

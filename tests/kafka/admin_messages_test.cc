@@ -1,5 +1,6 @@
 // The admin APIs' exact wire layouts, flexible and not (DescribeConfigs,
-// CreatePartitions, DeleteGroups, OffsetDelete), hand-assembled from
+// CreatePartitions, DeleteGroups, OffsetDelete, AlterConfigs,
+// IncrementalAlterConfigs), hand-assembled from
 // Kafka's JSON schemata, plus malformed input. Round trips at every version
 // and truncation at every byte are in messages_test.cc.
 #include <gtest/gtest.h>
@@ -60,6 +61,49 @@ TEST(AdminMessages, DescribeConfigsV4RequestSkipsUnknownTaggedFields) {
   EXPECT_FALSE(m.resources[0].configuration_keys.has_value());
   EXPECT_TRUE(m.include_synonyms);
   EXPECT_FALSE(m.include_documentation);
+}
+
+TEST(AdminMessages, IncrementalAlterConfigsV1RequestIsFlexible) {
+  // Header v2 (api 44 v1, corr 1, client "c", no tags), resources compact 1:
+  // {type 2, "t", configs compact 1: {"a", op 1 (DELETE), value null, tags},
+  // tags}, validate_only true, body tags.
+  auto frame = from_hex("002c" "0001" "00000001" "000163" "00"
+                        "02" "02" "0274" "02" "0261" "01" "00" "00" "00"
+                        "01" "00");
+  auto d = decode_request(frame);
+  ASSERT_EQ(d.status, RequestStatus::ok) << decode_error_name(d.error);
+  const auto& m = std::get<IncrementalAlterConfigsRequest>(d.body);
+  ASSERT_EQ(m.resources.size(), 1u);
+  EXPECT_EQ(m.resources[0].resource_type, 2);
+  EXPECT_EQ(m.resources[0].resource_name, "t");
+  ASSERT_EQ(m.resources[0].configs.size(), 1u);
+  EXPECT_EQ(m.resources[0].configs[0].name, "a");
+  EXPECT_EQ(m.resources[0].configs[0].config_operation, 1);
+  EXPECT_FALSE(m.resources[0].configs[0].value.has_value());
+  EXPECT_TRUE(m.validate_only);
+}
+
+TEST(AdminMessages, AlterConfigsV0RequestAndResponseLayout) {
+  // Header v1 (api 33 v0, corr 1, client "c"), resources [1]: {type 2, "t",
+  // configs [1]: {"a", "1"}}, validate_only false.
+  auto frame = from_hex("0021" "0000" "00000001" "000163"
+                        "00000001" "02" "00017" "4"
+                        "00000001" "000161" "000131" "00");
+  auto d = decode_request(frame);
+  ASSERT_EQ(d.status, RequestStatus::ok) << decode_error_name(d.error);
+  const auto& m = std::get<AlterConfigsRequest>(d.body);
+  ASSERT_EQ(m.resources.size(), 1u);
+  EXPECT_EQ(m.resources[0].resource_name, "t");
+  ASSERT_EQ(m.resources[0].configs.size(), 1u);
+  EXPECT_EQ(m.resources[0].configs[0].value, "1");
+  EXPECT_FALSE(m.validate_only);
+
+  AlterConfigsResponse r{5, {{40, "bad", 2, "t"}}};
+  auto e = encode_response(9, 0, r);
+  // size | corr 9 | throttle 5 | [1] | error 40, "bad", type 2, "t"
+  EXPECT_EQ(to_hex(e.bytes), "00000017" "00000009" "00000005" "00000001" "0028" "0003626164" "02" "000174");
+  auto e2 = encode_response(9, 2, r);  // v2: header v1 (tags), compact
+  EXPECT_EQ(to_hex(e2.bytes), "00000015" "00000009" "00" "00000005" "02" "0028" "04626164" "02" "0274" "00" "00");
 }
 
 TEST(AdminMessages, CreatePartitionsV2NullAssignments) {

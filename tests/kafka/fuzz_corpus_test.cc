@@ -52,6 +52,8 @@ TEST(FuzzCorpus, SeedsDecode) {
     write_seeds<CreatePartitionsRequest>(dir);
     write_seeds<DeleteGroupsRequest>(dir);
     write_seeds<OffsetDeleteRequest>(dir);
+    write_seeds<AlterConfigsRequest>(dir);
+    write_seeds<IncrementalAlterConfigsRequest>(dir);
   }
   std::filesystem::path corpus = std::filesystem::path(NOCOPY_SOURCE_DIR) / "fuzz/corpus/request_decoder";
   if (!std::filesystem::exists(corpus)) GTEST_SKIP() << "no corpus at " << corpus;

@@ -33,7 +33,8 @@ using AllApis = ::testing::Types<
     Pair<DescribeGroupsRequest, DescribeGroupsResponse>, Pair<ListGroupsRequest, ListGroupsResponse>,
     Pair<InitProducerIdRequest, InitProducerIdResponse>, Pair<DescribeConfigsRequest, DescribeConfigsResponse>,
     Pair<CreatePartitionsRequest, CreatePartitionsResponse>, Pair<DeleteGroupsRequest, DeleteGroupsResponse>,
-    Pair<OffsetDeleteRequest, OffsetDeleteResponse>>;
+    Pair<OffsetDeleteRequest, OffsetDeleteResponse>, Pair<AlterConfigsRequest, AlterConfigsResponse>,
+    Pair<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>>;
 
 template <class P>
 class ApiRoundTrip : public ::testing::Test {};
@@ -265,7 +266,9 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::create_partitions), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::delete_groups), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::offset_delete), std::make_pair(0, 0));
-  EXPECT_EQ(r.api_keys.size(), 21u);
+  EXPECT_EQ(range(ApiKey::alter_configs), std::make_pair(0, 2));
+  EXPECT_EQ(range(ApiKey::incremental_alter_configs), std::make_pair(0, 1));
+  EXPECT_EQ(r.api_keys.size(), 23u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {

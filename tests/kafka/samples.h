@@ -283,4 +283,27 @@ inline OffsetDeleteResponse sample() {
   return {0, 1, {{"alpha", {{0, 0}, {2, 86}}}}};
 }
 
+template <>
+inline AlterConfigsRequest sample() {
+  AlterConfigsRequest m;
+  m.resources = {{2, "t", {{"retention.ms", "1000"}, {"cleanup.policy", std::nullopt}}}, {4, "0", {}}};
+  m.validate_only = true;
+  return m;
+}
+template <>
+inline AlterConfigsResponse sample() {
+  return {3, {{0, std::nullopt, 2, "t"}, {42, "read-only", 4, "0"}}};
+}
+template <>
+inline IncrementalAlterConfigsRequest sample() {
+  IncrementalAlterConfigsRequest m;
+  m.resources = {{2, "t", {{"retention.ms", 0, "1000"}, {"segment.bytes", 1, std::nullopt}}}, {2, "u", {}}};
+  m.validate_only = false;
+  return m;
+}
+template <>
+inline IncrementalAlterConfigsResponse sample() {
+  return {0, {{40, "bad value", 2, "t"}, {0, std::nullopt, 2, "u"}}};
+}
+
 }  // namespace nocopy::kafka::test
