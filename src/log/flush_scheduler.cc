@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 
@@ -51,13 +52,27 @@ std::size_t FlushScheduler::default_threads() noexcept {
   return std::clamp<std::size_t>(hw, 1, 4);
 }
 
+namespace {
+std::mutex shared_mu;
+std::weak_ptr<FlushScheduler> shared_current;
+
+// A child of fork() has none of the pool's threads: it must not be handed
+// the parent's pool (its logs would never be flushed). The parent's object
+// is left alone in the child (its threads cannot be joined there); the
+// child makes a pool of its own on first use.
+void forget_shared_in_child() noexcept {
+  new (&shared_mu) std::mutex();  // may have been held by a parent thread at fork
+  shared_current.reset();
+}
+}  // namespace
+
 std::shared_ptr<FlushScheduler> FlushScheduler::shared() {
-  static std::mutex mu;
-  static std::weak_ptr<FlushScheduler> current;
-  std::lock_guard lk(mu);
-  if (auto s = current.lock()) return s;
+  static const int registered = ::pthread_atfork(nullptr, nullptr, forget_shared_in_child);
+  (void)registered;
+  std::lock_guard lk(shared_mu);
+  if (auto s = shared_current.lock()) return s;
   auto s = std::make_shared<FlushScheduler>(default_threads());
-  current = s;
+  shared_current = s;
   return s;
 }
 

@@ -84,6 +84,8 @@ class FlushScheduler {
   // The process-wide scheduler that logs use unless LogConfig names one:
   // created on first use with default_threads() threads, destroyed (threads
   // joined) when its last holder -- in practice the last open log -- lets go.
+  // After fork() the child gets a pool of its own (the parent's threads do
+  // not exist there).
   static std::shared_ptr<FlushScheduler> shared();
   // min(4, hardware threads), at least 1.
   static std::size_t default_threads() noexcept;

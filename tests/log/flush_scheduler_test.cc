@@ -3,6 +3,8 @@
 #include "log/flush_scheduler.h"
 
 #include <dirent.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -252,6 +254,34 @@ TEST(FlushSchedulerLogs, IntervalPolicySyncsEveryNMessages) {
   const auto t0 = std::chrono::steady_clock::now();
   while (log->flushed_offset() < 5 && std::chrono::steady_clock::now() - t0 < 10s) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(log->flushed_offset(), 5);
+}
+
+// fork() while the parent has the shared pool: the child's logs must get a
+// pool with live threads, not the parent's (whose threads the child lacks).
+TEST(FlushSchedulerLogs, AChildOfForkGetsItsOwnSharedPool) {
+  TempDir dir(test::memory_dir());
+  LogConfig c;
+  c.segment_bytes = 64 * 1024;
+  c.flush.mode = FlushMode::every_append;
+  auto parent_log = PartitionLog::open(dir / "parent", c);  // the shared pool exists now
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::alarm(20);  // a hang (no flusher) ends as SIGALRM, not a stuck test
+    auto log = PartitionLog::open(dir / "child", c);
+    auto b = make_batch(7);
+    auto info = log->append(b);
+    if (!info || !log->wait_flushed(info->last_offset)) ::_exit(2);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "child killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  auto b = make_batch(8);
+  auto info = parent_log->append(b);
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(parent_log->wait_flushed(info->last_offset));  // the parent's pool still works
 }
 
 TEST(FlushSchedulerSegment, PrefaultGoesInChunks) {
