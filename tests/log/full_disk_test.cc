@@ -87,6 +87,16 @@ TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
     EXPECT_EQ(failure->kafka_error_code(), 56);
     EXPECT_FALSE(failure->message.empty());
     const std::int64_t end = log->log_end_offset();
+    // Let the flusher pool finish what the failed append and the last roll
+    // scheduled, then take whatever space that (or the log's own clean-up of
+    // a partial write) gave back, so the filesystem is full for certain.
+    (void)log->flush();
+    {
+      std::ofstream topup(mp / "filler2", std::ios::binary);
+      std::vector<char> page(4096, 't');
+      while (topup.write(page.data(), static_cast<std::streamsize>(page.size())) && topup.flush()) {
+      }
+    }
     // Still full: fails again, appends nothing; the log reads back exactly.
     auto b = make_batch(5000, 1, 1000);
     EXPECT_FALSE(log->append(b));
@@ -94,6 +104,7 @@ TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
     EXPECT_EQ(read_all(*log), model);
     // Space comes back: appends work again and continue the offsets.
     std::filesystem::remove(mp / "filler");
+    std::filesystem::remove(mp / "filler2");
     auto again = make_batch(6000, 1, 1000);
     auto info = log->append(again);
     ASSERT_TRUE(info) << info.error().to_string();
