@@ -22,8 +22,6 @@ BP=$!; sleep 1
 # page cache, and one long run shows the sustained (writeback-bound) rate.
 settle() { sync; echo "   (page cache synced; $(grep -E '^Dirty:' /proc/meminfo | tr -s ' '))"; }
 {
-echo "disk: $(dd if=/dev/zero of=$D/dd.test bs=1M count=2048 conv=fdatasync 2>&1 | tail -1) [buffered + fdatasync]"; rm -f $D/dd.test
-echo "disk: $(dd if=/dev/zero of=$D/dd.test bs=1M count=2048 oflag=direct 2>&1 | tail -1) [O_DIRECT]"; rm -f $D/dd.test
 for i in 1 2 3; do settle; $N perf produce -b 127.0.0.1:$PORT -t p100 -p 4 -n 5000000 -s 100 --progress-interval 0 2>&1 | grep produced; done
 for i in 1 2 3; do settle; $N perf produce -b 127.0.0.1:$PORT -t p1k -p 4 -n 1000000 -s 1024 --progress-interval 0 2>&1 | grep produced; done
 settle; echo "sustained 1 KiB, 6 GB:"; $N perf produce -b 127.0.0.1:$PORT -t p1k -p 4 -n 6000000 -s 1024 --progress-interval 0 2>&1 | grep produced
@@ -57,4 +55,7 @@ NOCOPY_BIN=$N NOCOPY_BENCH_MIB=256 NOCOPY_BENCH_ROUNDS=3 /usr/bin/python3 $R/tes
 NOCOPY_BIN=$N /usr/bin/python3 $R/benchmarks/broker/rss_partitions.py 2>&1 | tee $OUT/40-rss.txt
 # 4. log
 NOCOPY_BENCH_DIR=/dev/shm chrt -f 10 $B/benchmarks/log/bench_log --benchmark_filter='AppendVs|ReadRandom' --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>&1 | tee $OUT/50-log.txt
+# 5. the disk's own write rates (last: 4 GB of dd slowed the produce runs that followed it)
+echo "disk: $(dd if=/dev/zero of=$OUT/dd.test bs=1M count=2048 conv=fdatasync 2>&1 | tail -1) [buffered + fdatasync]" | tee $OUT/60-disk.txt; rm -f $OUT/dd.test
+echo "disk: $(dd if=/dev/zero of=$OUT/dd.test bs=1M count=2048 oflag=direct 2>&1 | tail -1) [O_DIRECT]" | tee -a $OUT/60-disk.txt; rm -f $OUT/dd.test
 echo "== end $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a $OUT/00-meta.txt
