@@ -467,6 +467,11 @@ std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) 
   return std::nullopt;
 }
 
+PartitionLog::FlushStats PartitionLog::flush_stats() const {
+  std::lock_guard lk(flush_mu_);
+  return flush_stats_;
+}
+
 std::uint64_t PartitionLog::size_bytes() const {
   std::shared_lock lk(segments_mu_);
   std::uint64_t total = 0;
@@ -588,15 +593,21 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
                     err->message);
       for (auto& [o, cb] : waiters_) ready.push_back(std::move(cb));
       waiters_.clear();
+      blocked_waiters_.clear();
+      blocked_pending_ = 0;
       error = err;
     } else {
       if (flushed > flushed_.load(std::memory_order_relaxed)) flushed_.store(flushed, std::memory_order_release);
       auto stop = waiters_.upper_bound(flushed);  // keys are offset + 1
       for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
       waiters_.erase(waiters_.begin(), stop);
+      auto bstop = blocked_waiters_.upper_bound(flushed);
+      for (auto it = blocked_waiters_.begin(); it != bstop; ++it) blocked_pending_ -= it->second;
+      blocked_waiters_.erase(blocked_waiters_.begin(), bstop);
     }
-    flushed_cv_.notify_all();
   }
+  // Outside the lock: the woken threads do not run into a held flush_mu_.
+  wake_flush_waiters();
   LogResult<void> result = error ? LogResult<void>(std::unexpected(*error)) : LogResult<void>();
   for (auto& cb : ready) cb(result);
   if (!err) {
@@ -636,13 +647,24 @@ void PartitionLog::run_flush_work() noexcept {
     // A failed sync is final: its waiters were failed, do not retry.
     flush_requested_ = flushed_.load(std::memory_order_relaxed);
   } else if (flush_requested_ > flushed_.load(std::memory_order_relaxed)) {
+    gather_waiters(lk);
+    if (stop_flusher_) return;
+    // Every waiter counted here appended before it registered, so the log
+    // end read below covers it.
+    const std::size_t covered = blocked_pending_ + waiters_.size();
     lk.unlock();
     // Group commit: one sync covers everything appended so far, not just the
     // request; appends made while it runs schedule the next run.
     const std::int64_t target = log_end_.load(std::memory_order_acquire);
+    const std::int64_t t0 = steady_ns();
     auto r = sync_segments_upto(target);
+    const std::int64_t took = steady_ns() - t0;
     complete_flush(target, r ? std::nullopt : std::optional<LogError>(r.error()));
     lk.lock();
+    last_sync_waiters_ = covered;
+    last_sync_ns_ = took;
+    ++flush_stats_.syncs;
+    flush_stats_.waiters_covered += covered;
     if (stop_flusher_) return;
   }
   if (to_prefault_) {
@@ -661,6 +683,39 @@ void PartitionLog::run_flush_work() noexcept {
   }
 }
 
+void PartitionLog::wake_flush_waiters() {
+  flush_epoch_.fetch_add(1, std::memory_order_release);
+  flush_epoch_.notify_all();
+}
+
+void PartitionLog::wake_gatherer() {
+  // Only the arrival that completes the gathering wakes it: one wakeup per
+  // sync, not one per waiter.
+  if (gathering_ && blocked_pending_ + waiters_.size() == last_sync_waiters_) gather_cv_.notify_one();
+}
+
+void PartitionLog::gather_waiters(std::unique_lock<std::mutex>& lk) {
+  const std::size_t expect = last_sync_waiters_;
+  const std::int64_t delay_ns = config_.flush.group_commit_delay_us * 1000;
+  if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit || delay_ns <= 0 ||
+      expect < 2) {
+    return;
+  }
+  auto ready = [&] { return stop_flusher_ || flush_error_ || blocked_pending_ + waiters_.size() >= expect; };
+  if (ready()) return;
+  // Never longer than a sync: waiting more would cost more than a second
+  // sync for the latecomers.
+  const std::int64_t bound = std::min(delay_ns, last_sync_ns_);
+  if (bound <= 0) return;
+  gathering_ = true;
+  const std::int64_t t0 = steady_ns();
+  const bool all = gather_cv_.wait_for(lk, std::chrono::nanoseconds(bound), ready);
+  gathering_ = false;
+  ++flush_stats_.delays;
+  if (!all) ++flush_stats_.delay_timeouts;
+  flush_stats_.delay_ns += static_cast<std::uint64_t>(steady_ns() - t0);
+}
+
 LogResult<void> PartitionLog::flush() {
   const std::int64_t end = log_end_.load(std::memory_order_acquire);
   if (end == 0 || flushed_.load(std::memory_order_acquire) >= end) return {};
@@ -672,12 +727,36 @@ LogResult<void> PartitionLog::wait_flushed(std::int64_t offset) {
     return log_fail(LogErrc::offset_out_of_range, fmt::format("offset {} was not appended yet", offset));
   }
   request_flush(offset + 1);
-  std::unique_lock lk(flush_mu_);
-  flushed_cv_.wait(lk, [&] {
-    return flushed_.load(std::memory_order_relaxed) > offset || flush_error_.has_value() || stop_flusher_;
-  });
-  if (flushed_.load(std::memory_order_relaxed) > offset) return {};
-  if (flush_error_) return std::unexpected(*flush_error_);
+  // Pending until a sync covers it: complete_flush() removes the entry then
+  // (a thread released but not yet running must not count as pending).
+  {
+    std::lock_guard lk(flush_mu_);
+    if (flushed_.load(std::memory_order_relaxed) > offset) return {};
+    if (flush_error_) return std::unexpected(*flush_error_);
+    if (stop_flusher_) return log_fail(LogErrc::closed, "log closed before the flush");
+    ++blocked_waiters_[offset + 1];
+    ++blocked_pending_;
+    wake_gatherer();
+  }
+  for (;;) {
+    // Released threads leave without touching flush_mu_ (8 woken waiters
+    // would otherwise queue on it); only an error or close needs the lock.
+    const std::uint32_t epoch = flush_epoch_.load(std::memory_order_acquire);
+    if (flushed_.load(std::memory_order_acquire) > offset) return {};
+    {
+      std::lock_guard lk(flush_mu_);
+      if (flushed_.load(std::memory_order_relaxed) > offset) return {};
+      if (flush_error_ || stop_flusher_) {
+        if (auto it = blocked_waiters_.find(offset + 1); it != blocked_waiters_.end()) {  // left by close()
+          if (--it->second == 0) blocked_waiters_.erase(it);
+          --blocked_pending_;
+        }
+        if (flush_error_) return std::unexpected(*flush_error_);
+        break;
+      }
+    }
+    flush_epoch_.wait(epoch, std::memory_order_acquire);
+  }
   return log_fail(LogErrc::closed, "log closed before the flush");
 }
 
@@ -690,6 +769,7 @@ void PartitionLog::request_flush_notification(std::int64_t offset, FlushCallback
     std::unique_lock lk(flush_mu_);
     if (flushed_.load(std::memory_order_relaxed) <= offset && !flush_error_ && !stop_flusher_) {
       waiters_.emplace(offset + 1, std::move(cb));
+      wake_gatherer();
       if (offset + 1 > flush_requested_) {
         flush_requested_ = offset + 1;
         lk.unlock();
@@ -753,6 +833,7 @@ void PartitionLog::close() {
   {
     std::lock_guard fl(flush_mu_);
     stop_flusher_ = true;
+    gather_cv_.notify_all();
   }
   // No run starts after this, and one in progress has returned: from here on
   // only this thread syncs, and the pool holds no reference to this log.
@@ -793,8 +874,8 @@ void PartitionLog::close() {
     std::lock_guard fl(flush_mu_);
     for (auto& [o, cb] : waiters_) rest.push_back(std::move(cb));
     waiters_.clear();
-    flushed_cv_.notify_all();
   }
+  wake_flush_waiters();
   for (auto& cb : rest) cb(log_fail(LogErrc::closed, "log closed before the flush"));
   spdlog::debug("log {}: closed at offset {} ({})", dir_.string(), end, ok ? "clean" : "unclean");
 }

@@ -131,6 +131,15 @@ class PartitionLog final : private FlushScheduler::Client {
   std::int64_t log_end_offset() const noexcept { return log_end_.load(std::memory_order_acquire); }
   // Every offset below this is on disk (fdatasync returned).
   std::int64_t flushed_offset() const noexcept { return flushed_.load(std::memory_order_acquire); }
+  // Counters of the flusher's syncs (group commit and its commit delay).
+  struct FlushStats {
+    std::uint64_t syncs = 0;            // flusher syncs (not append()'s own, group_commit = false)
+    std::uint64_t waiters_covered = 0;  // waiters pending when those syncs started
+    std::uint64_t delays = 0;           // syncs that first waited for waiters (the commit delay)
+    std::uint64_t delay_timeouts = 0;   // ... and started before all of them came
+    std::uint64_t delay_ns = 0;         // total time spent waiting
+  };
+  FlushStats flush_stats() const;
   std::uint64_t size_bytes() const;
   std::size_t segment_count() const;
   std::vector<std::int64_t> segment_base_offsets() const;
@@ -170,6 +179,11 @@ class PartitionLog final : private FlushScheduler::Client {
   void run_flush_work() noexcept override;  // FlushScheduler::Client
   void arm_interval_timer();
   void complete_flush(std::int64_t flushed, const std::optional<LogError>& err);
+  // The commit delay (FlushPolicy::group_commit_delay_us): called with
+  // flush_mu_ held before a group-commit sync; may wait on gather_cv_.
+  void gather_waiters(std::unique_lock<std::mutex>& lk);
+  void wake_gatherer();  // flush_mu_ held; a waiter was added
+  void wake_flush_waiters();  // bumps flush_epoch_ and wakes wait_flushed()
   void request_flush(std::int64_t upto);
   LogResult<void> write_recovery_point(std::int64_t offset);
   std::shared_ptr<Segment> next_segment(std::int64_t base) const;
@@ -194,8 +208,11 @@ class PartitionLog final : private FlushScheduler::Client {
   // threads (run_flush_work), one at a time for this log.
   std::shared_ptr<FlushScheduler> scheduler_;
   FlushScheduler::Handle flush_handle_;
-  std::mutex flush_mu_;
-  std::condition_variable flushed_cv_;   // wakes wait_flushed()
+  mutable std::mutex flush_mu_;
+  // Bumped (then notified) after flushed_, flush_error_ or stop_flusher_
+  // changed: wait_flushed() threads wait on it (a futex, no mutex to
+  // re-acquire on wakeup).
+  std::atomic<std::uint32_t> flush_epoch_{0};
   std::int64_t flush_requested_ = 0;     // sync everything below this
   bool stop_flusher_ = false;
   // FlushMode::interval with ms > 0: armed by the first append after a
@@ -205,6 +222,14 @@ class PartitionLog final : private FlushScheduler::Client {
   std::atomic<std::int64_t> timer_due_ns_{0};
   std::optional<LogError> flush_error_;
   std::multimap<std::int64_t, FlushCallback> waiters_;  // offset -> callback
+  // Commit delay (FlushPolicy::group_commit_delay_us), all under flush_mu_:
+  std::map<std::int64_t, std::size_t> blocked_waiters_;  // wait_flushed() threads not yet covered: offset + 1 -> count
+  std::size_t blocked_pending_ = 0;      // their total
+  std::size_t last_sync_waiters_ = 0;    // waiters the last sync covered
+  std::int64_t last_sync_ns_ = 0;        // how long it took
+  FlushStats flush_stats_;
+  bool gathering_ = false;               // a run waits on gather_cv_
+  std::condition_variable gather_cv_;    // a waiter arrived, or stop
   std::shared_ptr<Segment> to_prefault_;  // mmap mode: a new segment the flusher warms (a chunk per run)
   std::atomic<bool> sync_failed_{false};
   std::mutex checkpoint_mu_;

@@ -392,6 +392,65 @@ TEST_P(PartitionLogTest, GroupCommitFromConcurrentAppenders) {
   EXPECT_EQ(log->flushed_offset(), kThreads * kPer);
 }
 
+// The commit delay: a sync that released K >= 2 waiters makes the next one
+// wait for K pending waiters, bounded by the last sync's duration -- so a huge
+// configured delay never stalls appenders that do not come back.
+TEST_P(PartitionLogTest, CommitDelayGathersWaitersAndIsBoundedByTheLastSync) {
+  LogConfig c = config();
+  c.segment_bytes = 1 << 20;
+  c.flush.mode = FlushMode::every_append;
+  c.flush.group_commit_delay_us = 60'000'000;  // a minute: only the sync-time bound can end a wait
+  auto log = PartitionLog::open(dir_.path(), c);
+  constexpr int kThreads = 6;
+  std::atomic<int> failures{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    // Unequal counts: at the end fewer appenders come back than the last
+    // sync released, and the delay has to give up.
+    const int per = 10 + 5 * t;
+    ts.emplace_back([&, t, per] {
+      for (int i = 0; i < per; ++i) {
+        auto b = make_batch(t * 1000 + i, 1, 200);
+        auto info = log->append(b);
+        if (!info || !log->wait_flushed(info->last_offset) || log->flushed_offset() <= info->last_offset) {
+          failures++;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(log->flushed_offset(), log->log_end_offset());
+  const auto st = log->flush_stats();
+  EXPECT_GT(st.delays, 0u) << "six appenders never made a sync cover two waiters";
+  EXPECT_GT(st.waiters_covered, 0u);
+  EXPECT_LT(secs, 30.0) << "the delay was not bounded by the last sync";
+  // Every wait ended by the bound or by the waiters arriving; either way it
+  // took no longer than a minute in total.
+  EXPECT_LT(st.delay_ns, 60'000'000'000ull);
+  EXPECT_LE(st.delay_timeouts, st.delays);
+  EXPECT_LE(st.delays, st.syncs);
+}
+
+TEST_P(PartitionLogTest, CommitDelayNeverHoldsALoneWaiter) {
+  LogConfig c = config();
+  c.flush.mode = FlushMode::every_append;
+  c.flush.group_commit_delay_us = 60'000'000;
+  auto log = PartitionLog::open(dir_.path(), c);
+  for (int i = 0; i < 50; ++i) {
+    auto b = make_batch(i, 1, 100);
+    auto info = log->append(b);
+    ASSERT_TRUE(info);
+    ASSERT_TRUE(log->wait_flushed(info->last_offset));
+  }
+  const auto st = log->flush_stats();
+  EXPECT_GT(st.syncs, 0u);
+  EXPECT_EQ(st.delays, 0u);  // one waiter at a time: K < 2, never a delay
+  EXPECT_LE(st.waiters_covered, st.syncs);  // never more than the one waiter per sync
+}
+
 TEST_P(PartitionLogTest, FlushNotificationCallsBack) {
   auto log = PartitionLog::open(dir_.path(), config());  // FlushMode::never
   auto b = make_batch(1);
