@@ -18,6 +18,7 @@ struct BrokerFlags {
   bool threads_set = false;
   std::int64_t segment_bytes = -1, retention_ms = -2, retention_bytes = -2;
   std::int64_t flush_interval_ms = -1;
+  std::int64_t group_commit_delay_us = -1;
   std::string auto_create;
   std::int32_t default_partitions = -1, max_message_bytes = -1, node_id = -1;
   std::int64_t rebalance_delay_ms = -1;
@@ -44,6 +45,10 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--retention-bytes", f->retention_bytes, "retention by size per partition, -1 = unlimited");
   cmd->add_option("--flush", f->flush, "flush policy: never | interval | every [never]");
   cmd->add_option("--flush-interval-ms", f->flush_interval_ms, "interval policy: ms between group commits [5]");
+  cmd->add_option("--group-commit-delay-us", f->group_commit_delay_us,
+                  "every policy: how long a sync may wait for the producers the last one released; "
+                  "never longer than that sync took; 0 = off [500]")
+      ->check(CLI::Range(0, 1'000'000));
   cmd->add_option("--auto-create-topics", f->auto_create, "true|false [true]");
   cmd->add_option("--default-partitions", f->default_partitions, "partitions of auto-created topics [1]");
   cmd->add_option("--max-message-bytes", f->max_message_bytes, "largest record batch accepted [1048588]");
@@ -71,6 +76,7 @@ void add_broker_command(CLI::App& app) {
       if (f->retention_bytes >= -1) cfg.retention_bytes = f->retention_bytes;
       if (!f->flush.empty()) cfg.flush = broker::Config::parse_flush(f->flush);
       if (f->flush_interval_ms > 0) cfg.flush_interval_ms = static_cast<std::uint32_t>(f->flush_interval_ms);
+      if (f->group_commit_delay_us >= 0) cfg.group_commit_delay_us = static_cast<std::uint32_t>(f->group_commit_delay_us);
       if (!f->auto_create.empty()) {
         if (f->auto_create == "true" || f->auto_create == "1" || f->auto_create == "on")
           cfg.auto_create_topics = true;

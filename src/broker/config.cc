@@ -83,6 +83,7 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("retention_bytes", retention_bytes);
   str("flush", [&](const std::string& v) { flush = parse_flush(v); });
   num("flush_interval_ms", flush_interval_ms);
+  num("group_commit_delay_us", group_commit_delay_us);
   flag("auto_create_topics", auto_create_topics);
   num("default_partitions", default_partitions);
   num("max_message_bytes", max_message_bytes);

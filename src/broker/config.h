@@ -42,6 +42,8 @@ struct Config {
   std::int64_t retention_bytes = -1;
   FlushMode flush = FlushMode::never;
   std::uint32_t flush_interval_ms = 5;
+  // flush every: the log's commit delay (log::FlushPolicy::group_commit_delay_us); 0 = off.
+  std::uint32_t group_commit_delay_us = 500;
 
   bool auto_create_topics = true;
   std::int32_t default_partitions = 1;

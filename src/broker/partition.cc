@@ -30,6 +30,7 @@ log::LogConfig log_config(const Config& cfg) {
     case FlushMode::every:
       lc.flush.mode = log::FlushMode::every_append;
       lc.flush.group_commit = true;
+      lc.flush.group_commit_delay_us = cfg.group_commit_delay_us;
       break;
   }
   return lc;
