@@ -39,7 +39,12 @@ log::LogConfig log_config(const Config& cfg) {
 
 Partition::Partition(std::string topic, std::int32_t index, std::filesystem::path dir, const Config& cfg,
                      Metrics* metrics)
-    : topic_(std::move(topic)), index_(index), dir_(std::move(dir)), cfg_(cfg), metrics_(metrics) {
+    : topic_(std::move(topic)),
+      index_(index),
+      dir_(std::move(dir)),
+      cfg_(cfg),
+      max_message_bytes_(cfg.max_message_bytes),
+      metrics_(metrics) {
   log_ = log::PartitionLog::open(dir_, log_config(cfg_));
   rebuild_producer_state();
   const auto& rep = log_->recovery_report();
@@ -95,7 +100,8 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch) {
     out.error = kafka::to_wire(kafka::ErrorCode::invalid_record);
     return out;
   }
-  if (declared > static_cast<std::uint64_t>(cfg_.max_message_bytes) + 12 && declared <= batch.size()) {
+  const auto max_message = static_cast<std::uint64_t>(max_message_bytes_.load(std::memory_order_relaxed));
+  if (declared > max_message + 12 && declared <= batch.size()) {
     out.error = kafka::to_wire(kafka::ErrorCode::message_too_large);
     return out;
   }
@@ -206,6 +212,11 @@ void Partition::flush() {
 }
 
 void Partition::close() { log_->close(); }
+
+void Partition::reconfigure(const Config& cfg) {
+  log_->reconfigure(log_config(cfg));
+  max_message_bytes_.store(cfg.max_message_bytes, std::memory_order_relaxed);
+}
 
 void Partition::enforce_retention() {
   auto r = log_->enforce_retention();

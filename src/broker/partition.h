@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -102,6 +103,11 @@ class Partition {
   void close();
   // Retention pass (background thread).
   void enforce_retention();
+  // Applies a changed topic config to the open partition: max.message.bytes
+  // at once, segment.bytes / retention.* from the next roll / retention pass
+  // (log::PartitionLog::reconfigure). The flush policy stays as opened.
+  // Thread-safe; throws std::invalid_argument for an unusable segment size.
+  void reconfigure(const Config& cfg);
 
  private:
   struct Waiter {
@@ -122,7 +128,8 @@ class Partition {
   std::string topic_;
   std::int32_t index_;
   std::filesystem::path dir_;
-  const Config& cfg_;
+  const Config& cfg_;  // as opened; the live limit below follows reconfigure()
+  std::atomic<std::int32_t> max_message_bytes_;
   Metrics* metrics_;
   std::unique_ptr<log::PartitionLog> log_;
   FlushNotifier test_flush_notifier_;

@@ -42,7 +42,8 @@ struct Range {
 
 std::optional<Range> numeric_range(std::string_view name) {
   if (name == "retention.ms" || name == "retention.bytes") return Range{-1, kLongMax, "long"};
-  if (name == "segment.bytes") return Range{14, kIntMax, "int"};
+  // Kafka allows 14; this log needs room for its smallest useful segment.
+  if (name == "segment.bytes") return Range{1024, kIntMax, "int"};
   if (name == "max.message.bytes") return Range{0, kIntMax, "int"};
   if (name == "flush.ms") return Range{0, kLongMax, "long"};
   if (name == "flush.messages") return Range{1, kLongMax, "long"};

@@ -203,8 +203,9 @@ std::int16_t TopicRegistry::alter_config(const std::string& name, const ConfigEd
   }
   TopicConfig::Overrides next = old->overrides;
   if (auto ec = edit(next, message); ec != 0) return ec;
+  std::shared_ptr<const Config> running;
   try {
-    (void)TopicConfig::apply(cfg_, next);
+    running = std::make_shared<const Config>(TopicConfig::apply(cfg_, next));
   } catch (const std::invalid_argument& e) {
     say(e.what());
     return kafka::to_wire(kafka::ErrorCode::invalid_config);
@@ -217,12 +218,22 @@ std::int16_t TopicRegistry::alter_config(const std::string& name, const ConfigEd
     say(e.what());
     return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
   }
-  auto t = std::make_shared<Topic>(*old);  // same partitions, same running Config
+  // Live, as Kafka: the open partitions take the new limits (max.message.bytes
+  // now, segment.bytes at the next roll, retention.* at the next pass);
+  // Produce decides from the new Config whether acks=-1 waits for a sync.
+  // The logs' own flush cadence (flush.*) changes when they reopen.
+  for (const auto& p : old->partitions) p->reconfigure(*running);
+  auto t = std::make_shared<Topic>(*old);  // same partitions
   t->overrides = std::move(next);
+  const bool flush_changed = running->flush != old->config->flush ||
+                             running->flush_interval_ms != old->config->flush_interval_ms;
+  t->config = std::move(running);
   std::string s;
   for (auto& [k, v] : t->overrides) s += (s.empty() ? "" : ", ") + k + "=" + v;
-  spdlog::info("topic {}: config overrides now {{{}}}, persisted; the open partitions take them at the next restart",
-               name, s);
+  spdlog::info("topic {}: config overrides now {{{}}}, persisted and applied to the open partitions{}", name, s,
+               flush_changed ? " (the logs' flush cadence changes at the next restart; acks=-1 follows the new "
+                               "policy now)"
+                             : "");
   std::unique_lock lock(mu_);
   topics_[name] = std::move(t);
   return kafka::to_wire(kafka::ErrorCode::none);

@@ -248,6 +248,8 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
   std::uint64_t pos = 0;
   std::int64_t records = 0;
   std::int64_t max_ts = -1;
+  // The size limits may change (reconfigure): checked under the lock below.
+  std::size_t largest = 0, largest_at = 0;
   while (pos < batches.size()) {
     auto h = validate_batch(std::span<const std::byte>(batches).subspan(pos), true);
     if (!h) {
@@ -255,10 +257,9 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
       e.message = fmt::format("batch {} at byte {}: {}", infos.size(), pos, e.message);
       return std::unexpected(std::move(e));
     }
-    if (h->total_size() > config_.max_message_bytes) {
-      return log_fail(LogErrc::message_too_large,
-                      fmt::format("batch {} at byte {}: {} bytes exceed max_message_bytes {}", infos.size(), pos,
-                                  h->total_size(), config_.max_message_bytes));
+    if (infos.empty() || h->total_size() > infos[largest].size) {
+      largest = infos.size();
+      largest_at = pos;
     }
     if (config_.require_zero_base_offset && h->base_offset != 0) {
       return log_fail(LogErrc::invalid_record, fmt::format("batch {} at byte {}: baseOffset {} is not 0",
@@ -273,14 +274,19 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
     max_ts = std::max(max_ts, h->max_timestamp);
     pos += h->total_size();
   }
+
+  std::unique_lock lk(append_mu_);
+  if (closed_) return log_fail(LogErrc::closed, "log is closed");
+  if (infos[largest].size > config_.max_message_bytes) {
+    return log_fail(LogErrc::message_too_large,
+                    fmt::format("batch {} at byte {}: {} bytes exceed max_message_bytes {}", largest, largest_at,
+                                infos[largest].size, config_.max_message_bytes));
+  }
   if (batches.size() > config_.segment_bytes) {
     return log_fail(LogErrc::record_list_too_large,
                     fmt::format("{} bytes do not fit in one segment ({} bytes)", batches.size(),
                                 config_.segment_bytes));
   }
-
-  std::unique_lock lk(append_mu_);
-  if (closed_) return log_fail(LogErrc::closed, "log is closed");
   if (sync_failed_.load(std::memory_order_acquire)) {
     std::lock_guard fl(flush_mu_);
     return std::unexpected(flush_error_.value_or(LogError{LogErrc::storage_error, EIO, "an earlier sync failed"}));
@@ -291,13 +297,21 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
   Segment* seg = active_seg_;
   Committed c = seg->committed_by_writer();
   const bool need_roll =
-      c.size > 0 && (c.size + batches.size() > config_.segment_bytes ||
+      c.size > 0 && (c.size + batches.size() > std::min(config_.segment_bytes, seg->capacity()) ||
                      (seg->first_append_ms() >= 0 && now - seg->first_append_ms() >= config_.segment_ms) ||
                      seg->indexes_full() ||
                      c.next_offset + records - seg->base_offset() > std::numeric_limits<std::int32_t>::max());
   if (need_roll) {
     if (auto r = roll_locked(now); !r) return std::unexpected(r.error());
     seg = active_seg_;
+  }
+  if (batches.size() > seg->capacity()) {
+    // Only after reconfigure() raised segment_bytes while the active segment
+    // (made for the old size) is still empty: it cannot roll yet.
+    return log_fail(LogErrc::record_list_too_large,
+                    fmt::format("{} bytes do not fit in the active segment ({} bytes, made before segment_bytes "
+                                "was raised); they fit once it rolls",
+                                batches.size(), seg->capacity()));
   }
   const bool append_time = config_.timestamp_type == TimestampType::log_append_time;
   if (append_time) max_ts = now;
@@ -351,6 +365,19 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
       break;
   }
   return info;
+}
+
+void PartitionLog::reconfigure(const LogConfig& limits) {
+  if (limits.segment_bytes < 1024 || limits.segment_bytes > std::numeric_limits<std::int32_t>::max()) {
+    throw std::invalid_argument("segment_bytes must be in [1024, 2^31-1]");
+  }
+  std::lock_guard lk(append_mu_);
+  config_.segment_bytes = limits.segment_bytes;
+  config_.segment_ms = limits.segment_ms;
+  config_.retention_ms = limits.retention_ms;
+  config_.retention_bytes = limits.retention_bytes;
+  config_.retention_rolls_expired_active = limits.retention_rolls_expired_active;
+  config_.max_message_bytes = limits.max_message_bytes;
 }
 
 LogResult<void> PartitionLog::roll() {

@@ -167,6 +167,17 @@ class PartitionLog final : private FlushScheduler::Client {
   // clean-shutdown marker. Idempotent. Later appends fail with `closed`.
   void close();
 
+  // Changes the limits of an open log -- segment_bytes, segment_ms,
+  // retention_ms, retention_bytes, retention_rolls_expired_active and
+  // max_message_bytes -- from the next append, roll or retention pass on
+  // (as Kafka applies a topic's config change to its open logs). A smaller
+  // segment_bytes rolls the active segment at the next append that does not
+  // fit; existing segments are not rewritten. Every other field (write mode,
+  // flush policy, indexes, clock, scheduler) stays as opened. Throws
+  // std::invalid_argument for segment_bytes outside [1024, 2^31-1].
+  // Thread-safe.
+  void reconfigure(const LogConfig& limits);
+
  private:
   PartitionLog(std::filesystem::path dir, LogConfig config);
   void load();
@@ -190,7 +201,9 @@ class PartitionLog final : private FlushScheduler::Client {
   void fsync_dir();
 
   const std::filesystem::path dir_;
-  const LogConfig config_;
+  // Fixed at open, except the limits reconfigure() changes under append_mu_
+  // (only read under it, or before the log is shared).
+  LogConfig config_;
   RecoveryReport report_;
 
   mutable std::mutex append_mu_;               // writers: append/roll/retention/close

@@ -35,7 +35,7 @@ TEST(TopicConfigCheck, AcceptsWhatTheBrokerImplements) {
                                                                       {"retention.ms", "3600000"},
                                                                       {"retention.bytes", "1048576"},
                                                                       {"retention.bytes", " -1 "},
-                                                                      {"segment.bytes", "14"},
+                                                                      {"segment.bytes", "1024"},
                                                                       {"segment.bytes", "2147483647"},
                                                                       {"max.message.bytes", "0"},
                                                                       {"flush.messages", "1"},
@@ -65,8 +65,8 @@ TEST(TopicConfigCheck, RejectsUnknownNamesAndBadValuesWithAReason) {
                                   {"retention.ms", "-2", "must be -1.."},
                                   {"retention.ms", "99999999999999999999", "expected a long"},
                                   {"retention.bytes", "-5", "must be -1.."},
-                                  {"segment.bytes", "13", "must be 14..2147483647"},
-                                  {"segment.bytes", "2147483648", "must be 14..2147483647"},
+                                  {"segment.bytes", "1023", "must be 1024..2147483647"},
+                                  {"segment.bytes", "2147483648", "must be 1024..2147483647"},
                                   {"max.message.bytes", "-1", "must be 0.."},
                                   {"flush.messages", "0", "must be 1.."},
                                   {"flush.messages", "1000", "syncs every batch"},
@@ -503,8 +503,8 @@ TEST_F(TopicConfigApisTest, IncrementalAlterConfigsSetDeleteValidateAndPersist) 
     ASSERT_EQ(d.results[0].configs.size(), 1u);
     EXPECT_EQ(d.results[0].configs[0].value, "2000");
     EXPECT_EQ(d.results[0].configs[0].config_source, 1);
-    // The open partitions keep the Config they were opened with.
-    EXPECT_EQ(n.topics.find("t")->config->retention_ms, 1000);
+    // The topic runs with it at once (its partitions were reconfigured).
+    EXPECT_EQ(n.topics.find("t")->config->retention_ms, 2000);
   }
   // Restart: the altered set is what the topic runs with.
   Node n(cfg);
@@ -554,6 +554,39 @@ TEST_F(TopicConfigApisTest, AlterConfigsReplacesTheWholeSet) {
   Node n(cfg);
   EXPECT_TRUE(n.topics.find("t")->overrides.empty());
   EXPECT_EQ(n.topics.find("t")->config->retention_ms, cfg.retention_ms);
+}
+
+// AlterConfigs reaches the open partitions (as in Kafka): max.message.bytes
+// at once, segment.bytes at the next roll, retention.bytes at the next pass.
+TEST_F(TopicConfigApisTest, AlteredLimitsApplyToTheOpenPartitions) {
+  Node n(cfg);
+  ASSERT_EQ(n.topics.create("t", 1, {}, false), 0);
+  auto value = [](std::size_t n) { return std::string(n, 'v'); };
+  auto batch_of = [&](std::size_t bytes) {
+    log::BatchBuilder b;
+    b.timestamp(1000).add("k", value(bytes));
+    return b.build();
+  };
+  auto p = n.topics.find("t")->partitions[0];
+  auto big = batch_of(5000);
+  ASSERT_EQ(p->append(big).error, 0);
+
+  kafka::AlterConfigsRequest req;
+  req.resources = {{2, "t", {{"max.message.bytes", "3000"}, {"segment.bytes", "4096"}, {"retention.bytes", "8192"}}}};
+  ASSERT_EQ(n.call<kafka::AlterConfigsResponse>(1, req).responses[0].error_code, 0);
+  big = batch_of(5000);
+  EXPECT_EQ(p->append(big).error, to_wire(ErrorCode::message_too_large));
+  for (int i = 0; i < 20; ++i) {
+    auto small = batch_of(1000);
+    ASSERT_EQ(p->append(small).error, 0);
+  }
+  std::size_t segments = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cfg.data_dir / "t-0"))
+    if (e.path().extension() == ".log") ++segments;
+  EXPECT_GE(segments, 5u) << "20 KB at segment.bytes=4096";
+  p->enforce_retention();
+  EXPECT_GT(p->log_start_offset(), 0) << "retention.bytes=8192 deleted nothing";
+  EXPECT_EQ(p->high_watermark(), 21);
 }
 
 TEST_F(TopicConfigApisTest, ApiVersionsAdvertisesTheAlterApis) {

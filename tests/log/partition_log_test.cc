@@ -451,6 +451,90 @@ TEST_P(PartitionLogTest, CommitDelayNeverHoldsALoneWaiter) {
   EXPECT_LE(st.waiters_covered, st.syncs);  // never more than the one waiter per sync
 }
 
+TEST_P(PartitionLogTest, ReconfigureChangesLimitsOfTheOpenLog) {
+  auto log = PartitionLog::open(dir_.path(), config());  // 64 KiB segments, no size retention
+  auto append_n = [&](int n, std::size_t value_bytes) {
+    for (int i = 0; i < n; ++i) {
+      auto b = make_batch(i, 1, value_bytes);
+      auto info = log->append(b);
+      ASSERT_TRUE(info) << info.error().to_string();
+    }
+  };
+  append_n(40, 4000);  // ~160 KB: a few 64 KiB segments
+  const std::size_t before = log->segment_count();
+  ASSERT_GE(before, 3u);
+
+  // max_message_bytes: lowered, a batch that passed before is refused (and
+  // nothing is appended); raised again, it passes.
+  LogConfig lim = config();
+  lim.max_message_bytes = 2000;
+  log->reconfigure(lim);
+  const std::int64_t end = log->log_end_offset();
+  auto big = make_batch(1, 1, 4000);
+  auto r = log->append(big);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, LogErrc::message_too_large);
+  EXPECT_EQ(log->log_end_offset(), end);
+  lim.max_message_bytes = 1 << 20;
+  log->reconfigure(lim);
+  ASSERT_TRUE(log->append(big));
+
+  // segment_bytes: smaller segments from the next roll on.
+  lim.segment_bytes = 16 * 1024;
+  log->reconfigure(lim);
+  const std::size_t segs = log->segment_count();
+  append_n(20, 4000);  // 80 KB: at least 4 more segments of <= 16 KiB
+  EXPECT_GE(log->segment_count(), segs + 4);
+  for (std::int64_t base : log->segment_base_offsets()) {
+    if (base < end + 1) continue;  // segments from before keep their size
+    EXPECT_LE(std::filesystem::file_size(dir_.path() / Segment::file_name(base, ".log")), 16u * 1024)
+        << "segment " << base;
+  }
+  // Larger again: in mmap mode the active segment is mapped at 16 KiB and
+  // must roll there instead of failing the append.
+  lim.segment_bytes = 1 << 20;
+  log->reconfigure(lim);
+  append_n(10, 4000);
+
+  // retention_bytes: the next retention pass applies it.
+  lim.retention_bytes = 32 * 1024;
+  log->reconfigure(lim);
+  auto ret = log->enforce_retention();
+  ASSERT_TRUE(ret) << ret.error().to_string();
+  EXPECT_GT(ret->segments_deleted, 0u);
+  EXPECT_LE(log->size_bytes(), 32u * 1024 + (1u << 20));  // the active segment may be larger
+
+  // Every offset still readable from the log start.
+  for (std::int64_t o = log->log_start_offset(); o < log->log_end_offset(); ++o) {
+    auto rd = log->read(o, 1);
+    ASSERT_TRUE(rd) << "offset " << o << ": " << rd.error().to_string();
+    ASSERT_FALSE(rd->regions.empty());
+  }
+
+  lim.segment_bytes = 100;
+  EXPECT_THROW(log->reconfigure(lim), std::invalid_argument);
+}
+
+TEST_P(PartitionLogTest, ReconfigureRaisingSegmentBytesNeverOverrunsAnEmptyActiveSegment) {
+  LogConfig c = config();
+  c.segment_bytes = 4096;
+  auto log = PartitionLog::open(dir_.path(), c);  // empty active segment made for 4 KiB
+  LogConfig lim = c;
+  lim.segment_bytes = 64 * 1024;
+  log->reconfigure(lim);
+  auto big = make_batch(1, 1, 8000);
+  auto r = log->append(big);  // cannot roll an empty segment: refused, not written past its end
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, LogErrc::record_list_too_large);
+  EXPECT_EQ(log->log_end_offset(), 0);
+  auto small = make_batch(2, 1, 100);
+  ASSERT_TRUE(log->append(small));
+  ASSERT_TRUE(log->append(big)) << "rolls to a 64 KiB segment";
+  auto rd = log->read(1, 1);
+  ASSERT_TRUE(rd);
+  EXPECT_EQ(read_regions(rd->regions), big);
+}
+
 TEST_P(PartitionLogTest, FlushNotificationCallsBack) {
   auto log = PartitionLog::open(dir_.path(), config());  // FlushMode::never
   auto b = make_batch(1);
