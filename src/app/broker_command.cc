@@ -1,6 +1,7 @@
 // `nocopy broker`: the Kafka-wire-compatible broker (src/broker).
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -22,6 +23,7 @@ struct BrokerFlags {
   std::string auto_create;
   std::int32_t default_partitions = -1, max_message_bytes = -1, node_id = -1;
   std::int64_t rebalance_delay_ms = -1;
+  std::int64_t producer_id_expiration_ms = -2;
   bool no_metrics = false;
   std::string log_level = "info";
 };
@@ -57,6 +59,9 @@ void add_broker_command(CLI::App& app) {
                   "msg_zerocopy [sendfile]");
   cmd->add_option("--group-initial-rebalance-delay-ms", f->rebalance_delay_ms,
                   "wait for more members before the first rebalance of a group [3000]");
+  cmd->add_option("--producer-id-expiration-ms", f->producer_id_expiration_ms,
+                  "forget idempotent-producer state idle this long, -1 = never [86400000]")
+      ->check(CLI::Range(std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()));
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error [info]");
 
   cmd->callback([f] {
@@ -87,6 +92,7 @@ void add_broker_command(CLI::App& app) {
       }
       if (f->rebalance_delay_ms >= 0)
         cfg.group_initial_rebalance_delay_ms = static_cast<std::uint32_t>(f->rebalance_delay_ms);
+      if (f->producer_id_expiration_ms >= -1) cfg.producer_id_expiration_ms = f->producer_id_expiration_ms;
       if (f->default_partitions > 0) cfg.default_partitions = f->default_partitions;
       if (f->max_message_bytes > 0) cfg.max_message_bytes = f->max_message_bytes;
       if (!f->strategy.empty()) {

@@ -90,6 +90,7 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("max_request_bytes", max_request_bytes);
   num("idle_timeout_ms", idle_timeout_ms);
   num("group_initial_rebalance_delay_ms", group_initial_rebalance_delay_ms);
+  num("producer_id_expiration_ms", producer_id_expiration_ms);
   str("fetch_strategy", [&](const std::string& v) {
     auto s = io::parse_strategy(v);
     if (!s) throw std::invalid_argument("config key 'fetch_strategy': unknown strategy '" + v + "'");

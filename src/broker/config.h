@@ -53,6 +53,9 @@ struct Config {
 
   std::uint32_t idle_timeout_ms = 600000;       // connections.max.idle.ms
   std::uint32_t group_initial_rebalance_delay_ms = 3000;
+  // producer.id.expiration.ms: idempotent-producer state idle this long is
+  // forgotten at the next retention pass (-1: never).
+  std::int64_t producer_id_expiration_ms = 86400000;
 
   // Applies a TOML file's keys (same names as the fields, e.g.
   // `listen = "127.0.0.1:9092"`, `fetch_strategy = "splice"`).

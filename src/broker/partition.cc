@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <ctime>
 
 #include "kafka/error_code.h"
 #include "broker/metrics.h"
@@ -54,6 +55,17 @@ Partition::Partition(std::string topic, std::int32_t index, std::filesystem::pat
 }
 
 Partition::~Partition() = default;
+
+std::int64_t Partition::wall_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);  // ms-granular enough for a day-long expiry
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+std::size_t Partition::producer_count() {
+  std::lock_guard lock(producers_mu_);
+  return producers_.producer_count();
+}
 
 void Partition::rebuild_producer_state() {
   const std::int64_t end = log_->log_end_offset();
@@ -133,7 +145,7 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch) {
     spdlog::debug("{}-{}: append rejected: {}", topic_, index_, r.error().to_string());
     return out;
   }
-  if (id.producer_id >= 0) producers_.record(id, r->base_offset, r->last_offset);
+  if (id.producer_id >= 0) producers_.record(id, r->base_offset, r->last_offset, wall_ms());
   out.base_offset = r->base_offset;
   out.last_offset = r->last_offset;
   out.log_append_time = -1;
@@ -219,6 +231,17 @@ void Partition::reconfigure(const Config& cfg) {
 }
 
 void Partition::enforce_retention() {
+  if (cfg_.producer_id_expiration_ms >= 0) {
+    std::size_t expired = 0, left = 0;
+    {
+      std::lock_guard lock(producers_mu_);
+      expired = producers_.expire(wall_ms(), cfg_.producer_id_expiration_ms);
+      left = producers_.producer_count();
+    }
+    if (expired)
+      spdlog::info("{}-{}: forgot {} idle producer(s) (producer_id_expiration_ms {}); {} left", topic_, index_,
+                   expired, cfg_.producer_id_expiration_ms, left);
+  }
   auto r = log_->enforce_retention();
   if (!r) {
     spdlog::warn("{}-{}: retention: {}", topic_, index_, r.error().to_string());

@@ -108,6 +108,9 @@ class Partition {
   // (log::PartitionLog::reconfigure). The flush policy stays as opened.
   // Thread-safe; throws std::invalid_argument for an unusable segment size.
   void reconfigure(const Config& cfg);
+  // Idempotent producers whose state this partition keeps (expired ones
+  // leave at retention passes: Config::producer_id_expiration_ms).
+  std::size_t producer_count();
 
  private:
   struct Waiter {
@@ -121,6 +124,7 @@ class Partition {
   // log after a restart, so a retry that straddles a restart is still
   // recognised as a duplicate.
   void rebuild_producer_state();
+  static std::int64_t wall_ms();
   static constexpr std::int64_t kProducerScanOffsets = 200000;
 
   std::mutex producers_mu_;  // check + append + record as one step

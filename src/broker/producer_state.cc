@@ -99,15 +99,34 @@ ProducerStateManager::Check ProducerStateManager::check(const BatchId& b) const 
   return c;
 }
 
-void ProducerStateManager::record(const BatchId& b, std::int64_t first_offset, std::int64_t last_offset) {
+void ProducerStateManager::record(const BatchId& b, std::int64_t first_offset, std::int64_t last_offset,
+                                  std::int64_t now_ms) {
   if (b.producer_id == kNoProducerId) return;
   Entry& e = producers_[b.producer_id];
+  if (now_ms >= 0) e.last_append_ms = std::max(e.last_append_ms, now_ms);
   if (b.producer_epoch != e.epoch) {
     e.epoch = b.producer_epoch;
     e.batches.clear();
   }
   e.batches.push_back(BatchMeta{b.base_sequence, b.last_sequence(), first_offset, last_offset});
   while (e.batches.size() > kMaxBatchesPerProducer) e.batches.pop_front();
+}
+
+std::size_t ProducerStateManager::expire(std::int64_t now_ms, std::int64_t max_idle_ms) {
+  if (max_idle_ms < 0) return 0;
+  std::size_t n = 0;
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    Entry& e = it->second;
+    if (e.last_append_ms < 0) {
+      e.last_append_ms = now_ms;
+    } else if (now_ms - e.last_append_ms >= max_idle_ms) {
+      it = producers_.erase(it);
+      ++n;
+      continue;
+    }
+    ++it;
+  }
+  return n;
 }
 
 std::vector<std::byte> ProducerStateManager::snapshot() const {

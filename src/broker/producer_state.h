@@ -27,6 +27,12 @@
 //   After the append succeeded, the broker calls record() with the offsets
 //   the log assigned. Sequences wrap from INT32_MAX to 0.
 //
+//   Expiry (Kafka's producer.id.expiration.ms): record() notes the broker
+//   time of each producer's last append; expire(now, max_idle) forgets the
+//   producers idle that long (their next batch is then accepted as from an
+//   unknown producer). State restored from the log or a snapshot has no
+//   time yet: the first expire() starts its clock.
+//
 //   Persistence: snapshot() serializes the state; load_snapshot() restores
 //   it. After a crash, restore the last snapshot and replay the batch
 //   headers appended after it (record() with the offsets from the log),
@@ -101,7 +107,13 @@ class ProducerStateManager {
 
   // After a successful append (or while replaying the log): remember the
   // batch at [first_offset, last_offset]. No-op for producer_id -1.
-  void record(const BatchId& batch, std::int64_t first_offset, std::int64_t last_offset);
+  // `now_ms`: the broker's wall clock at the append (-1: unknown, e.g. while
+  // replaying the log).
+  void record(const BatchId& batch, std::int64_t first_offset, std::int64_t last_offset, std::int64_t now_ms = -1);
+
+  // Forgets every producer whose last append is at least `max_idle_ms` old
+  // (< 0: never); returns how many. Producers with no time yet get `now_ms`.
+  std::size_t expire(std::int64_t now_ms, std::int64_t max_idle_ms);
 
   std::vector<std::byte> snapshot() const;
   // Replaces the current state; false (state unchanged) on malformed input.
@@ -118,6 +130,7 @@ class ProducerStateManager {
   };
   struct Entry {
     std::int16_t epoch = -1;
+    std::int64_t last_append_ms = -1;  // broker time of the last record(); -1: not known yet
     std::deque<BatchMeta> batches;  // oldest first, at most kMaxBatchesPerProducer
   };
   std::unordered_map<std::int64_t, Entry> producers_;

@@ -55,5 +55,33 @@ TEST(PartitionProducerState, RetriedBatchIsStoredOnceEvenAcrossARestart) {
   p.close();
 }
 
+TEST(PartitionProducerState, IdleProducersAreForgottenAtRetentionPasses) {
+  testing::TempDir dir;
+  Config cfg;
+  cfg.data_dir = dir.path();
+  Metrics metrics{io::Strategy::sendfile};
+  {
+    Partition p("t", 0, dir.path() / "t-0", cfg, &metrics);  // default: a day
+    auto b = batch(7, 0, 0, 1);
+    ASSERT_EQ(p.append(b).error, 0);
+    p.enforce_retention();
+    EXPECT_EQ(p.producer_count(), 1u);
+    p.close();
+  }
+  cfg.producer_id_expiration_ms = 0;  // everything idle is expired at the next pass
+  Partition p("t", 0, dir.path() / "t-0", cfg, &metrics);
+  EXPECT_EQ(p.producer_count(), 1u) << "rebuilt from the log";
+  p.enforce_retention();  // the rebuilt producer's clock starts here
+  auto b1 = batch(7, 0, 1, 1);
+  ASSERT_EQ(p.append(b1).error, 0);
+  p.enforce_retention();
+  EXPECT_EQ(p.producer_count(), 0u);
+  // Unknown again: the next batch is accepted whatever its sequence.
+  auto far = batch(7, 0, 40, 1);
+  EXPECT_EQ(p.append(far).error, 0);
+  EXPECT_EQ(p.high_watermark(), 3);
+  p.close();
+}
+
 }  // namespace
 }  // namespace nocopy::broker

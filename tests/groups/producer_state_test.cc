@@ -99,6 +99,27 @@ TEST(ProducerState, UnknownProducerAcceptedAtAnySequence) {
   EXPECT_EQ(p.produce(Batch{9, 0, 1238, 1}).first, ErrorCode::out_of_order_sequence_number);
 }
 
+TEST(ProducerState, IdleProducersExpire) {
+  ProducerStateManager s;
+  s.record(Batch{7, 0, 0, 1}, 0, 0, 1'000);
+  s.record(Batch{8, 0, 0, 1}, 1, 1, 5'000);
+  s.record(Batch{9, 0, 0, 1}, 2, 2);  // replayed from the log: no time yet
+  EXPECT_EQ(s.expire(10'000, -1), 0u) << "-1: never";
+  EXPECT_EQ(s.expire(10'999, 10'000), 0u);  // 7 is idle 9,999 ms; 9's clock starts here
+  EXPECT_EQ(s.producer_count(), 3u);
+  EXPECT_EQ(s.expire(11'000, 10'000), 1u);  // 7 is idle 10,000 ms: gone
+  EXPECT_EQ(s.producer_count(), 2u);
+  // An append refreshes the clock.
+  s.record(Batch{8, 0, 1, 1}, 3, 3, 14'000);
+  EXPECT_EQ(s.expire(20'998, 10'000), 0u);
+  EXPECT_EQ(s.expire(20'999, 10'000), 1u);  // 9 (its clock started at the 10,999 pass)
+  EXPECT_EQ(s.expire(24'000, 10'000), 1u);  // 8 (last append 14,000)
+  EXPECT_EQ(s.producer_count(), 0u);
+  // A forgotten producer is unknown again: any sequence is accepted.
+  EXPECT_EQ(s.check(Batch{7, 0, 1, 1}).verdict, Verdict::append);
+  EXPECT_EQ(s.check(Batch{7, 0, 500, 1}).verdict, Verdict::append);
+}
+
 TEST(ProducerState, SequenceWrapsAtInt32Max) {
   constexpr std::int32_t kMax = std::numeric_limits<std::int32_t>::max();
   Batch b{5, 0, kMax - 1, 3};
