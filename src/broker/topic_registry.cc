@@ -186,21 +186,21 @@ std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partiti
   return kafka::to_wire(kafka::ErrorCode::none);
 }
 
+std::shared_ptr<const Topic> TopicRegistry::find_existing(const std::string& name, std::string* message) const {
+  std::shared_ptr<const Topic> t;
+  if (kafka::is_valid_topic_name(name)) t = find(name);
+  if (!t && message) *message = "topic '" + name + "' does not exist";
+  return t;
+}
+
 std::int16_t TopicRegistry::alter_config(const std::string& name, const ConfigEdit& edit, bool validate_only,
                                          std::string* message) {
   auto say = [&](std::string m) {
     if (message) *message = std::move(m);
   };
-  if (!kafka::is_valid_topic_name(name)) {
-    say("topic '" + name + "' does not exist");
-    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
-  }
   std::lock_guard serial(create_mu_);
-  auto old = find(name);
-  if (!old) {
-    say("topic '" + name + "' does not exist");
-    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
-  }
+  auto old = find_existing(name, message);
+  if (!old) return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
   TopicConfig::Overrides next = old->overrides;
   if (auto ec = edit(next, message); ec != 0) return ec;
   std::shared_ptr<const Config> running;
@@ -266,16 +266,9 @@ std::int16_t TopicRegistry::add_partitions(const std::string& name, std::int32_t
   auto say = [&](std::string m) {
     if (message) *message = std::move(m);
   };
-  if (!kafka::is_valid_topic_name(name)) {
-    say("topic '" + name + "' does not exist");
-    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
-  }
   std::lock_guard serial(create_mu_);
-  auto old = find(name);
-  if (!old) {
-    say("topic '" + name + "' does not exist");
-    return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
-  }
+  auto old = find_existing(name, message);
+  if (!old) return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
   const auto current = static_cast<std::int32_t>(old->partitions.size());
   if (count < current) {
     say("topic currently has " + std::to_string(current) + " partitions, which is higher than the requested " +

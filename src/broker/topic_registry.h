@@ -103,6 +103,9 @@ class TopicRegistry {
   std::shared_ptr<Partition> make_partition(const std::string& name, std::int32_t idx, const std::filesystem::path& dir,
                                             const std::shared_ptr<const Config>& cfg) const;
   std::filesystem::path partition_dir(const std::string& name, std::int32_t idx) const;
+  // The topic `name` for an alter (its name checked); nullptr and
+  // `*message` = "topic '<name>' does not exist" otherwise.
+  std::shared_ptr<const Topic> find_existing(const std::string& name, std::string* message) const;
 
   const Config& cfg_;
   // Topics without overrides: a non-owning pointer to cfg_ (which outlives
