@@ -21,6 +21,11 @@ FlushScheduler::FlushScheduler(std::size_t threads) {
       // Visible in top -H / /proc/<pid>/task/*/comm (15 characters at most).
       ::pthread_setname_np(threads_.back().native_handle(), "nocopy-flush");
     }
+    // Return only once every thread runs its loop: a thread still starting
+    // (inside libc or a sanitizer's thread set-up, which allocate) when the
+    // process forks would leave the child's allocator locked.
+    std::unique_lock lk(mu_);
+    started_cv_.wait(lk, [&] { return started_ == threads_.size(); });
   } catch (...) {
     {
       std::lock_guard lk(mu_);
@@ -131,6 +136,8 @@ void FlushScheduler::detach(const Handle& h) {
 
 void FlushScheduler::worker() {
   std::unique_lock lk(mu_);
+  ++started_;
+  started_cv_.notify_all();
   while (true) {
     const auto now = Clock::now();
     while (!timers_.empty() && timers_.begin()->first <= now) {

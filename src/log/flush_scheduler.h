@@ -72,8 +72,10 @@ class FlushScheduler {
   };
   using Handle = std::shared_ptr<Registration>;
 
-  // Starts `threads` (>= 1) pool threads. Throws std::system_error when a
-  // thread cannot be created, std::invalid_argument for 0.
+  // Starts `threads` (>= 1) pool threads and returns once all of them run
+  // (none is still in thread set-up, so a fork() right after is safe).
+  // Throws std::system_error when a thread cannot be created,
+  // std::invalid_argument for 0.
   explicit FlushScheduler(std::size_t threads);
   // Stops and joins the threads. Preconditions: every client detached; not
   // called from a pool thread (aborts).
@@ -111,6 +113,8 @@ class FlushScheduler {
   std::deque<Handle> ready_;
   std::multimap<Clock::time_point, Handle> timers_;
   bool stop_ = false;
+  std::size_t started_ = 0;             // threads that reached worker()'s loop
+  std::condition_variable started_cv_;  // started_ grew (the constructor waits for all)
   std::vector<std::thread> threads_;
 };
 
