@@ -52,9 +52,12 @@ TEST(EventLoop, ManyPostersAllTasksRunExactlyOnce) {
 }
 
 TEST(EventLoop, TimersFireInDeadlineOrderAndCancelWorks) {
+  // Before the loop exists: run_after() counts from the loop's cached now(),
+  // set when it was constructed (a start taken after that could be up to a
+  // construction's time late and see the 40 ms timer fire "early").
+  auto start = std::chrono::steady_clock::now();
   EventLoop loop;
   std::vector<int> order;
-  auto start = std::chrono::steady_clock::now();
   loop.run_after(30ms, [&] { order.push_back(3); });
   loop.run_after(10ms, [&] { order.push_back(1); });
   auto id = loop.run_after(20ms, [&] { order.push_back(2); });
