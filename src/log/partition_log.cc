@@ -621,16 +621,13 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
       for (auto& [o, cb] : waiters_) ready.push_back(std::move(cb));
       waiters_.clear();
       blocked_waiters_.clear();
-      blocked_pending_ = 0;
       error = err;
     } else {
       if (flushed > flushed_.load(std::memory_order_relaxed)) flushed_.store(flushed, std::memory_order_release);
       auto stop = waiters_.upper_bound(flushed);  // keys are offset + 1
       for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
       waiters_.erase(waiters_.begin(), stop);
-      auto bstop = blocked_waiters_.upper_bound(flushed);
-      for (auto it = blocked_waiters_.begin(); it != bstop; ++it) blocked_pending_ -= it->second;
-      blocked_waiters_.erase(blocked_waiters_.begin(), bstop);
+      blocked_waiters_.erase(blocked_waiters_.begin(), blocked_waiters_.upper_bound(flushed));
     }
   }
   // Outside the lock: the woken threads do not run into a held flush_mu_.
@@ -678,7 +675,7 @@ void PartitionLog::run_flush_work() noexcept {
     if (stop_flusher_) return;
     // Every waiter counted here appended before it registered, so the log
     // end read below covers it.
-    const std::size_t covered = blocked_pending_ + waiters_.size();
+    const std::size_t covered = pending_waiters();
     lk.unlock();
     // Group commit: one sync covers everything appended so far, not just the
     // request; appends made while it runs schedule the next run.
@@ -718,7 +715,7 @@ void PartitionLog::wake_flush_waiters() {
 void PartitionLog::wake_gatherer() {
   // Only the arrival that completes the gathering wakes it: one wakeup per
   // sync, not one per waiter.
-  if (gathering_ && blocked_pending_ + waiters_.size() == last_sync_waiters_) gather_cv_.notify_one();
+  if (gathering_ && pending_waiters() == last_sync_waiters_) gather_cv_.notify_one();
 }
 
 void PartitionLog::gather_waiters(std::unique_lock<std::mutex>& lk) {
@@ -728,7 +725,7 @@ void PartitionLog::gather_waiters(std::unique_lock<std::mutex>& lk) {
       expect < 2) {
     return;
   }
-  auto ready = [&] { return stop_flusher_ || flush_error_ || blocked_pending_ + waiters_.size() >= expect; };
+  auto ready = [&] { return stop_flusher_ || flush_error_ || pending_waiters() >= expect; };
   if (ready()) return;
   // Never longer than a sync: waiting more would cost more than a second
   // sync for the latecomers.
@@ -761,8 +758,7 @@ LogResult<void> PartitionLog::wait_flushed(std::int64_t offset) {
     if (flushed_.load(std::memory_order_relaxed) > offset) return {};
     if (flush_error_) return std::unexpected(*flush_error_);
     if (stop_flusher_) return log_fail(LogErrc::closed, "log closed before the flush");
-    ++blocked_waiters_[offset + 1];
-    ++blocked_pending_;
+    blocked_waiters_.insert(offset + 1);
     wake_gatherer();
   }
   for (;;) {
@@ -774,10 +770,8 @@ LogResult<void> PartitionLog::wait_flushed(std::int64_t offset) {
       std::lock_guard lk(flush_mu_);
       if (flushed_.load(std::memory_order_relaxed) > offset) return {};
       if (flush_error_ || stop_flusher_) {
-        if (auto it = blocked_waiters_.find(offset + 1); it != blocked_waiters_.end()) {  // left by close()
-          if (--it->second == 0) blocked_waiters_.erase(it);
-          --blocked_pending_;
-        }
+        // Still there when close() left it (an error cleared them all).
+        if (auto it = blocked_waiters_.find(offset + 1); it != blocked_waiters_.end()) blocked_waiters_.erase(it);
         if (flush_error_) return std::unexpected(*flush_error_);
         break;
       }

@@ -55,6 +55,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -194,6 +195,8 @@ class PartitionLog final : private FlushScheduler::Client {
   // flush_mu_ held before a group-commit sync; may wait on gather_cv_.
   void gather_waiters(std::unique_lock<std::mutex>& lk);
   void wake_gatherer();  // flush_mu_ held; a waiter was added
+  // Waiters no sync has covered yet: blocked threads + callbacks. flush_mu_ held.
+  std::size_t pending_waiters() const { return blocked_waiters_.size() + waiters_.size(); }
   void wake_flush_waiters();  // bumps flush_epoch_ and wakes wait_flushed()
   void request_flush(std::int64_t upto);
   LogResult<void> write_recovery_point(std::int64_t offset);
@@ -236,8 +239,7 @@ class PartitionLog final : private FlushScheduler::Client {
   std::optional<LogError> flush_error_;
   std::multimap<std::int64_t, FlushCallback> waiters_;  // offset -> callback
   // Commit delay (FlushPolicy::group_commit_delay_us), all under flush_mu_:
-  std::map<std::int64_t, std::size_t> blocked_waiters_;  // wait_flushed() threads not yet covered: offset + 1 -> count
-  std::size_t blocked_pending_ = 0;      // their total
+  std::multiset<std::int64_t> blocked_waiters_;  // offset + 1 of each wait_flushed() thread not yet covered
   std::size_t last_sync_waiters_ = 0;    // waiters the last sync covered
   std::int64_t last_sync_ns_ = 0;        // how long it took
   FlushStats flush_stats_;
