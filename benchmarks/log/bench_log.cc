@@ -225,6 +225,7 @@ double flush_window(bool group, std::int64_t delay_us, std::chrono::milliseconds
   c.flush.mode = FlushMode::every_append;
   c.flush.group_commit = group;
   c.flush.group_commit_delay_us = delay_us;
+  if (const char* z = std::getenv("NOCOPY_ZERO_FILL")) c.sync_zero_fill_bytes = static_cast<std::uint32_t>(std::atoll(z));
   auto log = PartitionLog::open(dir / "log", c);
   std::atomic<long> appends{0};
   std::atomic<bool> stop{false};
@@ -234,7 +235,7 @@ double flush_window(bool group, std::int64_t delay_us, std::chrono::milliseconds
       auto b = batch_of(1024);
       while (!stop.load(std::memory_order_relaxed)) {
         store_be64(b.data(), 0);
-        auto r = log->append(b);
+        auto r = log->append(b, PartitionLog::SyncBy::caller);
         if (!r || !log->wait_flushed(r->last_offset)) return;
         appends.fetch_add(1, std::memory_order_relaxed);
       }
@@ -245,6 +246,12 @@ double flush_window(bool group, std::int64_t delay_us, std::chrono::milliseconds
   stop = true;
   for (auto& t : ts) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (std::getenv("NOCOPY_FLUSH_STATS")) {
+    auto st = log->flush_stats();
+    std::fprintf(stderr, "group=%d delay=%ld appends/s=%.0f syncs=%lu led=%lu per_sync=%.2f delays=%lu timeouts=%lu avg_delay_us=%.1f avg_sync_us=%.1f\n",
+                 group, (long)delay_us, appends.load() / secs, st.syncs, st.led, st.syncs ? double(st.waiters_covered) / st.syncs : 0.0,
+                 st.delays, st.delay_timeouts, st.delays ? st.delay_ns / 1e3 / st.delays : 0.0, st.syncs ? st.sync_ns / 1e3 / st.syncs : 0.0);
+  }
   log.reset();
   std::filesystem::remove_all(dir);
   return static_cast<double>(appends.load()) / secs;

@@ -100,7 +100,7 @@ void Partition::rebuild_producer_state() {
                  producers_.producer_count(), batches);
 }
 
-Partition::AppendResult Partition::append(std::span<std::byte> batch) {
+Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_wait) {
   AppendResult out;
   // One batch per partition per request, as Kafka requires of magic-2 producers.
   if (batch.size() < log::kBatchHeaderSize) {
@@ -139,7 +139,7 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch) {
       return out;
     }
   }
-  auto r = log_->append(batch);
+  auto r = log_->append(batch, will_wait ? log::PartitionLog::SyncBy::caller : log::PartitionLog::SyncBy::log);
   if (!r) {
     out.error = r.error().kafka_error_code();
     spdlog::debug("{}-{}: append rejected: {}", topic_, index_, r.error().to_string());

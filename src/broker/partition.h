@@ -60,7 +60,9 @@ class Partition {
   // again; a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER (45), an old epoch
   // INVALID_PRODUCER_EPOCH (47). Producer state lives in memory only: after a
   // restart a producer id is accepted at any sequence (see producer_state.h).
-  AppendResult append(std::span<std::byte> batch);
+  // `will_wait`: the caller then calls on_flushed() for it (acks=all), which
+  // starts its sync; otherwise a flush-every-append log schedules one itself.
+  AppendResult append(std::span<std::byte> batch, bool will_wait = false);
 
   struct ReadResult {
     std::int16_t error = 0;

@@ -464,13 +464,14 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
       }
       // The records are a view into the (writable) request frame: patch in place.
       auto mut = frame.subspan(static_cast<std::size_t>(records.data() - frame.data()), records.size());
-      auto ar = part->append(mut);
+      const bool will_wait = acks == -1 && tcfg->flush != FlushMode::never;
+      auto ar = part->append(mut, will_wait);
       pr.error_code = ar.error;
       if (ar.error == code(ErrorCode::none)) {
         pr.base_offset = ar.base_offset;
         pr.log_append_time_ms = ar.log_append_time;
         metrics_.on_produce(mut.size());
-        if (acks == -1 && tcfg->flush != FlushMode::never)
+        if (will_wait)
           to_flush.push_back({part, ar.last_offset, res.responses.size() - 1, tr.partitions.size() - 1});
       }
     }

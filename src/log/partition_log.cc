@@ -240,7 +240,7 @@ std::shared_ptr<Segment> PartitionLog::next_segment(std::int64_t base) const {
   return it->second;
 }
 
-LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
+LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy sync_by) {
   // Validate the whole request before touching anything (CRC work outside the lock).
   thread_local std::vector<AppendedBatch> infos;
   infos.clear();
@@ -348,7 +348,13 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches) {
     case FlushMode::never: break;
     case FlushMode::every_append:
       if (config_.flush.group_commit) {
-        request_flush(next);
+        if (sync_by == SyncBy::caller) {
+          // Its wait starts the sync (or joins one).
+        } else if (config_.flush.group_commit_delay_us > 0) {
+          request_flush_lazy(next);
+        } else {
+          request_flush(next);
+        }
       } else {
         auto r = seg->sync();
         complete_flush(next, r ? std::nullopt : std::optional<LogError>(r.error()));
@@ -574,6 +580,19 @@ void PartitionLog::request_flush(std::int64_t upto) {
   scheduler_->schedule(flush_handle_);
 }
 
+void PartitionLog::request_flush_lazy(std::int64_t upto) {
+  {
+    std::lock_guard lk(flush_mu_);
+    if (upto <= flush_requested_) return;
+    flush_requested_ = upto;
+  }
+  // One timer at a time; the run it triggers clears the flag, and does
+  // nothing when a waiter led a sync that covered the append meanwhile.
+  if (backstop_armed_.exchange(true, std::memory_order_acq_rel)) return;
+  const std::int64_t due = steady_ns() + config_.flush.group_commit_delay_us * 1000;
+  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+}
+
 void PartitionLog::arm_interval_timer() {
   if (config_.flush.mode != FlushMode::interval || config_.flush.ms <= 0) return;
   // The exchange pairs with the one in run_flush_work(): either this append
@@ -608,11 +627,25 @@ LogResult<void> PartitionLog::sync_segments_upto(std::int64_t target) {
   return {};
 }
 
-void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogError>& err) {
+void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogError>& err,
+                                  const std::optional<SyncDone>& sync) {
   std::vector<FlushCallback> ready;
   std::optional<LogError> error;
   {
     std::lock_guard lk(flush_mu_);
+    if (sync) {
+      // In the same critical section as flushed_: a waiter never sees the
+      // sync over without its result.
+      syncing_ = false;
+      // The next sync gathers as many waiters as took part in this round:
+      // those it covered and those that came while it ran.
+      last_sync_waiters_ = sync->covered;
+      last_sync_ns_ = sync->took_ns;
+      ++flush_stats_.syncs;
+      if (sync->led) ++flush_stats_.led;
+      flush_stats_.waiters_covered += sync->covered;
+      flush_stats_.sync_ns += static_cast<std::uint64_t>(sync->took_ns);
+    }
     if (err) {
       flush_error_ = err;
       sync_failed_.store(true, std::memory_order_release);
@@ -628,6 +661,7 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
       for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
       waiters_.erase(waiters_.begin(), stop);
       blocked_waiters_.erase(blocked_waiters_.begin(), blocked_waiters_.upper_bound(flushed));
+      if (sync) last_sync_waiters_ += pending_waiters();
     }
   }
   // Outside the lock: the woken threads do not run into a held flush_mu_.
@@ -665,31 +699,31 @@ void PartitionLog::run_flush_work() noexcept {
       scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
     }
   }
+  backstop_armed_.store(false, std::memory_order_release);  // a later lazy request re-arms
   std::unique_lock lk(flush_mu_);
   if (stop_flusher_) return;
   if (flush_error_) {
     // A failed sync is final: its waiters were failed, do not retry.
     flush_requested_ = flushed_.load(std::memory_order_relaxed);
+  } else if (syncing_) {
+    // A waiter leads a sync; what it does not cover is this run's again.
+    rerun_after_sync_ = true;
+  } else if (!blocked_waiters_.empty() && waiters_.empty()) {
+    // Blocked waiters gather for a sync they will lead (within their
+    // bound); it covers everything appended so far. Nothing to do here.
   } else if (flush_requested_ > flushed_.load(std::memory_order_relaxed)) {
     gather_waiters(lk);
     if (stop_flusher_) return;
-    // Every waiter counted here appended before it registered, so the log
-    // end read below covers it.
-    const std::size_t covered = pending_waiters();
-    lk.unlock();
-    // Group commit: one sync covers everything appended so far, not just the
-    // request; appends made while it runs schedule the next run.
-    const std::int64_t target = log_end_.load(std::memory_order_acquire);
-    const std::int64_t t0 = steady_ns();
-    auto r = sync_segments_upto(target);
-    const std::int64_t took = steady_ns() - t0;
-    complete_flush(target, r ? std::nullopt : std::optional<LogError>(r.error()));
-    lk.lock();
-    last_sync_waiters_ = covered;
-    last_sync_ns_ = took;
-    ++flush_stats_.syncs;
-    flush_stats_.waiters_covered += covered;
-    if (stop_flusher_) return;
+    if (!syncing_) {
+      // Appends made while the sync runs schedule the next run.
+      const bool again = group_sync(lk, false);
+      if (stop_flusher_) return;
+      if (again) {
+        lk.unlock();
+        scheduler_->schedule(flush_handle_);
+        lk.lock();
+      }
+    }
   }
   if (to_prefault_) {
     std::shared_ptr<Segment> seg = to_prefault_;
@@ -707,10 +741,42 @@ void PartitionLog::run_flush_work() noexcept {
   }
 }
 
-void PartitionLog::wake_flush_waiters() {
-  flush_epoch_.fetch_add(1, std::memory_order_release);
-  flush_epoch_.notify_all();
+bool PartitionLog::group_sync(std::unique_lock<std::mutex>& lk, bool led) {
+  // Every waiter counted here appended before it registered, so the log
+  // end read below covers it: one sync for everything appended so far.
+  SyncDone done{pending_waiters(), 0, led};
+  syncing_ = true;
+  const std::int64_t t0 = steady_ns();
+  if (led && gather_start_ns_ >= 0) {
+    // Waiters gathered for this sync (the commit delay, led by them).
+    ++flush_stats_.delays;
+    if (done.covered < last_sync_waiters_) ++flush_stats_.delay_timeouts;
+    flush_stats_.delay_ns += static_cast<std::uint64_t>(t0 - gather_start_ns_);
+  }
+  gather_start_ns_ = -1;
+  lk.unlock();
+  const std::int64_t target = log_end_.load(std::memory_order_acquire);
+  auto r = sync_segments_upto(target);
+  done.took_ns = steady_ns() - t0;
+  complete_flush(target, r ? std::nullopt : std::optional<LogError>(r.error()), done);
+  lk.lock();
+  const bool again = rerun_after_sync_ && !stop_flusher_;
+  rerun_after_sync_ = false;
+  return again;
 }
+
+std::int64_t PartitionLog::gather_bound_ns() const {
+  const std::int64_t delay_ns = config_.flush.group_commit_delay_us * 1000;
+  if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit || delay_ns <= 0 ||
+      last_sync_waiters_ < 2) {
+    return 0;
+  }
+  // Never longer than a sync: waiting more would cost more than a second
+  // sync for the latecomers.
+  return std::max<std::int64_t>(0, std::min(delay_ns, last_sync_ns_));
+}
+
+void PartitionLog::wake_flush_waiters() { flush_epoch_.bump(); }
 
 void PartitionLog::wake_gatherer() {
   // Only the arrival that completes the gathering wakes it: one wakeup per
@@ -720,17 +786,10 @@ void PartitionLog::wake_gatherer() {
 
 void PartitionLog::gather_waiters(std::unique_lock<std::mutex>& lk) {
   const std::size_t expect = last_sync_waiters_;
-  const std::int64_t delay_ns = config_.flush.group_commit_delay_us * 1000;
-  if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit || delay_ns <= 0 ||
-      expect < 2) {
-    return;
-  }
+  const std::int64_t bound = gather_bound_ns();
+  if (bound <= 0) return;
   auto ready = [&] { return stop_flusher_ || flush_error_ || pending_waiters() >= expect; };
   if (ready()) return;
-  // Never longer than a sync: waiting more would cost more than a second
-  // sync for the latecomers.
-  const std::int64_t bound = std::min(delay_ns, last_sync_ns_);
-  if (bound <= 0) return;
   gathering_ = true;
   const std::int64_t t0 = steady_ns();
   const bool all = gather_cv_.wait_for(lk, std::chrono::nanoseconds(bound), ready);
@@ -750,35 +809,64 @@ LogResult<void> PartitionLog::wait_flushed(std::int64_t offset) {
   if (offset >= log_end_.load(std::memory_order_acquire)) {
     return log_fail(LogErrc::offset_out_of_range, fmt::format("offset {} was not appended yet", offset));
   }
-  request_flush(offset + 1);
+  std::unique_lock lk(flush_mu_);
+  if (flushed_.load(std::memory_order_relaxed) > offset) return {};
+  if (flush_error_) return std::unexpected(*flush_error_);
+  if (stop_flusher_) return log_fail(LogErrc::closed, "log closed before the flush");
+  flush_requested_ = std::max(flush_requested_, offset + 1);
   // Pending until a sync covers it: complete_flush() removes the entry then
   // (a thread released but not yet running must not count as pending).
-  {
-    std::lock_guard lk(flush_mu_);
-    if (flushed_.load(std::memory_order_relaxed) > offset) return {};
-    if (flush_error_) return std::unexpected(*flush_error_);
-    if (stop_flusher_) return log_fail(LogErrc::closed, "log closed before the flush");
-    blocked_waiters_.insert(offset + 1);
-    wake_gatherer();
-  }
+  blocked_waiters_.insert(offset + 1);
+  wake_gatherer();
+  // The commit delay, led by the waiters themselves: the one whose arrival
+  // makes the count the last sync had (or whose gathering time is up) syncs
+  // for all of them -- no flusher thread to wake, and the others sleep once.
+  std::int64_t deadline = -1;  // from when this thread may lead (no sync in progress)
   for (;;) {
-    // Released threads leave without touching flush_mu_ (8 woken waiters
-    // would otherwise queue on it); only an error or close needs the lock.
-    const std::uint32_t epoch = flush_epoch_.load(std::memory_order_acquire);
-    if (flushed_.load(std::memory_order_acquire) > offset) return {};
-    {
-      std::lock_guard lk(flush_mu_);
-      if (flushed_.load(std::memory_order_relaxed) > offset) return {};
-      if (flush_error_ || stop_flusher_) {
-        // Still there when close() left it (an error cleared them all).
-        if (auto it = blocked_waiters_.find(offset + 1); it != blocked_waiters_.end()) blocked_waiters_.erase(it);
-        if (flush_error_) return std::unexpected(*flush_error_);
-        break;
-      }
+    if (flushed_.load(std::memory_order_relaxed) > offset) return {};
+    if (flush_error_) return std::unexpected(*flush_error_);  // the error cleared every entry
+    if (stop_flusher_) {
+      // Still there when close() left it.
+      if (auto it = blocked_waiters_.find(offset + 1); it != blocked_waiters_.end()) blocked_waiters_.erase(it);
+      return log_fail(LogErrc::closed, "log closed before the flush");
     }
-    flush_epoch_.wait(epoch, std::memory_order_acquire);
+    // gathering_: a flusher run gathers (for callbacks); it syncs for us too.
+    const bool may_lead = !syncing_ && !gathering_;
+    if (may_lead && deadline < 0) deadline = steady_ns() + gather_bound_ns();
+    if (may_lead && (pending_waiters() >= last_sync_waiters_ || steady_ns() >= deadline)) {
+      if (group_sync(lk, true)) {
+        lk.unlock();
+        scheduler_->schedule(flush_handle_);
+        lk.lock();
+      }
+      continue;
+    }
+    if (may_lead && gather_start_ns_ < 0) gather_start_ns_ = steady_ns();
+    // One gathering waiter keeps the time (it leads when the time is up);
+    // the others sleep until a sync ends, so the one that leads early does
+    // not leave the rest waking up during its sync.
+    const bool timed = may_lead && !gather_timed_;
+    if (timed) gather_timed_ = true;
+    const std::uint32_t epoch = flush_epoch_.load();
+    lk.unlock();
+    flush_epoch_.wait(epoch, timed ? deadline : -1);
+    if (timed) {
+      lk.lock();
+      gather_timed_ = false;
+      if (flushed_.load(std::memory_order_relaxed) > offset && !blocked_waiters_.empty()) {
+        // Covered by a sync that others came too late for: they slept while
+        // this thread kept the time; one of them keeps it now.
+        lk.unlock();
+        wake_flush_waiters();
+        return {};
+      }
+      continue;
+    }
+    // Released threads leave without touching flush_mu_ (8 woken waiters
+    // would otherwise queue on it).
+    if (flushed_.load(std::memory_order_acquire) > offset) return {};
+    lk.lock();
   }
-  return log_fail(LogErrc::closed, "log closed before the flush");
 }
 
 void PartitionLog::request_flush_notification(std::int64_t offset, FlushCallback cb) {
@@ -859,6 +947,16 @@ void PartitionLog::close() {
   // No run starts after this, and one in progress has returned: from here on
   // only this thread syncs, and the pool holds no reference to this log.
   if (flush_handle_) scheduler_->detach(flush_handle_);
+  {
+    // A waiter leading a sync finishes it (none starts after stop_flusher_).
+    std::unique_lock fl(flush_mu_);
+    while (syncing_) {
+      const std::uint32_t epoch = flush_epoch_.load();
+      fl.unlock();
+      flush_epoch_.wait(epoch);
+      fl.lock();
+    }
+  }
   {
     std::lock_guard fl(flush_mu_);
     to_prefault_.reset();

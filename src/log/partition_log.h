@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "buf/file_region.h"
+#include "log/epoch_futex.h"
 #include "log/flush_scheduler.h"
 #include "log/log_config.h"
 #include "log/log_error.h"
@@ -120,7 +121,15 @@ class PartitionLog final : private FlushScheduler::Client {
   PartitionLog(const PartitionLog&) = delete;
   PartitionLog& operator=(const PartitionLog&) = delete;
 
-  LogResult<AppendInfo> append(std::span<std::byte> batches);
+  // Who starts the sync of an append under FlushMode::every_append with
+  // group commit: the log (a flusher run; with a commit delay, within
+  // group_commit_delay_us, sooner when a waiter comes), or the caller, which
+  // then waits for it -- wait_flushed() (it may lead the sync itself) or
+  // request_flush_notification() -- so no background sync is scheduled for
+  // it. A caller that says so and never waits leaves the append unsynced
+  // until the next sync or close(). Other flush modes ignore it.
+  enum class SyncBy : std::uint8_t { log, caller };
+  LogResult<AppendInfo> append(std::span<std::byte> batches, SyncBy sync_by = SyncBy::log);
   LogResult<ReadResult> read(std::int64_t offset, std::uint64_t max_bytes) const;
   // Offset of the first record with timestamp >= ts (Kafka's ListOffsets by
   // time): found through the time index, then inside the batch when it is an
@@ -132,13 +141,16 @@ class PartitionLog final : private FlushScheduler::Client {
   std::int64_t log_end_offset() const noexcept { return log_end_.load(std::memory_order_acquire); }
   // Every offset below this is on disk (fdatasync returned).
   std::int64_t flushed_offset() const noexcept { return flushed_.load(std::memory_order_acquire); }
-  // Counters of the flusher's syncs (group commit and its commit delay).
+  // Counters of the group-commit syncs (flusher runs and waiters that led
+  // one) and of the commit delay.
   struct FlushStats {
-    std::uint64_t syncs = 0;            // flusher syncs (not append()'s own, group_commit = false)
+    std::uint64_t syncs = 0;            // group syncs (not append()'s own, group_commit = false)
+    std::uint64_t led = 0;              // ... of them done by a wait_flushed() thread
     std::uint64_t waiters_covered = 0;  // waiters pending when those syncs started
     std::uint64_t delays = 0;           // syncs that first waited for waiters (the commit delay)
     std::uint64_t delay_timeouts = 0;   // ... and started before all of them came
     std::uint64_t delay_ns = 0;         // total time spent waiting
+    std::uint64_t sync_ns = 0;          // total time in the syncs
   };
   FlushStats flush_stats() const;
   std::uint64_t size_bytes() const;
@@ -159,9 +171,14 @@ class PartitionLog final : private FlushScheduler::Client {
   // Syncs everything appended so far; returns once it is on disk.
   LogResult<void> flush();
   // Blocks until offset `offset` is on disk (or the log failed/closed).
+  // The calling thread does the sync itself when no other sync is in
+  // progress (it leads a group commit: one fdatasync covers every append so
+  // far, and releases every waiter it covers); with the commit delay it first
+  // waits, as the flusher would, for as many waiters as the last sync had.
   LogResult<void> wait_flushed(std::int64_t offset);
   // Calls `cb` once offset `offset` is on disk: inline when it already is,
-  // otherwise from a flusher (pool) thread. Never blocks.
+  // otherwise from the thread that completed the sync (a flusher pool thread,
+  // or a thread leading one in wait_flushed()). Never blocks.
   void request_flush_notification(std::int64_t offset, FlushCallback cb);
 
   // Flushes, trims the active segment, writes the recovery point and the
@@ -190,7 +207,22 @@ class PartitionLog final : private FlushScheduler::Client {
   LogResult<void> sync_segments_upto(std::int64_t target);
   void run_flush_work() noexcept override;  // FlushScheduler::Client
   void arm_interval_timer();
-  void complete_flush(std::int64_t flushed, const std::optional<LogError>& err);
+  // Moves flushed_ (or records the error), releases the waiters it covers.
+  // `sync`: the group sync that ends here (clears syncing_, records stats).
+  struct SyncDone {
+    std::size_t covered = 0;
+    std::int64_t took_ns = 0;
+    bool led = false;
+  };
+  void complete_flush(std::int64_t flushed, const std::optional<LogError>& err,
+                      const std::optional<SyncDone>& sync = std::nullopt);
+  // flush_mu_ held by lk, syncing_ false: syncs everything appended so far
+  // (syncing_ set meanwhile, lk released) and returns with lk held. True when
+  // a flusher run asked for meanwhile must now be scheduled.
+  bool group_sync(std::unique_lock<std::mutex>& lk, bool led);
+  // How long a waiter arriving now gathers others before leading a sync
+  // (0: lead at once). flush_mu_ held.
+  std::int64_t gather_bound_ns() const;
   // The commit delay (FlushPolicy::group_commit_delay_us): called with
   // flush_mu_ held before a group-commit sync; may wait on gather_cv_.
   void gather_waiters(std::unique_lock<std::mutex>& lk);
@@ -199,6 +231,10 @@ class PartitionLog final : private FlushScheduler::Client {
   std::size_t pending_waiters() const { return blocked_waiters_.size() + waiters_.size(); }
   void wake_flush_waiters();  // bumps flush_epoch_ and wakes wait_flushed()
   void request_flush(std::int64_t upto);
+  // every_append + group commit with a commit delay: the sync of an append
+  // nobody waits for runs within the delay (a backstop timer); a waiter that
+  // comes meanwhile leads it sooner.
+  void request_flush_lazy(std::int64_t upto);
   LogResult<void> write_recovery_point(std::int64_t offset);
   std::shared_ptr<Segment> next_segment(std::int64_t base) const;
   void fsync_dir();
@@ -225,10 +261,15 @@ class PartitionLog final : private FlushScheduler::Client {
   std::shared_ptr<FlushScheduler> scheduler_;
   FlushScheduler::Handle flush_handle_;
   mutable std::mutex flush_mu_;
-  // Bumped (then notified) after flushed_, flush_error_ or stop_flusher_
-  // changed: wait_flushed() threads wait on it (a futex, no mutex to
-  // re-acquire on wakeup).
-  std::atomic<std::uint32_t> flush_epoch_{0};
+  // Bumped (then notified) after flushed_, flush_error_, stop_flusher_ or
+  // syncing_ changed: wait_flushed() threads wait on it (a futex, no mutex
+  // to re-acquire on wakeup).
+  EpochFutex flush_epoch_;
+  bool syncing_ = false;                 // a group sync runs (flusher or a leading waiter); under flush_mu_
+  bool rerun_after_sync_ = false;
+  std::int64_t gather_start_ns_ = -1;
+  bool gather_timed_ = false;            // a gathering waiter sleeps with the deadline    // waiters gather for a sync they will lead since (steady ns), or -1        // a flusher run found syncing_: the syncer reschedules it
+  std::atomic<bool> backstop_armed_{false};  // request_flush_lazy()'s timer is pending
   std::int64_t flush_requested_ = 0;     // sync everything below this
   bool stop_flusher_ = false;
   // FlushMode::interval with ms > 0: armed by the first append after a

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -449,6 +451,171 @@ TEST_P(PartitionLogTest, CommitDelayNeverHoldsALoneWaiter) {
   EXPECT_GT(st.syncs, 0u);
   EXPECT_EQ(st.delays, 0u);  // one waiter at a time: K < 2, never a delay
   EXPECT_LE(st.waiters_covered, st.syncs);  // never more than the one waiter per sync
+}
+
+// Runs fn on a thread; fails and exits the test binary when it has not
+// returned after `limit` (a lost wake-up would otherwise hang ctest).
+template <typename Fn>
+void within(std::chrono::seconds limit, Fn fn) {
+  auto fut = std::async(std::launch::async, std::move(fn));
+  if (fut.wait_for(limit) != std::future_status::ready) {
+    ADD_FAILURE() << "still running after " << limit.count() << " s: a waiter was never woken";
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+  fut.get();
+}
+
+// Blocking waiters lead the group syncs themselves (SyncBy::caller: no
+// flusher run is ever scheduled), with the commit delay, at random paces --
+// and none of them is left asleep. (A waiter that kept the gathering time
+// and was covered used to leave the latecomers asleep with nobody to lead.)
+TEST_P(PartitionLogTest, WaitersLeadTheirSyncsAndNoneIsLeftBehind) {
+  LogConfig c = config();
+  c.segment_bytes = 4 << 20;
+  c.flush.mode = FlushMode::every_append;
+  c.flush.group_commit_delay_us = 2000;
+  auto log = PartitionLog::open(dir_.path(), c);
+  constexpr int kThreads = 8, kPer = 200;
+  std::atomic<int> failures{0};
+  // Pauses up to 100 us, 300 us, 1 ms between an appender's waits: waiters
+  // come before, during and after each other's syncs.
+  for (int max_pause_us : {100, 300, 1000}) {
+    SCOPED_TRACE(max_pause_us);
+    within(std::chrono::seconds(30), [&] {
+      std::vector<std::thread> ts;
+      for (int t = 0; t < kThreads; ++t) {
+        ts.emplace_back([&, t] {
+          std::uint32_t rng = 2654435761u * (t + 1) + max_pause_us;
+          for (int i = 0; i < kPer; ++i) {
+            auto b = make_batch(t * 1000 + i, 1, 100);
+            auto info = log->append(b, PartitionLog::SyncBy::caller);
+            if (!info || !log->wait_flushed(info->last_offset) || log->flushed_offset() <= info->last_offset) {
+              failures++;
+            }
+            rng = rng * 1103515245u + 12345u;
+            const int pause = static_cast<int>((rng >> 16) % (2 * max_pause_us));  // half of them: none
+            if (pause > max_pause_us) std::this_thread::sleep_for(std::chrono::microseconds(pause - max_pause_us));
+          }
+        });
+      }
+      for (auto& th : ts) th.join();
+    });
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(log->flushed_offset(), 3 * kThreads * kPer);
+  const auto st = log->flush_stats();
+  EXPECT_GT(st.syncs, 0u);
+  EXPECT_EQ(st.led, st.syncs) << "a flusher run synced although every append said SyncBy::caller";
+  EXPECT_GT(st.waiters_covered, st.syncs) << "no sync ever covered two waiters";
+}
+
+// An append nobody waits for is still synced under every_append: by a
+// flusher run within the commit delay, or at once without one.
+TEST_P(PartitionLogTest, AnAppendNobodyWaitsForIsSyncedSoon) {
+  for (std::int64_t delay_us : {0, 500, 20'000}) {
+    SCOPED_TRACE(delay_us);
+    TempDir dir;
+    LogConfig c = config();
+    c.flush.mode = FlushMode::every_append;
+    c.flush.group_commit_delay_us = delay_us;
+    auto log = PartitionLog::open(dir.path(), c);
+    for (int i = 0; i < 5; ++i) {
+      auto b = make_batch(i);
+      ASSERT_TRUE(log->append(b));
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (log->flushed_offset() < 5 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(log->flushed_offset(), 5);
+    EXPECT_EQ(log->flush_stats().led, 0u);
+  }
+}
+
+// Callbacks (the broker's acks=all) and blocking waiters on one log: the
+// flusher gathers for the callbacks, waiters lead when it does not; every
+// one of them completes.
+TEST_P(PartitionLogTest, CallbacksAndBlockingWaitersShareTheSyncs) {
+  LogConfig c = config();
+  c.segment_bytes = 1 << 20;
+  c.flush.mode = FlushMode::every_append;
+  auto log = PartitionLog::open(dir_.path(), c);
+  constexpr int kThreads = 8, kPer = 60;
+  std::atomic<int> failures{0};
+  within(std::chrono::seconds(60), [&] {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t) {
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < kPer; ++i) {
+          auto b = make_batch(t * 1000 + i, 1, 100);
+          auto info = log->append(b, PartitionLog::SyncBy::caller);
+          if (!info) {
+            failures++;
+            continue;
+          }
+          if (t % 2 == 0) {
+            if (!log->wait_flushed(info->last_offset)) failures++;
+          } else {
+            std::promise<bool> done;
+            log->request_flush_notification(info->last_offset,
+                                            [&](const LogResult<void>& r) { done.set_value(r.has_value()); });
+            if (!done.get_future().get()) failures++;
+          }
+          if (log->flushed_offset() <= info->last_offset) failures++;
+        }
+      });
+    }
+    for (auto& th : ts) th.join();
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(log->flushed_offset(), kThreads * kPer);
+  const auto st = log->flush_stats();
+  EXPECT_GT(st.led, 0u);
+  EXPECT_GT(st.syncs, st.led);  // the flusher synced for callbacks too
+}
+
+// close() while waiters lead syncs: every wait ends (flushed, or `closed`),
+// and whatever a wait reported flushed is there after reopening.
+TEST_P(PartitionLogTest, CloseWhileWaitersLeadSyncs) {
+  LogConfig c = config();
+  c.segment_bytes = 1 << 20;
+  c.flush.mode = FlushMode::every_append;
+  auto log = PartitionLog::open(dir_.path(), c);
+  constexpr int kThreads = 8;
+  std::atomic<std::int64_t> max_acked{-1};
+  std::atomic<int> unexpected{0};
+  within(std::chrono::seconds(60), [&] {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t) {
+      ts.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          auto b = make_batch(t * 100000 + i, 1, 100);
+          auto info = log->append(b, PartitionLog::SyncBy::caller);
+          if (!info) {
+            if (info.error().kind != LogErrc::closed) unexpected++;
+            return;
+          }
+          auto w = log->wait_flushed(info->last_offset);
+          if (!w) {
+            if (w.error().kind != LogErrc::closed) unexpected++;
+            return;
+          }
+          std::int64_t seen = max_acked.load();
+          while (seen < info->last_offset && !max_acked.compare_exchange_weak(seen, info->last_offset)) {
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log->close();
+    for (auto& th : ts) th.join();
+  });
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_GE(max_acked.load(), 0) << "no append was acknowledged in 100 ms";
+  log.reset();
+  auto reopened = PartitionLog::open(dir_.path(), c);
+  EXPECT_GT(reopened->log_end_offset(), max_acked.load());
 }
 
 TEST_P(PartitionLogTest, ReconfigureChangesLimitsOfTheOpenLog) {
