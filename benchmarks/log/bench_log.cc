@@ -12,11 +12,16 @@
 //   BM_FlushEveryAppend/rounds:10
 //       8 threads append 1 KiB batches and each waits until its append is on
 //       disk, in 0.5 s windows of three variants, interleaved over 10 rounds:
-//       sync_each (append() calls fdatasync itself, one per append),
-//       group_nodelay (the flusher group-commits at once) and group (the
-//       default commit delay: the flusher waits for the appenders the last
-//       sync released). Counters: medians of appends/s, ratio = group /
-//       sync_each (target >= 4x), ratio_nodelay, per-round ratio_min/max.
+//       sync_each (append() calls fdatasync itself, one per append, under
+//       the append lock), group_nodelay (a waiter syncs for everything
+//       appended so far as soon as no sync runs) and group (the default
+//       commit delay: the waiters first gather as many as the last sync
+//       had). The appenders pass SyncBy::caller and wait_flushed(): the
+//       waiters lead the syncs. Counters: medians of appends/s, ratio =
+//       group / sync_each (target >= 4x), ratio_nodelay, per-round
+//       ratio_min/max. NOCOPY_FLUSH_STATS=1 prints each window's
+//       flush_stats() (waiters per sync, sync and gathering times) to
+//       stderr; NOCOPY_ZERO_FILL=<bytes> overrides sync_zero_fill_bytes.
 //   BM_ReadRandom/max_bytes:<1|1048576>
 //       read(random offset, max_bytes) on a log of 1,000,000 batches built
 //       once, page cache warm: max_bytes 1 returns the one batch holding the
