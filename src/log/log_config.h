@@ -86,10 +86,11 @@ struct LogConfig {
   // written zeros ahead of the end of the active segment (0 = off), so that
   // appends overwrite blocks already allocated on disk and their fdatasync
   // needs no journal commit for a grown file (Segment::Options). Every
-  // appended byte is then written twice (zeros, then data). 1 MiB: one
-  // journal commit per 512 KiB appended (64 KiB made it one per 4 group
-  // syncs of 8 KiB; docs/bench/log.md, "Waiters lead the sync").
-  std::uint32_t sync_zero_fill_bytes = 1024 * 1024;
+  // appended byte is then written twice (zeros, then data). Larger fills
+  // (fewer journal commits) made no difference beyond this disk's noise
+  // (benchmarks/bare/sync_probe.c; docs/bench/log.md, "Waiters lead the
+  // sync").
+  std::uint32_t sync_zero_fill_bytes = 64 * 1024;
   // Wall clock in ms since the epoch (roll by age, retention by age). Tests
   // inject their own.
   std::function<std::int64_t()> clock;
