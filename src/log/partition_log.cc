@@ -348,13 +348,8 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
     case FlushMode::never: break;
     case FlushMode::every_append:
       if (config_.flush.group_commit) {
-        if (sync_by == SyncBy::caller) {
-          // Its wait starts the sync (or joins one).
-        } else if (config_.flush.group_commit_delay_us > 0) {
-          request_flush_lazy(next);
-        } else {
-          request_flush(next);
-        }
+        // SyncBy::caller: its wait starts the sync (or joins one).
+        if (sync_by == SyncBy::log) request_flush(next, config_.flush.group_commit_delay_us > 0);
       } else {
         auto r = seg->sync();
         complete_flush(next, r ? std::nullopt : std::optional<LogError>(r.error()));
@@ -571,20 +566,15 @@ LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::in
 
 // --- flushing ---------------------------------------------------------------
 
-void PartitionLog::request_flush(std::int64_t upto) {
+void PartitionLog::request_flush(std::int64_t upto, bool within_delay) {
   {
     std::lock_guard lk(flush_mu_);
     if (upto <= flush_requested_) return;  // a run that covers it is pending or in progress
     flush_requested_ = upto;
   }
-  scheduler_->schedule(flush_handle_);
-}
-
-void PartitionLog::request_flush_lazy(std::int64_t upto) {
-  {
-    std::lock_guard lk(flush_mu_);
-    if (upto <= flush_requested_) return;
-    flush_requested_ = upto;
+  if (!within_delay) {
+    scheduler_->schedule(flush_handle_);
+    return;
   }
   // One timer at a time; the run it triggers clears the flag, and does
   // nothing when a waiter led a sync that covered the append meanwhile.

@@ -230,11 +230,11 @@ class PartitionLog final : private FlushScheduler::Client {
   // Waiters no sync has covered yet: blocked threads + callbacks. flush_mu_ held.
   std::size_t pending_waiters() const { return blocked_waiters_.size() + waiters_.size(); }
   void wake_flush_waiters();  // bumps flush_epoch_ and wakes wait_flushed()
-  void request_flush(std::int64_t upto);
-  // every_append + group commit with a commit delay: the sync of an append
-  // nobody waits for runs within the delay (a backstop timer); a waiter that
-  // comes meanwhile leads it sooner.
-  void request_flush_lazy(std::int64_t upto);
+  // Asks for a flusher run that syncs below `upto`: at once, or with
+  // `within_delay` (every_append + group commit with a commit delay) by a
+  // backstop timer due within the delay, so that a waiter coming meanwhile
+  // leads the sync sooner and the run finds nothing to do.
+  void request_flush(std::int64_t upto, bool within_delay = false);
   LogResult<void> write_recovery_point(std::int64_t offset);
   std::shared_ptr<Segment> next_segment(std::int64_t base) const;
   void fsync_dir();
@@ -269,7 +269,7 @@ class PartitionLog final : private FlushScheduler::Client {
   bool rerun_after_sync_ = false;
   std::int64_t gather_start_ns_ = -1;
   bool gather_timed_ = false;            // a gathering waiter sleeps with the deadline    // waiters gather for a sync they will lead since (steady ns), or -1        // a flusher run found syncing_: the syncer reschedules it
-  std::atomic<bool> backstop_armed_{false};  // request_flush_lazy()'s timer is pending
+  std::atomic<bool> backstop_armed_{false};  // request_flush(within_delay)'s timer is pending
   std::int64_t flush_requested_ = 0;     // sync everything below this
   bool stop_flusher_ = false;
   // FlushMode::interval with ms > 0: armed by the first append after a

@@ -27,6 +27,14 @@ class PartitionLogTest : public ::testing::TestWithParam<WriteMode> {
     c.index_interval_bytes = 1024;
     return c;
   }
+  // Flush every append (group commit, default commit delay), segments big
+  // enough for the concurrent-appender tests.
+  LogConfig every_append_config(std::uint64_t segment_bytes = 1 << 20) const {
+    LogConfig c = config();
+    c.segment_bytes = segment_bytes;
+    c.flush.mode = FlushMode::every_append;
+    return c;
+  }
   TempDir dir_;
 };
 
@@ -368,9 +376,7 @@ TEST_P(PartitionLogTest, RegionOfADeletedSegmentStaysReadable) {
 }
 
 TEST_P(PartitionLogTest, GroupCommitFromConcurrentAppenders) {
-  LogConfig c = config();
-  c.segment_bytes = 1 << 20;
-  c.flush.mode = FlushMode::every_append;
+  LogConfig c = every_append_config();
   auto log = PartitionLog::open(dir_.path(), c);
   constexpr int kThreads = 8, kPer = 15;
   std::vector<std::thread> ts;
@@ -398,9 +404,7 @@ TEST_P(PartitionLogTest, GroupCommitFromConcurrentAppenders) {
 // wait for K pending waiters, bounded by the last sync's duration -- so a huge
 // configured delay never stalls appenders that do not come back.
 TEST_P(PartitionLogTest, CommitDelayGathersWaitersAndIsBoundedByTheLastSync) {
-  LogConfig c = config();
-  c.segment_bytes = 1 << 20;
-  c.flush.mode = FlushMode::every_append;
+  LogConfig c = every_append_config();
   c.flush.group_commit_delay_us = 60'000'000;  // a minute: only the sync-time bound can end a wait
   auto log = PartitionLog::open(dir_.path(), c);
   constexpr int kThreads = 6;
@@ -471,9 +475,7 @@ void within(std::chrono::seconds limit, Fn fn) {
 // and none of them is left asleep. (A waiter that kept the gathering time
 // and was covered used to leave the latecomers asleep with nobody to lead.)
 TEST_P(PartitionLogTest, WaitersLeadTheirSyncsAndNoneIsLeftBehind) {
-  LogConfig c = config();
-  c.segment_bytes = 4 << 20;
-  c.flush.mode = FlushMode::every_append;
+  LogConfig c = every_append_config(4 << 20);
   c.flush.group_commit_delay_us = 2000;
   auto log = PartitionLog::open(dir_.path(), c);
   constexpr int kThreads = 8, kPer = 200;
@@ -537,9 +539,7 @@ TEST_P(PartitionLogTest, AnAppendNobodyWaitsForIsSyncedSoon) {
 // flusher gathers for the callbacks, waiters lead when it does not; every
 // one of them completes.
 TEST_P(PartitionLogTest, CallbacksAndBlockingWaitersShareTheSyncs) {
-  LogConfig c = config();
-  c.segment_bytes = 1 << 20;
-  c.flush.mode = FlushMode::every_append;
+  LogConfig c = every_append_config();
   auto log = PartitionLog::open(dir_.path(), c);
   constexpr int kThreads = 8, kPer = 60;
   std::atomic<int> failures{0};
@@ -578,9 +578,7 @@ TEST_P(PartitionLogTest, CallbacksAndBlockingWaitersShareTheSyncs) {
 // close() while waiters lead syncs: every wait ends (flushed, or `closed`),
 // and whatever a wait reported flushed is there after reopening.
 TEST_P(PartitionLogTest, CloseWhileWaitersLeadSyncs) {
-  LogConfig c = config();
-  c.segment_bytes = 1 << 20;
-  c.flush.mode = FlushMode::every_append;
+  LogConfig c = every_append_config();
   auto log = PartitionLog::open(dir_.path(), c);
   constexpr int kThreads = 8;
   std::atomic<std::int64_t> max_acked{-1};
