@@ -98,19 +98,20 @@ Result<std::size_t> File::pread_full(std::span<std::byte> dst, std::uint64_t off
   return done;
 }
 
-Result<void> File::pwrite_full(std::span<const std::byte> src, std::uint64_t offset) const {
+Result<void> File::pwrite_rest(std::span<const std::byte> src, std::uint64_t offset, ssize_t first) const {
   std::size_t done = 0;
-  while (done < src.size()) {
-    const ssize_t n = ::pwrite(fd_.get(), src.data() + done, src.size() - done,
-                               static_cast<off_t>(offset + done));
+  for (ssize_t n = first;;) {
     if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, "pwrite", path_.string());
+      if (errno != EINTR) return fail(errno, "pwrite", path_.string());
+    } else if (n == 0) {
+      if (src.empty()) return {};
+      return fail(EIO, "pwrite", fmt::format("{}: wrote 0 bytes", path_.string()));
+    } else {
+      done += static_cast<std::size_t>(n);
+      if (done >= src.size()) return {};
     }
-    if (n == 0) return fail(EIO, "pwrite", fmt::format("{}: wrote 0 bytes", path_.string()));
-    done += static_cast<std::size_t>(n);
+    n = ::pwrite(fd_.get(), src.data() + done, src.size() - done, static_cast<off_t>(offset + done));
   }
-  return {};
 }
 
 }  // namespace nocopy::io

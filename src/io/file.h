@@ -7,6 +7,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -38,9 +39,18 @@ class File {
   // Positional I/O looping over short transfers and EINTR. pread_full stops
   // early only at end of file (returns the bytes read).
   Result<std::size_t> pread_full(std::span<std::byte> dst, std::uint64_t offset) const;
-  Result<void> pwrite_full(std::span<const std::byte> src, std::uint64_t offset) const;
+  // The whole-transfer case, by far the common one, is inline: a log append
+  // returns from the kernel straight into its caller, one cold return fewer.
+  Result<void> pwrite_full(std::span<const std::byte> src, std::uint64_t offset) const {
+    const ssize_t n = ::pwrite(fd_.get(), src.data(), src.size(), static_cast<off_t>(offset));
+    if (static_cast<std::size_t>(n) == src.size() && n >= 0) [[likely]] return {};
+    return pwrite_rest(src, offset, n);
+  }
 
  private:
+  // pwrite_full after a first pwrite returned `first` (short, 0 or -1/errno).
+  Result<void> pwrite_rest(std::span<const std::byte> src, std::uint64_t offset, ssize_t first) const;
+
   Fd fd_;
   std::filesystem::path path_;
 };

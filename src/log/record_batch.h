@@ -34,6 +34,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "log/log_error.h"
@@ -106,7 +107,24 @@ struct BatchHeader {
 };
 
 // Reads the header fields. Precondition: bytes.size() >= kBatchHeaderSize.
-BatchHeader parse_batch_header(std::span<const std::byte> bytes) noexcept;
+inline BatchHeader parse_batch_header(std::span<const std::byte> bytes) noexcept {
+  const std::byte* p = bytes.data();
+  BatchHeader h;
+  h.base_offset = load_be64(p + 0);
+  h.batch_length = load_be32(p + 8);
+  h.partition_leader_epoch = load_be32(p + 12);
+  h.magic = static_cast<std::int8_t>(p[16]);
+  h.crc = static_cast<std::uint32_t>(load_be32(p + 17));
+  h.attributes = load_be16(p + 21);
+  h.last_offset_delta = load_be32(p + 23);
+  h.base_timestamp = load_be64(p + 27);
+  h.max_timestamp = load_be64(p + 35);
+  h.producer_id = load_be64(p + 43);
+  h.producer_epoch = load_be16(p + 51);
+  h.base_sequence = load_be32(p + 53);
+  h.records_count = load_be32(p + 57);
+  return h;
+}
 
 // Structural checks of one batch at the start of `bytes` (which may hold more
 // after it): enough bytes for the header and the declared length, magic 2,
@@ -114,7 +132,7 @@ BatchHeader parse_batch_header(std::span<const std::byte> bytes) noexcept;
 // recordsCount >= 1, and (when check_crc) the CRC-32C of bytes 21..end.
 // Returns the header on success; `where` prefixes the error message.
 LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool check_crc = true,
-                                      const std::string& where = {});
+                                      std::string_view where = {});
 
 // Recomputes and stores the CRC of the batch occupying exactly `batch`.
 void update_batch_crc(std::span<std::byte> batch) noexcept;

@@ -127,16 +127,6 @@ void Segment::unmap_view() noexcept {
   map_len_ = 0;
 }
 
-void Segment::publish(std::int64_t next_offset, std::uint64_t size) noexcept {
-  // Seqlock write side (single writer): odd while the pair is inconsistent.
-  std::uint64_t s = seq_.load(std::memory_order_relaxed);
-  seq_.store(s + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  next_offset_.store(next_offset, std::memory_order_relaxed);
-  size_.store(size, std::memory_order_relaxed);
-  seq_.store(s + 2, std::memory_order_release);
-}
-
 Committed Segment::committed() const noexcept {
   for (;;) {
     std::uint64_t s1 = seq_.load(std::memory_order_acquire);
@@ -158,19 +148,12 @@ BatchLocation Segment::location_at(std::uint64_t position) const noexcept {
   return l;
 }
 
-void Segment::index_batch(const AppendedBatch& b, std::uint64_t position) {
-  if (bytes_since_index_entry_ > opts_.index_interval_bytes) {
-    if (!offset_index_->full()) offset_index_->append(b.base_offset, position);
-    if (offset_of_max_timestamp_ >= 0) {
-      time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
-    }
-    bytes_since_index_entry_ = 0;
+void Segment::add_index_entries(const AppendedBatch& b, std::uint64_t position) {
+  if (!offset_index_->full()) offset_index_->append(b.base_offset, position);
+  if (offset_of_max_timestamp_ >= 0) {
+    time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
   }
-  bytes_since_index_entry_ += b.size;
-  if (b.max_timestamp > max_timestamp_.load(std::memory_order_relaxed)) {
-    max_timestamp_.store(b.max_timestamp, std::memory_order_release);
-    offset_of_max_timestamp_ = b.base_offset;
-  }
+  bytes_since_index_entry_ = 0;
 }
 
 ScanOutcome Segment::recover() {
@@ -284,37 +267,17 @@ void Segment::make_active() {
   active_ = true;
 }
 
-LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<const AppendedBatch> batches,
-                                std::int64_t now_ms) {
-  const std::uint64_t pos = size_.load(std::memory_order_relaxed);
-  if (opts_.write_mode == WriteMode::mmap) {
-    if (pos + bytes.size() > map_len_) {
-      return log_fail(LogErrc::record_list_too_large,
-                      fmt::format("{} bytes do not fit in the mapped segment ({} of {} used)", bytes.size(),
-                                  pos, map_len_));
-    }
-    std::memcpy(data_ + pos, bytes.data(), bytes.size());
-  } else {
-    if (opts_.zero_fill_bytes != 0) zero_fill(pos + bytes.size());
-    if (auto r = file_->pwrite_full(bytes, pos); !r) {
-      // Cut any partial write back so the file ends at the committed size.
-      (void)file_->truncate(pos);
-      zero_end_ = pos;
-      return log_fail(LogErrc::storage_error,
-                      fmt::format("append of {} bytes at position {} failed: {}", bytes.size(), pos,
-                                  r.error().message()),
-                      r.error().err);
-    }
-  }
-  if (opts_.zero_fill_bytes != 0) zero_end_ = std::max(zero_end_, pos + bytes.size());
-  std::uint64_t p = pos;
-  for (const AppendedBatch& b : batches) {
-    index_batch(b, p);
-    p += b.size;
-  }
-  if (first_append_ms_ < 0) first_append_ms_ = now_ms;
-  publish(batches.back().last_offset + 1, pos + bytes.size());
-  return {};
+LogResult<void> Segment::append_beyond_mapping(std::size_t bytes, std::uint64_t pos) const {
+  return log_fail(LogErrc::record_list_too_large,
+                  fmt::format("{} bytes do not fit in the mapped segment ({} of {} used)", bytes, pos, map_len_));
+}
+
+LogResult<void> Segment::append_write_failed(std::size_t bytes, std::uint64_t pos, const io::IoError& e) {
+  // Cut any partial write back so the file ends at the committed size.
+  (void)file_->truncate(pos);
+  zero_end_ = pos;
+  return log_fail(LogErrc::storage_error,
+                  fmt::format("append of {} bytes at position {} failed: {}", bytes, pos, e.message()), e.err);
 }
 
 void Segment::zero_fill(std::uint64_t end) noexcept {

@@ -18,8 +18,10 @@
 // (committed, find, find_by_timestamp, view) from any thread concurrently.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -167,10 +169,21 @@ class Segment {
   void unmap_view() noexcept;
   void publish(std::int64_t next_offset, std::uint64_t size) noexcept;
   void zero_fill(std::uint64_t end) noexcept;  // pwrite mode: zeros ahead of `end` (Options::zero_fill_bytes)
+  // append()'s failures, out of line (they build messages).
+  [[gnu::cold]] LogResult<void> append_beyond_mapping(std::size_t bytes, std::uint64_t pos) const;
+  [[gnu::cold]] LogResult<void> append_write_failed(std::size_t bytes, std::uint64_t pos, const io::IoError& e);
   void open_indexes(bool reset, bool grow);
   ScanOutcome recover();  // validates from 0, rebuilds indexes, truncates
   bool load_tail();       // trusted indexes: header scan after the last entry
-  void index_batch(const AppendedBatch& b, std::uint64_t position);
+  void index_batch(const AppendedBatch& b, std::uint64_t position) {
+    if (bytes_since_index_entry_ > opts_.index_interval_bytes) [[unlikely]] add_index_entries(b, position);
+    bytes_since_index_entry_ += b.size;
+    if (b.max_timestamp > max_timestamp_.load(std::memory_order_relaxed)) {
+      max_timestamp_.store(b.max_timestamp, std::memory_order_release);
+      offset_of_max_timestamp_ = b.base_offset;
+    }
+  }
+  void add_index_entries(const AppendedBatch& b, std::uint64_t position);
   BatchLocation location_at(std::uint64_t position) const noexcept;
 
   std::filesystem::path dir_;
@@ -199,5 +212,40 @@ class Segment {
   // Flusher-only state: how far prefault() got.
   std::uint64_t prefaulted_ = 0;
 };
+
+// The append path is inline: after the pwrite the kernel has evicted much of
+// the caller's cache and return-stack state, and every extra call level
+// returns cold (see docs/bench/log.md, "Append: the return path").
+inline void Segment::publish(std::int64_t next_offset, std::uint64_t size) noexcept {
+  // Seqlock write side (single writer): odd while the pair is inconsistent.
+  std::uint64_t s = seq_.load(std::memory_order_relaxed);
+  seq_.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  next_offset_.store(next_offset, std::memory_order_relaxed);
+  size_.store(size, std::memory_order_relaxed);
+  seq_.store(s + 2, std::memory_order_release);
+}
+
+// Always inlined into PartitionLog::append, its one caller on the hot path.
+[[gnu::always_inline]] inline LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<const AppendedBatch> batches,
+                                       std::int64_t now_ms) {
+  const std::uint64_t pos = size_.load(std::memory_order_relaxed);
+  if (opts_.write_mode == WriteMode::mmap) {
+    if (pos + bytes.size() > map_len_) [[unlikely]] return append_beyond_mapping(bytes.size(), pos);
+    std::memcpy(data_ + pos, bytes.data(), bytes.size());
+  } else {
+    if (opts_.zero_fill_bytes != 0) zero_fill(pos + bytes.size());
+    if (auto r = file_->pwrite_full(bytes, pos); !r) [[unlikely]] return append_write_failed(bytes.size(), pos, r.error());
+    if (opts_.zero_fill_bytes != 0) zero_end_ = std::max(zero_end_, pos + bytes.size());
+  }
+  std::uint64_t p = pos;
+  for (const AppendedBatch& b : batches) {
+    index_batch(b, p);
+    p += b.size;
+  }
+  if (first_append_ms_ < 0) [[unlikely]] first_append_ms_ = now_ms;
+  publish(batches.back().last_offset + 1, pos + bytes.size());
+  return {};
+}
 
 }  // namespace nocopy::log

@@ -1,7 +1,9 @@
 // Fd, File, Pipe, Socket, SigpipeGuard and the sendfile per-call cap.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -73,6 +75,34 @@ TEST(File, ModesSizeTruncateFallocate) {
   ASSERT_FALSE(w.has_value());
   EXPECT_EQ(w.error().err, EBADF);
   EXPECT_STREQ(w.error().syscall, "pwrite");
+}
+
+// pwrite_full's slow path: a write cut short by RLIMIT_FSIZE keeps what fit
+// and reports the EFBIG of the next call (in a child: the limit is per
+// process). An empty write succeeds without touching the file.
+TEST(File, PwriteFullReportsTheErrorAfterAShortWrite) {
+  TempDir dir;
+  File f = File::open(dir.path() / "limited", File::Mode::truncate_rw);
+  ASSERT_TRUE(f.pwrite_full({}, 0).has_value());
+  EXPECT_EQ(f.size().value(), 0u);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{1024, 1024};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(10);
+    std::vector<std::byte> bytes(100, std::byte{7});
+    if (!f.pwrite_full(bytes, 0).has_value()) ::_exit(11);   // fits whole
+    auto w = f.pwrite_full(bytes, 1000);                     // 24 bytes fit
+    if (w.has_value()) ::_exit(12);
+    if (w.error().err != EFBIG || std::strcmp(w.error().syscall, "pwrite") != 0) ::_exit(13);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(f.size().value(), 1024u);
 }
 
 TEST(File, BadDescriptorGivesEbadf) {
