@@ -297,19 +297,24 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
     std::lock_guard fl(flush_mu_);
     return std::unexpected(flush_error_.value_or(LogError{LogErrc::storage_error, EIO, "an earlier sync failed"}));
   }
-  const std::int64_t now = now_ms();
+  const bool append_time = config_.timestamp_type == TimestampType::log_append_time;
   // Writers hold append_mu_, so the active segment cannot go away under us:
   // no reference count traffic on the hot path.
   Segment* seg = active_seg_;
+  // The wall clock is read only when something needs it: LogAppendTime, a
+  // segment's first append, or an injected clock. Roll by age otherwise
+  // goes by a deadline the flusher watches (arm_age_deadline).
+  std::int64_t now = -1;
+  if (append_time || seg->first_append_ms() < 0 || config_.clock) [[unlikely]] now = now_ms();
   Committed c = seg->committed_by_writer();
   const bool need_roll =
       c.size > 0 && (c.size + batches.size() > std::min(config_.segment_bytes, seg->capacity()) ||
-                     (seg->first_append_ms() >= 0 && now - seg->first_append_ms() >= config_.segment_ms) ||
-                     seg->indexes_full() ||
+                     age_roll_due(*seg, now) || seg->indexes_full() ||
                      c.next_offset + records - seg->base_offset() > std::numeric_limits<std::int32_t>::max());
   if (need_roll) [[unlikely]] {
-    if (auto r = roll_locked(now); !r) return std::unexpected(r.error());
+    if (auto r = roll_locked(); !r) return std::unexpected(r.error());
     seg = active_seg_;
+    if (now < 0) now = now_ms();  // the new segment's first append
   }
   if (batches.size() > seg->capacity()) [[unlikely]] {
     // Only after reconfigure() raised segment_bytes while the active segment
@@ -319,7 +324,6 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
                                 "was raised); they fit once it rolls",
                                 batches.size(), seg->capacity()));
   }
-  const bool append_time = config_.timestamp_type == TimestampType::log_append_time;
   if (append_time) max_ts = now;
   const std::int64_t base = log_end_.load(std::memory_order_relaxed);
   std::int64_t next = base;
@@ -342,10 +346,12 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
     next = b.last_offset + 1;
     p += b.size;
   }
+  const bool first_append = seg->first_append_ms() < 0;
   if (auto r = seg->append(batches, infos, now); !r) [[unlikely]] {
     spdlog::warn("log {}: {}", dir_.string(), r.error().message);
     return std::unexpected(r.error());
   }
+  if (first_append) [[unlikely]] arm_age_deadline(seg->base_offset());
   log_end_.store(next, std::memory_order_release);
 
   AppendInfo info{base, next - 1, max_ts, log_start_.load(std::memory_order_relaxed),
@@ -380,7 +386,10 @@ void PartitionLog::reconfigure(const LogConfig& limits) {
   }
   std::lock_guard lk(append_mu_);
   config_.segment_bytes = limits.segment_bytes;
-  config_.segment_ms = limits.segment_ms;
+  if (config_.segment_ms != limits.segment_ms) {
+    config_.segment_ms = limits.segment_ms;
+    reset_age_deadline();
+  }
   config_.retention_ms = limits.retention_ms;
   config_.retention_bytes = limits.retention_bytes;
   config_.retention_rolls_expired_active = limits.retention_rolls_expired_active;
@@ -391,11 +400,10 @@ LogResult<void> PartitionLog::roll() {
   std::lock_guard lk(append_mu_);
   if (closed_) return log_fail(LogErrc::closed, "log is closed");
   if (segments_.rbegin()->second->committed().size == 0) return {};
-  return roll_locked(now_ms());
+  return roll_locked();
 }
 
-LogResult<void> PartitionLog::roll_locked(std::int64_t now) {
-  (void)now;
+LogResult<void> PartitionLog::roll_locked() {
   std::shared_ptr<Segment> old = segments_.rbegin()->second;
   const std::int64_t base = log_end_.load(std::memory_order_relaxed);
   std::shared_ptr<Segment> seg;
@@ -536,7 +544,7 @@ LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::in
   if (config_.retention_rolls_expired_active && config_.retention_ms >= 0) {
     const Segment& act = *segments_.rbegin()->second;
     if (act.committed().size > 0 && act.max_timestamp() >= 0 && act.max_timestamp() < now - config_.retention_ms) {
-      if (auto r = roll_locked(now); !r) return std::unexpected(r.error());
+      if (auto r = roll_locked(); !r) return std::unexpected(r.error());
     }
   }
   std::uint64_t total = 0;
@@ -598,6 +606,71 @@ void PartitionLog::arm_interval_timer() {
   const std::int64_t due = steady_ns() + config_.flush.ms * 1'000'000;
   timer_due_ns_.store(due, std::memory_order_release);
   scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+}
+
+namespace {
+// steady ns `ms` milliseconds after `from`, saturating (segment_ms may be huge).
+std::int64_t ms_after(std::int64_t from, std::int64_t ms) noexcept {
+  if (ms <= 0) return from;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  if (ms > (kMax - from) / 1'000'000) return kMax;
+  return from + ms * 1'000'000;
+}
+}  // namespace
+
+bool PartitionLog::age_roll_due(const Segment& seg, std::int64_t now) const noexcept {
+  if (config_.clock) [[unlikely]] {
+    // An injected clock cannot drive the flusher's timer: compare per append.
+    return seg.first_append_ms() >= 0 && now - seg.first_append_ms() >= config_.segment_ms;
+  }
+  return age_due_base_.load(std::memory_order_acquire) == seg.base_offset();
+}
+
+void PartitionLog::arm_age_deadline(std::int64_t base) {
+  const std::int64_t first = steady_ns();
+  std::int64_t due;
+  {
+    std::lock_guard lk(age_mu_);
+    age_base_ = base;
+    age_first_ns_ = first;
+    age_due_ns_ = due = ms_after(first, config_.segment_ms);
+  }
+  if (config_.clock) return;
+  if (due == std::numeric_limits<std::int64_t>::max()) return;
+  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+}
+
+void PartitionLog::reset_age_deadline() {
+  std::int64_t due;
+  {
+    std::lock_guard lk(age_mu_);
+    if (age_base_ < 0) return;
+    age_due_ns_ = due = ms_after(age_first_ns_, config_.segment_ms);
+    // A longer segment_ms takes back a mark the old one set.
+    if (steady_ns() < due && age_due_base_.load(std::memory_order_relaxed) == age_base_) {
+      age_due_base_.store(-1, std::memory_order_release);
+    }
+  }
+  if (config_.clock || due == std::numeric_limits<std::int64_t>::max()) return;
+  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+}
+
+void PartitionLog::check_age_deadline() noexcept {
+  std::int64_t due;
+  {
+    std::lock_guard lk(age_mu_);
+    if (age_base_ < 0 || age_due_base_.load(std::memory_order_relaxed) == age_base_) return;
+    due = age_due_ns_;
+    if (steady_ns() >= due) {
+      // The next append rolls (age_roll_due).
+      age_due_base_.store(age_base_, std::memory_order_release);
+      return;
+    }
+  }
+  // The scheduler keeps one timer per log (the earliest): re-arm ours.
+  if (due != std::numeric_limits<std::int64_t>::max()) {
+    scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+  }
 }
 
 LogResult<void> PartitionLog::sync_segments_upto(std::int64_t target) {
@@ -681,6 +754,7 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
 }
 
 void PartitionLog::run_flush_work() noexcept {
+  check_age_deadline();
   // FlushMode::interval by time: sync once the armed deadline passed. (A run
   // that sees an armed timer whose deadline it read before the append that
   // armed it stored the new one syncs early: harmless.)

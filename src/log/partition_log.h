@@ -203,7 +203,12 @@ class PartitionLog final : private FlushScheduler::Client {
   Segment::Options segment_options() const;
   std::shared_ptr<Segment> active() const;
   std::shared_ptr<Segment> segment_for(std::int64_t offset) const;  // nullptr when below start
-  LogResult<void> roll_locked(std::int64_t now);
+  LogResult<void> roll_locked();
+  // Roll by age. `now`: wall ms, read by append() only with an injected clock.
+  bool age_roll_due(const Segment& seg, std::int64_t now) const noexcept;
+  void arm_age_deadline(std::int64_t base);  // after the first append to segment `base`; under append_mu_
+  void reset_age_deadline();                 // segment_ms changed; under append_mu_
+  void check_age_deadline() noexcept;        // flusher run: mark the segment due, or re-arm the timer
   LogResult<void> sync_segments_upto(std::int64_t target);
   void run_flush_work() noexcept override;  // FlushScheduler::Client
   void arm_interval_timer();
@@ -266,9 +271,9 @@ class PartitionLog final : private FlushScheduler::Client {
   // to re-acquire on wakeup).
   EpochFutex flush_epoch_;
   bool syncing_ = false;                 // a group sync runs (flusher or a leading waiter); under flush_mu_
-  bool rerun_after_sync_ = false;
-  std::int64_t gather_start_ns_ = -1;
-  bool gather_timed_ = false;            // a gathering waiter sleeps with the deadline    // waiters gather for a sync they will lead since (steady ns), or -1        // a flusher run found syncing_: the syncer reschedules it
+  bool rerun_after_sync_ = false;       // a flusher run found syncing_: the syncer reschedules it
+  std::int64_t gather_start_ns_ = -1;    // waiters gather for a sync they will lead since (steady ns), or -1
+  bool gather_timed_ = false;            // a gathering waiter sleeps with the deadline
   std::atomic<bool> backstop_armed_{false};  // request_flush(within_delay)'s timer is pending
   std::int64_t flush_requested_ = 0;     // sync everything below this
   bool stop_flusher_ = false;
@@ -277,6 +282,15 @@ class PartitionLog final : private FlushScheduler::Client {
   // syncs.
   std::atomic<bool> timer_armed_{false};
   std::atomic<std::int64_t> timer_due_ns_{0};
+  // Roll by age (segment_ms) without reading the clock on every append: a
+  // segment's first append arms a deadline on the steady clock; the flusher
+  // run that finds it passed marks the segment due, and the next append to
+  // it rolls. (With an injected LogConfig::clock, append compares instead.)
+  std::mutex age_mu_;                          // guards the three below
+  std::int64_t age_base_ = -1;                 // the segment the deadline is for (-1: none yet)
+  std::int64_t age_first_ns_ = 0;              // its first append (steady ns)
+  std::int64_t age_due_ns_ = 0;                // + segment_ms (INT64_MAX: never)
+  std::atomic<std::int64_t> age_due_base_{-1};  // the segment past its deadline (set under age_mu_)
   std::optional<LogError> flush_error_;
   std::multimap<std::int64_t, FlushCallback> waiters_;  // offset -> callback
   // Commit delay (FlushPolicy::group_commit_delay_us), all under flush_mu_:

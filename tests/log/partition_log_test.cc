@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -197,6 +198,109 @@ TEST_P(PartitionLogTest, OffsetForTimestamp) {
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 157 - 3), 157);
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 299), 299);
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 299 + 1), 300);
+}
+
+// Roll by age on the real clock: the first append arms a deadline the
+// flusher watches; the first append after it passes goes to a new segment,
+// and no append before it does.
+TEST_P(PartitionLogTest, RollsByAgeOnTheFirstAppendAfterSegmentMs) {
+  using namespace std::chrono;
+  LogConfig c = config();
+  c.segment_bytes = 1 << 20;  // 10 s of appends do not fill it: any roll is by age
+  c.segment_ms = 200;
+  auto log = PartitionLog::open(dir_.path(), c);
+  auto b0 = make_batch(0);
+  ASSERT_TRUE(log->append(b0));
+  const auto t0 = steady_clock::now();
+  auto b1 = make_batch(1);
+  ASSERT_TRUE(log->append(b1));
+  if (steady_clock::now() - t0 < milliseconds(150)) {
+    EXPECT_EQ(log->segment_count(), 1u);
+  }
+  // Append every 10 ms until a segment rolls (10 s at most on a loaded machine).
+  int appended = 2;
+  while (log->segment_count() == 1 && steady_clock::now() - t0 < seconds(10)) {
+    std::this_thread::sleep_for(milliseconds(10));
+    const auto before = steady_clock::now();
+    auto b = make_batch(appended);
+    ASSERT_TRUE(log->append(b));
+    ++appended;
+    if (log->segment_count() == 2) {
+      // Never early: the rolling append started after the deadline (armed
+      // inside the first append, a few microseconds before t0).
+      EXPECT_GE(before - t0, milliseconds(190));
+    }
+  }
+  ASSERT_EQ(log->segment_count(), 2u) << "no roll 10 s after a 200 ms segment_ms";
+  // The new segment starts with the rolling append and holds only it.
+  EXPECT_EQ(log->segment_base_offsets().back(), appended - 1);
+  EXPECT_EQ(log->log_end_offset(), appended);
+  for (int i = 0; i < appended; ++i) ASSERT_TRUE(log->read(i, 1)) << i;
+  // The new segment's clock starts at its own first append: the next append
+  // right after does not roll again.
+  const auto t1 = steady_clock::now();
+  auto b = make_batch(appended);
+  ASSERT_TRUE(log->append(b));
+  if (steady_clock::now() - t1 < milliseconds(150)) {
+    EXPECT_EQ(log->segment_count(), 2u);
+  }
+}
+
+// reconfigure(segment_ms) moves the active segment's deadline both ways.
+TEST_P(PartitionLogTest, ReconfiguredSegmentMsAppliesToTheActiveSegment) {
+  using namespace std::chrono;
+  LogConfig c = config();
+  c.segment_bytes = 1 << 20;  // any roll is by age
+  c.segment_ms = 3'600'000;
+  auto log = PartitionLog::open(dir_.path(), c);
+  auto b0 = make_batch(0);
+  ASSERT_TRUE(log->append(b0));
+  // Shorter: due 50 ms after the first append.
+  LogConfig shorter = c;
+  shorter.segment_ms = 50;
+  log->reconfigure(shorter);
+  const auto t0 = steady_clock::now();
+  int appended = 1;
+  while (log->segment_count() == 1 && steady_clock::now() - t0 < seconds(10)) {
+    std::this_thread::sleep_for(milliseconds(10));
+    auto b = make_batch(appended++);
+    ASSERT_TRUE(log->append(b));
+  }
+  ASSERT_EQ(log->segment_count(), 2u);
+  // Longer again while the new segment is past 50 ms (and perhaps already
+  // marked due): the mark is taken back, nothing rolls.
+  std::this_thread::sleep_for(milliseconds(150));
+  log->reconfigure(c);
+  auto b = make_batch(appended);
+  ASSERT_TRUE(log->append(b));
+  EXPECT_EQ(log->segment_count(), 2u);
+}
+
+// With an injected clock (tests, tools) the age is compared on each append.
+TEST_P(PartitionLogTest, RollsByAgeOnAnInjectedClock) {
+  LogConfig c = config();
+  std::int64_t now = 1'000'000;
+  c.clock = [&] { return now; };
+  c.segment_ms = 1000;
+  auto log = PartitionLog::open(dir_.path(), c);
+  auto append = [&](int seed) {
+    auto b = make_batch(seed);
+    ASSERT_TRUE(log->append(b));
+  };
+  append(0);
+  now += 999;
+  append(1);
+  EXPECT_EQ(log->segment_count(), 1u);
+  now += 1;
+  append(2);
+  EXPECT_EQ(log->segment_count(), 2u);
+  EXPECT_EQ(log->segment_base_offsets().back(), 2);
+  now += 999;
+  append(3);
+  EXPECT_EQ(log->segment_count(), 2u) << "the new segment's age starts at its first append";
+  now += 1;
+  append(4);
+  EXPECT_EQ(log->segment_count(), 3u);
 }
 
 TEST_P(PartitionLogTest, RetentionBySizeAndTime) {
