@@ -250,40 +250,42 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) inline std::uint32_t re
 
 // Folding alone is no faster than three crc32 streams on every core (AMD
 // Zen 3 issues a 256-bit carry-less multiply about every other cycle), but
-// the two use different execution units. A fused round therefore folds the
-// first kFuseFold bytes while three crc32 streams run over the next
-// 3 * kFuseBlock, in the same loop, and splices the four registers at the end.
-constexpr std::size_t kFuseIters = 32;
-constexpr std::size_t kFuseWords = 5;  // 8-byte words per stream per iteration (~ the fold's 8 multiplies)
-constexpr std::size_t kFuseFold = 128 * kFuseIters;
-constexpr std::size_t kFuseBlock = 8 * kFuseWords * kFuseIters;
-constexpr std::size_t kFuseRound = kFuseFold + 3 * kFuseBlock;  // 7936 bytes
-static_assert(3 * kFuseBlock <= 2 * kMaxBlock, "splice distances must have shift constants");
-
+// the two use different execution units. A fused round therefore folds a
+// first part of its bytes while three crc32 streams run over the rest, in
+// the same loop, and splices the four registers at the end: a round of
+// `iters` iterations folds 128 * iters bytes while three crc32 streams of
+// 8 * W * iters bytes each run beside it. W sets the split: how
+// many crc32 words per 128 folded bytes keep both units busy. Measured on
+// the Zen 3 these figures come from (BM_Crc32c/impl:3, docs/bench/log.md):
+// W = 8 is 17 % faster than 5 on 16 KiB, W = 5 fits short inputs better
+// (from 384 bytes, where a round of 3-4 iterations still pays off).
+template <std::size_t W>
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t fused_round(const unsigned char* p,
+                                                                                   std::size_t iters,
                                                                                    std::uint32_t crc,
                                                                                    const ShiftConstants& k) {
   const __m256i k128 = _mm256_set_epi64x(static_cast<long long>(kFold128H), static_cast<long long>(kFold128L),
                                          static_cast<long long>(kFold128H), static_cast<long long>(kFold128L));
+  const std::size_t block = 8 * W * iters;
   const unsigned char* f = p;
-  const unsigned char* s = p + kFuseFold;
+  const unsigned char* s = p + 128 * iters;
   __m256i y0 = _mm256_xor_si256(load256(f), _mm256_zextsi128_si256(_mm_cvtsi32_si128(static_cast<int>(crc))));
   __m256i y1 = load256(f + 32), y2 = load256(f + 64), y3 = load256(f + 96);
   f += 128;
   std::uint64_t c0 = 0, c1 = 0, c2 = 0;
-  for (std::size_t it = 0; it < kFuseIters; ++it) {
-    if (it + 1 < kFuseIters) {
+  for (std::size_t it = 0; it < iters; ++it) {
+    if (it + 1 < iters) {
       y0 = fold128(y0, k128, f);
       y1 = fold128(y1, k128, f + 32);
       y2 = fold128(y2, k128, f + 64);
       y3 = fold128(y3, k128, f + 96);
       f += 128;
     }
-    for (std::size_t w = 0; w < kFuseWords; ++w) {
+    for (std::size_t w = 0; w < W; ++w) {
       std::uint64_t a, b, d;
       std::memcpy(&a, s, 8);
-      std::memcpy(&b, s + kFuseBlock, 8);
-      std::memcpy(&d, s + 2 * kFuseBlock, 8);
+      std::memcpy(&b, s + block, 8);
+      std::memcpy(&d, s + 2 * block, 8);
       c0 = _mm_crc32_u64(c0, a);
       c1 = _mm_crc32_u64(c1, b);
       c2 = _mm_crc32_u64(c2, d);
@@ -291,18 +293,38 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t fused_rou
     }
   }
   const std::uint64_t folded = reduce_chunks(y0, y1, y2, y3);
-  return static_cast<std::uint32_t>(shift_clmul(folded, 3 * kFuseBlock, k) ^ shift_clmul(c0, 2 * kFuseBlock, k) ^
-                                    shift_clmul(c1, kFuseBlock, k) ^ c2);
+  return static_cast<std::uint32_t>(shift_clmul(folded, 3 * block, k) ^ shift_clmul(c0, 2 * block, k) ^
+                                    shift_clmul(c1, block, k) ^ c2);
 }
+
+// Fused rounds of width W over as much of [p, p+n) as they cover; the
+// longest round is the longest whose splice distances have shift constants.
+template <std::size_t W>
+__attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t fused_rounds(const unsigned char*& p,
+                                                                                    std::size_t& n,
+                                                                                    std::uint32_t crc) {
+  constexpr std::size_t kPerIter = 128 + 3 * 8 * W;
+  constexpr std::size_t kMaxIters = 2 * kMaxBlock / (3 * 8 * W);
+  const ShiftConstants& k = shift_constants();
+  while (n >= kPerIter) {
+    const std::size_t iters = std::min(kMaxIters, n / kPerIter);
+    crc = fused_round<W>(p, iters, crc, k);
+    p += iters * kPerIter;
+    n -= iters * kPerIter;
+  }
+  return crc;
+}
+
+constexpr std::size_t kFuseMin = 384;     // below: three crc32 streams alone
+constexpr std::size_t kFuseWide = 4096;   // from here: W = 8
 
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t crc_vpclmul(const unsigned char* p,
                                                                                    std::size_t n,
                                                                                    std::uint32_t crc) {
-  const ShiftConstants& k = shift_constants();
-  while (n >= kFuseRound) {
-    crc = fused_round(p, crc, k);
-    p += kFuseRound;
-    n -= kFuseRound;
+  if (n >= kFuseWide) {
+    crc = fused_rounds<8>(p, n, crc);
+  } else if (n >= kFuseMin) {
+    crc = fused_rounds<5>(p, n, crc);
   }
   return crc_clmul(p, n, crc);
 }

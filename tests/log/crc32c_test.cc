@@ -39,7 +39,10 @@ TEST(Crc32c, HardwareMatchesSoftwareOnRandomData) {
 }
 
 // Every length around the thresholds (3 * 64 bytes for the sized 3-way round,
-// 3 * 8192 for the fixed rounds, 7936 for a fused fold + crc32 round), at every alignment mod 8, for every implementation this CPU has.
+// 3 * 8192 for the fixed rounds; for the fused fold + crc32 rounds: 384 and
+// 4096 where they start and widen, 27200 for the longest wide round, 7936
+// for the old fixed one), at every alignment mod 8, for every implementation
+// this CPU has.
 TEST(Crc32c, HardwareVariantsMatchSoftwareAtEveryLengthNearThresholds) {
   if (!crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   std::vector<Crc32cImpl> impls;
@@ -47,11 +50,11 @@ TEST(Crc32c, HardwareVariantsMatchSoftwareAtEveryLengthNearThresholds) {
     if (crc32c_supported(i)) impls.push_back(i);
   }
   std::mt19937_64 rng(7);
-  std::vector<std::byte> data(3 * 2 * 8192 + 512);
+  std::vector<std::byte> data(2 * 27200 + 512);
   for (auto& b : data) b = static_cast<std::byte>(rng());
   std::vector<std::size_t> lengths;
   for (std::size_t n = 0; n <= 1100; ++n) lengths.push_back(n);
-  for (std::size_t base : {7936, 2 * 7936, 3 * 8192, 2 * 3 * 8192}) {
+  for (std::size_t base : {4096, 7936, 2 * 7936, 3 * 8192, 27200, 2 * 3 * 8192, 2 * 27200}) {
     for (std::size_t n = base - 40; n <= base + 40; ++n) lengths.push_back(n);
   }
   for (std::size_t n = 16300; n <= 16400; ++n) lengths.push_back(n);
