@@ -257,8 +257,7 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) inline std::uint32_t re
 // 8 * W * iters bytes each run beside it. W sets the split: how
 // many crc32 words per 128 folded bytes keep both units busy. Measured on
 // the Zen 3 these figures come from (BM_Crc32c/impl:3, docs/bench/log.md):
-// W = 8 is 17 % faster than 5 on 16 KiB, W = 5 fits short inputs better
-// (from 384 bytes, where a round of 3-4 iterations still pays off).
+// W = 8 is 17 % faster than 5 on 16 KiB.
 template <std::size_t W>
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t fused_round(const unsigned char* p,
                                                                                    std::size_t iters,
@@ -315,17 +314,16 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t fused_rou
   return crc;
 }
 
-constexpr std::size_t kFuseMin = 384;     // below: three crc32 streams alone
-constexpr std::size_t kFuseWide = 4096;   // from here: W = 8
+// Below this, three crc32 streams alone: fused rounds on short inputs were
+// a little faster in BM_Crc32c, but slower inside the append benchmark
+// (1 KiB: 0.91 -> 0.86 of raw pwrite), where the fold's and the splices'
+// constants are cold after every pwrite.
+constexpr std::size_t kFuseMin = 7936;
 
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t crc_vpclmul(const unsigned char* p,
                                                                                    std::size_t n,
                                                                                    std::uint32_t crc) {
-  if (n >= kFuseWide) {
-    crc = fused_rounds<8>(p, n, crc);
-  } else if (n >= kFuseMin) {
-    crc = fused_rounds<5>(p, n, crc);
-  }
+  if (n >= kFuseMin) crc = fused_rounds<8>(p, n, crc);
   return crc_clmul(p, n, crc);
 }
 

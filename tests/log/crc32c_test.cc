@@ -39,10 +39,9 @@ TEST(Crc32c, HardwareMatchesSoftwareOnRandomData) {
 }
 
 // Every length around the thresholds (3 * 64 bytes for the sized 3-way round,
-// 3 * 8192 for the fixed rounds; for the fused fold + crc32 rounds: 384 and
-// 4096 where they start and widen, 27200 for the longest wide round, 7936
-// for the old fixed one), at every alignment mod 8, for every implementation
-// this CPU has.
+// 3 * 8192 for the fixed rounds; for the fused fold + crc32 rounds 7936
+// where they start and 27200 for the longest round), at every alignment
+// mod 8, for every implementation this CPU has.
 TEST(Crc32c, HardwareVariantsMatchSoftwareAtEveryLengthNearThresholds) {
   if (!crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   std::vector<Crc32cImpl> impls;
