@@ -78,9 +78,10 @@ PartitionLog::~PartitionLog() { close(); }
 
 namespace {
 // The coarse clock (the last timer tick, a few ms granular) costs a few ns
-// through the vDSO against ~25 ns for the precise one; every append reads
-// it for roll-by-age, whose unit is the millisecond and whose values are
-// hours. (system_clock::now() remains the fallback.)
+// through the vDSO against ~25 ns for the precise one. append() reads it
+// only for LogAppendTime and a segment's first append (roll by age goes by
+// a deadline); its unit is the millisecond. (system_clock::now() remains
+// the fallback.)
 inline std::int64_t coarse_wall_ms() noexcept {
   timespec ts{};
   if (::clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0) [[likely]] {
