@@ -628,17 +628,12 @@ bool PartitionLog::age_roll_due(const Segment& seg, std::int64_t now) const noex
 }
 
 void PartitionLog::arm_age_deadline(std::int64_t base) {
-  const std::int64_t first = steady_ns();
-  std::int64_t due;
   {
     std::lock_guard lk(age_mu_);
     age_base_ = base;
-    age_first_ns_ = first;
-    age_due_ns_ = due = ms_after(first, config_.segment_ms);
+    age_first_ns_ = steady_ns();
   }
-  if (config_.clock) return;
-  if (due == std::numeric_limits<std::int64_t>::max()) return;
-  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+  reset_age_deadline();
 }
 
 void PartitionLog::reset_age_deadline() {
@@ -652,6 +647,11 @@ void PartitionLog::reset_age_deadline() {
       age_due_base_.store(-1, std::memory_order_release);
     }
   }
+  schedule_age_timer(due);
+}
+
+void PartitionLog::schedule_age_timer(std::int64_t due) {
+  // An injected clock is compared per append; INT64_MAX is never.
   if (config_.clock || due == std::numeric_limits<std::int64_t>::max()) return;
   scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
 }
@@ -669,9 +669,7 @@ void PartitionLog::check_age_deadline() noexcept {
     }
   }
   // The scheduler keeps one timer per log (the earliest): re-arm ours.
-  if (due != std::numeric_limits<std::int64_t>::max()) {
-    scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
-  }
+  schedule_age_timer(due);
 }
 
 LogResult<void> PartitionLog::sync_segments_upto(std::int64_t target) {
