@@ -11,15 +11,18 @@
 //       included, on the raw side before each pwrite.
 //   BM_FlushEveryAppend/rounds:10
 //       8 threads append 1 KiB batches and each waits until its append is on
-//       disk, in 0.5 s windows of three variants, interleaved over 10 rounds:
+//       disk, in 0.5 s windows of five variants, interleaved over 10 rounds:
 //       sync_each (append() calls fdatasync itself, one per append, under
 //       the append lock), group_nodelay (a waiter syncs for everything
 //       appended so far as soon as no sync runs) and group (the default
 //       commit delay: the waiters first gather as many as the last sync
-//       had). The appenders pass SyncBy::caller and wait_flushed(): the
-//       waiters lead the syncs. Counters: medians of appends/s, ratio =
-//       group / sync_each (target >= 4x), ratio_nodelay, per-round
-//       ratio_min/max. NOCOPY_FLUSH_STATS=1 prints each window's
+//       had); and bare_each / bare_group, the same threads with only pwrite
+//       and fdatasync on a plain file (bare_window). The appenders pass
+//       SyncBy::caller and wait_flushed(): the waiters lead the syncs.
+//       Counters: medians of appends/s, ratio = group / sync_each (target
+//       >= 4x), ratio_nodelay, per-round ratio_min/max, bare_ratio (the
+//       disk's ceiling for ratio in the same minutes), group_vs_bare and
+//       each_vs_bare. NOCOPY_FLUSH_STATS=1 prints each window's
 //       flush_stats() (waiters per sync, sync and gathering times) to
 //       stderr; NOCOPY_ZERO_FILL=<bytes> overrides sync_zero_fill_bytes.
 //   BM_ReadRandom/max_bytes:<1|1048576>
@@ -42,11 +45,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <random>
+#include <span>
+#include <system_error>
 #include <thread>
 #include <ctime>
 
@@ -262,6 +270,106 @@ double flush_window(bool group, std::int64_t delay_us, std::chrono::milliseconds
   return static_cast<double>(appends.load()) / secs;
 }
 
+// The same 8 threads with nothing but pwrite and fdatasync on a plain file,
+// laid out like the log's active segment (sequential 1 KiB appends, zeros
+// kept sync_zero_fill_bytes ahead as the log does): the disk's ceiling in
+// the same minutes as the log's windows. group: each thread pwrites outside
+// the lock, then the waiter whose arrival makes 8 pending runs one
+// fdatasync for all and wakes them (sync_probe.c's protocol); otherwise one
+// fdatasync per append under the lock. Returns appends per second.
+double bare_window(bool group, std::chrono::milliseconds duration) {
+  constexpr int kThreads = 8;
+  auto dir = fresh_dir("bare");
+  const int fd = ::open((dir / "file").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open");
+  std::uint32_t zf = LogConfig{}.sync_zero_fill_bytes;
+  if (const char* z = std::getenv("NOCOPY_ZERO_FILL")) zf = static_cast<std::uint32_t>(std::atoll(z));
+  const std::vector<std::byte> zeros(64 * 1024);
+  auto write_all = [fd](std::span<const std::byte> b, std::int64_t at) {
+    while (!b.empty()) {
+      const ssize_t w = ::pwrite(fd, b.data(), b.size(), at);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) throw std::system_error(errno, std::generic_category(), "pwrite");
+      b = b.subspan(static_cast<std::size_t>(w));
+      at += w;
+    }
+  };
+  auto sync = [fd] {
+    if (::fdatasync(fd) != 0) throw std::system_error(errno, std::generic_category(), "fdatasync");
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::int64_t appended = 0, flushed = 0, zero_end = 0;
+  int pending = 0;
+  std::int64_t syncs = 0, sync_ns = 0;  // group: under mu
+  std::atomic<bool> stop{false};
+  std::atomic<long> done{0};
+  const auto rec = batch_of(1024);
+  const auto size = static_cast<std::int64_t>(rec.size());
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        std::unique_lock lk(mu);
+        const std::int64_t my = ++appended;
+        const std::int64_t at = (my - 1) * size;
+        if (zf != 0 && at + size + zf / 2 > zero_end) {
+          // As Segment::zero_fill: top up to zf past the end, page-aligned.
+          const std::int64_t target = (at + size + zf + 4095) / 4096 * 4096;
+          for (; zero_end < target; zero_end += std::min<std::int64_t>(std::ssize(zeros), target - zero_end)) {
+            write_all(std::span(zeros).first(static_cast<std::size_t>(std::min<std::int64_t>(std::ssize(zeros), target - zero_end))), zero_end);
+          }
+        }
+        if (!group) {
+          write_all(rec, at);
+          sync();
+          lk.unlock();
+          done.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        lk.unlock();
+        write_all(rec, at);
+        lk.lock();
+        ++pending;
+        while (flushed < my) {
+          if (pending >= kThreads || stop.load(std::memory_order_relaxed)) {
+            const std::int64_t target = appended;
+            pending = 0;
+            lk.unlock();
+            const auto s0 = Clock::now();
+            sync();
+            sync_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s0).count();
+            ++syncs;
+            lk.lock();
+            flushed = std::max(flushed, target);
+            cv.notify_all();
+          } else {
+            cv.wait(lk);
+          }
+        }
+        lk.unlock();
+        done.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(duration);  // measurement window, not synchronization
+  {
+    std::lock_guard lk(mu);
+    stop = true;
+    cv.notify_all();
+  }
+  for (auto& t : ts) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (group && std::getenv("NOCOPY_FLUSH_STATS")) {
+    std::fprintf(stderr, "bare group appends/s=%.0f syncs=%ld per_sync=%.2f avg_sync_us=%.1f\n", done.load() / secs,
+                 static_cast<long>(syncs), syncs ? double(done.load()) / syncs : 0.0, syncs ? sync_ns / 1e3 / syncs : 0.0);
+  }
+  ::close(fd);
+  std::filesystem::remove_all(dir);
+  return static_cast<double>(done.load()) / secs;
+}
+
 double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -276,14 +384,16 @@ void BM_FlushEveryAppend(benchmark::State& state) {
   const auto window = std::chrono::milliseconds(500);
   const std::int64_t delay_us = LogConfig{}.flush.group_commit_delay_us;
   for (auto _ : state) {
-    std::vector<double> each, group_now, group_delay;
+    std::vector<double> each, group_now, group_delay, bare_each, bare_group;
     const auto t0 = Clock::now();
     for (int r = 0; r < rounds; ++r) {
-      for (int k = 0; k < 3; ++k) {
-        switch ((r + k) % 3) {
+      for (int k = 0; k < 5; ++k) {
+        switch ((r + k) % 5) {
           case 0: each.push_back(flush_window(false, 0, window)); break;
           case 1: group_now.push_back(flush_window(true, 0, window)); break;
-          default: group_delay.push_back(flush_window(true, delay_us, window)); break;
+          case 2: group_delay.push_back(flush_window(true, delay_us, window)); break;
+          case 3: bare_each.push_back(bare_window(false, window)); break;
+          default: bare_group.push_back(bare_window(true, window)); break;
         }
       }
     }
@@ -294,6 +404,12 @@ void BM_FlushEveryAppend(benchmark::State& state) {
     state.counters["group_per_s"] = g;
     state.counters["ratio_nodelay"] = g0 / e;
     state.counters["ratio"] = g / e;  // the target: >= 4
+    const double be = median_of(bare_each), bg = median_of(bare_group);
+    state.counters["bare_each_per_s"] = be;
+    state.counters["bare_group_per_s"] = bg;
+    state.counters["bare_ratio"] = bg / be;  // the disk's ceiling for `ratio`
+    state.counters["group_vs_bare"] = g / bg;
+    state.counters["each_vs_bare"] = e / be;
     std::vector<double> per_round;
     for (int r = 0; r < rounds; ++r) per_round.push_back(group_delay[r] / each[r]);
     state.counters["ratio_min"] = *std::min_element(per_round.begin(), per_round.end());

@@ -47,7 +47,7 @@ struct FlushPolicy {
   bool group_commit = true;
   // every_append + group_commit: the commit delay. When the last sync covered
   // K >= 2 waiters, the next one first waits -- up to this many microseconds
-  // and never longer than the last sync took -- until K waiters are pending
+  // and never longer than twice the last sync took -- until K waiters are pending
   // again, so the appenders that sync released join the next one instead of
   // leaving it to a sync of their own. (PostgreSQL's commit_delay with
   // commit_siblings, made adaptive: K follows what the last sync gathered.)

@@ -840,9 +840,12 @@ std::int64_t PartitionLog::gather_bound_ns() const {
       last_sync_waiters_ < 2) {
     return 0;
   }
-  // Never longer than a sync: waiting more would cost more than a second
-  // sync for the latecomers.
-  return std::max<std::int64_t>(0, std::min(delay_ns, last_sync_ns_));
+  // Never longer than two syncs: a latecomer left out costs a sync of its
+  // own, and the next group's sync queues behind that one, so a split costs
+  // two syncs. (One sync as the bound gave up on the eighth of 8 appenders
+  // twice as often, and the 8-appender group commit lost ~20 % to the bare
+  // protocol in bench_log's same-run comparison; see docs/bench/log.md.)
+  return std::max<std::int64_t>(0, std::min(delay_ns, 2 * last_sync_ns_));
 }
 
 void PartitionLog::wake_flush_waiters() { flush_epoch_.bump(); }

@@ -505,8 +505,8 @@ TEST_P(PartitionLogTest, GroupCommitFromConcurrentAppenders) {
 }
 
 // The commit delay: a sync that released K >= 2 waiters makes the next one
-// wait for K pending waiters, bounded by the last sync's duration -- so a huge
-// configured delay never stalls appenders that do not come back.
+// wait for K pending waiters, bounded by twice the last sync's duration -- so
+// a huge configured delay never stalls appenders that do not come back.
 TEST_P(PartitionLogTest, CommitDelayGathersWaitersAndIsBoundedByTheLastSync) {
   LogConfig c = every_append_config();
   c.flush.group_commit_delay_us = 60'000'000;  // a minute: only the sync-time bound can end a wait
