@@ -49,7 +49,7 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--flush-interval-ms", f->flush_interval_ms, "interval policy: ms between group commits [5]");
   cmd->add_option("--group-commit-delay-us", f->group_commit_delay_us,
                   "every policy: how long a sync may wait for the producers the last one released; "
-                  "never longer than twice that sync took; 0 = off [500]")
+                  "never longer than four times that sync took; 0 = off [500]")
       ->check(CLI::Range(0, 1'000'000));
   cmd->add_option("--auto-create-topics", f->auto_create, "true|false [true]");
   cmd->add_option("--default-partitions", f->default_partitions, "partitions of auto-created topics [1]");

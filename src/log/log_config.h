@@ -47,9 +47,9 @@ struct FlushPolicy {
   bool group_commit = true;
   // every_append + group_commit: the commit delay. When the last sync covered
   // K >= 2 waiters, the next one first waits -- up to this many microseconds
-  // and never longer than twice the last sync took -- until K waiters are pending
-  // again, so the appenders that sync released join the next one instead of
-  // leaving it to a sync of their own. (PostgreSQL's commit_delay with
+  // and never longer than four times the last sync took -- until K waiters
+  // are pending again, so the appenders that sync released join the next one
+  // instead of leaving it to a sync of their own. (PostgreSQL's commit_delay with
   // commit_siblings, made adaptive: K follows what the last sync gathered.)
   // A lone waiter (K < 2) never waits. 0 = sync at once.
   std::int64_t group_commit_delay_us = 500;

@@ -54,6 +54,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <memory>
@@ -281,8 +282,11 @@ class PartitionLog final : private FlushScheduler::Client {
   // FlushMode::interval with ms > 0: armed by the first append after a
   // flush, due flush.ms later (steady clock, ns); cleared by the run that
   // syncs.
+  // timer_due_ns_ is kNoDue from the run that clears the timer until the
+  // append that arms it next has computed the deadline.
+  static constexpr std::int64_t kNoDue = std::numeric_limits<std::int64_t>::max();
   std::atomic<bool> timer_armed_{false};
-  std::atomic<std::int64_t> timer_due_ns_{0};
+  std::atomic<std::int64_t> timer_due_ns_{kNoDue};
   // Roll by age (segment_ms) without reading the clock on every append: a
   // segment's first append arms a deadline on the steady clock; the flusher
   // run that finds it passed marks the segment due, and the next append to

@@ -226,14 +226,16 @@ TEST(FlushSchedulerLogs, IntervalPolicySyncsByTimeWithoutARequest) {
   auto log = PartitionLog::open(dir.path(), c);
   for (int round = 0; round < 3; ++round) {  // the timer re-arms after each flush
     auto b = make_batch(static_cast<std::uint64_t>(round));
+    // Before the append: the timer is armed after t0 whatever the scheduler
+    // does to this thread, so a sync before t0 + flush.ms is an early one.
+    const auto t0 = std::chrono::steady_clock::now();
     auto info = log->append(b);
     ASSERT_TRUE(info);
-    const auto t0 = std::chrono::steady_clock::now();
     while (log->flushed_offset() <= info->last_offset && std::chrono::steady_clock::now() - t0 < 10s) {
       std::this_thread::sleep_for(1ms);  // polling an observable, bounded
     }
     EXPECT_GT(log->flushed_offset(), info->last_offset) << "round " << round;
-    EXPECT_GE(std::chrono::steady_clock::now() - t0, 15ms) << "synced long before flush.ms";
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms) << "round " << round << ": synced before flush.ms";
   }
 }
 

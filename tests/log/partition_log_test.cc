@@ -505,7 +505,7 @@ TEST_P(PartitionLogTest, GroupCommitFromConcurrentAppenders) {
 }
 
 // The commit delay: a sync that released K >= 2 waiters makes the next one
-// wait for K pending waiters, bounded by twice the last sync's duration -- so
+// wait for K pending waiters, bounded by four times the last sync's duration -- so
 // a huge configured delay never stalls appenders that do not come back.
 TEST_P(PartitionLogTest, CommitDelayGathersWaitersAndIsBoundedByTheLastSync) {
   LogConfig c = every_append_config();
