@@ -316,8 +316,10 @@ double bare_window(bool group, std::chrono::milliseconds duration) {
         if (zf != 0 && at + size + zf / 2 > zero_end) {
           // As Segment::zero_fill: top up to zf past the end, page-aligned.
           const std::int64_t target = (at + size + zf + 4095) / 4096 * 4096;
-          for (; zero_end < target; zero_end += std::min<std::int64_t>(std::ssize(zeros), target - zero_end)) {
-            write_all(std::span(zeros).first(static_cast<std::size_t>(std::min<std::int64_t>(std::ssize(zeros), target - zero_end))), zero_end);
+          while (zero_end < target) {
+            const auto n = std::min<std::int64_t>(std::ssize(zeros), target - zero_end);
+            write_all(std::span(zeros).first(static_cast<std::size_t>(n)), zero_end);
+            zero_end += n;
           }
         }
         if (!group) {
@@ -362,8 +364,9 @@ double bare_window(bool group, std::chrono::milliseconds duration) {
   for (auto& t : ts) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (group && std::getenv("NOCOPY_FLUSH_STATS")) {
-    std::fprintf(stderr, "bare group appends/s=%.0f syncs=%ld per_sync=%.2f avg_sync_us=%.1f\n", done.load() / secs,
-                 static_cast<long>(syncs), syncs ? double(done.load()) / syncs : 0.0, syncs ? sync_ns / 1e3 / syncs : 0.0);
+    const double n = static_cast<double>(done.load());
+    std::fprintf(stderr, "bare group appends/s=%.0f syncs=%ld per_sync=%.2f avg_sync_us=%.1f\n", n / secs,
+                 static_cast<long>(syncs), syncs ? n / syncs : 0.0, syncs ? sync_ns / 1e3 / syncs : 0.0);
   }
   ::close(fd);
   std::filesystem::remove_all(dir);
