@@ -479,7 +479,13 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
       if (remaining == 0 || loc->position + len < c.size) break;
     }
     cur = std::max(cur, c.next_offset);
-    seg = next_segment(seg->base_offset());
+    std::shared_ptr<Segment> next = next_segment(seg->base_offset());
+    // `c` may be older than the roll that made `next`: the segment can have
+    // grown after it was read. Its regions end at c.size, so joining `next`
+    // would skip the offsets appended in between. (A segment is final once
+    // the next one exists: the roll publishes it under segments_mu_.)
+    if (next && seg->committed().next_offset > c.next_offset) break;
+    seg = std::move(next);
   }
   return res;
 }

@@ -1,5 +1,6 @@
 #include "log/partition_log.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <string>
 #include <thread>
 
 #include "log/record_batch.h"
@@ -854,23 +856,34 @@ TEST_P(PartitionLogTest, ConcurrentReadersSeeOnlyWholeCommittedBatches) {
   std::atomic<bool> stop{false};
   std::atomic<long> checks{0};
   std::atomic<int> bad{0};
+  std::string first_bad;  // the reader's, read after join
+  auto fail = [&](std::string why) {
+    if (bad++ == 0) first_bad = std::move(why);
+  };
   std::thread reader([&] {
     for (bool last = false; !last;) {
       last = stop.load();
       std::int64_t end = log->log_end_offset();
       auto r = log->read(0, 1 << 30);
-      if (!r) { bad++; continue; }
+      if (!r) {
+        fail("read: " + r.error().to_string());
+        continue;
+      }
       auto bytes = read_regions(r->regions);
       // Walk the batches: all must validate (no partial batch visible).
       std::size_t pos = 0;
       std::int64_t next = 0;
       while (pos < bytes.size()) {
         auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos));
-        if (!h || h->base_offset != next) { bad++; break; }
+        if (!h || h->base_offset != next) {
+          fail(fmt::format("at byte {} of {} (offset {} expected, log end {}): {}", pos, bytes.size(), next, end,
+                           h ? fmt::format("base offset {}", h->base_offset) : h.error().to_string()));
+          break;
+        }
         next = h->last_offset() + 1;
         pos += h->total_size();
       }
-      if (next < end) bad++;
+      if (next < end) fail(fmt::format("read up to offset {} of a log end of {} ({} bytes)", next, end, bytes.size()));
       checks++;
     }
   });
@@ -886,8 +899,65 @@ TEST_P(PartitionLogTest, ConcurrentReadersSeeOnlyWholeCommittedBatches) {
   }
   stop = true;
   reader.join();
-  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(bad.load(), 0) << first_bad;
   EXPECT_GT(checks.load(), 8);
+}
+
+// A read that crosses into the next segment while the one before it grows
+// and rolls must not skip the offsets appended in between: a region of the
+// old segment ends at the committed end it saw, so the next segment is only
+// joined when the old one ended there. Small segments make rolls frequent.
+TEST_P(PartitionLogTest, ReadsAcrossRollsNeverSkipOffsets) {
+  LogConfig c = config();
+  c.segment_bytes = 4096;  // ~10 batches per segment
+  auto log = PartitionLog::open(dir_.path(), c);
+  std::atomic<bool> stop{false};
+  std::atomic<long> checks{0};
+  std::atomic<int> bad{0};
+  std::string first_bad;  // the reader's, read after join
+  std::thread reader([&] {
+    for (bool last = false; !last;) {
+      last = stop.load();
+      const std::int64_t end = log->log_end_offset();
+      // From a random-ish recent offset, so the read starts near the growing end.
+      const std::int64_t from = end > 40 ? end - 40 : 0;
+      auto r = log->read(from, 1 << 30);
+      if (!r) {
+        if (bad++ == 0) first_bad = "read: " + r.error().to_string();
+        continue;
+      }
+      auto bytes = read_regions(r->regions);
+      std::size_t pos = 0;
+      std::int64_t next = -1;
+      while (pos < bytes.size()) {
+        auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos));
+        if (!h || (next >= 0 && h->base_offset != next)) {
+          if (bad++ == 0) {
+            first_bad = fmt::format("from {}: at byte {} offset {} expected, got {}", from, pos, next,
+                                    h ? std::to_string(h->base_offset) : h.error().to_string());
+          }
+          break;
+        }
+        next = h->last_offset() + 1;
+        pos += h->total_size();
+      }
+      checks++;
+    }
+  });
+  for (int i = 0; i < 3000; ++i) {
+    auto b = make_batch(i, 2, 150);
+    ASSERT_TRUE(log->append(b));
+    if (i % 100 == 99) {
+      const long seen = checks.load();
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (checks.load() < seen + 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    }
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0) << first_bad;
+  EXPECT_GT(checks.load(), 30);
+  EXPECT_GT(log->segment_count(), 100u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PartitionLogTest, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
