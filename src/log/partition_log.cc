@@ -601,7 +601,7 @@ void PartitionLog::request_flush(std::int64_t upto, bool within_delay) {
   // nothing when a waiter led a sync that covered the append meanwhile.
   if (backstop_armed_.exchange(true, std::memory_order_acq_rel)) return;
   const std::int64_t due = steady_ns() + config_.flush.group_commit_delay_us * 1000;
-  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+  schedule_run_at(due);
 }
 
 void PartitionLog::arm_interval_timer() {
@@ -615,7 +615,7 @@ void PartitionLog::arm_interval_timer() {
   if (timer_armed_.exchange(true, std::memory_order_acq_rel)) return;
   const std::int64_t due = steady_ns() + config_.flush.ms * 1'000'000;
   timer_due_ns_.store(due, std::memory_order_release);
-  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+  schedule_run_at(due);
 }
 
 namespace {
@@ -659,10 +659,14 @@ void PartitionLog::reset_age_deadline() {
   schedule_age_timer(due);
 }
 
+void PartitionLog::schedule_run_at(std::int64_t due_ns) {
+  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due_ns)));
+}
+
 void PartitionLog::schedule_age_timer(std::int64_t due) {
   // An injected clock is compared per append; INT64_MAX is never.
   if (config_.clock || due == std::numeric_limits<std::int64_t>::max()) return;
-  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+  schedule_run_at(due);
 }
 
 void PartitionLog::check_age_deadline() noexcept {
@@ -763,21 +767,19 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
 
 void PartitionLog::run_flush_work() noexcept {
   check_age_deadline();
-  // FlushMode::interval by time: sync once the armed deadline passed. (A run
-  // that sees an armed timer whose deadline it read before the append that
-  // armed it stored the new one syncs early: harmless.)
-  if (timer_armed_.load(std::memory_order_acquire)) {
-    const std::int64_t due = timer_due_ns_.load(std::memory_order_acquire);
-    if (due == kNoDue) {
-      // An append is arming the timer: it stores the deadline and schedules.
-    } else if (steady_ns() >= due) {
+  // FlushMode::interval by time: sync once the armed deadline passed (kNoDue:
+  // the arming append has not stored it yet and schedules the run itself).
+  const std::int64_t due =
+      timer_armed_.load(std::memory_order_acquire) ? timer_due_ns_.load(std::memory_order_acquire) : kNoDue;
+  if (due != kNoDue) {
+    if (steady_ns() >= due) {
       timer_due_ns_.store(kNoDue, std::memory_order_relaxed);  // ordered before the next arm by the exchange
       timer_armed_.exchange(false, std::memory_order_acq_rel);  // the next append re-arms
       const std::int64_t end = log_end_.load(std::memory_order_acquire);
       std::lock_guard lk(flush_mu_);
       flush_requested_ = std::max(flush_requested_, end);
     } else {
-      scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due)));
+      schedule_run_at(due);
     }
   }
   backstop_armed_.store(false, std::memory_order_release);  // a later lazy request re-arms
@@ -856,7 +858,7 @@ std::int64_t PartitionLog::gather_bound_ns() const {
   // own, the next group's sync queues behind that one, and the group after
   // is split again until the stragglers line up. Measured against bare
   // pwrite + fdatasync in the same run (bench_log, 8 appenders): a bound of
-  // one sync left the 8th appender out of 2.6-5.6 % of the syncs and reached
+  // one sync left the 8th appender out of 1.6-5.6 % of the syncs and reached
   // 0.71 of the bare rate, two syncs 0.85, four 0.96 (medians of alternating
   // runs; docs/bench/log.md). A huge configured delay still never stalls
   // appenders that do not come back.

@@ -210,6 +210,7 @@ class PartitionLog final : private FlushScheduler::Client {
   void arm_age_deadline(std::int64_t base);  // after the first append to segment `base`; under append_mu_
   void reset_age_deadline();                 // segment_ms changed; under append_mu_
   void check_age_deadline() noexcept;        // flusher run: mark the segment due, or re-arm the timer
+  void schedule_run_at(std::int64_t due_ns);  // a flusher run at steady ns `due_ns` (one timer per log)
   void schedule_age_timer(std::int64_t due);  // steady ns; not for an injected clock or INT64_MAX
   LogResult<void> sync_segments_upto(std::int64_t target);
   void run_flush_work() noexcept override;  // FlushScheduler::Client

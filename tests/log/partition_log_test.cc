@@ -7,7 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <expected>
+#include <functional>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -851,46 +854,31 @@ TEST_P(PartitionLogTest, FlushNotificationCallsBack) {
   EXPECT_TRUE(err);
 }
 
-TEST_P(PartitionLogTest, ConcurrentReadersSeeOnlyWholeCommittedBatches) {
-  auto log = PartitionLog::open(dir_.path(), config());
+// Appends `n` batches (2 records each) while a reader thread calls `check`
+// over and over (once more after the last append), waiting (bounded) every
+// `every` appends until the reader has run twice. `check` returns why the
+// log looked wrong, or nothing. Returns the first such reason ("" if none)
+// and how many checks ran.
+struct ReaderRun {
+  std::string first_bad;
+  long checks = 0;
+};
+ReaderRun append_while_reading(PartitionLog& log, int n, int every,
+                               const std::function<std::optional<std::string>()>& check) {
   std::atomic<bool> stop{false};
   std::atomic<long> checks{0};
-  std::atomic<int> bad{0};
-  std::string first_bad;  // the reader's, read after join
-  auto fail = [&](std::string why) {
-    if (bad++ == 0) first_bad = std::move(why);
-  };
+  ReaderRun out;  // first_bad: the reader's, read after join
   std::thread reader([&] {
     for (bool last = false; !last;) {
       last = stop.load();
-      std::int64_t end = log->log_end_offset();
-      auto r = log->read(0, 1 << 30);
-      if (!r) {
-        fail("read: " + r.error().to_string());
-        continue;
-      }
-      auto bytes = read_regions(r->regions);
-      // Walk the batches: all must validate (no partial batch visible).
-      std::size_t pos = 0;
-      std::int64_t next = 0;
-      while (pos < bytes.size()) {
-        auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos));
-        if (!h || h->base_offset != next) {
-          fail(fmt::format("at byte {} of {} (offset {} expected, log end {}): {}", pos, bytes.size(), next, end,
-                           h ? fmt::format("base offset {}", h->base_offset) : h.error().to_string()));
-          break;
-        }
-        next = h->last_offset() + 1;
-        pos += h->total_size();
-      }
-      if (next < end) fail(fmt::format("read up to offset {} of a log end of {} ({} bytes)", next, end, bytes.size()));
+      if (auto why = check(); why && out.first_bad.empty()) out.first_bad = *why;
       checks++;
     }
   });
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < n; ++i) {
     auto b = make_batch(i, 2, 150);
-    ASSERT_TRUE(log->append(b));
-    if (i % 50 == 49) {
+    EXPECT_TRUE(log.append(b));
+    if (i % every == every - 1) {
       // Make sure the reader really runs between appends (bounded wait).
       const long seen = checks.load();
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -899,8 +887,46 @@ TEST_P(PartitionLogTest, ConcurrentReadersSeeOnlyWholeCommittedBatches) {
   }
   stop = true;
   reader.join();
-  EXPECT_EQ(bad.load(), 0) << first_bad;
-  EXPECT_GT(checks.load(), 8);
+  out.checks = checks.load();
+  return out;
+}
+
+// Reads from `from` and walks the batches: each must validate and follow the
+// one before (the first must start at `first`, unless it is -1). Returns the
+// offset after the last batch, or why the bytes are wrong.
+std::expected<std::int64_t, std::string> walk_read(const PartitionLog& log, std::int64_t from,
+                                                   std::int64_t first) {
+  auto r = log.read(from, 1 << 30);
+  if (!r) return std::unexpected("read: " + r.error().to_string());
+  auto bytes = read_regions(r->regions);
+  std::size_t pos = 0;
+  std::int64_t next = first;
+  while (pos < bytes.size()) {
+    auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos));
+    if (!h || (next >= 0 && h->base_offset != next)) {
+      return std::unexpected(fmt::format("read from {}: at byte {} of {} offset {} expected, got {}", from, pos,
+                                         bytes.size(), next,
+                                         h ? fmt::format("base offset {}", h->base_offset) : h.error().to_string()));
+    }
+    next = h->last_offset() + 1;
+    pos += h->total_size();
+  }
+  return next;
+}
+
+TEST_P(PartitionLogTest, ConcurrentReadersSeeOnlyWholeCommittedBatches) {
+  auto log = PartitionLog::open(dir_.path(), config());
+  // Every batch validates (no partial batch visible) and nothing below the
+  // log end seen before the read is missing.
+  auto run = append_while_reading(*log, 400, 50, [&]() -> std::optional<std::string> {
+    const std::int64_t end = log->log_end_offset();
+    auto next = walk_read(*log, 0, 0);
+    if (!next) return next.error();
+    if (*next < end) return fmt::format("read up to offset {} of a log end of {}", *next, end);
+    return std::nullopt;
+  });
+  EXPECT_EQ(run.first_bad, "");
+  EXPECT_GT(run.checks, 8);
 }
 
 // A read that crosses into the next segment while the one before it grows
@@ -911,52 +937,15 @@ TEST_P(PartitionLogTest, ReadsAcrossRollsNeverSkipOffsets) {
   LogConfig c = config();
   c.segment_bytes = 4096;  // ~10 batches per segment
   auto log = PartitionLog::open(dir_.path(), c);
-  std::atomic<bool> stop{false};
-  std::atomic<long> checks{0};
-  std::atomic<int> bad{0};
-  std::string first_bad;  // the reader's, read after join
-  std::thread reader([&] {
-    for (bool last = false; !last;) {
-      last = stop.load();
-      const std::int64_t end = log->log_end_offset();
-      // From a random-ish recent offset, so the read starts near the growing end.
-      const std::int64_t from = end > 40 ? end - 40 : 0;
-      auto r = log->read(from, 1 << 30);
-      if (!r) {
-        if (bad++ == 0) first_bad = "read: " + r.error().to_string();
-        continue;
-      }
-      auto bytes = read_regions(r->regions);
-      std::size_t pos = 0;
-      std::int64_t next = -1;
-      while (pos < bytes.size()) {
-        auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos));
-        if (!h || (next >= 0 && h->base_offset != next)) {
-          if (bad++ == 0) {
-            first_bad = fmt::format("from {}: at byte {} offset {} expected, got {}", from, pos, next,
-                                    h ? std::to_string(h->base_offset) : h.error().to_string());
-          }
-          break;
-        }
-        next = h->last_offset() + 1;
-        pos += h->total_size();
-      }
-      checks++;
-    }
+  auto run = append_while_reading(*log, 3000, 100, [&]() -> std::optional<std::string> {
+    // From a recent offset, so the read starts near the growing end.
+    const std::int64_t end = log->log_end_offset();
+    auto next = walk_read(*log, end > 40 ? end - 40 : 0, -1);
+    if (!next) return next.error();
+    return std::nullopt;
   });
-  for (int i = 0; i < 3000; ++i) {
-    auto b = make_batch(i, 2, 150);
-    ASSERT_TRUE(log->append(b));
-    if (i % 100 == 99) {
-      const long seen = checks.load();
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (checks.load() < seen + 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-    }
-  }
-  stop = true;
-  reader.join();
-  EXPECT_EQ(bad.load(), 0) << first_bad;
-  EXPECT_GT(checks.load(), 30);
+  EXPECT_EQ(run.first_bad, "");
+  EXPECT_GT(run.checks, 30);
   EXPECT_GT(log->segment_count(), 100u);
 }
 
