@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -20,13 +21,21 @@ IndexFile::IndexFile(const std::filesystem::path& path, std::size_t entry_size,
   had_partial_entry_ = *size % entry_size_ != 0;
   std::size_t capacity = capacity_bytes / entry_size_ * entry_size_;
   if (capacity < existing * entry_size_) capacity = existing * entry_size_;
+  reserved_ = static_cast<std::size_t>(*size);
+  map_len_ = capacity;
   if (capacity > *size) {
-    if (auto r = file_.fallocate(0, capacity); !r) {
+    // Sparse up to the capacity; blocks are reserved chunk by chunk ahead of
+    // the entries (the existing entries' blocks are written already).
+    if (auto r = file_.truncate(capacity); !r) {
       throw std::system_error(r.error().err, std::system_category(), r.error().message());
+    }
+    reserved_ = existing * entry_size_;
+    if (!reserve(reserved_ + entry_size_)) {
+      throw std::system_error(reserve_errno_, std::system_category(),
+                              fmt::format("fallocate {}", path.string()));
     }
   }
   max_entries_ = capacity / entry_size_;
-  map_len_ = capacity;
   if (map_len_ > 0) {
     void* p = ::mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_SHARED, file_.fd(), 0);
     if (p == MAP_FAILED) {
@@ -41,14 +50,39 @@ IndexFile::~IndexFile() {
   if (base_ != nullptr) ::munmap(base_, map_len_);
 }
 
-void IndexFile::append(const std::byte* e) noexcept {
+bool IndexFile::reserve(std::size_t end) noexcept {
+  constexpr std::size_t kFirstChunk = 4096, kMaxChunk = 1 << 20;
+  // Page-aligned chunks that double with the reserved size: 4 KiB, 8 KiB, ...
+  const std::size_t base = reserved_ / kFirstChunk * kFirstChunk;
+  std::size_t to = std::max(base + std::clamp(base, kFirstChunk, kMaxChunk), end);
+  to = (to + kFirstChunk - 1) / kFirstChunk * kFirstChunk;
+  to = std::min(to, map_len_);
+  if (to <= reserved_) {  // nothing left to reserve below the capacity
+    reserve_errno_ = ENOSPC;
+    return false;
+  }
+  if (auto r = file_.fallocate(reserved_, to - reserved_); !r) {
+    reserve_errno_ = r.error().err;
+    return false;
+  }
+  reserved_ = to;
+  return true;
+}
+
+bool IndexFile::append(const std::byte* e) noexcept {
   std::size_t n = entries_.load(std::memory_order_relaxed);
+  const std::size_t end = (n + 1) * entry_size_;
+  if (end > reserved_ && !reserve(end)) [[unlikely]] return false;
   std::memcpy(base_ + n * entry_size_, e, entry_size_);
   entries_.store(n + 1, std::memory_order_release);
+  return true;
 }
 
 void IndexFile::truncate_entries(std::size_t n) noexcept {
   if (n < entries_.load(std::memory_order_relaxed)) entries_.store(n, std::memory_order_release);
+  // The dropped tail may be zeros a crash left in an unreserved (sparse)
+  // page: reserve again from here (fallocate skips blocks already there).
+  reserved_ = std::min(reserved_, n * entry_size_);
 }
 
 LogResult<void> IndexFile::trim() {
@@ -56,6 +90,7 @@ LogResult<void> IndexFile::trim() {
     return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
   }
   max_entries_ = entries();
+  reserved_ = std::min(reserved_, entries() * entry_size_);
   return {};
 }
 

@@ -34,11 +34,11 @@ IndexWindow OffsetIndex::lookup_window(std::int64_t target) const noexcept {
   return w;
 }
 
-void OffsetIndex::append(std::int64_t offset, std::uint64_t position) noexcept {
+bool OffsetIndex::append(std::int64_t offset, std::uint64_t position) noexcept {
   std::byte e[kEntrySize];
   store_be32(e, static_cast<std::int32_t>(offset - base_offset_));
   store_be32(e + 4, static_cast<std::int32_t>(position));
-  file_.append(e);
+  return file_.append(e);
 }
 
 void OffsetIndex::truncate_to(std::int64_t offset) noexcept {

@@ -50,7 +50,8 @@ class OffsetIndex {
   // The same entry and where the following one points (bounds a header scan).
   IndexWindow lookup_window(std::int64_t target) const noexcept;
   // Precondition: !full(), offset/position greater than the last entry's.
-  void append(std::int64_t offset, std::uint64_t position) noexcept;
+  // False (no entry) when its disk blocks could not be reserved (IndexFile).
+  [[nodiscard]] bool append(std::int64_t offset, std::uint64_t position) noexcept;
   // Keeps only entries with offset < `offset`.
   void truncate_to(std::int64_t offset) noexcept;
   // Entries strictly increasing, offsets within [base, base + 2^31),

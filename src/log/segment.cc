@@ -149,9 +149,22 @@ BatchLocation Segment::location_at(std::uint64_t position) const noexcept {
 }
 
 void Segment::add_index_entries(const AppendedBatch& b, std::uint64_t position) {
-  if (!offset_index_->full()) offset_index_->append(b.base_offset, position);
+  bool ok = offset_index_->full() || offset_index_->append(b.base_offset, position);
   if (offset_of_max_timestamp_ >= 0) {
-    time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
+    ok = time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_) && ok;
+  }
+  if (!ok) [[unlikely]] {
+    // Disk full: the entry is skipped (lookups scan on from the entry before)
+    // and tried again with the next batch.
+    if (!index_reserve_warned_) {
+      index_reserve_warned_ = true;
+      const int e = offset_index_->file().reserve_errno() ? offset_index_->file().reserve_errno()
+                                                           : time_index_->file().reserve_errno();
+      spdlog::warn("log {}: segment {}: cannot reserve index blocks ({}); index entries are skipped until "
+                   "there is space",
+                   dir_.string(), base_offset_, std::strerror(e));
+    }
+    return;
   }
   bytes_since_index_entry_ = 0;
 }

@@ -196,6 +196,7 @@ class Segment {
   std::size_t map_len_ = 0;
   bool active_ = false;
   bool indexes_grown_ = false;
+  bool index_reserve_warned_ = false;  // the disk-full warning is logged once per segment
   std::atomic<bool> sealed_{false};
   std::atomic<bool> indexes_synced_{false};  // index files at full capacity (entries() then counts only what was appended)
 

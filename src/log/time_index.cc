@@ -23,17 +23,17 @@ TimestampOffset TimeIndex::lookup_before(std::int64_t ts) const noexcept {
   return entry(lo - 1);
 }
 
-void TimeIndex::maybe_append(std::int64_t timestamp, std::int64_t offset) noexcept {
+bool TimeIndex::maybe_append(std::int64_t timestamp, std::int64_t offset) noexcept {
   std::size_t n = file_.entries();
   if (n > 0) {
     TimestampOffset last = entry(n - 1);
-    if (timestamp <= last.timestamp || offset <= last.offset) return;
+    if (timestamp <= last.timestamp || offset <= last.offset) return true;
   }
-  if (file_.full()) return;
+  if (file_.full()) return true;
   std::byte e[kEntrySize];
   store_be64(e, timestamp);
   store_be32(e + 8, static_cast<std::int32_t>(offset - base_offset_));
-  file_.append(e);
+  return file_.append(e);
 }
 
 void TimeIndex::truncate_to(std::int64_t offset) noexcept {

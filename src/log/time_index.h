@@ -39,7 +39,9 @@ class TimeIndex {
   // every batch up to that entry's offset has max timestamp < ts.
   TimestampOffset lookup_before(std::int64_t ts) const noexcept;
   // Appends when timestamp and offset exceed the last entry's and there is room.
-  void maybe_append(std::int64_t timestamp, std::int64_t offset) noexcept;
+  // False only when an entry was due but its disk blocks could not be
+  // reserved (IndexFile): the entry is skipped.
+  bool maybe_append(std::int64_t timestamp, std::int64_t offset) noexcept;
   void truncate_to(std::int64_t offset) noexcept;
   bool sane(std::int64_t next_offset) const noexcept;
   std::size_t entries() const noexcept { return file_.entries(); }

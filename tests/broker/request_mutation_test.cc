@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -33,9 +34,11 @@ std::vector<std::vector<std::byte>> load_seeds() {
   const auto dir = std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "fuzz" / "corpus" / "request_decoder";
   std::vector<std::vector<std::byte>> seeds;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    // CreateTopics may legally ask for up to 100,000 partitions: a mutated
-    // count turns into minutes of file creation, not a parser test.
-    if (e.path().filename().string().starts_with("CreateTopics")) continue;
+    // CreateTopics and CreatePartitions may legally ask for up to 100,000
+    // partitions: a mutated count turns into minutes of file creation, not a
+    // parser test (a 30,000-iteration run hit one in 20 runs).
+    const auto name = e.path().filename().string();
+    if (name.starts_with("CreateTopics") || name.starts_with("CreatePartitions")) continue;
     std::ifstream in(e.path(), std::ios::binary);
     std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::vector<std::byte> b(s.size());
@@ -112,12 +115,19 @@ TEST(RequestMutation, MutatedClientFramesAreAllAnsweredWithoutCrashing) {
 #else
   const int iterations = 30000;
 #endif
-  const std::uint64_t seed = std::random_device{}();
+  // NOCOPY_MUTATION_SEED replays a failed run (its seed is in the trace).
+  const char* seed_env = std::getenv("NOCOPY_MUTATION_SEED");
+  const std::uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10) : std::random_device{}();
   std::mt19937_64 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
-  int answered = 0, closed = 0, group_frames = 0;
+  int answered = 0, closed = 0, group_frames = 0, skipped = 0;
   for (int i = 0; i < iterations; ++i) {
     auto f = std::make_shared<std::vector<std::byte>>(mutate(seeds[rng() % seeds.size()], seeds, rng));
+    const int api = f->size() >= 2 ? (static_cast<int>((*f)[0]) << 8 | static_cast<int>((*f)[1])) : -1;
+    if (api == 19 || api == 37) {  // a flipped api key made it CreateTopics/CreatePartitions: see load_seeds
+      ++skipped;
+      continue;
+    }
     auto p = std::make_shared<std::promise<Reply::Kind>>();
     auto fut = p->get_future();
     auto calls = std::make_shared<std::atomic<int>>(0);
@@ -129,12 +139,14 @@ TEST(RequestMutation, MutatedClientFramesAreAllAnsweredWithoutCrashing) {
     // Group requests may legitimately wait (a JoinGroup waits for the other
     // members up to its rebalance timeout, which a mutation can make huge):
     // those only have to be survived; everything else must be answered.
-    const int api = f->size() >= 2 ? (static_cast<int>((*f)[0]) << 8 | static_cast<int>((*f)[1])) : -1;
     if (api >= 8 && api <= 16 && api != 10) {
       ++group_frames;
       continue;
     }
-    ASSERT_EQ(fut.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "frame " << i << " never answered";
+    if (fut.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      ADD_FAILURE() << "frame " << i << " (api " << api << ", " << f->size() << " bytes) never answered";
+      break;  // the clean-up below still runs (no terminate on a joinable thread)
+    }
     if (fut.get() == Reply::Kind::close) ++closed; else ++answered;
   }
   // Let late duplicate answers (a handler calling done twice) show up.
@@ -145,7 +157,9 @@ TEST(RequestMutation, MutatedClientFramesAreAllAnsweredWithoutCrashing) {
   loop.stop();
   loop_thread.join();
   admin.stop();
-  EXPECT_EQ(answered + closed + group_frames, iterations);
+  if (HasFailure()) return;
+  EXPECT_EQ(answered + closed + group_frames + skipped, iterations);
+  EXPECT_LT(skipped, iterations / 100);
   EXPECT_GT(group_frames, 0);
   EXPECT_GT(closed, 0);    // some mutations must be refused...
   EXPECT_GT(answered, 0);  // ...and some still decode into answerable requests

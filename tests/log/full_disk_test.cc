@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "log/index_file.h"
 #include "log/partition_log.h"
 #include "log/record_batch.h"
 #include "log_test_util.h"
@@ -117,6 +119,94 @@ TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
   EXPECT_FALSE(log->recovery_report().mid_log_corruption);
   EXPECT_EQ(log->recovery_report().bytes_truncated, 0u);
   EXPECT_EQ(read_all(*log), model);
+}
+
+std::uint64_t allocated_bytes(const std::filesystem::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0);
+  return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
+// An index is sized to its capacity sparsely; disk blocks are reserved a
+// chunk ahead of the entries, so an idle partition pins 4 KiB per index, not
+// the capacity.
+TEST(IndexReservation, BlocksAreReservedInChunksAheadOfTheEntries) {
+  TempDir mp;
+  TmpfsMount mount(mp.path(), "size=16m,mode=0700");
+  if (!mount.mounted()) GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(mount.error());
+  const auto path = mp / "0.index";
+  IndexFile f(path, 8, 4 << 20, /*reset=*/true);
+  EXPECT_EQ(std::filesystem::file_size(path), 4u << 20);
+  EXPECT_EQ(f.reserved_bytes(), 4096u);
+  EXPECT_EQ(allocated_bytes(path), 4096u);
+  std::byte e[8] = {};
+  for (std::size_t i = 0; i < 600; ++i) {  // 4800 bytes: a second chunk
+    std::memcpy(e, &i, sizeof e);
+    ASSERT_TRUE(f.append(e)) << i;
+  }
+  EXPECT_EQ(f.reserved_bytes(), 8192u);  // 4 KiB, then doubling
+  EXPECT_EQ(allocated_bytes(path), 8192u);
+  for (std::size_t i = 600; i < 200'000; ++i) ASSERT_TRUE(f.append(e)) << i;
+  // 1.6 MB of entries: chunks doubled to 1 MiB at most, never past the entries by more.
+  EXPECT_GE(f.reserved_bytes(), 200'000u * 8);
+  EXPECT_LE(f.reserved_bytes(), 200'000u * 8 + (1u << 20));
+  EXPECT_EQ(allocated_bytes(path), f.reserved_bytes());
+  for (std::size_t i = 200'000; i < f.max_entries(); ++i) ASSERT_TRUE(f.append(e)) << i;
+  EXPECT_TRUE(f.full());
+  EXPECT_EQ(f.reserved_bytes(), 4u << 20);
+  ASSERT_TRUE(f.trim());
+  EXPECT_EQ(std::filesystem::file_size(path), 4u << 20);
+}
+
+// A crash leaves the index at its full (sparse) capacity: the reopened file
+// counts the zeros as entries, the log truncates them, and appends reserve
+// again from the truncation point rather than trusting the holes.
+TEST(IndexReservation, TruncatedEntriesAreReservedAgain) {
+  TempDir mp;
+  TmpfsMount mount(mp.path(), "size=16m,mode=0700");
+  if (!mount.mounted()) GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(mount.error());
+  const auto path = mp / "0.index";
+  {
+    IndexFile f(path, 8, 1 << 20, /*reset=*/true);
+    std::byte e[8] = {std::byte{1}};
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(f.append(e));
+  }  // no trim: as after a crash
+  IndexFile f(path, 8, 1 << 20, /*reset=*/false);
+  EXPECT_EQ(f.entries(), (1u << 20) / 8);
+  f.truncate_entries(10);
+  EXPECT_EQ(f.reserved_bytes(), 80u);
+  std::byte e[8] = {std::byte{2}};
+  ASSERT_TRUE(f.append(e));
+  EXPECT_EQ(f.reserved_bytes(), 4096u);
+  EXPECT_EQ(allocated_bytes(path), 4096u);
+}
+
+// On a full disk the reservation fails: append() refuses the entry (nothing
+// stored, entries() unchanged, no SIGBUS), and works again once space is back.
+TEST(IndexReservation, FullDiskRefusesEntriesThenResumes) {
+  TempDir mp;
+  TmpfsMount mount(mp.path(), "size=256k,mode=0700");
+  if (!mount.mounted()) GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(mount.error());
+  const auto path = mp / "0.index";
+  IndexFile f(path, 8, 1 << 20, /*reset=*/true);
+  {
+    std::ofstream filler(mp / "filler", std::ios::binary);
+    std::vector<char> page(4096, 'f');
+    while (filler.write(page.data(), static_cast<std::streamsize>(page.size())) && filler.flush()) {
+    }
+  }
+  std::byte e[8] = {};
+  std::size_t stored = 0;
+  while (stored < f.max_entries() && f.append(e)) ++stored;
+  EXPECT_EQ(stored, 4096u / 8);  // the first chunk, reserved before the disk filled
+  EXPECT_EQ(f.entries(), stored);
+  EXPECT_EQ(f.reserve_errno(), ENOSPC);
+  EXPECT_FALSE(f.append(e));
+  EXPECT_EQ(f.entries(), stored);
+  std::filesystem::remove(mp / "filler");
+  ASSERT_TRUE(f.append(e));
+  EXPECT_EQ(f.entries(), stored + 1);
+  EXPECT_GE(allocated_bytes(path), f.reserved_bytes());
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, FullDisk, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
