@@ -12,14 +12,18 @@ ApiVersions exchange and then stays silent), then produces data spread over
 every partition in steps (--mib, cumulative) and prints the broker's VmRSS,
 RssAnon and RssFile, its thread count and open descriptors after each step.
 RSS that stays flat while the data grows is the page cache doing the
-caching."""
+caching. The `disk MB` column is the data directory's allocated blocks
+(st_blocks, what `du` counts: preallocation included, sparse holes not), and
+the create step's wall time is printed with it."""
 import argparse
 import json
+import shutil
 import os
 import socket
 import struct
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e"))
 from harness import (Broker, Raw, build_batch, check, create_topic_body_v0, parse_create_topics_v0,  # noqa: E402
@@ -35,6 +39,17 @@ def status(pid):
                 out[k] = int(v.split()[0])
     out["fds"] = len(os.listdir("/proc/%d/fd" % pid))
     return out
+
+
+def disk_mb(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_blocks * 512
+            except OSError:
+                pass
+    return total / 1e6
 
 
 def idle_clients(b, n):
@@ -60,12 +75,15 @@ def main():
     rows = []
     data = tempfile.mkdtemp(prefix="nocopy-rss-")
     with Broker(data_dir=data) as b:
-        rows.append(dict(step="started", mib=0, **status(b.proc.pid)))
-        c = Raw(b, timeout=60)
+        rows.append(dict(step="started", mib=0, disk=disk_mb(data), **status(b.proc.pid)))
+        c = Raw(b, timeout=600)
+        t0 = time.monotonic()
         check(parse_create_topics_v0(c.call(19, 0, create_topic_body_v0("rss", a.partitions))) == 0, "create")
-        rows.append(dict(step="%d partitions" % a.partitions, mib=0, **status(b.proc.pid)))
+        create_s = time.monotonic() - t0
+        rows.append(dict(step="%d partitions" % a.partitions, mib=0, disk=disk_mb(data), create_s=create_s,
+                         **status(b.proc.pid)))
         conns = idle_clients(b, a.clients)
-        rows.append(dict(step="+%d idle clients" % a.clients, mib=0, **status(b.proc.pid)))
+        rows.append(dict(step="+%d idle clients" % a.clients, mib=0, disk=disk_mb(data), **status(b.proc.pid)))
         batch = build_batch([(b"k%d" % i, os.urandom(1000), [], 1) for i in range(256)])
         produced = 0
         part = 0
@@ -75,17 +93,23 @@ def main():
                 check(err == 0, "produce error %d" % err)
                 produced += len(batch)
                 part = (part + 1) % a.partitions
-            rows.append(dict(step="after %d MiB produced" % target, mib=produced >> 20, **status(b.proc.pid)))
+            rows.append(dict(step="after %d MiB produced" % target, mib=produced >> 20, disk=disk_mb(data),
+                             **status(b.proc.pid)))
         for s in conns:
             s.close()
         c.close()
+    shutil.rmtree(data, ignore_errors=True)
     if a.json:
         print(json.dumps(rows, indent=1))
         return
-    print("%-24s %8s %10s %10s %10s %8s %6s" % ("step", "MiB", "VmRSS MB", "anon MB", "file MB", "threads", "fds"))
+    print("%-24s %8s %10s %10s %10s %8s %6s %9s" % ("step", "MiB", "VmRSS MB", "anon MB", "file MB", "threads",
+                                                      "fds", "disk MB"))
     for r in rows:
-        print("%-24s %8d %10.1f %10.1f %10.1f %8d %6d" % (r["step"], r["mib"], r["VmRSS"] / 1024, r["RssAnon"] / 1024,
-                                                         r["RssFile"] / 1024, r["Threads"], r["fds"]))
+        print("%-24s %8d %10.1f %10.1f %10.1f %8d %6d %9.1f" % (
+            r["step"], r["mib"], r["VmRSS"] / 1024, r["RssAnon"] / 1024, r["RssFile"] / 1024, r["Threads"], r["fds"],
+            r["disk"]))
+        if "create_s" in r:
+            print("%-24s %.2f s" % ("  (CreateTopics took)", r["create_s"]))
 
 
 if __name__ == "__main__":
