@@ -6,7 +6,8 @@
 //       the same bytes to a plain file, alternating, each timed on its own.
 //       Counters: log_MiBps, raw_MiBps, ratio = log / raw (target >= 0.9).
 //       Both extend files in the same directory; both start a new 64 MiB file
-//       and delete the old one when full (log: roll + retention).
+//       and delete the old one when full (log: roll + retention), the
+//       deletions outside the timed parts.
 //       raw_validates:1 (pwrite mode only) also runs validate_batch, CRC-32C
 //       included, on the raw side before each pwrite.
 //   BM_FlushEveryAppend/rounds:10
@@ -25,6 +26,13 @@
 //       each_vs_bare. NOCOPY_FLUSH_STATS=1 prints each window's
 //       flush_stats() (waiters per sync, sync and gathering times) to
 //       stderr; NOCOPY_ZERO_FILL=<bytes> overrides sync_zero_fill_bytes.
+//   BM_AppendDuringRetention/segment_mib:<n>
+//       One thread appends 1 KiB batches (no flush) while another runs
+//       enforce_retention() on a flushed segment of n MiB (its blocks are
+//       allocated, so freeing them costs the filesystem real work); repeated
+//       `rounds` times. Counters: retention_ms (median call), append_max_us
+//       (median over rounds of the slowest append during the call),
+//       append_p99_us, appends_during (median count).
 //   BM_ReadRandom/max_bytes:<1|1048576>
 //       read(random offset, max_bytes) on a log of 1,000,000 batches built
 //       once, page cache warm: max_bytes 1 returns the one batch holding the
@@ -451,6 +459,78 @@ struct ReadFixture {
     std::filesystem::remove_all(dir);
   }
 };
+
+void BM_AppendDuringRetention(benchmark::State& state) {
+  const std::uint64_t seg_bytes = static_cast<std::uint64_t>(state.range(0)) << 20;
+  constexpr int kRounds = 5;
+  auto dir = fresh_dir("retention");
+  LogConfig c;
+  c.segment_bytes = seg_bytes;
+  c.retention_ms = -1;
+  c.retention_bytes = -1;
+  auto log = PartitionLog::open(dir / "log", c);
+  auto batch = batch_of(1024);
+  auto append_one = [&] {
+    store_be64(batch.data(), 0);
+    return log->append(batch).has_value();
+  };
+  std::vector<double> retention_ms, max_us, p99_us, counts;
+  for (auto _ : state) {
+    for (int round = 0; round < kRounds; ++round) {
+      // A full segment, rolled and written back, then the retention pass
+      // that deletes it while an appender runs.
+      const std::uint64_t target = log->size_bytes() + seg_bytes;
+      while (log->size_bytes() < target) {
+        if (!append_one()) {
+          state.SkipWithError("append failed");
+          return;
+        }
+      }
+      if (!log->roll() || !log->flush()) {
+        state.SkipWithError("roll/flush failed");
+        return;
+      }
+      LogConfig limits = c;
+      limits.retention_bytes = 0;  // every segment but the active one goes
+      log->reconfigure(limits);
+      std::atomic<bool> stop{false}, started{false};
+      std::vector<double> lat;
+      lat.reserve(1 << 20);
+      std::thread appender([&] {
+        started = true;
+        while (!stop.load(std::memory_order_relaxed)) {
+          const auto t0 = Clock::now();
+          if (!append_one()) break;
+          lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        }
+      });
+      while (!started) std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      const auto t0 = Clock::now();
+      auto r = log->enforce_retention();
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      stop = true;
+      appender.join();
+      if (!r || r->segments_deleted == 0) {
+        state.SkipWithError("retention deleted nothing");
+        return;
+      }
+      log->reconfigure(c);
+      std::sort(lat.begin(), lat.end());
+      retention_ms.push_back(ms);
+      max_us.push_back(lat.empty() ? 0 : lat.back());
+      p99_us.push_back(lat.empty() ? 0 : lat[lat.size() * 99 / 100]);
+      counts.push_back(static_cast<double>(lat.size()));
+    }
+  }
+  state.counters["retention_ms"] = median_of(retention_ms);
+  state.counters["append_max_us"] = median_of(max_us);
+  state.counters["append_p99_us"] = median_of(p99_us);
+  state.counters["appends_during"] = median_of(counts);
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_AppendDuringRetention)->ArgName("segment_mib")->Arg(256)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 void BM_ReadRandom(benchmark::State& state) {
   static ReadFixture fx;

@@ -118,7 +118,9 @@ void PartitionLog::load() {
     const std::string name = e.path().filename().string();
     if (auto b = parse_segment_name(name)) {
       bases.push_back(*b);
-    } else if (name.ends_with(".tmp")) {
+    } else if (name.ends_with(".tmp") || name.ends_with(Segment::kDeletedSuffix)) {
+      // A checkpoint never renamed, or a segment retention retired but did
+      // not get to unlink before a crash.
       std::filesystem::remove(e.path());
     }
   }
@@ -541,7 +543,7 @@ std::vector<std::int64_t> PartitionLog::segment_base_offsets() const {
 }
 
 LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::int64_t> now_opt) {
-  std::lock_guard lk(append_mu_);
+  std::unique_lock lk(append_mu_);
   if (closed_) return log_fail(LogErrc::closed, "log is closed");
   const std::int64_t now = now_opt.value_or(now_ms());
   // Kafka (LogConfig::retention_rolls_expired_active): an active segment
@@ -576,12 +578,20 @@ LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::in
   }
   for (const auto& s : doomed) {
     res.bytes_deleted += s->committed().size;
-    s->delete_files();
-    spdlog::info("log {}: retention deleted segment {} ({} bytes)", dir_.string(), s->base_offset(),
-                 s->committed().size);
+    s->retire_files();
   }
   res.segments_deleted = doomed.size();
   res.log_start_offset = log_start_.load(std::memory_order_relaxed);
+  // Unlinking, and the last close of a segment no reader holds (which frees
+  // its blocks), happen after the append lock is released: appends to this
+  // partition do not wait for the filesystem to free a segment.
+  lk.unlock();
+  for (auto& s : doomed) {
+    s->delete_retired_files();
+    spdlog::info("log {}: retention deleted segment {} ({} bytes)", dir_.string(), s->base_offset(),
+                 s->committed().size);
+    s.reset();
+  }
   return res;
 }
 

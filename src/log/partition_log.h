@@ -166,7 +166,9 @@ class PartitionLog final : private FlushScheduler::Client {
   // retention_ms (by their max timestamp). Never deletes the active segment,
   // unless LogConfig::retention_rolls_expired_active: then, as Kafka, an
   // active segment wholly older than retention_ms is rolled and deleted
-  // (log start == log end after).
+  // (log start == log end after). The files are renamed to .deleted under
+  // the append lock and unlinked after it is released, so appends never wait
+  // for the filesystem to free a segment.
   LogResult<RetentionResult> enforce_retention(std::optional<std::int64_t> now_ms = std::nullopt);
 
   // Syncs everything appended so far; returns once it is on disk.

@@ -378,6 +378,27 @@ void Segment::delete_files() noexcept {
   }
 }
 
+void Segment::retire_files() noexcept {
+  for (const char* suffix : {".log", ".index", ".timeindex"}) {
+    const auto from = dir_ / file_name(base_offset_, suffix);
+    std::error_code ec;
+    std::filesystem::rename(from, from.string() + kDeletedSuffix, ec);
+    if (ec) spdlog::warn("log {}: cannot retire {}: {}", dir_.string(), file_name(base_offset_, suffix), ec.message());
+  }
+}
+
+void Segment::delete_retired_files() noexcept {
+  for (const char* suffix : {".log", ".index", ".timeindex"}) {
+    std::error_code ec;
+    // Missing is fine: a topic deletion may have removed the directory meanwhile.
+    std::filesystem::remove((dir_ / file_name(base_offset_, suffix)).string() + kDeletedSuffix, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      spdlog::warn("log {}: cannot delete {}{}: {}", dir_.string(), file_name(base_offset_, suffix), kDeletedSuffix,
+                   ec.message());
+    }
+  }
+}
+
 std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   Committed c = committed();
   if (offset >= c.next_offset) return std::nullopt;

@@ -150,6 +150,16 @@ class Segment {
   bool prefault(std::uint64_t max_bytes) noexcept;
   // Unlinks the three files. Open FileRegions keep working.
   void delete_files() noexcept;
+  // Retention, in two steps (Kafka's ".deleted" files): retire_files()
+  // renames the three files to <name>.deleted -- a cheap metadata change, made
+  // under the log's append lock, after which no name of a live segment
+  // refers to them; delete_retired_files() unlinks them later, outside the
+  // lock (freeing a flushed 1 GiB segment's blocks takes a disk filesystem
+  // hundreds of ms). Open FileRegions keep working throughout. A crash in
+  // between leaves .deleted files, which PartitionLog::open removes.
+  void retire_files() noexcept;
+  void delete_retired_files() noexcept;
+  static constexpr const char* kDeletedSuffix = ".deleted";
 
   // --- reader side ---------------------------------------------------------
   // The committed batch containing `offset`, or the first one after it; nullopt

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <expected>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <optional>
@@ -477,11 +478,46 @@ TEST_P(PartitionLogTest, RegionOfADeletedSegmentStaysReadable) {
   ASSERT_TRUE(r);
   EXPECT_GE(r->segments_deleted, 1u);
   EXPECT_FALSE(std::filesystem::exists(dir_ / Segment::file_name(0, ".log")));
+  // Retired (renamed to .deleted) under the append lock, unlinked after it.
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_FALSE(e.path().string().ends_with(Segment::kDeletedSuffix)) << e.path();
+  }
   // The unlinked file is still open through the regions.
   auto bytes = read_regions(held->regions);
   std::vector<std::byte> expect(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(bytes.size()));
   EXPECT_EQ(bytes, expect);
   EXPECT_EQ(bytes.size(), held->bytes);
+}
+
+// A crash between retention's rename and its unlink leaves <segment>.deleted
+// files (Kafka's suffix): open removes them and never takes them for segments.
+TEST_P(PartitionLogTest, RetiredFilesLeftByACrashAreRemovedOnOpen) {
+  LogConfig c = config();
+  std::vector<std::byte> model;
+  {
+    auto log = PartitionLog::open(dir_.path(), c);
+    for (int i = 0; i < 10; ++i) {
+      auto b = make_batch(i, 1, 500);
+      ASSERT_TRUE(log->append(b));
+      model.insert(model.end(), b.begin(), b.end());
+    }
+    log->close();
+  }
+  // Retired files with the live segment's base offset and with another one.
+  for (const char* suffix : {".log", ".index", ".timeindex"}) {
+    for (const std::string& stem : {Segment::file_name(0, suffix), Segment::file_name(7, suffix)}) {
+      std::ofstream(dir_ / (stem + Segment::kDeletedSuffix)) << "garbage that is not a segment";
+    }
+  }
+  auto log = PartitionLog::open(dir_.path(), c);
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_FALSE(e.path().string().ends_with(Segment::kDeletedSuffix)) << e.path();
+  }
+  EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
+  auto r = log->read(0, 1 << 20);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(read_regions(r->regions), model);
 }
 
 TEST_P(PartitionLogTest, GroupCommitFromConcurrentAppenders) {
