@@ -82,7 +82,7 @@ std::vector<ConfigDescriber::Entry> ConfigDescriber::broker_topic_entries() cons
       {"segment.bytes", num(static_cast<std::int64_t>(cfg_.segment_bytes)), num(static_cast<std::int64_t>(d.segment_bytes)),
        "log.segment.bytes", ConfigType::int_, "segment file size at which the log rolls"},
       {"segment.index.bytes", "10485760", "10485760", "log.index.size.max.bytes", ConfigType::int_,
-       "preallocated offset index size"},
+       "offset index capacity (sized sparsely; disk blocks reserved as entries are added)"},
       {"segment.ms", "604800000", "604800000", "log.roll.ms", ConfigType::long_,
        "segment age at which the log rolls"},
   };
