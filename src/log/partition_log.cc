@@ -171,7 +171,7 @@ void PartitionLog::load() {
       std::error_code ec;
       auto sz = std::filesystem::file_size(dir_ / Segment::file_name(base, ".log"), ec);
       report_.bytes_truncated += ec ? 0 : sz;
-      for (const char* suffix : {".log", ".index", ".timeindex"}) std::filesystem::remove(dir_ / Segment::file_name(base, suffix), ec);
+      Segment::remove_files(dir_, base);
       report_.segments_deleted.push_back(base);
       continue;
     }
@@ -414,10 +414,7 @@ LogResult<void> PartitionLog::roll_locked() {
     seg = Segment::create(dir_, base, segment_options());
   } catch (const std::system_error& e) {
     // Leave no half-created files behind; the old segment stays active.
-    for (const char* suffix : {".log", ".index", ".timeindex"}) {
-      std::error_code ec;
-      std::filesystem::remove(dir_ / Segment::file_name(base, suffix), ec);
-    }
+    Segment::remove_files(dir_, base);
     spdlog::warn("log {}: cannot roll a new segment at offset {}: {}", dir_.string(), base, e.what());
     return std::unexpected(storage_error_from(e));
   }

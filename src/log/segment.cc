@@ -370,32 +370,22 @@ bool Segment::prefault(std::uint64_t max_bytes) noexcept {
   return prefaulted_ < map_len_;
 }
 
-void Segment::delete_files() noexcept {
-  for (const char* suffix : {".log", ".index", ".timeindex"}) {
+void Segment::remove_files(const std::filesystem::path& dir, std::int64_t base_offset, const char* name_suffix) noexcept {
+  for (const char* suffix : kFileSuffixes) {
     std::error_code ec;
-    std::filesystem::remove(dir_ / file_name(base_offset_, suffix), ec);
-    if (ec) spdlog::warn("log {}: cannot delete {}: {}", dir_.string(), file_name(base_offset_, suffix), ec.message());
+    // std::filesystem::remove reports a missing file as false, not as an error
+    // (a topic deletion may have removed the directory meanwhile).
+    std::filesystem::remove((dir / file_name(base_offset, suffix)).string() + name_suffix, ec);
+    if (ec) spdlog::warn("log {}: cannot delete {}{}: {}", dir.string(), file_name(base_offset, suffix), name_suffix, ec.message());
   }
 }
 
 void Segment::retire_files() noexcept {
-  for (const char* suffix : {".log", ".index", ".timeindex"}) {
+  for (const char* suffix : kFileSuffixes) {
     const auto from = dir_ / file_name(base_offset_, suffix);
     std::error_code ec;
     std::filesystem::rename(from, from.string() + kDeletedSuffix, ec);
     if (ec) spdlog::warn("log {}: cannot retire {}: {}", dir_.string(), file_name(base_offset_, suffix), ec.message());
-  }
-}
-
-void Segment::delete_retired_files() noexcept {
-  for (const char* suffix : {".log", ".index", ".timeindex"}) {
-    std::error_code ec;
-    // Missing is fine: a topic deletion may have removed the directory meanwhile.
-    std::filesystem::remove((dir_ / file_name(base_offset_, suffix)).string() + kDeletedSuffix, ec);
-    if (ec && ec != std::errc::no_such_file_or_directory) {
-      spdlog::warn("log {}: cannot delete {}{}: {}", dir_.string(), file_name(base_offset_, suffix), kDeletedSuffix,
-                   ec.message());
-    }
   }
 }
 

@@ -148,8 +148,14 @@ class Segment {
   // (MADV_POPULATE_WRITE). Returns true when more remains. One thread at a
   // time (the log's flusher run); harmless if the segment was sealed.
   bool prefault(std::uint64_t max_bytes) noexcept;
-  // Unlinks the three files. Open FileRegions keep working.
-  void delete_files() noexcept;
+  static constexpr const char* kDeletedSuffix = ".deleted";
+  // The three files of a segment: <20-digit base offset> + each suffix.
+  static constexpr const char* kFileSuffixes[] = {".log", ".index", ".timeindex"};
+  // Unlinks a segment's three files (each name + `name_suffix`); a missing
+  // file is not an error, others are logged. Open FileRegions keep working.
+  static void remove_files(const std::filesystem::path& dir, std::int64_t base_offset,
+                           const char* name_suffix = "") noexcept;
+  void delete_files() noexcept { remove_files(dir_, base_offset_); }
   // Retention, in two steps (Kafka's ".deleted" files): retire_files()
   // renames the three files to <name>.deleted -- a cheap metadata change, made
   // under the log's append lock, after which no name of a live segment
@@ -158,8 +164,7 @@ class Segment {
   // hundreds of ms). Open FileRegions keep working throughout. A crash in
   // between leaves .deleted files, which PartitionLog::open removes.
   void retire_files() noexcept;
-  void delete_retired_files() noexcept;
-  static constexpr const char* kDeletedSuffix = ".deleted";
+  void delete_retired_files() noexcept { remove_files(dir_, base_offset_, kDeletedSuffix); }
 
   // --- reader side ---------------------------------------------------------
   // The committed batch containing `offset`, or the first one after it; nullopt

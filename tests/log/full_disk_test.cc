@@ -45,6 +45,14 @@ class TmpfsMount {
   int err_ = 0;
 };
 
+// Writes pages to `path` until the filesystem refuses one (it is then full).
+void fill_until_full(const std::filesystem::path& path) {
+  std::ofstream out(path, std::ios::binary);
+  std::vector<char> page(4096, 'f');
+  while (out.write(page.data(), static_cast<std::streamsize>(page.size())) && out.flush()) {
+  }
+}
+
 std::vector<std::byte> read_all(PartitionLog& log) {
   auto r = log.read(log.log_start_offset(), 1ull << 40);
   EXPECT_TRUE(r);
@@ -93,12 +101,7 @@ TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
     // scheduled, then take whatever space that (or the log's own clean-up of
     // a partial write) gave back, so the filesystem is full for certain.
     (void)log->flush();
-    {
-      std::ofstream topup(mp / "filler2", std::ios::binary);
-      std::vector<char> page(4096, 't');
-      while (topup.write(page.data(), static_cast<std::streamsize>(page.size())) && topup.flush()) {
-      }
-    }
+    fill_until_full(mp / "filler2");
     // Still full: fails again, appends nothing; the log reads back exactly.
     auto b = make_batch(5000, 1, 1000);
     EXPECT_FALSE(log->append(b));
@@ -189,12 +192,7 @@ TEST(IndexReservation, FullDiskRefusesEntriesThenResumes) {
   if (!mount.mounted()) GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(mount.error());
   const auto path = mp / "0.index";
   IndexFile f(path, 8, 1 << 20, /*reset=*/true);
-  {
-    std::ofstream filler(mp / "filler", std::ios::binary);
-    std::vector<char> page(4096, 'f');
-    while (filler.write(page.data(), static_cast<std::streamsize>(page.size())) && filler.flush()) {
-    }
-  }
+  fill_until_full(mp / "filler");
   std::byte e[8] = {};
   std::size_t stored = 0;
   while (stored < f.max_entries() && f.append(e)) ++stored;
