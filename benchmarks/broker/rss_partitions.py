@@ -14,7 +14,10 @@ RssAnon and RssFile, its thread count and open descriptors after each step.
 RSS that stays flat while the data grows is the page cache doing the
 caching. The `disk MB` column is the data directory's allocated blocks
 (st_blocks, what `du` counts: preallocation included, sparse holes not), and
-the create step's wall time is printed with it."""
+the create step's wall time is printed with it. `maps` counts the broker's
+memory mappings (/proc/PID/maps; vm.max_map_count bounds them, 65,530 by
+default), `.log maps` those of segment files. --fetch adds a last step that
+reads once from every partition."""
 import argparse
 import json
 import shutil
@@ -26,8 +29,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e"))
-from harness import (Broker, Raw, build_batch, check, create_topic_body_v0, parse_create_topics_v0,  # noqa: E402
-                     parse_produce_v3, produce_body)
+from harness import (Broker, Raw, build_batch, check, create_topic_body_v0, fetch_body_v4,  # noqa: E402
+                     parse_create_topics_v0, parse_fetch_v4, parse_produce_v3, produce_body)
 
 
 def status(pid):
@@ -38,6 +41,10 @@ def status(pid):
             if k in ("VmRSS", "RssAnon", "RssFile", "Threads"):
                 out[k] = int(v.split()[0])
     out["fds"] = len(os.listdir("/proc/%d/fd" % pid))
+    with open("/proc/%d/maps" % pid) as f:
+        lines = f.read().splitlines()
+    out["maps"] = len(lines)
+    out["log_maps"] = sum(1 for line in lines if line.endswith(".log"))
     return out
 
 
@@ -70,6 +77,7 @@ def main():
     ap.add_argument("--partitions", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--mib", default="64,512", help="cumulative MiB produced before each sample")
+    ap.add_argument("--fetch", action="store_true", help="finally fetch from offset 0 of every partition once")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     rows = []
@@ -95,6 +103,12 @@ def main():
                 part = (part + 1) % a.partitions
             rows.append(dict(step="after %d MiB produced" % target, mib=produced >> 20, disk=disk_mb(data),
                              **status(b.proc.pid)))
+        if a.fetch:
+            for p in range(a.partitions):
+                err, _, _ = parse_fetch_v4(c.call(1, 4, fetch_body_v4("rss", p, 0, 0, max_bytes=1 << 16)))
+                check(err == 0, "fetch from partition %d: error %d" % (p, err))
+            rows.append(dict(step="+1 fetch per partition", mib=produced >> 20, disk=disk_mb(data),
+                             **status(b.proc.pid)))
         for s in conns:
             s.close()
         c.close()
@@ -102,12 +116,12 @@ def main():
     if a.json:
         print(json.dumps(rows, indent=1))
         return
-    print("%-24s %8s %10s %10s %10s %8s %6s %9s" % ("step", "MiB", "VmRSS MB", "anon MB", "file MB", "threads",
-                                                      "fds", "disk MB"))
+    print("%-24s %8s %10s %10s %10s %8s %6s %9s %6s %9s" % ("step", "MiB", "VmRSS MB", "anon MB", "file MB",
+                                                             "threads", "fds", "disk MB", "maps", ".log maps"))
     for r in rows:
-        print("%-24s %8d %10.1f %10.1f %10.1f %8d %6d %9.1f" % (
+        print("%-24s %8d %10.1f %10.1f %10.1f %8d %6d %9.1f %6d %9d" % (
             r["step"], r["mib"], r["VmRSS"] / 1024, r["RssAnon"] / 1024, r["RssFile"] / 1024, r["Threads"], r["fds"],
-            r["disk"]))
+            r["disk"], r["maps"], r["log_maps"]))
         if "create_s" in r:
             print("%-24s %.2f s" % ("  (CreateTopics took)", r["create_s"]))
 

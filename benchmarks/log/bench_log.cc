@@ -443,10 +443,11 @@ struct ReadFixture {
   std::filesystem::path dir;
   std::unique_ptr<PartitionLog> log;
   static constexpr std::int64_t kBatches = 1'000'000;
-  ReadFixture() {
+  explicit ReadFixture(bool map_for_reads) {
     dir = fresh_dir("read");
     LogConfig c;
     c.segment_bytes = kFileBytes;
+    c.map_for_reads = map_for_reads;
     log = PartitionLog::open(dir / "log", c);
     auto b = batch_of(160);
     for (std::int64_t i = 0; i < kBatches; ++i) {
@@ -532,8 +533,7 @@ void BM_AppendDuringRetention(benchmark::State& state) {
 }
 BENCHMARK(BM_AppendDuringRetention)->ArgName("segment_mib")->Arg(256)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-void BM_ReadRandom(benchmark::State& state) {
-  static ReadFixture fx;
+void read_random(benchmark::State& state, ReadFixture& fx) {
   const auto max_bytes = static_cast<std::uint64_t>(state.range(0));
   std::mt19937_64 rng(1);
   std::uint64_t bytes = 0;
@@ -551,9 +551,22 @@ void BM_ReadRandom(benchmark::State& state) {
   state.counters["segments"] = static_cast<double>(fx.log->segment_count());
   state.counters["avg_bytes_returned"] = static_cast<double>(bytes) / static_cast<double>(state.iterations());
 }
+
+void BM_ReadRandom(benchmark::State& state) {
+  static ReadFixture fx(true);
+  read_random(state, fx);
+}
 // max_bytes 1: a lookup of the single batch holding the offset (KIP-74: the
 // first batch is returned whole); 1 MiB: a fetch-sized read from there.
 BENCHMARK(BM_ReadRandom)->ArgName("max_bytes")->Arg(1)->Arg(1 << 20)->MinTime(2.0);
+
+// The same lookups with LogConfig::map_for_reads off: every hop preads its
+// header window (as Kafka reads its active segment).
+void BM_ReadRandomPread(benchmark::State& state) {
+  static ReadFixture fx(false);
+  read_random(state, fx);
+}
+BENCHMARK(BM_ReadRandomPread)->ArgName("max_bytes")->Arg(1)->MinTime(2.0);
 
 void BM_Crc32c(benchmark::State& state) {
   const auto impl = static_cast<Crc32cImpl>(state.range(0));

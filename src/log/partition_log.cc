@@ -103,6 +103,7 @@ Segment::Options PartitionLog::segment_options() const {
   o.write_mode = config_.write_mode;
   o.segment_bytes = config_.segment_bytes;
   o.index_interval_bytes = config_.index_interval_bytes;
+  o.map_for_reads = config_.map_for_reads;
   // One entry per crossed interval: segment_bytes / interval + 1 entries at most.
   std::uint64_t needed = (config_.segment_bytes / config_.index_interval_bytes + 2) * OffsetIndex::kEntrySize;
   o.index_capacity_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(needed, config_.max_index_bytes));
@@ -500,7 +501,9 @@ std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) 
     if (auto loc = s->find_by_timestamp(ts)) {
       // Kafka answers with the first *record* at or after ts: look inside
       // uncompressed CreateTime batches; otherwise the batch's base offset.
-      auto bytes = s->view(loc->position, loc->size);
+      std::vector<std::byte> scratch;
+      auto bytes = s->bytes(loc->position, loc->size, scratch);
+      if (bytes.empty()) return loc->base_offset;
       BatchHeader h = parse_batch_header(bytes);
       if (h.compression() == 0 && !h.log_append_time()) {
         if (auto recs = parse_records(bytes)) {

@@ -92,6 +92,9 @@ std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::in
       throw std::system_error(r.error().sys_errno, std::system_category(), r.error().message);
     }
   }
+  // The mapping was for the checks above. Readers map the segment again on
+  // their first lookup (map_for_reads), the way every segment is mapped.
+  s->unmap_view();
   if (outcome != nullptr) *outcome = out;
   return s;
 }
@@ -117,14 +120,34 @@ void Segment::map_view(std::uint64_t len, bool writable) {
   if (p == MAP_FAILED) {
     throw std::system_error(errno, std::system_category(), fmt::format("mmap {}", file_->path().string()));
   }
-  data_ = static_cast<std::byte*>(p);
-  map_len_ = len;
+  map_len_.store(len, std::memory_order_relaxed);
+  data_.store(static_cast<std::byte*>(p), std::memory_order_release);
 }
 
 void Segment::unmap_view() noexcept {
-  if (data_ != nullptr) ::munmap(data_, map_len_);
-  data_ = nullptr;
-  map_len_ = 0;
+  if (std::byte* d = data_.exchange(nullptr, std::memory_order_relaxed)) ::munmap(d, map_len_.load(std::memory_order_relaxed));
+  map_len_.store(0, std::memory_order_relaxed);
+}
+
+const std::byte* Segment::map_for_readers(std::uint64_t size) const noexcept {
+  if (!opts_.map_for_reads || size == 0 || map_failed_.load(std::memory_order_relaxed)) return nullptr;
+  std::lock_guard lk(map_mu_);
+  if (std::byte* d = data_.load(std::memory_order_acquire)) {
+    return size <= map_len_.load(std::memory_order_relaxed) ? d : nullptr;
+  }
+  // The active segment is mapped for all it can grow to (the file is
+  // shorter: only committed bytes are ever touched), a sealed one as it is.
+  const std::uint64_t len = sealed_.load(std::memory_order_acquire) ? size : std::max(size, opts_.segment_bytes);
+  void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, file_->fd(), 0);
+  if (p == MAP_FAILED) {
+    map_failed_.store(true, std::memory_order_relaxed);
+    spdlog::warn("segment {}: cannot map {} for lookups ({}); they read it with pread instead", base_offset_,
+                 file_->path().string(), std::strerror(errno));
+    return nullptr;
+  }
+  map_len_.store(len, std::memory_order_relaxed);
+  data_.store(static_cast<std::byte*>(p), std::memory_order_release);
+  return static_cast<std::byte*>(p);
 }
 
 Committed Segment::committed() const noexcept {
@@ -137,8 +160,7 @@ Committed Segment::committed() const noexcept {
   }
 }
 
-BatchLocation Segment::location_at(std::uint64_t position) const noexcept {
-  const std::byte* p = data_ + position;
+BatchLocation Segment::location_from(const std::byte* p, std::uint64_t position) noexcept {
   BatchLocation l;
   l.position = position;
   l.base_offset = load_be64(p);
@@ -175,11 +197,12 @@ ScanOutcome Segment::recover() {
   offset_of_max_timestamp_ = -1;
   bytes_since_index_entry_ = 0;
   const std::uint64_t size = committed().size;
+  const std::byte* data = data_.load(std::memory_order_relaxed);  // mapped by open()
   ScanOutcome out;
   std::uint64_t pos = 0;
   std::int64_t next = base_offset_;
   while (pos < size) {
-    std::span<const std::byte> rest(data_ + pos, static_cast<std::size_t>(size - pos));
+    std::span<const std::byte> rest(data + pos, static_cast<std::size_t>(size - pos));
     auto h = validate_batch(rest, true);
     if (!h) {
       out.error = h.error();
@@ -207,15 +230,15 @@ ScanOutcome Segment::recover() {
   out.dropped_bytes = size - pos;
   if (out.dropped_bytes > 0 && out.error && out.dropped_bytes > kBatchHeaderSize) {
     // A torn tail ends the file; flipped bytes are followed by more batches.
-    BatchHeader h = parse_batch_header({data_ + pos, kBatchHeaderSize});
+    BatchHeader h = parse_batch_header({data + pos, kBatchHeaderSize});
     std::uint64_t next_pos = pos + h.total_size();
     if (h.batch_length > 0 && next_pos < size) {
       out.followed_by_valid =
-          validate_batch({data_ + next_pos, static_cast<std::size_t>(size - next_pos)}, true).has_value();
+          validate_batch({data + next_pos, static_cast<std::size_t>(size - next_pos)}, true).has_value();
     }
   }
   if (out.dropped_bytes > 0) {
-    out.zero_tail = std::all_of(data_ + pos, data_ + size, [](std::byte b) { return b == std::byte{0}; });
+    out.zero_tail = std::all_of(data + pos, data + size, [](std::byte b) { return b == std::byte{0}; });
     if (auto r = file_->truncate(pos); !r) throw_io(r.error());
   }
   publish(next, pos);
@@ -244,7 +267,7 @@ bool Segment::load_tail() {
   while (pos < size) {
     if (size - pos < kBatchHeaderSize) return false;
     BatchLocation l = location_at(pos);
-    if (static_cast<std::int8_t>(data_[pos + 16]) != kMagicV2 || l.size < kBatchHeaderSize ||
+    if (static_cast<std::int8_t>(data_.load(std::memory_order_relaxed)[pos + 16]) != kMagicV2 || l.size < kBatchHeaderSize ||
         l.size > size - pos || l.base_offset != next || l.last_offset < l.base_offset) {
       return false;
     }
@@ -273,8 +296,6 @@ void Segment::make_active() {
       if (auto r = file_->fallocate(0, opts_.segment_bytes); !r) throw_io(r.error());
     }
     map_view(std::max<std::uint64_t>(c.size, opts_.segment_bytes), true);
-  } else {
-    map_view(std::max<std::uint64_t>(c.size, opts_.segment_bytes), false);
   }
   zero_end_ = c.size;
   active_ = true;
@@ -282,7 +303,8 @@ void Segment::make_active() {
 
 LogResult<void> Segment::append_beyond_mapping(std::size_t bytes, std::uint64_t pos) const {
   return log_fail(LogErrc::record_list_too_large,
-                  fmt::format("{} bytes do not fit in the mapped segment ({} of {} used)", bytes, pos, map_len_));
+                  fmt::format("{} bytes do not fit in the mapped segment ({} of {} used)", bytes, pos,
+                              map_len_.load(std::memory_order_relaxed)));
 }
 
 LogResult<void> Segment::append_write_failed(std::size_t bytes, std::uint64_t pos, const io::IoError& e) {
@@ -355,19 +377,21 @@ LogResult<void> Segment::seal() {
 }
 
 bool Segment::prefault(std::uint64_t max_bytes) noexcept {
-  if (opts_.write_mode != WriteMode::mmap || data_ == nullptr || sealed_.load(std::memory_order_acquire)) {
+  std::byte* const data = data_.load(std::memory_order_relaxed);
+  if (opts_.write_mode != WriteMode::mmap || data == nullptr || sealed_.load(std::memory_order_acquire)) {
     return false;
   }
   const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t from = std::max(committed().size / page * page, prefaulted_);
-  if (from >= map_len_) return false;
-  const std::uint64_t len = std::min<std::uint64_t>(map_len_ - from, std::max(max_bytes, page) / page * page);
-  if (::madvise(data_ + from, len, MADV_POPULATE_WRITE) != 0) {
+  const std::uint64_t map_len = map_len_.load(std::memory_order_relaxed);
+  if (from >= map_len) return false;
+  const std::uint64_t len = std::min<std::uint64_t>(map_len - from, std::max(max_bytes, page) / page * page);
+  if (::madvise(data + from, len, MADV_POPULATE_WRITE) != 0) {
     spdlog::debug("segment {}: madvise(MADV_POPULATE_WRITE): {}", base_offset_, std::strerror(errno));
     return false;  // unsupported (kernel < 5.14) or failed: appends fault pages in themselves
   }
   prefaulted_ = from + len;
-  return prefaulted_ < map_len_;
+  return prefaulted_ < map_len;
 }
 
 void Segment::remove_files(const std::filesystem::path& dir, std::int64_t base_offset, const char* name_suffix) noexcept {
@@ -389,48 +413,138 @@ void Segment::retire_files() noexcept {
   }
 }
 
+namespace {
+
+// Header access for the hops of find() and find_by_timestamp(): at(pos, n)
+// returns `n` readable bytes at `pos` (pos + n <= the committed size), or
+// null after a read error. The pointer is good until the next call.
+struct MappedBytes {
+  const std::byte* data;
+  const std::byte* at(std::uint64_t pos, std::size_t) const noexcept { return data + pos; }
+};
+
+// An unmapped segment (pwrite mode, active): a window of the file read with
+// one pread, refilled from the asked position on a miss.
+class PreadBytes {
+ public:
+  PreadBytes(const io::File& file, std::uint64_t size, std::int64_t base_offset) noexcept
+      : file_(file), size_(size), base_offset_(base_offset) {}
+  // How far the first read should reach (the bytes the hop will likely need).
+  void expect_until(std::uint64_t end) noexcept { first_end_ = end; }
+  const std::byte* at(std::uint64_t pos, std::size_t n) noexcept {
+    if (pos >= start_ && pos + n <= start_ + len_) [[likely]] return buf_ + (pos - start_);
+    return fill(pos, n);
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 16 * 1024;
+  static constexpr std::size_t kRefill = 4096;
+
+  const std::byte* fill(std::uint64_t pos, std::size_t n) noexcept {
+    std::uint64_t end = pos + std::max<std::uint64_t>(n, kRefill);
+    if (first_end_ != 0) end = std::max(pos + n, first_end_);
+    first_end_ = 0;
+    end = std::min({end, size_, pos + kCapacity});
+    const auto len = static_cast<std::size_t>(end - pos);
+    auto r = file_.pread_full(std::span(buf_, len), pos);
+    if (!r || *r < n) {
+      spdlog::warn("segment {}: reading {} bytes at position {} of {}: {}", base_offset_, len, pos,
+                   file_.path().string(), r ? "the file is shorter than its committed size" : r.error().message());
+      len_ = 0;
+      return nullptr;
+    }
+    start_ = pos;
+    len_ = *r;
+    return buf_;
+  }
+
+  const io::File& file_;
+  std::uint64_t size_;
+  std::int64_t base_offset_;
+  std::uint64_t first_end_ = 0;
+  std::uint64_t start_ = 0;
+  std::size_t len_ = 0;
+  alignas(64) std::byte buf_[kCapacity];
+};
+
+// Hops over whole batches from `pos` (a batch start) reading only
+// baseOffset and batchLength: the batch containing `offset` is the last one
+// whose base is <= offset. Nullopt when `offset` is past the last batch or a
+// read failed.
+template <class Bytes>
+std::optional<BatchLocation> hop_to(Bytes& bytes, std::uint64_t pos, std::uint64_t size, std::int64_t offset) noexcept {
+  while (pos + kBatchHeaderSize <= size) {
+    const std::byte* p = bytes.at(pos, kBatchHeaderSize);
+    if (p == nullptr) [[unlikely]] return std::nullopt;
+    const std::uint64_t next = pos + kLogOverhead + static_cast<std::uint32_t>(load_be32(p + 8));
+    const bool at_end = next + kBatchHeaderSize > size;
+    bool past = at_end;
+    if (!at_end) {
+      const std::byte* q = bytes.at(next, 8);
+      if (q == nullptr) [[unlikely]] return std::nullopt;
+      past = load_be64(q) > offset;
+    }
+    if (past) {
+      const std::byte* h = bytes.at(pos, kBatchHeaderSize);  // `p` may have been replaced by a refill
+      if (h == nullptr) [[unlikely]] return std::nullopt;
+      BatchLocation l = Segment::location_from(h, pos);
+      if (l.last_offset >= offset) return l;
+      if (at_end) return std::nullopt;
+    }
+    pos = next;
+  }
+  return std::nullopt;
+}
+
+// The first batch from `pos` whose maxTimestamp >= ts.
+template <class Bytes>
+std::optional<BatchLocation> hop_to_timestamp(Bytes& bytes, std::uint64_t pos, std::uint64_t size,
+                                              std::int64_t ts) noexcept {
+  while (pos + kBatchHeaderSize <= size) {
+    const std::byte* h = bytes.at(pos, kBatchHeaderSize);
+    if (h == nullptr) [[unlikely]] return std::nullopt;
+    BatchLocation l = Segment::location_from(h, pos);
+    if (l.max_timestamp >= ts) return l;
+    pos += l.size;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   Committed c = committed();
   if (offset >= c.next_offset) return std::nullopt;
   const IndexWindow w = offset_index_->lookup_window(offset);
   std::uint64_t pos = w.from.position;
   if (pos >= c.size) pos = 0;
-  // The hop below is a chain of dependent loads through ~index_interval_bytes
-  // of (on a random lookup) cold memory. Ask for every line of the window at
-  // once so the misses overlap instead of queueing one behind the other.
-  {
-    const std::uint64_t stop =
-        std::min<std::uint64_t>(c.size, w.next_position < c.size ? w.next_position + kLogOverhead : c.size);
-    constexpr std::uint64_t kLine = 64;
-    constexpr std::uint64_t kMaxPrefetch = 16 * 1024;  // a sparse index may leave a wider window
-    std::uint64_t last = std::min(stop, pos + kMaxPrefetch);
-    if (pos == w.from.position && w.next_position < c.size && w.next_offset > w.from.offset) {
-      // Batches of one producer are of similar size: the one holding `offset`
-      // lies about proportionally far into the window. Headers past it are
-      // never read, so prefetch up to there plus a quarter window of slack
-      // (a wrong guess only costs the overlap, never correctness).
-      const std::uint64_t span = w.next_position - pos;
-      const auto into = static_cast<std::uint64_t>(offset - w.from.offset);
-      const auto width = static_cast<std::uint64_t>(w.next_offset - w.from.offset);
-      last = std::min(last, pos + span * into / width + span / 4 + 2 * kLine);
-    }
-    for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data_ + a);
+  // How far the hop will likely read: to the end of the index window, or --
+  // batches of one producer are of similar size, so the one holding `offset`
+  // lies about proportionally far into the window -- up to there plus a
+  // quarter window of slack (a wrong guess only costs time, never
+  // correctness).
+  const std::uint64_t stop =
+      std::min<std::uint64_t>(c.size, w.next_position < c.size ? w.next_position + kLogOverhead : c.size);
+  constexpr std::uint64_t kLine = 64;
+  constexpr std::uint64_t kMaxPrefetch = 16 * 1024;  // a sparse index may leave a wider window
+  std::uint64_t last = std::min(stop, pos + kMaxPrefetch);
+  if (pos == w.from.position && w.next_position < c.size && w.next_offset > w.from.offset) {
+    const std::uint64_t span = w.next_position - pos;
+    const auto into = static_cast<std::uint64_t>(offset - w.from.offset);
+    const auto width = static_cast<std::uint64_t>(w.next_offset - w.from.offset);
+    last = std::min(last, pos + span * into / width + span / 4 + 2 * kLine);
   }
-  // Hop over whole batches reading only baseOffset and batchLength (the first
-  // 12 bytes: one cache line): the batch containing `offset` is the last one
-  // whose base is <= offset.
-  while (pos + kBatchHeaderSize <= c.size) {
-    const std::byte* p = data_ + pos;
-    const std::uint64_t size = kLogOverhead + static_cast<std::uint32_t>(load_be32(p + 8));
-    const std::uint64_t next = pos + size;
-    if (next + kBatchHeaderSize > c.size || load_be64(data_ + next) > offset) {
-      BatchLocation l = location_at(pos);
-      if (l.last_offset >= offset) return l;
-      if (next + kBatchHeaderSize > c.size) return std::nullopt;
-    }
-    pos = next;
+  if (const std::byte* data = read_view(c.size)) {
+    // The hop is a chain of dependent loads through ~index_interval_bytes of
+    // (on a random lookup) cold memory: ask for every line of the likely
+    // window at once so the misses overlap instead of queueing.
+    for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data + a);
+    MappedBytes hdr{data};
+    return hop_to(hdr, pos, c.size, offset);
   }
-  return std::nullopt;
+  PreadBytes hdr(*file_, c.size, base_offset_);
+  hdr.expect_until(last + kBatchHeaderSize);
+  return hop_to(hdr, pos, c.size, offset);
 }
 
 std::optional<BatchLocation> Segment::find_by_timestamp(std::int64_t ts) const noexcept {
@@ -439,12 +553,27 @@ std::optional<BatchLocation> Segment::find_by_timestamp(std::int64_t ts) const n
   TimestampOffset t = time_index_->lookup_before(ts);
   std::uint64_t pos = offset_index_->lookup(t.offset).position;
   if (pos >= c.size) pos = 0;
-  while (pos + kBatchHeaderSize <= c.size) {
-    BatchLocation l = location_at(pos);
-    if (l.max_timestamp >= ts) return l;
-    pos += l.size;
+  if (const std::byte* data = read_view(c.size)) {
+    MappedBytes hdr{data};
+    return hop_to_timestamp(hdr, pos, c.size, ts);
   }
-  return std::nullopt;
+  PreadBytes hdr(*file_, c.size, base_offset_);
+  return hop_to_timestamp(hdr, pos, c.size, ts);
+}
+
+std::span<const std::byte> Segment::bytes(std::uint64_t position, std::uint64_t len,
+                                          std::vector<std::byte>& scratch) const {
+  if (const std::byte* data = read_view(position + len)) {
+    return {data + position, static_cast<std::size_t>(len)};
+  }
+  scratch.resize(static_cast<std::size_t>(len));
+  auto r = file_->pread_full(scratch, position);
+  if (!r || *r != len) {
+    spdlog::warn("segment {}: reading {} bytes at position {} of {}: {}", base_offset_, len, position,
+                 file_->path().string(), r ? "the file is shorter than its committed size" : r.error().message());
+    return {};
+  }
+  return scratch;
 }
 
 }  // namespace nocopy::log

@@ -8,6 +8,12 @@
 // segment. The segment's read view (a mapping of the .log) lives as long as
 // the Segment object; readers that scan headers hold the Segment.
 //
+// Which segments are mapped: in mmap mode the active one (written through
+// the mapping); any other one (read-only) on the first lookup that hops over
+// its headers, so a segment nobody reads holds no mapping. With
+// Options::map_for_reads off, or when mmap fails, lookups pread the headers
+// they hop over instead (as Kafka reads its active segment).
+//
 // Commit protocol: append() writes the bytes (pwrite or memcpy into the
 // mapping), updates the indexes, then publishes {next_offset, size} together
 // (a seqlock). Readers use committed() and never look past it, so a reader
@@ -24,6 +30,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -88,6 +95,10 @@ class Segment {
     // logs. The zeros past the committed end are trimmed by seal() and
     // dropped by recovery as preallocation.
     std::uint32_t zero_fill_bytes = 0;
+    // Lookups hop through a read-only mapping (made on the first one) rather
+    // than pread. Off: no segment is mapped for reading (an mmap-mode active
+    // segment still is, for writing, and its lookups use that mapping).
+    bool map_for_reads = true;
   };
 
   static std::string file_name(std::int64_t base_offset, const char* suffix);  // 000...123.log
@@ -137,8 +148,8 @@ class Segment {
   // indexes. Safe to call from the flusher thread concurrently with append().
   LogResult<void> sync();
   // Ends writing: final time-index entry, indexes trimmed (written back by
-  // the next sync()), an
-  // mmap-mode .log truncated to its real size. The read view stays valid.
+  // the next sync()), an mmap-mode .log truncated to its real size (its
+  // mapping stays valid).
   LogResult<void> seal();
   // Prepares an opened segment for appends (re-grows indexes, maps the .log
   // for writing in mmap mode). Throws std::system_error.
@@ -172,16 +183,29 @@ class Segment {
   std::optional<BatchLocation> find(std::int64_t offset) const noexcept;
   // The first committed batch whose maxTimestamp >= ts.
   std::optional<BatchLocation> find_by_timestamp(std::int64_t ts) const noexcept;
-  // Read-only view of committed bytes [position, position+len) (for tests and
-  // record-level lookups). Precondition: within committed().size.
-  std::span<const std::byte> view(std::uint64_t position, std::uint64_t len) const noexcept {
-    return {data_ + position, static_cast<std::size_t>(len)};
-  }
+  // Committed bytes [position, position+len) (record-level lookups): a view
+  // of the mapping when the segment has one, else read into `scratch` (which
+  // the result then points into). Empty if the read failed (logged).
+  // Precondition: within committed().size.
+  std::span<const std::byte> bytes(std::uint64_t position, std::uint64_t len,
+                                   std::vector<std::byte>& scratch) const;
+  // The batch whose header (kBatchHeaderSize bytes) is at `p`, at `position`.
+  static BatchLocation location_from(const std::byte* p, std::uint64_t position) noexcept;
+  // Whether the .log is mapped (see the top of this file; for tests).
+  bool mapped() const noexcept { return data_.load(std::memory_order_acquire) != nullptr; }
 
  private:
   Segment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts);
   void map_view(std::uint64_t len, bool writable);
-  void unmap_view() noexcept;
+  void unmap_view() noexcept;  // only while no reader can see the segment (open, make_active, destruction)
+  // The mapping to hop through for a lookup within [0, size), mapping the
+  // .log first if it is not yet; null: pread instead.
+  const std::byte* read_view(std::uint64_t size) const noexcept {
+    const std::byte* d = data_.load(std::memory_order_acquire);
+    if (d != nullptr && size <= map_len_.load(std::memory_order_relaxed)) [[likely]] return d;
+    return map_for_readers(size);
+  }
+  [[gnu::cold]] const std::byte* map_for_readers(std::uint64_t size) const noexcept;
   void publish(std::int64_t next_offset, std::uint64_t size) noexcept;
   void zero_fill(std::uint64_t end) noexcept;  // pwrite mode: zeros ahead of `end` (Options::zero_fill_bytes)
   // append()'s failures, out of line (they build messages).
@@ -199,7 +223,9 @@ class Segment {
     }
   }
   void add_index_entries(const AppendedBatch& b, std::uint64_t position);
-  BatchLocation location_at(std::uint64_t position) const noexcept;
+  BatchLocation location_at(std::uint64_t position) const noexcept {  // mapped segments only
+    return location_from(data_.load(std::memory_order_relaxed) + position, position);
+  }
 
   std::filesystem::path dir_;
   std::int64_t base_offset_;
@@ -207,8 +233,14 @@ class Segment {
   std::shared_ptr<const io::File> file_;
   std::unique_ptr<OffsetIndex> offset_index_;
   std::unique_ptr<TimeIndex> time_index_;
-  std::byte* data_ = nullptr;  // mapping of the .log (read-only unless mmap mode + active)
-  std::size_t map_len_ = 0;
+  // Mapping of the .log (read-only unless mmap mode + active), or null (not
+  // looked up yet, empty, map_for_reads off). Set by the writer or the first
+  // reader (map_mu_; map_len_ first, then data_ with release); unmapped only
+  // while no reader can see the segment.
+  mutable std::atomic<std::byte*> data_{nullptr};
+  mutable std::atomic<std::size_t> map_len_{0};
+  mutable std::mutex map_mu_;
+  mutable std::atomic<bool> map_failed_{false};  // mmap for readers failed once: pread from now on
   bool active_ = false;
   bool indexes_grown_ = false;
   bool index_reserve_warned_ = false;  // the disk-full warning is logged once per segment
@@ -247,8 +279,8 @@ inline void Segment::publish(std::int64_t next_offset, std::uint64_t size) noexc
                                        std::int64_t now_ms) {
   const std::uint64_t pos = size_.load(std::memory_order_relaxed);
   if (opts_.write_mode == WriteMode::mmap) {
-    if (pos + bytes.size() > map_len_) [[unlikely]] return append_beyond_mapping(bytes.size(), pos);
-    std::memcpy(data_ + pos, bytes.data(), bytes.size());
+    if (pos + bytes.size() > map_len_.load(std::memory_order_relaxed)) [[unlikely]] return append_beyond_mapping(bytes.size(), pos);
+    std::memcpy(data_.load(std::memory_order_relaxed) + pos, bytes.data(), bytes.size());
   } else {
     if (opts_.zero_fill_bytes != 0) zero_fill(pos + bytes.size());
     if (auto r = file_->pwrite_full(bytes, pos); !r) [[unlikely]] return append_write_failed(bytes.size(), pos, r.error());

@@ -12,6 +12,7 @@
 #include <functional>
 #include <future>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -204,6 +205,84 @@ TEST_P(PartitionLogTest, OffsetForTimestamp) {
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 157 - 3), 157);
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 299), 299);
   EXPECT_EQ(log->offset_for_timestamp(10'000 + 10 * 299 + 1), 300);
+}
+
+// Lookups without a mapping (map_for_reads off: every hop preads the headers)
+// answer what the mapped ones answer. No index entries (the interval is
+// larger than the log), so a lookup hops from the segment's start through up
+// to ~300 KiB: many refills of the 16 KiB pread window. Checked in the active
+// segment and, after a reopen, in a sealed one.
+TEST_P(PartitionLogTest, PreadLookupsMatchMappedLookups) {
+  LogConfig mapped_config = config();
+  mapped_config.segment_bytes = 1 << 20;
+  mapped_config.index_interval_bytes = 1 << 20;
+  LogConfig pread_config = mapped_config;
+  pread_config.map_for_reads = false;
+  TempDir pread_dir;
+  auto mapped = PartitionLog::open(dir_.path(), mapped_config);
+  auto preads = PartitionLog::open(pread_dir.path(), pread_config);
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 1500; ++i) {
+    auto b = make_batch(static_cast<std::uint64_t>(i), 1 + i % 3, 20 + rng() % 200, 10'000 + 10 * i);
+    auto copy = b;  // append() patches baseOffset in place
+    ASSERT_TRUE(mapped->append(b));
+    ASSERT_TRUE(preads->append(copy));
+  }
+  const std::int64_t end = mapped->log_end_offset();
+  ASSERT_EQ(preads->log_end_offset(), end);
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "active segment" : "sealed segment, reopened");
+    for (std::int64_t o = 0; o < end; o += 1 + static_cast<std::int64_t>(rng() % 3)) {
+      auto a = mapped->read(o, 1);
+      auto b = preads->read(o, 1);
+      ASSERT_TRUE(a && b);
+      ASSERT_FALSE(a->regions.empty()) << o;
+      ASSERT_EQ(read_regions(a->regions), read_regions(b->regions)) << "offset " << o;
+    }
+    for (std::int64_t ts = 9'990; ts < 10'000 + 10 * 1500 + 5; ts += 7) {
+      ASSERT_EQ(mapped->offset_for_timestamp(ts), preads->offset_for_timestamp(ts)) << "timestamp " << ts;
+    }
+    mapped.reset();
+    preads.reset();
+    mapped = PartitionLog::open(dir_.path(), mapped_config);
+    preads = PartitionLog::open(pread_dir.path(), pread_config);
+  }
+}
+
+// Whether this process maps a .log file under `dir` (/proc/self/maps).
+bool log_file_mapped(const std::filesystem::path& dir) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find(dir.string()) != std::string::npos && line.find(".log") != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A pwrite-mode segment is mapped only once something is looked up in it
+// (a mapping of the file being written makes each pwrite dearer); an
+// mmap-mode one is written through its mapping. map_for_reads off: lookups
+// never map a segment.
+TEST_P(PartitionLogTest, SegmentsAreMappedForReadsOnTheFirstLookup) {
+  for (const bool map_for_reads : {true, false}) {
+    SCOPED_TRACE(map_for_reads ? "map_for_reads" : "pread lookups");
+    TempDir dir;
+    LogConfig c = config();
+    c.map_for_reads = map_for_reads;
+    auto log = PartitionLog::open(dir.path(), c);
+    for (int i = 0; i < 20; ++i) {
+      auto b = make_batch(static_cast<std::uint64_t>(i));
+      ASSERT_TRUE(log->append(b));
+    }
+    const bool written_through_a_mapping = GetParam() == WriteMode::mmap;
+    EXPECT_EQ(log_file_mapped(dir.path()), written_through_a_mapping);
+    auto r = log->read(7, 1);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->regions.size(), 1u);
+    EXPECT_EQ(log_file_mapped(dir.path()), written_through_a_mapping || map_for_reads);
+    log.reset();
+    EXPECT_FALSE(log_file_mapped(dir.path()));
+  }
 }
 
 // Roll by age on the real clock: the first append arms a deadline the

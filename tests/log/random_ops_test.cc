@@ -28,19 +28,26 @@ struct ModelBatch {
   std::vector<std::int64_t> record_ts;
 };
 
-class RandomOps : public ::testing::TestWithParam<WriteMode> {};
+struct RandomOpsCase {
+  WriteMode mode;
+  bool map_for_reads;  // false: every lookup preads the headers it hops over
+  const char* name;
+};
+
+class RandomOps : public ::testing::TestWithParam<RandomOpsCase> {};
 
 TEST_P(RandomOps, LogMatchesModel) {
   TempDir dir(test::memory_dir());  // logic test: tmpfs keeps fsync out of the run time
   LogConfig c;
-  c.write_mode = GetParam();
+  c.write_mode = GetParam().mode;
+  c.map_for_reads = GetParam().map_for_reads;
   c.segment_bytes = 12 * 1024;
   c.index_interval_bytes = 256;
   c.retention_bytes = 40 * 1024;
   c.retention_ms = -1;
   auto log = PartitionLog::open(dir.path(), c);
   std::vector<ModelBatch> model;  // batches still in the log, in order
-  std::mt19937_64 rng(GetParam() == WriteMode::pwrite ? 1 : 2);
+  std::mt19937_64 rng(GetParam().mode == WriteMode::pwrite ? 1 : 2);
   std::int64_t ts = 1'000'000;
   std::int64_t next_offset = 0;
   int reads = 0, appends = 0, reopens = 0, retention_deletes = 0, rejected = 0;
@@ -185,8 +192,12 @@ TEST_P(RandomOps, LogMatchesModel) {
   EXPECT_GT(retention_deletes, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, RandomOps, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
-                         [](const auto& info) { return info.param == WriteMode::pwrite ? "pwrite" : "mmap"; });
+INSTANTIATE_TEST_SUITE_P(Modes, RandomOps,
+                         ::testing::Values(RandomOpsCase{WriteMode::pwrite, true, "pwrite"},
+                                           RandomOpsCase{WriteMode::pwrite, false, "pwrite_pread_lookups"},
+                                           RandomOpsCase{WriteMode::mmap, true, "mmap"},
+                                           RandomOpsCase{WriteMode::mmap, false, "mmap_pread_lookups"}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace nocopy::log
