@@ -93,8 +93,10 @@ std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::in
     }
   }
   // The mapping was for the checks above. Readers map the segment again on
-  // their first lookup (map_for_reads), the way every segment is mapped.
+  // their first lookup (map_for_reads), the way every segment is mapped,
+  // and as it is: an opened segment takes no appends until make_active().
   s->unmap_view();
+  s->sealed_.store(true, std::memory_order_release);
   if (outcome != nullptr) *outcome = out;
   return s;
 }

@@ -259,9 +259,22 @@ bool log_file_mapped(const std::filesystem::path& dir) {
   return false;
 }
 
-// A pwrite-mode segment is mapped only once something is looked up in it
-// (a mapping of the file being written makes each pwrite dearer); an
-// mmap-mode one is written through its mapping. map_for_reads off: lookups
+// Bytes of this process's mappings of `file` (/proc/self/maps).
+std::uint64_t log_mapping_bytes(const std::filesystem::path& file) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  std::uint64_t total = 0;
+  while (std::getline(maps, line)) {
+    if (!line.ends_with(file.string())) continue;
+    std::uint64_t from = 0, to = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &from, &to) == 2) total += to - from;
+  }
+  return total;
+}
+
+// A segment is mapped for reads only once something is looked up in it (a
+// segment nobody reads holds no mapping); an mmap-mode active one is
+// written through its mapping. map_for_reads off: lookups
 // never map a segment.
 TEST_P(PartitionLogTest, SegmentsAreMappedForReadsOnTheFirstLookup) {
   for (const bool map_for_reads : {true, false}) {
@@ -282,6 +295,22 @@ TEST_P(PartitionLogTest, SegmentsAreMappedForReadsOnTheFirstLookup) {
     EXPECT_EQ(log_file_mapped(dir.path()), written_through_a_mapping || map_for_reads);
     log.reset();
     EXPECT_FALSE(log_file_mapped(dir.path()));
+    if (GetParam() == WriteMode::pwrite && map_for_reads) {
+      // A segment before the active one, as a reopened log finds it, is
+      // mapped as long as it is, not for all it could have grown to (as
+      // the active one is).
+      log = PartitionLog::open(dir.path(), c);
+      ASSERT_TRUE(log->roll());
+      auto b = make_batch(99);
+      ASSERT_TRUE(log->append(b));
+      log.reset();
+      log = PartitionLog::open(dir.path(), c);
+      EXPECT_FALSE(log_file_mapped(dir.path()));
+      ASSERT_TRUE(log->read(7, 1));
+      const auto file = dir.path() / "00000000000000000000.log";
+      const std::uint64_t page = 4096;
+      EXPECT_EQ(log_mapping_bytes(file), (std::filesystem::file_size(file) + page - 1) / page * page);
+    }
   }
 }
 
