@@ -249,15 +249,17 @@ TEST_P(PartitionLogTest, PreadLookupsMatchMappedLookups) {
   }
 }
 
-// Whether this process maps a .log file under `dir` (/proc/self/maps).
-bool log_file_mapped(const std::filesystem::path& dir) {
+// This process's mappings of .log files under `dir` (/proc/self/maps).
+std::size_t log_mappings(const std::filesystem::path& dir) {
   std::ifstream maps("/proc/self/maps");
   std::string line;
+  std::size_t n = 0;
   while (std::getline(maps, line)) {
-    if (line.find(dir.string()) != std::string::npos && line.find(".log") != std::string::npos) return true;
+    if (line.find(dir.string()) != std::string::npos && line.ends_with(".log")) ++n;
   }
-  return false;
+  return n;
 }
+bool log_file_mapped(const std::filesystem::path& dir) { return log_mappings(dir) > 0; }
 
 // Bytes of this process's mappings of `file` (/proc/self/maps).
 std::uint64_t log_mapping_bytes(const std::filesystem::path& file) {
@@ -1091,6 +1093,38 @@ TEST_P(PartitionLogTest, ReadsAcrossRollsNeverSkipOffsets) {
   EXPECT_EQ(run.first_bad, "");
   EXPECT_GT(run.checks, 30);
   EXPECT_GT(log->segment_count(), 100u);
+}
+
+// Readers racing to the first lookup in the same segments map each segment
+// once (no mapping leaked by the losers) and all read the right bytes.
+TEST_P(PartitionLogTest, ConcurrentFirstLookupsMapEachSegmentOnce) {
+  LogConfig c = config();
+  c.segment_bytes = 4096;  // ~20 batches per segment
+  auto log = PartitionLog::open(dir_.path(), c);
+  for (int i = 0; i < 300; ++i) {
+    auto b = make_batch(static_cast<std::uint64_t>(i));
+    ASSERT_TRUE(log->append(b));
+  }
+  const std::size_t segments = log->segment_count();
+  ASSERT_GT(segments, 10u);
+  std::atomic<bool> go{false};
+  std::vector<std::string> errors(4);
+  std::vector<std::thread> readers;
+  for (std::size_t t = 0; t < errors.size(); ++t) {
+    readers.emplace_back([&, t] {
+      while (!go.load(std::memory_order_acquire)) {
+      }
+      for (const std::int64_t from : {std::int64_t{0}, std::int64_t{150}, std::int64_t{299}}) {
+        auto next = walk_read(*log, from, from);
+        if (!next) errors[t] = next.error();
+        else if (*next != 300) errors[t] = fmt::format("read from {} ended at {}", from, *next);
+      }
+    });
+  }
+  go.store(true, std::memory_order_release);
+  for (auto& r : readers) r.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  EXPECT_EQ(log_mappings(dir_.path()), segments);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PartitionLogTest, ::testing::Values(WriteMode::pwrite, WriteMode::mmap),
