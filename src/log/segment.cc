@@ -498,6 +498,16 @@ std::optional<BatchLocation> hop_to(Bytes& bytes, std::uint64_t pos, std::uint64
   return std::nullopt;
 }
 
+// Whether the batch of offset `at.offset` starts at `at.position` (what an
+// index entry claims, and the hop relies on: it reads lengths from there).
+// One compare on the line the hop reads first anyway.
+template <class Bytes>
+bool batch_starts_at(Bytes& bytes, OffsetPosition at, std::uint64_t size) noexcept {
+  if (at.position + kBatchHeaderSize > size) return false;
+  const std::byte* p = bytes.at(at.position, kBatchHeaderSize);
+  return p != nullptr && load_be64(p) == at.offset;
+}
+
 // The first batch from `pos` whose maxTimestamp >= ts.
 template <class Bytes>
 std::optional<BatchLocation> hop_to_timestamp(Bytes& bytes, std::uint64_t pos, std::uint64_t size,
@@ -517,9 +527,11 @@ std::optional<BatchLocation> hop_to_timestamp(Bytes& bytes, std::uint64_t pos, s
 std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   Committed c = committed();
   if (offset >= c.next_offset) return std::nullopt;
-  const IndexWindow w = offset_index_->lookup_window(offset);
+  IndexWindow w = offset_index_->lookup_window(offset);
+  if (w.from.position >= c.size || index_distrusted_.load(std::memory_order_relaxed)) [[unlikely]] {
+    w = IndexWindow{{base_offset_, 0}};  // scan from the segment's start
+  }
   std::uint64_t pos = w.from.position;
-  if (pos >= c.size) pos = 0;
   // How far the hop will likely read: to the end of the index window, or --
   // batches of one producer are of similar size, so the one holding `offset`
   // lies about proportionally far into the window -- up to there plus a
@@ -542,24 +554,40 @@ std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
     // window at once so the misses overlap instead of queueing.
     for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data + a);
     MappedBytes hdr{data};
+    if (!batch_starts_at(hdr, w.from, c.size)) [[unlikely]] pos = distrust_index(w.from);
     return hop_to(hdr, pos, c.size, offset);
   }
   PreadBytes hdr(*file_, c.size, base_offset_);
   hdr.expect_until(last + kBatchHeaderSize);
+  if (!batch_starts_at(hdr, w.from, c.size)) [[unlikely]] pos = distrust_index(w.from);
   return hop_to(hdr, pos, c.size, offset);
+}
+
+std::uint64_t Segment::distrust_index(OffsetPosition entry) const noexcept {
+  if (!index_distrusted_.exchange(true)) {
+    spdlog::error("log {}: segment {}: the offset index says offset {} starts at position {}, but no batch of that "
+                  "offset starts there; lookups in this segment scan it from the start from now on. Delete {} to "
+                  "have it rebuilt at the next start.",
+                  dir_.string(), base_offset_, entry.offset, entry.position,
+                  file_name(base_offset_, ".index"));
+  }
+  return 0;
 }
 
 std::optional<BatchLocation> Segment::find_by_timestamp(std::int64_t ts) const noexcept {
   Committed c = committed();
   if (max_timestamp() < ts) return std::nullopt;
   TimestampOffset t = time_index_->lookup_before(ts);
-  std::uint64_t pos = offset_index_->lookup(t.offset).position;
-  if (pos >= c.size) pos = 0;
+  OffsetPosition from = offset_index_->lookup(t.offset);
+  if (from.position >= c.size || index_distrusted_.load(std::memory_order_relaxed)) from = {base_offset_, 0};
+  std::uint64_t pos = from.position;
   if (const std::byte* data = read_view(c.size)) {
     MappedBytes hdr{data};
+    if (!batch_starts_at(hdr, from, c.size)) [[unlikely]] pos = distrust_index(from);
     return hop_to_timestamp(hdr, pos, c.size, ts);
   }
   PreadBytes hdr(*file_, c.size, base_offset_);
+  if (!batch_starts_at(hdr, from, c.size)) [[unlikely]] pos = distrust_index(from);
   return hop_to_timestamp(hdr, pos, c.size, ts);
 }
 

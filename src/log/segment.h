@@ -206,6 +206,10 @@ class Segment {
     return map_for_readers(size);
   }
   [[gnu::cold]] const std::byte* map_for_readers(std::uint64_t size) const noexcept;
+  // An offset index entry did not point at its batch (the file was damaged
+  // after it was checked at open): logs it once, lookups in this segment
+  // scan from its start from now on. Returns that start (0).
+  [[gnu::cold]] std::uint64_t distrust_index(OffsetPosition entry) const noexcept;
   void publish(std::int64_t next_offset, std::uint64_t size) noexcept;
   void zero_fill(std::uint64_t end) noexcept;  // pwrite mode: zeros ahead of `end` (Options::zero_fill_bytes)
   // append()'s failures, out of line (they build messages).
@@ -241,6 +245,7 @@ class Segment {
   mutable std::atomic<std::size_t> map_len_{0};
   mutable std::mutex map_mu_;
   mutable std::atomic<bool> map_failed_{false};  // mmap for readers failed once: pread from now on
+  mutable std::atomic<bool> index_distrusted_{false};  // see distrust_index()
   bool active_ = false;
   bool indexes_grown_ = false;
   bool index_reserve_warned_ = false;  // the disk-full warning is logged once per segment

@@ -202,6 +202,44 @@ TEST(Recovery, GarbageOrMissingIndexesAreRebuilt) {
   }
 }
 
+// An index entry that is still in order but points a byte past its batch
+// (damaged after a clean shutdown, so open trusts the file) must not make a
+// lookup hop from the middle of a batch: the entry is checked against the
+// batch it names, and lookups in that segment scan from its start instead.
+TEST(Recovery, AnIndexEntryOffItsBatchIsCaughtOnLookup) {
+  TempDir dir;
+  auto batches = write_log(dir.path(), 100);
+  std::vector<std::int64_t> bases;
+  {
+    auto log = PartitionLog::open(dir.path(), small_config());
+    bases = log->segment_base_offsets();
+    log->close();
+  }
+  ASSERT_GE(bases.size(), 2u);
+  const auto index = dir / Segment::file_name(bases[0], ".index");
+  ASSERT_GE(std::filesystem::file_size(index), 5u * OffsetIndex::kEntrySize);
+  {
+    // Entry 3's position (bytes 4..7, big-endian) + 1: still between its
+    // neighbours, so the order checks at open pass.
+    std::fstream f(index, std::ios::in | std::ios::out | std::ios::binary);
+    std::byte e[OffsetIndex::kEntrySize];
+    f.seekg(3 * OffsetIndex::kEntrySize);
+    f.read(reinterpret_cast<char*>(e), sizeof e);
+    store_be32(e + 4, load_be32(e + 4) + 1);
+    f.seekp(3 * OffsetIndex::kEntrySize);
+    f.write(reinterpret_cast<const char*>(e), sizeof e);
+  }
+  auto log = PartitionLog::open(dir.path(), small_config());
+  EXPECT_TRUE(log->recovery_report().clean_shutdown);
+  EXPECT_EQ(log->recovery_report().indexes_rebuilt, 0u);
+  for (int i = 0; i < 100; ++i) {
+    auto r = log->read(2 * i + 1, 1);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
+    EXPECT_EQ(log->offset_for_timestamp(1000 + i), i == 0 ? 0 : 2 * i - 1);
+  }
+}
+
 // Runs `fn` in a child process that exits without closing the log.
 template <class Fn>
 void in_child(Fn fn) {
