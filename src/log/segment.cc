@@ -425,8 +425,9 @@ struct MappedBytes {
   const std::byte* at(std::uint64_t pos, std::size_t) const noexcept { return data + pos; }
 };
 
-// An unmapped segment (pwrite mode, active): a window of the file read with
-// one pread, refilled from the asked position on a miss.
+// A segment read without a mapping (map_for_reads off, or mmap failed): a
+// window of the file read with one pread, refilled from the asked position
+// on a miss.
 class PreadBytes {
  public:
   PreadBytes(const io::File& file, std::uint64_t size, std::int64_t base_offset) noexcept

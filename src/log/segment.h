@@ -21,7 +21,7 @@
 //
 // Thread-safety: one writer (append, seal, recover, make_active,
 // delete_files) at a time, externally serialized by PartitionLog; readers
-// (committed, find, find_by_timestamp, view) from any thread concurrently.
+// (committed, find, find_by_timestamp, bytes) from any thread concurrently.
 #pragma once
 
 #include <algorithm>
@@ -191,8 +191,6 @@ class Segment {
                                    std::vector<std::byte>& scratch) const;
   // The batch whose header (kBatchHeaderSize bytes) is at `p`, at `position`.
   static BatchLocation location_from(const std::byte* p, std::uint64_t position) noexcept;
-  // Whether the .log is mapped (see the top of this file; for tests).
-  bool mapped() const noexcept { return data_.load(std::memory_order_acquire) != nullptr; }
 
  private:
   Segment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts);
