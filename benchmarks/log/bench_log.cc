@@ -568,6 +568,63 @@ void BM_ReadRandomPread(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadRandomPread)->ArgName("max_bytes")->Arg(1)->MinTime(2.0);
 
+// PartitionLog::open of a cleanly closed log of 8 segments of 256 MiB (1 KiB
+// batches with increasing timestamps: ~50,000 entries in each offset and
+// time index), on NOCOPY_BENCH_DIR. What open reads of each sealed segment
+// is what it checks of it. NOCOPY_DROP_CACHES=1 (root only) drops the page
+// cache before each open, so those reads go to the disk.
+void BM_OpenLog(benchmark::State& state) {
+  constexpr int kSegments = 8;
+  constexpr std::uint64_t kSegmentBytes = 256ull << 20;
+  static const std::filesystem::path dir = [] {
+    auto d = fresh_dir("open") / "log";
+    LogConfig c;
+    c.segment_bytes = kSegmentBytes;
+    c.retention_ms = -1;
+    auto log = PartitionLog::open(d, c);
+    auto b = batch_of(1024);
+    std::int64_t ts = 1'700'000'000'000;
+    while (log->segment_count() <= kSegments) {
+      store_be64(b.data(), 0);
+      store_be64(b.data() + 27, ts);  // firstTimestamp
+      store_be64(b.data() + 35, ts);  // maxTimestamp
+      update_batch_crc(b);
+      ++ts;
+      if (!log->append(b)) std::abort();
+    }
+    log->close();
+    return d;
+  }();
+  const bool drop = std::getenv("NOCOPY_DROP_CACHES") != nullptr;
+  LogConfig c;
+  c.segment_bytes = kSegmentBytes;
+  c.retention_ms = -1;
+  for (auto _ : state) {
+    if (drop) {
+      state.PauseTiming();
+      ::sync();
+      std::FILE* f = std::fopen("/proc/sys/vm/drop_caches", "w");
+      if (f == nullptr || std::fputs("3", f) < 0 || std::fclose(f) != 0) {
+        state.SkipWithError("cannot write /proc/sys/vm/drop_caches (root only)");
+        return;
+      }
+      state.ResumeTiming();
+    }
+    auto log = PartitionLog::open(dir, c);
+    benchmark::DoNotOptimize(log);
+    state.PauseTiming();
+    if (!log->recovery_report().clean_shutdown || log->recovery_report().indexes_rebuilt != 0) {
+      state.SkipWithError("the log was not reopened cleanly");
+      return;
+    }
+    state.counters["segments"] = static_cast<double>(log->segment_count());
+    log->close();
+    log.reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_OpenLog)->Unit(benchmark::kMillisecond)->Iterations(5);
+
 void BM_Crc32c(benchmark::State& state) {
   const auto impl = static_cast<Crc32cImpl>(state.range(0));
   if (!crc32c_supported(impl)) {

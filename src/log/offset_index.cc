@@ -47,21 +47,18 @@ void OffsetIndex::truncate_to(std::int64_t offset) noexcept {
   file_.truncate_entries(n);
 }
 
-bool OffsetIndex::sane(std::uint64_t log_size) const noexcept {
-  std::size_t n = file_.entries();
-  std::int64_t prev_rel = -1;
-  std::int64_t prev_pos = -1;
-  for (std::size_t i = 0; i < n; ++i) {
+bool OffsetIndex::sane_ends(std::uint64_t log_size) const noexcept {
+  const std::size_t n = file_.entries();
+  if (n == 0) return true;
+  auto ok = [&](std::size_t i) {
     const std::byte* e = file_.entry(i);
-    std::int64_t rel = load_be32(e);
-    std::int64_t pos = load_be32(e + 4);
-    if (rel <= prev_rel || pos <= prev_pos || pos < 0 || static_cast<std::uint64_t>(pos) >= log_size) {
-      return false;
-    }
-    prev_rel = rel;
-    prev_pos = pos;
-  }
-  return true;
+    return load_be32(e) >= 0 && load_be32(e + 4) >= 0 && static_cast<std::uint64_t>(load_be32(e + 4)) < log_size;
+  };
+  if (!ok(0) || !ok(n - 1)) return false;
+  if (n == 1) return true;
+  const std::byte* first = file_.entry(0);
+  const std::byte* last = file_.entry(n - 1);
+  return load_be32(first) < load_be32(last) && load_be32(first + 4) < load_be32(last + 4);
 }
 
 }  // namespace nocopy::log

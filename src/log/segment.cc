@@ -39,6 +39,7 @@ std::shared_ptr<Segment> Segment::create(const std::filesystem::path& dir, std::
   s->file_ = std::make_shared<const io::File>(
       io::File::open(dir / file_name(base_offset, ".log"), io::File::Mode::truncate_rw));
   s->open_indexes(/*reset=*/true, /*grow=*/true);
+  s->time_index_state_.store(kIndexChecked, std::memory_order_relaxed);  // written by this process
   s->make_active();
   return s;
 }
@@ -62,11 +63,14 @@ std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::in
       const char* why = nullptr;
       if (s->offset_index_->file().had_partial_entry() || s->time_index_->file().had_partial_entry()) {
         why = "index file size is not a whole number of entries";
-      } else if (!s->offset_index_->sane(*size)) {
+      } else if (!s->offset_index_->sane_ends(*size)) {
+        // Only the ends (O(1), as Kafka checks at open): a start-up reads no
+        // segment's whole index. Lookups check the entries they use (find),
+        // the time index is checked whole on its first use.
         why = "offset index entries out of order or past the end";
       } else if (!s->load_tail()) {
         why = "batches after the last index entry do not follow on";
-      } else if (!s->time_index_->sane(s->committed().next_offset)) {
+      } else if (!s->time_index_->sane_ends(s->committed().next_offset)) {
         why = "time index entries out of order or past the end";
       } else {
         trusted = true;
@@ -88,6 +92,7 @@ std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::in
     s->publish(base_offset, *size);
     out = s->recover();
     out.indexes_rebuilt = true;
+    s->time_index_state_.store(kIndexChecked, std::memory_order_relaxed);  // rebuilt by this process
     if (auto r = s->seal(); !r) {
       throw std::system_error(r.error().sys_errno, std::system_category(), r.error().message);
     }
@@ -564,6 +569,20 @@ std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   return hop_to(hdr, pos, c.size, offset);
 }
 
+void Segment::check_time_index(Committed c) const noexcept {
+  // Entries written by this process are in order by construction; a check of
+  // those found at open covers them. Racing first lookups both check (a read).
+  std::uint8_t expected = kIndexUnchecked;
+  const std::uint8_t result = time_index_->sane(c.next_offset) ? kIndexChecked : kIndexDistrusted;
+  if (time_index_state_.compare_exchange_strong(expected, result, std::memory_order_acq_rel) &&
+      result == kIndexDistrusted) {
+    spdlog::error("log {}: segment {}: the time index is out of order or points past the segment; timestamp "
+                  "lookups in this segment scan it from the start from now on. Delete {} to have it rebuilt at "
+                  "the next start.",
+                  dir_.string(), base_offset_, file_name(base_offset_, ".timeindex"));
+  }
+}
+
 std::uint64_t Segment::distrust_index(OffsetPosition entry) const noexcept {
   if (!index_distrusted_.exchange(true)) {
     spdlog::error("log {}: segment {}: the offset index says offset {} starts at position {}, but no batch of that "
@@ -578,7 +597,10 @@ std::uint64_t Segment::distrust_index(OffsetPosition entry) const noexcept {
 std::optional<BatchLocation> Segment::find_by_timestamp(std::int64_t ts) const noexcept {
   Committed c = committed();
   if (max_timestamp() < ts) return std::nullopt;
-  TimestampOffset t = time_index_->lookup_before(ts);
+  if (time_index_state_.load(std::memory_order_acquire) != kIndexChecked) [[unlikely]] check_time_index(c);
+  const TimestampOffset t = time_index_state_.load(std::memory_order_relaxed) == kIndexDistrusted
+                                ? TimestampOffset{-1, base_offset_}
+                                : time_index_->lookup_before(ts);
   OffsetPosition from = offset_index_->lookup(t.offset);
   if (from.position >= c.size || index_distrusted_.load(std::memory_order_relaxed)) from = {base_offset_, 0};
   std::uint64_t pos = from.position;

@@ -208,6 +208,11 @@ class Segment {
   // after it was checked at open): logs it once, lookups in this segment
   // scan from its start from now on. Returns that start (0).
   [[gnu::cold]] std::uint64_t distrust_index(OffsetPosition entry) const noexcept;
+  // The first timestamp lookup checks the whole time index (open checked
+  // only its ends); out of order, timestamp lookups in this segment scan
+  // from its start and it is logged once.
+  [[gnu::cold]] void check_time_index(Committed c) const noexcept;
+  static constexpr std::uint8_t kIndexUnchecked = 0, kIndexChecked = 1, kIndexDistrusted = 2;
   void publish(std::int64_t next_offset, std::uint64_t size) noexcept;
   void zero_fill(std::uint64_t end) noexcept;  // pwrite mode: zeros ahead of `end` (Options::zero_fill_bytes)
   // append()'s failures, out of line (they build messages).
@@ -244,6 +249,7 @@ class Segment {
   mutable std::mutex map_mu_;
   mutable std::atomic<bool> map_failed_{false};  // mmap for readers failed once: pread from now on
   mutable std::atomic<bool> index_distrusted_{false};  // see distrust_index()
+  mutable std::atomic<std::uint8_t> time_index_state_{kIndexUnchecked};  // see check_time_index()
   bool active_ = false;
   bool indexes_grown_ = false;
   bool index_reserve_warned_ = false;  // the disk-full warning is logged once per segment

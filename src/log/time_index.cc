@@ -55,4 +55,15 @@ bool TimeIndex::sane(std::int64_t next_offset) const noexcept {
   return true;
 }
 
+bool TimeIndex::sane_ends(std::int64_t next_offset) const noexcept {
+  const std::size_t n = file_.entries();
+  if (n == 0) return true;
+  const TimestampOffset first = entry(0);
+  const TimestampOffset last = entry(n - 1);
+  for (const TimestampOffset& e : {first, last}) {
+    if (e.offset < base_offset_ || e.offset >= next_offset) return false;
+  }
+  return n == 1 || (first.timestamp < last.timestamp && first.offset < last.offset);
+}
+
 }  // namespace nocopy::log

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -217,17 +218,29 @@ TEST(Recovery, AnIndexEntryOffItsBatchIsCaughtOnLookup) {
   }
   ASSERT_GE(bases.size(), 2u);
   const auto index = dir / Segment::file_name(bases[0], ".index");
-  ASSERT_GE(std::filesystem::file_size(index), 5u * OffsetIndex::kEntrySize);
+  ASSERT_GE(std::filesystem::file_size(index), 7u * OffsetIndex::kEntrySize);
   {
     // Entry 3's position (bytes 4..7, big-endian) + 1: still between its
-    // neighbours, so the order checks at open pass.
+    // neighbours. Entry 5's position := entry 1's, a real batch start but
+    // of another offset, and out of order. Open checks only the ends.
     std::fstream f(index, std::ios::in | std::ios::out | std::ios::binary);
-    std::byte e[OffsetIndex::kEntrySize];
-    f.seekg(3 * OffsetIndex::kEntrySize);
-    f.read(reinterpret_cast<char*>(e), sizeof e);
-    store_be32(e + 4, load_be32(e + 4) + 1);
-    f.seekp(3 * OffsetIndex::kEntrySize);
-    f.write(reinterpret_cast<const char*>(e), sizeof e);
+    auto entry = [&](int i) {
+      std::array<std::byte, OffsetIndex::kEntrySize> e;
+      f.seekg(i * static_cast<std::streamoff>(OffsetIndex::kEntrySize));
+      f.read(reinterpret_cast<char*>(e.data()), e.size());
+      return e;
+    };
+    auto put = [&](int i, const std::array<std::byte, OffsetIndex::kEntrySize>& e) {
+      f.seekp(i * static_cast<std::streamoff>(OffsetIndex::kEntrySize));
+      f.write(reinterpret_cast<const char*>(e.data()), e.size());
+    };
+    auto e3 = entry(3);
+    store_be32(e3.data() + 4, load_be32(e3.data() + 4) + 1);
+    put(3, e3);
+    auto e5 = entry(5);
+    const auto e1 = entry(1);
+    std::copy(e1.begin() + 4, e1.end(), e5.begin() + 4);
+    put(5, e5);
   }
   auto log = PartitionLog::open(dir.path(), small_config());
   EXPECT_TRUE(log->recovery_report().clean_shutdown);
@@ -237,6 +250,46 @@ TEST(Recovery, AnIndexEntryOffItsBatchIsCaughtOnLookup) {
     ASSERT_TRUE(r);
     ASSERT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
     EXPECT_EQ(log->offset_for_timestamp(1000 + i), i == 0 ? 0 : 2 * i - 1);
+  }
+}
+
+// A time index damaged between its first and last entry (after a clean
+// shutdown, so open checks only the ends and trusts it) is checked whole on
+// the segment's first timestamp lookup, and then not used.
+TEST(Recovery, ATimeIndexOutOfOrderInTheMiddleIsCaughtOnItsFirstUse) {
+  TempDir dir;
+  auto batches = write_log(dir.path(), 100);
+  std::vector<std::int64_t> bases;
+  {
+    auto log = PartitionLog::open(dir.path(), small_config());
+    bases = log->segment_base_offsets();
+    log->close();
+  }
+  ASSERT_GE(bases.size(), 2u);
+  const auto timeindex = dir / Segment::file_name(bases[0], ".timeindex");
+  const std::size_t n = std::filesystem::file_size(timeindex) / TimeIndex::kEntrySize;
+  ASSERT_GE(n, 6u);
+  {
+    // The middle entry's relative offset (bytes 8..11) := the last entry's:
+    // a lookup just above its timestamp would start at the segment's end.
+    std::fstream f(timeindex, std::ios::in | std::ios::out | std::ios::binary);
+    std::byte last[TimeIndex::kEntrySize];
+    f.seekg(static_cast<std::streamoff>((n - 1) * TimeIndex::kEntrySize));
+    f.read(reinterpret_cast<char*>(last), sizeof last);
+    f.seekp(static_cast<std::streamoff>((n / 2) * TimeIndex::kEntrySize + 8));
+    f.write(reinterpret_cast<const char*>(last + 8), 4);
+  }
+  auto log = PartitionLog::open(dir.path(), small_config());
+  EXPECT_TRUE(log->recovery_report().clean_shutdown);
+  EXPECT_EQ(log->recovery_report().indexes_rebuilt, 0u);
+  for (int i = 0; i < 100; ++i) {
+    // Batch i holds timestamps 1000+i and 1001+i: the first record at or after 1000+i.
+    ASSERT_EQ(log->offset_for_timestamp(1000 + i), i == 0 ? 0 : 2 * i - 1) << "timestamp " << 1000 + i;
+  }
+  for (int i = 0; i < 100; ++i) {
+    auto r = log->read(2 * i + 1, 1);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
   }
 }
 
