@@ -576,8 +576,14 @@ BENCHMARK(BM_ReadRandomPread)->ArgName("max_bytes")->Arg(1)->MinTime(2.0);
 void BM_OpenLog(benchmark::State& state) {
   constexpr int kSegments = 8;
   constexpr std::uint64_t kSegmentBytes = 256ull << 20;
+  // Built once per process, removed at exit.
+  struct Fixture {
+    std::filesystem::path root = fresh_dir("open");
+    ~Fixture() { std::filesystem::remove_all(root); }
+  };
+  static Fixture fixture;
   static const std::filesystem::path dir = [] {
-    auto d = fresh_dir("open") / "log";
+    auto d = fixture.root / "log";
     LogConfig c;
     c.segment_bytes = kSegmentBytes;
     c.retention_ms = -1;
