@@ -54,8 +54,6 @@ class OffsetIndex {
   [[nodiscard]] bool append(std::int64_t offset, std::uint64_t position) noexcept;
   // Keeps only entries with offset < `offset`.
   void truncate_to(std::int64_t offset) noexcept;
-  // Entries strictly increasing, offsets within [base, base + 2^31),
-  // positions below log_size.
   // The first and the last entry in order and inside the .log: O(1), what
   // opening a cleanly closed segment checks (as Kafka does). Lookups check
   // each entry they use against the batch it names (Segment::find), so a

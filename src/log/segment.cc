@@ -74,6 +74,7 @@ std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::in
         why = "time index entries out of order or past the end";
       } else {
         trusted = true;
+        s->time_entries_at_open_ = s->time_index_->entries();
       }
       if (!trusted) {
         spdlog::warn("log {}: index of segment {} does not match its .log ({}); rebuilding", dir.string(),
@@ -570,10 +571,14 @@ std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
 }
 
 void Segment::check_time_index(Committed c) const noexcept {
-  // Entries written by this process are in order by construction; a check of
-  // those found at open covers them. Racing first lookups both check (a read).
+  // Only the entries found at open: those written since are in order by
+  // construction, and may name a batch of an append not yet committed (an
+  // active segment's writer indexes before it publishes). The ones found at
+  // open all lie below the next offset of then. Racing first lookups both
+  // check (a read).
   std::uint8_t expected = kIndexUnchecked;
-  const std::uint8_t result = time_index_->sane(c.next_offset) ? kIndexChecked : kIndexDistrusted;
+  const std::uint8_t result =
+      time_index_->sane(c.next_offset, time_entries_at_open_) ? kIndexChecked : kIndexDistrusted;
   if (time_index_state_.compare_exchange_strong(expected, result, std::memory_order_acq_rel) &&
       result == kIndexDistrusted) {
     spdlog::error("log {}: segment {}: the time index is out of order or points past the segment; timestamp "

@@ -250,6 +250,7 @@ class Segment {
   mutable std::atomic<bool> map_failed_{false};  // mmap for readers failed once: pread from now on
   mutable std::atomic<bool> index_distrusted_{false};  // see distrust_index()
   mutable std::atomic<std::uint8_t> time_index_state_{kIndexUnchecked};  // see check_time_index()
+  std::size_t time_entries_at_open_ = 0;  // trusted time index entries found by open() (set before readers)
   bool active_ = false;
   bool indexes_grown_ = false;
   bool index_reserve_warned_ = false;  // the disk-full warning is logged once per segment

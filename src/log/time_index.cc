@@ -1,5 +1,7 @@
 #include "log/time_index.h"
 
+#include <algorithm>
+
 #include "log/record_batch.h"
 
 namespace nocopy::log {
@@ -42,8 +44,8 @@ void TimeIndex::truncate_to(std::int64_t offset) noexcept {
   file_.truncate_entries(n);
 }
 
-bool TimeIndex::sane(std::int64_t next_offset) const noexcept {
-  std::size_t n = file_.entries();
+bool TimeIndex::sane(std::int64_t next_offset, std::size_t first_n) const noexcept {
+  const std::size_t n = std::min(file_.entries(), first_n);
   for (std::size_t i = 0; i < n; ++i) {
     TimestampOffset e = entry(i);
     if (e.offset < base_offset_ || e.offset >= next_offset) return false;
