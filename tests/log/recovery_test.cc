@@ -48,6 +48,28 @@ std::vector<std::vector<std::byte>> write_log(const std::filesystem::path& dir, 
   return out;
 }
 
+// The base offsets of the segments of the cleanly closed log in `dir` (opens
+// and closes it again).
+std::vector<std::int64_t> segment_bases(const std::filesystem::path& dir) {
+  auto log = PartitionLog::open(dir, small_config());
+  auto bases = log->segment_base_offsets();
+  log->close();
+  return bases;
+}
+
+// Every batch of a log written by write_log() reads back whole by its
+// offset, and every timestamp finds its first record.
+void expect_every_batch_found(PartitionLog& log, const std::vector<std::vector<std::byte>>& batches) {
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto k = static_cast<std::int64_t>(i);
+    auto r = log.read(2 * k + 1, 1);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
+    // Batch i holds timestamps 1000+i and 1001+i: the first record at or after 1000+i.
+    ASSERT_EQ(log.offset_for_timestamp(1000 + k), i == 0 ? 0 : 2 * k - 1) << "timestamp " << 1000 + k;
+  }
+}
+
 void forget_clean_shutdown(const std::filesystem::path& dir) {
   std::filesystem::remove(dir / ".clean_shutdown");
   std::filesystem::remove(dir / "recovery-point-offset-checkpoint");
@@ -173,12 +195,7 @@ TEST(Recovery, RecoveryPointLimitsTheScan) {
 TEST(Recovery, GarbageOrMissingIndexesAreRebuilt) {
   TempDir dir;
   auto batches = write_log(dir.path(), 100);
-  std::vector<std::int64_t> bases;
-  {
-    auto log = PartitionLog::open(dir.path(), small_config());
-    bases = log->segment_base_offsets();
-    log->close();
-  }
+  const std::vector<std::int64_t> bases = segment_bases(dir.path());
   ASSERT_GE(bases.size(), 3u);
   {
     std::ofstream f(dir / Segment::file_name(bases[0], ".index"), std::ios::binary | std::ios::trunc);
@@ -194,13 +211,7 @@ TEST(Recovery, GarbageOrMissingIndexesAreRebuilt) {
   EXPECT_EQ(log->recovery_report().indexes_rebuilt, 3u);
   EXPECT_FALSE(log->recovery_report().mid_log_corruption);
   EXPECT_GT(std::filesystem::file_size(dir / Segment::file_name(bases[1], ".index")), 0u);
-  for (int i = 0; i < 100; ++i) {
-    auto r = log->read(2 * i + 1, 1);
-    ASSERT_TRUE(r);
-    EXPECT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
-    // Batch i holds timestamps 1000+i and 1001+i: the first record at or after 1000+i.
-    EXPECT_EQ(log->offset_for_timestamp(1000 + i), i == 0 ? 0 : 2 * i - 1);
-  }
+  expect_every_batch_found(*log, batches);
 }
 
 // An index entry that is still in order but points a byte past its batch
@@ -210,12 +221,7 @@ TEST(Recovery, GarbageOrMissingIndexesAreRebuilt) {
 TEST(Recovery, AnIndexEntryOffItsBatchIsCaughtOnLookup) {
   TempDir dir;
   auto batches = write_log(dir.path(), 100);
-  std::vector<std::int64_t> bases;
-  {
-    auto log = PartitionLog::open(dir.path(), small_config());
-    bases = log->segment_base_offsets();
-    log->close();
-  }
+  const std::vector<std::int64_t> bases = segment_bases(dir.path());
   ASSERT_GE(bases.size(), 2u);
   const auto index = dir / Segment::file_name(bases[0], ".index");
   ASSERT_GE(std::filesystem::file_size(index), 7u * OffsetIndex::kEntrySize);
@@ -245,12 +251,7 @@ TEST(Recovery, AnIndexEntryOffItsBatchIsCaughtOnLookup) {
   auto log = PartitionLog::open(dir.path(), small_config());
   EXPECT_TRUE(log->recovery_report().clean_shutdown);
   EXPECT_EQ(log->recovery_report().indexes_rebuilt, 0u);
-  for (int i = 0; i < 100; ++i) {
-    auto r = log->read(2 * i + 1, 1);
-    ASSERT_TRUE(r);
-    ASSERT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
-    EXPECT_EQ(log->offset_for_timestamp(1000 + i), i == 0 ? 0 : 2 * i - 1);
-  }
+  expect_every_batch_found(*log, batches);
 }
 
 // A time index damaged between its first and last entry (after a clean
@@ -259,12 +260,7 @@ TEST(Recovery, AnIndexEntryOffItsBatchIsCaughtOnLookup) {
 TEST(Recovery, ATimeIndexOutOfOrderInTheMiddleIsCaughtOnItsFirstUse) {
   TempDir dir;
   auto batches = write_log(dir.path(), 100);
-  std::vector<std::int64_t> bases;
-  {
-    auto log = PartitionLog::open(dir.path(), small_config());
-    bases = log->segment_base_offsets();
-    log->close();
-  }
+  const std::vector<std::int64_t> bases = segment_bases(dir.path());
   ASSERT_GE(bases.size(), 2u);
   const auto timeindex = dir / Segment::file_name(bases[0], ".timeindex");
   const std::size_t n = std::filesystem::file_size(timeindex) / TimeIndex::kEntrySize;
@@ -282,15 +278,7 @@ TEST(Recovery, ATimeIndexOutOfOrderInTheMiddleIsCaughtOnItsFirstUse) {
   auto log = PartitionLog::open(dir.path(), small_config());
   EXPECT_TRUE(log->recovery_report().clean_shutdown);
   EXPECT_EQ(log->recovery_report().indexes_rebuilt, 0u);
-  for (int i = 0; i < 100; ++i) {
-    // Batch i holds timestamps 1000+i and 1001+i: the first record at or after 1000+i.
-    ASSERT_EQ(log->offset_for_timestamp(1000 + i), i == 0 ? 0 : 2 * i - 1) << "timestamp " << 1000 + i;
-  }
-  for (int i = 0; i < 100; ++i) {
-    auto r = log->read(2 * i + 1, 1);
-    ASSERT_TRUE(r);
-    ASSERT_EQ(read_regions(r->regions), batches[i]) << "batch " << i;
-  }
+  expect_every_batch_found(*log, batches);
 }
 
 // Runs `fn` in a child process that exits without closing the log.
