@@ -10,6 +10,8 @@
 //       deletions outside the timed parts.
 //       raw_validates:1 (pwrite mode only) also runs validate_batch, CRC-32C
 //       included, on the raw side before each pwrite.
+//       NOCOPY_PREALLOC=<bytes> overrides LogConfig::preallocate_bytes
+//       (0 = off), for A/B runs of one binary.
 //   BM_FlushEveryAppend/rounds:10
 //       8 threads append 1 KiB batches and each waits until its append is on
 //       disk, in 0.5 s windows of five variants, interleaved over 10 rounds:
@@ -130,6 +132,7 @@ void BM_AppendVsRawPwrite(benchmark::State& state) {
   c.segment_bytes = kFileBytes;
   c.retention_bytes = static_cast<std::int64_t>(kFileBytes);
   c.retention_ms = -1;
+  if (const char* p = std::getenv("NOCOPY_PREALLOC")) c.preallocate_bytes = static_cast<std::uint32_t>(std::atoll(p));
   auto log = PartitionLog::open(dir / "log", c);
   auto batch = batch_of(size);
   const std::size_t per_iter = std::max<std::size_t>(1, (1u << 20) / batch.size());

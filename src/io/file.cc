@@ -68,6 +68,33 @@ Result<void> File::fallocate(std::uint64_t offset, std::uint64_t len) const {
   return {};
 }
 
+namespace {
+Result<void> fallocate_mode(int fd, int mode, std::uint64_t offset, std::uint64_t len, const char* what,
+                            const std::filesystem::path& path) {
+  int rc;
+  do {
+    rc = ::fallocate(fd, mode, static_cast<off_t>(offset), static_cast<off_t>(len));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return fail(errno, what, path.string());
+  return {};
+}
+}  // namespace
+
+Result<void> File::reserve(std::uint64_t offset, std::uint64_t len) const {
+  return fallocate_mode(fd_.get(), FALLOC_FL_KEEP_SIZE, offset, len, "fallocate(KEEP_SIZE)", path_);
+}
+
+Result<void> File::release_reserved(std::uint64_t size, std::uint64_t reserved_end) const {
+  if (auto r = truncate(size); !r) return r;
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t from = (size + page - 1) / page * page;
+  if (reserved_end <= from) return {};
+  auto r = fallocate_mode(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from, reserved_end - from,
+                          "fallocate(PUNCH_HOLE)", path_);
+  if (!r && r.error().err == EOPNOTSUPP) return {};  // nothing reserved there on such a filesystem
+  return r;
+}
+
 Result<void> File::fdatasync() const {
   int rc;
   do {

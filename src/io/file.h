@@ -33,6 +33,17 @@ class File {
   Result<std::uint64_t> size() const;                                       // fstat
   Result<void> truncate(std::uint64_t size) const;                          // ftruncate
   Result<void> fallocate(std::uint64_t offset, std::uint64_t len) const;    // posix_fallocate semantics
+  // Allocates the blocks (page-cache pages on tmpfs) of [offset, offset+len)
+  // without changing the file's size (fallocate FALLOC_FL_KEEP_SIZE), so later
+  // writes there allocate nothing. Not emulated: EOPNOTSUPP where the
+  // filesystem cannot; ENOSPC leaves the size and the contents as they were.
+  Result<void> reserve(std::uint64_t offset, std::uint64_t len) const;
+  // Frees what reserve() allocated past `size`, the file's current size, up
+  // to `reserved_end`; the size and every byte of the file stay. Filesystems
+  // differ: ext4 frees blocks past the end on ftruncate even to the same size
+  // but ignores a hole punched there; tmpfs the other way round. So this
+  // does both (the hole from the first page boundary at or after `size`).
+  Result<void> release_reserved(std::uint64_t size, std::uint64_t reserved_end) const;
   Result<void> fdatasync() const;
   Result<void> fadvise(std::uint64_t offset, std::uint64_t len, int advice) const;
 

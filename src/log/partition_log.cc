@@ -110,6 +110,7 @@ Segment::Options PartitionLog::segment_options() const {
   if (config_.write_mode == WriteMode::pwrite && config_.flush.mode == FlushMode::every_append) {
     o.zero_fill_bytes = config_.sync_zero_fill_bytes;
   }
+  if (config_.write_mode == WriteMode::pwrite) o.preallocate_bytes = config_.preallocate_bytes;
   return o;
 }
 

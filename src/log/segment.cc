@@ -19,6 +19,8 @@ namespace {
 }
 
 constexpr std::size_t kZeroChunk = 64 * 1024;
+// Reservations and the zero fill go by pages (a filesystem block is no larger).
+constexpr std::uint64_t kPage = 4096;
 const std::byte kZeros[kZeroChunk] = {};
 }  // namespace
 
@@ -306,7 +308,33 @@ void Segment::make_active() {
     map_view(std::max<std::uint64_t>(c.size, opts_.segment_bytes), true);
   }
   zero_end_ = c.size;
+  if (opts_.write_mode == WriteMode::pwrite && opts_.preallocate_bytes != 0 && opts_.zero_fill_bytes == 0) {
+    prealloc_end_ = c.size;
+    // A crash may have left an earlier reservation past the end (at most a
+    // chunk past the size it had then, and recovery's truncation frees
+    // everything past a shortened end): seal() punches out that much too.
+    reserved_end_ = c.size + opts_.preallocate_bytes + kPage;
+  }
   active_ = true;
+}
+
+void Segment::preallocate(std::uint64_t end) noexcept {
+  // [prealloc_end_, end + preallocate_bytes), page-aligned, within the segment.
+  const std::uint64_t from = prealloc_end_ / kPage * kPage;
+  const std::uint64_t to =
+      std::max(end, std::min<std::uint64_t>(opts_.segment_bytes, (end + opts_.preallocate_bytes + kPage - 1) / kPage * kPage));
+  prealloc_end_ = to;
+  if (to <= from) return;
+  if (auto r = file_->reserve(from, to - from); !r) {
+    if (r.error().err == EOPNOTSUPP) {
+      prealloc_end_ = kNoPrealloc;  // this filesystem cannot: do not ask again for this segment
+    }
+    // ENOSPC and the like: the append's pwrite allocates as it would have
+    // (and fails on its own if there is no room). Asked again a chunk later.
+    spdlog::debug("segment {}: reserving [{}, {}) ahead of the writer: {}", base_offset_, from, to, r.error().message());
+    return;
+  }
+  reserved_end_ = std::max(reserved_end_, to);
 }
 
 LogResult<void> Segment::append_beyond_mapping(std::size_t bytes, std::uint64_t pos) const {
@@ -328,9 +356,8 @@ void Segment::zero_fill(std::uint64_t end) noexcept {
   // Top up to `zero_fill_bytes` past `end` (page-aligned, never past the
   // segment size). The zeros written now are allocated at the next sync --
   // one journal commit per refill instead of one per sync.
-  const std::uint64_t page = 4096;
   const std::uint64_t target =
-      std::min<std::uint64_t>(opts_.segment_bytes, (end + opts_.zero_fill_bytes + page - 1) / page * page);
+      std::min<std::uint64_t>(opts_.segment_bytes, (end + opts_.zero_fill_bytes + kPage - 1) / kPage * kPage);
   std::uint64_t at = zero_end_;
   while (at < target) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kZeroChunk, target - at));
@@ -374,6 +401,16 @@ LogResult<void> Segment::seal() {
       return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
     }
     zero_end_ = committed().size;
+  }
+  if (active_ && reserved_end_ > 0) {
+    // Give back the reserved pages (blocks) no append reached: the size
+    // stays, no byte of the log changes.
+    if (auto r = file_->release_reserved(committed().size, reserved_end_); !r) {
+      spdlog::warn("segment {}: cannot free what was reserved past its end ({}): {}", base_offset_,
+                   reserved_end_, r.error().message());
+    }
+    reserved_end_ = 0;
+    prealloc_end_ = kNoPrealloc;
   }
   for (IndexFile* f : {&offset_index_->file(), &time_index_->file()}) {
     if (auto r = f->trim(); !r) return r;

@@ -95,6 +95,18 @@ class Segment {
     // logs. The zeros past the committed end are trimmed by seal() and
     // dropped by recovery as preallocation.
     std::uint32_t zero_fill_bytes = 0;
+    // pwrite mode: keep about this many bytes allocated past the end of the
+    // active segment (0 = off), reserved with fallocate(FALLOC_FL_KEEP_SIZE)
+    // one chunk of this size at a time. Appends then write into pages
+    // (blocks) that exist: the kernel allocates and charges them in one call
+    // per chunk rather than a page at a time inside the appends' pwrites
+    // (docs/bench/log.md, "Preallocation ahead of the writer"). The file's
+    // size does not move, so readers and recovery never see the reserved
+    // range; seal() frees what was not written (punch hole). A failed
+    // reservation (no room) is not an error: the append's pwrite allocates
+    // as it would without. Ignored with zero_fill_bytes, whose zeros are
+    // allocated already.
+    std::uint32_t preallocate_bytes = 0;
     // Lookups hop through a read-only mapping (made on the first one) rather
     // than pread. Off: no segment is mapped for reading (an mmap-mode active
     // segment still is, for writing, and its lookups use that mapping).
@@ -214,6 +226,7 @@ class Segment {
   [[gnu::cold]] void check_time_index(Committed c) const noexcept;
   static constexpr std::uint8_t kIndexUnchecked = 0, kIndexChecked = 1, kIndexDistrusted = 2;
   void publish(std::int64_t next_offset, std::uint64_t size) noexcept;
+  void preallocate(std::uint64_t end) noexcept;  // pwrite mode: reserve a chunk past `end` (Options::preallocate_bytes)
   void zero_fill(std::uint64_t end) noexcept;  // pwrite mode: zeros ahead of `end` (Options::zero_fill_bytes)
   // append()'s failures, out of line (they build messages).
   [[gnu::cold]] LogResult<void> append_beyond_mapping(std::size_t bytes, std::uint64_t pos) const;
@@ -267,6 +280,12 @@ class Segment {
   std::uint64_t bytes_since_index_entry_ = 0;
   std::int64_t first_append_ms_ = -1;
   std::uint64_t zero_end_ = 0;  // pwrite + zero_fill: file bytes written (data or zeros)
+  // pwrite + preallocate_bytes: appends reaching past prealloc_end_ reserve
+  // the next chunk first (kNoPrealloc: never); reserved_end_ bounds what
+  // seal() punches out.
+  static constexpr std::uint64_t kNoPrealloc = ~std::uint64_t{0};
+  std::uint64_t prealloc_end_ = kNoPrealloc;
+  std::uint64_t reserved_end_ = 0;
   // Flusher-only state: how far prefault() got.
   std::uint64_t prefaulted_ = 0;
 };
@@ -293,6 +312,7 @@ inline void Segment::publish(std::int64_t next_offset, std::uint64_t size) noexc
     std::memcpy(data_.load(std::memory_order_relaxed) + pos, bytes.data(), bytes.size());
   } else {
     if (opts_.zero_fill_bytes != 0) zero_fill(pos + bytes.size());
+    if (pos + bytes.size() > prealloc_end_) [[unlikely]] preallocate(pos + bytes.size());
     if (auto r = file_->pwrite_full(bytes, pos); !r) [[unlikely]] return append_write_failed(bytes.size(), pos, r.error());
     if (opts_.zero_fill_bytes != 0) zero_end_ = std::max(zero_end_, pos + bytes.size());
   }

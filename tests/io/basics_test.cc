@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,54 @@ TEST(File, OpenErrorsNameSyscallAndPath) {
   EXPECT_NE(std::string(missing.what()).find("nope"), std::string::npos) << missing.what();
   auto isdir = expect_system_error([&] { (void)File::open(dir.path()); });
   EXPECT_EQ(isdir.code().value(), EISDIR) << isdir.what();
+}
+
+// reserve() allocates past the end without moving it; writes then land in
+// the reserved blocks; release_reserved() gives them back. Checked on both kinds
+// of filesystem the log runs on (a disk one and tmpfs).
+TEST(File, ReserveKeepsTheSizeAndReleaseFreesTheBlocks) {
+  std::vector<std::filesystem::path> bases{std::filesystem::temp_directory_path()};
+  if (std::filesystem::is_directory("/dev/shm")) bases.emplace_back("/dev/shm");
+  for (const auto& base : bases) {
+    SCOPED_TRACE(base.string());
+    TempDir dir(base);
+    File f = File::open(dir / "r", File::Mode::create_rw);
+    auto blocks = [&] {
+      struct stat st {};
+      EXPECT_EQ(::fstat(f.fd(), &st), 0);
+      return static_cast<std::uint64_t>(st.st_blocks) * 512;
+    };
+    const std::string msg(3000, 'm');
+    ASSERT_TRUE(f.pwrite_full(std::as_bytes(std::span(msg)), 0).has_value());
+    auto r = f.reserve(0, 1 << 20);
+    if (!r && r.error().err == EOPNOTSUPP) GTEST_SKIP() << "no fallocate on " << base;
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(f.size().value(), 3000u);  // the size did not move
+    EXPECT_GE(blocks(), 1u << 20);       // the blocks are there
+    // A write into the reserved range extends the file as usual.
+    ASSERT_TRUE(f.pwrite_full(std::as_bytes(std::span(msg)), 3000).has_value());
+    EXPECT_EQ(f.size().value(), 6000u);
+    std::vector<std::byte> back(6000);
+    ASSERT_EQ(f.pread_full(back, 0).value(), 6000u);
+    EXPECT_EQ(std::memcmp(back.data() + 3000, msg.data(), msg.size()), 0);
+    // Releasing frees everything past the last page with data.
+    ASSERT_TRUE(f.release_reserved(6000, 1 << 20).has_value());
+    EXPECT_EQ(f.size().value(), 6000u);
+    EXPECT_LE(blocks(), 64u * 1024);  // the data's pages (and at most a little metadata)
+    ASSERT_EQ(f.pread_full(back, 0).value(), 6000u);
+    EXPECT_EQ(std::memcmp(back.data() + 3000, msg.data(), msg.size()), 0);
+  }
+  // Errors name the call: a descriptor opened read-only cannot reserve.
+  TempDir dir;
+  { File w = File::open(dir / "ro", File::Mode::create_rw); }
+  File ro = File::open(dir / "ro", File::Mode::read);
+  auto e = ro.reserve(0, 4096);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().err, EBADF);
+  EXPECT_NE(e.error().message().find("fallocate"), std::string::npos) << e.error().message();
+  auto p = ro.release_reserved(0, 4096);
+  ASSERT_FALSE(p.has_value());
+  EXPECT_TRUE(p.error().err == EBADF || p.error().err == EINVAL) << p.error().message();
 }
 
 TEST(File, ModesSizeTruncateFallocate) {

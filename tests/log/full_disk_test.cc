@@ -124,6 +124,38 @@ TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
   EXPECT_EQ(read_all(*log), model);
 }
 
+// pwrite mode reserves LogConfig::preallocate_bytes ahead of the writer. On
+// a filesystem too small for one reservation every reservation fails: the
+// appends still fill it as they would without, then fail cleanly.
+TEST(FullDisk, AReservationThatDoesNotFitStopsNoAppend) {
+  TempDir mp;
+  TmpfsMount mount(mp.path(), "size=256k,mode=0700");
+  if (!mount.mounted()) GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(mount.error());
+  LogConfig c;
+  c.write_mode = WriteMode::pwrite;
+  c.segment_bytes = 1 << 20;
+  c.preallocate_bytes = 1 << 20;  // never fits in 256 KiB
+  c.max_index_bytes = 4096;
+  const auto dir = mp / "log";
+  std::vector<std::byte> model;
+  auto log = PartitionLog::open(dir, c);
+  std::optional<LogError> failure;
+  for (int i = 0; i < 1000 && !failure; ++i) {
+    auto b = make_batch(static_cast<std::uint64_t>(i), 1, 1000);
+    auto r = log->append(b);
+    if (r) {
+      model.insert(model.end(), b.begin(), b.end());
+    } else {
+      failure = r.error();
+    }
+  }
+  ASSERT_TRUE(failure) << "the filesystem never filled up";
+  EXPECT_EQ(failure->sys_errno, ENOSPC) << failure->message;
+  // Most of the 256 KiB went to appended batches (the rest: the index pages).
+  EXPECT_GE(model.size(), 200u * 1024);
+  EXPECT_EQ(read_all(*log), model);
+}
+
 std::uint64_t allocated_bytes(const std::filesystem::path& p) {
   struct stat st {};
   EXPECT_EQ(::stat(p.c_str(), &st), 0);
