@@ -84,6 +84,13 @@ void Config::load_toml(const std::filesystem::path& file) {
   str("flush", [&](const std::string& v) { flush = parse_flush(v); });
   num("flush_interval_ms", flush_interval_ms);
   num("group_commit_delay_us", group_commit_delay_us);
+  if (auto* node = t.get("preallocate_bytes")) {
+    auto v = node->value<std::int64_t>();
+    if (!v || *v < 0 || *v > (1 << 30)) {
+      throw std::invalid_argument("config key 'preallocate_bytes': expected an integer in [0, 1073741824]");
+    }
+    preallocate_bytes = static_cast<std::uint32_t>(*v);
+  }
   flag("auto_create_topics", auto_create_topics);
   num("default_partitions", default_partitions);
   num("max_message_bytes", max_message_bytes);

@@ -44,6 +44,9 @@ struct Config {
   std::uint32_t flush_interval_ms = 5;
   // flush every: the log's commit delay (log::FlushPolicy::group_commit_delay_us); 0 = off.
   std::uint32_t group_commit_delay_us = 500;
+  // Bytes reserved past the end of each partition's active segment
+  // (log::LogConfig::preallocate_bytes; 0 = off, at most 1 GiB).
+  std::uint32_t preallocate_bytes = 1 << 20;
 
   bool auto_create_topics = true;
   std::int32_t default_partitions = 1;

@@ -22,6 +22,7 @@ log::LogConfig log_config(const Config& cfg) {
   lc.retention_ms = cfg.retention_ms;
   lc.retention_bytes = cfg.retention_bytes;
   lc.max_message_bytes = static_cast<std::uint32_t>(cfg.max_message_bytes);
+  lc.preallocate_bytes = cfg.preallocate_bytes;
   switch (cfg.flush) {
     case FlushMode::never: lc.flush.mode = log::FlushMode::never; break;
     case FlushMode::interval:

@@ -59,8 +59,10 @@ TEST(Config, LoadsToml) {
                          "auto_create_topics = false\n"
                          "default_partitions = 6\n"
                          "fetch_strategy = \"splice\"\n"
-                         "segment_bytes = 1048576\n";
+                         "segment_bytes = 1048576\n"
+                         "preallocate_bytes = 0\n";
   Config c;
+  EXPECT_EQ(c.preallocate_bytes, 1u << 20);
   c.load_toml(file);
   EXPECT_EQ(c.listen.port, 19092);
   EXPECT_EQ(c.data_dir, "/tmp/somewhere");
@@ -70,6 +72,7 @@ TEST(Config, LoadsToml) {
   EXPECT_EQ(c.default_partitions, 6);
   EXPECT_EQ(c.fetch_strategy, io::Strategy::splice);
   EXPECT_EQ(c.segment_bytes, 1048576u);
+  EXPECT_EQ(c.preallocate_bytes, 0u);
 }
 
 TEST(Config, RejectsBadToml) {
@@ -80,6 +83,10 @@ TEST(Config, RejectsBadToml) {
   EXPECT_THROW(c.load_toml(file), std::invalid_argument);
   std::ofstream(file) << "threads = \"many\"\n";
   EXPECT_THROW(c.load_toml(file), std::invalid_argument);
+  for (const char* bad : {"preallocate_bytes = -1\n", "preallocate_bytes = 2147483648\n"}) {
+    std::ofstream(file) << bad;
+    EXPECT_THROW(c.load_toml(file), std::invalid_argument) << bad;
+  }
   std::ofstream(file) << "this is not toml [\n";
   EXPECT_THROW(c.load_toml(file), std::runtime_error);
   EXPECT_THROW(Config::parse_flush("sometimes"), std::invalid_argument);
