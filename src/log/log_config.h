@@ -98,9 +98,10 @@ struct LogConfig {
   // inside each pwrite. The file's size does not move (readers and recovery
   // never see the range); a roll or close frees what was not written. Costs
   // up to this much page cache (on tmpfs) or disk per active segment.
-  // 1 MiB: +4-5 % appends/s at 1 KiB on tmpfs and ext4, and +12 % at 16 KiB
-  // on ext4, where 64 KiB chunks lost (docs/bench/log.md, "Preallocation
-  // ahead of the writer").
+  // 1 MiB against 0, append/raw-pwrite medians: tmpfs 1 KiB 0.903 -> 0.935,
+  // 16 KiB 0.906 -> 0.920; ext4 1 KiB 0.909 -> 0.951, 16 KiB 0.851 -> 0.961.
+  // 64 KiB chunks lost on ext4 (docs/bench/log.md, "Preallocation ahead of
+  // the writer").
   std::uint32_t preallocate_bytes = 1 << 20;
   // Lookups (the batch holding an offset or a timestamp) hop over batch
   // headers through a read-only mapping of the segment, made on its first
