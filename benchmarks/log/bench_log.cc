@@ -40,6 +40,9 @@
 //       once, page cache warm: max_bytes 1 returns the one batch holding the
 //       offset, 1 MiB a fetch-sized run of regions from it (the regions are
 //       not walked batch by batch, so both cost one lookup).
+//   BM_ReadRandomMixed/max_bytes:1
+//       The same on a log of batches of 96, 160, 240 and 400 bytes in random
+//       order (no index window of equal batches).
 //       items_per_second = lookups/s (target >= 1,000,000).
 //   BM_Crc32c/<impl>/<bytes>: CRC-32C throughput per implementation
 //       (Crc32cImpl: 0 software tables, 1 SSE4.2 3-way + shift tables,
@@ -446,14 +449,21 @@ struct ReadFixture {
   std::filesystem::path dir;
   std::unique_ptr<PartitionLog> log;
   static constexpr std::int64_t kBatches = 1'000'000;
-  explicit ReadFixture(bool map_for_reads) {
+  // mixed: batches of 96, 160, 240 or 400 bytes in a fixed random order
+  // instead of all of 160.
+  explicit ReadFixture(bool map_for_reads, bool mixed = false) {
     dir = fresh_dir("read");
     LogConfig c;
     c.segment_bytes = kFileBytes;
     c.map_for_reads = map_for_reads;
     log = PartitionLog::open(dir / "log", c);
-    auto b = batch_of(160);
+    std::vector<std::vector<std::byte>> sizes;
+    for (std::size_t n : mixed ? std::vector<std::size_t>{96, 160, 240, 400} : std::vector<std::size_t>{160}) {
+      sizes.push_back(batch_of(n));
+    }
+    std::mt19937 pick(7);
     for (std::int64_t i = 0; i < kBatches; ++i) {
+      auto& b = sizes[pick() % sizes.size()];
       store_be64(b.data(), 0);
       if (!log->append(b)) std::abort();
     }
@@ -562,6 +572,14 @@ void BM_ReadRandom(benchmark::State& state) {
 // max_bytes 1: a lookup of the single batch holding the offset (KIP-74: the
 // first batch is returned whole); 1 MiB: a fetch-sized read from there.
 BENCHMARK(BM_ReadRandom)->ArgName("max_bytes")->Arg(1)->Arg(1 << 20)->MinTime(2.0);
+
+// The same lookups in a log of batches of four sizes in random order: no
+// index window holds equal batches.
+void BM_ReadRandomMixed(benchmark::State& state) {
+  static ReadFixture fx(true, true);
+  read_random(state, fx);
+}
+BENCHMARK(BM_ReadRandomMixed)->ArgName("max_bytes")->Arg(1)->MinTime(2.0);
 
 // The same lookups with LogConfig::map_for_reads off: every hop preads its
 // header window (as Kafka reads its active segment).

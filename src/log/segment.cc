@@ -595,10 +595,13 @@ std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   if (const std::byte* data = read_view(c.size)) {
     // The hop is a chain of dependent loads through ~index_interval_bytes of
     // (on a random lookup) cold memory: ask for every line of the likely
-    // window at once so the misses overlap instead of queueing.
-    for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data + a);
+    // window at once so the misses overlap instead of queueing. After the
+    // load of the first header, which the hop needs first: issued before
+    // them, it no longer waits behind their misses (+4-12 % lookups/s,
+    // docs/bench/log.md, "Lookups: the first header before the prefetches").
     MappedBytes hdr{data};
     if (!batch_starts_at(hdr, w.from, c.size)) [[unlikely]] pos = distrust_index(w.from);
+    for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data + a);
     return hop_to(hdr, pos, c.size, offset);
   }
   PreadBytes hdr(*file_, c.size, base_offset_);
