@@ -102,7 +102,8 @@ class Segment {
     // per chunk rather than a page at a time inside the appends' pwrites
     // (docs/bench/log.md, "Preallocation ahead of the writer"). The file's
     // size does not move, so readers and recovery never see the reserved
-    // range; seal() frees what was not written (punch hole). A failed
+    // range; seal() frees what was not written (io::File::release_reserved),
+    // as does the next seal after a crash left a reservation. A failed
     // reservation (no room) is not an error: the append's pwrite allocates
     // as it would without. Ignored with zero_fill_bytes, whose zeros are
     // allocated already.
