@@ -23,6 +23,7 @@
 namespace nocopy::log {
 namespace {
 
+using test::allocated_bytes;
 using test::make_batch;
 using test::read_regions;
 using test::TempDir;
@@ -156,11 +157,6 @@ TEST(FullDisk, AReservationThatDoesNotFitStopsNoAppend) {
   EXPECT_EQ(read_all(*log), model);
 }
 
-std::uint64_t allocated_bytes(const std::filesystem::path& p) {
-  struct stat st {};
-  EXPECT_EQ(::stat(p.c_str(), &st), 0);
-  return static_cast<std::uint64_t>(st.st_blocks) * 512;
-}
 
 // An index is sized to its capacity sparsely; disk blocks are reserved a
 // chunk ahead of the entries, so an idle partition pins 4 KiB per index, not

@@ -2,8 +2,10 @@
 // reading FileRegions back into bytes.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -71,6 +73,25 @@ inline std::vector<std::byte> read_regions(const std::vector<buf::FileRegion>& r
     }
   }
   return out;
+}
+
+// Bytes of disk (or tmpfs pages) allocated to `p` (st_blocks); 0 if it
+// cannot be stat'ed.
+inline std::uint64_t allocated_bytes(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
+inline std::uint64_t page_up(std::uint64_t n) { return (n + 4095) / 4096 * 4096; }
+
+// The newest segment's .log in `dir` (names sort by base offset).
+inline std::filesystem::path newest_log_file(const std::filesystem::path& dir) {
+  std::filesystem::path newest;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".log" && (newest.empty() || e.path().filename() > newest.filename())) newest = e.path();
+  }
+  return newest;
 }
 
 }  // namespace nocopy::log::test

@@ -1,7 +1,5 @@
 #include "log/partition_log.h"
 
-#include <sys/stat.h>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -24,7 +22,10 @@
 namespace nocopy::log {
 namespace {
 
+using test::allocated_bytes;
 using test::make_batch;
+using test::newest_log_file;
+using test::page_up;
 using test::read_regions;
 using test::TempDir;
 
@@ -1127,23 +1128,6 @@ TEST_P(PartitionLogTest, ConcurrentFirstLookupsMapEachSegmentOnce) {
   for (auto& r : readers) r.join();
   for (const auto& e : errors) EXPECT_EQ(e, "");
   EXPECT_EQ(log_mappings(dir_.path()), segments);
-}
-
-std::uint64_t allocated_bytes(const std::filesystem::path& p) {
-  struct stat st {};
-  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
-  return static_cast<std::uint64_t>(st.st_blocks) * 512;
-}
-
-std::uint64_t page_up(std::uint64_t n) { return (n + 4095) / 4096 * 4096; }
-
-// The newest segment's .log (names sort by base offset).
-std::filesystem::path newest_log_file(const std::filesystem::path& dir) {
-  std::filesystem::path newest;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().extension() == ".log" && (newest.empty() || e.path().filename() > newest.filename())) newest = e.path();
-  }
-  return newest;
 }
 
 // pwrite mode reserves LogConfig::preallocate_bytes past the active
