@@ -60,6 +60,18 @@ std::vector<std::byte> read_all(PartitionLog& log) {
   return r ? read_regions(r->regions) : std::vector<std::byte>{};
 }
 
+// Appends batches of one 1000-byte record until an append fails or `max`
+// went in; each one that went in is added to `model`. Returns the failure.
+std::optional<LogError> append_until_failure(PartitionLog& log, std::vector<std::byte>& model, int max) {
+  for (int i = 0; i < max; ++i) {
+    auto b = make_batch(static_cast<std::uint64_t>(i), 1, 1000);
+    auto r = log.append(b);
+    if (!r) return r.error();
+    model.insert(model.end(), b.begin(), b.end());
+  }
+  return std::nullopt;
+}
+
 class FullDisk : public ::testing::TestWithParam<WriteMode> {};
 
 TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
@@ -82,16 +94,7 @@ TEST_P(FullDisk, SmallTmpfsFailsCleanlyAndRecovers) {
   std::vector<std::byte> model;
   {
     auto log = PartitionLog::open(dir, c);
-    std::optional<LogError> failure;
-    for (int i = 0; i < 2000 && !failure; ++i) {
-      auto b = make_batch(i, 1, 1000);
-      auto r = log->append(b);
-      if (r) {
-        model.insert(model.end(), b.begin(), b.end());
-      } else {
-        failure = r.error();
-      }
-    }
+    std::optional<LogError> failure = append_until_failure(*log, model, 2000);
     ASSERT_TRUE(failure) << "the filesystem never filled up";
     EXPECT_EQ(failure->kind, LogErrc::storage_error);
     EXPECT_EQ(failure->sys_errno, ENOSPC) << failure->message;
@@ -140,16 +143,7 @@ TEST(FullDisk, AReservationThatDoesNotFitStopsNoAppend) {
   const auto dir = mp / "log";
   std::vector<std::byte> model;
   auto log = PartitionLog::open(dir, c);
-  std::optional<LogError> failure;
-  for (int i = 0; i < 1000 && !failure; ++i) {
-    auto b = make_batch(static_cast<std::uint64_t>(i), 1, 1000);
-    auto r = log->append(b);
-    if (r) {
-      model.insert(model.end(), b.begin(), b.end());
-    } else {
-      failure = r.error();
-    }
-  }
+  std::optional<LogError> failure = append_until_failure(*log, model, 1000);
   ASSERT_TRUE(failure) << "the filesystem never filled up";
   EXPECT_EQ(failure->sys_errno, ENOSPC) << failure->message;
   // Most of the 256 KiB went to appended batches (the rest: the index pages).
