@@ -14,7 +14,7 @@ PKGS=(
   clang-14 libclang-rt-14-dev
   kcat python3 python3-kafka python3-snappy python3-lz4 python3-zstandard
   python3-confluent-kafka
-  curl wrk nginx-light procps
+  curl wrk nginx-light procps ccache
 )
 
 # The kafkajs end-to-end tests need node and npm; any node >= 14 will do, so
