@@ -259,7 +259,7 @@ double flush_window(bool group, std::int64_t delay_us, std::chrono::milliseconds
   constexpr int kThreads = 8;
   auto dir = fresh_dir("flush");
   LogConfig c;
-  c.flush.mode = FlushMode::every_append;
+  c.flush.mode = FlushPolicy::Mode::every_append;
   c.flush.group_commit = group;
   c.flush.group_commit_delay_us = delay_us;
   if (const char* z = std::getenv("NOCOPY_ZERO_FILL")) c.sync_zero_fill_bytes = static_cast<std::uint32_t>(std::atoll(z));
@@ -338,7 +338,7 @@ double bare_window(bool group, std::chrono::milliseconds duration) {
         const std::int64_t my = ++appended;
         const std::int64_t at = (my - 1) * size;
         if (zf != 0 && at + size + zf / 2 > zero_end) {
-          // As Segment::zero_fill: top up to zf past the end, page-aligned.
+          // As LogSegment::zero_fill: top up to zf past the end, page-aligned.
           const std::int64_t target = (at + size + zf + 4095) / 4096 * 4096;
           while (zero_end < target) {
             const auto n = std::min<std::int64_t>(std::ssize(zeros), target - zero_end);

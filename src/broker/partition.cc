@@ -24,13 +24,13 @@ log::LogConfig log_config(const Config& cfg) {
   lc.max_message_bytes = static_cast<std::uint32_t>(cfg.max_message_bytes);
   lc.preallocate_bytes = cfg.preallocate_bytes;
   switch (cfg.flush) {
-    case FlushMode::never: lc.flush.mode = log::FlushMode::never; break;
+    case FlushMode::never: lc.flush.mode = log::FlushPolicy::Mode::never; break;
     case FlushMode::interval:
-      lc.flush.mode = log::FlushMode::interval;
+      lc.flush.mode = log::FlushPolicy::Mode::interval;
       lc.flush.ms = cfg.flush_interval_ms;
       break;
     case FlushMode::every:
-      lc.flush.mode = log::FlushMode::every_append;
+      lc.flush.mode = log::FlushPolicy::Mode::every_append;
       lc.flush.group_commit = true;
       lc.flush.group_commit_delay_us = cfg.group_commit_delay_us;
       break;
@@ -45,7 +45,6 @@ Partition::Partition(std::string topic, std::int32_t index, std::filesystem::pat
       index_(index),
       dir_(std::move(dir)),
       cfg_(cfg),
-      max_message_bytes_(cfg.max_message_bytes),
       metrics_(metrics) {
   log_ = log::PartitionLog::open(dir_, log_config(cfg_));
   rebuild_producer_state();
@@ -83,15 +82,13 @@ void Partition::rebuild_producer_state() {
       while (pos + hdr.size() <= stop) {
         auto n = reg.file->pread_full(hdr, pos);
         if (!n || *n < hdr.size()) break;
-        const std::int64_t base = log::load_be64(hdr.data());
-        const auto len = static_cast<std::uint32_t>(log::load_be32(hdr.data() + 8));
-        const std::int32_t lod = log::load_be32(hdr.data() + 23);
-        const ProducerStateManager::BatchId id{log::load_be64(hdr.data() + 43), log::load_be16(hdr.data() + 51),
-                                               log::load_be32(hdr.data() + 53), lod + 1};
-        if (id.producer_id >= 0) producers_.record(id, base, base + lod);
+        const log::BatchHeader h = log::parse_batch_header(hdr);
+        const ProducerStateManager::BatchId id{h.producer_id, h.producer_epoch, h.base_sequence,
+                                               h.last_offset_delta + 1};
+        if (id.producer_id >= 0) producers_.record(id, h.base_offset, h.last_offset());
         ++batches;
-        next = base + lod + 1;
-        pos += 12 + static_cast<std::uint64_t>(len);
+        next = h.last_offset() + 1;
+        pos += h.total_size();
       }
     }
     if (next <= before) break;  // no whole header in this read: stop rather than spin
@@ -108,22 +105,18 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_
     out.error = kafka::to_wire(kafka::ErrorCode::corrupt_message);
     return out;
   }
-  auto declared = static_cast<std::uint64_t>(static_cast<std::uint32_t>(log::load_be32(batch.data() + 8))) + 12;
-  if (static_cast<std::int8_t>(batch[16]) != log::kMagicV2) {
+  const log::BatchHeader h = log::parse_batch_header(batch);
+  if (h.magic != log::kMagicV2) {
     out.error = kafka::to_wire(kafka::ErrorCode::invalid_record);
     return out;
   }
-  const auto max_message = static_cast<std::uint64_t>(max_message_bytes_.load(std::memory_order_relaxed));
-  if (declared > max_message + 12 && declared <= batch.size()) {
-    out.error = kafka::to_wire(kafka::ErrorCode::message_too_large);
+  // The size limit (max.message.bytes) is the log's to check.
+  if (h.total_size() != batch.size()) {
+    out.error = h.total_size() < batch.size() ? kafka::to_wire(kafka::ErrorCode::invalid_record)
+                                              : kafka::to_wire(kafka::ErrorCode::corrupt_message);
     return out;
   }
-  if (declared != batch.size()) {
-    out.error = declared < batch.size() ? kafka::to_wire(kafka::ErrorCode::invalid_record) : kafka::to_wire(kafka::ErrorCode::corrupt_message);
-    return out;
-  }
-  const ProducerStateManager::BatchId id{log::load_be64(batch.data() + 43), log::load_be16(batch.data() + 51),
-                                         log::load_be32(batch.data() + 53), log::load_be32(batch.data() + 23) + 1};
+  const ProducerStateManager::BatchId id{h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta + 1};
   std::unique_lock lock(producers_mu_, std::defer_lock);
   if (id.producer_id >= 0) {
     lock.lock();
@@ -228,7 +221,6 @@ void Partition::close() { log_->close(); }
 
 void Partition::reconfigure(const Config& cfg) {
   log_->reconfigure(log_config(cfg));
-  max_message_bytes_.store(cfg.max_message_bytes, std::memory_order_relaxed);
 }
 
 void Partition::enforce_retention() {

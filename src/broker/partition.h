@@ -53,7 +53,8 @@ class Partition {
     std::int64_t last_offset = -1;
     std::int64_t log_append_time = -1;
   };
-  // Validates (magic 2, one batch, CRC32C, size) and appends one RecordBatch,
+  // Validates (magic 2, one batch; the log checks the CRC-32C and
+  // max.message.bytes) and appends one RecordBatch,
   // patching its baseOffset in place. Wakes fetch waiters on success.
   // Idempotent producers (producerId >= 0): a retried batch already among the
   // producer's last 5 is answered with its original offsets and not appended
@@ -105,9 +106,9 @@ class Partition {
   void close();
   // Retention pass (background thread).
   void enforce_retention();
-  // Applies a changed topic config to the open partition: max.message.bytes
-  // at once, segment.bytes / retention.* from the next roll / retention pass
-  // (log::PartitionLog::reconfigure). The flush policy stays as opened.
+  // Applies a changed topic config to the open partition's log:
+  // max.message.bytes from the next append, segment.bytes / retention.* from
+  // the next roll / retention pass (log::PartitionLog::reconfigure). The flush policy stays as opened.
   // Thread-safe; throws std::invalid_argument for an unusable segment size.
   void reconfigure(const Config& cfg);
   // Idempotent producers whose state this partition keeps (expired ones
@@ -134,8 +135,7 @@ class Partition {
   std::string topic_;
   std::int32_t index_;
   std::filesystem::path dir_;
-  const Config& cfg_;  // as opened; the live limit below follows reconfigure()
-  std::atomic<std::int32_t> max_message_bytes_;
+  const Config& cfg_;  // as opened; the log's limits follow reconfigure()
   Metrics* metrics_;
   std::unique_ptr<log::PartitionLog> log_;
   FlushNotifier test_flush_notifier_;

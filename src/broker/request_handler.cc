@@ -429,7 +429,8 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
     auto& tr = res.responses.emplace_back();
     tr.name = std::move(t.name);
     tr.partitions.reserve(t.partitions.size());
-    // The topic's own max.message.bytes / flush policy (its overrides).
+    // The topic's own flush policy (its override); its max.message.bytes is
+    // the partition's log's to check.
     const auto tcfg = topics_.config_of(tr.name);
     for (auto& p : t.partitions) {
       auto& pr = tr.partitions.emplace_back();
@@ -456,10 +457,6 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
       const auto records = p.records.bytes;
       if (p.records.is_null || records.empty()) {
         pr.error_code = code(ErrorCode::invalid_record);
-        continue;
-      }
-      if (records.size() > static_cast<std::size_t>(tcfg->max_message_bytes) + 12) {
-        pr.error_code = code(ErrorCode::message_too_large);
         continue;
       }
       // The records are a view into the (writable) request frame: patch in place.

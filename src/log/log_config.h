@@ -21,14 +21,6 @@ enum class WriteMode : std::uint8_t {
            // and written with memcpy; trimmed to its real size on roll/close
 };
 
-enum class FlushMode : std::uint8_t {
-  never,         // Kafka's default: the page cache and replication (here: only
-                 // explicit flush()/wait_flushed()/close() sync)
-  interval,      // every `messages` records or every `ms` milliseconds
-  every_append,  // each append is followed by a sync before it is
-                 // acknowledged (wait_flushed / request_flush_notification)
-};
-
 // message.timestamp.type: whose clock the batch timestamps are.
 enum class TimestampType : std::uint8_t {
   create_time,      // the producer's (Kafka's default): batches are stored as sent
@@ -37,7 +29,15 @@ enum class TimestampType : std::uint8_t {
 };
 
 struct FlushPolicy {
-  FlushMode mode = FlushMode::never;
+  // When the log syncs (fdatasync) what it appended.
+  enum class Mode : std::uint8_t {
+    never,         // Kafka's default: the page cache and replication (here: only
+                   // explicit flush()/wait_flushed()/close() sync)
+    interval,      // every `messages` records or every `ms` milliseconds
+    every_append,  // each append is followed by a sync before it is
+                   // acknowledged (wait_flushed / request_flush_notification)
+  };
+  Mode mode = Mode::never;
   std::int64_t messages = 0;  // interval: records between syncs (0 = unused)
   std::int64_t ms = 0;        // interval: milliseconds between syncs (0 = unused)
   // every_append: true = the flusher (a FlushScheduler pool thread)
@@ -82,10 +82,10 @@ struct LogConfig {
   // memcpy without page faults. On a disk filesystem this dirties (and later
   // writes) the preallocated zeros once.
   bool mmap_prefault = true;
-  // pwrite mode with FlushMode::every_append: keep this many bytes of
+  // pwrite mode with FlushPolicy::Mode::every_append: keep this many bytes of
   // written zeros ahead of the end of the active segment (0 = off), so that
   // appends overwrite blocks already allocated on disk and their fdatasync
-  // needs no journal commit for a grown file (Segment::Options). Every
+  // needs no journal commit for a grown file (LogSegment::Options). Every
   // appended byte is then written twice (zeros, then data). Larger fills
   // (fewer journal commits) made no difference beyond this disk's noise
   // (benchmarks/bare/sync_probe.c; docs/bench/log.md, "Waiters lead the

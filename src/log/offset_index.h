@@ -56,7 +56,7 @@ class OffsetIndex {
   void truncate_to(std::int64_t offset) noexcept;
   // The first and the last entry in order and inside the .log: O(1), what
   // opening a cleanly closed segment checks (as Kafka does). Lookups check
-  // each entry they use against the batch it names (Segment::find), so a
+  // each entry they use against the batch it names (LogSegment::find), so a
   // damaged entry between them cannot misdirect a read.
   bool sane_ends(std::uint64_t log_size) const noexcept;
 

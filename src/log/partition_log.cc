@@ -72,7 +72,7 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::filesystem::path& di
 }
 
 PartitionLog::PartitionLog(std::filesystem::path dir, LogConfig config)
-    : dir_(std::move(dir)), config_(std::move(config)) {}
+    : dir_(std::move(dir)), config_(std::move(config)), max_message_bytes_(config_.max_message_bytes) {}
 
 PartitionLog::~PartitionLog() { close(); }
 
@@ -98,8 +98,8 @@ inline std::int64_t coarse_wall_ms() noexcept {
   return coarse_wall_ms();
 }
 
-Segment::Options PartitionLog::segment_options() const {
-  Segment::Options o;
+LogSegment::Options PartitionLog::segment_options() const {
+  LogSegment::Options o;
   o.write_mode = config_.write_mode;
   o.segment_bytes = config_.segment_bytes;
   o.index_interval_bytes = config_.index_interval_bytes;
@@ -107,7 +107,7 @@ Segment::Options PartitionLog::segment_options() const {
   // One entry per crossed interval: segment_bytes / interval + 1 entries at most.
   std::uint64_t needed = (config_.segment_bytes / config_.index_interval_bytes + 2) * OffsetIndex::kEntrySize;
   o.index_capacity_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(needed, config_.max_index_bytes));
-  if (config_.write_mode == WriteMode::pwrite && config_.flush.mode == FlushMode::every_append) {
+  if (config_.write_mode == WriteMode::pwrite && config_.flush.mode == FlushPolicy::Mode::every_append) {
     o.zero_fill_bytes = config_.sync_zero_fill_bytes;
   }
   if (config_.write_mode == WriteMode::pwrite) o.preallocate_bytes = config_.preallocate_bytes;
@@ -120,7 +120,7 @@ void PartitionLog::load() {
     const std::string name = e.path().filename().string();
     if (auto b = parse_segment_name(name)) {
       bases.push_back(*b);
-    } else if (name.ends_with(".tmp") || name.ends_with(Segment::kDeletedSuffix)) {
+    } else if (name.ends_with(".tmp") || name.ends_with(LogSegment::kDeletedSuffix)) {
       // A checkpoint never renamed, or a segment retention retired but did
       // not get to unlink before a crash.
       std::filesystem::remove(e.path());
@@ -157,7 +157,7 @@ void PartitionLog::load() {
     report_.messages.push_back(std::move(msg));
   };
 
-  const Segment::Options opts = segment_options();
+  const LogSegment::Options opts = segment_options();
   std::int64_t expected = -1;
   bool cut = false;
   for (std::size_t i = 0; i < bases.size(); ++i) {
@@ -171,9 +171,9 @@ void PartitionLog::load() {
     }
     if (cut) {
       std::error_code ec;
-      auto sz = std::filesystem::file_size(dir_ / Segment::file_name(base, ".log"), ec);
+      auto sz = std::filesystem::file_size(dir_ / LogSegment::file_name(base, ".log"), ec);
       report_.bytes_truncated += ec ? 0 : sz;
-      Segment::remove_files(dir_, base);
+      LogSegment::remove_files(dir_, base);
       report_.segments_deleted.push_back(base);
       continue;
     }
@@ -181,7 +181,7 @@ void PartitionLog::load() {
         i + 1 < bases.size() ? bases[i + 1] : std::numeric_limits<std::int64_t>::max();
     const bool trust = clean || next_base <= rp;
     ScanOutcome out;
-    std::shared_ptr<Segment> seg = Segment::open(dir_, base, opts, trust, &out);
+    std::shared_ptr<LogSegment> seg = LogSegment::open(dir_, base, opts, trust, &out);
     if (!trust) ++report_.segments_scanned;
     if (out.indexes_rebuilt) ++report_.indexes_rebuilt;
     if (out.dropped_bytes > 0) {
@@ -213,7 +213,7 @@ void PartitionLog::load() {
     segments_[base] = std::move(seg);
   }
   if (segments_.empty()) {
-    segments_[0] = Segment::create(dir_, 0, opts);
+    segments_[0] = LogSegment::create(dir_, 0, opts);
   } else {
     segments_.rbegin()->second->make_active();
   }
@@ -232,19 +232,19 @@ void PartitionLog::load() {
                report_.segments_scanned, report_.bytes_truncated);
 }
 
-std::shared_ptr<Segment> PartitionLog::active() const {
+std::shared_ptr<LogSegment> PartitionLog::active() const {
   std::shared_lock lk(segments_mu_);
   return segments_.rbegin()->second;
 }
 
-std::shared_ptr<Segment> PartitionLog::segment_for(std::int64_t offset) const {
+std::shared_ptr<LogSegment> PartitionLog::segment_for(std::int64_t offset) const {
   std::shared_lock lk(segments_mu_);
   auto it = segments_.upper_bound(offset);
   if (it == segments_.begin()) return nullptr;
   return std::prev(it)->second;
 }
 
-std::shared_ptr<Segment> PartitionLog::next_segment(std::int64_t base) const {
+std::shared_ptr<LogSegment> PartitionLog::next_segment(std::int64_t base) const {
   std::shared_lock lk(segments_mu_);
   auto it = segments_.upper_bound(base);
   if (it == segments_.end()) return nullptr;
@@ -259,18 +259,15 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
   std::uint64_t pos = 0;
   std::int64_t records = 0;
   std::int64_t max_ts = -1;
-  // The size limits may change (reconfigure): checked under the lock below.
-  std::size_t largest = 0, largest_at = 0;
+  // max.message.bytes, checked before each batch's CRC (reconfigure() may
+  // change it; the segment size is checked under the lock below).
+  const std::uint64_t max_size = max_message_bytes_.load(std::memory_order_relaxed);
   while (pos < batches.size()) {
-    auto h = validate_batch(std::span<const std::byte>(batches).subspan(pos), true);
+    auto h = validate_batch(std::span<const std::byte>(batches).subspan(pos), true, {}, max_size);
     if (!h) [[unlikely]] {
       LogError e = h.error();
       e.message = fmt::format("batch {} at byte {}: {}", infos.size(), pos, e.message);
       return std::unexpected(std::move(e));
-    }
-    if (infos.empty() || h->total_size() > infos[largest].size) {
-      largest = infos.size();
-      largest_at = pos;
     }
     if (config_.require_zero_base_offset && h->base_offset != 0) [[unlikely]] {
       return log_fail(LogErrc::invalid_record, fmt::format("batch {} at byte {}: baseOffset {} is not 0",
@@ -288,11 +285,6 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
 
   std::unique_lock lk(append_mu_);
   if (closed_) [[unlikely]] return log_fail(LogErrc::closed, "log is closed");
-  if (infos[largest].size > config_.max_message_bytes) [[unlikely]] {
-    return log_fail(LogErrc::message_too_large,
-                    fmt::format("batch {} at byte {}: {} bytes exceed max_message_bytes {}", largest, largest_at,
-                                infos[largest].size, config_.max_message_bytes));
-  }
   if (batches.size() > config_.segment_bytes) [[unlikely]] {
     return log_fail(LogErrc::record_list_too_large,
                     fmt::format("{} bytes do not fit in one segment ({} bytes)", batches.size(),
@@ -305,7 +297,7 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
   const bool append_time = config_.timestamp_type == TimestampType::log_append_time;
   // Writers hold append_mu_, so the active segment cannot go away under us:
   // no reference count traffic on the hot path.
-  Segment* seg = active_seg_;
+  LogSegment* seg = active_seg_;
   // The wall clock is read only when something needs it: LogAppendTime, a
   // segment's first append, or an injected clock. Roll by age otherwise
   // goes by a deadline the flusher watches (arm_age_deadline).
@@ -362,8 +354,8 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
   AppendInfo info{base, next - 1, max_ts, log_start_.load(std::memory_order_relaxed),
                   static_cast<std::uint32_t>(infos.size()), batches.size(), append_time ? now : -1};
   switch (config_.flush.mode) {
-    case FlushMode::never: break;
-    case FlushMode::every_append:
+    case FlushPolicy::Mode::never: break;
+    case FlushPolicy::Mode::every_append:
       if (config_.flush.group_commit) {
         // SyncBy::caller: its wait starts the sync (or joins one).
         if (sync_by == SyncBy::log) request_flush(next, config_.flush.group_commit_delay_us > 0);
@@ -373,7 +365,7 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
         if (!r) return std::unexpected(r.error());
       }
       break;
-    case FlushMode::interval:
+    case FlushPolicy::Mode::interval:
       unflushed_messages_ += records;
       if (config_.flush.messages > 0 && unflushed_messages_ >= config_.flush.messages) {
         unflushed_messages_ = 0;
@@ -399,6 +391,7 @@ void PartitionLog::reconfigure(const LogConfig& limits) {
   config_.retention_bytes = limits.retention_bytes;
   config_.retention_rolls_expired_active = limits.retention_rolls_expired_active;
   config_.max_message_bytes = limits.max_message_bytes;
+  max_message_bytes_.store(limits.max_message_bytes, std::memory_order_relaxed);
 }
 
 LogResult<void> PartitionLog::roll() {
@@ -409,14 +402,14 @@ LogResult<void> PartitionLog::roll() {
 }
 
 LogResult<void> PartitionLog::roll_locked() {
-  std::shared_ptr<Segment> old = segments_.rbegin()->second;
+  std::shared_ptr<LogSegment> old = segments_.rbegin()->second;
   const std::int64_t base = log_end_.load(std::memory_order_relaxed);
-  std::shared_ptr<Segment> seg;
+  std::shared_ptr<LogSegment> seg;
   try {
-    seg = Segment::create(dir_, base, segment_options());
+    seg = LogSegment::create(dir_, base, segment_options());
   } catch (const std::system_error& e) {
     // Leave no half-created files behind; the old segment stays active.
-    Segment::remove_files(dir_, base);
+    LogSegment::remove_files(dir_, base);
     spdlog::warn("log {}: cannot roll a new segment at offset {}: {}", dir_.string(), base, e.what());
     return std::unexpected(storage_error_from(e));
   }
@@ -434,7 +427,7 @@ LogResult<void> PartitionLog::roll_locked() {
   active_seg_ = seg.get();
   spdlog::debug("log {}: rolled segment {} at offset {}", dir_.string(), old->base_offset(), base);
   // The flusher syncs the old segment and then moves the recovery point.
-  if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit) request_flush(base);
+  if (config_.flush.mode != FlushPolicy::Mode::every_append || !config_.flush.group_commit) request_flush(base);
   if (config_.write_mode == WriteMode::mmap && config_.mmap_prefault) {
     {
       std::lock_guard fl(flush_mu_);
@@ -456,7 +449,7 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
   res.high_watermark = end;
   res.log_start_offset = start;
   if (offset == end) return res;
-  std::shared_ptr<Segment> seg = segment_for(offset);
+  std::shared_ptr<LogSegment> seg = segment_for(offset);
   if (!seg) {
     return log_fail(LogErrc::offset_out_of_range,
                     fmt::format("offset {} was deleted by retention", offset));
@@ -480,7 +473,7 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
       if (remaining == 0 || loc->position + len < c.size) break;
     }
     cur = std::max(cur, c.next_offset);
-    std::shared_ptr<Segment> next = next_segment(seg->base_offset());
+    std::shared_ptr<LogSegment> next = next_segment(seg->base_offset());
     // `c` may be older than the roll that made `next`: the segment can have
     // grown after it was read. Its regions end at c.size, so joining `next`
     // would skip the offsets appended in between. (A segment is final once
@@ -492,7 +485,7 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
 }
 
 std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) const {
-  std::vector<std::shared_ptr<Segment>> segs;
+  std::vector<std::shared_ptr<LogSegment>> segs;
   {
     std::shared_lock lk(segments_mu_);
     for (const auto& [b, s] : segments_) segs.push_back(s);
@@ -552,16 +545,16 @@ LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::in
   // go like any other (the log is then empty, log start == log end, and the
   // next append lands in the new segment).
   if (config_.retention_rolls_expired_active && config_.retention_ms >= 0) {
-    const Segment& act = *segments_.rbegin()->second;
+    const LogSegment& act = *segments_.rbegin()->second;
     if (act.committed().size > 0 && act.max_timestamp() >= 0 && act.max_timestamp() < now - config_.retention_ms) {
       if (auto r = roll_locked(); !r) return std::unexpected(r.error());
     }
   }
   std::uint64_t total = 0;
   for (const auto& [b, s] : segments_) total += s->committed().size;
-  std::vector<std::shared_ptr<Segment>> doomed;
+  std::vector<std::shared_ptr<LogSegment>> doomed;
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
-    const Segment& s = *it->second;
+    const LogSegment& s = *it->second;
     const std::uint64_t sz = s.committed().size;
     const bool by_size = config_.retention_bytes >= 0 &&
                          total - sz >= static_cast<std::uint64_t>(config_.retention_bytes);
@@ -616,7 +609,7 @@ void PartitionLog::request_flush(std::int64_t upto, bool within_delay) {
 }
 
 void PartitionLog::arm_interval_timer() {
-  if (config_.flush.mode != FlushMode::interval || config_.flush.ms <= 0) return;
+  if (config_.flush.mode != FlushPolicy::Mode::interval || config_.flush.ms <= 0) return;
   // The exchange pairs with the one in run_flush_work(): either this append
   // sees the timer cleared and arms it, or the run that cleared it reads a
   // log end that includes this append.
@@ -639,7 +632,7 @@ std::int64_t ms_after(std::int64_t from, std::int64_t ms) noexcept {
 }
 }  // namespace
 
-bool PartitionLog::age_roll_due(const Segment& seg, std::int64_t now) const noexcept {
+bool PartitionLog::age_roll_due(const LogSegment& seg, std::int64_t now) const noexcept {
   if (config_.clock) [[unlikely]] {
     // An injected clock cannot drive the flusher's timer: compare per append.
     return seg.first_append_ms() >= 0 && now - seg.first_append_ms() >= config_.segment_ms;
@@ -698,7 +691,7 @@ void PartitionLog::check_age_deadline() noexcept {
 
 LogResult<void> PartitionLog::sync_segments_upto(std::int64_t target) {
   const std::int64_t from = flushed_.load(std::memory_order_acquire);
-  std::vector<std::shared_ptr<Segment>> segs;
+  std::vector<std::shared_ptr<LogSegment>> segs;
   {
     std::shared_lock lk(segments_mu_);
     auto it = segments_.upper_bound(from);
@@ -762,7 +755,7 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
   for (auto& cb : ready) cb(result);
   if (!err) {
     // Move the recovery point once a flush covers a whole older segment.
-    std::shared_ptr<Segment> seg = segment_for(flushed > 0 ? flushed - 1 : 0);
+    std::shared_ptr<LogSegment> seg = segment_for(flushed > 0 ? flushed - 1 : 0);
     bool move = false;
     {
       std::lock_guard ck(checkpoint_mu_);
@@ -778,7 +771,7 @@ void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogE
 
 void PartitionLog::run_flush_work() noexcept {
   check_age_deadline();
-  // FlushMode::interval by time: sync once the armed deadline passed (kNoDue:
+  // FlushPolicy::Mode::interval by time: sync once the armed deadline passed (kNoDue:
   // the arming append has not stored it yet and schedules the run itself).
   const std::int64_t due =
       timer_armed_.load(std::memory_order_acquire) ? timer_due_ns_.load(std::memory_order_acquire) : kNoDue;
@@ -820,7 +813,7 @@ void PartitionLog::run_flush_work() noexcept {
     }
   }
   if (to_prefault_) {
-    std::shared_ptr<Segment> seg = to_prefault_;
+    std::shared_ptr<LogSegment> seg = to_prefault_;
     lk.unlock();
     const bool more = seg->prefault(kPrefaultChunkBytes);
     lk.lock();
@@ -861,7 +854,7 @@ bool PartitionLog::group_sync(std::unique_lock<std::mutex>& lk, bool led) {
 
 std::int64_t PartitionLog::gather_bound_ns() const {
   const std::int64_t delay_ns = config_.flush.group_commit_delay_us * 1000;
-  if (config_.flush.mode != FlushMode::every_append || !config_.flush.group_commit || delay_ns <= 0 ||
+  if (config_.flush.mode != FlushPolicy::Mode::every_append || !config_.flush.group_commit || delay_ns <= 0 ||
       last_sync_waiters_ < 2) {
     return 0;
   }

@@ -21,7 +21,7 @@
 //    blocks; request_flush_notification(offset, cb) calls back (on a flusher
 //    thread, or inline when already durable) -- the broker posts the
 //    callback to its reactor. Either one makes the flusher sync even under
-//    FlushMode::never. With FlushMode::every_append the flusher group-commits:
+//    FlushPolicy::Mode::never. With FlushPolicy::Mode::every_append the flusher group-commits:
 //    one fdatasync covers everything appended while the previous one ran.
 //  * The flusher is not a thread of the log's own: its work (syncs, interval
 //    flushes, mmap prefault) runs on a FlushScheduler pool shared by every
@@ -70,7 +70,7 @@
 #include "log/flush_scheduler.h"
 #include "log/log_config.h"
 #include "log/log_error.h"
-#include "log/segment.h"
+#include "log/log_segment.h"
 
 namespace nocopy::log {
 
@@ -122,7 +122,7 @@ class PartitionLog final : private FlushScheduler::Client {
   PartitionLog(const PartitionLog&) = delete;
   PartitionLog& operator=(const PartitionLog&) = delete;
 
-  // Who starts the sync of an append under FlushMode::every_append with
+  // Who starts the sync of an append under FlushPolicy::Mode::every_append with
   // group commit: the log (a flusher run; with a commit delay, within
   // group_commit_delay_us, sooner when a waiter comes), or the caller, which
   // then waits for it -- wait_flushed() (it may lead the sync itself) or
@@ -203,12 +203,12 @@ class PartitionLog final : private FlushScheduler::Client {
   PartitionLog(std::filesystem::path dir, LogConfig config);
   void load();
   std::int64_t now_ms() const;
-  Segment::Options segment_options() const;
-  std::shared_ptr<Segment> active() const;
-  std::shared_ptr<Segment> segment_for(std::int64_t offset) const;  // nullptr when below start
+  LogSegment::Options segment_options() const;
+  std::shared_ptr<LogSegment> active() const;
+  std::shared_ptr<LogSegment> segment_for(std::int64_t offset) const;  // nullptr when below start
   LogResult<void> roll_locked();
   // Roll by age. `now`: wall ms, read by append() only with an injected clock.
-  bool age_roll_due(const Segment& seg, std::int64_t now) const noexcept;
+  bool age_roll_due(const LogSegment& seg, std::int64_t now) const noexcept;
   void arm_age_deadline(std::int64_t base);  // after the first append to segment `base`; under append_mu_
   void reset_age_deadline();                 // segment_ms changed; under append_mu_
   void check_age_deadline() noexcept;        // flusher run: mark the segment due, or re-arm the timer
@@ -246,7 +246,7 @@ class PartitionLog final : private FlushScheduler::Client {
   // leads the sync sooner and the run finds nothing to do.
   void request_flush(std::int64_t upto, bool within_delay = false);
   LogResult<void> write_recovery_point(std::int64_t offset);
-  std::shared_ptr<Segment> next_segment(std::int64_t base) const;
+  std::shared_ptr<LogSegment> next_segment(std::int64_t base) const;
   void fsync_dir();
 
   const std::filesystem::path dir_;
@@ -254,11 +254,13 @@ class PartitionLog final : private FlushScheduler::Client {
   // (only read under it, or before the log is shared).
   LogConfig config_;
   RecoveryReport report_;
+  // config_.max_message_bytes, read by append() before it takes the lock.
+  std::atomic<std::uint32_t> max_message_bytes_;
 
   mutable std::mutex append_mu_;               // writers: append/roll/retention/close
   mutable std::shared_mutex segments_mu_;      // guards segments_ (readers: shared, briefly)
-  std::map<std::int64_t, std::shared_ptr<Segment>> segments_;
-  Segment* active_seg_ = nullptr;              // segments_' last; under append_mu_ (the append path's shortcut)
+  std::map<std::int64_t, std::shared_ptr<LogSegment>> segments_;
+  LogSegment* active_seg_ = nullptr;              // segments_' last; under append_mu_ (the append path's shortcut)
   std::atomic<std::int64_t> log_start_{0};
   std::atomic<std::int64_t> log_end_{0};
   std::atomic<std::int64_t> flushed_{0};
@@ -282,7 +284,7 @@ class PartitionLog final : private FlushScheduler::Client {
   std::atomic<bool> backstop_armed_{false};  // request_flush(within_delay)'s timer is pending
   std::int64_t flush_requested_ = 0;     // sync everything below this
   bool stop_flusher_ = false;
-  // FlushMode::interval with ms > 0: armed by the first append after a
+  // FlushPolicy::Mode::interval with ms > 0: armed by the first append after a
   // flush, due flush.ms later (steady clock, ns); cleared by the run that
   // syncs.
   // timer_due_ns_ is kNoDue from the run that clears the timer until the
@@ -308,7 +310,7 @@ class PartitionLog final : private FlushScheduler::Client {
   FlushStats flush_stats_;
   bool gathering_ = false;               // a run waits on gather_cv_
   std::condition_variable gather_cv_;    // a waiter arrived, or stop
-  std::shared_ptr<Segment> to_prefault_;  // mmap mode: a new segment the flusher warms (a chunk per run)
+  std::shared_ptr<LogSegment> to_prefault_;  // mmap mode: a new segment the flusher warms (a chunk per run)
   std::atomic<bool> sync_failed_{false};
   std::mutex checkpoint_mu_;
   std::int64_t checkpointed_ = 0;        // last recovery point written; under checkpoint_mu_

@@ -16,7 +16,7 @@ namespace {
 // validate_batch's failure path, out of line: names the first check that
 // fails (the CRC is computed again).
 [[gnu::cold, gnu::noinline]] LogResult<BatchHeader> batch_invalid(std::span<const std::byte> bytes, bool check_crc,
-                                                                  std::string_view where) {
+                                                                  std::string_view where, std::uint64_t max_size) {
   auto err = [&](LogErrc k, std::string msg) {
     return log_fail(k, where.empty() ? msg : fmt::format("{}: {}", where, msg));
   };
@@ -46,6 +46,10 @@ namespace {
                fmt::format("lastOffsetDelta {} + 1 != recordsCount {}", h.last_offset_delta,
                            h.records_count));
   }
+  if (h.total_size() > max_size) {
+    return err(LogErrc::message_too_large,
+               fmt::format("{} bytes exceed max_message_bytes {}", h.total_size(), max_size));
+  }
   if (check_crc) {
     const std::uint32_t computed = crc32c(bytes.subspan(kCrcCoveredFrom, h.total_size() - kCrcCoveredFrom));
     if (computed != h.crc) {
@@ -58,19 +62,20 @@ namespace {
 
 }  // namespace
 
-LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool check_crc, std::string_view where) {
+LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool check_crc, std::string_view where,
+                                      std::uint64_t max_size) {
   // The checks in one branch; the messages are built only on failure.
   if (bytes.size() >= kBatchHeaderSize) [[likely]] {
     const BatchHeader h = parse_batch_header(bytes);
     if (h.magic == kMagicV2 && h.batch_length >= static_cast<std::int32_t>(kBatchHeaderSize - kLogOverhead) &&
-        h.total_size() <= bytes.size() && h.records_count >= 1 &&
+        h.total_size() <= bytes.size() && h.total_size() <= max_size && h.records_count >= 1 &&
         static_cast<std::int64_t>(h.last_offset_delta) + 1 == h.records_count) [[likely]] {
       if (!check_crc || crc32c(bytes.subspan(kCrcCoveredFrom, h.total_size() - kCrcCoveredFrom)) == h.crc) [[likely]] {
         return h;
       }
     }
   }
-  return batch_invalid(bytes, check_crc, where);
+  return batch_invalid(bytes, check_crc, where, max_size);
 }
 
 void update_batch_crc(std::span<std::byte> batch) noexcept {

@@ -129,10 +129,13 @@ inline BatchHeader parse_batch_header(std::span<const std::byte> bytes) noexcept
 // Structural checks of one batch at the start of `bytes` (which may hold more
 // after it): enough bytes for the header and the declared length, magic 2,
 // batchLength large enough for a header, lastOffsetDelta + 1 == recordsCount,
-// recordsCount >= 1, and (when check_crc) the CRC-32C of bytes 21..end.
+// recordsCount >= 1, a whole batch (12 + batchLength) of at most `max_size`
+// bytes (max.message.bytes; else message_too_large, checked before the CRC),
+// and (when check_crc) the CRC-32C of bytes 21..end.
 // Returns the header on success; `where` prefixes the error message.
 LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool check_crc = true,
-                                      std::string_view where = {});
+                                      std::string_view where = {},
+                                      std::uint64_t max_size = UINT64_MAX);
 
 // Recomputes and stores the CRC of the batch occupying exactly `batch`.
 void update_batch_crc(std::span<std::byte> batch) noexcept;

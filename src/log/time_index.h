@@ -44,7 +44,7 @@ class TimeIndex {
   bool maybe_append(std::int64_t timestamp, std::int64_t offset) noexcept;
   void truncate_to(std::int64_t offset) noexcept;
   // The first `first_n` entries in order and below next_offset: O(entries)
-  // (Segment runs it once, on the segment's first timestamp lookup).
+  // (LogSegment runs it once, on the segment's first timestamp lookup).
   bool sane(std::int64_t next_offset, std::size_t first_n = SIZE_MAX) const noexcept;
   // The same for the first and the last entry only: O(1), at open.
   bool sane_ends(std::int64_t next_offset) const noexcept;

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "log/partition_log.h"
-#include "log/segment.h"
+#include "log/log_segment.h"
 #include "log_test_util.h"
 
 namespace nocopy::log {
@@ -203,7 +203,7 @@ TEST(FlushSchedulerLogs, ManyLogsShareTheDefaultPoolInsteadOfAThreadEach) {
   std::vector<std::unique_ptr<PartitionLog>> logs;
   LogConfig c;
   c.segment_bytes = 64 * 1024;
-  c.flush.mode = FlushMode::every_append;
+  c.flush.mode = FlushPolicy::Mode::every_append;
   for (int i = 0; i < 100; ++i) logs.push_back(PartitionLog::open(dir / ("p" + std::to_string(i)), c));
   EXPECT_LE(thread_count(), before + FlushScheduler::default_threads());
   for (int i = 0; i < 100; ++i) {
@@ -221,7 +221,7 @@ TEST(FlushSchedulerLogs, IntervalPolicySyncsByTimeWithoutARequest) {
   TempDir dir(test::memory_dir());
   LogConfig c;
   c.segment_bytes = 64 * 1024;
-  c.flush.mode = FlushMode::interval;
+  c.flush.mode = FlushPolicy::Mode::interval;
   c.flush.ms = 20;
   auto log = PartitionLog::open(dir.path(), c);
   for (int round = 0; round < 3; ++round) {  // the timer re-arms after each flush
@@ -243,7 +243,7 @@ TEST(FlushSchedulerLogs, IntervalPolicySyncsEveryNMessages) {
   TempDir dir(test::memory_dir());
   LogConfig c;
   c.segment_bytes = 64 * 1024;
-  c.flush.mode = FlushMode::interval;
+  c.flush.mode = FlushPolicy::Mode::interval;
   c.flush.messages = 5;
   auto log = PartitionLog::open(dir.path(), c);
   for (int i = 0; i < 4; ++i) {
@@ -264,7 +264,7 @@ TEST(FlushSchedulerLogs, AChildOfForkGetsItsOwnSharedPool) {
   TempDir dir(test::memory_dir());
   LogConfig c;
   c.segment_bytes = 64 * 1024;
-  c.flush.mode = FlushMode::every_append;
+  c.flush.mode = FlushPolicy::Mode::every_append;
   auto parent_log = PartitionLog::open(dir / "parent", c);  // the shared pool exists now
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -288,10 +288,10 @@ TEST(FlushSchedulerLogs, AChildOfForkGetsItsOwnSharedPool) {
 
 TEST(FlushSchedulerSegment, PrefaultGoesInChunks) {
   TempDir dir(test::memory_dir());
-  Segment::Options o;
+  LogSegment::Options o;
   o.write_mode = WriteMode::mmap;
   o.segment_bytes = 8u << 20;
-  auto seg = Segment::create(dir.path(), 0, o);
+  auto seg = LogSegment::create(dir.path(), 0, o);
   int calls = 1;
   const bool first = seg->prefault(2u << 20);
   if (!first) GTEST_SKIP() << "MADV_POPULATE_WRITE unsupported here";
@@ -322,7 +322,7 @@ TEST(FlushSchedulerLogs, ConcurrentOpenAppendCloseOfManyLogs) {
         LogConfig c;
         c.segment_bytes = 16 * 1024;  // rolls often
         c.write_mode = cycle % 2 == 0 ? WriteMode::pwrite : WriteMode::mmap;
-        c.flush.mode = cycle % 3 == 0 ? FlushMode::interval : FlushMode::every_append;
+        c.flush.mode = cycle % 3 == 0 ? FlushPolicy::Mode::interval : FlushPolicy::Mode::every_append;
         c.flush.ms = 1;
         c.flush_scheduler = pool;
         auto log = PartitionLog::open(path, c);

@@ -260,7 +260,7 @@ TEST(FullDisk, FileSizeLimitInAChild) {
     if (failure->kind != LogErrc::storage_error || failure->sys_errno != EFBIG) ::_exit(12);
     if (log->log_end_offset() != end) ::_exit(13);
     // The partial write was cut back: the file ends at the committed size.
-    if (std::filesystem::file_size(dir / Segment::file_name(0, ".log")) != log->size_bytes()) ::_exit(14);
+    if (std::filesystem::file_size(dir / LogSegment::file_name(0, ".log")) != log->size_bytes()) ::_exit(14);
     if (::setrlimit(RLIMIT_FSIZE, &old) != 0) ::_exit(15);
     auto b = make_batch(999, 1, 1000);
     auto r = log->append(b);

@@ -43,7 +43,7 @@ class PartitionLogTest : public ::testing::TestWithParam<WriteMode> {
   LogConfig every_append_config(std::uint64_t segment_bytes = 1 << 20) const {
     LogConfig c = config();
     c.segment_bytes = segment_bytes;
-    c.flush.mode = FlushMode::every_append;
+    c.flush.mode = FlushPolicy::Mode::every_append;
     return c;
   }
   TempDir dir_;
@@ -459,7 +459,7 @@ TEST_P(PartitionLogTest, RetentionBySizeAndTime) {
   for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
     if (e.path().extension() == ".log") {
       EXPECT_EQ(e.path().filename().string(),
-                Segment::file_name(log->log_start_offset(), ".log"));
+                LogSegment::file_name(log->log_start_offset(), ".log"));
     }
   }
 }
@@ -495,7 +495,7 @@ TEST_P(PartitionLogTest, RetentionByTimeRollsAndDeletesAnExpiredActiveSegment) {
   EXPECT_EQ(log->log_start_offset(), 20);
   EXPECT_EQ(log->log_end_offset(), 20);
   EXPECT_EQ(log->segment_base_offsets(), std::vector<std::int64_t>{20});
-  EXPECT_FALSE(std::filesystem::exists(dir_ / Segment::file_name(0, ".log")));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / LogSegment::file_name(0, ".log")));
   EXPECT_EQ(read_regions(held->regions), held_bytes);
   auto gone = log->read(0, 100);
   ASSERT_FALSE(gone);
@@ -590,10 +590,10 @@ TEST_P(PartitionLogTest, RegionOfADeletedSegmentStaysReadable) {
   auto r = log->enforce_retention();
   ASSERT_TRUE(r);
   EXPECT_GE(r->segments_deleted, 1u);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / Segment::file_name(0, ".log")));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / LogSegment::file_name(0, ".log")));
   // Retired (renamed to .deleted) under the append lock, unlinked after it.
   for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
-    EXPECT_FALSE(e.path().string().ends_with(Segment::kDeletedSuffix)) << e.path();
+    EXPECT_FALSE(e.path().string().ends_with(LogSegment::kDeletedSuffix)) << e.path();
   }
   // The unlinked file is still open through the regions.
   auto bytes = read_regions(held->regions);
@@ -618,13 +618,13 @@ TEST_P(PartitionLogTest, RetiredFilesLeftByACrashAreRemovedOnOpen) {
   }
   // Retired files with the live segment's base offset and with another one.
   for (const char* suffix : {".log", ".index", ".timeindex"}) {
-    for (const std::string& stem : {Segment::file_name(0, suffix), Segment::file_name(7, suffix)}) {
-      std::ofstream(dir_ / (stem + Segment::kDeletedSuffix)) << "garbage that is not a segment";
+    for (const std::string& stem : {LogSegment::file_name(0, suffix), LogSegment::file_name(7, suffix)}) {
+      std::ofstream(dir_ / (stem + LogSegment::kDeletedSuffix)) << "garbage that is not a segment";
     }
   }
   auto log = PartitionLog::open(dir_.path(), c);
   for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
-    EXPECT_FALSE(e.path().string().ends_with(Segment::kDeletedSuffix)) << e.path();
+    EXPECT_FALSE(e.path().string().ends_with(LogSegment::kDeletedSuffix)) << e.path();
   }
   EXPECT_EQ(log->segment_count(), 1u);
   EXPECT_FALSE(log->recovery_report().mid_log_corruption);
@@ -700,7 +700,7 @@ TEST_P(PartitionLogTest, CommitDelayGathersWaitersAndIsBoundedByTheLastSync) {
 
 TEST_P(PartitionLogTest, CommitDelayNeverHoldsALoneWaiter) {
   LogConfig c = config();
-  c.flush.mode = FlushMode::every_append;
+  c.flush.mode = FlushPolicy::Mode::every_append;
   c.flush.group_commit_delay_us = 60'000'000;
   auto log = PartitionLog::open(dir_.path(), c);
   for (int i = 0; i < 50; ++i) {
@@ -777,7 +777,7 @@ TEST_P(PartitionLogTest, AnAppendNobodyWaitsForIsSyncedSoon) {
     SCOPED_TRACE(delay_us);
     TempDir dir;
     LogConfig c = config();
-    c.flush.mode = FlushMode::every_append;
+    c.flush.mode = FlushPolicy::Mode::every_append;
     c.flush.group_commit_delay_us = delay_us;
     auto log = PartitionLog::open(dir.path(), c);
     for (int i = 0; i < 5; ++i) {
@@ -933,7 +933,7 @@ TEST_P(PartitionLogTest, ReconfigureChangesLimitsOfTheOpenLog) {
   EXPECT_GE(log->segment_count(), segs + 4);
   for (std::int64_t base : log->segment_base_offsets()) {
     if (base < end + 1) continue;  // segments from before keep their size
-    EXPECT_LE(std::filesystem::file_size(dir_.path() / Segment::file_name(base, ".log")), 16u * 1024)
+    EXPECT_LE(std::filesystem::file_size(dir_.path() / LogSegment::file_name(base, ".log")), 16u * 1024)
         << "segment " << base;
   }
   // Larger again: in mmap mode the active segment is mapped at 16 KiB and
@@ -982,7 +982,7 @@ TEST_P(PartitionLogTest, ReconfigureRaisingSegmentBytesNeverOverrunsAnEmptyActiv
 }
 
 TEST_P(PartitionLogTest, FlushNotificationCallsBack) {
-  auto log = PartitionLog::open(dir_.path(), config());  // FlushMode::never
+  auto log = PartitionLog::open(dir_.path(), config());  // FlushPolicy::Mode::never
   auto b = make_batch(1);
   auto info = log->append(b);
   ASSERT_TRUE(info);
@@ -1152,7 +1152,7 @@ TEST(Preallocation, ReservedAheadOfTheWriterAndReleasedOnRollAndClose) {
     c.write_mode = WriteMode::pwrite;
     c.segment_bytes = 2 << 20;
     c.preallocate_bytes = kAhead;
-    const auto seg0 = dir / Segment::file_name(0, ".log");
+    const auto seg0 = dir / LogSegment::file_name(0, ".log");
     std::vector<std::byte> model;
     {
       auto log = PartitionLog::open(dir.path(), c);
@@ -1207,7 +1207,7 @@ TEST(Preallocation, ReservedAheadOfTheWriterAndReleasedOnRollAndClose) {
       auto b = make_batch(static_cast<std::uint64_t>(k), 1, 1000);
       ASSERT_TRUE(log->append(b));
     }
-    const auto f0 = off / Segment::file_name(0, ".log");
+    const auto f0 = off / LogSegment::file_name(0, ".log");
     EXPECT_LE(allocated_bytes(f0), page_up(std::filesystem::file_size(f0)) + kSlack);
   }
 }

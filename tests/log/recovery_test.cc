@@ -121,7 +121,7 @@ TEST(Recovery, TornTailIsTruncatedAtTheLastWholeBatch) {
     log->close();
   }
   forget_clean_shutdown(dir.path());
-  auto last_file = dir / Segment::file_name(last_base, ".log");
+  auto last_file = dir / LogSegment::file_name(last_base, ".log");
   auto size = std::filesystem::file_size(last_file);
   std::filesystem::resize_file(last_file, size - 10);  // cut into the last batch
 
@@ -153,7 +153,7 @@ TEST(Recovery, FlippedByteTruncatesAtExactlyThatBatchAndIsReported) {
   ASSERT_GT(segments_before, 2u);
   ASSERT_EQ(where.first, 0) << "the victim must be in the first segment";
   forget_clean_shutdown(dir.path());
-  flip_byte(dir / Segment::file_name(where.first, ".log"), where.second + 100);
+  flip_byte(dir / LogSegment::file_name(where.first, ".log"), where.second + 100);
 
   auto log = PartitionLog::open(dir.path(), small_config());
   const auto& rep = log->recovery_report();
@@ -165,7 +165,7 @@ TEST(Recovery, FlippedByteTruncatesAtExactlyThatBatchAndIsReported) {
   EXPECT_TRUE(mentions_crc);
   EXPECT_EQ(log->log_end_offset(), victim);
   EXPECT_EQ(read_all(*log), concat(batches, 20));
-  for (auto b : rep.segments_deleted) EXPECT_FALSE(std::filesystem::exists(dir / Segment::file_name(b, ".log")));
+  for (auto b : rep.segments_deleted) EXPECT_FALSE(std::filesystem::exists(dir / LogSegment::file_name(b, ".log")));
 }
 
 TEST(Recovery, FlippedByteInsideTheLastSegmentIsCorruptionNotATornTail) {
@@ -176,7 +176,7 @@ TEST(Recovery, FlippedByteInsideTheLastSegmentIsCorruptionNotATornTail) {
   forget_clean_shutdown(dir.path());
   std::uint64_t pos = 0;
   for (int i = 0; i < 12; ++i) pos += batches[i].size();
-  flip_byte(dir / Segment::file_name(0, ".log"), pos + 70);
+  flip_byte(dir / LogSegment::file_name(0, ".log"), pos + 70);
   auto log = PartitionLog::open(dir.path(), c);
   EXPECT_TRUE(log->recovery_report().mid_log_corruption);
   EXPECT_EQ(log->log_end_offset(), 24);
@@ -200,19 +200,19 @@ TEST(Recovery, GarbageOrMissingIndexesAreRebuilt) {
   const std::vector<std::int64_t> bases = segment_bases(dir.path());
   ASSERT_GE(bases.size(), 3u);
   {
-    std::ofstream f(dir / Segment::file_name(bases[0], ".index"), std::ios::binary | std::ios::trunc);
+    std::ofstream f(dir / LogSegment::file_name(bases[0], ".index"), std::ios::binary | std::ios::trunc);
     std::mt19937 rng(7);
     for (int i = 0; i < 200; ++i) f.put(static_cast<char>(rng()));
   }
-  std::filesystem::remove(dir / Segment::file_name(bases[1], ".index"));
-  std::filesystem::remove(dir / Segment::file_name(bases[1], ".timeindex"));
-  std::filesystem::resize_file(dir / Segment::file_name(bases[2], ".timeindex"), 7);
+  std::filesystem::remove(dir / LogSegment::file_name(bases[1], ".index"));
+  std::filesystem::remove(dir / LogSegment::file_name(bases[1], ".timeindex"));
+  std::filesystem::resize_file(dir / LogSegment::file_name(bases[2], ".timeindex"), 7);
 
   auto log = PartitionLog::open(dir.path(), small_config());
   EXPECT_TRUE(log->recovery_report().clean_shutdown);
   EXPECT_EQ(log->recovery_report().indexes_rebuilt, 3u);
   EXPECT_FALSE(log->recovery_report().mid_log_corruption);
-  EXPECT_GT(std::filesystem::file_size(dir / Segment::file_name(bases[1], ".index")), 0u);
+  EXPECT_GT(std::filesystem::file_size(dir / LogSegment::file_name(bases[1], ".index")), 0u);
   expect_every_batch_found(*log, batches);
 }
 
@@ -225,7 +225,7 @@ TEST(Recovery, AnIndexEntryOffItsBatchIsCaughtOnLookup) {
   auto batches = write_log(dir.path(), 100);
   const std::vector<std::int64_t> bases = segment_bases(dir.path());
   ASSERT_GE(bases.size(), 2u);
-  const auto index = dir / Segment::file_name(bases[0], ".index");
+  const auto index = dir / LogSegment::file_name(bases[0], ".index");
   ASSERT_GE(std::filesystem::file_size(index), 7u * OffsetIndex::kEntrySize);
   {
     // Entry 3's position (bytes 4..7, big-endian) + 1: still between its
@@ -264,7 +264,7 @@ TEST(Recovery, ATimeIndexOutOfOrderInTheMiddleIsCaughtOnItsFirstUse) {
   auto batches = write_log(dir.path(), 100);
   const std::vector<std::int64_t> bases = segment_bases(dir.path());
   ASSERT_GE(bases.size(), 2u);
-  const auto timeindex = dir / Segment::file_name(bases[0], ".timeindex");
+  const auto timeindex = dir / LogSegment::file_name(bases[0], ".timeindex");
   const std::size_t n = std::filesystem::file_size(timeindex) / TimeIndex::kEntrySize;
   ASSERT_GE(n, 6u);
   {
@@ -336,11 +336,11 @@ constexpr int kCrashRounds = 8;
 constexpr int kCrashRounds = 25;
 #endif
 
-// (write mode, flush policy). FlushMode::never: a process kill leaves the
+// (write mode, flush policy). FlushPolicy::Mode::never: a process kill leaves the
 // page cache, so every append that returned is still there, and the pwrite
 // mode's reservation ahead of the writer (LogConfig::preallocate_bytes, no
 // zero fill without syncs) is what a kill leaves behind.
-class CrashTest : public ::testing::TestWithParam<std::tuple<WriteMode, FlushMode>> {};
+class CrashTest : public ::testing::TestWithParam<std::tuple<WriteMode, FlushPolicy::Mode>> {};
 
 // A child appends (waiting for each append's sync with flush-every-append)
 // and reports each acknowledged offset on a pipe; the parent SIGKILLs it at
@@ -371,7 +371,7 @@ TEST_P(CrashTest, AcknowledgedAppendsSurviveSigkill) {
         auto b = make_batch(static_cast<std::uint64_t>(next), 1 + next % 3, 300);
         auto info = log->append(b);
         if (!info || info->base_offset != next) ::_exit(2);
-        if (flush == FlushMode::every_append && !log->wait_flushed(info->last_offset)) ::_exit(3);
+        if (flush == FlushPolicy::Mode::every_append && !log->wait_flushed(info->last_offset)) ::_exit(3);
         if (::write(fds[1], &info->last_offset, sizeof(std::int64_t)) != sizeof(std::int64_t)) ::_exit(4);
       }
     }
@@ -433,7 +433,7 @@ TEST(ZeroFill, TrimmedOnCloseAndDroppedAsPreallocationAfterACrash) {
   TempDir dir;
   LogConfig c = small_config();
   c.segment_bytes = 1 << 20;
-  c.flush.mode = FlushMode::every_append;
+  c.flush.mode = FlushPolicy::Mode::every_append;
   c.sync_zero_fill_bytes = 64 * 1024;
   const auto seg = dir / "00000000000000000000.log";
   std::vector<std::vector<std::byte>> batches;
@@ -488,12 +488,12 @@ TEST(ZeroFill, TrimmedOnCloseAndDroppedAsPreallocationAfterACrash) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, CrashTest,
-                         ::testing::Values(std::tuple{WriteMode::pwrite, FlushMode::every_append},
-                                           std::tuple{WriteMode::mmap, FlushMode::every_append},
-                                           std::tuple{WriteMode::pwrite, FlushMode::never}),
+                         ::testing::Values(std::tuple{WriteMode::pwrite, FlushPolicy::Mode::every_append},
+                                           std::tuple{WriteMode::mmap, FlushPolicy::Mode::every_append},
+                                           std::tuple{WriteMode::pwrite, FlushPolicy::Mode::never}),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) == WriteMode::pwrite ? "pwrite" : "mmap") +
-                                  (std::get<1>(info.param) == FlushMode::never ? "_noflush" : "");
+                                  (std::get<1>(info.param) == FlushPolicy::Mode::never ? "_noflush" : "");
                          });
 
 }  // namespace

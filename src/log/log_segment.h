@@ -6,7 +6,7 @@
 // shared_ptr<const io::File>, so FileRegions handed to readers keep the
 // descriptor (and the unlinked inode) alive after retention deleted the
 // segment. The segment's read view (a mapping of the .log) lives as long as
-// the Segment object; readers that scan headers hold the Segment.
+// the LogSegment object; readers that scan headers hold the LogSegment.
 //
 // Which segments are mapped: in mmap mode the active one (written through
 // the mapping); any other one (read-only) on the first lookup that hops over
@@ -79,7 +79,7 @@ struct ScanOutcome {
   bool indexes_rebuilt = false;
 };
 
-class Segment {
+class LogSegment {
  public:
   struct Options {
     WriteMode write_mode = WriteMode::pwrite;
@@ -118,7 +118,7 @@ class Segment {
 
   // A new, empty, active segment (files created, truncated). Throws
   // std::system_error (open, fallocate, mmap) on failure.
-  static std::shared_ptr<Segment> create(const std::filesystem::path& dir, std::int64_t base_offset,
+  static std::shared_ptr<LogSegment> create(const std::filesystem::path& dir, std::int64_t base_offset,
                                          const Options& opts);
 
   // Opens an existing segment. With `trust_indexes` the index files are used
@@ -126,12 +126,12 @@ class Segment {
   // validated, the indexes are rebuilt, and the .log is truncated at the
   // first invalid batch (the outcome says what was dropped and why).
   // Throws std::system_error on setup failures.
-  static std::shared_ptr<Segment> open(const std::filesystem::path& dir, std::int64_t base_offset,
+  static std::shared_ptr<LogSegment> open(const std::filesystem::path& dir, std::int64_t base_offset,
                                        const Options& opts, bool trust_indexes, ScanOutcome* outcome);
 
-  ~Segment();
-  Segment(const Segment&) = delete;
-  Segment& operator=(const Segment&) = delete;
+  ~LogSegment();
+  LogSegment(const LogSegment&) = delete;
+  LogSegment& operator=(const LogSegment&) = delete;
 
   std::int64_t base_offset() const noexcept { return base_offset_; }
   Committed committed() const noexcept;
@@ -206,7 +206,7 @@ class Segment {
   static BatchLocation location_from(const std::byte* p, std::uint64_t position) noexcept;
 
  private:
-  Segment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts);
+  LogSegment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts);
   void map_view(std::uint64_t len, bool writable);
   void unmap_view() noexcept;  // only while no reader can see the segment (open, make_active, destruction)
   // The mapping to hop through for a lookup within [0, size), mapping the
@@ -294,7 +294,7 @@ class Segment {
 // The append path is inline: after the pwrite the kernel has evicted much of
 // the caller's cache and return-stack state, and every extra call level
 // returns cold (see docs/bench/log.md, "Append: the return path").
-inline void Segment::publish(std::int64_t next_offset, std::uint64_t size) noexcept {
+inline void LogSegment::publish(std::int64_t next_offset, std::uint64_t size) noexcept {
   // Seqlock write side (single writer): odd while the pair is inconsistent.
   std::uint64_t s = seq_.load(std::memory_order_relaxed);
   seq_.store(s + 1, std::memory_order_relaxed);
@@ -305,7 +305,7 @@ inline void Segment::publish(std::int64_t next_offset, std::uint64_t size) noexc
 }
 
 // Always inlined into PartitionLog::append, its one caller on the hot path.
-[[gnu::always_inline]] inline LogResult<void> Segment::append(std::span<const std::byte> bytes, std::span<const AppendedBatch> batches,
+[[gnu::always_inline]] inline LogResult<void> LogSegment::append(std::span<const std::byte> bytes, std::span<const AppendedBatch> batches,
                                        std::int64_t now_ms) {
   const std::uint64_t pos = size_.load(std::memory_order_relaxed);
   if (opts_.write_mode == WriteMode::mmap) {

@@ -1,4 +1,4 @@
-#include "log/segment.h"
+#include "log/log_segment.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,20 +24,20 @@ constexpr std::uint64_t kPage = 4096;
 const std::byte kZeros[kZeroChunk] = {};
 }  // namespace
 
-std::string Segment::file_name(std::int64_t base_offset, const char* suffix) {
+std::string LogSegment::file_name(std::int64_t base_offset, const char* suffix) {
   return fmt::format("{:020d}{}", base_offset, suffix);
 }
 
-Segment::Segment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts)
+LogSegment::LogSegment(const std::filesystem::path& dir, std::int64_t base_offset, const Options& opts)
     : dir_(dir), base_offset_(base_offset), opts_(opts) {
   next_offset_.store(base_offset, std::memory_order_relaxed);
 }
 
-Segment::~Segment() { unmap_view(); }
+LogSegment::~LogSegment() { unmap_view(); }
 
-std::shared_ptr<Segment> Segment::create(const std::filesystem::path& dir, std::int64_t base_offset,
+std::shared_ptr<LogSegment> LogSegment::create(const std::filesystem::path& dir, std::int64_t base_offset,
                                          const Options& opts) {
-  std::shared_ptr<Segment> s(new Segment(dir, base_offset, opts));
+  std::shared_ptr<LogSegment> s(new LogSegment(dir, base_offset, opts));
   s->file_ = std::make_shared<const io::File>(
       io::File::open(dir / file_name(base_offset, ".log"), io::File::Mode::truncate_rw));
   s->open_indexes(/*reset=*/true, /*grow=*/true);
@@ -46,9 +46,9 @@ std::shared_ptr<Segment> Segment::create(const std::filesystem::path& dir, std::
   return s;
 }
 
-std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::int64_t base_offset,
+std::shared_ptr<LogSegment> LogSegment::open(const std::filesystem::path& dir, std::int64_t base_offset,
                                        const Options& opts, bool trust_indexes, ScanOutcome* outcome) {
-  std::shared_ptr<Segment> s(new Segment(dir, base_offset, opts));
+  std::shared_ptr<LogSegment> s(new LogSegment(dir, base_offset, opts));
   s->file_ = std::make_shared<const io::File>(
       io::File::open(dir / file_name(base_offset, ".log"), io::File::Mode::read_write));
   auto size = s->file_->size();
@@ -109,7 +109,7 @@ std::shared_ptr<Segment> Segment::open(const std::filesystem::path& dir, std::in
   return s;
 }
 
-void Segment::open_indexes(bool reset, bool grow) {
+void LogSegment::open_indexes(bool reset, bool grow) {
   offset_index_.reset();
   time_index_.reset();
   std::size_t cap = grow ? opts_.index_capacity_bytes : 0;
@@ -122,7 +122,7 @@ void Segment::open_indexes(bool reset, bool grow) {
                                             reset);
 }
 
-void Segment::map_view(std::uint64_t len, bool writable) {
+void LogSegment::map_view(std::uint64_t len, bool writable) {
   unmap_view();
   if (len == 0) return;
   int prot = PROT_READ | (writable ? PROT_WRITE : 0);
@@ -134,12 +134,12 @@ void Segment::map_view(std::uint64_t len, bool writable) {
   data_.store(static_cast<std::byte*>(p), std::memory_order_release);
 }
 
-void Segment::unmap_view() noexcept {
+void LogSegment::unmap_view() noexcept {
   if (std::byte* d = data_.exchange(nullptr, std::memory_order_relaxed)) ::munmap(d, map_len_.load(std::memory_order_relaxed));
   map_len_.store(0, std::memory_order_relaxed);
 }
 
-const std::byte* Segment::map_for_readers(std::uint64_t size) const noexcept {
+const std::byte* LogSegment::map_for_readers(std::uint64_t size) const noexcept {
   if (!opts_.map_for_reads || size == 0 || map_failed_.load(std::memory_order_relaxed)) return nullptr;
   std::lock_guard lk(map_mu_);
   if (std::byte* d = data_.load(std::memory_order_acquire)) {
@@ -160,7 +160,7 @@ const std::byte* Segment::map_for_readers(std::uint64_t size) const noexcept {
   return static_cast<std::byte*>(p);
 }
 
-Committed Segment::committed() const noexcept {
+Committed LogSegment::committed() const noexcept {
   for (;;) {
     std::uint64_t s1 = seq_.load(std::memory_order_acquire);
     if ((s1 & 1) != 0) continue;
@@ -170,7 +170,7 @@ Committed Segment::committed() const noexcept {
   }
 }
 
-BatchLocation Segment::location_from(const std::byte* p, std::uint64_t position) noexcept {
+BatchLocation LogSegment::location_from(const std::byte* p, std::uint64_t position) noexcept {
   BatchLocation l;
   l.position = position;
   l.base_offset = load_be64(p);
@@ -180,7 +180,7 @@ BatchLocation Segment::location_from(const std::byte* p, std::uint64_t position)
   return l;
 }
 
-void Segment::add_index_entries(const AppendedBatch& b, std::uint64_t position) {
+void LogSegment::add_index_entries(const AppendedBatch& b, std::uint64_t position) {
   bool ok = offset_index_->full() || offset_index_->append(b.base_offset, position);
   if (offset_of_max_timestamp_ >= 0) {
     ok = time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_) && ok;
@@ -201,7 +201,7 @@ void Segment::add_index_entries(const AppendedBatch& b, std::uint64_t position) 
   bytes_since_index_entry_ = 0;
 }
 
-ScanOutcome Segment::recover() {
+ScanOutcome LogSegment::recover() {
   open_indexes(/*reset=*/true, /*grow=*/true);
   max_timestamp_.store(-1, std::memory_order_relaxed);
   offset_of_max_timestamp_ = -1;
@@ -256,7 +256,7 @@ ScanOutcome Segment::recover() {
   return out;
 }
 
-bool Segment::load_tail() {
+bool LogSegment::load_tail() {
   const std::uint64_t size = committed().size;
   std::uint64_t pos = 0;
   std::int64_t next = base_offset_;
@@ -296,7 +296,7 @@ bool Segment::load_tail() {
   return true;
 }
 
-void Segment::make_active() {
+void LogSegment::make_active() {
   Committed c = committed();
   sealed_.store(false, std::memory_order_release);
   indexes_synced_.store(false);
@@ -318,7 +318,7 @@ void Segment::make_active() {
   active_ = true;
 }
 
-void Segment::preallocate(std::uint64_t end) noexcept {
+void LogSegment::preallocate(std::uint64_t end) noexcept {
   // [prealloc_end_, end + preallocate_bytes), page-aligned, within the segment.
   const std::uint64_t from = prealloc_end_ / kPage * kPage;
   const std::uint64_t to =
@@ -337,13 +337,13 @@ void Segment::preallocate(std::uint64_t end) noexcept {
   reserved_end_ = std::max(reserved_end_, to);
 }
 
-LogResult<void> Segment::append_beyond_mapping(std::size_t bytes, std::uint64_t pos) const {
+LogResult<void> LogSegment::append_beyond_mapping(std::size_t bytes, std::uint64_t pos) const {
   return log_fail(LogErrc::record_list_too_large,
                   fmt::format("{} bytes do not fit in the mapped segment ({} of {} used)", bytes, pos,
                               map_len_.load(std::memory_order_relaxed)));
 }
 
-LogResult<void> Segment::append_write_failed(std::size_t bytes, std::uint64_t pos, const io::IoError& e) {
+LogResult<void> LogSegment::append_write_failed(std::size_t bytes, std::uint64_t pos, const io::IoError& e) {
   // Cut any partial write back so the file ends at the committed size.
   (void)file_->truncate(pos);
   zero_end_ = pos;
@@ -351,7 +351,7 @@ LogResult<void> Segment::append_write_failed(std::size_t bytes, std::uint64_t po
                   fmt::format("append of {} bytes at position {} failed: {}", bytes, pos, e.message()), e.err);
 }
 
-void Segment::zero_fill(std::uint64_t end) noexcept {
+void LogSegment::zero_fill(std::uint64_t end) noexcept {
   if (end + opts_.zero_fill_bytes / 2 <= zero_end_) return;
   // Top up to `zero_fill_bytes` past `end` (page-aligned, never past the
   // segment size). The zeros written now are allocated at the next sync --
@@ -375,7 +375,7 @@ void Segment::zero_fill(std::uint64_t end) noexcept {
   zero_end_ = target;
 }
 
-LogResult<void> Segment::sync() {
+LogResult<void> LogSegment::sync() {
   if (auto r = file_->fdatasync(); !r) {
     return log_fail(LogErrc::storage_error, r.error().message(), r.error().err);
   }
@@ -389,7 +389,7 @@ LogResult<void> Segment::sync() {
   return {};
 }
 
-LogResult<void> Segment::seal() {
+LogResult<void> LogSegment::seal() {
   if (offset_of_max_timestamp_ >= 0) {
     time_index_->maybe_append(max_timestamp_.load(std::memory_order_relaxed), offset_of_max_timestamp_);
   }
@@ -421,7 +421,7 @@ LogResult<void> Segment::seal() {
   return {};
 }
 
-bool Segment::prefault(std::uint64_t max_bytes) noexcept {
+bool LogSegment::prefault(std::uint64_t max_bytes) noexcept {
   std::byte* const data = data_.load(std::memory_order_relaxed);
   if (opts_.write_mode != WriteMode::mmap || data == nullptr || sealed_.load(std::memory_order_acquire)) {
     return false;
@@ -439,7 +439,7 @@ bool Segment::prefault(std::uint64_t max_bytes) noexcept {
   return prefaulted_ < map_len;
 }
 
-void Segment::remove_files(const std::filesystem::path& dir, std::int64_t base_offset, const char* name_suffix) noexcept {
+void LogSegment::remove_files(const std::filesystem::path& dir, std::int64_t base_offset, const char* name_suffix) noexcept {
   for (const char* suffix : kFileSuffixes) {
     std::error_code ec;
     // std::filesystem::remove reports a missing file as false, not as an error
@@ -449,7 +449,7 @@ void Segment::remove_files(const std::filesystem::path& dir, std::int64_t base_o
   }
 }
 
-void Segment::retire_files() noexcept {
+void LogSegment::retire_files() noexcept {
   for (const char* suffix : kFileSuffixes) {
     const auto from = dir_ / file_name(base_offset_, suffix);
     std::error_code ec;
@@ -533,7 +533,7 @@ std::optional<BatchLocation> hop_to(Bytes& bytes, std::uint64_t pos, std::uint64
     if (past) {
       const std::byte* h = bytes.at(pos, kBatchHeaderSize);  // `p` may have been replaced by a refill
       if (h == nullptr) [[unlikely]] return std::nullopt;
-      BatchLocation l = Segment::location_from(h, pos);
+      BatchLocation l = LogSegment::location_from(h, pos);
       if (l.last_offset >= offset) return l;
       if (at_end) return std::nullopt;
     }
@@ -559,7 +559,7 @@ std::optional<BatchLocation> hop_to_timestamp(Bytes& bytes, std::uint64_t pos, s
   while (pos + kBatchHeaderSize <= size) {
     const std::byte* h = bytes.at(pos, kBatchHeaderSize);
     if (h == nullptr) [[unlikely]] return std::nullopt;
-    BatchLocation l = Segment::location_from(h, pos);
+    BatchLocation l = LogSegment::location_from(h, pos);
     if (l.max_timestamp >= ts) return l;
     pos += l.size;
   }
@@ -568,7 +568,7 @@ std::optional<BatchLocation> hop_to_timestamp(Bytes& bytes, std::uint64_t pos, s
 
 }  // namespace
 
-std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
+std::optional<BatchLocation> LogSegment::find(std::int64_t offset) const noexcept {
   Committed c = committed();
   if (offset >= c.next_offset) return std::nullopt;
   IndexWindow w = offset_index_->lookup_window(offset);
@@ -610,7 +610,7 @@ std::optional<BatchLocation> Segment::find(std::int64_t offset) const noexcept {
   return hop_to(hdr, pos, c.size, offset);
 }
 
-void Segment::check_time_index(Committed c) const noexcept {
+void LogSegment::check_time_index(Committed c) const noexcept {
   // Only the entries found at open: those written since are in order by
   // construction, and may name a batch of an append not yet committed (an
   // active segment's writer indexes before it publishes). The ones found at
@@ -628,7 +628,7 @@ void Segment::check_time_index(Committed c) const noexcept {
   }
 }
 
-std::uint64_t Segment::distrust_index(OffsetPosition entry) const noexcept {
+std::uint64_t LogSegment::distrust_index(OffsetPosition entry) const noexcept {
   if (!index_distrusted_.exchange(true)) {
     spdlog::error("log {}: segment {}: the offset index says offset {} starts at position {}, but no batch of that "
                   "offset starts there; lookups in this segment scan it from the start from now on. Delete {} to "
@@ -639,7 +639,7 @@ std::uint64_t Segment::distrust_index(OffsetPosition entry) const noexcept {
   return 0;
 }
 
-std::optional<BatchLocation> Segment::find_by_timestamp(std::int64_t ts) const noexcept {
+std::optional<BatchLocation> LogSegment::find_by_timestamp(std::int64_t ts) const noexcept {
   Committed c = committed();
   if (max_timestamp() < ts) return std::nullopt;
   if (time_index_state_.load(std::memory_order_acquire) != kIndexChecked) [[unlikely]] check_time_index(c);
@@ -659,7 +659,7 @@ std::optional<BatchLocation> Segment::find_by_timestamp(std::int64_t ts) const n
   return hop_to_timestamp(hdr, pos, c.size, ts);
 }
 
-std::span<const std::byte> Segment::bytes(std::uint64_t position, std::uint64_t len,
+std::span<const std::byte> LogSegment::bytes(std::uint64_t position, std::uint64_t len,
                                           std::vector<std::byte>& scratch) const {
   if (const std::byte* data = read_view(position + len)) {
     return {data + position, static_cast<std::size_t>(len)};
