@@ -1,7 +1,6 @@
-"""Broker resident memory with many partitions and idle clients (issue 5's
-memory target: RSS <= 100 MB with 1,000 partitions and idle clients,
-independent of data size). Not a ctest test: a measurement
-(docs/bench/broker.md).
+"""Broker resident memory with many partitions and idle clients (the memory
+target: RSS <= 100 MB with 1,000 partitions and idle clients, independent of
+data size). Not a ctest test: a measurement (docs/benchmarks.md).
 
   NOCOPY_BIN=build/nocopy /usr/bin/python3 benchmarks/broker/rss_partitions.py \
       [--partitions 1000] [--clients 1000] [--mib 64,512]

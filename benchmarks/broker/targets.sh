@@ -1,5 +1,5 @@
 #!/bin/bash
-# The broker/perf targets of issues 4, 5 and 7 in one sequence, for a quiet
+# The broker, perf and log targets (docs/benchmarks.md) in one sequence, for a quiet
 # machine: perf produce/consume (100 B, 1 KiB), ack latency at 50,000 msgs/s
 # (flush never and flush every), broker fetch CPU by strategy, RSS with 1,000
 # partitions, log append/lookup. Usage: benchmarks/broker/targets.sh [BUILD_DIR]

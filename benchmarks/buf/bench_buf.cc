@@ -3,7 +3,7 @@
 //   build-buf/benchmarks/buf/bench_buf --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true   (one line)
 //
-// Figures and how to read them: docs/bench/buf.md.
+// Figures: docs/benchmarks.md; how to read them: docs/architecture-buf.md.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>

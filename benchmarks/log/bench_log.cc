@@ -1,4 +1,4 @@
-// bench_log: the measurements of issue 4, with every comparison made inside
+// bench_log: the log's append, sync and lookup costs, with every comparison made inside
 // one run so the ratios are not skewed by a busy machine.
 //
 //   BM_AppendVsRawPwrite/<mode>/<batch bytes>

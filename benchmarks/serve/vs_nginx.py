@@ -13,7 +13,7 @@ baseline). nocopy runs with --threads 1 --no-access-log and each --transfer.
 
 Usage: vs_nginx.py --nocopy build/nocopy [--seconds 10] [--rounds 3]
                    [--files 4k,1m,1g] [--nocopy-transfers sendfile,read_write]
-Prints a Markdown table (paste into docs/bench/serve.md).
+Prints a Markdown table (figures go into benchmarks/results/serve.json).
 """
 import argparse
 import os

@@ -1,4 +1,4 @@
-// `nocopy perf produce|consume|compare`: the load generator (issue 7).
+// `nocopy perf produce|consume|compare`: the load generator.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>

@@ -1,4 +1,4 @@
-// GroupsService: wires the I/O-free GroupCoordinator (issue 6) into the
+// GroupsService: wires the I/O-free GroupCoordinator into the
 // broker. Decodes the group APIs with kafka::decode_request(), runs them under
 // one mutex, encodes answers with kafka::encode_response(), and posts every
 // answer to the requesting connection's loop (coordinator callbacks may fire

@@ -67,7 +67,7 @@ class RequestHandler {
   // referenced after handle() returns.
   void handle(std::span<std::byte> frame, net::EventLoop& loop, Done done);
 
-  // Wires in the group APIs (issue 6); null: not advertised. Before serving.
+  // Wires in the group APIs; null: not advertised. Before serving.
   void set_groups(GroupsService* g) { groups_ = g; }
 
   // Stops answering new long polls with waits (shutdown: answer at once).

@@ -1,9 +1,9 @@
 // Kafka API keys and the table of versions nocopy speaks.
 //
 // `supported_apis()` is the single source of truth for the ranges advertised
-// in ApiVersions and for what decode_request() accepts. Ranges follow
-// ../shared/KAFKA_NOTES.md: old minimums are advertised on purpose because
-// librdkafka disables features when one specific old version is missing.
+// in ApiVersions and for what decode_request() accepts. Old minimums are
+// advertised on purpose: librdkafka disables features when one specific old
+// version is missing.
 // `implemented_min` is where the broker actually serves the API; below it (but
 // inside the advertised range) requests decode fine and are answered with
 // UNSUPPORTED_VERSION (Produce v0..2).

@@ -256,7 +256,7 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) inline std::uint32_t re
 // `iters` iterations folds 128 * iters bytes while three crc32 streams of
 // 8 * W * iters bytes each run beside it. W sets the split: how
 // many crc32 words per 128 folded bytes keep both units busy. Measured on
-// the Zen 3 these figures come from (BM_Crc32c/impl:3, docs/bench/log.md):
+// the Zen 3 these figures come from (bench_log's BM_Crc32c/impl:3):
 // W = 8 is 17 % faster than 5 on 16 KiB.
 template <std::size_t W>
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t fused_round(const unsigned char* p,

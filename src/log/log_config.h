@@ -88,8 +88,8 @@ struct LogConfig {
   // needs no journal commit for a grown file (LogSegment::Options). Every
   // appended byte is then written twice (zeros, then data). Larger fills
   // (fewer journal commits) made no difference beyond this disk's noise
-  // (benchmarks/bare/sync_probe.c; docs/bench/log.md, "Waiters lead the
-  // sync").
+  // (benchmarks/bare/sync_probe.c; docs/architecture-log.md, "Group
+  // commit").
   std::uint32_t sync_zero_fill_bytes = 64 * 1024;
   // pwrite mode (not with sync_zero_fill_bytes at work): keep this many bytes
   // allocated past the end of the active segment (0 = off), reserved with
@@ -100,15 +100,15 @@ struct LogConfig {
   // up to this much page cache (on tmpfs) or disk per active segment.
   // 1 MiB against 0, append/raw-pwrite medians: tmpfs 1 KiB 0.903 -> 0.935,
   // 16 KiB 0.906 -> 0.920; ext4 1 KiB 0.909 -> 0.951, 16 KiB 0.851 -> 0.961.
-  // 64 KiB chunks lost on ext4 (docs/bench/log.md, "Preallocation ahead of
-  // the writer").
+  // 64 KiB chunks lost on ext4 (docs/architecture-log.md, "Preallocation
+  // ahead of the writer").
   std::uint32_t preallocate_bytes = 1 << 20;
   // Lookups (the batch holding an offset or a timestamp) hop over batch
   // headers through a read-only mapping of the segment, made on its first
   // lookup (a segment nobody reads is never mapped). false: they pread the
   // headers instead, as Kafka reads its active segment -- no mappings of
   // .log files at all (vm.max_map_count with very many partitions), at
-  // ~1.4 us more per random lookup (docs/bench/log.md, BM_ReadRandomPread).
+  // ~1.4 us more per random lookup (bench_log's BM_ReadRandomPread; docs/benchmarks.md).
   bool map_for_reads = true;
   // Wall clock in ms since the epoch (roll by age, retention by age). Tests
   // inject their own.

@@ -597,8 +597,8 @@ std::optional<BatchLocation> LogSegment::find(std::int64_t offset) const noexcep
     // (on a random lookup) cold memory: ask for every line of the likely
     // window at once so the misses overlap instead of queueing. After the
     // load of the first header, which the hop needs first: issued before
-    // them, it no longer waits behind their misses (+4-12 % lookups/s,
-    // docs/bench/log.md, "Lookups: the first header before the prefetches").
+    // them, it does not wait behind their misses (+4-12 % lookups/s in
+    // bench_log's BM_ReadRandom; docs/architecture-log.md, "Lookups").
     MappedBytes hdr{data};
     if (!batch_starts_at(hdr, w.from, c.size)) [[unlikely]] pos = distrust_index(w.from);
     for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data + a);

@@ -100,7 +100,7 @@ class LogSegment {
     // one chunk of this size at a time. Appends then write into pages
     // (blocks) that exist: the kernel allocates and charges them in one call
     // per chunk rather than a page at a time inside the appends' pwrites
-    // (docs/bench/log.md, "Preallocation ahead of the writer"). The file's
+    // (docs/architecture-log.md, "Preallocation ahead of the writer"). The file's
     // size does not move, so readers and recovery never see the reserved
     // range; seal() frees what was not written (io::File::release_reserved),
     // as does the next seal after a crash left a reservation. A failed
@@ -293,7 +293,7 @@ class LogSegment {
 
 // The append path is inline: after the pwrite the kernel has evicted much of
 // the caller's cache and return-stack state, and every extra call level
-// returns cold (see docs/bench/log.md, "Append: the return path").
+// returns cold (docs/architecture-log.md, "The append's return path").
 inline void LogSegment::publish(std::int64_t next_offset, std::uint64_t size) noexcept {
   // Seqlock write side (single writer): odd while the pair is inconsistent.
   std::uint64_t s = seq_.load(std::memory_order_relaxed);

@@ -864,7 +864,7 @@ std::int64_t PartitionLog::gather_bound_ns() const {
   // pwrite + fdatasync in the same run (bench_log, 8 appenders): a bound of
   // one sync left the 8th appender out of 1.6-5.6 % of the syncs and reached
   // 0.71 of the bare rate, two syncs 0.85, four 0.96 (medians of alternating
-  // runs; docs/bench/log.md). A huge configured delay still never stalls
+  // runs; docs/architecture-log.md, "Group commit"). A huge configured delay still never stalls
   // appenders that do not come back.
   return std::max<std::int64_t>(0, std::min(delay_ns, 4 * last_sync_ns_));
 }

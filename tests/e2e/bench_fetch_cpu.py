@@ -1,6 +1,6 @@
 """Broker fetch cost per strategy: CPU seconds (all threads, from /proc/<pid>/task/*/schedstat)
 the broker spends per GiB served, and user-space bytes copied per byte served
-(from /metrics). Not a ctest test: a measurement (docs/bench/broker.md).
+(from /metrics). Not a ctest test: a measurement (docs/benchmarks.md).
 
   NOCOPY_BIN=build/nocopy NOCOPY_BENCH_MIB=128 NOCOPY_BENCH_ROUNDS=3 \
       /usr/bin/python3 tests/e2e/bench_fetch_cpu.py

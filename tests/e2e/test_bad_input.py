@@ -1,4 +1,4 @@
-"""Issue 5, must-hold 4: bad input never crashes the broker and loses nothing
+"""Bad input never crashes the broker and loses nothing
 already stored; after each case other clients keep producing and consuming.
 
 Cases: a 2 GiB length prefix, a truncated request, an unknown API key, an

@@ -1,4 +1,4 @@
-"""Issues 5 and 6 with confluent-kafka-python (Debian's python3-confluent-kafka
+"""Produce, consume and groups with confluent-kafka-python (Debian's python3-confluent-kafka
 1.7.0 on librdkafka 2.0.2, run by /usr/bin/python3).
 
   1. AdminClient creates a 3-partition topic.
@@ -60,7 +60,7 @@ def headers(i):
             ("dup", b"one"), ("dup", b"two"), ("empty", b"")]
     # No null header value: confluent-kafka-python 1.7.0's Message.headers()
     # returns None without a reference and the interpreter aborts ("deallocating
-    # None", confluent-kafka-python issue 1191, fixed in 1.8.2). A client bug.
+    # None", confluent-kafka-python bug #1191, fixed in 1.8.2). A client bug.
 
 
 def produce(addr, first, count, codec):

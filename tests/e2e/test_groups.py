@@ -1,4 +1,4 @@
-"""Issue 6 (first slice): consumer groups through the broker's
+"""Consumer groups through the broker's
 GroupsService. Two kafka-python consumers in one group split a 6-partition
 topic with nothing delivered twice and nothing missed; committed offsets
 survive a broker restart (SIGTERM) and the group resumes after them."""

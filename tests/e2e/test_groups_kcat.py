@@ -1,4 +1,4 @@
-"""Issue 6 with librdkafka's balanced consumer (kcat -G):
+"""Consumer groups with librdkafka's balanced consumer (kcat -G):
 1. one member of a group consumes a 6-partition topic from earliest and
    commits on exit;
 2. the broker is SIGKILLed and restarted: the group resumes after the

@@ -1,4 +1,4 @@
-"""Issue 6: librdkafka's idempotent producer against the real broker.
+"""librdkafka's idempotent producer against the real broker.
 
 The broker runs with fault injection (NOCOPY_FAULT_DROP_PRODUCE_RESPONSE_EVERY):
 every Nth Produce is appended, then its response is lost (the connection is

@@ -1,6 +1,7 @@
-"""Issues 5 and 6 with kafkajs 2.2.4 (node; installed into tests/e2e/kafkajs
-by scripts/setup.sh). kafkajs has no manual assignment: it consumes only
-through consumer groups, so this covers both issues from one client.
+"""Produce, consume and consumer groups with kafkajs 2.2.4 (node; installed
+into tests/e2e/kafkajs by scripts/setup.sh). kafkajs has no manual
+assignment: it consumes only through consumer groups, so this covers both
+from one client.
 
   A. kafkajs admin creates a 3-partition topic (CreateTopics, Metadata).
      10,000 keyed messages with headers and timestamps are produced with

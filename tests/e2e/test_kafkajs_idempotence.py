@@ -1,4 +1,4 @@
-"""Issue 6: kafkajs' idempotent producer against lost Produce responses.
+"""kafkajs' idempotent producer against lost Produce responses.
 
 The broker runs with NOCOPY_FAULT_DROP_PRODUCE_RESPONSE_EVERY=3: every third
 Produce is appended and then its connection is closed instead of answering,

@@ -1,4 +1,4 @@
-"""Issue 6 with kafkajs: a live group member across broker restarts.
+"""kafkajs: a live group member across broker restarts.
 
   1. 20,000 messages are stored; a kafkajs consumer (fetching 4 KiB at a
      time, so it is mid-stream) has received some of them when the broker

@@ -1,4 +1,4 @@
-"""Issue 5, must-hold 3: a fetch waiting on an empty partition returns within a
+"""A fetch waiting on an empty partition returns within a
 few ms of a produce to it, and after max_wait_ms when nothing arrives."""
 import os
 import sys

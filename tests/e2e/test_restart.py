@@ -1,4 +1,4 @@
-"""Issue 5, must-hold 2: restart the broker -- SIGTERM (clean shutdown), and
+"""Restart the broker -- SIGTERM (clean shutdown), and
 separately SIGKILL with a syncing flush policy -- and the same consumption
 still returns every acknowledged message."""
 import os

@@ -1,4 +1,4 @@
-"""Issue 5, must-hold 1: kcat (librdkafka) and kafka-python against the real
+"""Round trip: kcat (librdkafka) and kafka-python against the real
 broker. Per codec (none, gzip, snappy, lz4, zstd): create a 3-partition topic,
 produce keyed messages with headers, consume from earliest with manual
 assignment (kcat -p, kafka-python assign()), and check every message comes

@@ -1,4 +1,4 @@
-"""Per-topic configs with real clients (issue 5, CreateTopics `configs`).
+"""Per-topic configs with real clients (CreateTopics `configs`).
 
   1. confluent-kafka-python 1.7.0 (librdkafka 2.0.2) AdminClient creates
      `tc` with segment.bytes=4096, retention.ms=86400000 and

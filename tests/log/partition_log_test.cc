@@ -730,8 +730,8 @@ void within(std::chrono::seconds limit, Fn fn) {
 
 // Blocking waiters lead the group syncs themselves (SyncBy::caller: no
 // flusher run is ever scheduled), with the commit delay, at random paces --
-// and none of them is left asleep. (A waiter that kept the gathering time
-// and was covered used to leave the latecomers asleep with nobody to lead.)
+// and none of them is left asleep: a waiter whose data a sync covered while
+// it kept the gathering time must still hand the lead to the latecomers.
 TEST_P(PartitionLogTest, WaitersLeadTheirSyncsAndNoneIsLeftBehind) {
   LogConfig c = every_append_config(4 << 20);
   c.flush.group_commit_delay_us = 2000;

@@ -459,7 +459,7 @@ class Suite:
             self.check(c.getresponse().read() == self.files["mib1.bin"], "--transfer splice body")
         finally:
             srv.kill()
-        # The zero-copy transfers: completions reaped by the reactor (issue 8).
+        # The zero-copy transfers: completions reaped by the reactor.
         for t in ["msg_zerocopy", "uring_send_zc"]:
             if only and only not in "zerocopy " + t:
                 continue
