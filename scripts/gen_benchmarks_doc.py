@@ -23,6 +23,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 OUT = ROOT / "docs" / "benchmarks.md"
 ORDER = ["transfer", "io", "buf", "log", "broker", "perf", "serve"]
 REQUIRED = ("name", "figure", "date", "command")
+# Related pages linked from the top of the page (each must exist).
+SEE_ALSO = []
 
 INTRO = """# nocopy benchmarks
 
@@ -76,9 +78,7 @@ def render() -> str:
     names = [n for n in ORDER if (RESULTS / f"{n}.json").exists()]
     names += sorted(p.stem for p in RESULTS.glob("*.json") if p.stem not in ORDER)
     parts = [INTRO]
-    see_also = [(p, t) for p, t in (("docs/peers.md", "nocopy next to Apache Kafka, NATS and Redis"),
-                                     ("docs/compat.md", "which clients and scenarios work"))
-                if (ROOT / p).exists()]
+    see_also = [(p, t) for p, t in SEE_ALSO if (ROOT / p).exists()]
     if see_also:
         parts.append("\nSee also: " + "; ".join(f"{link(p)} ({t})" for p, t in see_also) + ".\n")
     machines = sorted({load(n).get("machine", "") for n in names} - {""})
