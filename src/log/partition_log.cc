@@ -43,11 +43,6 @@ LogError storage_error_from(const std::system_error& e) {
 // is 512 page faults taken ahead, a few hundred microseconds.
 constexpr std::uint64_t kPrefaultChunkBytes = 2u << 20;
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(FlushScheduler::Clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 std::unique_ptr<PartitionLog> PartitionLog::open(const std::filesystem::path& dir, LogConfig config) {
@@ -61,18 +56,20 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::filesystem::path& di
   if (ec) throw std::system_error(ec, "mkdir " + dir.string());
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, std::move(config)));
   log->load();
-  log->scheduler_ = log->config_.flush_scheduler ? log->config_.flush_scheduler : FlushScheduler::shared();
-  log->flush_handle_ = log->scheduler_->attach(log.get());
+  log->flusher_.attach(log->config_.flush_scheduler ? log->config_.flush_scheduler : FlushScheduler::shared(),
+                       log.get());
   // An unclean open may leave a validated but unsynced tail: the interval
   // policy syncs it like freshly appended data.
-  if (log->flushed_.load(std::memory_order_relaxed) < log->log_end_.load(std::memory_order_relaxed)) {
-    log->arm_interval_timer();
-  }
+  if (log->flusher_.flushed() < log->log_end_.load(std::memory_order_relaxed)) log->flusher_.arm_interval_timer();
   return log;
 }
 
 PartitionLog::PartitionLog(std::filesystem::path dir, LogConfig config)
-    : dir_(std::move(dir)), config_(std::move(config)), max_message_bytes_(config_.max_message_bytes) {}
+    : dir_(std::move(dir)),
+      config_(std::move(config)),
+      max_message_bytes_(config_.max_message_bytes),
+      flusher_(config_.flush, log_end_, *this, dir_.string()),
+      age_roll_(config_.segment_ms, static_cast<bool>(config_.clock)) {}
 
 PartitionLog::~PartitionLog() { close(); }
 
@@ -114,7 +111,7 @@ LogSegment::Options PartitionLog::segment_options() const {
   return o;
 }
 
-void PartitionLog::load() {
+std::vector<std::int64_t> PartitionLog::remove_leftovers() {
   std::vector<std::int64_t> bases;
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     const std::string name = e.path().filename().string();
@@ -137,8 +134,10 @@ void PartitionLog::load() {
       }
     }
   }
+  return bases;
+}
 
-  const bool clean = std::filesystem::exists(dir_ / kCleanShutdownFile);
+std::int64_t PartitionLog::read_recovery_point() {
   std::int64_t rp = 0;
   if (std::ifstream in(dir_ / kRecoveryPointFile); in) {
     std::int64_t version = -1, count = -1, value = -1;
@@ -148,15 +147,41 @@ void PartitionLog::load() {
       spdlog::warn("log {}: unreadable {}; recovering from the start", dir_.string(), kRecoveryPointFile);
     }
   }
+  return rp;
+}
+
+void PartitionLog::note(int level, std::string msg) {
+  spdlog::log(static_cast<spdlog::level::level_enum>(level), "log {}: {}", dir_.string(), msg);
+  report_.messages.push_back(std::move(msg));
+}
+
+void PartitionLog::load() {
+  const std::vector<std::int64_t> bases = remove_leftovers();
+  const bool clean = std::filesystem::exists(dir_ / kCleanShutdownFile);
+  const std::int64_t rp = read_recovery_point();
   report_.clean_shutdown = clean;
   report_.recovery_point = rp;
   checkpointed_ = rp;
+  recover_segments(bases, clean, rp);
+  if (segments_.empty()) {
+    segments_[0] = LogSegment::create(dir_, 0, segment_options());
+  } else {
+    segments_.rbegin()->second->make_active();
+  }
+  log_start_.store(segments_.begin()->first, std::memory_order_release);
+  active_seg_ = segments_.rbegin()->second.get();
+  const std::int64_t end = segments_.rbegin()->second->committed().next_offset;
+  log_end_.store(end, std::memory_order_release);
+  flusher_.start(clean ? end : std::min(rp, end));
+  dir_synced_base_ = segments_.rbegin()->first;
+  std::filesystem::remove(dir_ / kCleanShutdownFile);
+  fsync_dir();
+  spdlog::info("log {}: opened ({}), offsets [{}, {}), {} segments, {} scanned, {} bytes truncated",
+               dir_.string(), clean ? "after a clean shutdown" : bases.empty() ? "new" : "after an unclean shutdown", log_start_.load(), end, segments_.size(),
+               report_.segments_scanned, report_.bytes_truncated);
+}
 
-  auto note = [&](spdlog::level::level_enum lvl, std::string msg) {
-    spdlog::log(lvl, "log {}: {}", dir_.string(), msg);
-    report_.messages.push_back(std::move(msg));
-  };
-
+void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases, bool clean, std::int64_t rp) {
   const LogSegment::Options opts = segment_options();
   std::int64_t expected = -1;
   bool cut = false;
@@ -184,26 +209,9 @@ void PartitionLog::load() {
     std::shared_ptr<LogSegment> seg = LogSegment::open(dir_, base, opts, trust, &out);
     if (!trust) ++report_.segments_scanned;
     if (out.indexes_rebuilt) ++report_.indexes_rebuilt;
+    const bool last = i + 1 == bases.size();
     if (out.dropped_bytes > 0) {
-      report_.bytes_truncated += out.dropped_bytes;
-      const bool last = i + 1 == bases.size();
-      if (out.zero_tail) {
-        note(spdlog::level::info, fmt::format("segment {}: dropped {} zero bytes of preallocation at position {}",
-                                              base, out.dropped_bytes, out.valid_bytes));
-      } else if (!last || out.followed_by_valid) {
-        report_.mid_log_corruption = true;
-        note(spdlog::level::err,
-             fmt::format("CORRUPTION in the middle of the log: truncated {} bytes of segment {} at position {} "
-                         "(offset {}): {}{}",
-                         out.dropped_bytes, base, out.valid_bytes, out.next_offset,
-                         out.error ? out.error->message : "invalid batch",
-                         last ? "" : "; later segments are dropped"));
-      } else {
-        note(spdlog::level::warn, fmt::format("segment {}: truncated a torn tail of {} bytes at position {} "
-                                              "(offset {}): {}",
-                                              base, out.dropped_bytes, out.valid_bytes, out.next_offset,
-                                              out.error ? out.error->message : "invalid batch"));
-      }
+      report_scan(base, out, last);
       // Zero preallocation after the last batch is a segment that was not trimmed
       // (killed while rolling); the next segment still follows on when the offsets
       // are contiguous, which the check at the top of the loop verifies.
@@ -212,24 +220,27 @@ void PartitionLog::load() {
     expected = out.next_offset;
     segments_[base] = std::move(seg);
   }
-  if (segments_.empty()) {
-    segments_[0] = LogSegment::create(dir_, 0, opts);
+}
+
+void PartitionLog::report_scan(std::int64_t base, const ScanOutcome& out, bool last) {
+  report_.bytes_truncated += out.dropped_bytes;
+  if (out.zero_tail) {
+    note(spdlog::level::info, fmt::format("segment {}: dropped {} zero bytes of preallocation at position {}",
+                                          base, out.dropped_bytes, out.valid_bytes));
+  } else if (!last || out.followed_by_valid) {
+    report_.mid_log_corruption = true;
+    note(spdlog::level::err,
+         fmt::format("CORRUPTION in the middle of the log: truncated {} bytes of segment {} at position {} "
+                     "(offset {}): {}{}",
+                     out.dropped_bytes, base, out.valid_bytes, out.next_offset,
+                     out.error ? out.error->message : "invalid batch",
+                     last ? "" : "; later segments are dropped"));
   } else {
-    segments_.rbegin()->second->make_active();
+    note(spdlog::level::warn, fmt::format("segment {}: truncated a torn tail of {} bytes at position {} "
+                                          "(offset {}): {}",
+                                          base, out.dropped_bytes, out.valid_bytes, out.next_offset,
+                                          out.error ? out.error->message : "invalid batch"));
   }
-  log_start_.store(segments_.begin()->first, std::memory_order_release);
-  active_seg_ = segments_.rbegin()->second.get();
-  const std::int64_t end = segments_.rbegin()->second->committed().next_offset;
-  log_end_.store(end, std::memory_order_release);
-  const std::int64_t durable = clean ? end : std::min(rp, end);
-  flushed_.store(durable, std::memory_order_release);
-  flush_requested_ = durable;
-  dir_synced_base_ = segments_.rbegin()->first;
-  std::filesystem::remove(dir_ / kCleanShutdownFile);
-  fsync_dir();
-  spdlog::info("log {}: opened ({}), offsets [{}, {}), {} segments, {} scanned, {} bytes truncated",
-               dir_.string(), clean ? "after a clean shutdown" : bases.empty() ? "new" : "after an unclean shutdown", log_start_.load(), end, segments_.size(),
-               report_.segments_scanned, report_.bytes_truncated);
 }
 
 std::shared_ptr<LogSegment> PartitionLog::active() const {
@@ -251,16 +262,16 @@ std::shared_ptr<LogSegment> PartitionLog::next_segment(std::int64_t base) const 
   return it->second;
 }
 
-LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy sync_by) {
-  // Validate the whole request before touching anything (CRC work outside the lock).
-  thread_local std::vector<AppendedBatch> infos;
+// append()'s steps are inline: every call level between the write and the
+// caller returns cold after the kernel's write path (docs/architecture-log.md).
+[[gnu::always_inline]] inline LogResult<PartitionLog::Request> PartitionLog::validate(
+    std::span<std::byte> batches, std::vector<AppendedBatch>& infos) const {
   infos.clear();
   if (batches.empty()) return log_fail(LogErrc::invalid_record, "empty append request");
   std::uint64_t pos = 0;
-  std::int64_t records = 0;
-  std::int64_t max_ts = -1;
+  Request req;
   // max.message.bytes, checked before each batch's CRC (reconfigure() may
-  // change it; the segment size is checked under the lock below).
+  // change it; the segment size is checked under the lock).
   const std::uint64_t max_size = max_message_bytes_.load(std::memory_order_relaxed);
   while (pos < batches.size()) {
     auto h = validate_batch(std::span<const std::byte>(batches).subspan(pos), true, {}, max_size);
@@ -278,64 +289,72 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
                       fmt::format("batch {} at byte {}: control batches are not accepted", infos.size(), pos));
     }
     infos.push_back(AppendedBatch{0, h->last_offset_delta, h->max_timestamp, h->total_size()});
-    records += h->records_count;
-    max_ts = std::max(max_ts, h->max_timestamp);
+    req.records += h->records_count;
+    req.max_timestamp = std::max(req.max_timestamp, h->max_timestamp);
     pos += h->total_size();
   }
+  return req;
+}
 
-  std::unique_lock lk(append_mu_);
+[[gnu::always_inline]] inline LogResult<LogSegment*> PartitionLog::segment_to_append(std::size_t bytes,
+                                                                                    std::int64_t records,
+                                                                                    std::int64_t& now) {
   if (closed_) [[unlikely]] return log_fail(LogErrc::closed, "log is closed");
-  if (batches.size() > config_.segment_bytes) [[unlikely]] {
+  if (bytes > config_.segment_bytes) [[unlikely]] {
     return log_fail(LogErrc::record_list_too_large,
-                    fmt::format("{} bytes do not fit in one segment ({} bytes)", batches.size(),
-                                config_.segment_bytes));
+                    fmt::format("{} bytes do not fit in one segment ({} bytes)", bytes, config_.segment_bytes));
   }
-  if (sync_failed_.load(std::memory_order_acquire)) [[unlikely]] {
-    std::lock_guard fl(flush_mu_);
-    return std::unexpected(flush_error_.value_or(LogError{LogErrc::storage_error, EIO, "an earlier sync failed"}));
-  }
-  const bool append_time = config_.timestamp_type == TimestampType::log_append_time;
+  if (flusher_.failed()) [[unlikely]] return std::unexpected(flusher_.error());
   // Writers hold append_mu_, so the active segment cannot go away under us:
   // no reference count traffic on the hot path.
   LogSegment* seg = active_seg_;
   // The wall clock is read only when something needs it: LogAppendTime, a
   // segment's first append, or an injected clock. Roll by age otherwise
-  // goes by a deadline the flusher watches (arm_age_deadline).
-  std::int64_t now = -1;
-  if (append_time || seg->first_append_ms() < 0 || config_.clock) [[unlikely]] now = now_ms();
+  // goes by a deadline the flusher watches (AgeRoll).
+  if (config_.timestamp_type == TimestampType::log_append_time || seg->first_append_ms() < 0 || config_.clock)
+      [[unlikely]] {
+    now = now_ms();
+  }
   Committed c = seg->committed_by_writer();
   const bool need_roll =
-      c.size > 0 && (c.size + batches.size() > std::min(config_.segment_bytes, seg->capacity()) ||
-                     age_roll_due(*seg, now) || seg->indexes_full() ||
+      c.size > 0 && (c.size + bytes > std::min(config_.segment_bytes, seg->capacity()) ||
+                     age_roll_.due(*seg, now) || seg->indexes_full() ||
                      c.next_offset + records - seg->base_offset() > std::numeric_limits<std::int32_t>::max());
   if (need_roll) [[unlikely]] {
     if (auto r = roll_locked(); !r) return std::unexpected(r.error());
     seg = active_seg_;
     if (now < 0) now = now_ms();  // the new segment's first append
   }
-  if (batches.size() > seg->capacity()) [[unlikely]] {
+  if (bytes > seg->capacity()) [[unlikely]] {
     // Only after reconfigure() raised segment_bytes while the active segment
     // (made for the old size) is still empty: it cannot roll yet.
     return log_fail(LogErrc::record_list_too_large,
                     fmt::format("{} bytes do not fit in the active segment ({} bytes, made before segment_bytes "
                                 "was raised); they fit once it rolls",
-                                batches.size(), seg->capacity()));
+                                bytes, seg->capacity()));
   }
-  if (append_time) max_ts = now;
-  const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+  return seg;
+}
+
+// Patches baseOffset (and, with `append_time` >= 0, Kafka's LogAppendTime)
+// into each batch of the caller's buffer; returns the next offset.
+[[gnu::always_inline]] inline std::int64_t PartitionLog::assign_offsets(std::span<std::byte> batches,
+                                                                       std::span<AppendedBatch> infos,
+                                                                       std::int64_t base,
+                                                                       std::int64_t append_time) const {
   std::int64_t next = base;
   std::uint64_t p = 0;
   for (AppendedBatch& b : infos) {
-    if (append_time) [[unlikely]] {
+    if (append_time >= 0) [[unlikely]] {
       // Kafka's LogAppendTime: the batch's maxTimestamp becomes the append
       // time and attribute bit 3 says so; records keep their deltas. The
       // CRC covers both fields, so it is recomputed (baseOffset is not
       // covered and is patched below as usual).
       std::byte* h = batches.data() + p;
       store_be16(h + 21, static_cast<std::int16_t>(load_be16(h + 21) | 0x08));
-      store_be64(h + 35, now);
+      store_be64(h + 35, append_time);
       update_batch_crc(batches.subspan(p, b.size));
-      b.max_timestamp = now;
+      b.max_timestamp = append_time;
     }
     store_be64(batches.data() + p, next);
     b.base_offset = next;
@@ -343,38 +362,52 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
     next = b.last_offset + 1;
     p += b.size;
   }
-  const bool first_append = seg->first_append_ms() < 0;
-  if (auto r = seg->append(batches, infos, now); !r) [[unlikely]] {
+  return next;
+}
+
+[[gnu::always_inline]] inline LogResult<void> PartitionLog::sync_appended(LogSegment& seg, std::int64_t end,
+                                                                         std::int64_t records, SyncBy sync_by) {
+  if (config_.flush.mode == FlushPolicy::Mode::every_append && !config_.flush.group_commit) [[unlikely]] {
+    // The benchmark's baseline: the append syncs under the lock.
+    auto r = seg.sync();
+    flusher_.complete(end, r ? std::nullopt : std::optional<LogError>(r.error()));
+    return r;
+  }
+  // SyncBy::caller: its wait starts the sync (or joins one).
+  flusher_.on_append(end, records, sync_by == SyncBy::caller);
+  return {};
+}
+
+LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy sync_by) {
+  // Validate the whole request before touching anything (CRC work outside the lock).
+  thread_local std::vector<AppendedBatch> infos;
+  auto req = validate(batches, infos);
+  if (!req) [[unlikely]] return std::unexpected(std::move(req.error()));
+
+  std::unique_lock lk(append_mu_);
+  std::int64_t now = -1;
+  auto seg = segment_to_append(batches.size(), req->records, now);
+  if (!seg) [[unlikely]] return std::unexpected(std::move(seg.error()));
+  const std::int64_t append_time = config_.timestamp_type == TimestampType::log_append_time ? now : -1;
+  const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+  const std::int64_t next = assign_offsets(batches, infos, base, append_time);
+  const bool first_append = (*seg)->first_append_ms() < 0;
+  if (auto r = (*seg)->append(batches, infos, now); !r) [[unlikely]] {
     spdlog::warn("log {}: {}", dir_.string(), r.error().message);
     return std::unexpected(r.error());
   }
-  if (first_append) [[unlikely]] arm_age_deadline(seg->base_offset());
+  if (first_append) [[unlikely]] schedule_age(age_roll_.arm((*seg)->base_offset()));
   log_end_.store(next, std::memory_order_release);
 
-  AppendInfo info{base, next - 1, max_ts, log_start_.load(std::memory_order_relaxed),
-                  static_cast<std::uint32_t>(infos.size()), batches.size(), append_time ? now : -1};
-  switch (config_.flush.mode) {
-    case FlushPolicy::Mode::never: break;
-    case FlushPolicy::Mode::every_append:
-      if (config_.flush.group_commit) {
-        // SyncBy::caller: its wait starts the sync (or joins one).
-        if (sync_by == SyncBy::log) request_flush(next, config_.flush.group_commit_delay_us > 0);
-      } else {
-        auto r = seg->sync();
-        complete_flush(next, r ? std::nullopt : std::optional<LogError>(r.error()));
-        if (!r) return std::unexpected(r.error());
-      }
-      break;
-    case FlushPolicy::Mode::interval:
-      unflushed_messages_ += records;
-      if (config_.flush.messages > 0 && unflushed_messages_ >= config_.flush.messages) {
-        unflushed_messages_ = 0;
-        request_flush(next);
-      }
-      arm_interval_timer();
-      break;
-  }
+  AppendInfo info{base, next - 1, append_time >= 0 ? append_time : req->max_timestamp,
+                  log_start_.load(std::memory_order_relaxed), static_cast<std::uint32_t>(infos.size()),
+                  batches.size(), append_time};
+  if (auto r = sync_appended(**seg, next, req->records, sync_by); !r) [[unlikely]] return std::unexpected(r.error());
   return info;
+}
+
+void PartitionLog::schedule_age(std::int64_t due) {
+  if (due != AgeRoll::kNever) flusher_.schedule_at(due);
 }
 
 void PartitionLog::reconfigure(const LogConfig& limits) {
@@ -385,7 +418,7 @@ void PartitionLog::reconfigure(const LogConfig& limits) {
   config_.segment_bytes = limits.segment_bytes;
   if (config_.segment_ms != limits.segment_ms) {
     config_.segment_ms = limits.segment_ms;
-    reset_age_deadline();
+    schedule_age(age_roll_.set_segment_ms(limits.segment_ms));
   }
   config_.retention_ms = limits.retention_ms;
   config_.retention_bytes = limits.retention_bytes;
@@ -417,7 +450,7 @@ LogResult<void> PartitionLog::roll_locked() {
     // A half-sealed segment cannot take more appends (an mmap-mode file may
     // already be shorter than its mapping): the log stops accepting writes.
     seg->delete_files();
-    complete_flush(flushed_.load(std::memory_order_acquire), r.error());
+    flusher_.complete(flusher_.flushed(), r.error());
     return r;
   }
   {
@@ -427,13 +460,15 @@ LogResult<void> PartitionLog::roll_locked() {
   active_seg_ = seg.get();
   spdlog::debug("log {}: rolled segment {} at offset {}", dir_.string(), old->base_offset(), base);
   // The flusher syncs the old segment and then moves the recovery point.
-  if (config_.flush.mode != FlushPolicy::Mode::every_append || !config_.flush.group_commit) request_flush(base);
+  if (config_.flush.mode != FlushPolicy::Mode::every_append || !config_.flush.group_commit) {
+    flusher_.request(base);
+  }
   if (config_.write_mode == WriteMode::mmap && config_.mmap_prefault) {
     {
-      std::lock_guard fl(flush_mu_);
+      std::lock_guard pl(prefault_mu_);
       to_prefault_ = seg;
     }
-    scheduler_->schedule(flush_handle_);
+    flusher_.schedule();
   }
   return {};
 }
@@ -512,10 +547,7 @@ std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) 
   return std::nullopt;
 }
 
-PartitionLog::FlushStats PartitionLog::flush_stats() const {
-  std::lock_guard lk(flush_mu_);
-  return flush_stats_;
-}
+PartitionLog::FlushStats PartitionLog::flush_stats() const { return flusher_.stats(); }
 
 std::uint64_t PartitionLog::size_bytes() const {
   std::shared_lock lk(segments_mu_);
@@ -591,106 +623,7 @@ LogResult<RetentionResult> PartitionLog::enforce_retention(std::optional<std::in
 
 // --- flushing ---------------------------------------------------------------
 
-void PartitionLog::request_flush(std::int64_t upto, bool within_delay) {
-  {
-    std::lock_guard lk(flush_mu_);
-    if (upto <= flush_requested_) return;  // a run that covers it is pending or in progress
-    flush_requested_ = upto;
-  }
-  if (!within_delay) {
-    scheduler_->schedule(flush_handle_);
-    return;
-  }
-  // One timer at a time; the run it triggers clears the flag, and does
-  // nothing when a waiter led a sync that covered the append meanwhile.
-  if (backstop_armed_.exchange(true, std::memory_order_acq_rel)) return;
-  const std::int64_t due = steady_ns() + config_.flush.group_commit_delay_us * 1000;
-  schedule_run_at(due);
-}
-
-void PartitionLog::arm_interval_timer() {
-  if (config_.flush.mode != FlushPolicy::Mode::interval || config_.flush.ms <= 0) return;
-  // The exchange pairs with the one in run_flush_work(): either this append
-  // sees the timer cleared and arms it, or the run that cleared it reads a
-  // log end that includes this append.
-  // Until the store below, a run that sees the timer armed reads kNoDue (the
-  // run that cleared the timer stored it first) and leaves the timer to the
-  // schedule_at below -- it never reads the previous, passed deadline.
-  if (timer_armed_.exchange(true, std::memory_order_acq_rel)) return;
-  const std::int64_t due = steady_ns() + config_.flush.ms * 1'000'000;
-  timer_due_ns_.store(due, std::memory_order_release);
-  schedule_run_at(due);
-}
-
-namespace {
-// steady ns `ms` milliseconds after `from`, saturating (segment_ms may be huge).
-std::int64_t ms_after(std::int64_t from, std::int64_t ms) noexcept {
-  if (ms <= 0) return from;
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-  if (ms > (kMax - from) / 1'000'000) return kMax;
-  return from + ms * 1'000'000;
-}
-}  // namespace
-
-bool PartitionLog::age_roll_due(const LogSegment& seg, std::int64_t now) const noexcept {
-  if (config_.clock) [[unlikely]] {
-    // An injected clock cannot drive the flusher's timer: compare per append.
-    return seg.first_append_ms() >= 0 && now - seg.first_append_ms() >= config_.segment_ms;
-  }
-  return age_due_base_.load(std::memory_order_acquire) == seg.base_offset();
-}
-
-void PartitionLog::arm_age_deadline(std::int64_t base) {
-  {
-    std::lock_guard lk(age_mu_);
-    age_base_ = base;
-    age_first_ns_ = steady_ns();
-  }
-  reset_age_deadline();
-}
-
-void PartitionLog::reset_age_deadline() {
-  std::int64_t due;
-  {
-    std::lock_guard lk(age_mu_);
-    if (age_base_ < 0) return;
-    age_due_ns_ = due = ms_after(age_first_ns_, config_.segment_ms);
-    // A longer segment_ms takes back a mark the old one set.
-    if (steady_ns() < due && age_due_base_.load(std::memory_order_relaxed) == age_base_) {
-      age_due_base_.store(-1, std::memory_order_release);
-    }
-  }
-  schedule_age_timer(due);
-}
-
-void PartitionLog::schedule_run_at(std::int64_t due_ns) {
-  scheduler_->schedule_at(flush_handle_, FlushScheduler::Clock::time_point(std::chrono::nanoseconds(due_ns)));
-}
-
-void PartitionLog::schedule_age_timer(std::int64_t due) {
-  // An injected clock is compared per append; INT64_MAX is never.
-  if (config_.clock || due == std::numeric_limits<std::int64_t>::max()) return;
-  schedule_run_at(due);
-}
-
-void PartitionLog::check_age_deadline() noexcept {
-  std::int64_t due;
-  {
-    std::lock_guard lk(age_mu_);
-    if (age_base_ < 0 || age_due_base_.load(std::memory_order_relaxed) == age_base_) return;
-    due = age_due_ns_;
-    if (steady_ns() >= due) {
-      // The next append rolls (age_roll_due).
-      age_due_base_.store(age_base_, std::memory_order_release);
-      return;
-    }
-  }
-  // The scheduler keeps one timer per log (the earliest): re-arm ours.
-  schedule_age_timer(due);
-}
-
-LogResult<void> PartitionLog::sync_segments_upto(std::int64_t target) {
-  const std::int64_t from = flushed_.load(std::memory_order_acquire);
+LogResult<void> PartitionLog::sync_range(std::int64_t from, std::int64_t target) {
   std::vector<std::shared_ptr<LogSegment>> segs;
   {
     std::shared_lock lk(segments_mu_);
@@ -712,284 +645,50 @@ LogResult<void> PartitionLog::sync_segments_upto(std::int64_t target) {
   return {};
 }
 
-void PartitionLog::complete_flush(std::int64_t flushed, const std::optional<LogError>& err,
-                                  const std::optional<SyncDone>& sync) {
-  std::vector<FlushCallback> ready;
-  std::optional<LogError> error;
+void PartitionLog::flushed_to(std::int64_t flushed) {
+  // Move the recovery point once a flush covers a whole older segment.
+  std::shared_ptr<LogSegment> seg = segment_for(flushed > 0 ? flushed - 1 : 0);
+  bool move = false;
   {
-    std::lock_guard lk(flush_mu_);
-    if (sync) {
-      // In the same critical section as flushed_: a waiter never sees the
-      // sync over without its result.
-      syncing_ = false;
-      // The next sync gathers as many waiters as took part in this round:
-      // those it covered and those that came while it ran.
-      last_sync_waiters_ = sync->covered;
-      last_sync_ns_ = sync->took_ns;
-      ++flush_stats_.syncs;
-      if (sync->led) ++flush_stats_.led;
-      flush_stats_.waiters_covered += sync->covered;
-      flush_stats_.sync_ns += static_cast<std::uint64_t>(sync->took_ns);
-    }
-    if (err) {
-      flush_error_ = err;
-      sync_failed_.store(true, std::memory_order_release);
-      spdlog::error("log {}: sync failed, the log refuses appends from now on: {}", dir_.string(),
-                    err->message);
-      for (auto& [o, cb] : waiters_) ready.push_back(std::move(cb));
-      waiters_.clear();
-      blocked_waiters_.clear();
-      error = err;
-    } else {
-      if (flushed > flushed_.load(std::memory_order_relaxed)) flushed_.store(flushed, std::memory_order_release);
-      auto stop = waiters_.upper_bound(flushed);  // keys are offset + 1
-      for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
-      waiters_.erase(waiters_.begin(), stop);
-      blocked_waiters_.erase(blocked_waiters_.begin(), blocked_waiters_.upper_bound(flushed));
-      if (sync) last_sync_waiters_ += pending_waiters();
-    }
+    std::lock_guard ck(checkpoint_mu_);
+    move = seg && seg->base_offset() > checkpointed_;
   }
-  // Outside the lock: the woken threads do not run into a held flush_mu_.
-  wake_flush_waiters();
-  LogResult<void> result = error ? LogResult<void>(std::unexpected(*error)) : LogResult<void>();
-  for (auto& cb : ready) cb(result);
-  if (!err) {
-    // Move the recovery point once a flush covers a whole older segment.
-    std::shared_ptr<LogSegment> seg = segment_for(flushed > 0 ? flushed - 1 : 0);
-    bool move = false;
-    {
-      std::lock_guard ck(checkpoint_mu_);
-      move = seg && seg->base_offset() > checkpointed_;
-    }
-    if (move) {
-      if (auto r = write_recovery_point(flushed); !r) {
-        spdlog::warn("log {}: cannot write the recovery point: {}", dir_.string(), r.error().message);
-      }
+  if (move) {
+    if (auto r = write_recovery_point(flushed); !r) {
+      spdlog::warn("log {}: cannot write the recovery point: {}", dir_.string(), r.error().message);
     }
   }
 }
 
 void PartitionLog::run_flush_work() noexcept {
-  check_age_deadline();
-  // FlushPolicy::Mode::interval by time: sync once the armed deadline passed (kNoDue:
-  // the arming append has not stored it yet and schedules the run itself).
-  const std::int64_t due =
-      timer_armed_.load(std::memory_order_acquire) ? timer_due_ns_.load(std::memory_order_acquire) : kNoDue;
-  if (due != kNoDue) {
-    if (steady_ns() >= due) {
-      timer_due_ns_.store(kNoDue, std::memory_order_relaxed);  // ordered before the next arm by the exchange
-      timer_armed_.exchange(false, std::memory_order_acq_rel);  // the next append re-arms
-      const std::int64_t end = log_end_.load(std::memory_order_acquire);
-      std::lock_guard lk(flush_mu_);
-      flush_requested_ = std::max(flush_requested_, end);
-    } else {
-      schedule_run_at(due);
-    }
+  schedule_age(age_roll_.check());
+  if (!flusher_.run()) return;  // stopped
+  std::shared_ptr<LogSegment> seg;
+  {
+    std::lock_guard pl(prefault_mu_);
+    seg = to_prefault_;
   }
-  backstop_armed_.store(false, std::memory_order_release);  // a later lazy request re-arms
-  std::unique_lock lk(flush_mu_);
-  if (stop_flusher_) return;
-  if (flush_error_) {
-    // A failed sync is final: its waiters were failed, do not retry.
-    flush_requested_ = flushed_.load(std::memory_order_relaxed);
-  } else if (syncing_) {
-    // A waiter leads a sync; what it does not cover is this run's again.
-    rerun_after_sync_ = true;
-  } else if (!blocked_waiters_.empty() && waiters_.empty()) {
-    // Blocked waiters gather for a sync they will lead (within their
-    // bound); it covers everything appended so far. Nothing to do here.
-  } else if (flush_requested_ > flushed_.load(std::memory_order_relaxed)) {
-    gather_waiters(lk);
-    if (stop_flusher_) return;
-    if (!syncing_) {
-      // Appends made while the sync runs schedule the next run.
-      const bool again = group_sync(lk, false);
-      if (stop_flusher_) return;
-      if (again) {
-        lk.unlock();
-        scheduler_->schedule(flush_handle_);
-        lk.lock();
-      }
-    }
+  if (!seg) return;
+  const bool more = seg->prefault(kPrefaultChunkBytes);
+  std::lock_guard pl(prefault_mu_);
+  if (to_prefault_ != seg) return;
+  if (!more) {
+    to_prefault_.reset();
+  } else {
+    flusher_.schedule();  // the rest after the other ready logs
   }
-  if (to_prefault_) {
-    std::shared_ptr<LogSegment> seg = to_prefault_;
-    lk.unlock();
-    const bool more = seg->prefault(kPrefaultChunkBytes);
-    lk.lock();
-    if (to_prefault_ == seg) {
-      if (!more) {
-        to_prefault_.reset();
-      } else {
-        lk.unlock();
-        scheduler_->schedule(flush_handle_);  // the rest after the other ready logs
-      }
-    }
-  }
-}
-
-bool PartitionLog::group_sync(std::unique_lock<std::mutex>& lk, bool led) {
-  // Every waiter counted here appended before it registered, so the log
-  // end read below covers it: one sync for everything appended so far.
-  SyncDone done{pending_waiters(), 0, led};
-  syncing_ = true;
-  const std::int64_t t0 = steady_ns();
-  if (led && gather_start_ns_ >= 0) {
-    // Waiters gathered for this sync (the commit delay, led by them).
-    ++flush_stats_.delays;
-    if (done.covered < last_sync_waiters_) ++flush_stats_.delay_timeouts;
-    flush_stats_.delay_ns += static_cast<std::uint64_t>(t0 - gather_start_ns_);
-  }
-  gather_start_ns_ = -1;
-  lk.unlock();
-  const std::int64_t target = log_end_.load(std::memory_order_acquire);
-  auto r = sync_segments_upto(target);
-  done.took_ns = steady_ns() - t0;
-  complete_flush(target, r ? std::nullopt : std::optional<LogError>(r.error()), done);
-  lk.lock();
-  const bool again = rerun_after_sync_ && !stop_flusher_;
-  rerun_after_sync_ = false;
-  return again;
-}
-
-std::int64_t PartitionLog::gather_bound_ns() const {
-  const std::int64_t delay_ns = config_.flush.group_commit_delay_us * 1000;
-  if (config_.flush.mode != FlushPolicy::Mode::every_append || !config_.flush.group_commit || delay_ns <= 0 ||
-      last_sync_waiters_ < 2) {
-    return 0;
-  }
-  // Never longer than four syncs: a latecomer left out costs a sync of its
-  // own, the next group's sync queues behind that one, and the group after
-  // is split again until the stragglers line up. Measured against bare
-  // pwrite + fdatasync in the same run (bench_log, 8 appenders): a bound of
-  // one sync left the 8th appender out of 1.6-5.6 % of the syncs and reached
-  // 0.71 of the bare rate, two syncs 0.85, four 0.96 (medians of alternating
-  // runs; docs/architecture-log.md, "Group commit"). A huge configured delay still never stalls
-  // appenders that do not come back.
-  return std::max<std::int64_t>(0, std::min(delay_ns, 4 * last_sync_ns_));
-}
-
-void PartitionLog::wake_flush_waiters() { flush_epoch_.bump(); }
-
-void PartitionLog::wake_gatherer() {
-  // Only the arrival that completes the gathering wakes it: one wakeup per
-  // sync, not one per waiter.
-  if (gathering_ && pending_waiters() == last_sync_waiters_) gather_cv_.notify_one();
-}
-
-void PartitionLog::gather_waiters(std::unique_lock<std::mutex>& lk) {
-  const std::size_t expect = last_sync_waiters_;
-  const std::int64_t bound = gather_bound_ns();
-  if (bound <= 0) return;
-  auto ready = [&] { return stop_flusher_ || flush_error_ || pending_waiters() >= expect; };
-  if (ready()) return;
-  gathering_ = true;
-  const std::int64_t t0 = steady_ns();
-  const bool all = gather_cv_.wait_for(lk, std::chrono::nanoseconds(bound), ready);
-  gathering_ = false;
-  ++flush_stats_.delays;
-  if (!all) ++flush_stats_.delay_timeouts;
-  flush_stats_.delay_ns += static_cast<std::uint64_t>(steady_ns() - t0);
 }
 
 LogResult<void> PartitionLog::flush() {
   const std::int64_t end = log_end_.load(std::memory_order_acquire);
-  if (end == 0 || flushed_.load(std::memory_order_acquire) >= end) return {};
+  if (end == 0 || flusher_.flushed() >= end) return {};
   return wait_flushed(end - 1);
 }
 
-LogResult<void> PartitionLog::wait_flushed(std::int64_t offset) {
-  if (offset >= log_end_.load(std::memory_order_acquire)) {
-    return log_fail(LogErrc::offset_out_of_range, fmt::format("offset {} was not appended yet", offset));
-  }
-  std::unique_lock lk(flush_mu_);
-  if (flushed_.load(std::memory_order_relaxed) > offset) return {};
-  if (flush_error_) return std::unexpected(*flush_error_);
-  if (stop_flusher_) return log_fail(LogErrc::closed, "log closed before the flush");
-  flush_requested_ = std::max(flush_requested_, offset + 1);
-  // Pending until a sync covers it: complete_flush() removes the entry then
-  // (a thread released but not yet running must not count as pending).
-  blocked_waiters_.insert(offset + 1);
-  wake_gatherer();
-  // The commit delay, led by the waiters themselves: the one whose arrival
-  // makes the count the last sync had (or whose gathering time is up) syncs
-  // for all of them -- no flusher thread to wake, and the others sleep once.
-  std::int64_t deadline = -1;  // from when this thread may lead (no sync in progress)
-  for (;;) {
-    if (flushed_.load(std::memory_order_relaxed) > offset) return {};
-    if (flush_error_) return std::unexpected(*flush_error_);  // the error cleared every entry
-    if (stop_flusher_) {
-      // Still there when close() left it.
-      if (auto it = blocked_waiters_.find(offset + 1); it != blocked_waiters_.end()) blocked_waiters_.erase(it);
-      return log_fail(LogErrc::closed, "log closed before the flush");
-    }
-    // gathering_: a flusher run gathers (for callbacks); it syncs for us too.
-    const bool may_lead = !syncing_ && !gathering_;
-    if (may_lead && deadline < 0) deadline = steady_ns() + gather_bound_ns();
-    if (may_lead && (pending_waiters() >= last_sync_waiters_ || steady_ns() >= deadline)) {
-      if (group_sync(lk, true)) {
-        lk.unlock();
-        scheduler_->schedule(flush_handle_);
-        lk.lock();
-      }
-      continue;
-    }
-    if (may_lead && gather_start_ns_ < 0) gather_start_ns_ = steady_ns();
-    // One gathering waiter keeps the time (it leads when the time is up);
-    // the others sleep until a sync ends, so the one that leads early does
-    // not leave the rest waking up during its sync.
-    const bool timed = may_lead && !gather_timed_;
-    if (timed) gather_timed_ = true;
-    const std::uint32_t epoch = flush_epoch_.load();
-    lk.unlock();
-    flush_epoch_.wait(epoch, timed ? deadline : -1);
-    if (timed) {
-      lk.lock();
-      gather_timed_ = false;
-      if (flushed_.load(std::memory_order_relaxed) > offset && !blocked_waiters_.empty()) {
-        // Covered by a sync that others came too late for: they slept while
-        // this thread kept the time; one of them keeps it now.
-        lk.unlock();
-        wake_flush_waiters();
-        return {};
-      }
-      continue;
-    }
-    // Released threads leave without touching flush_mu_ (8 woken waiters
-    // would otherwise queue on it).
-    if (flushed_.load(std::memory_order_acquire) > offset) return {};
-    lk.lock();
-  }
-}
+LogResult<void> PartitionLog::wait_flushed(std::int64_t offset) { return flusher_.wait_flushed(offset); }
 
 void PartitionLog::request_flush_notification(std::int64_t offset, FlushCallback cb) {
-  if (offset >= log_end_.load(std::memory_order_acquire)) {
-    cb(log_fail(LogErrc::offset_out_of_range, fmt::format("offset {} was not appended yet", offset)));
-    return;
-  }
-  {
-    std::unique_lock lk(flush_mu_);
-    if (flushed_.load(std::memory_order_relaxed) <= offset && !flush_error_ && !stop_flusher_) {
-      waiters_.emplace(offset + 1, std::move(cb));
-      wake_gatherer();
-      if (offset + 1 > flush_requested_) {
-        flush_requested_ = offset + 1;
-        lk.unlock();
-        scheduler_->schedule(flush_handle_);
-      }
-      return;
-    }
-  }
-  if (flushed_.load(std::memory_order_acquire) > offset) {
-    cb(LogResult<void>());
-  } else {
-    std::optional<LogError> e;
-    {
-      std::lock_guard lk(flush_mu_);
-      e = flush_error_;
-    }
-    cb(std::unexpected(e.value_or(LogError{LogErrc::closed, 0, "log is closed"})));
-  }
+  flusher_.request_notification(offset, std::move(cb));
 }
 
 LogResult<void> PartitionLog::write_recovery_point(std::int64_t offset) {
@@ -1032,31 +731,15 @@ void PartitionLog::close() {
   std::lock_guard lk(append_mu_);
   if (closed_) return;
   closed_ = true;
+  // From here on only this thread syncs.
+  flusher_.stop();
   {
-    std::lock_guard fl(flush_mu_);
-    stop_flusher_ = true;
-    gather_cv_.notify_all();
-  }
-  // No run starts after this, and one in progress has returned: from here on
-  // only this thread syncs, and the pool holds no reference to this log.
-  if (flush_handle_) scheduler_->detach(flush_handle_);
-  {
-    // A waiter leading a sync finishes it (none starts after stop_flusher_).
-    std::unique_lock fl(flush_mu_);
-    while (syncing_) {
-      const std::uint32_t epoch = flush_epoch_.load();
-      fl.unlock();
-      flush_epoch_.wait(epoch);
-      fl.lock();
-    }
-  }
-  {
-    std::lock_guard fl(flush_mu_);
+    std::lock_guard pl(prefault_mu_);
     to_prefault_.reset();
   }
   if (segments_.empty()) return;  // open() failed before the first segment
 
-  bool ok = !sync_failed_.load(std::memory_order_acquire);
+  bool ok = !flusher_.failed();
   const std::int64_t end = log_end_.load(std::memory_order_acquire);
   if (ok) {
     auto r = segments_.rbegin()->second->seal();
@@ -1066,9 +749,9 @@ void PartitionLog::close() {
     }
   }
   if (ok) {
-    auto r = sync_segments_upto(end);
+    auto r = sync_range(flusher_.flushed(), end);
     // Let waiters of already-appended offsets complete (success or the error).
-    complete_flush(end, r ? std::nullopt : std::optional<LogError>(r.error()));
+    flusher_.complete(end, r ? std::nullopt : std::optional<LogError>(r.error()));
     ok = r.has_value();
   }
   if (ok) ok = write_recovery_point(end).has_value();
@@ -1081,14 +764,7 @@ void PartitionLog::close() {
       spdlog::error("log {}: cannot write the clean-shutdown marker: {}", dir_.string(), e.what());
     }
   }
-  std::vector<FlushCallback> rest;
-  {
-    std::lock_guard fl(flush_mu_);
-    for (auto& [o, cb] : waiters_) rest.push_back(std::move(cb));
-    waiters_.clear();
-  }
-  wake_flush_waiters();
-  for (auto& cb : rest) cb(log_fail(LogErrc::closed, "log closed before the flush"));
+  flusher_.fail_pending();
   spdlog::debug("log {}: closed at offset {} ({})", dir_.string(), end, ok ? "clean" : "unclean");
 }
 

@@ -66,8 +66,9 @@
 #include <vector>
 
 #include "buf/file_region.h"
-#include "log/epoch_futex.h"
+#include "log/age_roll.h"
 #include "log/flush_scheduler.h"
+#include "log/flusher.h"
 #include "log/log_config.h"
 #include "log/log_error.h"
 #include "log/log_segment.h"
@@ -110,9 +111,9 @@ struct RetentionResult {
   std::int64_t log_start_offset = 0;
 };
 
-class PartitionLog final : private FlushScheduler::Client {
+class PartitionLog final : private FlushScheduler::Client, private Flusher::Target {
  public:
-  using FlushCallback = std::function<void(const LogResult<void>&)>;
+  using FlushCallback = Flusher::FlushCallback;
 
   // Opens (creating the directory when needed) and recovers. Throws
   // std::system_error for setup failures and std::invalid_argument for a
@@ -141,18 +142,10 @@ class PartitionLog final : private FlushScheduler::Client {
   std::int64_t log_start_offset() const noexcept { return log_start_.load(std::memory_order_acquire); }
   std::int64_t log_end_offset() const noexcept { return log_end_.load(std::memory_order_acquire); }
   // Every offset below this is on disk (fdatasync returned).
-  std::int64_t flushed_offset() const noexcept { return flushed_.load(std::memory_order_acquire); }
+  std::int64_t flushed_offset() const noexcept { return flusher_.flushed(); }
   // Counters of the group-commit syncs (flusher runs and waiters that led
   // one) and of the commit delay.
-  struct FlushStats {
-    std::uint64_t syncs = 0;            // group syncs (not append()'s own, group_commit = false)
-    std::uint64_t led = 0;              // ... of them done by a wait_flushed() thread
-    std::uint64_t waiters_covered = 0;  // waiters pending when those syncs started
-    std::uint64_t delays = 0;           // syncs that first waited for waiters (the commit delay)
-    std::uint64_t delay_timeouts = 0;   // ... and started before all of them came
-    std::uint64_t delay_ns = 0;         // total time spent waiting
-    std::uint64_t sync_ns = 0;          // total time in the syncs
-  };
+  using FlushStats = Flusher::Stats;
   FlushStats flush_stats() const;
   std::uint64_t size_bytes() const;
   std::size_t segment_count() const;
@@ -201,52 +194,38 @@ class PartitionLog final : private FlushScheduler::Client {
 
  private:
   PartitionLog(std::filesystem::path dir, LogConfig config);
+  // Opening: the directory's leftovers, the recovery point, each segment
+  // recovered or trusted, the active one.
+  std::vector<std::int64_t> remove_leftovers();
+  std::int64_t read_recovery_point();
   void load();
+  void recover_segments(const std::vector<std::int64_t>& bases, bool clean, std::int64_t recovery_point);
+  void report_scan(std::int64_t base, const ScanOutcome& out, bool last);
+  void note(int level, std::string msg);  // spdlog level + report_.messages
   std::int64_t now_ms() const;
   LogSegment::Options segment_options() const;
   std::shared_ptr<LogSegment> active() const;
   std::shared_ptr<LogSegment> segment_for(std::int64_t offset) const;  // nullptr when below start
-  LogResult<void> roll_locked();
-  // Roll by age. `now`: wall ms, read by append() only with an injected clock.
-  bool age_roll_due(const LogSegment& seg, std::int64_t now) const noexcept;
-  void arm_age_deadline(std::int64_t base);  // after the first append to segment `base`; under append_mu_
-  void reset_age_deadline();                 // segment_ms changed; under append_mu_
-  void check_age_deadline() noexcept;        // flusher run: mark the segment due, or re-arm the timer
-  void schedule_run_at(std::int64_t due_ns);  // a flusher run at steady ns `due_ns` (one timer per log)
-  void schedule_age_timer(std::int64_t due);  // steady ns; not for an injected clock or INT64_MAX
-  LogResult<void> sync_segments_upto(std::int64_t target);
-  void run_flush_work() noexcept override;  // FlushScheduler::Client
-  void arm_interval_timer();
-  // Moves flushed_ (or records the error), releases the waiters it covers.
-  // `sync`: the group sync that ends here (clears syncing_, records stats).
-  struct SyncDone {
-    std::size_t covered = 0;
-    std::int64_t took_ns = 0;
-    bool led = false;
-  };
-  void complete_flush(std::int64_t flushed, const std::optional<LogError>& err,
-                      const std::optional<SyncDone>& sync = std::nullopt);
-  // flush_mu_ held by lk, syncing_ false: syncs everything appended so far
-  // (syncing_ set meanwhile, lk released) and returns with lk held. True when
-  // a flusher run asked for meanwhile must now be scheduled.
-  bool group_sync(std::unique_lock<std::mutex>& lk, bool led);
-  // How long a waiter arriving now gathers others before leading a sync
-  // (0: lead at once). flush_mu_ held.
-  std::int64_t gather_bound_ns() const;
-  // The commit delay (FlushPolicy::group_commit_delay_us): called with
-  // flush_mu_ held before a group-commit sync; may wait on gather_cv_.
-  void gather_waiters(std::unique_lock<std::mutex>& lk);
-  void wake_gatherer();  // flush_mu_ held; a waiter was added
-  // Waiters no sync has covered yet: blocked threads + callbacks. flush_mu_ held.
-  std::size_t pending_waiters() const { return blocked_waiters_.size() + waiters_.size(); }
-  void wake_flush_waiters();  // bumps flush_epoch_ and wakes wait_flushed()
-  // Asks for a flusher run that syncs below `upto`: at once, or with
-  // `within_delay` (every_append + group commit with a commit delay) by a
-  // backstop timer due within the delay, so that a waiter coming meanwhile
-  // leads the sync sooner and the run finds nothing to do.
-  void request_flush(std::int64_t upto, bool within_delay = false);
-  LogResult<void> write_recovery_point(std::int64_t offset);
   std::shared_ptr<LogSegment> next_segment(std::int64_t base) const;
+  // append()'s steps: validation (outside the lock), the segment it goes
+  // into (rolling first when needed), offsets (and LogAppendTime) patched
+  // into the caller's buffer, the sync the flush policy asks for.
+  struct Request {
+    std::int64_t records = 0;
+    std::int64_t max_timestamp = -1;
+  };
+  LogResult<Request> validate(std::span<std::byte> batches, std::vector<AppendedBatch>& infos) const;
+  LogResult<LogSegment*> segment_to_append(std::size_t bytes, std::int64_t records, std::int64_t& now);
+  std::int64_t assign_offsets(std::span<std::byte> batches, std::span<AppendedBatch> infos, std::int64_t base,
+                              std::int64_t append_time) const;
+  LogResult<void> sync_appended(LogSegment& seg, std::int64_t end, std::int64_t records, SyncBy sync_by);
+  LogResult<void> roll_locked();
+  void schedule_age(std::int64_t due);  // a flusher run at AgeRoll's deadline (kNever: none)
+  void run_flush_work() noexcept override;  // FlushScheduler::Client
+  // Flusher::Target
+  LogResult<void> sync_range(std::int64_t from, std::int64_t to) override;
+  void flushed_to(std::int64_t flushed) override;  // moves the recovery point past whole segments
+  LogResult<void> write_recovery_point(std::int64_t offset);
   void fsync_dir();
 
   const std::filesystem::path dir_;
@@ -260,58 +239,17 @@ class PartitionLog final : private FlushScheduler::Client {
   mutable std::mutex append_mu_;               // writers: append/roll/retention/close
   mutable std::shared_mutex segments_mu_;      // guards segments_ (readers: shared, briefly)
   std::map<std::int64_t, std::shared_ptr<LogSegment>> segments_;
-  LogSegment* active_seg_ = nullptr;              // segments_' last; under append_mu_ (the append path's shortcut)
+  LogSegment* active_seg_ = nullptr;           // segments_' last; under append_mu_ (the append path's shortcut)
   std::atomic<std::int64_t> log_start_{0};
   std::atomic<std::int64_t> log_end_{0};
-  std::atomic<std::int64_t> flushed_{0};
   bool closed_ = false;                        // under append_mu_
-  std::optional<LogError> failed_;             // sticky sync failure; under append_mu_
-  std::int64_t unflushed_messages_ = 0;        // under append_mu_
 
-  // Flusher: group commit and flush waiters. The work runs on scheduler_'s
-  // threads (run_flush_work), one at a time for this log.
-  std::shared_ptr<FlushScheduler> scheduler_;
-  FlushScheduler::Handle flush_handle_;
-  mutable std::mutex flush_mu_;
-  // Bumped (then notified) after flushed_, flush_error_, stop_flusher_ or
-  // syncing_ changed: wait_flushed() threads wait on it (a futex, no mutex
-  // to re-acquire on wakeup).
-  EpochFutex flush_epoch_;
-  bool syncing_ = false;                 // a group sync runs (flusher or a leading waiter); under flush_mu_
-  bool rerun_after_sync_ = false;       // a flusher run found syncing_: the syncer reschedules it
-  std::int64_t gather_start_ns_ = -1;    // waiters gather for a sync they will lead since (steady ns), or -1
-  bool gather_timed_ = false;            // a gathering waiter sleeps with the deadline
-  std::atomic<bool> backstop_armed_{false};  // request_flush(within_delay)'s timer is pending
-  std::int64_t flush_requested_ = 0;     // sync everything below this
-  bool stop_flusher_ = false;
-  // FlushPolicy::Mode::interval with ms > 0: armed by the first append after a
-  // flush, due flush.ms later (steady clock, ns); cleared by the run that
-  // syncs.
-  // timer_due_ns_ is kNoDue from the run that clears the timer until the
-  // append that arms it next has computed the deadline.
-  static constexpr std::int64_t kNoDue = std::numeric_limits<std::int64_t>::max();
-  std::atomic<bool> timer_armed_{false};
-  std::atomic<std::int64_t> timer_due_ns_{kNoDue};
-  // Roll by age (segment_ms) without reading the clock on every append: a
-  // segment's first append arms a deadline on the steady clock; the flusher
-  // run that finds it passed marks the segment due, and the next append to
-  // it rolls. (With an injected LogConfig::clock, append compares instead.)
-  std::mutex age_mu_;                          // guards the three below
-  std::int64_t age_base_ = -1;                 // the segment the deadline is for (-1: none yet)
-  std::int64_t age_first_ns_ = 0;              // its first append (steady ns)
-  std::int64_t age_due_ns_ = 0;                // + segment_ms (INT64_MAX: never)
-  std::atomic<std::int64_t> age_due_base_{-1};  // the segment past its deadline (set under age_mu_)
-  std::optional<LogError> flush_error_;
-  std::multimap<std::int64_t, FlushCallback> waiters_;  // offset -> callback
-  // Commit delay (FlushPolicy::group_commit_delay_us), all under flush_mu_:
-  std::multiset<std::int64_t> blocked_waiters_;  // offset + 1 of each wait_flushed() thread not yet covered
-  std::size_t last_sync_waiters_ = 0;    // waiters the last sync covered
-  std::int64_t last_sync_ns_ = 0;        // how long it took
-  FlushStats flush_stats_;
-  bool gathering_ = false;               // a run waits on gather_cv_
-  std::condition_variable gather_cv_;    // a waiter arrived, or stop
-  std::shared_ptr<LogSegment> to_prefault_;  // mmap mode: a new segment the flusher warms (a chunk per run)
-  std::atomic<bool> sync_failed_{false};
+  // When appends are synced, group commit, the flush waiters; its work runs
+  // on a FlushScheduler pool (run_flush_work), one run at a time for this log.
+  Flusher flusher_;
+  AgeRoll age_roll_;                           // roll by segment_ms
+  std::mutex prefault_mu_;
+  std::shared_ptr<LogSegment> to_prefault_;    // mmap mode: a new segment the flusher warms (a chunk per run)
   std::mutex checkpoint_mu_;
   std::int64_t checkpointed_ = 0;        // last recovery point written; under checkpoint_mu_
   std::int64_t dir_synced_base_ = -1;    // newest segment whose directory entry is synced; under checkpoint_mu_
