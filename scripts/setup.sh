@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages nocopy needs to build, test and benchmark, and
-# kafkajs (npm) for the kafkajs end-to-end test.
+# Installs the Debian packages nocopy needs to build, test and benchmark,
+# kafkajs (npm) for the kafkajs end-to-end test, and the clients of the
+# compatibility tests (scripts/setup-compat.sh).
 # Idempotent: packages already present are not touched; apt-get update only
 # runs when something is missing; npm only when the kafkajs lock file changed.
 set -euo pipefail
@@ -12,7 +13,7 @@ PKGS=(
   nlohmann-json3-dev librdkafka-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   clang-14 libclang-rt-14-dev
-  kcat python3 python3-kafka python3-snappy python3-lz4 python3-zstandard
+  kcat python3 python3-venv python3-kafka python3-snappy python3-lz4 python3-zstandard
   python3-confluent-kafka
   curl wrk nginx-light procps ccache
 )
@@ -53,4 +54,10 @@ if ! cmp -s "$KJS/package-lock.json" "$stamp"; then
     # Everything else still builds and tests; only the kafkajs tests fail.
     echo "setup: WARNING: npm ci failed (is the npm registry reachable?)" >&2
   fi
+fi
+
+# Go and PyPI clients of tests/compat/, pinned there. Everything else still
+# builds and tests without them; only the compat tests fail, saying why.
+if ! bash "$(dirname "${BASH_SOURCE[0]}")/setup-compat.sh"; then
+  echo "setup: WARNING: compat clients incomplete (see above); the compat tests will fail" >&2
 fi

@@ -6,4 +6,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh release
 cd build
-ctest --output-on-failure -j "${NOCOPY_TEST_JOBS:-2}" --timeout 900 "$@"
+rc=0
+ctest --output-on-failure -j "${NOCOPY_TEST_JOBS:-2}" --timeout 900 "$@" || rc=$?
+# The compatibility matrix of this run (docs/compat.md is refreshed from it by
+# hand: see that page).
+if compgen -G "compat-results/*.json" >/dev/null; then
+  python3 ../scripts/gen_compat_matrix.py compat-results compat.md || rc=1
+fi
+exit $rc

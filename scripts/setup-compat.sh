@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the third-party clients of the compatibility tests (tests/compat/):
+# the Go modules of tests/compat/*/go.mod into the Go module cache, and the
+# Python clients pinned by tests/compat/python/requirements.txt into the venv
+# ~/.cache/nocopy/compat-venv. Idempotent: `go mod download` only fetches
+# what the cache lacks; pip only runs when requirements.txt differs from the
+# one the last successful install recorded. An unreachable registry is
+# reported here; the compat tests that need it then fail saying what is
+# missing.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+status=0
+
+if command -v go >/dev/null; then
+  for mod in "$ROOT"/tests/compat/*/go.mod; do
+    [[ -e "$mod" ]] || continue
+    dir="$(dirname "$mod")"
+    if ! (cd "$dir" && go mod download >/dev/null 2>&1); then
+      echo "setup-compat: ERROR: go mod download failed in $dir (is the Go module proxy reachable?)" >&2
+      status=1
+    fi
+  done
+else
+  echo "setup-compat: ERROR: no go toolchain on PATH; the Go compat tests will fail" >&2
+  status=1
+fi
+
+VENV="$HOME/.cache/nocopy/compat-venv"
+REQ="$ROOT/tests/compat/python/requirements.txt"
+stamp="$VENV/.nocopy-installed-requirements"
+if [[ -e "$REQ" ]] && ! cmp -s "$REQ" "$stamp"; then
+  echo "setup-compat: pip install into $VENV" >&2
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    python3 -m venv "$VENV" || { echo "setup-compat: ERROR: python3 -m venv failed" >&2; exit 1; }
+  fi
+  if "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"; then
+    cp "$REQ" "$stamp"
+  else
+    echo "setup-compat: ERROR: pip install failed (is PyPI reachable?); the Python compat tests will fail" >&2
+    status=1
+  fi
+fi
+exit $status
