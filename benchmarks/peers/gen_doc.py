@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Turns a benchmarks/peers/run.py results file into docs/peers.md and docs/peers.svg.
+
+Usage: gen_doc.py [results.json] [--md docs/peers.md] [--svg docs/peers.svg]
+(default: the newest file in benchmarks/peers/results/). Every figure is the
+median over the rounds of that file; ratios are nocopy / Kafka with the same
+client in the same run. The chart needs matplotlib (setup.sh installs
+python3-matplotlib; run with /usr/bin/python3).
+"""
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+METRICS = ("msgs_per_s", "mb_per_s", "cpu_s_per_gb", "broker_peak_rss_kb", "p50_us", "p99_us", "p99_9_us")
+PEER_NAMES = {"kafka": "Apache Kafka", "nocopy": "nocopy", "nats": "NATS JetStream", "redis": "Redis Streams"}
+
+
+def size_name(s):
+    return {100: "100 B", 1024: "1 KiB", 102400: "100 KiB"}.get(s, f"{s} B")
+
+
+def workload_name(r):
+    w = r["workload"]
+    if w == "produce":
+        return f"produce {size_name(r['size'])} acks={r['acks']}"
+    if w == "consume":
+        return f"consume {size_name(r['size'])}"
+    return f"latency {r['rate']:,} msgs/s" + (" (1 in flight)" if r["rate"] == 2000 else "")
+
+
+def medians(runs):
+    """{(peer, client, workload name): {metric: median, 'n': rounds, 'failed': k}}"""
+    groups = {}
+    for r in runs:
+        if r.get("client") is None:
+            continue
+        groups.setdefault((r["peer"], r["client"], workload_name(r)), []).append(r)
+    out = {}
+    for key, rs in groups.items():
+        ok = [r for r in rs if r["ok"]]
+        m = {"n": len(ok), "failed": len(rs) - len(ok), "errors": [r["error"] for r in rs if not r["ok"]]}
+        for k in METRICS:
+            vals = [r[k] for r in ok if r.get(k) is not None]
+            m[k] = statistics.median(vals) if vals else None
+        out[key] = m
+    return out
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if unit == "us":  # shown in ms
+        return f"{v / 1000:.2f}" if v < 10_000 else f"{v / 1000:.0f}"
+    if unit == "rss":
+        return f"{v / 1024:.0f}"
+    if v >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2f}" if v < 10 else f"{v:.1f}"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a is not None and b else "-"
+
+
+def order(doc):
+    seen = []
+    for r in doc["runs"]:
+        if r.get("client") and workload_name(r) not in seen:
+            seen.append(workload_name(r))
+    return seen
+
+
+def kafka_table(doc, med, client):
+    lines = [f"| workload | Kafka msgs/s | nocopy msgs/s | ratio | Kafka MB/s | nocopy MB/s | Kafka CPU-s/GB | "
+             "nocopy CPU-s/GB | ratio | Kafka peak RSS MiB | nocopy peak RSS MiB | ratio |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for w in order(doc):
+        k, n = med.get(("kafka", client, w)), med.get(("nocopy", client, w))
+        if not k and not n:
+            continue
+        k, n = k or {}, n or {}
+        g = lambda d, m: d.get(m)  # noqa: E731
+        lines.append(f"| {w} | {fmt(g(k, 'msgs_per_s'))} | {fmt(g(n, 'msgs_per_s'))} | "
+                     f"{ratio(g(n, 'msgs_per_s'), g(k, 'msgs_per_s'))} | {fmt(g(k, 'mb_per_s'))} | "
+                     f"{fmt(g(n, 'mb_per_s'))} | {fmt(g(k, 'cpu_s_per_gb'))} | {fmt(g(n, 'cpu_s_per_gb'))} | "
+                     f"{ratio(g(n, 'cpu_s_per_gb'), g(k, 'cpu_s_per_gb'))} | {fmt(g(k, 'broker_peak_rss_kb'), 'rss')} | "
+                     f"{fmt(g(n, 'broker_peak_rss_kb'), 'rss')} | "
+                     f"{ratio(g(n, 'broker_peak_rss_kb'), g(k, 'broker_peak_rss_kb'))} |")
+    return lines
+
+
+def all_table(doc, med):
+    lines = ["| peer | client | workload | msgs/s | MB/s | CPU-s/GB | peak RSS MiB | p50 ms | p99 ms | p99.9 ms | "
+             "rounds ok |", "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for w in order(doc):
+        for (peer, client, wn), m in med.items():
+            if wn != w:
+                continue
+            lines.append(f"| {PEER_NAMES[peer]} | {client} | {w} | {fmt(m['msgs_per_s'])} | {fmt(m['mb_per_s'])} | "
+                         f"{fmt(m['cpu_s_per_gb'])} | {fmt(m['broker_peak_rss_kb'], 'rss')} | "
+                         f"{fmt(m['p50_us'], 'us')} | {fmt(m['p99_us'], 'us')} | {fmt(m['p99_9_us'], 'us')} | "
+                         f"{m['n']}/{m['n'] + m['failed']} |")
+    return lines
+
+
+def targets(doc, med):
+    out = []
+    for client in ("nocopy-perf", "kafka-perf"):
+        tput = [(w, med.get(("nocopy", client, w)), med.get(("kafka", client, w))) for w in order(doc)
+                if w.startswith(("produce", "consume"))]
+        tput = [(w, n, k) for w, n, k in tput if n and k and n["msgs_per_s"] and k["msgs_per_s"]]
+        if tput:
+            worst = min(tput, key=lambda t: t[1]["msgs_per_s"] / t[2]["msgs_per_s"])
+            r = worst[1]["msgs_per_s"] / worst[2]["msgs_per_s"]
+            out.append(f"- nocopy ≥ Kafka msgs/s at every size ({client}): **{'met' if r >= 1 else 'not met'}** — "
+                       f"lowest ratio {r:.2f} ({worst[0]}).")
+        for kind in ("produce", "consume"):
+            rs = [(w, n["cpu_s_per_gb"] / k["cpu_s_per_gb"]) for w, n, k in tput
+                  if w.startswith(kind) and n["cpu_s_per_gb"] and k["cpu_s_per_gb"]]
+            if rs:
+                w, r = max(rs, key=lambda t: t[1])
+                out.append(f"- CPU-s/GB ≤ 0.5× Kafka on {kind} ({client}): **{'met' if r <= 0.5 else 'not met'}** — "
+                           f"highest ratio {r:.2f} ({w}).")
+        rs = [(w, n["broker_peak_rss_kb"] / k["broker_peak_rss_kb"]) for w, n, k in tput
+              if n["broker_peak_rss_kb"] and k["broker_peak_rss_kb"]]
+        if rs:
+            w, r = max(rs, key=lambda t: t[1])
+            out.append(f"- Peak RSS ≤ 0.2× Kafka ({client}): **{'met' if r <= 0.2 else 'not met'}** — "
+                       f"highest ratio {r:.2f} ({w}).")
+        w = "latency 2,000 msgs/s (1 in flight)"
+        n, k = med.get(("nocopy", client, w)), med.get(("kafka", client, w))
+        if n and k and n["p99_us"] is not None and k["p99_us"] is not None:
+            ok = n["p99_us"] <= k["p99_us"] and n["p99_9_us"] <= k["p99_9_us"]
+            out.append(f"- Ack latency at 2,000 msgs/s, p99 and p99.9 ≤ Kafka's ({client}): "
+                       f"**{'met' if ok else 'not met'}** — nocopy p99 {fmt(n['p99_us'], 'us')} ms / p99.9 "
+                       f"{fmt(n['p99_9_us'], 'us')} ms, Kafka p99 {fmt(k['p99_us'], 'us')} ms / p99.9 "
+                       f"{fmt(k['p99_9_us'], 'us')} ms.")
+            if client == "nocopy-perf":
+                ok = n["p99_us"] <= 1000 and n["p99_9_us"] <= 2000
+                out.append(f"- Ack latency at 2,000 msgs/s, p99 ≤ 1 ms and p99.9 ≤ 2 ms: "
+                           f"**{'met' if ok else 'not met'}** on this (not quiet) machine — p99 "
+                           f"{fmt(n['p99_us'], 'us')} ms, p99.9 {fmt(n['p99_9_us'], 'us')} ms.")
+    return out
+
+
+def chart(doc, med, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    matplotlib.rcParams["svg.hashsalt"] = "nocopy-peers"  # stable ids: the file diffs cleanly
+    series = [("kafka", "nocopy-perf"), ("nocopy", "nocopy-perf"), ("kafka", "kafka-perf"),
+              ("nocopy", "kafka-perf"), ("nats", "loadgen"), ("redis", "loadgen")]
+    tput = [w for w in order(doc) if w.startswith(("produce", "consume"))]
+    lat = [w for w in order(doc) if w.startswith("latency")]
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(12, 9), gridspec_kw={"height_ratios": [3, 2]})
+    width = 0.8 / len(series)
+    for i, (peer, client) in enumerate(series):
+        label = f"{PEER_NAMES[peer]} ({client})"
+        ys = [(med.get((peer, client, w)) or {}).get("mb_per_s") or 0 for w in tput]
+        a1.bar([x + i * width for x in range(len(tput))], ys, width, label=label)
+        ys = [((med.get((peer, client, w)) or {}).get("p99_us") or 0) / 1000 for w in lat]
+        a2.bar([x + i * width for x in range(len(lat))], ys, width, label=label)
+    a1.set_xticks([x + 0.4 - width / 2 for x in range(len(tput))], tput, rotation=30, ha="right", fontsize=8)
+    a1.set_ylabel("MB/s (median)")
+    a1.set_title(f"Throughput, same machine, same run ({doc['date']})")
+    a1.legend(fontsize=7, ncol=3)
+    a2.set_xticks([x + 0.4 - width / 2 for x in range(len(lat))], lat, fontsize=8)
+    a2.set_yscale("log")
+    a2.set_ylabel("p99 produce-ack latency, ms (log)")
+    fig.tight_layout()
+    fig.savefig(path, format="svg", metadata={"Date": None})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results", nargs="?")
+    ap.add_argument("--md", default=os.path.join(ROOT, "docs", "peers.md"))
+    ap.add_argument("--svg", default=os.path.join(ROOT, "docs", "peers.svg"))
+    opt = ap.parse_args()
+    path = opt.results or max(glob.glob(os.path.join(HERE, "results", "*.json")))
+    with open(path) as f:
+        doc = json.load(f)
+    med = medians(doc["runs"])
+    h = doc["host"]
+    rel = os.path.relpath(path, ROOT)
+    md = [
+        "# nocopy beside Apache Kafka, NATS JetStream and Redis Streams",
+        "",
+        f"Generated by `python3 benchmarks/peers/gen_doc.py {rel}` from the run of {doc['date']}:",
+        "",
+        f"    {doc['command']}",
+        "",
+        f"Apache Kafka {doc['versions']['kafka']} (single-node KRaft, jars from Maven Central, Java 17, the heap and "
+        "GC flags of its start script, default flush settings), nocopy at "
+        f"`{doc['versions']['nocopy']}` (`nocopy broker`, default flush policy `never`), "
+        f"{doc['versions']['nats-server'] or 'nats-server'} (JetStream, file storage, one replica), "
+        f"{doc['versions']['redis-server'].split(' sha=')[0] if doc['versions']['redis-server'] else 'redis-server'} "
+        "(append-only file, fsync every second). Each peer starts on a fresh data dir under one directory "
+        "(one filesystem), on free loopback ports, and is stopped by PID; rounds interleave the peers (the order "
+        f"rotates), {doc['rounds']} rounds, {doc['duration_s']:g} s per produce and latency workload. Every figure "
+        "is the median over the rounds.",
+        "",
+        f"**Conditions:** {h['nproc']} vCPUs shared with other jobs compiling and testing during the run: "
+        f"1-minute load average {h['loadavg_1m_min']:.1f}-{h['loadavg_1m_max']:.1f} "
+        f"(mean {h['loadavg_1m_mean']:.1f}) over the workloads, kernel {h['kernel']}. Absolute figures are "
+        "depressed and noisy; the ratios between peers in the same interleaved run are what this page is for.",
+        "",
+        "What is measured, per run: msgs/s and MB/s as the client reports them; broker CPU-seconds per GB moved "
+        "(utime + stime of the broker PID from `/proc/<pid>/stat` over the run, all threads); the broker's peak RSS "
+        "during the run (`VmHWM`, reset through `/proc/<pid>/clear_refs` before it); produce-ack latency "
+        "percentiles as the client reports them. Clients: `nocopy perf` (librdkafka; linger 5 ms for throughput, "
+        "linger 0 and one message per produce call for the latency runs, `max.in.flight=1` at 2,000 msgs/s), "
+        "Kafka's `ProducerPerformance` / `ConsumerPerformance` from `kafka-tools` (its latency percentiles are whole "
+        "milliseconds; its consume rate is the fetch rate, without the group join), and `benchmarks/peers/loadgen` "
+        "(nats.go, go-redis) for NATS and Redis: throughput with a window of asynchronous publishes (NATS, 4,096 "
+        "pending) or 4 pipelines of 256 XADDs (Redis); latency with one synchronous publish in flight at 2,000 "
+        "msgs/s and 8 at 10,000 msgs/s. On a single node acks=all and acks=1 wait for the same thing (the "
+        "leader's append); NATS and Redis have no acks setting and run the same publish for both.",
+        "",
+        "![throughput and p99 latency](peers.svg)",
+        "",
+        "## Targets",
+        "",
+        *targets(doc, med),
+        "",
+        "## Kafka protocol, same client: `nocopy perf`",
+        "",
+        *kafka_table(doc, med, "nocopy-perf"),
+        "",
+        "## Kafka protocol, same client: Kafka's ProducerPerformance / ConsumerPerformance",
+        "",
+        *kafka_table(doc, med, "kafka-perf"),
+        "",
+        "## Every peer and workload",
+        "",
+        *all_table(doc, med),
+        "",
+    ]
+    errors = sorted({(p, c, w, e) for (p, c, w), m in med.items() for e in m["errors"]})
+    if errors:
+        md += ["## Failed runs", ""] + [f"- {PEER_NAMES[p]} {c} {w}: `{e[:300]}`" for p, c, w, e in errors] + [""]
+    with open(opt.md, "w") as f:
+        f.write("\n".join(md))
+    chart(doc, med, opt.svg)
+    print(f"wrote {opt.md} and {opt.svg}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
