@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -54,6 +55,11 @@ class Decoder {
   void i32(std::int32_t& x) { x = r_.i32(); }
   void i64(std::int64_t& x) { x = r_.i64(); }
   void boolean(bool& x) { x = r_.boolean(); }
+  void u16(std::uint16_t& x) { x = static_cast<std::uint16_t>(r_.i16()); }
+  void varint(std::int32_t& x) { x = r_.varint(); }
+  void varlong(std::int64_t& x) { x = r_.varlong(); }
+  void f64(double& x) { x = std::bit_cast<double>(r_.i64()); }
+  void uuid(Uuid& x) { x = r_.uuid(); }
   void str(std::string& s) { s.assign(r_.string()); }
   void nstr(std::optional<std::string>& s) {
     auto x = r_.nullable_string();
@@ -63,6 +69,17 @@ class Decoder {
   void bytes(ByteVec& b) {
     auto x = r_.bytes();
     b.assign(x.begin(), x.end());
+  }
+  void nbytes(std::optional<ByteVec>& b) {
+    auto x = r_.nullable_bytes();
+    if (x) b.emplace(x->begin(), x->end());
+    else b.reset();
+  }
+  // A field held as std::optional that is not nullable at this version.
+  template <class T, class F>
+  void nonnull(std::optional<T>& x, F&& f) {
+    x.emplace();
+    f(*x);
   }
   void records(RecordsRef& rec) {
     auto x = r_.nullable_bytes();
@@ -92,6 +109,36 @@ class Decoder {
   }
   void tags() {
     if (r_.flexible()) r_.skip_tagged_fields();
+  }
+  bool flexible() const { return r_.flexible(); }
+  // Tagged fields: f(tag, sub_decoder) decodes a known tag from a Decoder
+  // bounded by the field's size and returns true; unknown tags are skipped.
+  // A known tag whose value does not fill its size exactly fails.
+  template <class F>
+  void tagged(F&& f) {
+    if (!r_.flexible()) return;
+    std::uint32_t n = r_.uvarint();
+    std::int64_t last = -1;
+    for (std::uint32_t i = 0; i < n && r_.ok(); ++i) {
+      std::uint32_t tag = r_.uvarint();
+      std::uint32_t size = r_.uvarint();
+      if (!r_.ok()) return;
+      if (static_cast<std::int64_t>(tag) <= last) {
+        r_.fail(DecodeError::bad_value);  // tags are strictly ascending
+        return;
+      }
+      last = tag;
+      if (size > r_.remaining()) {
+        r_.fail(DecodeError::bad_length);
+        return;
+      }
+      Reader sub(r_.raw(size), true);
+      Decoder d(sub, v);
+      if (f(tag, d) && (!sub.ok() || sub.remaining() != 0)) {
+        r_.fail(sub.ok() ? DecodeError::bad_length : sub.error());
+        return;
+      }
+    }
   }
 
  private:
@@ -125,12 +172,32 @@ class Encoder {
   void i32(std::int32_t x) { w_.i32(x); }
   void i64(std::int64_t x) { w_.i64(x); }
   void boolean(bool x) { w_.boolean(x); }
+  void u16(std::uint16_t x) { w_.i16(static_cast<std::int16_t>(x)); }
+  void varint(std::int32_t x) { w_.varint(x); }
+  void varlong(std::int64_t x) { w_.varlong(x); }
+  void f64(double x) { w_.i64(std::bit_cast<std::int64_t>(x)); }
+  void uuid(const Uuid& x) { w_.uuid(x); }
   void str(const std::string& s) { w_.string(s); }
   void nstr(const std::optional<std::string>& s) {
     if (s) w_.nullable_string(std::string_view(*s));
     else w_.nullable_string(std::nullopt);
   }
   void bytes(const ByteVec& b) { w_.bytes(b); }
+  void nbytes(const std::optional<ByteVec>& b) {
+    if (b) w_.bytes(*b);
+    else w_.nullable_bytes(std::nullopt);
+  }
+  // A field held as std::optional that is not nullable at this version: a
+  // null value is written as the empty/default value.
+  template <class T, class F>
+  void nonnull(std::optional<T>& x, F&& f) {
+    if (x) {
+      f(*x);
+    } else {
+      T empty{};
+      f(empty);
+    }
+  }
   void records(const RecordsRef& rec) {
     if (rec.splice_index >= 0) {
       if (w_.flexible()) w_.uvarint(rec.splice_length + 1);
@@ -157,6 +224,18 @@ class Encoder {
   }
   void tags() {
     if (w_.flexible()) w_.empty_tagged_fields();
+  }
+  bool flexible() const { return w_.flexible(); }
+  void tag_count(std::uint32_t n) { w_.uvarint(n); }
+  // One tagged field: tag, size, then what f writes (no splices inside).
+  template <class F>
+  void tag(std::uint32_t t, F&& f) {
+    Writer sub(true);
+    Encoder e(sub, v);
+    f(e);
+    w_.uvarint(t);
+    w_.uvarint(static_cast<std::uint32_t>(sub.buffer().size()));
+    w_.raw(sub.buffer());
   }
 
  private:

@@ -151,11 +151,15 @@ inline LeaveGroupResponse sample() {
 }
 template <>
 inline SyncGroupRequest sample() {
-  return {"g", 3, "m-1", std::string("inst"), {{"m-1", blob("a1")}, {"m-2", blob("")}}};
+  return {.group_id = "g",
+          .generation_id = 3,
+          .member_id = "m-1",
+          .group_instance_id = std::string("inst"),
+          .assignments = {{"m-1", blob("a1")}, {"m-2", blob("")}}};
 }
 template <>
 inline SyncGroupResponse sample() {
-  return {2, 0, blob("assignment")};
+  return {.throttle_time_ms = 2, .error_code = 0, .assignment = blob("assignment")};
 }
 template <>
 inline OffsetCommitRequest sample() {

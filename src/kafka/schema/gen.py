@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""Generates C++ message codecs from the *.msg descriptions in this folder.
+
+Usage: gen.py OUT_DIR FILE.msg...
+
+Writes OUT_DIR/kafka/<api>.h for every API (the request and response
+descriptions named <api>_request.msg / <api>_response.msg share one header)
+and OUT_DIR/kafka/generated_registry.h, which lists every generated message
+with its versions for the golden tests and the fuzz target.
+
+Description format (one message per file, '#' starts a comment):
+
+  message HeartbeatRequest api=12 versions=0-4 flexible=4+
+  group_id           string
+  generation_id      int32    default=-1
+  group_instance_id  string   versions=3+ nullable=3+
+  topics             []Topic  versions=0+
+    name             string
+    partitions       []int32
+  extra              int32    versions=3+ tag=0
+
+The header line names the C++ struct, the API key (api=-1 for records that
+are not requests or responses) and the versions the message exists in;
+flexible=N+ (or none) is where compact encodings and tagged fields start.
+Each field line is: name, type, then options. Types: int8 int16 int32 int64
+uint16 varint varlong bool float64 uuid string bytes records, []T for arrays
+of any of those, a CamelCase name for a nested struct, []CamelCase for an
+array of structs; a struct's fields follow indented by two more spaces.
+Options: versions=A+ or A-B (default: the message's), nullable=A+ (strings,
+bytes, records, arrays), tag=N (a tagged field, flexible versions only),
+default=V (C++ default and, for tagged fields, the value not sent).
+"""
+
+import os
+import re
+import sys
+
+PRIMS = {
+    # type: (C++ type, io method, default)
+    "int8": ("std::int8_t", "i8", "0"),
+    "int16": ("std::int16_t", "i16", "0"),
+    "int32": ("std::int32_t", "i32", "0"),
+    "int64": ("std::int64_t", "i64", "0"),
+    "uint16": ("std::uint16_t", "u16", "0"),
+    "varint": ("std::int32_t", "varint", "0"),
+    "varlong": ("std::int64_t", "varlong", "0"),
+    "bool": ("bool", "boolean", "false"),
+    "float64": ("double", "f64", "0"),
+    "uuid": ("Uuid", "uuid", None),
+    "string": ("std::string", "str", None),
+    "bytes": ("ByteVec", "bytes", None),
+    "records": ("RecordsRef", "records", None),
+}
+NULLABLE_IO = {"string": "nstr", "bytes": "nbytes"}
+
+INF = 1 << 15
+
+
+class SchemaError(Exception):
+    pass
+
+
+def parse_range(text, where):
+    m = re.fullmatch(r"(\d+)\+", text)
+    if m:
+        return (int(m.group(1)), INF)
+    m = re.fullmatch(r"(\d+)-(\d+)", text)
+    if m:
+        return (int(m.group(1)), int(m.group(2)))
+    m = re.fullmatch(r"(\d+)", text)
+    if m:
+        return (int(m.group(1)), int(m.group(1)))
+    if text == "none":
+        return (INF, INF)
+    raise SchemaError(f"{where}: bad version range '{text}'")
+
+
+class Field:
+    def __init__(self, name, typ, opts, where):
+        self.name = name
+        self.type = typ
+        self.where = where
+        self.versions = None
+        self.nullable = (INF, INF)
+        self.tag = None
+        self.default = None
+        self.fields = []  # nested struct fields
+        for o in opts:
+            if "=" not in o:
+                raise SchemaError(f"{where}: option '{o}' is not key=value")
+            k, v = o.split("=", 1)
+            if k == "versions":
+                self.versions = parse_range(v, where)
+            elif k == "nullable":
+                self.nullable = parse_range(v, where)
+            elif k == "tag":
+                self.tag = int(v)
+            elif k == "default":
+                self.default = v
+            else:
+                raise SchemaError(f"{where}: unknown option '{k}'")
+        self.is_array = typ.startswith("[]")
+        self.elem = typ[2:] if self.is_array else typ
+        self.is_struct = self.elem[:1].isupper()
+        if not self.is_struct and self.elem not in PRIMS:
+            raise SchemaError(f"{where}: unknown type '{typ}'")
+        if self.nullable[0] != INF and not (self.is_array or self.elem in ("string", "bytes", "records")):
+            raise SchemaError(f"{where}: only strings, bytes, records and arrays can be nullable")
+        if self.is_struct and not self.is_array and self.nullable[0] != INF:
+            raise SchemaError(f"{where}: a nested struct cannot be nullable")
+
+    def any_nullable(self):
+        return self.nullable[0] < INF and self.elem != "records"
+
+
+class Message:
+    def __init__(self, name, api, versions, flexible, path):
+        self.name = name
+        self.api = api
+        self.versions = versions
+        self.flexible = flexible
+        self.path = path
+        self.fields = []
+
+
+def parse(path):
+    msg = None
+    stack = []  # (indent, field list)
+    with open(path, encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, 1):
+            line = raw.split("#", 1)[0].rstrip()
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            indent = len(line) - len(line.lstrip(" "))
+            words = line.split()
+            if words[0] == "message":
+                if msg is not None:
+                    raise SchemaError(f"{where}: one message per file")
+                opts = dict(w.split("=", 1) for w in words[2:])
+                msg = Message(words[1], int(opts.get("api", "-1")), parse_range(opts["versions"], where),
+                              parse_range(opts.get("flexible", "none"), where), path)
+                stack = [(0, msg.fields, None)]
+                continue
+            if msg is None:
+                raise SchemaError(f"{where}: field before the message line")
+            if len(words) < 2:
+                raise SchemaError(f"{where}: a field needs a name and a type")
+            while stack and indent < stack[-1][0]:
+                stack.pop()
+            if not stack or indent != stack[-1][0]:
+                raise SchemaError(f"{where}: bad indentation")
+            fld = Field(words[0], words[1], words[2:], where)
+            parent = stack[-1][2]
+            if fld.versions is None:
+                fld.versions = parent.versions if parent is not None else msg.versions
+            stack[-1][1].append(fld)
+            if fld.is_struct:
+                stack.append((indent + 2, fld.fields, fld))
+    if msg is None:
+        raise SchemaError(f"{path}: no message line")
+    return msg
+
+
+def cond(rng, outer, var="io.v"):
+    """C++ condition for `var` in rng, given it is already within `outer`."""
+    lo, hi = rng
+    parts = []
+    if lo > outer[0]:
+        parts.append(f"{var} >= {lo}")
+    if hi < outer[1]:
+        parts.append(f"{var} <= {hi}")
+    if lo > hi or lo >= INF:
+        return "false"
+    return " && ".join(parts)
+
+
+def vcond(rng):
+    """C++ condition for `v` in rng (for sample(); v is any int16)."""
+    parts = [f"v >= {rng[0]}"]
+    if rng[1] < INF:
+        parts.append(f"v <= {rng[1]}")
+    return " && ".join(parts)
+
+
+def intersect(a, b):
+    return (max(a[0], b[0]), min(a[1], b[1]))
+
+
+class Gen:
+    def __init__(self, msg):
+        self.msg = msg
+        self.out = []
+
+    def ctype(self, f, scope):
+        if f.is_struct:
+            base = f"{scope}::{f.elem}"
+        else:
+            base = PRIMS[f.elem][0]
+        if f.is_array:
+            t = f"std::vector<{base}>"
+        else:
+            t = base
+        if f.any_nullable():
+            t = f"std::optional<{t}>"
+        return t
+
+    def default_init(self, f):
+        if f.default is not None and not f.is_array:
+            if f.elem == "string":
+                return f' = "{f.default}"' if f.default != "null" else ""
+            return f" = {f.default}"
+        if not f.is_array and not f.is_struct and PRIMS[f.elem][2] is not None:
+            return f" = {PRIMS[f.elem][2]}"
+        return ""
+
+    def emit_struct(self, name, fields, scope, indent):
+        pad = " " * indent
+        self.out.append(f"{pad}struct {name} {{")
+        if indent == 0 and self.msg.api >= 0:
+            self.out.append(f"{pad}  static constexpr ApiKey kApiKey = static_cast<ApiKey>({self.msg.api});")
+        if indent == 0:
+            self.out.append(f"{pad}  static constexpr std::int16_t kMinVersion = {self.msg.versions[0]};")
+            self.out.append(f"{pad}  static constexpr std::int16_t kMaxVersion = {self.msg.versions[1]};")
+            fl = self.msg.flexible[0] if self.msg.flexible[0] < INF else -1
+            self.out.append(f"{pad}  static constexpr std::int16_t kFlexibleFrom = {fl};")
+        done = set()
+        for f in fields:
+            if f.is_struct and f.elem not in done:
+                done.add(f.elem)
+                self.emit_struct(f.elem, f.fields, f"{scope}::{f.elem}", indent + 2)
+        for f in fields:
+            note = self.version_note(f)
+            self.out.append(f"{pad}  {self.ctype(f, scope)} {f.name}{self.default_init(f)};{note}")
+        self.out.append(f"{pad}}};")
+
+    def version_note(self, f):
+        bits = []
+        if f.versions != self.msg.versions:
+            lo, hi = f.versions
+            bits.append(f"v{lo}+" if hi >= INF else f"v{lo}-{hi}")
+        if f.tag is not None:
+            bits.append(f"tag {f.tag}")
+        return f"  // {', '.join(bits)}" if bits else ""
+
+    def io_call(self, f, io, ref, nullable_cond, depth, scope):
+        """Statement(s) reading/writing one field value `ref` (non-tagged)."""
+        if f.is_array:
+            elem_t = f"{scope}::{f.elem}" if f.is_struct else PRIMS[f.elem][0]
+            e = f"e{depth}"
+            sub = f"io{depth}"
+            body = self.elem_body(f, sub, e, depth + 1, scope)
+            lam = f"[&](auto& {sub}, {elem_t}& {e}) {{ {body} }}"
+            if f.any_nullable():
+                if nullable_cond == "":
+                    return f"{io}.narray({ref}, {lam});"
+                return (f"if ({nullable_cond}) {io}.narray({ref}, {lam}); "
+                        f"else {io}.nonnull({ref}, [&](auto& x) {{ {io}.array(x, {lam}); }});")
+            return f"{io}.array({ref}, {lam});"
+        if f.is_struct:
+            return self.struct_body(f.fields, io, ref, depth, f"{scope}::{f.elem}", f.versions)
+        method = PRIMS[f.elem][1]
+        if f.any_nullable():
+            nm = NULLABLE_IO[f.elem]
+            if nullable_cond == "":
+                return f"{io}.{nm}({ref});"
+            return (f"if ({nullable_cond}) {io}.{nm}({ref}); "
+                    f"else {io}.nonnull({ref}, [&](auto& x) {{ {io}.{method}(x); }});")
+        return f"{io}.{method}({ref});"
+
+    def elem_body(self, f, io, e, depth, scope):
+        if f.is_struct:
+            return self.struct_body(f.fields, io, e, depth, f"{scope}::{f.elem}", f.versions)
+        return f"{io}.{PRIMS[f.elem][1]}({e});"
+
+    def struct_body(self, fields, io, ref, depth, scope, outer):
+        lines = []
+        plain = [f for f in fields if f.tag is None]
+        tagged = [f for f in fields if f.tag is not None]
+        for f in plain:
+            rng = intersect(f.versions, outer)
+            if rng[0] > rng[1]:
+                continue
+            c = cond(rng, outer, f"{io}.v")
+            ncond = ""
+            if f.any_nullable():
+                nr = intersect(f.nullable, rng)
+                if nr != rng:
+                    ncond = cond(nr, rng, f"{io}.v") if nr[0] <= nr[1] else "false"
+            stmt = self.io_call(f, io, f"{ref}.{f.name}", ncond, depth, scope)
+            lines.append(f"if ({c}) {{ {stmt} }}" if c else stmt)
+        if self.msg.flexible[0] < INF:
+            lines.append(self.tagged_body(tagged, io, ref, depth, scope, outer))
+        return " ".join(lines)
+
+    def tagged_body(self, tagged, io, ref, depth, scope, outer):
+        if not tagged:
+            return f"{io}.tags();"
+        cases = []
+        sends = []
+        for f in tagged:
+            rng = intersect(f.versions, outer)
+            c = cond(rng, outer, f"{io}.v") or "true"
+            val = f"{ref}.{f.name}"
+            stmt = self.io_call(f, "t", val, "", depth + 1, scope)
+            cases.append(f"case {f.tag}: if ({c}) {{ {stmt} return true; }} return false;")
+            sends.append((c, f.tag, stmt, self.not_default(f, val)))
+        dec = (f"{io}.tagged([&](std::uint32_t tag, auto& t) -> bool {{ switch (tag) {{ "
+               + " ".join(cases) + " default: return false; } });")
+        count = " ".join(f"n += ({c}) && ({nd}) ? 1u : 0u;" for c, _, _, nd in sends)
+        writes = " ".join(f"if (({c}) && ({nd})) {io}.tag({tag}, [&](auto& t) {{ {stmt} }});"
+                          for c, tag, stmt, nd in sends)
+        enc = f"std::uint32_t n = 0; {count} {io}.tag_count(n); {writes}"
+        return f"if constexpr (std::decay_t<decltype({io})>::reading) {{ {dec} }} else if ({io}.flexible()) {{ {enc} }}"
+
+    def not_default(self, f, val):
+        if f.is_array:
+            return f"{val}.has_value()" if f.any_nullable() else f"!{val}.empty()"
+        if f.any_nullable():
+            return f"{val}.has_value()"
+        if f.elem == "string":
+            d = f.default or ""
+            return f'{val} != "{d}"'
+        if f.elem in ("bytes",):
+            return f"!{val}.empty()"
+        if f.elem == "uuid":
+            return f"{val} != Uuid{{}}"
+        if f.is_struct:
+            raise SchemaError(f"{f.where}: tagged nested structs are not supported")
+        d = f.default or PRIMS[f.elem][2]
+        return f"{val} != {d}"
+
+    def serde(self):
+        m = self.msg
+        body = self.struct_body(m.fields, "io", "m", 1, m.name, m.versions)
+        self.out.append("")
+        self.out.append("template <class Io>")
+        self.out.append(f"void serde(Io& io, {m.name}& m) {{")
+        self.out.extend(reindent(body, 1))
+        self.out.append("}")
+
+    def sample(self):
+        """sample(m, v, seed): every field present at v set to a value that is
+        not its default (nullable ones null when seed is odd)."""
+        m = self.msg
+        self.out.append("")
+        self.out.append(f"inline void sample({m.name}& m, std::int16_t v, int seed) {{")
+        self.out.append("  (void)v; (void)seed; static const std::byte kRec[] = {std::byte{1}, std::byte{2}, std::byte{3}};")
+        self.out.append("  (void)kRec;")
+        counter = [0]
+        self.sample_fields(m.fields, "m", m.name, 1, counter)
+        self.out.append("}")
+
+    def sample_value(self, f, ref, counter):
+        counter[0] += 1
+        k = counter[0]
+        e = f.elem
+        if e == "string":
+            return f'{ref} = "s{k}-" + std::to_string(seed);'
+        if e == "bytes":
+            return f"{ref} = ByteVec{{std::byte{{{k % 250}}}, std::byte(seed & 0xff)}};"
+        if e == "records":
+            return f"{ref}.bytes = std::span<const std::byte>(kRec);"
+        if e == "uuid":
+            return f"{ref}.fill(std::byte{{{k % 250 + 1}}}); {ref}[0] = std::byte(seed & 0xff);"
+        if e == "bool":
+            return f"{ref} = true;"
+        if e == "float64":
+            return f"{ref} = {k}.5 + seed;"
+        ct = PRIMS[e][0]
+        return f"{ref} = static_cast<{ct}>({k} + seed);"
+
+    def sample_fields(self, fields, ref, scope, depth, counter):
+        pad = "  " * depth
+        for f in fields:
+            c = vcond(f.versions)
+            val = f"{ref}.{f.name}"
+            self.out.append(f"{pad}if ({c}) {{")
+            tgt = val
+            if f.any_nullable():
+                self.out.append(f"{pad}  if ((seed & 1) && {vcond(f.nullable)}) {{ {val}.reset(); }} else {{")
+                self.out.append(f"{pad}  {val}.emplace();")
+                tgt = f"(*{val})"
+            if f.is_array:
+                et = f"{scope}::{f.elem}" if f.is_struct else PRIMS[f.elem][0]
+                self.out.append(f"{pad}  for (int i{depth} = 0; i{depth} < 2; ++i{depth}) {{")
+                self.out.append(f"{pad}    {et} x{depth}{{}};")
+                if f.is_struct:
+                    self.sample_fields(f.fields, f"x{depth}", f"{scope}::{f.elem}", depth + 2, counter)
+                else:
+                    self.out.append(f"{pad}    {self.sample_value(f, f'x{depth}', counter)}")
+                self.out.append(f"{pad}    {tgt}.push_back(std::move(x{depth}));")
+                self.out.append(f"{pad}  }}")
+            elif f.is_struct:
+                self.sample_fields(f.fields, tgt, f"{scope}::{f.elem}", depth + 1, counter)
+            else:
+                self.out.append(f"{pad}  {self.sample_value(f, tgt, counter)}")
+            if f.any_nullable():
+                self.out.append(f"{pad}  }}")
+            self.out.append(f"{pad}}}")
+
+
+def reindent(code, depth):
+    """Splits generated one-line code at '{ ', '; ' and '} ' and indents it."""
+    text = code.replace("{ ", "{\n").replace("; ", ";\n").replace("} ", "}\n")
+    out = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("}"):
+            depth -= 1
+        if line.startswith("else") and out and out[-1].strip() == "}":
+            out[-1] = out[-1] + " " + line
+        else:
+            out.append("  " * depth + line)
+        if line.endswith("{"):
+            depth += 1
+    return out
+
+
+HEADER = """// Generated by src/kafka/schema/gen.py from {srcs}.
+// Do not edit: change the description and rebuild.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "kafka/api_key.h"
+#include "kafka/serde.h"
+
+namespace nocopy::kafka {{
+"""
+
+
+def api_of(path):
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return re.sub(r"_(request|response)$", "", stem)
+
+
+def main(argv):
+    out_dir = argv[1]
+    groups = {}
+    msgs = []
+    for path in sorted(argv[2:]):
+        msg = parse(path)
+        msgs.append(msg)
+        groups.setdefault(api_of(path), []).append(msg)
+    os.makedirs(os.path.join(out_dir, "kafka"), exist_ok=True)
+    for api, ms in groups.items():
+        lines = [HEADER.format(srcs=", ".join("src/kafka/schema/" + os.path.basename(m.path) for m in ms))]
+        for m in ms:
+            g = Gen(m)
+            g.emit_struct(m.name, m.fields, m.name, 0)
+            g.serde()
+            g.sample()
+            lines.extend(g.out)
+            lines.append("")
+        lines.append("}  // namespace nocopy::kafka")
+        write(os.path.join(out_dir, "kafka", f"{api}.h"), "\n".join(lines) + "\n")
+    reg = ["// Generated by src/kafka/schema/gen.py: every generated message, for tests and fuzzing.",
+           "#pragma once", ""]
+    for api in groups:
+        reg.append(f'#include "kafka/{api}.h"')
+    reg += ["", "namespace nocopy::kafka {", "",
+            "// Calls f.template operator()<Msg>(name) for every generated message.",
+            "template <class F>", "void for_each_generated_message(F&& f) {"]
+    for m in msgs:
+        reg.append(f'  f.template operator()<{m.name}>("{m.name}");')
+    reg += ["}", "", f"inline constexpr int kGeneratedMessageCount = {len(msgs)};", "",
+            "}  // namespace nocopy::kafka", ""]
+    write(os.path.join(out_dir, "kafka", "generated_registry.h"), "\n".join(reg))
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv)
+    except SchemaError as e:
+        print(f"gen.py: {e}", file=sys.stderr)
+        sys.exit(1)
