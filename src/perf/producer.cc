@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
 
 #include "perf/payload.h"
+#include "perf/report_waiter.h"
 
 namespace nocopy::perf {
 
@@ -33,6 +35,7 @@ struct ProduceWorkload::Instance {
 };
 
 namespace {
+
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* in = static_cast<ProduceWorkload::Instance*>(opaque);
@@ -106,6 +109,8 @@ void ProduceWorkload::run_instance(Instance& in) {
   in.first_enqueue_ns = monotonic_ns();
   const std::uint64_t start = in.first_enqueue_ns;
   std::uint64_t since_poll = 0;
+  std::optional<ReportWaiter> waiter;
+  if (in.rate > 0) waiter.emplace(rk);
 
   auto keep_going = [&] {
     if (in.to_send > 0) return seq < in.to_send;
@@ -120,19 +125,9 @@ void ProduceWorkload::run_instance(Instance& in) {
     }
     if (in.to_send > 0) n = std::min(n, in.to_send - seq);
     if (in.rate > 0) {
-      // Wait for the next slot inside rd_kafka_poll, never in a plain sleep:
-      // delivery reports are served (and their latency taken) as soon as
-      // they arrive, not when the pacing sleep ends.
-      const auto target = start + static_cast<std::uint64_t>(static_cast<double>(seq) * 1e9 / in.rate);
-      for (std::uint64_t now = monotonic_ns(); now < target; now = monotonic_ns()) {
-        const std::uint64_t left_ns = target - now;
-        if (left_ns >= 1'000'000) {
-          rd_kafka_poll(rk, static_cast<int>(std::min<std::uint64_t>(left_ns / 1'000'000, 100)));
-        } else {
-          std::this_thread::sleep_for(std::chrono::nanoseconds(left_ns));  // < 1 ms: one slot at most
-          rd_kafka_poll(rk, 0);
-        }
-      }
+      // Wait for the next slot serving delivery reports as they arrive, so
+      // their latency is taken then, not when the pacing wait ends.
+      waiter->wait_until(start + static_cast<std::uint64_t>(static_cast<double>(seq) * 1e9 / in.rate));
     }
     const std::uint64_t enq = monotonic_ns();
     const std::uint64_t wall = realtime_ns();
