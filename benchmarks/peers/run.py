@@ -42,6 +42,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+NOCOPY = os.environ.get("NOCOPY_BIN", os.path.join(ROOT, "build", "nocopy"))
 KAFKA_VERSION = "4.1.1"
 CACHE = os.path.expanduser("~/.cache/nocopy")
 KAFKA_LIBS = os.path.join(CACHE, f"kafka-{KAFKA_VERSION}", "libs")
@@ -139,7 +140,7 @@ class Nocopy(Peer):
     name, protocol = "nocopy", "kafka"
 
     def command(self):
-        return [os.path.join(ROOT, "build", "nocopy"), "broker", "--listen", self.addr, "--no-metrics",
+        return [NOCOPY, "broker", "--listen", self.addr, "--no-metrics",
                 "--data-dir", os.path.join(self.dir, "data"), "--group-initial-rebalance-delay-ms", "0",
                 "--log-level", "warn"]
 
@@ -202,7 +203,7 @@ def run_client(cmd, timeout):
 
 
 def nocopy_perf(args):
-    out = run_client([os.path.join(ROOT, "build", "nocopy"), "perf", *args, "--json", "-q"], timeout=300)
+    out = run_client([NOCOPY, "perf", *args, "--json", "-q"], timeout=300)
     return json.loads(out)
 
 
@@ -339,6 +340,8 @@ def main():
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per produce/latency workload")
     ap.add_argument("--peers", default="kafka,nocopy,nats,redis")
     ap.add_argument("--sizes", default="100,1024,102400")
+    ap.add_argument("--workloads", default="produce,consume,latency", help="kinds to run")
+    ap.add_argument("--clients", default="nocopy-perf,kafka-perf,loadgen", help="clients to run")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round, 1 s, 1 KiB only")
     ap.add_argument("--data-root", default=None,
                     help="parent of every peer's data dir (one filesystem) [build/peers-data]")
@@ -351,6 +354,7 @@ def main():
     opt.data_root = opt.data_root or os.path.join(ROOT, "build", "peers-data")
     os.makedirs(opt.data_root, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc)
+    head = git_head()  # the tree the run started from (build/nocopy is assumed built from it)
     opt.out = opt.out or os.path.join(HERE, "results", stamp.strftime("%Y%m%dT%H%M%SZ") + ".json")
     opt.rates = {}
     runs, loads = [], []
@@ -369,8 +373,10 @@ def main():
                 continue
             opt.produced = {}
             try:
-                for client in CLIENTS[name]:
+                for client in [c for c in CLIENTS[name] if c in opt.clients.split(",")]:
                     for desc, thunk in workloads(peer, client, opt):
+                        if desc["workload"].split("_")[0] not in opt.workloads.split(","):
+                            continue
                         loads.append(load_sample())
                         rec = {"round": rnd, "peer": name, "client": client, **desc}
                         try:
@@ -395,7 +401,7 @@ def main():
                     "loadavg_1m_mean": sum(loads) / len(loads) if loads else 0},
            "versions": {"kafka": KAFKA_VERSION, "nats-server": tool_version(["nats-server", "--version"]),
                         "redis-server": tool_version(["redis-server", "--version"]),
-                        "nocopy": git_head()},
+                        "nocopy": head},
            "runs": runs}
     with open(opt.out, "w") as f:
         json.dump(doc, f, indent=1)
