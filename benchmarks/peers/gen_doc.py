@@ -104,7 +104,7 @@ def all_table(doc, med):
             lines.append(f"| {PEER_NAMES[peer]} | {client} | {w} | {fmt(m['msgs_per_s'])} | {fmt(m['mb_per_s'])} | "
                          f"{fmt(m['cpu_s_per_gb'])} | {fmt(m['broker_peak_rss_kb'], 'rss')} | "
                          f"{fmt(m['p50_us'], 'us')} | {fmt(m['p99_us'], 'us')} | {fmt(m['p99_9_us'], 'us')} | "
-                         f"{m['n']}/{m['n'] + m['failed']} |")
+                         f"{m['n']}/{doc['rounds']} |")
     return lines
 
 
@@ -143,7 +143,7 @@ def targets(doc, med):
             if client == "nocopy-perf":
                 ok = n["p99_us"] <= 1000 and n["p99_9_us"] <= 2000
                 out.append(f"- Ack latency at 2,000 msgs/s, p99 ≤ 1 ms and p99.9 ≤ 2 ms: "
-                           f"**{'met' if ok else 'not met'}** on this (not quiet) machine — p99 "
+                           f"**{'met' if ok else 'not met'}** — p99 "
                            f"{fmt(n['p99_us'], 'us')} ms, p99.9 {fmt(n['p99_9_us'], 'us')} ms.")
     return out
 
@@ -226,7 +226,8 @@ def main():
         *[f"    {d['command']}" for d in docs],
         "",
         *([f"The second and later commands re-ran some workloads (their rows replace the first run's): "
-           + "; ".join(f"`{d['command']}` at `{d['versions']['nocopy']}`, {d['date']}" for d in docs[1:]) + "."]
+           + "; ".join(f"`{d['command']}` at `{d['versions']['nocopy']}`, {d['date']}, 1-minute load average "
+                     f"{d['host']['loadavg_1m_min']:.1f}-{d['host']['loadavg_1m_max']:.1f}" for d in docs[1:]) + "."]
           if len(docs) > 1 else []),
         "",
         f"Apache Kafka {doc['versions']['kafka']} (single-node KRaft, jars from Maven Central, Java 17, the heap and "
@@ -246,7 +247,7 @@ def main():
         "",
         "What is measured, per run: msgs/s and MB/s as the client reports them; broker CPU-seconds per GB moved "
         "(utime + stime of the broker PID from `/proc/<pid>/stat` over the run, all threads); the broker's peak RSS "
-        "during the run (`VmHWM`, reset through `/proc/<pid>/clear_refs` before it); produce-ack latency "
+        "during the run (`VmHWM`, reset through `/proc/<pid>/clear_refs` before it: the reset sets it to the RSS at that moment, so it never reads below what earlier workloads of the same broker process left resident, and it counts file-backed mapped pages too); produce-ack latency "
         "percentiles as the client reports them. Clients: `nocopy perf` (librdkafka; linger 5 ms for throughput, "
         "linger 0 and one message per produce call for the latency runs, `max.in.flight=1` at 2,000 msgs/s), "
         "Kafka's `ProducerPerformance` / `ConsumerPerformance` from `kafka-tools` (its latency percentiles are whole "
@@ -278,6 +279,8 @@ def main():
     if opt.tail:
         md += tail_section(opt.tail)
     errors = sorted({(p, c, w, e) for (p, c, w), m in med.items() for e in m["errors"]})
+    errors += sorted({(r["peer"], "-", f"start (round {r['round'] + 1})", r["error"]) for r in doc["runs"]
+                      if not r.get("client") and not r["ok"]})
     if errors:
         md += ["## Failed runs", ""] + [f"- {PEER_NAMES[p]} {c} {w}: `{e[:300]}`" for p, c, w, e in errors] + [""]
     with open(opt.md, "w") as f:

@@ -174,7 +174,9 @@ group.initial.rebalance.delay.ms=0
                     "      PatternLayout:\n        Pattern: \"[%d] %p %m (%c)%n\"\n"
                     "  Loggers:\n    Root:\n      level: WARN\n      AppenderRef:\n        - ref: STDOUT\n")
         cp = os.path.join(KAFKA_LIBS, "*")
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # the storage tool would read it as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         subprocess.run(["java", "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", props], check=True, stdout=subprocess.DEVNULL)
         return ["java", *KAFKA_JVM, f"-Dlog4j2.configurationFile={log4j}", "-cp", cp, "kafka.Kafka", props]
 
