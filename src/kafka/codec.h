@@ -48,11 +48,14 @@ struct EncodedResponse {
 };
 
 // Size prefix + response header + body. ApiVersions responses for a version
-// outside 0..3 are encoded in the v0 layout (KIP-511).
+// outside the advertised range are encoded in the v0 layout (KIP-511).
 template <class Msg>
 EncodedResponse encode_response(std::int32_t correlation_id, std::int16_t version, const Msg& m) {
   const auto key = static_cast<std::int16_t>(Msg::kApiKey);
-  if (Msg::kApiKey == ApiKey::api_versions && (version < 0 || version > 3)) version = 0;
+  if (Msg::kApiKey == ApiKey::api_versions) {
+    const ApiInfo* api = find_api(key);
+    if (version < api->min_version || version > api->max_version) version = 0;
+  }
   Writer w;
   std::size_t at = w.reserve_i32();
   write_response_header(w, key, version, correlation_id);

@@ -212,5 +212,50 @@ TEST(GeneratedCodec, SyncGroupAndOffsetDeleteBytes) {
   expect_wire(o, 0, "000167" "00000001" "000174" "00000002" "00000000" "00000001");
 }
 
+TEST(GeneratedCodec, ApiVersionsTaggedFieldsBytes) {
+  ApiVersionsResponse m;
+  m.api_keys.push_back({18, 0, 3});
+  expect_wire(m, 0, "0000" "00000001" "0012" "0000" "0003");
+  // v3 with defaults: no tagged fields (count 0).
+  expect_wire(m, 3, "0000" "02" "0012" "0000" "0003" "00" "00000000" "00");
+  // finalized_features_epoch (tag 1, int64) is sent once it is not -1.
+  m.finalized_features_epoch = 5;
+  const char* tagged = "0000" "02" "0012" "0000" "0003" "00" "00000000" "01" "01" "08" "0000000000000005";
+  expect_wire(m, 3, tagged);
+  // An unknown tag (7) is skipped; a known tag whose size disagrees with its
+  // value, or tags out of order, fail.
+  ApiVersionsResponse back;
+  auto with_unknown = from_hex("0000" "02" "0012" "0000" "0003" "00" "00000000" "02" "01" "08" "0000000000000005"
+                               "07" "01" "ff");
+  ASSERT_EQ(decode(with_unknown, 3, back), DecodeError::none);
+  EXPECT_EQ(back.finalized_features_epoch, 5);
+  EXPECT_EQ(to_hex(encode(back, 3)), tagged);
+  auto bad_size = from_hex("0000" "02" "0012" "0000" "0003" "00" "00000000" "01" "01" "09" "0000000000000005" "00");
+  EXPECT_NE(decode(bad_size, 3, back), DecodeError::none);
+  auto out_of_order = from_hex("0000" "02" "0012" "0000" "0003" "00" "00000000" "02" "03" "01" "01" "01" "08"
+                               "0000000000000005");
+  EXPECT_NE(decode(out_of_order, 3, back), DecodeError::none);
+  ApiVersionsRequest q;
+  q.client_software_name = "n";
+  q.client_software_version = "1";
+  expect_wire(q, 0, "");
+  expect_wire(q, 3, "026e" "0231" "00");
+}
+
+TEST(GeneratedCodec, DescribeGroupsAndCreatePartitionsBytes) {
+  DescribeGroupsResponse d;
+  DescribeGroupsResponse::Group g;
+  g.group_id = "g";
+  g.group_state = "Dead";
+  d.groups.push_back(g);
+  expect_wire(d, 0, "00000001" "0000" "000167" "000444656164" "0000" "0000" "00000000");
+  expect_wire(d, 5, "00000000" "02" "0000" "0267" "0544656164" "01" "01" "01" "80000000" "00" "00");
+  CreatePartitionsRequest c;
+  c.topics.push_back({"t", 3, std::nullopt});
+  c.timeout_ms = 1;
+  expect_wire(c, 0, "00000001" "000174" "00000003" "ffffffff" "00000001" "00");
+  expect_wire(c, 2, "02" "0274" "00000003" "00" "00" "00000001" "00" "00");
+}
+
 }  // namespace
 }  // namespace nocopy::kafka

@@ -209,7 +209,22 @@ inline DescribeGroupsRequest sample() {
 }
 template <>
 inline DescribeGroupsResponse sample() {
-  return {1, {{0, "g1", "Stable", "consumer", "range", {{"m-1", "rdkafka", "/127.0.0.1", blob("md"), blob("as")}}}}};
+  DescribeGroupsResponse::Member mm;
+  mm.member_id = "m-1";
+  mm.client_id = "rdkafka";
+  mm.client_host = "/127.0.0.1";
+  mm.member_metadata = blob("md");
+  mm.member_assignment = blob("as");
+  DescribeGroupsResponse::Group g;
+  g.group_id = "g1";
+  g.group_state = "Stable";
+  g.protocol_type = "consumer";
+  g.protocol_data = "range";
+  g.members = {mm};
+  DescribeGroupsResponse m;
+  m.throttle_time_ms = 1;
+  m.groups = {g};
+  return m;
 }
 template <>
 inline ListGroupsRequest sample() {

@@ -21,7 +21,9 @@ Description format (one message per file, '#' starts a comment):
 
 The header line names the C++ struct, the API key (api=-1 for records that
 are not requests or responses) and the versions the message exists in;
-flexible=N+ (or none) is where compact encodings and tagged fields start.
+flexible=N+ (or none) is where compact encodings and tagged fields start;
+header=NAME writes kafka/NAME.h instead of kafka/<api>.h (for an API whose
+hand-written helpers keep the <api>.h name and include the generated one).
 Each field line is: name, type, then options. Types: int8 int16 int32 int64
 uint16 varint varlong bool float64 uuid string bytes records, []T for arrays
 of any of those, a CamelCase name for a nested struct, []CamelCase for an
@@ -114,7 +116,8 @@ class Field:
 
 
 class Message:
-    def __init__(self, name, api, versions, flexible, path):
+    def __init__(self, name, api, versions, flexible, path, header=None):
+        self.header = header
         self.name = name
         self.api = api
         self.versions = versions
@@ -139,7 +142,7 @@ def parse(path):
                     raise SchemaError(f"{where}: one message per file")
                 opts = dict(w.split("=", 1) for w in words[2:])
                 msg = Message(words[1], int(opts.get("api", "-1")), parse_range(opts["versions"], where),
-                              parse_range(opts.get("flexible", "none"), where), path)
+                              parse_range(opts.get("flexible", "none"), where), path, opts.get("header"))
                 stack = [(0, msg.fields, None)]
                 continue
             if msg is None:
@@ -194,7 +197,7 @@ class Gen:
 
     def ctype(self, f, scope):
         if f.is_struct:
-            base = f"{scope}::{f.elem}"
+            base = f"{self.msg.name}::{f.elem}"
         else:
             base = PRIMS[f.elem][0]
         if f.is_array:
@@ -224,15 +227,25 @@ class Gen:
             self.out.append(f"{pad}  static constexpr std::int16_t kMaxVersion = {self.msg.versions[1]};")
             fl = self.msg.flexible[0] if self.msg.flexible[0] < INF else -1
             self.out.append(f"{pad}  static constexpr std::int16_t kFlexibleFrom = {fl};")
-        done = set()
-        for f in fields:
-            if f.is_struct and f.elem not in done:
-                done.add(f.elem)
-                self.emit_struct(f.elem, f.fields, f"{scope}::{f.elem}", indent + 2)
+        if indent == 0:
+            # Nested structs are declared flat inside the message (names are
+            # unique per message), innermost first.
+            seen = {}
+            self.collect_structs(fields, seen)
+            for sname, sfields in seen.items():
+                self.emit_struct(sname, sfields, self.msg.name, indent + 2)
         for f in fields:
             note = self.version_note(f)
             self.out.append(f"{pad}  {self.ctype(f, scope)} {f.name}{self.default_init(f)};{note}")
         self.out.append(f"{pad}}};")
+
+    def collect_structs(self, fields, seen):
+        for f in fields:
+            if f.is_struct:
+                self.collect_structs(f.fields, seen)
+                if f.elem in seen and seen[f.elem] is not f.fields:
+                    raise SchemaError(f"{f.where}: struct {f.elem} declared twice")
+                seen[f.elem] = f.fields
 
     def version_note(self, f):
         bits = []
@@ -246,7 +259,7 @@ class Gen:
     def io_call(self, f, io, ref, nullable_cond, depth, scope):
         """Statement(s) reading/writing one field value `ref` (non-tagged)."""
         if f.is_array:
-            elem_t = f"{scope}::{f.elem}" if f.is_struct else PRIMS[f.elem][0]
+            elem_t = f"{self.msg.name}::{f.elem}" if f.is_struct else PRIMS[f.elem][0]
             e = f"e{depth}"
             sub = f"io{depth}"
             body = self.elem_body(f, sub, e, depth + 1, scope)
@@ -258,7 +271,7 @@ class Gen:
                         f"else {io}.nonnull({ref}, [&](auto& x) {{ {io}.array(x, {lam}); }});")
             return f"{io}.array({ref}, {lam});"
         if f.is_struct:
-            return self.struct_body(f.fields, io, ref, depth, f"{scope}::{f.elem}", f.versions)
+            return self.struct_body(f.fields, io, ref, depth, f"{self.msg.name}::{f.elem}", f.versions)
         method = PRIMS[f.elem][1]
         if f.any_nullable():
             nm = NULLABLE_IO[f.elem]
@@ -270,7 +283,7 @@ class Gen:
 
     def elem_body(self, f, io, e, depth, scope):
         if f.is_struct:
-            return self.struct_body(f.fields, io, e, depth, f"{scope}::{f.elem}", f.versions)
+            return self.struct_body(f.fields, io, e, depth, f"{self.msg.name}::{f.elem}", f.versions)
         return f"{io}.{PRIMS[f.elem][1]}({e});"
 
     def struct_body(self, fields, io, ref, depth, scope, outer):
@@ -382,17 +395,17 @@ class Gen:
                 self.out.append(f"{pad}  {val}.emplace();")
                 tgt = f"(*{val})"
             if f.is_array:
-                et = f"{scope}::{f.elem}" if f.is_struct else PRIMS[f.elem][0]
+                et = f"{self.msg.name}::{f.elem}" if f.is_struct else PRIMS[f.elem][0]
                 self.out.append(f"{pad}  for (int i{depth} = 0; i{depth} < 2; ++i{depth}) {{")
                 self.out.append(f"{pad}    {et} x{depth}{{}};")
                 if f.is_struct:
-                    self.sample_fields(f.fields, f"x{depth}", f"{scope}::{f.elem}", depth + 2, counter)
+                    self.sample_fields(f.fields, f"x{depth}", f"{self.msg.name}::{f.elem}", depth + 2, counter)
                 else:
                     self.out.append(f"{pad}    {self.sample_value(f, f'x{depth}', counter)}")
                 self.out.append(f"{pad}    {tgt}.push_back(std::move(x{depth}));")
                 self.out.append(f"{pad}  }}")
             elif f.is_struct:
-                self.sample_fields(f.fields, tgt, f"{scope}::{f.elem}", depth + 1, counter)
+                self.sample_fields(f.fields, tgt, f"{self.msg.name}::{f.elem}", depth + 1, counter)
             else:
                 self.out.append(f"{pad}  {self.sample_value(f, tgt, counter)}")
             if f.any_nullable():
@@ -448,7 +461,7 @@ def main(argv):
     for path in sorted(argv[2:]):
         msg = parse(path)
         msgs.append(msg)
-        groups.setdefault(api_of(path), []).append(msg)
+        groups.setdefault(msg.header or api_of(path), []).append(msg)
     os.makedirs(os.path.join(out_dir, "kafka"), exist_ok=True)
     for api, ms in groups.items():
         lines = [HEADER.format(srcs=", ".join("src/kafka/schema/" + os.path.basename(m.path) for m in ms))]
