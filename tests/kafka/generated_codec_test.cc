@@ -257,5 +257,33 @@ TEST(GeneratedCodec, DescribeGroupsAndCreatePartitionsBytes) {
   expect_wire(c, 2, "02" "0274" "00000003" "00" "00" "00000001" "00" "00");
 }
 
+TEST(GeneratedCodec, JoinAndLeaveGroupBytes) {
+  JoinGroupRequest j;
+  j.group_id = "g";
+  j.session_timeout_ms = 10000;
+  j.rebalance_timeout_ms = 10000;
+  j.protocol_type = "consumer";
+  j.protocols.push_back({"range", {}});
+  expect_wire(j, 0, "000167" "00002710" "0000" "0008636f6e73756d6572" "00000001" "000572616e6765" "00000000");
+  expect_wire(j, 6, "0267" "00002710" "00002710" "01" "00" "09636f6e73756d6572" "02" "0672616e6765" "01" "00" "00");
+  // v0 carries no rebalance timeout: decoding takes the session timeout.
+  JoinGroupRequest j0;
+  auto v0 = from_hex("000167" "00000bb8" "0000" "0000" "00000000");
+  ASSERT_EQ(decode(v0, 0, j0), DecodeError::none);
+  EXPECT_EQ(j0.rebalance_timeout_ms, 3000);
+
+  LeaveGroupRequest l;
+  l.group_id = "g";
+  l.member_id = "m";
+  expect_wire(l, 0, "000167" "00016d");
+  LeaveGroupRequest l0;
+  auto bytes = from_hex("000167" "00016d");
+  ASSERT_EQ(decode(bytes, 0, l0), DecodeError::none);
+  ASSERT_EQ(l0.members.size(), 1u);  // v0-2 mirror member_id into members
+  EXPECT_EQ(l0.members[0].member_id, "m");
+  l.members.push_back({"m", std::nullopt, std::nullopt});
+  expect_wire(l, 4, "0267" "02" "026d" "00" "00" "00");
+}
+
 }  // namespace
 }  // namespace nocopy::kafka

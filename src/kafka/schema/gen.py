@@ -22,6 +22,8 @@ Description format (one message per file, '#' starts a comment):
 The header line names the C++ struct, the API key (api=-1 for records that
 are not requests or responses) and the versions the message exists in;
 flexible=N+ (or none) is where compact encodings and tagged fields start;
+after_decode=yes calls a hand-written after_decode(msg, version) once a
+decode succeeds or fails (src/kafka/message_hooks.cc);
 header=NAME writes kafka/NAME.h instead of kafka/<api>.h (for an API whose
 hand-written helpers keep the <api>.h name and include the generated one).
 Each field line is: name, type, then options. Types: int8 int16 int32 int64
@@ -116,8 +118,9 @@ class Field:
 
 
 class Message:
-    def __init__(self, name, api, versions, flexible, path, header=None):
+    def __init__(self, name, api, versions, flexible, path, header=None, after_decode=False):
         self.header = header
+        self.after_decode = after_decode
         self.name = name
         self.api = api
         self.versions = versions
@@ -142,7 +145,8 @@ def parse(path):
                     raise SchemaError(f"{where}: one message per file")
                 opts = dict(w.split("=", 1) for w in words[2:])
                 msg = Message(words[1], int(opts.get("api", "-1")), parse_range(opts["versions"], where),
-                              parse_range(opts.get("flexible", "none"), where), path, opts.get("header"))
+                              parse_range(opts.get("flexible", "none"), where), path, opts.get("header"),
+                              opts.get("after_decode") == "yes")
                 stack = [(0, msg.fields, None)]
                 continue
             if msg is None:
@@ -347,9 +351,15 @@ class Gen:
         m = self.msg
         body = self.struct_body(m.fields, "io", "m", 1, m.name, m.versions)
         self.out.append("")
+        if m.after_decode:
+            self.out.append("// Hand-written (src/kafka/message_hooks.cc): what decoding derives beyond the wire.")
+            self.out.append(f"void after_decode({m.name}& m, std::int16_t version);")
+            self.out.append("")
         self.out.append("template <class Io>")
         self.out.append(f"void serde(Io& io, {m.name}& m) {{")
         self.out.extend(reindent(body, 1))
+        if m.after_decode:
+            self.out.append("  if constexpr (Io::reading) after_decode(m, io.v);")
         self.out.append("}")
 
     def sample(self):
