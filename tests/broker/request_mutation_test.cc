@@ -31,7 +31,7 @@ namespace nocopy::broker {
 namespace {
 
 std::vector<std::vector<std::byte>> load_seeds() {
-  const auto dir = std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "fuzz" / "corpus" / "request_decoder";
+  const auto dir = std::filesystem::path(NOCOPY_SOURCE_DIR) / "fuzz" / "corpus" / "request_decoder";
   std::vector<std::vector<std::byte>> seeds;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     // CreateTopics and CreatePartitions may legally ask for up to 100,000
