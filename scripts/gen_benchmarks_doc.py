@@ -24,7 +24,7 @@ OUT = ROOT / "docs" / "benchmarks.md"
 ORDER = ["transfer", "io", "buf", "log", "broker", "perf", "serve"]
 REQUIRED = ("name", "figure", "date", "command")
 # Related pages linked from the top of the page (each must exist).
-SEE_ALSO = []
+SEE_ALSO = [("docs/peers.md", "nocopy beside Apache Kafka, NATS JetStream and Redis Streams, same workloads")]
 
 INTRO = """# nocopy benchmarks
 
