@@ -1,0 +1,77 @@
+"""Runs the Java client scenarios (Main.java) against a real `nocopy broker`.
+
+Usage: run.py 4|3   (kafka-clients/kafka-streams: the newest 4.x or the 3.x line,
+pinned in pom.xml). Compiles with Maven offline (scripts/setup-compat.sh fills
+~/.m2), starts the broker with tests/e2e/harness.py, restarts it when the Java
+program asks ("RESTART SIGTERM|SIGKILL" on its stdout) and writes
+$NOCOPY_COMPAT_RESULTS/java-clients-<version>.json. Exits non-zero when a
+scenario fails or the scenarios cannot run at all.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "e2e"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import harness  # noqa: E402
+import compat_common  # noqa: E402
+
+SCENARIOS = ["produce_idempotent_keys", "consume_group_commit", "restart_sigterm", "restart_sigkill",
+             "admin_create_delete_topics", "admin_describe_topics", "admin_describe_groups",
+             "admin_describe_configs", "streams_wordcount_alos", "streams_wordcount_compacted_changelog",
+             "streams_eos"]
+
+
+def main():
+    line = sys.argv[-1] if len(sys.argv) > 1 and sys.argv[-1] in ("3", "4") else "4"
+    profile = ["-Pkafka3"] if line == "3" else []
+    version = compat_common.pom_property(os.path.join(HERE, "pom.xml"), "kafka.version", profile)
+    client = "java-kafka-clients-%s" % line
+    out_dir = os.path.join(compat_common.work_dir(), "java-" + version)
+    try:
+        cp = compat_common.maven_build(HERE, profile + ["-Dnocopy.out=" + out_dir], out_dir, compile_sources=True)
+    except RuntimeError as e:
+        compat_common.write_results(client, version, [(s, "fail", str(e)) for s in SCENARIOS])
+        sys.exit(str(e))
+    classpath = os.path.join(out_dir, "classes") + os.pathsep + cp
+    broker = harness.Broker(threads=2).start()
+    results = []
+    try:
+        java = subprocess.Popen(["java", "-Xmx512m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                                 "-cp", classpath, "nocopy.compat.Main", broker.addr] + SCENARIOS,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for out in java.stdout:
+            out = out.rstrip("\n")
+            print(out, flush=True)
+            if out.startswith("RESTART "):
+                sig = signal.SIGKILL if out.split()[1] == "SIGKILL" else signal.SIGTERM
+                rc = broker.stop(sig)
+                if sig == signal.SIGTERM and rc != 0:
+                    raise RuntimeError("broker exited with %s on SIGTERM:\n%s" % (rc, broker.log()))
+                broker.start()
+                java.stdin.write("OK\n")
+                java.stdin.flush()
+            elif out.startswith("SCENARIO "):
+                parts = out.split(" ", 3)
+                results.append((parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+        rc = java.wait(timeout=60)
+    finally:
+        if broker.alive():
+            broker.stop()
+        done = {r[0] for r in results}
+        for s in SCENARIOS:
+            if s not in done:
+                results.append((s, "fail", "the Java program ended before reporting it"))
+        compat_common.write_results(client, version, results)
+    failed = [r for r in results if r[1] == "fail"]
+    if failed or rc != 0:
+        sys.stderr.write("---- broker log (tail) ----\n" + broker.log()[-5000:] + "\n")
+        sys.exit("failed scenarios: %s (java exit %s)" % ([r[0] for r in failed], rc))
+    print("ok: %s" % ", ".join("%s=%s" % (r[0], r[1]) for r in results))
+
+
+if __name__ == "__main__":
+    main()

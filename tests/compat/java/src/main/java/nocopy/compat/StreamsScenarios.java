@@ -1,0 +1,216 @@
+package nocopy.compat;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.common.utils.Bytes;
+
+/** A Kafka Streams word count (repartition + state store with changelog) in both guarantees. */
+final class StreamsScenarios {
+    private final Scenarios s;
+
+    StreamsScenarios(Scenarios s) {
+        this.s = s;
+    }
+
+    static final String[] LINES = {
+        "the quick brown fox", "jumps over the lazy dog", "the dog barks",
+        "a fox is quick", "lazy afternoons for the lazy dog",
+    };
+    static final int ROUNDS = 40;
+
+    static Map<String, Long> expectedCounts() {
+        Map<String, Long> m = new HashMap<>();
+        for (int r = 0; r < ROUNDS; r++) {
+            for (String line : LINES) {
+                for (String w : line.split(" ")) {
+                    m.merge(w, 1L, Long::sum);
+                }
+            }
+        }
+        return m;
+    }
+
+    /**
+     * The word count topology. With deleteChangelog the store's changelog topic is created with
+     * cleanup.policy=delete instead of Streams' default compact.
+     */
+    private KafkaStreams build(String app, String in, String out, String guarantee, boolean deleteChangelog)
+            throws Exception {
+        StreamsBuilder b = new StreamsBuilder();
+        Materialized<String, Long, KeyValueStore<Bytes, byte[]>> store = Materialized.as("counts");
+        if (deleteChangelog) {
+            store = store.withLoggingEnabled(Map.of("cleanup.policy", "delete"));
+        }
+        b.<String, String>stream(in)
+                .flatMapValues(v -> Arrays.asList(v.split(" ")))
+                .groupBy((k, w) -> w)
+                .count(store)
+                .toStream()
+                .to(out, Produced.with(Serdes.String(), Serdes.Long()));
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap);
+        p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.String().getClass().getName());
+        p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.String().getClass().getName());
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("nocopy-streams-").toString());
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_BLOCK_MS_CONFIG), 20000);
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        return new KafkaStreams(b.build(), p);
+    }
+
+    private void produceLines(String in) throws Exception {
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(s.producerProps())) {
+            int i = 0;
+            for (int r = 0; r < ROUNDS; r++) {
+                for (String line : LINES) {
+                    p.send(new ProducerRecord<>(in, "line-" + (i++), line));
+                }
+            }
+            p.flush();
+        }
+    }
+
+    Scenarios.Outcome wordCountAtLeastOnce() throws Exception {
+        String app = "java-wc-alos";
+        String in = app + "-in";
+        String out = app + "-out";
+        s.createTopic(in, 3);
+        s.createTopic(out, 3);
+        produceLines(in);
+        Map<String, Long> expected = expectedCounts();
+        AtomicReference<Throwable> died = new AtomicReference<>();
+        try (KafkaStreams ks = build(app, in, out, StreamsConfig.AT_LEAST_ONCE, true)) {
+            ks.setUncaughtExceptionHandler(e -> {
+                died.set(e);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            ks.start();
+            Map<String, Long> latest = readCounts(out, expected, died, 120);
+            Scenarios.check(latest.equals(expected), "counts " + latest + " != expected " + expected);
+            Set<String> topics = s.admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            Scenarios.check(topics.contains(app + "-counts-repartition"), "no repartition topic: " + topics);
+            Scenarios.check(topics.contains(app + "-counts-changelog"), "no changelog topic: " + topics);
+            ks.close(Duration.ofSeconds(30));
+        }
+        return Scenarios.Outcome.pass(expected.size() + " words counted exactly through the "
+                + "repartition topic and a store changelogged with cleanup.policy=delete");
+    }
+
+    /**
+     * The same word count with Streams' default compacted changelog: the broker must refuse the
+     * changelog topic for want of log compaction, and the application must stop with that error.
+     * Passing here is the signal to make it a counting scenario.
+     */
+    Scenarios.Outcome wordCountCompactedChangelog() throws Exception {
+        String app = "java-wc-compact";
+        String in = app + "-in";
+        String out = app + "-out";
+        s.createTopic(in, 1);
+        s.createTopic(out, 1);
+        produceLines(in);
+        Throwable e = runUntilError(build(app, in, out, StreamsConfig.AT_LEAST_ONCE, false));
+        if (e == null) {
+            return new Scenarios.Outcome("fail", "the compacted changelog was accepted: make "
+                    + "streams_wordcount_compacted_changelog a counting scenario");
+        }
+        String why = Scenarios.describe(e);
+        Scenarios.check(why.contains("cleanup.policy") && why.contains("compact"),
+                "failed, but not for want of compaction: " + why);
+        return new Scenarios.Outcome("xfail", "needs log compaction (" + why + ")");
+    }
+
+    /** Runs the application for up to 90 s; the error that stopped it, or null. */
+    private static Throwable runUntilError(KafkaStreams app) throws Exception {
+        AtomicReference<Throwable> died = new AtomicReference<>();
+        try (KafkaStreams ks = app) {
+            ks.setUncaughtExceptionHandler(e -> {
+                died.set(e);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            ks.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (died.get() == null && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            ks.close(Duration.ofSeconds(30));
+        }
+        return died.get();
+    }
+
+    /** The newest count per word on the output topic, until it equals `expected` or time runs out. */
+    private Map<String, Long> readCounts(String out, Map<String, Long> expected, AtomicReference<Throwable> died,
+                                         int seconds) {
+        Properties cp = s.consumerProps(null);
+        cp.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, LongDeserializer.class.getName());
+        Map<String, Long> latest = new HashMap<>();
+        try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(cp)) {
+            List<org.apache.kafka.common.TopicPartition> tps = new java.util.ArrayList<>();
+            c.partitionsFor(out, Duration.ofSeconds(30))
+                    .forEach(pi -> tps.add(new org.apache.kafka.common.TopicPartition(out, pi.partition())));
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (!latest.equals(expected) && System.nanoTime() < deadline) {
+                if (died.get() != null) {
+                    throw new AssertionError("streams failed: " + Scenarios.describe(died.get()), died.get());
+                }
+                for (ConsumerRecord<String, Long> r : c.poll(Duration.ofMillis(500))) {
+                    latest.put(r.key(), r.value());
+                }
+            }
+        }
+        return latest;
+    }
+
+    /**
+     * exactly_once_v2 needs transactions, which the broker does not have: the application must
+     * fail with an error naming them rather than count. Passing here is the signal to turn this
+     * into a real scenario.
+     */
+    Scenarios.Outcome exactlyOnce() throws Exception {
+        String app = "java-wc-eos";
+        String in = app + "-in";
+        String out = app + "-out";
+        s.createTopic(in, 1);
+        s.createTopic(out, 1);
+        produceLines(in);
+        Throwable e = runUntilError(build(app, in, out, StreamsConfig.EXACTLY_ONCE_V2, true));
+        if (e == null) {
+            return new Scenarios.Outcome("fail", "exactly_once_v2 ran without the expected transaction error: make streams_eos a counting scenario");
+        }
+        String why = Scenarios.describe(e);
+        String lower = why.toLowerCase();
+        // Either the transactional producer is refused, or (first, on brokers without
+        // transactions) the stable offset fetch that only transactions need.
+        Scenarios.check(lower.contains("transaction") || lower.contains("requirestable"),
+                "exactly_once_v2 failed, but not for want of transactions: " + why);
+        return new Scenarios.Outcome("xfail", "needs transactions (" + why + ")");
+    }
+}
