@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the third-party clients of the compatibility tests (tests/compat/):
+# Maven artifacts of tests/compat/java into ~/.m2,
 # the Go modules of tests/compat/*/go.mod into the Go module cache, and the
 # Python clients pinned by tests/compat/python/requirements.txt into the venv
 # ~/.cache/nocopy/compat-venv. Idempotent: `go mod download` only fetches
@@ -39,5 +40,21 @@ if [[ -e "$REQ" ]] && ! cmp -s "$REQ" "$stamp"; then
     echo "setup-compat: ERROR: pip install failed (is PyPI reachable?); the Python compat tests will fail" >&2
     status=1
   fi
+fi
+# The Java client scenarios (tests/compat/java/pom.xml, both client lines):
+# Maven resolves into ~/.m2 once; later runs find everything offline.
+if command -v mvn >/dev/null; then
+  for profile in "" "-Pkafka3"; do
+    if ! mvn -o -q -B -f "$ROOT/tests/compat/java/pom.xml" $profile \
+         -Dnocopy.out="$HOME/.cache/nocopy/compat-java-setup" dependency:resolve dependency:resolve-plugins compile >/dev/null 2>&1 \
+       && ! mvn -q -B -f "$ROOT/tests/compat/java/pom.xml" $profile \
+         -Dnocopy.out="$HOME/.cache/nocopy/compat-java-setup" dependency:resolve dependency:resolve-plugins compile >/dev/null 2>&1; then
+      echo "setup-compat: ERROR: Maven could not resolve tests/compat/java $profile (is Maven Central reachable?); the Java compat tests will fail" >&2
+      status=1
+    fi
+  done
+else
+  echo "setup-compat: ERROR: no mvn on PATH (Debian package maven); the Java compat tests will fail" >&2
+  status=1
 fi
 exit $status

@@ -16,6 +16,7 @@ PKGS=(
   kcat python3 python3-venv python3-kafka python3-snappy python3-lz4 python3-zstandard
   python3-confluent-kafka
   curl wrk nginx-light procps ccache
+  openjdk-17-jdk-headless maven
 )
 
 # The kafkajs end-to-end tests need node and npm; any node >= 14 will do, so
