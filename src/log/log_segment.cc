@@ -213,15 +213,15 @@ ScanOutcome LogSegment::recover() {
   std::int64_t next = base_offset_;
   while (pos < size) {
     std::span<const std::byte> rest(data + pos, static_cast<std::size_t>(size - pos));
-    auto h = validate_batch(rest, true);
+    auto h = validate_batch(rest, true, {}, UINT64_MAX, /*exact_count=*/false);
     if (!h) {
       out.error = h.error();
       out.error->message = fmt::format("segment {} position {}: {}", base_offset_, pos, h.error().message);
       break;
     }
-    if (h->base_offset != next) {
+    if (h->base_offset < next) {  // gaps are compaction's; overlaps are damage
       out.error = LogError{LogErrc::corrupt_message, 0,
-                           fmt::format("segment {} position {}: batch base offset {} where {} was expected",
+                           fmt::format("segment {} position {}: batch base offset {} where at least {} was expected",
                                        base_offset_, pos, h->base_offset, next)};
       break;
     }
@@ -244,7 +244,7 @@ ScanOutcome LogSegment::recover() {
     std::uint64_t next_pos = pos + h.total_size();
     if (h.batch_length > 0 && next_pos < size) {
       out.followed_by_valid =
-          validate_batch({data + next_pos, static_cast<std::size_t>(size - next_pos)}, true).has_value();
+          validate_batch({data + next_pos, static_cast<std::size_t>(size - next_pos)}, true, {}, UINT64_MAX, false).has_value();
     }
   }
   if (out.dropped_bytes > 0) {
@@ -278,7 +278,8 @@ bool LogSegment::load_tail() {
     if (size - pos < kBatchHeaderSize) return false;
     BatchLocation l = location_at(pos);
     if (static_cast<std::int8_t>(data_.load(std::memory_order_relaxed)[pos + 16]) != kMagicV2 || l.size < kBatchHeaderSize ||
-        l.size > size - pos || l.base_offset != next || l.last_offset < l.base_offset) {
+        l.size > size - pos || (since_entry == 0 && n > 0 ? l.base_offset != next : l.base_offset < next) ||
+        l.last_offset < l.base_offset) {
       return false;
     }
     if (l.max_timestamp > max_ts) {
@@ -549,7 +550,10 @@ template <class Bytes>
 bool batch_starts_at(Bytes& bytes, OffsetPosition at, std::uint64_t size) noexcept {
   if (at.position + kBatchHeaderSize > size) return false;
   const std::byte* p = bytes.at(at.position, kBatchHeaderSize);
-  return p != nullptr && load_be64(p) == at.offset;
+  if (p == nullptr) return false;
+  // Position 0 stands for the segment's start: a compacted segment's first
+  // batch may begin after its base offset.
+  return at.position == 0 ? load_be64(p) >= at.offset : load_be64(p) == at.offset;
 }
 
 // The first batch from `pos` whose maxTimestamp >= ts.

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "log/cleaner_swap.h"
 #include "log/record_batch.h"
 
 namespace nocopy::log {
@@ -112,6 +113,10 @@ LogSegment::Options PartitionLog::segment_options() const {
 }
 
 std::vector<std::int64_t> PartitionLog::remove_leftovers() {
+  for (std::string& m : cleaner_swap::finish_swaps(dir_)) {
+    spdlog::info("log {}: {}", dir_.string(), m);
+    report_.messages.push_back(std::move(m));
+  }
   std::vector<std::int64_t> bases;
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     const std::string name = e.path().filename().string();
@@ -187,9 +192,9 @@ void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases, bool
   bool cut = false;
   for (std::size_t i = 0; i < bases.size(); ++i) {
     const std::int64_t base = bases[i];
-    if (!cut && expected >= 0 && base != expected) {
+    if (!cut && expected >= 0 && base < expected) {  // a gap is legal (compaction), an overlap is not
       report_.mid_log_corruption = true;
-      note(spdlog::level::err, fmt::format("segment {} does not start where the previous one ends ({}); "
+      note(spdlog::level::err, fmt::format("segment {} starts before the previous one ends ({}); "
                                            "dropping it and every later segment",
                                            base, expected));
       cut = true;

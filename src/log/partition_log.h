@@ -63,6 +63,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "buf/file_region.h"
@@ -191,6 +192,25 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
   // std::invalid_argument for segment_bytes outside [1024, 2^31-1].
   // Thread-safe.
   void reconfigure(const LogConfig& limits);
+
+  // --- log compaction (log_cleaner.h) ---------------------------------------
+  // The sealed segments (every one but the active), oldest first.
+  std::vector<std::shared_ptr<const LogSegment>> sealed_segments() const;
+  // segment.bytes as configured now (a cleaned segment holds at most this).
+  std::uint64_t segment_bytes() const;
+  // Fault injection for tests: called with the name of each step of a swap
+  // as it completes (cleaner_swap.h lists them).
+  using SwapHook = std::function<void(std::string_view step)>;
+  // Replaces the sealed segments whose bases are exactly `replaced` (all in
+  // [base, end), base == replaced.front(), end <= the active segment's base)
+  // by the cleaned segment the cleaner wrote as <base>.log.cleaned with its
+  // <base>.swapend.cleaned (cleaner_swap.h: the steps and their recovery),
+  // under the append lock. Readers holding regions or segments of the old
+  // ones keep reading them (the files are unlinked, the inodes live on).
+  // Fails (removing the .cleaned files) when the segments changed meanwhile
+  // (retention, another swap) or the log is closed.
+  LogResult<void> swap_cleaned(std::int64_t base, std::int64_t end, std::span<const std::int64_t> replaced,
+                               const SwapHook& hook = {});
 
  private:
   PartitionLog(std::filesystem::path dir, LogConfig config);

@@ -16,7 +16,8 @@ namespace {
 // validate_batch's failure path, out of line: names the first check that
 // fails (the CRC is computed again).
 [[gnu::cold, gnu::noinline]] LogResult<BatchHeader> batch_invalid(std::span<const std::byte> bytes, bool check_crc,
-                                                                  std::string_view where, std::uint64_t max_size) {
+                                                                  std::string_view where, std::uint64_t max_size,
+                                                                  bool exact_count) {
   auto err = [&](LogErrc k, std::string msg) {
     return log_fail(k, where.empty() ? msg : fmt::format("{}: {}", where, msg));
   };
@@ -41,10 +42,11 @@ namespace {
   if (h.records_count < 1) {
     return err(LogErrc::invalid_record, fmt::format("recordsCount {} < 1", h.records_count));
   }
-  if (static_cast<std::int64_t>(h.last_offset_delta) + 1 != h.records_count) {
+  if (exact_count ? static_cast<std::int64_t>(h.last_offset_delta) + 1 != h.records_count
+                  : static_cast<std::int64_t>(h.last_offset_delta) + 1 < h.records_count) {
     return err(LogErrc::invalid_record,
-               fmt::format("lastOffsetDelta {} + 1 != recordsCount {}", h.last_offset_delta,
-                           h.records_count));
+               fmt::format("lastOffsetDelta {} + 1 {} recordsCount {}", h.last_offset_delta,
+                           exact_count ? "!=" : "<", h.records_count));
   }
   if (h.total_size() > max_size) {
     return err(LogErrc::message_too_large,
@@ -63,19 +65,20 @@ namespace {
 }  // namespace
 
 LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool check_crc, std::string_view where,
-                                      std::uint64_t max_size) {
+                                      std::uint64_t max_size, bool exact_count) {
   // The checks in one branch; the messages are built only on failure.
   if (bytes.size() >= kBatchHeaderSize) [[likely]] {
     const BatchHeader h = parse_batch_header(bytes);
     if (h.magic == kMagicV2 && h.batch_length >= static_cast<std::int32_t>(kBatchHeaderSize - kLogOverhead) &&
         h.total_size() <= bytes.size() && h.total_size() <= max_size && h.records_count >= 1 &&
-        static_cast<std::int64_t>(h.last_offset_delta) + 1 == h.records_count) [[likely]] {
+        (static_cast<std::int64_t>(h.last_offset_delta) + 1 == h.records_count ||
+         (!exact_count && static_cast<std::int64_t>(h.last_offset_delta) + 1 > h.records_count))) [[likely]] {
       if (!check_crc || crc32c(bytes.subspan(kCrcCoveredFrom, h.total_size() - kCrcCoveredFrom)) == h.crc) [[likely]] {
         return h;
       }
     }
   }
-  return batch_invalid(bytes, check_crc, where, max_size);
+  return batch_invalid(bytes, check_crc, where, max_size, exact_count);
 }
 
 void update_batch_crc(std::span<std::byte> batch) noexcept {

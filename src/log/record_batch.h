@@ -133,9 +133,11 @@ inline BatchHeader parse_batch_header(std::span<const std::byte> bytes) noexcept
 // bytes (max.message.bytes; else message_too_large, checked before the CRC),
 // and (when check_crc) the CRC-32C of bytes 21..end.
 // Returns the header on success; `where` prefixes the error message.
+// `exact_count` false (batches already in a log): recordsCount may be below
+// lastOffsetDelta + 1 -- a compacted batch keeps its offsets and drops records.
 LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool check_crc = true,
                                       std::string_view where = {},
-                                      std::uint64_t max_size = UINT64_MAX);
+                                      std::uint64_t max_size = UINT64_MAX, bool exact_count = true);
 
 // Recomputes and stores the CRC of the batch occupying exactly `batch`.
 void update_batch_crc(std::span<std::byte> batch) noexcept;
