@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party clients of the compatibility tests (tests/compat/):
-# Maven artifacts of tests/compat/java into ~/.m2,
+# Maven artifacts of tests/compat/java and tests/compat/kafka-tools
+# into ~/.m2,
 # the Go modules of tests/compat/*/go.mod into the Go module cache, and the
 # Python clients pinned by tests/compat/python/requirements.txt into the venv
 # ~/.cache/nocopy/compat-venv. Idempotent: `go mod download` only fetches
@@ -53,6 +54,12 @@ if command -v mvn >/dev/null; then
       status=1
     fi
   done
+  tools="$ROOT/tests/compat/kafka-tools/pom.xml"
+  if ! mvn -o -q -B -f "$tools" dependency:resolve >/dev/null 2>&1 \
+     && ! mvn -q -B -f "$tools" dependency:resolve >/dev/null 2>&1; then
+    echo "setup-compat: ERROR: Maven could not resolve tests/compat/kafka-tools (is Maven Central reachable?); the Kafka tools compat test will fail" >&2
+    status=1
+  fi
 else
   echo "setup-compat: ERROR: no mvn on PATH (Debian package maven); the Java compat tests will fail" >&2
   status=1

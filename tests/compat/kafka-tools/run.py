@@ -1,0 +1,124 @@
+"""Kafka's own command-line tools (kafka-tools, pinned in pom.xml) against a
+real `nocopy broker`: topics, console producer/consumer, consumer groups
+(describe lag, reset offsets) and the producer/consumer performance tools, each
+a short bounded run of its main class with `java -cp`. Writes
+$NOCOPY_COMPAT_RESULTS/kafka-tools.json; exits non-zero when a scenario fails.
+"""
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "e2e"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import harness  # noqa: E402
+import compat_common  # noqa: E402
+
+SCENARIOS = ["topics", "console_producer_consumer", "consumer_groups_lag",
+             "consumer_groups_reset_offsets", "producer_performance", "consumer_performance"]
+T = "org.apache.kafka.tools."
+
+
+class Tools:
+    def __init__(self, cp, bootstrap):
+        self.cp = cp
+        self.bs = bootstrap
+
+    def run(self, cls, *args, stdin=None, timeout=90):
+        cmd = ["java", "-Xmx256m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", self.cp,
+               T + cls] + list(args)
+        p = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout)
+        if p.returncode != 0:
+            raise AssertionError("%s %s exited %d: %s" % (cls, " ".join(args), p.returncode,
+                                                            (p.stderr + p.stdout)[-1500:]))
+        return p.stdout
+
+
+def check(ok, what):
+    if not ok:
+        raise AssertionError(what)
+
+
+def topics(t):
+    t.run("TopicCommand", "--bootstrap-server", t.bs, "--create", "--topic", "tools-t", "--partitions", "3")
+    check("tools-t" in t.run("TopicCommand", "--bootstrap-server", t.bs, "--list").split(), "not listed")
+    d = t.run("TopicCommand", "--bootstrap-server", t.bs, "--describe", "--topic", "tools-t")
+    check("PartitionCount: 3" in d, "describe: " + d)
+    t.run("TopicCommand", "--bootstrap-server", t.bs, "--delete", "--topic", "tools-t")
+    return "create, list, describe (3 partitions), delete"
+
+
+def console(t):
+    t.run("TopicCommand", "--bootstrap-server", t.bs, "--create", "--topic", "tools-c", "--partitions", "2")
+    lines = ["k%d:v%d" % (i, i) for i in range(100)]
+    t.run("ConsoleProducer", "--bootstrap-server", t.bs, "--topic", "tools-c",
+          "--property", "parse.key=true", "--property", "key.separator=:", stdin="\n".join(lines) + "\n")
+    out = t.run("consumer.ConsoleConsumer", "--bootstrap-server", t.bs, "--topic", "tools-c",
+                "--group", "tools-g", "--from-beginning", "--max-messages", "100", "--timeout-ms", "30000",
+                "--property", "print.key=true", "--property", "key.separator=:")
+    got = sorted(l for l in out.splitlines() if l.startswith("k"))
+    check(got == sorted(lines), "console consumer read %d of 100" % len(got))
+    return "100 keyed lines produced and consumed in a group"
+
+
+def lag(t):
+    t.run("ConsoleProducer", "--bootstrap-server", t.bs, "--topic", "tools-c",
+          stdin="".join("x%d\n" % i for i in range(10)))
+    d = t.run("consumer.group.ConsumerGroupCommand", "--bootstrap-server", t.bs, "--describe", "--group", "tools-g")
+    lags = [int(f.split()[5]) for f in d.splitlines() if f.startswith("tools-g") and "tools-c " in f]
+    check(len(lags) == 2 and sum(lags) == 10, "lag rows: " + d)
+    return "lag 10 across 2 partitions after 10 more records"
+
+
+def reset(t):
+    t.run("consumer.group.ConsumerGroupCommand", "--bootstrap-server", t.bs, "--reset-offsets", "--group",
+          "tools-g", "--topic", "tools-c", "--to-earliest", "--execute")
+    d = t.run("consumer.group.ConsumerGroupCommand", "--bootstrap-server", t.bs, "--describe", "--group", "tools-g")
+    lags = [int(f.split()[5]) for f in d.splitlines() if f.startswith("tools-g") and "tools-c " in f]
+    check(sum(lags) == 110, "lag after reset to earliest: " + d)
+    return "reset to earliest: lag 110"
+
+
+def pperf(t):
+    t.run("TopicCommand", "--bootstrap-server", t.bs, "--create", "--topic", "tools-perf", "--partitions", "2")
+    out = t.run("ProducerPerformance", "--topic", "tools-perf", "--num-records", "50000", "--record-size", "100",
+                "--throughput", "-1", "--producer-props", "bootstrap.servers=" + t.bs, "acks=all")
+    last = [l for l in out.splitlines() if "50000 records sent" in l]
+    check(last, "no summary: " + out[-500:])
+    return last[-1].split(",")[0] + "," + last[-1].split(",")[1]
+
+
+def cperf(t):
+    out = t.run("ConsumerPerformance", "--bootstrap-server", t.bs, "--topic", "tools-perf",
+                "--messages", "50000", "--timeout", "30000")
+    row = out.strip().splitlines()[-1].split(",")
+    check(int(row[4].strip()) >= 50000, "consumed " + out)
+    return "consumed %s records" % row[4].strip()
+
+
+def main():
+    version = compat_common.pom_property(os.path.join(HERE, "pom.xml"), "kafka.version", [])
+    out_dir = os.path.join(compat_common.work_dir(), "kafka-tools-" + version)
+    try:
+        cp = compat_common.maven_build(HERE, [], out_dir, compile_sources=False)
+    except RuntimeError as e:
+        compat_common.write_results("kafka-tools", version, [(s, "fail", str(e)) for s in SCENARIOS])
+        sys.exit(str(e))
+    results = []
+    with harness.Broker(threads=2) as broker:
+        t = Tools(cp, broker.addr)
+        for name, fn in zip(SCENARIOS, [topics, console, lag, reset, pperf, cperf]):
+            try:
+                results.append((name, "pass", fn(t)))
+            except Exception as e:  # noqa: BLE001 - reported per scenario
+                results.append((name, "fail", str(e)[-1500:]))
+            print(name, results[-1][1], results[-1][2], flush=True)
+    compat_common.write_results("kafka-tools", version, results)
+    failed = [r[0] for r in results if r[1] == "fail"]
+    if failed:
+        sys.exit("failed scenarios: %s" % failed)
+
+
+if __name__ == "__main__":
+    main()
