@@ -21,6 +21,10 @@
 //
 // Thread-safety: one RequestHandler is shared by all reactor threads; it
 // keeps no per-request state outside the closures it creates.
+//
+// request_handler.cc dispatches; each API family's handler is in
+// src/broker/handlers/ (one file per family, the versions it serves at its
+// top).
 #pragma once
 
 #include <atomic>
@@ -76,7 +80,9 @@ class RequestHandler {
  private:
   using Header = kafka::RequestHeader;
   void api_versions(const Header& h, Done& done);
+  void group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done);
   void metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done);
+  kafka::MetadataResponse metadata_response(bool all, const std::vector<std::string>& names) const;
   void produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame, net::EventLoop& loop,
                Done& done);
   void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done);

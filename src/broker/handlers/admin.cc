@@ -1,0 +1,144 @@
+// Topic administration, all run on the admin thread (file-system work) with
+// the answer posted back to the request's loop: CreateTopics v0-v4,
+// DeleteTopics v0-v3, CreatePartitions v0-v3.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/groups_service.h"
+#include "broker/handlers/reply.h"
+#include "broker/request_handler.h"
+#include "kafka/topic_name.h"
+
+namespace nocopy::broker {
+
+using namespace handlers;
+
+void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop,
+                                   Done& done) {
+  struct Item {
+    std::string name;
+    std::int32_t partitions;
+    std::int16_t rf;
+    TopicConfig::Overrides configs;
+    std::string config_error;  // a null value or a name given twice
+  };
+  std::vector<Item> items;
+  items.reserve(req.topics.size());
+  for (auto& t : req.topics) {
+    const bool has_assignments = !t.assignments.empty();
+    Item it{std::move(t.name), has_assignments ? static_cast<std::int32_t>(t.assignments.size()) : t.num_partitions,
+            t.replication_factor, {}, {}};
+    for (auto& c : t.configs) {
+      if (!c.value) {
+        if (it.config_error.empty()) it.config_error = "null value for configuration " + c.name;
+      } else if (!it.configs.emplace(c.name, std::move(*c.value)).second) {
+        if (it.config_error.empty()) it.config_error = "configuration " + c.name + " given more than once";
+      }
+    }
+    items.push_back(std::move(it));
+  }
+  const bool validate_only = req.validate_only;
+
+  admin_.submit([this, items = std::move(items), validate_only, h, &loop, d = std::move(done)]() mutable {
+    kafka::CreateTopicsResponse res;
+    for (auto& it : items) {
+      std::int16_t ec = code(ErrorCode::none);
+      std::string msg;
+      auto parts = it.partitions == -1 ? cfg_.default_partitions : it.partitions;
+      if (!kafka::is_valid_topic_name(it.name)) {
+        ec = code(ErrorCode::invalid_topic_exception);
+        msg = "illegal topic name";
+      } else if (it.rf != -1 && it.rf != 1) {
+        ec = code(ErrorCode::invalid_replication_factor);
+        msg = "replication factor must be 1 (single broker)";
+      } else if (!it.config_error.empty()) {
+        ec = code(ErrorCode::invalid_config);
+        msg = it.config_error;
+      } else {
+        ec = topics_.create(it.name, parts, it.configs, validate_only, &msg);
+      }
+      auto& r = res.topics.emplace_back();
+      r.name = it.name;
+      r.error_code = ec;
+      if (ec) r.error_message = msg;
+    }
+    post_reply(loop, std::move(d), respond(encode(h, res)));
+  });
+}
+
+void RequestHandler::delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop,
+                                   Done& done) {
+  admin_.submit([this, names = std::move(req.topic_names), h, &loop, d = std::move(done)]() mutable {
+    kafka::DeleteTopicsResponse res;
+    for (auto& name : names) res.responses.push_back({name, topics_.remove(name)});
+    post_reply(loop, std::move(d), respond(encode(h, res)));
+  });
+}
+
+void RequestHandler::create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop,
+                                       Done& done) {
+  struct Item {
+    std::string name;
+    std::int32_t count = 0;
+    std::int16_t error = 0;  // decided here (request-level checks)
+    std::string message;
+    std::int64_t assignments = -1;  // -1: null (the broker's choice)
+  };
+  std::vector<Item> items;
+  items.reserve(req.topics.size());
+  for (auto& t : req.topics) {
+    Item it{std::move(t.name), t.count, 0, {}, -1};
+    // Single broker: an assignment, if given, names exactly this broker
+    // once per new partition. An empty list counts as none (kafkajs sends
+    // [] when the caller gives no assignments).
+    if (t.assignments && !t.assignments->empty()) {
+      it.assignments = static_cast<std::int64_t>(t.assignments->size());
+      for (const auto& a : *t.assignments) {
+        if (a.broker_ids.size() != 1 || a.broker_ids[0] != cfg_.node_id) {
+          it.error = code(ErrorCode::invalid_replica_assignment);
+          it.message = "every new partition must be assigned to broker " + std::to_string(cfg_.node_id) + " only";
+        }
+      }
+    }
+    items.push_back(std::move(it));
+  }
+  // A topic named twice is an error for each mention (Kafka).
+  for (auto& a : items) {
+    const auto n = std::count_if(items.begin(), items.end(), [&](const Item& b) { return b.name == a.name; });
+    if (n > 1) {
+      a.error = code(ErrorCode::invalid_request);
+      a.message = "duplicate topic in the request";
+    }
+  }
+  const bool validate_only = req.validate_only;
+  admin_.submit([this, items = std::move(items), validate_only, h, &loop, d = std::move(done)]() mutable {
+    kafka::CreatePartitionsResponse res;
+    for (auto& it : items) {
+      auto& r = res.results.emplace_back();
+      r.name = it.name;
+      std::string msg = std::move(it.message);
+      if (it.error == 0 && it.name == kOffsetsTopic) {
+        it.error = code(ErrorCode::invalid_request);
+        msg = "the internal topic's partition count is fixed";
+      }
+      if (it.error == 0 && it.assignments >= 0) {
+        // Assignments, when given, cover exactly the new partitions.
+        auto t = topics_.find(it.name);
+        if (t && it.count > static_cast<std::int32_t>(t->partitions.size()) &&
+            it.assignments != it.count - static_cast<std::int64_t>(t->partitions.size())) {
+          it.error = code(ErrorCode::invalid_replica_assignment);
+          msg = "got " + std::to_string(it.assignments) + " assignments for " +
+                std::to_string(it.count - static_cast<std::int64_t>(t->partitions.size())) + " new partitions";
+        }
+      }
+      if (it.error == 0) it.error = topics_.add_partitions(it.name, it.count, validate_only, &msg);
+      r.error_code = it.error;
+      if (it.error) r.error_message = msg;
+    }
+    post_reply(loop, std::move(d), respond(encode(h, res)));
+  });
+}
+
+}  // namespace nocopy::broker

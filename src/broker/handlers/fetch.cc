@@ -1,0 +1,203 @@
+// Fetch v4-v11. Record bytes are never read here: each partition's answer is
+// the log's file regions, spliced into the encoded response. A fetch with
+// fewer than min_bytes available waits ("fetch purgatory") without a thread:
+// FetchWait registers with each partition's on_next_append and a max_wait_ms
+// timer on the loop; whichever comes first answers.
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/handlers/reply.h"
+#include "broker/request_handler.h"
+
+namespace nocopy::broker {
+
+using namespace handlers;
+
+namespace {
+
+struct FetchPartitionReq {
+  std::int32_t partition = 0;
+  std::int64_t fetch_offset = 0;
+  std::int32_t max_bytes = 0;
+  std::shared_ptr<Partition> p;
+};
+struct FetchTopicReq {
+  std::string name;
+  std::vector<FetchPartitionReq> partitions;
+};
+struct FetchReq {
+  kafka::RequestHeader header;
+  std::int32_t max_wait_ms = 0;
+  std::int32_t min_bytes = 0;
+  std::int32_t max_bytes = 0x7fffffff;
+  std::vector<FetchTopicReq> topics;
+};
+
+struct PartitionRead {
+  std::int16_t error = 0;
+  std::int64_t hw = -1;
+  std::int64_t log_start = -1;
+  Partition::ReadResult data;
+};
+
+// Reads every partition (regions only: no record byte is touched) and
+// returns the total record bytes found.
+std::uint64_t read_all(const FetchReq& req, std::vector<std::vector<PartitionRead>>& out) {
+  out.clear();
+  std::uint64_t total = 0;
+  std::int64_t budget = req.max_bytes <= 0 ? 0x7fffffff : req.max_bytes;
+  for (auto& t : req.topics) {
+    auto& tv = out.emplace_back();
+    for (auto& pr : t.partitions) {
+      auto& r = tv.emplace_back();
+      if (!pr.p) {
+        r.error = code(ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      r.hw = pr.p->high_watermark();
+      r.log_start = pr.p->log_start_offset();
+      if (pr.fetch_offset < r.log_start || pr.fetch_offset > r.hw) {
+        r.error = code(ErrorCode::offset_out_of_range);
+        continue;
+      }
+      if (pr.fetch_offset == r.hw || budget <= 0 || pr.max_bytes <= 0) continue;
+      auto limit = static_cast<std::uint32_t>(std::min<std::int64_t>(pr.max_bytes, budget));
+      r.data = pr.p->read(pr.fetch_offset, limit);
+      if (r.data.error) {
+        r.error = r.data.error;
+        r.data = {};
+        continue;
+      }
+      // Never 1..16 bytes of records (kafkajs reads the magic at byte 16).
+      if (r.data.bytes > 0 && r.data.bytes < 17) r.data = {};
+      budget -= static_cast<std::int64_t>(r.data.bytes);
+      total += r.data.bytes;
+    }
+  }
+  return total;
+}
+
+// The record bytes of each partition become a splice point of the encoded
+// response, filled with that partition's file regions in the chain.
+buf::Chain encode_fetch(const FetchReq& req, std::vector<std::vector<PartitionRead>>& reads, Metrics& metrics) {
+  kafka::FetchResponse res;
+  std::vector<std::vector<buf::FileRegion>> regions;
+  std::uint64_t record_bytes = 0;
+  res.responses.reserve(req.topics.size());
+  for (std::size_t ti = 0; ti < req.topics.size(); ++ti) {
+    auto& t = req.topics[ti];
+    auto& rt = res.responses.emplace_back();
+    rt.topic = t.name;
+    rt.partitions.reserve(t.partitions.size());
+    for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      auto& r = reads[ti][pi];
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = t.partitions[pi].partition;
+      rp.error_code = r.error;
+      rp.high_watermark = r.hw;
+      rp.last_stable_offset = r.hw;  // no transactions
+      rp.log_start_offset = r.log_start;
+      if (r.data.bytes > 0) {
+        rp.records.splice_index = static_cast<std::int32_t>(regions.size());
+        rp.records.splice_length = static_cast<std::uint32_t>(r.data.bytes);
+        regions.push_back(std::move(r.data.regions));
+      }
+      record_bytes += r.data.bytes;
+    }
+  }
+  metrics.on_fetch_bytes(record_bytes);
+  return to_chain(kafka::encode_response(req.header.correlation_id, req.header.api_version, res), regions);
+}
+
+// A fetch parked until min_bytes arrive or max_wait_ms passes. Lives on one
+// loop; partitions hold only weak references to it.
+struct FetchWait : std::enable_shared_from_this<FetchWait> {
+  FetchReq req;
+  net::EventLoop* loop = nullptr;
+  RequestHandler::Done done;
+  Metrics* metrics = nullptr;
+  net::EventLoop::TimerId timer = 0;
+  bool finished = false;
+
+  void arm(Partition& p) {
+    std::weak_ptr<FetchWait> weak = weak_from_this();
+    auto sp = &p;
+    p.on_next_append(loop, weak, [weak, sp] {
+      if (auto self = weak.lock()) self->woken(*sp);
+    });
+  }
+  void start() {
+    // Register first, then re-check: an append in between wakes us anyway.
+    for (auto& t : req.topics)
+      for (auto& pr : t.partitions)
+        if (pr.p) arm(*pr.p);
+    auto self = shared_from_this();
+    timer = loop->run_after(std::chrono::milliseconds(req.max_wait_ms), [self] { self->finish(); });
+    metrics->fetch_waiting(1);
+    check();
+  }
+  void woken(Partition& p) {
+    if (finished) return;
+    if (!check()) arm(p);
+  }
+  bool check() {
+    std::vector<std::vector<PartitionRead>> reads;
+    auto total = read_all(req, reads);
+    if (total < static_cast<std::uint64_t>(std::max(req.min_bytes, 1))) return false;
+    loop->cancel(timer);
+    send(reads);
+    return true;
+  }
+  void finish() {
+    if (finished) return;
+    std::vector<std::vector<PartitionRead>> reads;
+    read_all(req, reads);
+    send(reads);
+  }
+  void send(std::vector<std::vector<PartitionRead>>& reads) {
+    finished = true;
+    metrics->fetch_waiting(-1);
+    auto d = std::move(done);
+    d(respond(encode_fetch(req, reads, *metrics)));
+  }
+};
+
+}  // namespace
+
+void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventLoop& loop, Done& done) {
+  FetchReq req;
+  req.header = h;
+  req.max_wait_ms = in.max_wait_ms;
+  req.min_bytes = in.min_bytes;
+  req.max_bytes = in.max_bytes;
+  req.topics.reserve(in.topics.size());
+  for (auto& t : in.topics) {
+    auto& rt = req.topics.emplace_back();
+    rt.name = std::move(t.topic);
+    rt.partitions.reserve(t.partitions.size());
+    for (auto& p : t.partitions)
+      rt.partitions.push_back({p.partition, p.fetch_offset, p.partition_max_bytes, topics_.find(rt.name, p.partition)});
+  }
+
+  std::vector<std::vector<PartitionRead>> reads;
+  auto total = read_all(req, reads);
+  bool any_error = false;
+  for (auto& t : reads)
+    for (auto& p : t)
+      if (p.error) any_error = true;
+  if (total >= static_cast<std::uint64_t>(std::max(req.min_bytes, 1)) || req.max_wait_ms <= 0 || any_error ||
+      draining_.load(std::memory_order_relaxed) || req.topics.empty())
+    return done(respond(encode_fetch(req, reads, metrics_)));
+
+  auto wait = std::make_shared<FetchWait>();
+  wait->req = std::move(req);
+  wait->loop = &loop;
+  wait->done = std::move(done);
+  wait->metrics = &metrics_;
+  wait->start();
+}
+
+}  // namespace nocopy::broker

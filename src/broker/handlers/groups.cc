@@ -1,0 +1,37 @@
+// Group family. Served here: FindCoordinator v0-v2 (this single broker
+// coordinates every group). Forwarded undecoded to GroupsService, which
+// decodes and serves them: OffsetCommit v2-v7, OffsetFetch v1-v5,
+// JoinGroup v0-v5, Heartbeat v0-v3, LeaveGroup v0-v3, SyncGroup v0-v3,
+// DescribeGroups v0-v2, ListGroups v0-v2, DeleteGroups v0-v2,
+// OffsetDelete v0. (The advertised ranges are kafka/api_key.cc's table.)
+#include <optional>
+
+#include "broker/groups_service.h"
+#include "broker/handlers/reply.h"
+#include "broker/request_handler.h"
+
+namespace nocopy::broker {
+
+using namespace handlers;
+
+void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done) {
+  metrics_.on_request(key, frame.size() + 4);
+  groups_->handle(frame, "", loop, [this, key, d = std::move(done)](std::optional<buf::Chain> c) {
+    if (!c) return d(close_reply("malformed group request"));
+    metrics_.on_response(key, c->length());
+    d(respond(std::move(*c)));
+  });
+}
+
+// (librdkafka also needs FindCoordinator v0 advertised before it sends
+// LZ4-compressed batches.)
+void RequestHandler::find_coordinator(const Header& h, Done& done) {
+  kafka::FindCoordinatorResponse res;
+  auto adv = cfg_.advertised_address();
+  res.node_id = cfg_.node_id;
+  res.host = adv.host;
+  res.port = adv.port;
+  done(respond(encode(h, res)));
+}
+
+}  // namespace nocopy::broker

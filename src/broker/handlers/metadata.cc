@@ -1,0 +1,76 @@
+// Metadata v0-v6. Topics a client asks for that do not exist are created
+// when auto-creation is on and the request allows it -- on the admin thread
+// (file-system work), the answer posted back to the request's loop.
+#include <string>
+#include <vector>
+
+#include "broker/groups_service.h"
+#include "broker/handlers/reply.h"
+#include "broker/request_handler.h"
+#include "kafka/topic_name.h"
+
+namespace nocopy::broker {
+
+using namespace handlers;
+
+void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done) {
+  const bool all = req.all_topics(h.api_version);
+  std::vector<std::string> names;
+  if (req.topics)
+    for (auto& t : *req.topics) names.push_back(std::move(t.name));
+  const bool allow_auto = req.allow_auto_topic_creation;
+
+  auto encode_md = [this, h, all, names](net::EventLoop&) { return respond(encode(h, metadata_response(all, names))); };
+
+  std::vector<std::string> to_create;
+  if (!all && allow_auto && cfg_.auto_create_topics)
+    for (auto& name : names)
+      if (kafka::is_valid_topic_name(name) && !topics_.find(name)) to_create.push_back(name);
+  if (to_create.empty()) return done(encode_md(loop));
+
+  admin_.submit([this, to_create, encode_md, &loop, d = std::move(done)]() mutable {
+    for (auto& name : to_create) topics_.create(name, cfg_.default_partitions);
+    loop.post([encode_md, &loop, d = std::move(d)]() mutable { d(encode_md(loop)); });
+  });
+}
+
+// This broker leads every partition, with itself as the only replica.
+kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::vector<std::string>& names) const {
+  kafka::MetadataResponse res;
+  auto adv = cfg_.advertised_address();
+  res.brokers.push_back({cfg_.node_id, adv.host, adv.port, std::nullopt});
+  res.cluster_id = "nocopy";
+  res.controller_id = cfg_.node_id;
+  auto put_topic = [&](std::int16_t error, const std::string& name, const Topic* t) {
+    auto& rt = res.topics.emplace_back();
+    rt.error_code = error;
+    rt.name = name;
+    rt.is_internal = name == kOffsetsTopic;
+    if (!t) return;
+    rt.partitions.reserve(t->partitions.size());
+    for (std::size_t i = 0; i < t->partitions.size(); ++i) {
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = static_cast<std::int32_t>(i);
+      rp.leader_id = cfg_.node_id;
+      rp.replica_nodes = {cfg_.node_id};
+      rp.isr_nodes = {cfg_.node_id};
+    }
+  };
+  if (all) {
+    auto list = topics_.list();
+    std::erase_if(list, [](const auto& t) { return t->name == kOffsetsTopic; });
+    for (auto& t : list) put_topic(code(ErrorCode::none), t->name, t.get());
+  } else {
+    for (auto& name : names) {
+      if (!kafka::is_valid_topic_name(name)) {
+        put_topic(code(ErrorCode::invalid_topic_exception), name, nullptr);
+        continue;
+      }
+      auto t = topics_.find(name);
+      put_topic(code(t ? ErrorCode::none : ErrorCode::unknown_topic_or_partition), name, t.get());
+    }
+  }
+  return res;
+}
+
+}  // namespace nocopy::broker

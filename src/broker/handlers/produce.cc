@@ -1,0 +1,238 @@
+// Produce v3-v7 (v0-v2 are advertised and answered UNSUPPORTED_VERSION per
+// partition: they predate record batch v2) and InitProducerId v0-v1.
+//
+// Record batches stay views into the request frame; the log patches their
+// baseOffset in place. acks=-1 under a syncing flush policy waits for the
+// partitions' flushed offsets (ProduceWait): the log's flusher notifies, we
+// never sync here.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "broker/groups_service.h"
+#include "broker/handlers/reply.h"
+#include "broker/request_handler.h"
+#include "io/file.h"
+#include "kafka/topic_name.h"
+
+namespace nocopy::broker {
+
+using namespace handlers;
+
+namespace {
+
+struct FlushWaitEntry {
+  std::shared_ptr<Partition> part;
+  std::int64_t last = 0;
+  std::size_t topic = 0;      // index in ProduceResponse::responses
+  std::size_t partition = 0;  // index in that topic's partitions
+};
+
+// An acks=-1 produce waiting for its partitions' flushes, on one loop.
+struct ProduceWait {
+  kafka::ProduceResponse res;
+  RequestHandler::Done done;
+  kafka::RequestHeader h;
+  net::EventLoop* loop = nullptr;
+  Metrics* metrics = nullptr;
+  net::EventLoop::TimerId timer = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> slots;  // entry -> (topic, partition) in res
+  std::vector<bool> completed;
+  std::size_t left = 0;
+  bool answered = false;
+
+  kafka::ProduceResponse::PartitionResponse& slot(std::size_t i) {
+    return res.responses[slots[i].first].partitions[slots[i].second];
+  }
+  void flushed(std::size_t i, std::int16_t error) {
+    if (answered || completed[i]) return;
+    completed[i] = true;
+    if (error != code(ErrorCode::none)) {
+      slot(i).error_code = error;
+      slot(i).base_offset = -1;
+      slot(i).log_append_time_ms = -1;
+      metrics->on_produce_error();
+    }
+    if (--left == 0) {
+      loop->cancel(timer);
+      answer();
+    }
+  }
+  void expire() {
+    if (answered) return;
+    for (std::size_t i = 0; i < completed.size(); ++i) {
+      if (completed[i]) continue;
+      slot(i).error_code = code(ErrorCode::request_timed_out);
+      metrics->on_produce_error();
+    }
+    answer();
+  }
+  void answer() {
+    answered = true;
+    metrics->produce_waiting(-1);
+    auto d = std::move(done);
+    d(respond(encode(h, res)));
+  }
+
+  // acks=-1 with a syncing policy: answers once every partition's flushed
+  // offset passed what was appended -- or at the request's timeout_ms, with
+  // REQUEST_TIMED_OUT for the partitions still waiting (the data stays
+  // appended, as in Kafka). A failed flush answers KAFKA_STORAGE_ERROR.
+  // Flush callbacks and the timer all run on `loop`, so no lock is needed.
+  static void start(const kafka::RequestHeader& h, kafka::ProduceResponse res, const std::vector<FlushWaitEntry>& to_flush,
+                    std::int32_t timeout_ms, net::EventLoop& loop, Metrics& metrics, RequestHandler::Done done) {
+    auto wait = std::make_shared<ProduceWait>();
+    wait->res = std::move(res);
+    wait->done = std::move(done);
+    wait->h = h;
+    wait->loop = &loop;
+    wait->metrics = &metrics;
+    wait->left = to_flush.size();
+    wait->completed.assign(to_flush.size(), false);
+    wait->slots.reserve(to_flush.size());
+    for (auto& e : to_flush) wait->slots.emplace_back(e.topic, e.partition);
+    metrics.produce_waiting(1);
+    wait->timer =
+        loop.run_after(std::chrono::milliseconds(std::max<std::int32_t>(timeout_ms, 0)), [wait] { wait->expire(); });
+    for (std::size_t i = 0; i < to_flush.size(); ++i)
+      to_flush[i].part->on_flushed(to_flush[i].last, &loop, [wait, i](std::int16_t error) { wait->flushed(i, error); });
+  }
+};
+
+// The request-wide facts each partition's append needs.
+struct ProduceScope {
+  std::int16_t version = 0;
+  std::int16_t acks = 0;
+  std::span<std::byte> frame;  // the writable request frame the records view
+  TopicRegistry& topics;
+  Metrics& metrics;
+};
+
+// Checks one partition's records and appends them, filling in `pr`. Returns
+// the partition when its answer waits for a flush (acks=-1 under a syncing
+// policy; `last` is then the last offset appended), else null.
+std::shared_ptr<Partition> append_partition(const ProduceScope& s, const std::string& topic, const Config& tcfg,
+                                            kafka::ProduceRequest::PartitionData& p,
+                                            kafka::ProduceResponse::PartitionResponse& pr, std::int64_t& last) {
+  pr.index = p.index;
+  pr.log_start_offset = 0;
+  if (s.version < 3) {
+    pr.error_code = code(ErrorCode::unsupported_version);
+    return nullptr;
+  }
+  if (s.acks != 0 && s.acks != 1 && s.acks != -1) {
+    pr.error_code = code(ErrorCode::invalid_required_acks);
+    return nullptr;
+  }
+  if (!kafka::is_valid_topic_name(topic) || topic == kOffsetsTopic) {
+    pr.error_code = code(ErrorCode::invalid_topic_exception);
+    return nullptr;
+  }
+  auto part = s.topics.find(topic, pr.index);
+  if (!part) {
+    pr.error_code = code(ErrorCode::unknown_topic_or_partition);
+    return nullptr;
+  }
+  pr.log_start_offset = part->log_start_offset();
+  const auto records = p.records.bytes;
+  if (p.records.is_null || records.empty()) {
+    pr.error_code = code(ErrorCode::invalid_record);
+    return nullptr;
+  }
+  // The records are a view into the (writable) request frame: patch in place.
+  auto mut = s.frame.subspan(static_cast<std::size_t>(records.data() - s.frame.data()), records.size());
+  const bool will_wait = s.acks == -1 && tcfg.flush != FlushMode::never;
+  auto ar = part->append(mut, will_wait);
+  pr.error_code = ar.error;
+  if (ar.error != code(ErrorCode::none)) return nullptr;
+  pr.base_offset = ar.base_offset;
+  pr.log_append_time_ms = ar.log_append_time;
+  s.metrics.on_produce(mut.size());
+  if (!will_wait) return nullptr;
+  last = ar.last_offset;
+  return part;
+}
+
+void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
+  for (auto& t : res.responses)
+    for (auto& p : t.partitions)
+      if (p.error_code) {
+        metrics.on_produce_error();
+        spdlog::debug("produce {}-{}: error {}", t.name, p.index, p.error_code);
+      }
+}
+
+}  // namespace
+
+void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
+                             net::EventLoop& loop, Done& done) {
+  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_};
+  kafka::ProduceResponse res;
+  // acks=-1 under a syncing policy: (partition, last appended offset, where
+  // its answer is in `res`).
+  std::vector<FlushWaitEntry> to_flush;
+  res.responses.reserve(req.topics.size());
+  for (auto& t : req.topics) {
+    auto& tr = res.responses.emplace_back();
+    tr.name = std::move(t.name);
+    tr.partitions.reserve(t.partitions.size());
+    // The topic's own flush policy (its override); its max.message.bytes is
+    // the partition's log's to check.
+    const auto tcfg = topics_.config_of(tr.name);
+    for (auto& p : t.partitions) {
+      auto& pr = tr.partitions.emplace_back();
+      std::int64_t last = 0;
+      if (auto part = append_partition(scope, tr.name, *tcfg, p, pr, last))
+        to_flush.push_back({std::move(part), last, res.responses.size() - 1, tr.partitions.size() - 1});
+    }
+  }
+  if (drop_produce_every_ && (produce_count_.fetch_add(1) + 1) % drop_produce_every_ == 0) {
+    spdlog::warn("fault injection: produce appended, response dropped (connection closed)");
+    return done(close_reply("fault injection: dropped produce response"));
+  }
+  count_errors(res, metrics_);
+
+  if (req.acks == 0) {
+    Reply none;
+    none.kind = Reply::Kind::none;
+    return done(std::move(none));
+  }
+  if (to_flush.empty()) return done(respond(encode(h, res)));
+  ProduceWait::start(h, std::move(res), to_flush, req.timeout_ms, loop, metrics_, std::move(done));
+}
+
+// ------------------------------------------------------------ InitProducerId
+
+ProducerIdAllocator& RequestHandler::producer_ids() {
+  std::call_once(pids_once_, [this] {
+    const auto path = cfg_.data_dir / "producer_ids";
+    std::int64_t next = 0;
+    if (std::ifstream in(path); in) in >> next;
+    pids_ = std::make_unique<ProducerIdAllocator>(std::max<std::int64_t>(next, 0), [path](std::int64_t until) {
+      // Durable before any id of the new block is handed out: temp file,
+      // fsync, rename. Once per 1000 ids, so its cost on a reactor is rare.
+      const auto tmp = path.string() + ".tmp";
+      io::File f = io::File::open(tmp, io::File::Mode::truncate_rw);
+      const std::string text = std::to_string(until) + "\n";
+      if (auto w = f.pwrite_full(std::as_bytes(std::span(text.data(), text.size())), 0); !w)
+        throw std::runtime_error(w.error().message());
+      if (auto d = f.fdatasync(); !d) throw std::runtime_error(d.error().message());
+      std::filesystem::rename(tmp, path);
+    });
+  });
+  return *pids_;
+}
+
+void RequestHandler::init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done) {
+  done(respond(encode(h, producer_ids().init_producer_id(req))));
+}
+
+}  // namespace nocopy::broker
