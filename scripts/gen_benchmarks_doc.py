@@ -24,7 +24,8 @@ OUT = ROOT / "docs" / "benchmarks.md"
 ORDER = ["transfer", "io", "buf", "log", "broker", "perf", "serve"]
 REQUIRED = ("name", "figure", "date", "command")
 # Related pages linked from the top of the page (each must exist).
-SEE_ALSO = [("docs/peers.md", "nocopy beside Apache Kafka, NATS JetStream and Redis Streams, same workloads")]
+SEE_ALSO = [("docs/peers.md", "nocopy beside Apache Kafka, NATS JetStream and Redis Streams, same workloads"),
+            ("docs/compat.md", "which Kafka clients and scenarios work against nocopy")]
 
 INTRO = """# nocopy benchmarks
 
