@@ -17,6 +17,8 @@ PKGS=(
   python3-confluent-kafka
   curl wrk nginx-light procps ccache
   openjdk-17-jdk-headless maven
+  # cluster mode (src/cluster): etcd 3.4 and the client's HTTP + base64 libraries
+  etcd-server libcurl4-openssl-dev libssl-dev
 )
 
 # The kafkajs end-to-end tests need node and npm; any node >= 14 will do, so
