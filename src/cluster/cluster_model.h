@@ -1,0 +1,88 @@
+// The cluster's state as it is kept in etcd: the key layout, the JSON value of
+// each key, a parsed snapshot of all of it, and the pure decisions the
+// controller makes over a snapshot (replica assignment, leader election).
+//
+// Key layout (every key under the prefix, default "/nocopy/"):
+//   brokers/<id>              {"id","host","port","rack"}   bound to the broker's lease
+//   controller                {"id"}                         bound to the controller's lease
+//   topics/<name>             {"partitions","configs":{..}}
+//   partitions/<name>/<p>     {"leader","leader_epoch","partition_epoch","replicas","isr"}
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/etcd_client.h"
+#include "replication/partition_state.h"
+
+namespace nocopy::cluster {
+
+using replication::BrokerEndpoint;
+using replication::PartitionState;
+
+struct Keys {
+  std::string prefix = "/nocopy/";
+  std::string broker(std::int32_t id) const { return prefix + "brokers/" + std::to_string(id); }
+  std::string controller() const { return prefix + "controller"; }
+  std::string topic(const std::string& name) const { return prefix + "topics/" + name; }
+  std::string partitions_of(const std::string& name) const { return prefix + "partitions/" + name + "/"; }
+  std::string partition(const std::string& name, std::int32_t p) const {
+    return partitions_of(name) + std::to_string(p);
+  }
+};
+
+struct PartitionEntry {
+  PartitionState state;
+  std::int64_t mod_revision = 0;  ///< 0: the key does not exist
+};
+
+struct TopicEntry {
+  std::int32_t partition_count = 0;
+  std::map<std::string, std::string> configs;
+  std::int64_t mod_revision = 0;
+  std::vector<PartitionEntry> partitions;  ///< partition_count entries
+};
+
+struct ClusterSnapshot {
+  std::int64_t revision = 0;
+  std::map<std::int32_t, BrokerEndpoint> brokers;  ///< live brokers
+  std::int32_t controller_id = -1;
+  std::int64_t controller_revision = 0;  ///< create_revision of the controller key
+  std::map<std::string, TopicEntry, std::less<>> topics;
+
+  bool is_live(std::int32_t id) const { return brokers.contains(id); }
+  const PartitionEntry* partition(std::string_view topic, std::int32_t p) const;
+  std::vector<BrokerEndpoint> live_brokers() const;
+};
+
+std::string to_json(const BrokerEndpoint& b);
+std::string to_json(const PartitionState& s);
+std::string topic_json(std::int32_t partitions, const std::map<std::string, std::string>& configs);
+
+/// Every key under keys.prefix -> a snapshot. Values that do not parse are
+/// skipped (and named in *warnings when given).
+ClusterSnapshot build_snapshot(const Keys& keys, const std::map<std::string, KeyValue>& kvs, std::int64_t revision,
+                               std::vector<std::string>* warnings = nullptr);
+
+/// Round-robin replica assignment (Kafka's, without racks): partition p's
+/// replicas are live[(start + p + i) % n] for i < rf, with the followers
+/// shifted by p / n so leaders and followers both spread. `live` sorted.
+std::vector<std::vector<std::int32_t>> assign_replicas(const std::vector<std::int32_t>& live, std::int32_t partitions,
+                                                       std::int32_t rf, std::int32_t start);
+
+/// What the controller writes for a partition given the live brokers, or
+/// nullopt when it should stay as it is:
+///  - a leader that is not live is replaced by the first replica (in
+///    assignment order) that is live and in the ISR; with none, by any live
+///    replica when `unclean` (its ISR becomes just itself), else the
+///    partition goes offline (leader -1) keeping its ISR so a member of it
+///    can lead again when it returns;
+///  - an offline partition gets a leader as soon as an ISR member is live;
+///  - brokers that are not live leave the ISR (unless no member is live).
+/// Every leader change bumps leader_epoch; every change bumps partition_epoch.
+std::optional<PartitionState> reconcile_partition(const PartitionState& s, const ClusterSnapshot& snap, bool unclean);
+
+}  // namespace nocopy::cluster

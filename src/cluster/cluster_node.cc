@@ -1,0 +1,440 @@
+#include "cluster/cluster_node.h"
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "kafka/error_code.h"
+
+namespace nocopy::cluster {
+
+using namespace std::chrono_literals;
+using kafka::ErrorCode;
+
+namespace {
+std::int16_t code(ErrorCode e) { return static_cast<std::int16_t>(e); }
+}  // namespace
+
+ClusterNode::ClusterNode(ClusterOptions opts, replication::ReplicaControl* replicas, TopicSink* topics)
+    : opts_(std::move(opts)),
+      keys_{opts_.prefix},
+      replicas_(replicas),
+      topics_(topics),
+      etcd_({opts_.endpoints, 2000ms, 1000ms}),
+      ttl_seconds_(std::max<std::int64_t>(2, (opts_.session_timeout.count() + 999) / 1000)),
+      snapshot_(std::make_shared<ClusterSnapshot>()) {}
+
+ClusterNode::~ClusterNode() { stop(); }
+
+std::shared_ptr<const ClusterSnapshot> ClusterNode::snapshot() const {
+  std::lock_guard lk(mu_);
+  return snapshot_;
+}
+
+bool ClusterNode::is_leader(std::string_view topic, std::int32_t partition) const {
+  auto snap = snapshot();
+  const auto* e = snap->partition(topic, partition);
+  return e && e->state.leader == opts_.self.node_id;
+}
+
+bool ClusterNode::wait_for_revision(std::int64_t revision, std::chrono::milliseconds timeout) const {
+  std::unique_lock lk(mu_);
+  return cv_.wait_for(lk, timeout, [&] { return snapshot_->revision >= revision || stop_.load(); }) &&
+         snapshot_->revision >= revision;
+}
+
+bool ClusterNode::sleep_for(std::chrono::milliseconds d) {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, d, [&] { return stop_.load(); });
+  return !stop_.load();
+}
+
+void ClusterNode::start() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ttl_seconds_ + 2);
+  for (;;) {
+    try {
+      register_session();
+      break;
+    } catch (const EtcdError& e) {
+      if (std::chrono::steady_clock::now() >= deadline) throw;
+      spdlog::warn("cluster: {} (retrying)", e.what());
+      std::this_thread::sleep_for(500ms);
+    }
+  }
+  load_all();
+  campaign();
+  session_thread_ = std::thread([this] { session_loop(); });
+  watch_thread_ = std::thread([this] { watch_loop(); });
+  worker_thread_ = std::thread([this] { worker_loop(); });
+}
+
+void ClusterNode::stop() {
+  if (stop_.exchange(true)) return;
+  cv_.notify_all();
+  if (session_thread_.joinable()) session_thread_.join();
+  if (worker_thread_.joinable()) worker_thread_.join();
+  if (watch_thread_.joinable()) watch_thread_.join();
+  if (auto lease = lease_.exchange(0)) {
+    try {
+      etcd_.lease_revoke(lease);
+    } catch (const EtcdError& e) {
+      spdlog::warn("cluster: leaving: {}", e.what());
+    }
+  }
+  controller_rev_ = 0;
+}
+
+void ClusterNode::register_session() {
+  const auto lease = etcd_.lease_grant(ttl_seconds_);
+  const std::string key = keys_.broker(opts_.self.node_id);
+  auto r = etcd_.txn({Compare::absent(key)}, {Op::put(key, to_json(opts_.self), lease)}, {Op::get(key)});
+  if (!r.succeeded) {
+    try {
+      etcd_.lease_revoke(lease);
+    } catch (const EtcdError&) {
+    }
+    std::string holder = r.gets.empty() || r.gets[0].empty() ? "?" : r.gets[0][0].value;
+    throw EtcdError("node id " + std::to_string(opts_.self.node_id) + " is registered by a live broker (" + holder +
+                    "); waiting for its session to end");
+  }
+  lease_ = lease;
+  spdlog::info("cluster: registered as broker {} ({}:{}) with a {} s session", opts_.self.node_id, opts_.self.host,
+               opts_.self.port, ttl_seconds_);
+}
+
+bool ClusterNode::campaign() {
+  const auto lease = lease_.load();
+  if (!lease || controller_rev_.load()) return false;
+  const std::string key = keys_.controller();
+  nlohmann::json v = {{"id", opts_.self.node_id}};
+  auto r = etcd_.txn({Compare::absent(key)}, {Op::put(key, v.dump(), lease), Op::get(key)});
+  if (r.succeeded && !r.gets.empty() && !r.gets[0].empty()) {
+    controller_rev_ = r.gets[0][0].create_revision;
+    spdlog::info("cluster: broker {} is the controller (term {})", opts_.self.node_id, controller_rev_.load());
+    std::lock_guard lk(mu_);
+    dirty_ = true;
+    cv_.notify_all();
+    return true;
+  }
+  return false;
+}
+
+// Renews the lease every third of its TTL; re-registers after losing it.
+// Campaigns whenever the snapshot shows no controller.
+void ClusterNode::session_loop() {
+  const auto period = std::chrono::milliseconds(ttl_seconds_ * 1000 / 3);
+  auto last_ok = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, period, [&] { return stop_.load() || (snapshot_->controller_id < 0 && !controller_rev_.load()); });
+    }
+    if (stop_.load()) break;
+    try {
+      if (!lease_.load()) {
+        register_session();
+        last_ok = std::chrono::steady_clock::now();
+      } else if (etcd_.lease_keepalive(lease_.load()) > 0) {
+        last_ok = std::chrono::steady_clock::now();
+      } else {
+        spdlog::warn("cluster: session of broker {} expired; registering again", opts_.self.node_id);
+        lease_ = 0;
+        controller_rev_ = 0;
+        continue;
+      }
+      if (snapshot()->controller_id < 0 && !campaign()) sleep_for(100ms);
+    } catch (const EtcdError& e) {
+      spdlog::warn("cluster: {}", e.what());
+      if (std::chrono::steady_clock::now() - last_ok > std::chrono::seconds(ttl_seconds_)) {
+        // The lease has surely expired: stop acting as controller now.
+        if (controller_rev_.exchange(0)) spdlog::warn("cluster: no longer the controller (session lost)");
+        lease_ = 0;
+      }
+      sleep_for(500ms);
+    }
+  }
+}
+
+void ClusterNode::load_all() {
+  auto r = etcd_.get_prefix(keys_.prefix);
+  {
+    std::lock_guard lk(mu_);
+    kvs_.clear();
+    for (auto& kv : r.kvs) kvs_[kv.key] = kv;
+  }
+  publish(r.revision);
+}
+
+void ClusterNode::watch_loop() {
+  bool need_load = false;
+  while (!stop_.load()) {
+    try {
+      if (need_load) load_all();
+    } catch (const EtcdError& e) {
+      spdlog::warn("cluster: {}", e.what());
+      sleep_for(500ms);
+      continue;
+    }
+    std::int64_t from;
+    {
+      std::lock_guard lk(mu_);
+      from = snapshot_->revision + 1;
+    }
+    std::atomic<bool> ended{false};
+    std::string reason;
+    const auto& endpoint = opts_.endpoints[watch_endpoint_ % opts_.endpoints.size()];
+    watch_ = std::make_unique<EtcdWatch>(
+        endpoint, keys_.prefix, from, [this](std::int64_t rev, const std::vector<WatchEvent>& evs) { on_events(rev, evs); },
+        [this, &ended, &reason](const std::string& why) {
+          std::lock_guard lk(mu_);
+          reason = why;
+          ended = true;
+          cv_.notify_all();
+        });
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stop_.load() || ended.load(); });
+    }
+    watch_->stop();
+    watch_.reset();
+    if (stop_.load()) break;
+    spdlog::warn("cluster: {}; reading the cluster state again", reason);
+    ++watch_endpoint_;
+    need_load = true;
+    sleep_for(300ms);
+  }
+}
+
+void ClusterNode::on_events(std::int64_t revision, const std::vector<WatchEvent>& events) {
+  {
+    std::lock_guard lk(mu_);
+    for (auto& e : events) {
+      if (e.type == WatchEvent::Type::del)
+        kvs_.erase(e.kv.key);
+      else
+        kvs_[e.kv.key] = e.kv;
+    }
+  }
+  publish(revision);
+}
+
+void ClusterNode::publish(std::int64_t revision) {
+  std::vector<std::string> warnings;
+  std::shared_ptr<ClusterSnapshot> snap;
+  {
+    std::lock_guard lk(mu_);
+    snap = std::make_shared<ClusterSnapshot>(build_snapshot(keys_, kvs_, revision, &warnings));
+  }
+  for (auto& w : warnings) spdlog::warn("cluster: ignoring {}", w);
+  const auto rev = controller_rev_.load();
+  if (rev && snap->controller_revision != rev && snap->revision >= rev) {
+    spdlog::warn("cluster: broker {} is no longer the controller", opts_.self.node_id);
+    controller_rev_ = 0;
+  }
+  deliver(*snap);
+  {
+    std::lock_guard lk(mu_);
+    snapshot_ = snap;
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+// Tells the sinks what changed since the last snapshot (watch thread).
+void ClusterNode::deliver(const ClusterSnapshot& snap) {
+  const auto self = opts_.self.node_id;
+  auto live = snap.live_brokers();
+  if (replicas_ && (!told_any_ || live != told_brokers_)) replicas_->brokers(live);
+  told_brokers_ = live;
+  told_any_ = true;
+  for (auto it = told_topics_.begin(); it != told_topics_.end();) {
+    if (!snap.topics.contains(it->first)) {
+      for (auto p = told_partitions_.begin(); p != told_partitions_.end();) {
+        if (p->first.first == it->first) {
+          if (replicas_) replicas_->removed(p->first.first, p->first.second);
+          p = told_partitions_.erase(p);
+        } else {
+          ++p;
+        }
+      }
+      if (topics_) topics_->topic_deleted(it->first);
+      it = told_topics_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [name, t] : snap.topics) {
+    auto told = told_topics_.find(name);
+    if (told == told_topics_.end() || told->second.first != t.partition_count || told->second.second != t.configs) {
+      if (topics_) topics_->topic_changed(name, t.partition_count, t.configs);
+      told_topics_[name] = {t.partition_count, t.configs};
+    }
+    for (std::int32_t p = 0; p < static_cast<std::int32_t>(t.partitions.size()); ++p) {
+      const auto& e = t.partitions[static_cast<std::size_t>(p)];
+      const bool mine = e.mod_revision && std::ranges::find(e.state.replicas, self) != e.state.replicas.end();
+      auto key = std::make_pair(name, p);
+      auto was = told_partitions_.find(key);
+      if (mine && (was == told_partitions_.end() || was->second != e.state)) {
+        if (replicas_) replicas_->apply(name, p, e.state);
+        told_partitions_[key] = e.state;
+      } else if (!mine && was != told_partitions_.end()) {
+        if (replicas_) replicas_->removed(name, p);
+        told_partitions_.erase(was);
+      }
+    }
+  }
+}
+
+void ClusterNode::worker_loop() {
+  while (!stop_.load()) {
+    std::deque<Proposal> props;
+    std::shared_ptr<const ClusterSnapshot> snap;
+    bool control_now = false;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, 1s, [&] { return stop_.load() || !proposals_.empty() || (dirty_ && controller_rev_.load()); });
+      if (stop_.load()) break;
+      props.swap(proposals_);
+      control_now = controller_rev_.load() != 0;
+      dirty_ = false;
+      snap = snapshot_;
+    }
+    for (auto& p : props) {
+      try {
+        commit_isr(p.topic, p.partition, p.state);
+      } catch (const EtcdError& e) {
+        spdlog::warn("cluster: ISR change of {}-{}: {}", p.topic, p.partition, e.what());
+      }
+    }
+    if (control_now) {
+      try {
+        control(*snap);
+      } catch (const EtcdError& e) {
+        spdlog::warn("cluster: controller: {}", e.what());
+      }
+    }
+  }
+}
+
+void ClusterNode::control(const ClusterSnapshot& snap) {
+  const auto term = controller_rev_.load();
+  // Act only on a snapshot that already shows this term.
+  if (!term || snap.controller_revision != term) return;
+  for (auto& [name, t] : snap.topics) {
+    for (std::int32_t p = 0; p < static_cast<std::int32_t>(t.partitions.size()); ++p) {
+      const auto& e = t.partitions[static_cast<std::size_t>(p)];
+      if (!e.mod_revision) continue;
+      auto next = reconcile_partition(e.state, snap, opts_.unclean_leader_election);
+      if (!next) continue;
+      const auto key = keys_.partition(name, p);
+      auto r = etcd_.txn({Compare::mod_revision(key, e.mod_revision), Compare::create_revision(keys_.controller(), term)},
+                         {Op::put(key, to_json(*next))});
+      if (r.succeeded) {
+        if (next->leader != e.state.leader)
+          spdlog::info("cluster: {}-{} leader {} -> {} (epoch {}), isr [{}]", name, p, e.state.leader, next->leader,
+                       next->leader_epoch, fmt::join(next->isr, ","));
+        else
+          spdlog::info("cluster: {}-{} isr [{}] -> [{}]", name, p, fmt::join(e.state.isr, ","), fmt::join(next->isr, ","));
+      }
+    }
+  }
+}
+
+void ClusterNode::propose_isr(const std::string& topic, std::int32_t partition, const PartitionState& proposed) {
+  std::lock_guard lk(mu_);
+  proposals_.push_back({topic, partition, proposed});
+  cv_.notify_all();
+}
+
+void ClusterNode::commit_isr(const std::string& topic, std::int32_t partition, const PartitionState& proposed) {
+  auto snap = snapshot();
+  const auto* e = snap->partition(topic, partition);
+  const auto self = opts_.self.node_id;
+  if (!e || e->state.leader != self || proposed.partition_epoch != e->state.partition_epoch ||
+      proposed.leader_epoch != e->state.leader_epoch) {
+    spdlog::debug("cluster: stale ISR proposal for {}-{} dropped", topic, partition);
+    return;
+  }
+  PartitionState next = e->state;
+  next.isr.clear();
+  for (auto r : proposed.isr)
+    if (std::ranges::find(e->state.replicas, r) != e->state.replicas.end() &&
+        std::ranges::find(next.isr, r) == next.isr.end())
+      next.isr.push_back(r);
+  if (std::ranges::find(next.isr, self) == next.isr.end()) next.isr.insert(next.isr.begin(), self);
+  if (next.isr == e->state.isr) return;
+  next.partition_epoch = e->state.partition_epoch + 1;
+  const auto key = keys_.partition(topic, partition);
+  auto r = etcd_.txn({Compare::mod_revision(key, e->mod_revision)}, {Op::put(key, to_json(next))});
+  if (r.succeeded)
+    spdlog::info("cluster: {}-{} isr [{}] -> [{}] (leader {})", topic, partition, fmt::join(e->state.isr, ","),
+                 fmt::join(next.isr, ","), self);
+}
+
+ClusterNode::Result ClusterNode::create_topic(const std::string& name, std::int32_t partitions,
+                                              std::int32_t replication_factor,
+                                              const std::vector<std::vector<std::int32_t>>& assignment,
+                                              const std::map<std::string, std::string>& configs, bool validate_only) {
+  auto snap = snapshot();
+  std::vector<std::int32_t> live;
+  for (auto& [id, b] : snap->brokers) live.push_back(id);
+  std::vector<std::vector<std::int32_t>> replicas;
+  if (!assignment.empty()) {
+    const auto rf = assignment.front().size();
+    for (auto& a : assignment) {
+      std::set<std::int32_t> distinct(a.begin(), a.end());
+      if (a.empty() || a.size() != rf || distinct.size() != a.size())
+        return {code(ErrorCode::invalid_replica_assignment),
+                "every partition needs the same number of distinct replicas"};
+      for (auto id : a)
+        if (!snap->is_live(id))
+          return {code(ErrorCode::invalid_replica_assignment), "broker " + std::to_string(id) + " is not live"};
+    }
+    replicas = assignment;
+  } else {
+    const std::int32_t rf = replication_factor == -1 ? opts_.default_replication_factor : replication_factor;
+    if (rf < 1 || rf > static_cast<std::int32_t>(live.size()))
+      return {code(ErrorCode::invalid_replication_factor),
+              "replication factor " + std::to_string(rf) + " with " + std::to_string(live.size()) + " live broker" +
+                  (live.size() == 1 ? "" : "s")};
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    replicas = assign_replicas(live, partitions, rf,
+                               static_cast<std::int32_t>(rng() % static_cast<std::uint32_t>(live.size())));
+  }
+  if (validate_only) return {};
+  std::vector<Op> ops = {Op::put(keys_.topic(name), topic_json(static_cast<std::int32_t>(replicas.size()), configs))};
+  for (std::size_t p = 0; p < replicas.size(); ++p) {
+    PartitionState s;
+    s.replicas = replicas[p];
+    s.isr = replicas[p];
+    s.leader = replicas[p].front();
+    ops.push_back(Op::put(keys_.partition(name, static_cast<std::int32_t>(p)), to_json(s)));
+  }
+  try {
+    auto r = etcd_.txn({Compare::absent(keys_.topic(name))}, ops);
+    if (!r.succeeded) return {code(ErrorCode::topic_already_exists), "topic '" + name + "' already exists"};
+    if (!wait_for_revision(r.revision, 5s))
+      spdlog::warn("cluster: topic {} created at revision {} but not seen by the watch yet", name, r.revision);
+    return {};
+  } catch (const EtcdError& e) {
+    return {code(ErrorCode::request_timed_out), e.what()};
+  }
+}
+
+ClusterNode::Result ClusterNode::delete_topic(const std::string& name) {
+  try {
+    if (etcd_.get(keys_.topic(name)).kvs.empty()) return {code(ErrorCode::unknown_topic_or_partition), "topic '" + name + "' does not exist"};
+    auto d = etcd_.txn({}, {Op::del(keys_.topic(name)), Op::del(keys_.partitions_of(name), true)});
+    wait_for_revision(d.revision, 5s);
+    return {};
+  } catch (const EtcdError& e) {
+    return {code(ErrorCode::request_timed_out), e.what()};
+  }
+}
+
+}  // namespace nocopy::cluster

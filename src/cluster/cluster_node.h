@@ -1,0 +1,161 @@
+// ClusterNode: one broker's membership in a cluster coordinated by etcd.
+//
+// - Session: the broker registers brokers/<id> under an etcd lease of
+//   `session_timeout` and renews it every third of that. A broker whose lease
+//   expires (crash, lost connectivity) disappears from the cluster. A lost
+//   lease is noticed at the next renewal; the broker then registers again.
+// - Controller: every broker campaigns by creating the controller key, bound
+//   to its lease, in a transaction that only succeeds while the key does not
+//   exist (create_revision == 0). The winner is the controller until its lease
+//   ends; its term is identified by the key's create_revision, and every
+//   write it makes is a transaction conditioned on that revision and on the
+//   mod_revision of the partition it read, so a deposed controller's write
+//   fails instead of overwriting its successor's.
+// - The controller elects leaders (reconcile_partition in cluster_model.h)
+//   when brokers come and go.
+// - Watch: every key under the prefix is mirrored (read once, then a watch
+//   from the next revision; re-read after the watch ends). Each change is
+//   published as a new ClusterSnapshot and passed on: TopicSink for topics
+//   (so every broker creates the topics it hosts), ReplicaControl::apply /
+//   removed for the partitions this broker is a replica of, and
+//   ReplicaControl::brokers when the live brokers change. These callbacks run
+//   on the watch thread, one at a time, in revision order.
+// - ISR proposals (IsrChangeSink) are committed by a transaction conditioned
+//   on the partition's mod_revision when the proposal's partition_epoch and
+//   leader match the current state; otherwise they are dropped (the proposer
+//   learns the current state through apply).
+//
+// Threads: a session thread, a watch thread (plus the EtcdWatch stream's
+// own), and a worker thread for controller writes and ISR proposals. Public
+// methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster_model.h"
+#include "cluster/etcd_client.h"
+#include "cluster/etcd_watch.h"
+#include "replication/partition_state.h"
+
+namespace nocopy::cluster {
+
+/// Implemented by the broker: topics as etcd lists them.
+class TopicSink {
+ public:
+  virtual ~TopicSink() = default;
+  /// A topic exists (new, or its partition count or configs changed).
+  virtual void topic_changed(const std::string& name, std::int32_t partitions,
+                             const std::map<std::string, std::string>& configs) = 0;
+  virtual void topic_deleted(const std::string& name) = 0;
+};
+
+struct ClusterOptions {
+  std::vector<std::string> endpoints;  ///< "http://host:port" (EtcdClient::parse_endpoints)
+  std::string prefix = "/nocopy/";
+  BrokerEndpoint self;
+  std::chrono::milliseconds session_timeout{4000};  ///< lease TTL (rounded up to whole seconds, >= 2 s)
+  std::int32_t default_replication_factor = 1;
+  bool unclean_leader_election = false;
+};
+
+class ClusterNode : public replication::IsrChangeSink {
+ public:
+  /// `replicas` and `topics` may be null; both must outlive the node.
+  ClusterNode(ClusterOptions opts, replication::ReplicaControl* replicas, TopicSink* topics);
+  ~ClusterNode() override;  ///< stop()
+
+  /// Registers this broker (waiting up to one session timeout for a previous
+  /// registration of the same id to expire), reads the cluster's state,
+  /// delivers it to the sinks, and starts the threads. Throws EtcdError when
+  /// etcd cannot be reached or the id stays taken.
+  void start();
+  /// Leaves the cluster at once (revokes the lease) and joins the threads.
+  void stop();
+
+  std::int32_t node_id() const { return opts_.self.node_id; }
+  std::shared_ptr<const ClusterSnapshot> snapshot() const;
+  bool is_controller() const { return controller_rev_.load() != 0; }
+  /// Whether this broker leads `topic`-`partition` in the latest snapshot.
+  bool is_leader(std::string_view topic, std::int32_t partition) const;
+
+  struct Result {
+    std::int16_t error_code = 0;  ///< Kafka's
+    std::string message;
+  };
+  /// Creates a topic: replicas round-robin over the live brokers
+  /// (`replication_factor` -1: the default), or `assignment` (one replica
+  /// list per partition) when not empty. Waits (bounded) until this broker's
+  /// snapshot shows it. Errors: invalid_replication_factor,
+  /// invalid_replica_assignment, topic_already_exists, request_timed_out
+  /// (etcd unreachable).
+  Result create_topic(const std::string& name, std::int32_t partitions, std::int32_t replication_factor,
+                      const std::vector<std::vector<std::int32_t>>& assignment,
+                      const std::map<std::string, std::string>& configs, bool validate_only);
+  /// Errors: unknown_topic_or_partition, request_timed_out.
+  Result delete_topic(const std::string& name);
+
+  void propose_isr(const std::string& topic, std::int32_t partition, const PartitionState& proposed) override;
+
+  /// Blocks until the local snapshot has reached `revision` (true) or
+  /// `timeout` passed (false).
+  bool wait_for_revision(std::int64_t revision, std::chrono::milliseconds timeout) const;
+
+ private:
+  void register_session();  // grants a lease and writes brokers/<id>; throws
+  bool campaign();          // tries to become the controller; true if it did
+  void session_loop();
+  void watch_loop();
+  void worker_loop();
+  void load_all();  // re-reads the prefix into kvs_ and publishes
+  void on_events(std::int64_t revision, const std::vector<WatchEvent>& events);
+  void publish(std::int64_t revision);  // kvs_ -> snapshot -> sinks (watch thread)
+  void deliver(const ClusterSnapshot& snap);
+  void control(const ClusterSnapshot& snap);  // the controller's pass (worker thread)
+  void commit_isr(const std::string& topic, std::int32_t partition, const PartitionState& proposed);
+  bool sleep_for(std::chrono::milliseconds d);  // false when stopping
+
+  ClusterOptions opts_;
+  Keys keys_;
+  replication::ReplicaControl* replicas_;
+  TopicSink* topics_;
+  EtcdClient etcd_;
+  std::int64_t ttl_seconds_;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> lease_{0};
+  std::atomic<std::int64_t> controller_rev_{0};  // create_revision of our controller key; 0: not controller
+
+  mutable std::mutex mu_;  // guards snapshot_, kvs_, proposals_, dirty_
+  mutable std::condition_variable cv_;
+  std::shared_ptr<const ClusterSnapshot> snapshot_;
+  std::map<std::string, KeyValue> kvs_;
+  struct Proposal {
+    std::string topic;
+    std::int32_t partition;
+    PartitionState state;
+  };
+  std::deque<Proposal> proposals_;
+  bool dirty_ = false;  // the worker should run a controller pass
+
+  // Watch thread only: what the sinks were last told.
+  std::map<std::string, std::pair<std::int32_t, std::map<std::string, std::string>>> told_topics_;
+  std::map<std::pair<std::string, std::int32_t>, PartitionState> told_partitions_;
+  std::vector<BrokerEndpoint> told_brokers_;
+  bool told_any_ = false;
+  std::size_t watch_endpoint_ = 0;
+
+  std::thread session_thread_, watch_thread_, worker_thread_;
+  std::unique_ptr<EtcdWatch> watch_;
+};
+
+}  // namespace nocopy::cluster

@@ -1,0 +1,104 @@
+#include "cluster/cluster_model.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+namespace nocopy::cluster {
+namespace {
+
+ClusterSnapshot live(std::initializer_list<std::int32_t> ids) {
+  ClusterSnapshot s;
+  for (auto id : ids) s.brokers[id] = {id, "h", 1, ""};
+  return s;
+}
+
+TEST(Assignment, RoundRobinSpreadsLeadersAndFollowers) {
+  auto a = assign_replicas({1, 2, 3}, 6, 3, 0);
+  ASSERT_EQ(a.size(), 6u);
+  std::map<std::int32_t, int> leaders;
+  for (auto& r : a) {
+    EXPECT_EQ(std::set<std::int32_t>(r.begin(), r.end()).size(), 3u);
+    ++leaders[r[0]];
+  }
+  EXPECT_EQ(leaders, (std::map<std::int32_t, int>{{1, 2}, {2, 2}, {3, 2}}));
+  EXPECT_EQ(assign_replicas({1, 2, 3}, 1, 2, 1), (std::vector<std::vector<std::int32_t>>{{2, 3}}));
+  EXPECT_TRUE(assign_replicas({1, 2}, 1, 3, 0).empty()) << "rf above the live brokers";
+  EXPECT_TRUE(assign_replicas({}, 1, 1, 0).empty());
+}
+
+TEST(Reconcile, LiveLeaderWithLiveIsrIsLeftAlone) {
+  PartitionState s{1, 3, 7, {1, 2, 3}, {1, 2, 3}};
+  EXPECT_FALSE(reconcile_partition(s, live({1, 2, 3}), false));
+}
+
+TEST(Reconcile, DeadLeaderIsReplacedFromTheIsrAndEpochsBump) {
+  PartitionState s{1, 3, 7, {1, 2, 3}, {1, 3}};
+  auto n = reconcile_partition(s, live({2, 3}), false);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->leader, 3) << "2 is a live replica but not in the ISR";
+  EXPECT_EQ(n->leader_epoch, 4);
+  EXPECT_EQ(n->partition_epoch, 8);
+  EXPECT_EQ(n->isr, (std::vector<std::int32_t>{3}));
+  EXPECT_EQ(n->replicas, s.replicas);
+}
+
+TEST(Reconcile, NoLiveIsrMemberMeansOfflineUnlessUnclean) {
+  PartitionState s{1, 3, 7, {1, 2}, {1}};
+  auto n = reconcile_partition(s, live({2}), false);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->leader, -1);
+  EXPECT_EQ(n->leader_epoch, 4);
+  EXPECT_EQ(n->isr, (std::vector<std::int32_t>{1})) << "the last ISR member stays";
+  EXPECT_FALSE(reconcile_partition(*n, live({2}), false)) << "stays offline, no churn";
+  auto back = reconcile_partition(*n, live({1, 2}), false);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->leader, 1);
+  EXPECT_EQ(back->leader_epoch, 5);
+  auto u = reconcile_partition(s, live({2}), true);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->leader, 2);
+  EXPECT_EQ(u->isr, (std::vector<std::int32_t>{2}));
+}
+
+TEST(Reconcile, DeadFollowerLeavesTheIsrWithoutALeaderChange) {
+  PartitionState s{1, 3, 7, {1, 2, 3}, {1, 2, 3}};
+  auto n = reconcile_partition(s, live({1, 3}), false);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->leader, 1);
+  EXPECT_EQ(n->leader_epoch, 3);
+  EXPECT_EQ(n->partition_epoch, 8);
+  EXPECT_EQ(n->isr, (std::vector<std::int32_t>{1, 3}));
+}
+
+TEST(Snapshot, ParsesTheKeyLayoutAndSkipsBadValues) {
+  Keys k;
+  std::map<std::string, KeyValue> kvs;
+  auto put = [&](const std::string& key, const std::string& v, std::int64_t rev) {
+    kvs[key] = KeyValue{key, v, rev, rev, 1, 0};
+  };
+  put(k.broker(1), to_json(BrokerEndpoint{1, "10.0.0.1", 9092, ""}), 2);
+  put(k.broker(2), "not json", 3);
+  put(k.controller(), R"({"id":1})", 4);
+  put(k.topic("t"), topic_json(2, {{"retention.ms", "1000"}}), 5);
+  put(k.partition("t", 0), to_json(PartitionState{1, 0, 0, {1}, {1}}), 5);
+  put(k.partition("t", 5), to_json(PartitionState{1, 0, 0, {1}, {1}}), 5);  // beyond the count: orphan
+  std::vector<std::string> warnings;
+  auto s = build_snapshot(k, kvs, 9, &warnings);
+  EXPECT_EQ(s.revision, 9);
+  EXPECT_EQ(s.brokers.size(), 1u);
+  EXPECT_EQ(s.brokers.at(1).host, "10.0.0.1");
+  EXPECT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(s.controller_id, 1);
+  EXPECT_EQ(s.controller_revision, 4);
+  ASSERT_EQ(s.topics.count("t"), 1u);
+  EXPECT_EQ(s.topics.at("t").configs.at("retention.ms"), "1000");
+  ASSERT_TRUE(s.partition("t", 0));
+  EXPECT_EQ(s.partition("t", 0)->state.leader, 1);
+  EXPECT_FALSE(s.partition("t", 1)) << "no state written yet";
+  EXPECT_FALSE(s.partition("t", 5));
+}
+
+}  // namespace
+}  // namespace nocopy::cluster
