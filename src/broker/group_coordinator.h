@@ -38,6 +38,14 @@
 //   A group record that fails to be stored does not complete the generation:
 //   the pending SyncGroups get COORDINATOR_NOT_AVAILABLE and the group
 //   rebalances (Kafka does the same).
+//
+// Parts: ClassicGroup (broker/classic_group.h) is one group's state machine
+// and members; CommittedOffsets (broker/committed_offsets.h) the offset
+// store; broker/group_records.h the stored records and their codecs. The
+// coordinator validates requests, owns the groups and runs the queued
+// answers. Its definitions are split by API family: group_coordinator.cc
+// (membership, tick), group_coordinator_offsets.cc (OffsetCommit/Fetch/
+// Delete, DeleteGroups), group_coordinator_replay.cc (restart).
 #pragma once
 
 #include <chrono>
@@ -50,8 +58,12 @@
 #include <string>
 #include <vector>
 
+#include "broker/classic_group.h"
+#include "broker/committed_offsets.h"
+#include "broker/group_records.h"
 #include "kafka/delete_groups.h"
 #include "kafka/describe_groups.h"
+#include "kafka/error_code.h"
 #include "kafka/heartbeat.h"
 #include "kafka/join_group.h"
 #include "kafka/leave_group.h"
@@ -62,26 +74,6 @@
 #include "kafka/sync_group.h"
 
 namespace nocopy::broker {
-
-// Where committed offsets are stored (the broker maps it onto an internal
-// `__consumer_offsets` partition log).
-class OffsetLog {
- public:
-  virtual ~OffsetLog() = default;
-  // Store one record. Returns false when it could not be stored; the commit
-  // is then answered with an error and not applied in memory.
-  virtual bool append(std::span<const std::byte> key, std::span<const std::byte> value) = 0;
-  // Store a tombstone (null value) for every key, all or nothing. Returns
-  // false when they could not be stored; nothing is then deleted in memory.
-  // The default stores them one by one as empty values, which is not
-  // atomic; the broker's log overrides it with one batch of null-valued
-  // records (replayed with replay_tombstone()).
-  virtual bool append_tombstones(std::span<const std::vector<std::byte>> keys) {
-    for (const auto& k : keys)
-      if (!append(k, {})) return false;
-    return true;
-  }
-};
 
 struct GroupCoordinatorConfig {
   // group.initial.rebalance.delay.ms: how long the first rebalance of an
@@ -97,10 +89,10 @@ struct GroupCoordinatorConfig {
 
 class GroupCoordinator {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = GroupClock;
   using TimePoint = Clock::time_point;
-  using JoinCallback = std::function<void(kafka::JoinGroupResponse)>;
-  using SyncCallback = std::function<void(kafka::SyncGroupResponse)>;
+  using JoinCallback = GroupJoinCallback;
+  using SyncCallback = GroupSyncCallback;
 
   // `log` may be null (offsets kept in memory only); it must outlive this.
   GroupCoordinator(GroupCoordinatorConfig config, OffsetLog* log);
@@ -159,84 +151,64 @@ class GroupCoordinator {
   std::optional<std::int32_t> generation(const std::string& group_id) const;
   std::optional<std::string> state_name(const std::string& group_id) const;
 
-  struct OffsetKey {
-    std::string group;
-    std::string topic;
-    std::int32_t partition = 0;
-    auto operator<=>(const OffsetKey&) const = default;
-  };
-  struct OffsetValue {
-    std::int64_t offset = -1;
-    std::int32_t leader_epoch = -1;
-    std::string metadata;
-    std::int64_t commit_timestamp_ms = -1;
-  };
-  static std::vector<std::byte> encode_offset_key(const OffsetKey& k);
-  static std::vector<std::byte> encode_offset_value(const OffsetValue& v);
-  static std::optional<OffsetKey> decode_offset_key(std::span<const std::byte> key);
-  static std::optional<OffsetValue> decode_offset_value(std::span<const std::byte> value);
-
-  // Group membership records (Kafka's GroupMetadataKey v2 / Value v0-v3).
-  struct GroupRecordMember {
-    std::string member_id;
-    std::optional<std::string> group_instance_id;
-    std::string client_id;
-    std::string client_host;
-    std::int32_t rebalance_timeout_ms = 0;
-    std::int32_t session_timeout_ms = 0;
-    kafka::ByteVec subscription;  // the member's metadata for `protocol`
-    kafka::ByteVec assignment;
-  };
-  struct GroupRecord {
-    std::string protocol_type;
-    std::int32_t generation = 0;
-    std::optional<std::string> protocol;  // null while the group is Empty
-    std::optional<std::string> leader;
-    std::int64_t state_timestamp_ms = -1;
-    std::vector<GroupRecordMember> members;
-  };
-  static constexpr std::int16_t kGroupKeyVersion = 2;
-  static constexpr std::int16_t kGroupValueVersion = 3;
-  static std::vector<std::byte> encode_group_key(const std::string& group);
-  static std::vector<std::byte> encode_group_value(const GroupRecord& v);
-  static std::optional<std::string> decode_group_key(std::span<const std::byte> key);
-  // Accepts value versions 0-3; nullopt for other versions, truncated or
-  // trailing bytes, or an inconsistent group (a leader that is not a member,
-  // duplicate member ids, members without a protocol, bad timeouts).
-  static std::optional<GroupRecord> decode_group_value(std::span<const std::byte> value);
+  // The stored records and their codecs (broker/group_records.h).
+  using OffsetKey = GroupOffsetKey;
+  using OffsetValue = GroupOffsetValue;
+  using GroupRecordMember = broker::GroupRecordMember;
+  using GroupRecord = broker::GroupRecord;
+  static constexpr std::int16_t kGroupKeyVersion = group_records::kGroupKeyVersion;
+  static constexpr std::int16_t kGroupValueVersion = group_records::kGroupValueVersion;
+  static std::vector<std::byte> encode_offset_key(const OffsetKey& k) { return group_records::encode_offset_key(k); }
+  static std::vector<std::byte> encode_offset_value(const OffsetValue& v) {
+    return group_records::encode_offset_value(v);
+  }
+  static std::optional<OffsetKey> decode_offset_key(std::span<const std::byte> key) {
+    return group_records::decode_offset_key(key);
+  }
+  static std::optional<OffsetValue> decode_offset_value(std::span<const std::byte> value) {
+    return group_records::decode_offset_value(value);
+  }
+  static std::vector<std::byte> encode_group_key(const std::string& group) {
+    return group_records::encode_group_key(group);
+  }
+  static std::vector<std::byte> encode_group_value(const GroupRecord& v) {
+    return group_records::encode_group_value(v);
+  }
+  static std::optional<std::string> decode_group_key(std::span<const std::byte> key) {
+    return group_records::decode_group_key(key);
+  }
+  static std::optional<GroupRecord> decode_group_value(std::span<const std::byte> value) {
+    return group_records::decode_group_value(value);
+  }
 
  private:
-  enum class State { empty, preparing_rebalance, completing_rebalance, stable, dead };
-  struct Member;
-  struct Group;
+  using State = ClassicGroup::State;
 
-  Group* find_group(const std::string& id);
-  const Group* find_group(const std::string& id) const;
+  ClassicGroup* find_group(const std::string& id);
+  const ClassicGroup* find_group(const std::string& id) const;
+  ClassicGroup& find_or_create_group(const std::string& id);
+  bool valid_group_id(const std::string& id) const;
   std::string new_member_id(const std::string& client_id);
-  void prepare_rebalance(Group& g, TimePoint now);
-  void maybe_complete_join(Group& g, TimePoint now);
-  void complete_join(Group& g, TimePoint now);
-  void remove_member(Group& g, const std::string& member_id, TimePoint now);
-  void send_join_response(Group& g, Member& m);
-  void reset_pending_sync(Group& g, std::int16_t error);
-  static const char* state_text(State s);
-  void flush_callbacks();
-  bool store_group(const Group& g);
+  // JoinGroup checks that do not depend on the group's state.
+  std::optional<kafka::ErrorCode> join_request_error(const kafka::JoinGroupRequest& req) const;
+  // The error every partition of an OffsetCommit gets from its group, and
+  // the group (created for a simple, unmanaged commit).
+  kafka::ErrorCode commit_group_error(const kafka::OffsetCommitRequest& req, TimePoint now);
   bool replay_group(std::span<const std::byte> key, std::span<const std::byte> value);
-  bool has_offsets(const std::string& group) const;
   // Topics the members of a "consumer" group subscribe to (parsed from
   // their ConsumerProtocolSubscription metadata; unparsable metadata adds
   // nothing).
-  std::vector<std::string> subscribed_topics(const Group& g) const;
+  std::vector<std::string> subscribed_topics(const ClassicGroup& g) const;
 
   GroupCoordinatorConfig cfg_;
   OffsetLog* log_;
-  std::map<std::string, std::unique_ptr<Group>> groups_;
-  std::map<OffsetKey, OffsetValue> offsets_;
+  std::map<std::string, std::unique_ptr<ClassicGroup>> groups_;
+  CommittedOffsets offsets_;
   std::uint64_t member_counter_ = 0;
-  // Callbacks are queued while state changes and run at the end of each
+  // Answers are queued while state changes and run at the end of each
   // public call, so they always observe a consistent coordinator.
-  std::vector<std::function<void()>> ready_;
+  ReplyQueue replies_;
+  GroupContext ctx_;
 };
 
 }  // namespace nocopy::broker
