@@ -25,6 +25,10 @@ struct BrokerFlags {
   std::int32_t default_partitions = -1, max_message_bytes = -1, node_id = -1;
   std::int64_t rebalance_delay_ms = -1;
   std::int64_t producer_id_expiration_ms = -2;
+  std::string cleanup_policy;
+  std::int64_t delete_retention_ms = -1, min_compaction_lag_ms = -1, max_compaction_lag_ms = -1;
+  std::int64_t cleaner_threads = -1, cleaner_backoff_ms = -1;
+  double min_cleanable_dirty_ratio = -1, cleaner_io_max_bytes_per_second = -1;
   bool no_metrics = false;
   std::string log_level = "info";
 };
@@ -67,6 +71,27 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--producer-id-expiration-ms", f->producer_id_expiration_ms,
                   "forget idempotent-producer state idle this long, -1 = never [86400000]")
       ->check(CLI::Range(std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()));
+  cmd->add_option("--cleanup-policy", f->cleanup_policy,
+                  "default cleanup.policy of topics: delete | compact | compact,delete [delete]");
+  cmd->add_option("--delete-retention-ms", f->delete_retention_ms,
+                  "compacted topics keep tombstones this long [86400000]")
+      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
+  cmd->add_option("--min-compaction-lag-ms", f->min_compaction_lag_ms,
+                  "records younger than this are not compacted [0]")
+      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
+  cmd->add_option("--max-compaction-lag-ms", f->max_compaction_lag_ms,
+                  "a dirty segment older than this is compacted whatever the dirty ratio [forever]")
+      ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
+  cmd->add_option("--min-cleanable-dirty-ratio", f->min_cleanable_dirty_ratio,
+                  "dirty share of a log's cleanable bytes at which it is compacted [0.5]")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--log-cleaner-threads", f->cleaner_threads, "log cleaner threads, 0 = no compaction [1]")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{64}));
+  cmd->add_option("--log-cleaner-io-max-bytes-per-second", f->cleaner_io_max_bytes_per_second,
+                  "cap on the cleaners' reads, all threads together [unlimited]");
+  cmd->add_option("--log-cleaner-backoff-ms", f->cleaner_backoff_ms,
+                  "how long an idle cleaner sleeps before looking for dirty logs again [15000]")
+      ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error [info]");
 
   cmd->callback([f] {
@@ -101,6 +126,15 @@ void add_broker_command(CLI::App& app) {
       if (f->producer_id_expiration_ms >= -1) cfg.producer_id_expiration_ms = f->producer_id_expiration_ms;
       if (f->default_partitions > 0) cfg.default_partitions = f->default_partitions;
       if (f->max_message_bytes > 0) cfg.max_message_bytes = f->max_message_bytes;
+      if (!f->cleanup_policy.empty()) cfg.cleanup_policy = f->cleanup_policy;
+      if (f->delete_retention_ms >= 0) cfg.delete_retention_ms = f->delete_retention_ms;
+      if (f->min_compaction_lag_ms >= 0) cfg.min_compaction_lag_ms = f->min_compaction_lag_ms;
+      if (f->max_compaction_lag_ms >= 1) cfg.max_compaction_lag_ms = f->max_compaction_lag_ms;
+      if (f->min_cleanable_dirty_ratio >= 0) cfg.min_cleanable_dirty_ratio = f->min_cleanable_dirty_ratio;
+      if (f->cleaner_threads >= 0) cfg.cleaner_threads = static_cast<std::uint32_t>(f->cleaner_threads);
+      if (f->cleaner_backoff_ms >= 1) cfg.cleaner_backoff_ms = f->cleaner_backoff_ms;
+      if (f->cleaner_io_max_bytes_per_second >= 0) cfg.cleaner_io_max_bytes_per_second = f->cleaner_io_max_bytes_per_second;
+      cfg.check_cleaner();
       if (!f->strategy.empty()) {
         auto s = io::parse_strategy(f->strategy);
         if (!s) throw std::invalid_argument("--fetch-strategy: unknown strategy '" + f->strategy + "'");

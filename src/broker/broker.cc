@@ -69,6 +69,8 @@ void Broker::start() {
     metrics_server_ = std::make_unique<MetricsServer>(cfg_.metrics_listen, [this] { return metrics_.render(); });
   }
   schedule_retention();
+  cleaner_ = std::make_unique<LogCleanerPool>(cfg_, topics_, &metrics_);
+  cleaner_->start();
 
   auto adv = cfg_.advertised_address();
   spdlog::info("nocopy broker listening on {} (advertised {}), {} reactor thread{}, node id {}",
@@ -91,7 +93,7 @@ void Broker::schedule_retention() {
       if (retention_stop_.load()) break;
       for (auto& p : topics_.all_partitions()) {
         try {
-          p->enforce_retention();
+          p->enforce_retention(topics_.config_of(p->topic())->deletes());
         } catch (const std::exception& e) {
           spdlog::warn("retention {}-{}: {}", p->topic(), p->index(), e.what());
         }
@@ -123,6 +125,7 @@ void Broker::shutdown() {
   if (pool_) pool_->stop(std::chrono::milliseconds(5000));
   retention_stop_ = true;
   if (retention_thread_.joinable()) retention_thread_.join();
+  if (cleaner_) cleaner_->stop();
   admin_.stop();
   if (groups_) groups_->stop();
   // Each close syncs its files (data, indexes, recovery point, clean

@@ -5,6 +5,8 @@
 //       -> RequestHandler (decode, dispatch, encode; purgatories)
 //         -> TopicRegistry -> Partition -> log::PartitionLog
 //   AdminThread: topic create/delete, retention (file-system work)
+//   LogCleanerPool: log.cleaner.threads threads compacting topics whose
+//     cleanup.policy holds compact
 //   MetricsServer: GET /metrics on a loopback port
 //
 // Lifecycle: start() recovers the data dir, binds, and starts the threads;
@@ -20,6 +22,7 @@
 #include "broker/admin_thread.h"
 #include "broker/config.h"
 #include "broker/groups_service.h"
+#include "broker/log_cleaner_pool.h"
 #include "broker/metrics.h"
 #include "broker/metrics_server.h"
 #include "broker/request_handler.h"
@@ -57,6 +60,7 @@ class Broker {
   std::unique_ptr<net::ReactorPool> pool_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<GroupsService> groups_;
+  std::unique_ptr<LogCleanerPool> cleaner_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;
   std::atomic<bool> retention_stop_{false};

@@ -1,7 +1,9 @@
 #include "broker/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
+#include <vector>
 #include <toml++/toml.h>
 
 namespace nocopy::broker {
@@ -38,6 +40,57 @@ FlushMode Config::parse_flush(const std::string& s) {
   if (s == "interval" || s == "group") return FlushMode::interval;
   if (s == "every" || s == "always") return FlushMode::every;
   throw std::invalid_argument("flush policy '" + s + "': expected never, interval or every");
+}
+
+namespace {
+// The comma-separated items of a cleanup.policy, blanks trimmed.
+std::vector<std::string_view> policy_items(std::string_view p) {
+  std::vector<std::string_view> out;
+  while (true) {
+    auto comma = p.find(',');
+    std::string_view item = p.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    p.remove_prefix(comma + 1);
+  }
+  return out;
+}
+bool policy_has(std::string_view p, std::string_view what) {
+  for (auto i : policy_items(p))
+    if (i == what) return true;
+  return false;
+}
+}  // namespace
+
+bool Config::policy_compacts(std::string_view policy) { return policy_has(policy, "compact"); }
+bool Config::policy_deletes(std::string_view policy) { return policy_has(policy, "delete"); }
+
+std::optional<std::string> Config::check_policy(std::string_view policy) {
+  auto items = policy_items(policy);
+  std::vector<std::string_view> seen;
+  for (auto i : items) {
+    if (i != "delete" && i != "compact")
+      return "invalid value '" + std::string(policy) +
+             "' for configuration cleanup.policy: expected delete, compact or compact,delete";
+    if (std::find(seen.begin(), seen.end(), i) != seen.end())
+      return "invalid value '" + std::string(policy) + "' for configuration cleanup.policy: " + std::string(i) +
+             " given twice";
+    seen.push_back(i);
+  }
+  return std::nullopt;
+}
+
+void Config::check_cleaner() const {
+  if (auto e = check_policy(cleanup_policy)) throw std::invalid_argument(*e);
+  if (delete_retention_ms < 0) throw std::invalid_argument("delete_retention_ms: must be >= 0");
+  if (min_compaction_lag_ms < 0) throw std::invalid_argument("min_compaction_lag_ms: must be >= 0");
+  if (max_compaction_lag_ms < 1) throw std::invalid_argument("max_compaction_lag_ms: must be >= 1");
+  if (!(min_cleanable_dirty_ratio >= 0 && min_cleanable_dirty_ratio <= 1))
+    throw std::invalid_argument("min_cleanable_dirty_ratio: must be in [0, 1]");
+  if (cleaner_threads > 64) throw std::invalid_argument("cleaner_threads: at most 64");
+  if (cleaner_backoff_ms < 1) throw std::invalid_argument("cleaner_backoff_ms: must be >= 1");
 }
 
 HostPort Config::advertised_address() const {
@@ -98,6 +151,22 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("idle_timeout_ms", idle_timeout_ms);
   num("group_initial_rebalance_delay_ms", group_initial_rebalance_delay_ms);
   num("producer_id_expiration_ms", producer_id_expiration_ms);
+  str("cleanup_policy", [&](const std::string& v) { cleanup_policy = v; });
+  num("delete_retention_ms", delete_retention_ms);
+  num("min_compaction_lag_ms", min_compaction_lag_ms);
+  num("max_compaction_lag_ms", max_compaction_lag_ms);
+  num("cleaner_threads", cleaner_threads);
+  num("cleaner_backoff_ms", cleaner_backoff_ms);
+  auto real = [&](const char* key, double& field) {
+    if (auto* node = t.get(key)) {
+      auto v = node->value<double>();
+      if (!v) throw std::invalid_argument(std::string("config key '") + key + "': expected a number");
+      field = *v;
+    }
+  };
+  real("min_cleanable_dirty_ratio", min_cleanable_dirty_ratio);
+  real("cleaner_io_max_bytes_per_second", cleaner_io_max_bytes_per_second);
+  check_cleaner();
   str("fetch_strategy", [&](const std::string& v) {
     auto s = io::parse_strategy(v);
     if (!s) throw std::invalid_argument("config key 'fetch_strategy': unknown strategy '" + v + "'");

@@ -7,7 +7,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "io/strategy.h"
 
@@ -59,6 +62,30 @@ struct Config {
   // producer.id.expiration.ms: idempotent-producer state idle this long is
   // forgotten at the next retention pass (-1: never).
   std::int64_t producer_id_expiration_ms = 86400000;
+
+  // Log compaction (Kafka's names in comments; topics override the first
+  // five with cleanup.policy, delete.retention.ms, min.compaction.lag.ms,
+  // max.compaction.lag.ms, min.cleanable.dirty.ratio).
+  std::string cleanup_policy = "delete";           // log.cleanup.policy: delete | compact | compact,delete
+  std::int64_t delete_retention_ms = 86400000;     // log.cleaner.delete.retention.ms: tombstones kept this long
+  std::int64_t min_compaction_lag_ms = 0;          // log.cleaner.min.compaction.lag.ms
+  std::int64_t max_compaction_lag_ms = std::numeric_limits<std::int64_t>::max();  // log.cleaner.max.compaction.lag.ms
+  double min_cleanable_dirty_ratio = 0.5;          // log.cleaner.min.cleanable.ratio
+  std::uint32_t cleaner_threads = 1;               // log.cleaner.threads (0: no cleaning)
+  // log.cleaner.io.max.bytes.per.second: the cleaners' content reads,
+  // shared between the threads (<= 0 or the maximum double: unlimited).
+  double cleaner_io_max_bytes_per_second = std::numeric_limits<double>::max();
+  std::int64_t cleaner_backoff_ms = 15000;         // log.cleaner.backoff.ms: idle cleaner's sleep
+
+  // cleanup.policy lists compact / delete.
+  static bool policy_compacts(std::string_view policy);
+  static bool policy_deletes(std::string_view policy);
+  // Why `policy` is not a valid cleanup.policy, or nullopt.
+  static std::optional<std::string> check_policy(std::string_view policy);
+  bool compacts() const { return policy_compacts(cleanup_policy); }
+  bool deletes() const { return policy_deletes(cleanup_policy); }
+  // Throws std::invalid_argument naming the first out-of-range cleaner setting.
+  void check_cleaner() const;
 
   // Applies a TOML file's keys (same names as the fields, e.g.
   // `listen = "127.0.0.1:9092"`, `fetch_strategy = "splice"`).

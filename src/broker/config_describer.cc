@@ -19,6 +19,12 @@ using kafka::ErrorCode;
 constexpr auto kLongMax = std::numeric_limits<std::int64_t>::max();
 
 std::string num(std::int64_t v) { return std::to_string(v); }
+// Shortest round-trip form ("0.5", "1.7976931348623157e+308").
+std::string real(double v) {
+  char buf[64];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, p) : std::to_string(v);
+}
 
 std::int8_t source_of(const ConfigDescriber::Entry& e) {
   if (e.overridden) return static_cast<std::int8_t>(ConfigSource::dynamic_topic_config);
@@ -61,8 +67,21 @@ std::vector<ConfigDescriber::Entry> ConfigDescriber::broker_topic_entries() cons
   // index files, CreateTime stamps, delete (no compaction), batches stored
   // as the producer compressed them.
   return {
-      {"cleanup.policy", "delete", "delete", "log.cleanup.policy", ConfigType::list,
-       "delete: old segments are removed by retention.ms / retention.bytes (compaction is not supported)"},
+      {"cleanup.policy", cfg_.cleanup_policy, d.cleanup_policy, "log.cleanup.policy", ConfigType::list,
+       "delete: old segments are removed by retention.ms / retention.bytes; compact: the log cleaner keeps "
+       "each key's latest record; compact,delete: both"},
+      {"delete.retention.ms", num(cfg_.delete_retention_ms), num(d.delete_retention_ms),
+       "log.cleaner.delete.retention.ms", ConfigType::long_,
+       "compacted topics: how long a tombstone (null value) stays readable"},
+      {"max.compaction.lag.ms", num(cfg_.max_compaction_lag_ms), num(d.max_compaction_lag_ms),
+       "log.cleaner.max.compaction.lag.ms", ConfigType::long_,
+       "a sealed dirty segment whose newest record is older than this is compacted whatever the dirty ratio"},
+      {"min.cleanable.dirty.ratio", real(cfg_.min_cleanable_dirty_ratio), real(d.min_cleanable_dirty_ratio),
+       "log.cleaner.min.cleanable.ratio", ConfigType::double_,
+       "dirty share of the cleanable bytes at which a compacted log is cleaned"},
+      {"min.compaction.lag.ms", num(cfg_.min_compaction_lag_ms), num(d.min_compaction_lag_ms),
+       "log.cleaner.min.compaction.lag.ms", ConfigType::long_,
+       "segments with a record younger than this are not compacted"},
       {"compression.type", "producer", "producer", "compression.type", ConfigType::string,
        "batches are stored as the producer compressed them"},
       {"flush.messages", flush_messages(cfg_), flush_messages(d), "log.flush.interval.messages", ConfigType::long_,
@@ -107,6 +126,15 @@ std::vector<ConfigDescriber::Entry> ConfigDescriber::broker_entries() const {
        num(d.group_initial_rebalance_delay_ms), "", ConfigType::int_, "first rebalance of an empty group waits this long"},
       {"group.max.session.timeout.ms", "1800000", "1800000", "", ConfigType::int_, "largest session timeout accepted"},
       {"group.min.session.timeout.ms", "6000", "6000", "", ConfigType::int_, "smallest session timeout accepted"},
+      {"log.cleaner.backoff.ms", num(cfg_.cleaner_backoff_ms), num(d.cleaner_backoff_ms), "", ConfigType::long_,
+       "how long an idle cleaner sleeps before looking for dirty logs again"},
+      {"log.cleaner.enable", flag(cfg_.cleaner_threads > 0), flag(d.cleaner_threads > 0), "", ConfigType::boolean,
+       "whether compacted topics are cleaned (log.cleaner.threads > 0)"},
+      {"log.cleaner.io.max.bytes.per.second", real(cfg_.cleaner_io_max_bytes_per_second),
+       real(d.cleaner_io_max_bytes_per_second), "", ConfigType::double_,
+       "cap on the cleaners' log reads, all threads together"},
+      {"log.cleaner.threads", num(cfg_.cleaner_threads), num(d.cleaner_threads), "", ConfigType::int_,
+       "log cleaner threads (never reactor threads)"},
       {"listeners", listener(cfg_.listen), listener(d.listen), "", ConfigType::list, "address the broker listens on"},
       {"log.dirs", cfg_.data_dir.string(), d.data_dir.string(), "", ConfigType::string, "data directory"},
       {"nocopy.fetch.strategy", std::string(io::to_string(cfg_.fetch_strategy)), std::string(io::to_string(d.fetch_strategy)),

@@ -52,7 +52,24 @@ class GroupsService::OffsetsLog final : public OffsetLog {
 };
 
 GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cfg), topics_(topics) {
-  if (!topics_.find(kOffsetsTopic)) topics_.create(kOffsetsTopic, 1);
+  // Compacted, as Kafka's (offsets.topic.segment.bytes 100 MiB): each
+  // group's latest metadata and each partition's latest commit survive the
+  // log cleaner, deleted groups' tombstones leave after delete.retention.ms.
+  const TopicConfig::Overrides offsets_config{{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}};
+  if (auto t = topics_.find(kOffsetsTopic); !t) {
+    std::string msg;
+    if (topics_.create(kOffsetsTopic, 1, offsets_config, false, &msg))
+      throw std::runtime_error("cannot create " + std::string(kOffsetsTopic) + ": " + msg);
+  } else if (!t->config->compacts()) {
+    // A data directory from before the offsets topic was compacted.
+    std::string msg;
+    auto edit = [](TopicConfig::Overrides& o, std::string*) -> std::int16_t {
+      o["cleanup.policy"] = "compact";
+      return 0;
+    };
+    if (topics_.alter_config(kOffsetsTopic, edit, false, &msg))
+      spdlog::warn("groups: cannot make {} compacted: {}", kOffsetsTopic, msg);
+  }
   auto part = topics_.find(kOffsetsTopic, 0);
   if (!part) throw std::runtime_error("cannot open __consumer_offsets");
   offsets_log_ = std::make_unique<OffsetsLog>(part);

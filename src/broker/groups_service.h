@@ -5,7 +5,10 @@
 // from another connection's request or from the ticker thread).
 //
 // Committed offsets and group membership (see GroupCoordinator) are stored in
-// the internal partition `__consumer_offsets-0` (one uncompressed record per
+// the internal partition `__consumer_offsets-0`, a compacted topic
+// (cleanup.policy=compact, 100 MiB segments; an existing one without the
+// policy gets it at start), so the log cleaner keeps only each key's latest
+// record and start-up replays the compacted log (one uncompressed record per
 // commit or completed generation; DeleteGroups and OffsetDelete append one
 // batch of null-valued tombstones) and replayed into the coordinator at
 // start (null values through replay_tombstone()); undecodable records are

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "kafka/api_key.h"
+#include "log/log_cleaner.h"
 
 namespace nocopy::broker {
 
@@ -58,9 +59,20 @@ std::string Metrics::render() const {
   counter("nocopy_send_bytes_copied_user_total", "Bytes the response senders copied through user space.",
           ld(copied_user_));
   counter("nocopy_send_bytes_zero_copy_total", "Bytes sent without a user-space copy.", ld(zero_copy_));
+  counter("nocopy_mapped_content_bytes_read_total",
+          "Log bytes read for their contents through read-only mappings (the log cleaner).",
+          log::LogCleaner::mapped_bytes_read());
   counter("nocopy_send_syscalls_total", "Syscalls made by the response senders.", ld(syscalls_));
   counter("nocopy_produce_bytes_total", "Record batch bytes appended.", ld(produce_bytes_));
   counter("nocopy_produce_errors_total", "Produce partitions answered with an error.", ld(produce_errors_));
+  counter("nocopy_log_cleaner_runs_total", "Cleans completed by the log cleaner threads.", ld(clean_runs_));
+  counter("nocopy_log_cleaner_bytes_read_total", "Log bytes read by the log cleaner.", ld(clean_read_));
+  counter("nocopy_log_cleaner_bytes_written_total", "Cleaned segment bytes written.", ld(clean_written_));
+  counter("nocopy_log_cleaner_records_removed_total", "Superseded records and expired tombstones removed.",
+          ld(clean_removed_));
+  out += fmt::format("# HELP nocopy_log_cleaner_seconds_total Time spent cleaning.\n"
+                     "# TYPE nocopy_log_cleaner_seconds_total counter\nnocopy_log_cleaner_seconds_total {}\n",
+                     static_cast<double>(ld(clean_ns_)) / 1e9);
   out += "# HELP nocopy_flush_latency_seconds Log flush (fdatasync) latency.\n"
          "# TYPE nocopy_flush_latency_seconds histogram\n";
   for (std::size_t i = 0; i < kFlushBuckets.size(); ++i)

@@ -9,7 +9,15 @@
 //   nocopy_send_bytes_copied_user_total        bytes the sender copied through user space
 //                                              (header memory + read_write/mmap_write file bytes)
 //   nocopy_send_bytes_zero_copy_total          bytes sent without a user-space copy
+//   nocopy_mapped_content_bytes_read_total     log bytes the broker read for their contents through
+//                                              read-only mappings (the log cleaner), beside the
+//                                              zero-copy bytes above: the two data paths side by side
 //   nocopy_send_syscalls_total                 syscalls made by the response senders
+//   nocopy_log_cleaner_runs_total              cleans completed by the log cleaner threads
+//   nocopy_log_cleaner_bytes_read_total        log bytes those cleans read (clean + dirty sections)
+//   nocopy_log_cleaner_bytes_written_total     bytes of the cleaned segments they wrote
+//   nocopy_log_cleaner_records_removed_total   superseded records and expired tombstones dropped
+//   nocopy_log_cleaner_seconds_total           time spent cleaning
 //   nocopy_produce_bytes_total                 record batch bytes appended
 //   nocopy_produce_errors_total                partitions answered with an error on produce
 //   nocopy_flush_latency_seconds (histogram)   fdatasync/flush latency as the log reports it
@@ -43,6 +51,13 @@ class Metrics {
   void on_produce(std::uint64_t bytes) { add(produce_bytes_, bytes); }
   void on_produce_error() { add(produce_errors_, 1); }
   void on_flush(double seconds);
+  void on_clean(std::uint64_t read, std::uint64_t written, std::uint64_t removed, double seconds) {
+    add(clean_runs_, 1);
+    add(clean_read_, read);
+    add(clean_written_, written);
+    add(clean_removed_, removed);
+    add(clean_ns_, static_cast<std::uint64_t>(seconds * 1e9));
+  }
   void connection_opened() { add(connections_total_, 1); connections_active_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { connections_active_.fetch_sub(1, std::memory_order_relaxed); }
   void fetch_waiting(int delta) { fetch_waiting_.fetch_add(delta, std::memory_order_relaxed); }
@@ -68,6 +83,11 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, kFlushBuckets.size()> flush_buckets_{};
   std::atomic<std::uint64_t> flush_count_{0};
   std::atomic<std::uint64_t> flush_sum_ns_{0};
+  std::atomic<std::uint64_t> clean_runs_{0};
+  std::atomic<std::uint64_t> clean_read_{0};
+  std::atomic<std::uint64_t> clean_written_{0};
+  std::atomic<std::uint64_t> clean_removed_{0};
+  std::atomic<std::uint64_t> clean_ns_{0};
   std::atomic<std::uint64_t> connections_total_{0};
   std::atomic<std::int64_t> connections_active_{0};
   std::atomic<std::int64_t> fetch_waiting_{0};

@@ -223,7 +223,7 @@ void Partition::reconfigure(const Config& cfg) {
   log_->reconfigure(log_config(cfg));
 }
 
-void Partition::enforce_retention() {
+void Partition::enforce_retention(bool delete_segments) {
   if (cfg_.producer_id_expiration_ms >= 0) {
     std::size_t expired = 0, left = 0;
     {
@@ -235,6 +235,7 @@ void Partition::enforce_retention() {
       spdlog::info("{}-{}: forgot {} idle producer(s) (producer_id_expiration_ms {}); {} left", topic_, index_,
                    expired, cfg_.producer_id_expiration_ms, left);
   }
+  if (!delete_segments) return;
   auto r = log_->enforce_retention();
   if (!r) {
     spdlog::warn("{}-{}: retention: {}", topic_, index_, r.error().to_string());

@@ -104,8 +104,12 @@ class Partition {
   void flush();
   // Writes the clean-shutdown state and closes files.
   void close();
-  // Retention pass (background thread).
-  void enforce_retention();
+  // Retention pass (background thread): producer-state expiry, and the
+  // log's retention.ms / retention.bytes when `delete_segments` (the topic's
+  // cleanup.policy holds delete; a compact-only topic keeps its segments).
+  void enforce_retention(bool delete_segments = true);
+  // The log itself (the log cleaner's input; log::PartitionLog is thread-safe).
+  log::PartitionLog& log() { return *log_; }
   // Applies a changed topic config to the open partition's log:
   // max.message.bytes from the next append, segment.bytes / retention.* from
   // the next roll / retention pass (log::PartitionLog::reconfigure). The flush policy stays as opened.

@@ -34,6 +34,14 @@ std::optional<std::int64_t> parse_long(std::string_view s) {
   return v;
 }
 
+std::optional<double> parse_double(std::string_view s) {
+  s = trim(s);
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
 struct Range {
   std::int64_t lo;
   std::int64_t hi;
@@ -47,6 +55,8 @@ std::optional<Range> numeric_range(std::string_view name) {
   if (name == "max.message.bytes") return Range{0, kIntMax, "int"};
   if (name == "flush.ms") return Range{0, kLongMax, "long"};
   if (name == "flush.messages") return Range{1, kLongMax, "long"};
+  if (name == "delete.retention.ms" || name == "min.compaction.lag.ms") return Range{0, kLongMax, "long"};
+  if (name == "max.compaction.lag.ms") return Range{1, kLongMax, "long"};
   return std::nullopt;
 }
 
@@ -57,7 +67,6 @@ struct Fixed {
   const char* why;
 };
 constexpr Fixed kFixed[] = {
-    {"cleanup.policy", "delete", "log compaction is not implemented"},
     {"compression.type", "producer", "batches are stored as the producer compressed them"},
     {"message.timestamp.type", "CreateTime", "LogAppendTime is not implemented per topic"},
     {"segment.ms", "604800000", "the segment roll age is fixed"},
@@ -86,8 +95,10 @@ void fsync_path(const std::filesystem::path& p, int flags) {
 }  // namespace
 
 std::vector<std::string> TopicConfig::names() {
-  std::vector<std::string> out = {"flush.messages", "flush.ms", "max.message.bytes", "retention.bytes",
-                                  "retention.ms", "segment.bytes"};
+  std::vector<std::string> out = {"cleanup.policy",        "delete.retention.ms",   "flush.messages",
+                                  "flush.ms",              "max.compaction.lag.ms", "max.message.bytes",
+                                  "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "retention.bytes",
+                                  "retention.ms",          "segment.bytes"};
   for (const auto& f : kFixed) out.emplace_back(f.name);
   std::sort(out.begin(), out.end());
   return out;
@@ -95,6 +106,13 @@ std::vector<std::string> TopicConfig::names() {
 
 std::optional<std::string> TopicConfig::check(std::string_view name, std::string_view value) {
   const std::string n(name);
+  if (name == "cleanup.policy") return Config::check_policy(trim(value));
+  if (name == "min.cleanable.dirty.ratio") {
+    auto v = parse_double(value);
+    if (!v) return "invalid value '" + std::string(value) + "' for configuration " + n + ": expected a double";
+    if (!(*v >= 0 && *v <= 1)) return "invalid value " + std::string(trim(value)) + " for configuration " + n + ": must be 0..1";
+    return std::nullopt;
+  }
   if (auto r = numeric_range(name)) {
     auto v = parse_long(value);
     if (!v) return "invalid value '" + std::string(value) + "' for configuration " + n + ": expected a " + r->kind;
@@ -128,6 +146,12 @@ Config TopicConfig::apply(const Config& base, const Overrides& overrides) {
   if (auto v = get("retention.bytes")) c.retention_bytes = *v;
   if (auto v = get("segment.bytes")) c.segment_bytes = static_cast<std::uint64_t>(*v);
   if (auto v = get("max.message.bytes")) c.max_message_bytes = static_cast<std::int32_t>(*v);
+  if (auto it = overrides.find("cleanup.policy"); it != overrides.end()) c.cleanup_policy = std::string(trim(it->second));
+  if (auto v = get("delete.retention.ms")) c.delete_retention_ms = *v;
+  if (auto v = get("min.compaction.lag.ms")) c.min_compaction_lag_ms = *v;
+  if (auto v = get("max.compaction.lag.ms")) c.max_compaction_lag_ms = *v;
+  if (auto it = overrides.find("min.cleanable.dirty.ratio"); it != overrides.end())
+    c.min_cleanable_dirty_ratio = *parse_double(it->second);
   auto messages = get("flush.messages");
   auto ms = get("flush.ms");
   if (messages || ms) {

@@ -13,7 +13,10 @@
 //                      implemented by the log and are rejected
 //   flush.ms           long >= 0: a group-commit sync every N ms (0: every
 //                      batch); 9223372036854775807: no time-based sync
-//   cleanup.policy     delete (compact is not implemented)
+//   cleanup.policy     delete | compact | compact,delete (either order)
+//   delete.retention.ms, min.compaction.lag.ms  long >= 0
+//   max.compaction.lag.ms  long >= 1
+//   min.cleanable.dirty.ratio  double 0..1
 //   compression.type   producer (batches are stored as sent)
 //   message.timestamp.type  CreateTime
 //   segment.ms, index.interval.bytes, segment.index.bytes: only the value

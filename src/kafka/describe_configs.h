@@ -30,7 +30,7 @@ enum class ConfigSource : std::int8_t {
 };
 
 // ConfigDef.Type as DescribeConfigs v3+ numbers it.
-enum class ConfigType : std::int8_t { unknown = 0, boolean = 1, string = 2, int_ = 3, short_ = 4, long_ = 5, list = 7 };
+enum class ConfigType : std::int8_t { unknown = 0, boolean = 1, string = 2, int_ = 3, short_ = 4, long_ = 5, double_ = 6, list = 7 };
 
 struct DescribeConfigsRequest {
   static constexpr ApiKey kApiKey = ApiKey::describe_configs;

@@ -130,6 +130,7 @@ LogResult<void> CleanerRun::for_each_batch(const Mapped& m, F&& f) {
   std::span<const std::byte> all = m.bytes();
   std::size_t pos = 0;
   while (pos < all.size()) {
+    if (cfg_.cancelled && cfg_.cancelled()) return log_fail(LogErrc::closed, "cleaner: cancelled");
     auto h = validate_batch(all.subspan(pos), /*check_crc=*/false, {}, UINT64_MAX, /*exact_count=*/false);
     if (!h) {
       return log_fail(LogErrc::corrupt_message, fmt::format("cleaner: segment {} position {}: {}",
@@ -258,9 +259,14 @@ LogResult<void> CleanerRun::clean_group(const std::vector<Mapped>& group, std::i
 LogResult<CleanStats> CleanerRun::run() {
   std::vector<Mapped> segs;
   std::vector<std::shared_ptr<const LogSegment>> sealed = log_.sealed_segments();
+  std::int64_t cleaned_end = -1;
   for (std::size_t i = 0; i < sealed.size(); ++i) {
     const auto& s = sealed[i];
-    if (cfg_.min_compaction_lag_ms > 0 && s->max_timestamp() > now_ - cfg_.min_compaction_lag_ms) break;
+    cleaned_end = s->committed().next_offset;
+    if (cfg_.min_compaction_lag_ms > 0 && s->max_timestamp() > now_ - cfg_.min_compaction_lag_ms) {
+      cleaned_end = s->base_offset();
+      break;
+    }
     auto m = map_segment(s);
     if (!m) return std::unexpected(m.error());
     segs.push_back(std::move(*m));
@@ -284,6 +290,7 @@ LogResult<CleanStats> CleanerRun::run() {
     const std::int64_t end = group.back().seg->base_offset() + 1;
     if (auto r = clean_group(group, end); !r) return std::unexpected(r.error());
   }
+  stats_.cleaned_end = cleaned_end;
   return stats_;
 }
 

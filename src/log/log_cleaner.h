@@ -57,6 +57,9 @@ struct CleanerConfig {
   // Fault injection (tests): called after each step, see cleaner_swap.h;
   // the cleaner itself reports "cleaned_written".
   PartitionLog::SwapHook hook;
+  // Polled between batches: true abandons the clean (groups already swapped
+  // stay; the group in progress is dropped) with LogErrc::closed.
+  std::function<bool()> cancelled;
 };
 
 struct CleanStats {
@@ -69,6 +72,10 @@ struct CleanStats {
   std::uint64_t tombstones_dropped = 0;
   std::uint64_t batches_kept_whole = 0;  // compressed, control, or a producer's last
   std::size_t keys = 0;                  // distinct keys in the map
+  // One past the last offset of the cleaned section: the base offset of the
+  // first segment left dirty (the active one, or the first one
+  // min_compaction_lag_ms kept out); -1 when nothing was cleaned.
+  std::int64_t cleaned_end = -1;
 };
 
 class LogCleaner {

@@ -71,7 +71,14 @@ TEST(TopicConfigCheck, RejectsUnknownNamesAndBadValuesWithAReason) {
                                   {"flush.messages", "0", "must be 1.."},
                                   {"flush.messages", "1000", "syncs every batch"},
                                   {"flush.ms", "-1", "must be 0.."},
-                                  {"cleanup.policy", "compact", "compaction is not implemented"},
+                                  {"cleanup.policy", "compress", "expected delete, compact or compact,delete"},
+                                  {"cleanup.policy", "compact,compact", "given twice"},
+                                  {"cleanup.policy", "", "expected delete, compact"},
+                                  {"min.cleanable.dirty.ratio", "1.5", "must be 0..1"},
+                                  {"min.cleanable.dirty.ratio", "half", "expected a double"},
+                                  {"delete.retention.ms", "-1", "must be 0.."},
+                                  {"min.compaction.lag.ms", "-1", "must be 0.."},
+                                  {"max.compaction.lag.ms", "0", "must be 1.."},
                                   {"compression.type", "zstd", "only producer"},
                                   {"message.timestamp.type", "LogAppendTime", "only CreateTime"},
                                   {"segment.ms", "1000", "only 604800000"}}) {
@@ -97,6 +104,28 @@ TEST(TopicConfigApply, OverridesChangeOnlyTheirFields) {
   EXPECT_EQ(c.data_dir, base.data_dir);
   EXPECT_THROW(TopicConfig::apply(base, {{"retention.ms", "x"}}), std::invalid_argument);
   EXPECT_THROW(TopicConfig::apply(base, {{"bogus", "1"}}), std::invalid_argument);
+}
+
+TEST(TopicConfigApply, CompactionConfigs) {
+  Config base;
+  EXPECT_FALSE(base.compacts());
+  EXPECT_TRUE(base.deletes());
+  auto c = TopicConfig::apply(base, {{"cleanup.policy", "compact"},
+                                     {"delete.retention.ms", "5000"},
+                                     {"min.compaction.lag.ms", "10"},
+                                     {"max.compaction.lag.ms", "20000"},
+                                     {"min.cleanable.dirty.ratio", "0.25"}});
+  EXPECT_TRUE(c.compacts());
+  EXPECT_FALSE(c.deletes());
+  EXPECT_EQ(c.delete_retention_ms, 5000);
+  EXPECT_EQ(c.min_compaction_lag_ms, 10);
+  EXPECT_EQ(c.max_compaction_lag_ms, 20000);
+  EXPECT_DOUBLE_EQ(c.min_cleanable_dirty_ratio, 0.25);
+  for (const char* both : {"compact,delete", "delete,compact", " compact , delete "}) {
+    auto b = TopicConfig::apply(base, {{"cleanup.policy", both}});
+    EXPECT_TRUE(b.compacts()) << both;
+    EXPECT_TRUE(b.deletes()) << both;
+  }
 }
 
 TEST(TopicConfigApply, FlushPolicyFromFlushMessagesAndFlushMs) {
@@ -312,7 +341,7 @@ TEST_F(TopicConfigApisTest, CreateTopicsHonoursConfigsAtEveryVersion) {
     EXPECT_EQ(t->config->max_message_bytes, 2000);
 
     const std::string bad = "bad" + std::to_string(v);
-    res = n.call<kafka::CreateTopicsResponse>(v, create_req(bad, {{"retention.ms", "1"}, {"cleanup.policy", "compact"}}));
+    res = n.call<kafka::CreateTopicsResponse>(v, create_req(bad, {{"retention.ms", "1"}, {"cleanup.policy", "compacted"}}));
     EXPECT_EQ(res.topics[0].error_code, to_wire(ErrorCode::invalid_config));
     if (v >= 1) {
       ASSERT_TRUE(res.topics[0].error_message.has_value());
@@ -360,6 +389,46 @@ TEST_F(TopicConfigApisTest, ProduceUsesTheTopicsMaxMessageBytes) {
     EXPECT_EQ(pr.responses[0].partitions[0].error_code,
               std::string(topic) == "small" ? to_wire(ErrorCode::message_too_large) : 0)
         << topic;
+  }
+}
+
+TEST_F(TopicConfigApisTest, DescribeConfigsReportsTheCompactionConfigs) {
+  cfg.cleaner_threads = 2;
+  Node n(cfg);
+  auto cr = n.call<kafka::CreateTopicsResponse>(
+      4, create_req("c", {{"cleanup.policy", "compact"}, {"min.cleanable.dirty.ratio", "0.1"}}));
+  ASSERT_EQ(cr.topics[0].error_code, 0);
+  kafka::DescribeConfigsRequest req;
+  req.resources = {{2, "c", std::nullopt}, {4, "0", std::nullopt}};
+  auto res = n.call<kafka::DescribeConfigsResponse>(3, req);
+  ASSERT_EQ(res.results.size(), 2u);
+  auto find = [&](std::size_t r, const std::string& name) -> const kafka::DescribeConfigsResponse::Config* {
+    for (const auto& c : res.results[r].configs)
+      if (c.name == name) return &c;
+    return nullptr;
+  };
+  struct Want {
+    std::size_t resource;
+    const char* name;
+    const char* value;
+    std::int8_t source;
+    std::int8_t type;
+  };
+  for (const auto& w : std::vector<Want>{{0, "cleanup.policy", "compact", 1, 7},
+                                         {0, "min.cleanable.dirty.ratio", "0.1", 1, 6},
+                                         {0, "delete.retention.ms", "86400000", 5, 5},
+                                         {0, "min.compaction.lag.ms", "0", 5, 5},
+                                         {0, "max.compaction.lag.ms", "9223372036854775807", 5, 5},
+                                         {1, "log.cleanup.policy", "delete", 5, 7},
+                                         {1, "log.cleaner.threads", "2", 4, 3},
+                                         {1, "log.cleaner.min.cleanable.ratio", "0.5", 5, 6},
+                                         {1, "log.cleaner.delete.retention.ms", "86400000", 5, 5},
+                                         {1, "log.cleaner.io.max.bytes.per.second", "1.7976931348623157e+308", 5, 6}}) {
+    const auto* c = find(w.resource, w.name);
+    ASSERT_NE(c, nullptr) << w.name;
+    EXPECT_EQ(c->value, w.value) << w.name;
+    EXPECT_EQ(c->config_source, w.source) << w.name;
+    EXPECT_EQ(c->config_type, w.type) << w.name;
   }
 }
 
@@ -456,7 +525,7 @@ TEST_F(TopicConfigApisTest, IncrementalAlterConfigsSetDeleteValidateAndPersist) 
              {"retention.ms", op(Op::set), "never"},
              {"no.such", op(Op::set), "1"},
              {"segment.bytes", op(Op::set), std::nullopt},
-             {"cleanup.policy", op(Op::append), "compact"}}) {
+             {"cleanup.policy", op(Op::append), "compress"}}) {
       auto res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {bad}));
       EXPECT_EQ(res.responses[0].error_code, to_wire(ErrorCode::invalid_config)) << bad.name;
       EXPECT_TRUE(res.responses[0].error_message.has_value());
@@ -472,6 +541,15 @@ TEST_F(TopicConfigApisTest, IncrementalAlterConfigsSetDeleteValidateAndPersist) 
     auto res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::append), "delete"}}));
     EXPECT_EQ(res.responses[0].error_code, 0);
     EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "delete");
+    // APPEND compact: both policies; SUBTRACT delete: compact alone.
+    res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::append), "compact"}}));
+    EXPECT_EQ(res.responses[0].error_code, 0);
+    EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "delete,compact");
+    EXPECT_TRUE(n.topics.find("t")->config->compacts());
+    res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::subtract), "delete"}}));
+    EXPECT_EQ(res.responses[0].error_code, 0);
+    EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "compact");
+    EXPECT_FALSE(n.topics.find("t")->config->deletes());
     res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::delete_), std::nullopt}}));
     EXPECT_EQ(n.topics.find("t")->overrides, before);
     // validate_only: checked, not applied.

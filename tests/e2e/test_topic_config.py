@@ -134,7 +134,7 @@ def main():
         check(os.path.exists(os.path.join(b.data_dir, "tc-0", "topic.config")), "tc-0/topic.config missing")
         for name, cfg, says in (("bad1", {"no.such.config": "1"}, "no.such.config"),
                                 ("bad2", {"retention.ms": "soon"}, "retention.ms"),
-                                ("bad3", {"cleanup.policy": "compact"}, "compaction")):
+                                ("bad3", {"cleanup.policy": "compacted"}, "cleanup.policy")):
             err = create(b, name, cfg)
             check(err is not None and err[0] == "INVALID_CONFIG", "%s: expected INVALID_CONFIG, got %s" % (name, err))
             check(says in err[1], "%s: error message %r does not mention %r" % (name, err[1], says))

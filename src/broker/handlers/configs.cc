@@ -100,7 +100,7 @@ void RequestHandler::incremental_alter_configs(const Header& h, kafka::Increment
   std::vector<AlterItem> items;
   for (auto& r : req.resources) {
     AlterItem it{r.resource_type, std::move(r.resource_name), {}};
-    it.edit = [ops = std::move(r.configs)](TopicConfig::Overrides& o, std::string* message) -> std::int16_t {
+    it.edit = [ops = std::move(r.configs), policy = cfg_.cleanup_policy](TopicConfig::Overrides& o, std::string* message) -> std::int16_t {
       std::map<std::string, int> seen;
       for (const auto& c : ops)
         if (++seen[c.name] > 1)
@@ -121,7 +121,7 @@ void RequestHandler::incremental_alter_configs(const Header& h, kafka::Increment
                             "APPEND/SUBTRACT apply to list configurations only, not " + c.name);
             if (!c.value) return refuse(ErrorCode::invalid_config, message, "null value for configuration " + c.name);
             auto cur = o.find(c.name);
-            auto list = split_list(cur != o.end() ? cur->second : "delete");
+            auto list = split_list(cur != o.end() ? cur->second : policy);
             for (const auto& v : split_list(*c.value)) {
               auto at = std::find(list.begin(), list.end(), v);
               if (static_cast<kafka::AlterConfigOp>(c.config_operation) == kafka::AlterConfigOp::append) {
@@ -132,7 +132,7 @@ void RequestHandler::incremental_alter_configs(const Header& h, kafka::Increment
             }
             std::string joined;
             for (const auto& v : list) joined += (joined.empty() ? "" : ",") + v;
-            o[c.name] = joined;  // validated by the registry (only "delete" is implemented)
+            o[c.name] = joined;  // validated by the registry (TopicConfig::check)
             break;
           }
           default:
