@@ -1,8 +1,9 @@
 // libFuzzer target: every codec generated from src/kafka/schema/*.msg
 // (requests, responses and internal records) at every version it describes.
-// Input: byte 0 picks the message (modulo their number), bytes 1-2 the
-// version (big-endian, folded into the message's range), the rest is the
-// body. Properties beyond "no crash / no UB": a body that decodes re-encodes
+// Input: bytes 0-1 pick the message by its stable fuzz id (2*api for a
+// request, 2*api+1 for a response, 0x8000+id for a record; an id no message
+// has picks one by its value modulo their number), bytes 2-3 the version
+// (big-endian, folded into the message's range), the rest is the body. Properties beyond "no crash / no UB": a body that decodes re-encodes
 // to bytes that decode again and re-encode byte-identically, and no decoded
 // message claims more elements than the input could hold.
 #include <cstddef>
@@ -45,6 +46,18 @@ bool decode(std::span<const std::byte> body, std::int16_t v, Msg& out) {
   return r.ok();
 }
 
+// The index of the message with fuzz id `id`, or -1.
+struct Find {
+  int id;
+  int index = 0;
+  int found = -1;
+  template <class Msg>
+  void operator()(const char*, int fuzz_id) {
+    if (fuzz_id == id) found = index;
+    ++index;
+  }
+};
+
 struct Pick {
   int wanted;
   std::uint16_t raw_version;
@@ -52,7 +65,7 @@ struct Pick {
   int index = 0;
 
   template <class Msg>
-  void operator()(const char*) {
+  void operator()(const char*, int) {
     if (index++ != wanted) return;
     const int span = Msg::kMaxVersion - Msg::kMinVersion + 1;
     const auto v = static_cast<std::int16_t>(Msg::kMinVersion + raw_version % span);
@@ -68,9 +81,13 @@ struct Pick {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 3) return 0;
+  if (size < 4) return 0;
   std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);
-  Pick p{data[0] % kGeneratedMessageCount, static_cast<std::uint16_t>(data[1] << 8 | data[2]), in.subspan(3)};
+  const int id = data[0] << 8 | data[1];
+  Find f{id};
+  for_each_generated_message(f);
+  const int wanted = f.found >= 0 ? f.found : id % kGeneratedMessageCount;
+  Pick p{wanted, static_cast<std::uint16_t>(data[2] << 8 | data[3]), in.subspan(4)};
   for_each_generated_message(p);
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "broker/metrics.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "kafka/api_key.h"
@@ -7,9 +9,11 @@
 
 namespace nocopy::broker {
 
-void Metrics::on_request(std::int16_t api, std::size_t bytes) {
+void Metrics::on_request(std::int16_t api, std::int16_t version, std::size_t bytes) {
   auto i = (api >= 0 && api < kMaxApi) ? api : kMaxApi - 1;
+  auto v = std::clamp<int>(version, 0, kMaxVersion - 1);
   add(requests_[i], 1);
+  add(requests_by_version_[i * kMaxVersion + v], 1);
   add(request_bytes_[i], bytes);
 }
 
@@ -44,6 +48,16 @@ std::string Metrics::render() const {
     }
   };
   per_api("nocopy_requests_total", "Requests received by API.", requests_);
+  out += "# HELP nocopy_requests_by_version_total Requests received by API and version.\n"
+         "# TYPE nocopy_requests_by_version_total counter\n";
+  for (int i = 0; i < kMaxApi * kMaxVersion; ++i) {
+    auto n = ld(requests_by_version_[i]);
+    if (n == 0) continue;
+    const int api = i / kMaxVersion;
+    auto label = api == kMaxApi - 1 ? std::string_view("unknown") : kafka::api_label(static_cast<std::int16_t>(api));
+    out += fmt::format("nocopy_requests_by_version_total{{api=\"{}\",key=\"{}\",version=\"{}\"}} {}\n", label, api,
+                       i % kMaxVersion, n);
+  }
   per_api("nocopy_request_bytes_total", "Request bytes received by API.", request_bytes_);
   per_api("nocopy_response_bytes_total", "Response bytes queued by API.", response_bytes_);
   auto counter = [&](const char* name, const char* help, std::uint64_t v) {

@@ -3,6 +3,7 @@
 // Metric names (stable; `nocopy perf compare` and docs/architecture-broker.md
 // depend on them):
 //   nocopy_requests_total{api}                 requests received, by API name
+//   nocopy_requests_by_version_total{api,key,version}  the same by API key and version (what clients negotiated)
 //   nocopy_request_bytes_total{api}            request bytes (incl. size prefix)
 //   nocopy_response_bytes_total{api}           response bytes queued (incl. file regions)
 //   nocopy_fetch_bytes_total{strategy}         record bytes served by Fetch (file regions)
@@ -41,10 +42,11 @@ namespace nocopy::broker {
 class Metrics {
  public:
   static constexpr int kMaxApi = 64;
+  static constexpr int kMaxVersion = 32;  // versions at or above count as kMaxVersion - 1
 
   explicit Metrics(io::Strategy strategy) : strategy_(strategy) {}
 
-  void on_request(std::int16_t api, std::size_t bytes);
+  void on_request(std::int16_t api, std::int16_t version, std::size_t bytes);
   void on_response(std::int16_t api, std::uint64_t bytes);
   void on_fetch_bytes(std::uint64_t bytes) { add(fetch_bytes_, bytes); }
   void on_send(const io::Counters& delta);
@@ -72,6 +74,7 @@ class Metrics {
 
   io::Strategy strategy_;
   std::array<std::atomic<std::uint64_t>, kMaxApi> requests_{};
+  std::array<std::atomic<std::uint64_t>, kMaxApi * kMaxVersion> requests_by_version_{};
   std::array<std::atomic<std::uint64_t>, kMaxApi> request_bytes_{};
   std::array<std::atomic<std::uint64_t>, kMaxApi> response_bytes_{};
   std::atomic<std::uint64_t> fetch_bytes_{0};

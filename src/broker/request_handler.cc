@@ -63,7 +63,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
   kafka::DecodedRequest req = kafka::decode_request(frame);
   if (!req.header_ok) return done(close_reply("truncated request header"));
   const kafka::RequestHeader& h = req.header;
-  metrics_.on_request(h.api_key, frame.size() + 4);
+  metrics_.on_request(h.api_key, h.api_version, frame.size() + 4);
 
   if (req.status == kafka::RequestStatus::unknown_api || (!groups_ && GroupsService::handles(h.api_key)))
     return done(close_reply(fmt::format("unknown API key {}", h.api_key)));

@@ -1,5 +1,8 @@
 // Kafka API keys and the table of versions nocopy speaks.
 //
+// Both are generated from the request descriptions (src/kafka/schema/
+// *_request.msg: api=, advertise=, serve=, flexible=): the ApiKey enum in
+// kafka/api_key_enum.h, the rows of supported_apis() in kafka/api_table.inc.
 // `supported_apis()` is the single source of truth for the ranges advertised
 // in ApiVersions and for what decode_request() accepts. Old minimums are
 // advertised on purpose: librdkafka disables features when one specific old
@@ -14,33 +17,10 @@
 #include <span>
 #include <string_view>
 
+#include "kafka/api_key_enum.h"
+
 namespace nocopy::kafka {
 
-enum class ApiKey : std::int16_t {
-  produce = 0,
-  fetch = 1,
-  list_offsets = 2,
-  metadata = 3,
-  offset_commit = 8,
-  offset_fetch = 9,
-  find_coordinator = 10,
-  join_group = 11,
-  heartbeat = 12,
-  leave_group = 13,
-  sync_group = 14,
-  describe_groups = 15,
-  list_groups = 16,
-  api_versions = 18,
-  create_topics = 19,
-  delete_topics = 20,
-  init_producer_id = 22,
-  describe_configs = 32,
-  alter_configs = 33,
-  create_partitions = 37,
-  delete_groups = 42,
-  incremental_alter_configs = 44,
-  offset_delete = 47,
-};
 
 struct ApiInfo {
   ApiKey key;

@@ -1,26 +1,6 @@
-// Every request/response type nocopy speaks (one header per API).
+// Every request/response type nocopy speaks: kafka/request_body.h (generated)
+// includes each API's header; ApiVersions' hand-written helpers come on top.
 #pragma once
 
-#include "kafka/alter_configs.h"
 #include "kafka/api_versions.h"
-#include "kafka/create_partitions.h"
-#include "kafka/create_topics.h"
-#include "kafka/delete_groups.h"
-#include "kafka/delete_topics.h"
-#include "kafka/describe_configs.h"
-#include "kafka/describe_groups.h"
-#include "kafka/fetch.h"
-#include "kafka/find_coordinator.h"
-#include "kafka/heartbeat.h"
-#include "kafka/incremental_alter_configs.h"
-#include "kafka/init_producer_id.h"
-#include "kafka/join_group.h"
-#include "kafka/leave_group.h"
-#include "kafka/list_groups.h"
-#include "kafka/list_offsets.h"
-#include "kafka/metadata.h"
-#include "kafka/offset_commit.h"
-#include "kafka/offset_delete.h"
-#include "kafka/offset_fetch.h"
-#include "kafka/produce.h"
-#include "kafka/sync_group.h"
+#include "kafka/request_body.h"

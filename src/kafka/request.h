@@ -19,18 +19,14 @@
 #include <variant>
 
 #include "kafka/messages.h"
+#include "kafka/request_body.h"
 #include "kafka/reader.h"
 #include "kafka/request_header.h"
 
 namespace nocopy::kafka {
 
-using RequestBody =
-    std::variant<std::monostate, ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
-                 OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
-                 HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest, ListGroupsRequest,
-                 ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, InitProducerIdRequest,
-                 DescribeConfigsRequest, CreatePartitionsRequest, DeleteGroupsRequest, OffsetDeleteRequest,
-                 AlterConfigsRequest, IncrementalAlterConfigsRequest>;
+// RequestBody (the variant of every request type, by API key) is generated:
+// kafka/request_body.h.
 
 enum class RequestStatus : std::uint8_t { ok, unsupported_version, unknown_api, malformed };
 

@@ -50,7 +50,7 @@ DecodeError decode(std::span<const std::byte> bytes, std::int16_t v, Msg& out) {
 struct RoundTrip {
   int checked = 0;
   template <class Msg>
-  void operator()(const char* name) {
+  void operator()(const char* name, int /*fuzz_id*/) {
     for (std::int16_t v = Msg::kMinVersion; v <= Msg::kMaxVersion; ++v) {
       for (int seed = 0; seed < 2; ++seed) {
         SCOPED_TRACE(std::string(name) + " v" + std::to_string(v) + " seed " + std::to_string(seed));
@@ -76,18 +76,17 @@ TEST(GeneratedCodec, EveryMessageEveryVersionRoundTrips) {
   EXPECT_GE(rt.checked, 2 * kGeneratedMessageCount);
 }
 
-// Seeds for fuzz_generated_decoders: byte 0 = message index, bytes 1-2 =
-// version offset from the message's minimum, then the body. Written when
+// Seeds for fuzz_generated_decoders: bytes 0-1 = the message's stable fuzz
+// id, bytes 2-3 = version offset from its minimum, then the body. Written when
 // NOCOPY_WRITE_FUZZ_CORPUS names a directory, e.g.
 //   NOCOPY_WRITE_FUZZ_CORPUS=fuzz/corpus/generated_decoders
 //   build/tests/kafka/test_kafka --gtest_filter='GeneratedCodec.FuzzSeeds'
 // otherwise every checked-in seed must decode.
 struct Seeds {
   const char* dir;
-  int index = 0;
   int checked = 0;
   template <class Msg>
-  void operator()(const char* name) {
+  void operator()(const char* name, int id) {
     for (std::int16_t v = Msg::kMinVersion; v <= Msg::kMaxVersion; ++v) {
       const std::string file = std::string(name) + "_v" + std::to_string(v);
       const std::filesystem::path path = std::filesystem::path(dir) / file;
@@ -96,21 +95,21 @@ struct Seeds {
         sample(m, v, 0);
         auto body = encode(m, v);
         const int off = v - Msg::kMinVersion;
-        std::vector<char> out{static_cast<char>(index), static_cast<char>(off >> 8), static_cast<char>(off & 0xff)};
+        std::vector<char> out{static_cast<char>(id >> 8), static_cast<char>(id & 0xff), static_cast<char>(off >> 8),
+                              static_cast<char>(off & 0xff)};
         for (std::byte b : body) out.push_back(static_cast<char>(b));
         std::ofstream(path, std::ios::binary).write(out.data(), static_cast<std::streamsize>(out.size()));
       }
       std::ifstream in(path, std::ios::binary);
       ASSERT_TRUE(in.good()) << path;
       std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      ASSERT_GE(raw.size(), 3u) << path;
-      EXPECT_EQ(raw[0], static_cast<char>(index)) << path;
-      auto body = std::as_bytes(std::span(raw)).subspan(3);
+      ASSERT_GE(raw.size(), 4u) << path;
+      EXPECT_EQ(static_cast<std::uint8_t>(raw[0]) << 8 | static_cast<std::uint8_t>(raw[1]), id) << path;
+      auto body = std::as_bytes(std::span(raw)).subspan(4);
       Msg m;
       EXPECT_EQ(decode(body, v, m), DecodeError::none) << path;
       ++checked;
     }
-    ++index;
   }
 };
 

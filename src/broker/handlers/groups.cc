@@ -15,7 +15,9 @@ namespace nocopy::broker {
 using namespace handlers;
 
 void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done) {
-  metrics_.on_request(key, frame.size() + 4);
+  kafka::Reader peek(frame.subspan(2));
+  const std::int16_t version = peek.i16();
+  metrics_.on_request(key, peek.ok() ? version : std::int16_t{-1}, frame.size() + 4);
   groups_->handle(frame, "", loop, [this, key, d = std::move(done)](std::optional<buf::Chain> c) {
     if (!c) return d(close_reply("malformed group request"));
     metrics_.on_response(key, c->length());

@@ -3,10 +3,19 @@
 
 Usage: gen.py OUT_DIR FILE.msg...
 
-Writes OUT_DIR/kafka/<api>.h for every API (the request and response
-descriptions named <api>_request.msg / <api>_response.msg share one header)
-and OUT_DIR/kafka/generated_registry.h, which lists every generated message
-with its versions for the golden tests and the fuzz target.
+Writes, into OUT_DIR/kafka/:
+  <api>.h                 every API's messages (the request and response
+                          descriptions named <api>_request.msg /
+                          <api>_response.msg share one header)
+  api_key_enum.h          enum class ApiKey: one enumerator per request
+                          description, named after its file (<api>)
+  api_table.inc           the ApiInfo rows of supported_apis(), ordered by key
+                          (src/kafka/api_key.cc includes it)
+  request_body.h          RequestBody, the variant of every request type, and
+                          decode_request_body(), the switch on the API key
+  generated_registry.h    every generated message with its versions and a
+                          stable fuzz id, for the golden tests and the fuzz
+                          target
 
 Description format (one message per file, '#' starts a comment):
 
@@ -26,6 +35,16 @@ after_decode=yes calls a hand-written after_decode(msg, version) once a
 decode succeeds or fails (src/kafka/message_hooks.cc);
 header=NAME writes kafka/NAME.h instead of kafka/<api>.h (for an API whose
 hand-written helpers keep the <api>.h name and include the generated one).
+
+A request description is also the API's row in the API table:
+advertise=A-B is the range ApiVersions lists and decode_request() accepts
+(default: versions; it must lie inside versions), serve=N+ the first version
+the broker serves -- requests in [A, N) decode and are answered with
+UNSUPPORTED_VERSION (default: A). codec=hand marks an API whose codec is
+still hand-written in kafka/<api>.h: its description has the header line
+only (no fields) and contributes its table row and request type.
+Records that are neither requests nor responses (api=-1) take id=N, their
+stable fuzz id.
 Each field line is: name, type, then options. Types: int8 int16 int32 int64
 uint16 varint varlong bool float64 uuid string bytes records, []T for arrays
 of any of those, a CamelCase name for a nested struct, []CamelCase for an
@@ -119,6 +138,10 @@ class Field:
 
 class Message:
     def __init__(self, name, api, versions, flexible, path, header=None, after_decode=False):
+        self.advertise = versions
+        self.serve = versions[0]
+        self.hand = False
+        self.record_id = None
         self.header = header
         self.after_decode = after_decode
         self.name = name
@@ -144,9 +167,29 @@ def parse(path):
                 if msg is not None:
                     raise SchemaError(f"{where}: one message per file")
                 opts = dict(w.split("=", 1) for w in words[2:])
+                known = {"api", "versions", "flexible", "header", "after_decode", "advertise", "serve", "codec", "id"}
+                for k in opts:
+                    if k not in known:
+                        raise SchemaError(f"{where}: unknown message option '{k}'")
                 msg = Message(words[1], int(opts.get("api", "-1")), parse_range(opts["versions"], where),
                               parse_range(opts.get("flexible", "none"), where), path, opts.get("header"),
                               opts.get("after_decode") == "yes")
+                if "advertise" in opts:
+                    msg.advertise = parse_range(opts["advertise"], where)
+                    if msg.advertise[0] < msg.versions[0] or msg.advertise[1] > msg.versions[1]:
+                        raise SchemaError(f"{where}: advertise= must lie inside versions=")
+                msg.serve = parse_range(opts["serve"], where)[0] if "serve" in opts else msg.advertise[0]
+                msg.hand = opts.get("codec") == "hand"
+                if "codec" in opts and opts["codec"] != "hand":
+                    raise SchemaError(f"{where}: codec= takes only 'hand'")
+                if "id" in opts:
+                    msg.record_id = int(opts["id"])
+                if msg.api < 0 and msg.record_id is None:
+                    raise SchemaError(f"{where}: a record (api=-1) needs id=N")
+                if msg.api >= 0 and not re.fullmatch(r"[A-Z]\w*(Request|Response)", msg.name):
+                    raise SchemaError(f"{where}: an API message is named <Name>Request or <Name>Response")
+                if (msg.hand or "advertise" in opts or "serve" in opts) and not msg.name.endswith("Request"):
+                    raise SchemaError(f"{where}: codec=, advertise= and serve= belong on the request")
                 stack = [(0, msg.fields, None)]
                 continue
             if msg is None:
@@ -166,7 +209,17 @@ def parse(path):
                 stack.append((indent + 2, fld.fields, fld))
     if msg is None:
         raise SchemaError(f"{path}: no message line")
+    if msg.hand and msg.fields:
+        raise SchemaError(f"{path}: a codec=hand description has no fields")
     return msg
+
+
+def fuzz_id(m):
+    """Stable 16-bit id: 2*api for a request, 2*api+1 for a response,
+    0x8000+id for a record. Adding descriptions never changes others' ids."""
+    if m.api >= 0:
+        return 2 * m.api + (1 if m.name.endswith("Response") else 0)
+    return 0x8000 + m.record_id
 
 
 def cond(rng, outer, var="io.v"):
@@ -464,6 +517,66 @@ def api_of(path):
     return re.sub(r"_(request|response)$", "", stem)
 
 
+def check_pairs(msgs):
+    """Request/response pairs agree on the API key and the flexible versions;
+    every API key has one request; stable fuzz ids are unique."""
+    reqs = {}
+    ids = {}
+    for m in msgs:
+        fid = fuzz_id(m)
+        if fid in ids:
+            raise SchemaError(f"{m.path}: same fuzz id as {ids[fid].path}")
+        ids[fid] = m
+        if m.api >= 0 and m.name.endswith("Request"):
+            if m.api in reqs:
+                raise SchemaError(f"{m.path}: api={m.api} already described by {reqs[m.api].path}")
+            reqs[m.api] = m
+    for m in msgs:
+        if m.api >= 0 and m.name.endswith("Response"):
+            q = reqs.get(m.api)
+            if q is None:
+                raise SchemaError(f"{m.path}: no request description with api={m.api}")
+            if not q.hand and (q.flexible != m.flexible or q.versions != m.versions):
+                raise SchemaError(f"{m.path}: versions/flexible differ from {q.path}")
+            if q.hand:
+                raise SchemaError(f"{m.path}: {q.path} is codec=hand; describe both or neither")
+    return [reqs[k] for k in sorted(reqs)]
+
+
+def api_table(reqs):
+    enum = ["// Generated by src/kafka/schema/gen.py from the request descriptions.", "#pragma once", "",
+            "#include <cstdint>", "", "namespace nocopy::kafka {", "",
+            "// One enumerator per API nocopy speaks, named after its description file.",
+            "enum class ApiKey : std::int16_t {"]
+    rows = ["// Generated by src/kafka/schema/gen.py: the ApiInfo rows of supported_apis(), by key.",
+            "// key, name, advertised min/max, served from, flexible from, label"]
+    for q in reqs:
+        label = api_of(q.path)
+        enum.append(f"  {label} = {q.api},")
+        flex = min(q.flexible[0], 32767)
+        rows.append(f'{{ApiKey::{label}, "{q.name[:-len("Request")]}", {q.advertise[0]}, {q.advertise[1]}, '
+                    f'{q.serve}, {flex}, "{label}"}},')
+    enum += ["};", "", f"inline constexpr int kApiCount = {len(reqs)};", "", "}  // namespace nocopy::kafka", ""]
+    return "\n".join(enum), "\n".join(rows) + "\n"
+
+
+def request_body(reqs, header_of):
+    lines = ["// Generated by src/kafka/schema/gen.py: the request body of every API, by key.", "#pragma once", "",
+             "#include <cstdint>", "#include <variant>", "", '#include "kafka/api_key.h"', '#include "kafka/reader.h"']
+    for h in sorted({header_of(q) for q in reqs}):
+        lines.append(f'#include "kafka/{h}.h"')
+    lines += ["", "namespace nocopy::kafka {", "",
+              "using RequestBody = std::variant<std::monostate, " + ", ".join(q.name for q in reqs) + ">;", "",
+              "// Decodes the body of API `key` at `version` into `body` (src/kafka/request.cc).",
+              "// DecodeError::bad_value for a key with no description.",
+              "DecodeError decode_request_body(ApiKey key, Reader& r, std::int16_t version, RequestBody& body);", "",
+              "}  // namespace nocopy::kafka", ""]
+    cases = ["// Generated by src/kafka/schema/gen.py: the switch of decode_request_body()."]
+    for q in reqs:
+        cases.append(f"case ApiKey::{api_of(q.path)}: return decode_into<{q.name}>(r, version, body);")
+    return "\n".join(lines), "\n".join(cases) + "\n"
+
+
 def main(argv):
     out_dir = argv[1]
     groups = {}
@@ -471,7 +584,9 @@ def main(argv):
     for path in sorted(argv[2:]):
         msg = parse(path)
         msgs.append(msg)
-        groups.setdefault(msg.header or api_of(path), []).append(msg)
+        if not msg.hand:
+            groups.setdefault(msg.header or api_of(msg.path), []).append(msg)
+    reqs = check_pairs(msgs)
     os.makedirs(os.path.join(out_dir, "kafka"), exist_ok=True)
     for api, ms in groups.items():
         lines = [HEADER.format(srcs=", ".join("src/kafka/schema/" + os.path.basename(m.path) for m in ms))]
@@ -484,21 +599,40 @@ def main(argv):
             lines.append("")
         lines.append("}  // namespace nocopy::kafka")
         write(os.path.join(out_dir, "kafka", f"{api}.h"), "\n".join(lines) + "\n")
+    gen = [m for m in msgs if not m.hand]
     reg = ["// Generated by src/kafka/schema/gen.py: every generated message, for tests and fuzzing.",
            "#pragma once", ""]
     for api in groups:
         reg.append(f'#include "kafka/{api}.h"')
     reg += ["", "namespace nocopy::kafka {", "",
-            "// Calls f.template operator()<Msg>(name) for every generated message.",
+            "// Calls f.template operator()<Msg>(name, fuzz_id) for every generated message.",
+            "// fuzz_id: 2*api (request), 2*api+1 (response), 0x8000+id (record); stable as",
+            "// descriptions are added.",
             "template <class F>", "void for_each_generated_message(F&& f) {"]
-    for m in msgs:
-        reg.append(f'  f.template operator()<{m.name}>("{m.name}");')
-    reg += ["}", "", f"inline constexpr int kGeneratedMessageCount = {len(msgs)};", "",
+    for m in gen:
+        reg.append(f'  f.template operator()<{m.name}>("{m.name}", {fuzz_id(m)});')
+    reg += ["}", "", f"inline constexpr int kGeneratedMessageCount = {len(gen)};", "",
             "}  // namespace nocopy::kafka", ""]
     write(os.path.join(out_dir, "kafka", "generated_registry.h"), "\n".join(reg))
+    enum, rows = api_table(reqs)
+    write(os.path.join(out_dir, "kafka", "api_key_enum.h"), enum)
+    write(os.path.join(out_dir, "kafka", "api_table.inc"), rows)
+    # kafka/<api>.h: the generated header, or the hand-written one (codec=hand,
+    # or header= moved the generated messages aside for it to include).
+    body, cases = request_body(reqs, lambda q: api_of(q.path))
+    write(os.path.join(out_dir, "kafka", "request_body.h"), body)
+    write(os.path.join(out_dir, "kafka", "request_dispatch.inc"), cases)
 
 
 def write(path, text):
+    """Writes only when the text changed, so that an edit to one description
+    recompiles only what includes the files it changes (Ninja restats)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text:
+                return
+    except FileNotFoundError:
+        pass
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
 
