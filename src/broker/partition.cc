@@ -9,6 +9,7 @@
 
 #include "kafka/error_code.h"
 #include "broker/metrics.h"
+#include "log/control_batch.h"
 #include "log/partition_log.h"
 #include "log/record_batch.h"
 #include "net/event_loop.h"
@@ -23,6 +24,7 @@ log::LogConfig log_config(const Config& cfg) {
   lc.retention_bytes = cfg.retention_bytes;
   lc.max_message_bytes = static_cast<std::uint32_t>(cfg.max_message_bytes);
   lc.preallocate_bytes = cfg.preallocate_bytes;
+  lc.allow_control_batches = true;  // markers; Partition::append refuses them from clients
   switch (cfg.flush) {
     case FlushMode::never: lc.flush.mode = log::FlushPolicy::Mode::never; break;
     case FlushMode::interval:
@@ -47,6 +49,8 @@ Partition::Partition(std::string topic, std::int32_t index, std::filesystem::pat
       cfg_(cfg),
       metrics_(metrics) {
   log_ = log::PartitionLog::open(dir_, log_config(cfg_));
+  txns_ = std::make_unique<log::TransactionTracker>(dir_);
+  txns_->load(log_->segment_base_offsets());
   rebuild_producer_state();
   const auto& rep = log_->recovery_report();
   if (!rep.clean_shutdown && (rep.bytes_truncated || !rep.segments_deleted.empty()))
@@ -71,7 +75,13 @@ void Partition::rebuild_producer_state() {
   const std::int64_t end = log_->log_end_offset();
   std::int64_t next = std::max(log_->log_start_offset(), end - kProducerScanOffsets);
   std::size_t batches = 0;
+  const std::vector<std::int64_t> bases = log_->segment_base_offsets();
+  auto base_of = [&](std::int64_t offset) {
+    auto it = std::upper_bound(bases.begin(), bases.end(), offset);
+    return it == bases.begin() ? std::int64_t{0} : *std::prev(it);
+  };
   std::array<std::byte, log::kBatchHeaderSize> hdr;
+  std::vector<std::byte> control;
   while (next < end) {
     auto r = log_->read(next, 1 << 20);
     if (!r || r->regions.empty()) break;
@@ -85,7 +95,20 @@ void Partition::rebuild_producer_state() {
         const log::BatchHeader h = log::parse_batch_header(hdr);
         const ProducerStateManager::BatchId id{h.producer_id, h.producer_epoch, h.base_sequence,
                                                h.last_offset_delta + 1};
-        if (id.producer_id >= 0) producers_.record(id, h.base_offset, h.last_offset());
+        if (h.is_control()) {
+          // A marker: read its one record for the type (a few dozen bytes).
+          control.resize(std::min<std::uint64_t>(h.total_size(), 4096));
+          auto m = reg.file->pread_full(control, pos);
+          auto marker = m && *m == h.total_size() ? log::parse_control_batch(control) : std::nullopt;
+          if (marker) {
+            producers_.on_marker(h.producer_id, h.producer_epoch);
+            auto r = txns_->on_marker(h.producer_id, marker->type, h.base_offset, base_of(h.base_offset), true);
+            if (!r) spdlog::warn("{}-{}: transaction index: {}", topic_, index_, r.error().to_string());
+          }
+        } else {
+          if (id.producer_id >= 0) producers_.record(id, h.base_offset, h.last_offset());
+          if (h.is_transactional() && h.producer_id >= 0) txns_->on_data(h.producer_id, h.base_offset);
+        }
         ++batches;
         next = h.last_offset() + 1;
         pos += h.total_size();
@@ -93,6 +116,9 @@ void Partition::rebuild_producer_state() {
     }
     if (next <= before) break;  // no whole header in this read: stop rather than spin
   }
+  if (auto open = txns_->open_transactions(); !open.empty())
+    spdlog::info("{}-{}: {} open transaction(s) after recovery, last stable offset {}", topic_, index_, open.size(),
+                 last_stable_offset());
   if (producers_.producer_count())
     spdlog::info("{}-{}: producer state of {} producer(s) rebuilt from {} batch header(s)", topic_, index_,
                  producers_.producer_count(), batches);
@@ -116,6 +142,10 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_
                                               : kafka::to_wire(kafka::ErrorCode::corrupt_message);
     return out;
   }
+  if (h.is_control() || (h.is_transactional() && h.producer_id < 0)) {
+    out.error = kafka::to_wire(kafka::ErrorCode::invalid_record);
+    return out;
+  }
   const ProducerStateManager::BatchId id{h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta + 1};
   std::unique_lock lock(producers_mu_, std::defer_lock);
   if (id.producer_id >= 0) {
@@ -133,7 +163,16 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_
       return out;
     }
   }
+  // A transaction opens before its first batch is published (with the log
+  // end now, or the real offset once known), so the LSO never passes it.
+  const bool txn = h.is_transactional();
+  const std::int64_t provisional = txn ? log_->log_end_offset() : -1;
+  if (txn) txns_->on_data(id.producer_id, provisional);
   auto r = log_->append(batch, will_wait ? log::PartitionLog::SyncBy::caller : log::PartitionLog::SyncBy::log);
+  if (txn) {
+    if (r) txns_->data_appended(id.producer_id, provisional, r->base_offset);
+    else txns_->data_failed(id.producer_id, provisional);
+  }
   if (!r) {
     out.error = r.error().kafka_error_code();
     spdlog::debug("{}-{}: append rejected: {}", topic_, index_, r.error().to_string());
@@ -157,6 +196,62 @@ Partition::ReadResult Partition::read(std::int64_t offset, std::uint32_t max_byt
   out.regions = std::move(r->regions);
   out.bytes = r->bytes;
   return out;
+}
+
+Partition::ReadResult Partition::read_committed(std::int64_t offset, std::uint32_t max_bytes) const {
+  const std::int64_t lso = last_stable_offset();
+  if (offset >= lso) return {};
+  ReadResult out = read(offset, max_bytes);
+  if (out.error || out.regions.empty()) return out;
+  auto cut = log_->read(lso, 1);
+  if (!cut || cut->regions.empty()) return out;  // lso == log end: nothing to cut
+  const buf::FileRegion& at = cut->regions.front();
+  for (std::size_t i = 0; i < out.regions.size(); ++i) {
+    buf::FileRegion& reg = out.regions[i];
+    if (reg.file.get() != at.file.get()) continue;
+    if (reg.offset >= at.offset) {
+      out.regions.resize(i);
+    } else {
+      reg.length = std::min(reg.length, at.offset - reg.offset);
+      out.regions.resize(i + 1);
+    }
+    break;
+  }
+  out.bytes = 0;
+  for (const auto& reg : out.regions) out.bytes += reg.length;
+  return out;
+}
+
+std::int64_t Partition::last_stable_offset() const { return txns_->last_stable_offset(log_->log_end_offset()); }
+
+std::vector<log::AbortedTxn> Partition::aborted_transactions(std::int64_t from, std::int64_t upper) const {
+  return txns_->aborted(from, upper);
+}
+
+std::int64_t Partition::segment_base_of(std::int64_t offset) const {
+  const auto bases = log_->segment_base_offsets();
+  auto it = std::upper_bound(bases.begin(), bases.end(), offset);
+  return it == bases.begin() ? 0 : *std::prev(it);
+}
+
+std::int16_t Partition::append_marker(std::int64_t producer_id, std::int16_t epoch, bool commit,
+                                      std::int32_t coordinator_epoch) {
+  std::lock_guard lock(producers_mu_);
+  if (epoch < producers_.epoch_of(producer_id)) return kafka::to_wire(kafka::ErrorCode::invalid_producer_epoch);
+  auto batch = log::build_control_batch(
+      producer_id, epoch, {commit ? log::ControlType::commit : log::ControlType::abort, coordinator_epoch}, wall_ms());
+  auto r = log_->append(batch);
+  if (!r) {
+    spdlog::warn("{}-{}: transaction marker not appended: {}", topic_, index_, r.error().to_string());
+    return r.error().kafka_error_code();
+  }
+  producers_.on_marker(producer_id, epoch);
+  auto t = txns_->on_marker(producer_id, commit ? log::ControlType::commit : log::ControlType::abort, r->base_offset,
+                            segment_base_of(r->base_offset));
+  // The marker is in the log; a lost index entry is rebuilt at the next start.
+  if (!t) spdlog::warn("{}-{}: transaction index: {}", topic_, index_, t.error().to_string());
+  wake_appended();
+  return kafka::to_wire(kafka::ErrorCode::none);
 }
 
 std::int64_t Partition::high_watermark() const { return log_->log_end_offset(); }
@@ -241,6 +336,7 @@ void Partition::enforce_retention(bool delete_segments) {
     spdlog::warn("{}-{}: retention: {}", topic_, index_, r.error().to_string());
     return;
   }
+  txns_->prune(log_->log_start_offset(), log_->segment_base_offsets());
   if (r->segments_deleted)
     spdlog::info("{}-{}: retention deleted {} segment(s), {} bytes; log starts at {}", topic_, index_,
                  r->segments_deleted, r->bytes_deleted, r->log_start_offset);

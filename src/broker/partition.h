@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -22,6 +23,7 @@
 #include "broker/config.h"
 #include "broker/producer_state.h"
 #include "buf/file_region.h"
+#include "log/txn_tracker.h"
 
 namespace nocopy::log {
 class PartitionLog;
@@ -56,6 +58,9 @@ class Partition {
   // Validates (magic 2, one batch; the log checks the CRC-32C and
   // max.message.bytes) and appends one RecordBatch,
   // patching its baseOffset in place. Wakes fetch waiters on success.
+  // Transactional batches (attribute bit 4) open the producer's transaction
+  // here (the LSO stops at it) until its marker; control batches from a
+  // client are INVALID_RECORD (87).
   // Idempotent producers (producerId >= 0): a retried batch already among the
   // producer's last 5 is answered with its original offsets and not appended
   // again; a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER (45), an old epoch
@@ -74,6 +79,25 @@ class Partition {
   // max_bytes (the first batch whole even if larger, KIP-74).
   // offset == high watermark: no regions, no error.
   ReadResult read(std::int64_t offset, std::uint32_t max_bytes) const;
+
+  // read() for isolation_level=read_committed: the same regions, cut at the
+  // last stable offset (never a byte of an open transaction). Record bytes
+  // are still never read: the cut position is the LSO batch's position.
+  ReadResult read_committed(std::int64_t offset, std::uint32_t max_bytes) const;
+
+  // --- transactions (log/txn_tracker.h) -------------------------------------
+  // Appends a COMMIT or ABORT marker of (producer_id, epoch) -- the
+  // transaction coordinator's call. A marker of an epoch older than the one
+  // the partition knows is INVALID_PRODUCER_EPOCH (47); a newer one fences
+  // the older epoch's batches. Wakes fetch waiters (the LSO moved).
+  std::int16_t append_marker(std::int64_t producer_id, std::int16_t epoch, bool commit,
+                             std::int32_t coordinator_epoch);
+  // First offset of the earliest open transaction, else the high watermark.
+  std::int64_t last_stable_offset() const;
+  // The aborted transactions a read_committed fetch from `from` reports.
+  std::vector<log::AbortedTxn> aborted_transactions(std::int64_t from, std::int64_t upper) const;
+  // Open transactions: producer id -> first offset.
+  std::map<std::int64_t, std::int64_t> open_transactions() const { return txns_->open_transactions(); }
 
   std::int64_t high_watermark() const;
   std::int64_t log_start_offset() const;
@@ -129,8 +153,10 @@ class Partition {
   // Rebuilds producer sequence state from the batch headers of the log's
   // tail (the last kProducerScanOffsets offsets), as Kafka does from its
   // log after a restart, so a retry that straddles a restart is still
-  // recognised as a duplicate.
+  // recognised as a duplicate. The same scan replays the transactions
+  // (open ones, aborts missing from the .txnindex) into txns_.
   void rebuild_producer_state();
+  std::int64_t segment_base_of(std::int64_t offset) const;
   static std::int64_t wall_ms();
   static constexpr std::int64_t kProducerScanOffsets = 200000;
 
@@ -142,6 +168,7 @@ class Partition {
   const Config& cfg_;  // as opened; the log's limits follow reconfigure()
   Metrics* metrics_;
   std::unique_ptr<log::PartitionLog> log_;
+  std::unique_ptr<log::TransactionTracker> txns_;
   FlushNotifier test_flush_notifier_;
 
   std::mutex waiters_mu_;

@@ -112,6 +112,20 @@ void ProducerStateManager::record(const BatchId& b, std::int64_t first_offset, s
   while (e.batches.size() > kMaxBatchesPerProducer) e.batches.pop_front();
 }
 
+void ProducerStateManager::on_marker(std::int64_t producer_id, std::int16_t epoch) {
+  if (producer_id == kNoProducerId) return;
+  Entry& e = producers_[producer_id];
+  if (epoch > e.epoch) {
+    e.epoch = epoch;
+    e.batches.clear();
+  }
+}
+
+std::int16_t ProducerStateManager::epoch_of(std::int64_t producer_id) const {
+  auto it = producers_.find(producer_id);
+  return it == producers_.end() ? std::int16_t{-1} : it->second.epoch;
+}
+
 std::size_t ProducerStateManager::expire(std::int64_t now_ms, std::int64_t max_idle_ms) {
   if (max_idle_ms < 0) return 0;
   std::size_t n = 0;

@@ -111,6 +111,13 @@ class ProducerStateManager {
   // replaying the log).
   void record(const BatchId& batch, std::int64_t first_offset, std::int64_t last_offset, std::int64_t now_ms = -1);
 
+  // A transaction marker of `producer_id` at `epoch` was appended: a newer
+  // epoch replaces the producer's (its sequences restart), so batches of
+  // older epochs (a fenced zombie) are refused from now on.
+  void on_marker(std::int64_t producer_id, std::int16_t epoch);
+  // The epoch the partition knows for `producer_id`; -1 when unknown.
+  std::int16_t epoch_of(std::int64_t producer_id) const;
+
   // Forgets every producer whose last append is at least `max_idle_ms` old
   // (< 0: never); returns how many. Producers with no time yet get `now_ms`.
   std::size_t expire(std::int64_t now_ms, std::int64_t max_idle_ms);

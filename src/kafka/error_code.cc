@@ -58,6 +58,8 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(invalid_producer_id_mapping, "INVALID_PRODUCER_ID_MAPPING")
     NOCOPY_KAFKA_ERR(invalid_transaction_timeout, "INVALID_TRANSACTION_TIMEOUT")
     NOCOPY_KAFKA_ERR(concurrent_transactions, "CONCURRENT_TRANSACTIONS")
+    NOCOPY_KAFKA_ERR(transaction_coordinator_fenced, "TRANSACTION_COORDINATOR_FENCED")
+    NOCOPY_KAFKA_ERR(operation_not_attempted, "OPERATION_NOT_ATTEMPTED")
     NOCOPY_KAFKA_ERR(kafka_storage_error, "KAFKA_STORAGE_ERROR")
     NOCOPY_KAFKA_ERR(unknown_producer_id, "UNKNOWN_PRODUCER_ID")
     NOCOPY_KAFKA_ERR(non_empty_group, "NON_EMPTY_GROUP")
@@ -70,6 +72,8 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(fenced_instance_id, "FENCED_INSTANCE_ID")
     NOCOPY_KAFKA_ERR(group_subscribed_to_topic, "GROUP_SUBSCRIBED_TO_TOPIC")
     NOCOPY_KAFKA_ERR(invalid_record, "INVALID_RECORD")
+    NOCOPY_KAFKA_ERR(producer_fenced, "PRODUCER_FENCED")
+    NOCOPY_KAFKA_ERR(transactional_id_not_found, "TRANSACTIONAL_ID_NOT_FOUND")
 #undef NOCOPY_KAFKA_ERR
   }
   return fmt::format("UNKNOWN_{}", static_cast<int>(code));

@@ -61,6 +61,8 @@ enum class ErrorCode : std::int16_t {
   invalid_producer_id_mapping = 49,
   invalid_transaction_timeout = 50,
   concurrent_transactions = 51,
+  transaction_coordinator_fenced = 52,
+  operation_not_attempted = 55,
   kafka_storage_error = 56,
   unknown_producer_id = 59,
   non_empty_group = 68,
@@ -73,6 +75,8 @@ enum class ErrorCode : std::int16_t {
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
   invalid_record = 87,
+  producer_fenced = 90,
+  transactional_id_not_found = 105,
 };
 
 // "UNKNOWN_TOPIC_OR_PARTITION", ... ; "UNKNOWN_<n>" for unnamed values.

@@ -3,6 +3,10 @@
 // fewer than min_bytes available waits ("fetch purgatory") without a thread:
 // FetchWait registers with each partition's on_next_append and a max_wait_ms
 // timer on the loop; whichever comes first answers.
+// isolation_level=read_committed (1): each partition answers only below its
+// last stable offset (Partition::read_committed cuts the regions there) plus
+// the aborted transactions from the transaction index; the client filters
+// aborted records, as with Kafka, so the record bytes stay zero copy.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -33,6 +37,7 @@ struct FetchReq {
   std::int32_t max_wait_ms = 0;
   std::int32_t min_bytes = 0;
   std::int32_t max_bytes = 0x7fffffff;
+  bool read_committed = false;
   std::vector<FetchTopicReq> topics;
 };
 
@@ -40,6 +45,8 @@ struct PartitionRead {
   std::int16_t error = 0;
   std::int64_t hw = -1;
   std::int64_t log_start = -1;
+  std::int64_t lso = -1;
+  std::vector<log::AbortedTxn> aborted;
   Partition::ReadResult data;
 };
 
@@ -57,15 +64,20 @@ std::uint64_t read_all(const FetchReq& req, std::vector<std::vector<PartitionRea
         r.error = code(ErrorCode::unknown_topic_or_partition);
         continue;
       }
+      // The LSO before the high watermark: a transaction opening in
+      // between keeps the LSO at or below its first offset.
+      r.lso = pr.p->last_stable_offset();
       r.hw = pr.p->high_watermark();
       r.log_start = pr.p->log_start_offset();
       if (pr.fetch_offset < r.log_start || pr.fetch_offset > r.hw) {
         r.error = code(ErrorCode::offset_out_of_range);
         continue;
       }
-      if (pr.fetch_offset == r.hw || budget <= 0 || pr.max_bytes <= 0) continue;
+      const std::int64_t end = req.read_committed ? r.lso : r.hw;
+      if (pr.fetch_offset >= end || budget <= 0 || pr.max_bytes <= 0) continue;
       auto limit = static_cast<std::uint32_t>(std::min<std::int64_t>(pr.max_bytes, budget));
-      r.data = pr.p->read(pr.fetch_offset, limit);
+      r.data = req.read_committed ? pr.p->read_committed(pr.fetch_offset, limit) : pr.p->read(pr.fetch_offset, limit);
+      if (req.read_committed && r.data.bytes > 0) r.aborted = pr.p->aborted_transactions(pr.fetch_offset, r.lso);
       if (r.data.error) {
         r.error = r.data.error;
         r.data = {};
@@ -98,7 +110,11 @@ buf::Chain encode_fetch(const FetchReq& req, std::vector<std::vector<PartitionRe
       rp.partition_index = t.partitions[pi].partition;
       rp.error_code = r.error;
       rp.high_watermark = r.hw;
-      rp.last_stable_offset = r.hw;  // no transactions
+      rp.last_stable_offset = r.lso >= 0 ? std::min(r.lso, r.hw) : r.hw;
+      if (!r.aborted.empty()) {
+        rp.aborted_transactions.emplace();
+        for (const auto& a : r.aborted) rp.aborted_transactions->push_back({a.producer_id, a.first_offset});
+      }
       rp.log_start_offset = r.log_start;
       if (r.data.bytes > 0) {
         rp.records.splice_index = static_cast<std::int32_t>(regions.size());
@@ -173,6 +189,7 @@ void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventL
   req.max_wait_ms = in.max_wait_ms;
   req.min_bytes = in.min_bytes;
   req.max_bytes = in.max_bytes;
+  req.read_committed = in.isolation_level == 1;
   req.topics.reserve(in.topics.size());
   for (auto& t : in.topics) {
     auto& rt = req.topics.emplace_back();

@@ -1,5 +1,6 @@
 // ListOffsets v1-v3: latest (high watermark), earliest (log start), or the
-// first record with a timestamp at or after the one asked for.
+// first record with a timestamp at or after the one asked for. With
+// isolation_level=read_committed (v2+) "latest" is the last stable offset.
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -63,7 +64,7 @@ void RequestHandler::list_offsets(const Header& h, const kafka::ListOffsetsReque
       const std::int64_t ts = p.timestamp;
       std::int64_t off;
       if (ts == kafka::kLatestTimestamp)
-        off = part->high_watermark();
+        off = req.isolation_level == 1 ? part->last_stable_offset() : part->high_watermark();
       else if (ts == kafka::kEarliestTimestamp)
         off = part->log_start_offset();
       else
