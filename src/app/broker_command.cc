@@ -30,6 +30,9 @@ struct BrokerFlags {
   std::int64_t cleaner_threads = -1, cleaner_backoff_ms = -1;
   double min_cleanable_dirty_ratio = -1, cleaner_io_max_bytes_per_second = -1;
   bool no_metrics = false;
+  std::string cluster, rack, unclean;
+  std::int32_t default_replication_factor = -1;
+  std::int64_t session_timeout_ms = -1;
   std::string log_level = "info";
 };
 }  // namespace
@@ -92,6 +95,18 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--log-cleaner-backoff-ms", f->cleaner_backoff_ms,
                   "how long an idle cleaner sleeps before looking for dirty logs again [15000]")
       ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
+  cmd->add_option("--cluster", f->cluster,
+                  "cluster mode: etcd://HOST:PORT[,HOST:PORT...] (membership, controller and partition state in "
+                  "etcd); unset: single node");
+  cmd->add_option("--rack", f->rack, "rack id advertised in Metadata [none]");
+  cmd->add_option("--default-replication-factor", f->default_replication_factor,
+                  "replication factor of topics created without one (cluster mode) [1]")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--unclean-leader-election", f->unclean,
+                  "true|false: elect a replica outside the ISR when no ISR member is live [false]");
+  cmd->add_option("--session-timeout-ms", f->session_timeout_ms,
+                  "cluster mode: a broker silent this long leaves the cluster (etcd lease) [4000]")
+      ->check(CLI::Range(std::int64_t{2000}, std::int64_t{600000}));
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error [info]");
 
   cmd->callback([f] {
@@ -135,6 +150,18 @@ void add_broker_command(CLI::App& app) {
       if (f->cleaner_backoff_ms >= 1) cfg.cleaner_backoff_ms = f->cleaner_backoff_ms;
       if (f->cleaner_io_max_bytes_per_second >= 0) cfg.cleaner_io_max_bytes_per_second = f->cleaner_io_max_bytes_per_second;
       cfg.check_cleaner();
+      if (!f->cluster.empty()) cfg.cluster = f->cluster;
+      if (!f->rack.empty()) cfg.rack = f->rack;
+      if (f->default_replication_factor > 0) cfg.default_replication_factor = f->default_replication_factor;
+      if (f->session_timeout_ms > 0) cfg.session_timeout_ms = static_cast<std::uint32_t>(f->session_timeout_ms);
+      if (!f->unclean.empty()) {
+        if (f->unclean == "true" || f->unclean == "1")
+          cfg.unclean_leader_election = true;
+        else if (f->unclean == "false" || f->unclean == "0")
+          cfg.unclean_leader_election = false;
+        else
+          throw std::invalid_argument("--unclean-leader-election: expected true or false");
+      }
       if (!f->strategy.empty()) {
         auto s = io::parse_strategy(f->strategy);
         if (!s) throw std::invalid_argument("--fetch-strategy: unknown strategy '" + f->strategy + "'");

@@ -62,8 +62,13 @@ void Broker::start() {
     auto& sender = *senders_.at(conn.loop().index() % senders_.size());
     return std::make_unique<KafkaSession>(handler_, cfg_, metrics_, sender);
   });
+  if (cfg_.cluster_mode()) {
+    member_ = std::make_unique<ClusterMember>(cfg_.node_id, topics_, admin_);
+    handler_.set_cluster(nullptr, member_.get());  // nothing is led until etcd says so
+  }
   pool_->start();
   if (cfg_.listen.port == 0) cfg_.listen.port = pool_->port();
+  if (cfg_.cluster_mode()) join_cluster();
 
   if (cfg_.metrics_enabled) {
     metrics_server_ = std::make_unique<MetricsServer>(cfg_.metrics_listen, [this] { return metrics_.render(); });
@@ -83,6 +88,20 @@ void Broker::start() {
                cfg_.default_partitions == 1 ? "" : "s");
   if (metrics_server_)
     spdlog::info("metrics on http://{}:{}/metrics", cfg_.metrics_listen.host, metrics_server_->port());
+}
+
+void Broker::join_cluster() {
+  cluster::ClusterOptions o;
+  o.endpoints = cluster::EtcdClient::parse_endpoints(cfg_.cluster);
+  auto adv = cfg_.advertised_address();
+  o.self = {cfg_.node_id, adv.host, adv.port, cfg_.rack};
+  o.session_timeout = std::chrono::milliseconds(cfg_.session_timeout_ms);
+  o.default_replication_factor = cfg_.default_replication_factor;
+  o.unclean_leader_election = cfg_.unclean_leader_election;
+  cluster_ = std::make_unique<cluster::ClusterNode>(o, member_.get(), member_.get());
+  cluster_->start();
+  handler_.set_cluster(cluster_.get(), member_.get());
+  spdlog::info("cluster mode: etcd {}, node id {}, advertised {}", cfg_.cluster, cfg_.node_id, adv.to_string());
 }
 
 void Broker::schedule_retention() {
@@ -122,6 +141,9 @@ void Broker::shutdown() {
   if (shut_.exchange(true)) return;
   auto t0 = std::chrono::steady_clock::now();
   handler_.set_draining();
+  // Leave the cluster first so that the controller moves leadership away
+  // while this broker finishes what is in flight.
+  if (cluster_) cluster_->stop();
   if (pool_) pool_->stop(std::chrono::milliseconds(5000));
   retention_stop_ = true;
   if (retention_thread_.joinable()) retention_thread_.join();

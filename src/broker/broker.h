@@ -8,6 +8,8 @@
 //   LogCleanerPool: log.cleaner.threads threads compacting topics whose
 //     cleanup.policy holds compact
 //   MetricsServer: GET /metrics on a loopback port
+//   Cluster mode (--cluster): cluster::ClusterNode (membership, controller,
+//     etcd watch) feeding ClusterMember (local topics, partitions led)
 //
 // Lifecycle: start() recovers the data dir, binds, and starts the threads;
 // run_until_signal() blocks until SIGTERM/SIGINT, then shutdown(): stop
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "broker/admin_thread.h"
+#include "broker/cluster_member.h"
 #include "broker/config.h"
 #include "broker/groups_service.h"
 #include "broker/log_cleaner_pool.h"
@@ -27,6 +30,7 @@
 #include "broker/metrics_server.h"
 #include "broker/request_handler.h"
 #include "broker/topic_registry.h"
+#include "cluster/cluster_node.h"
 #include "io/transfer.h"
 #include "net/reactor_pool.h"
 
@@ -50,6 +54,7 @@ class Broker {
 
  private:
   void schedule_retention();
+  void join_cluster();  // cluster mode: registers in etcd and follows its state
 
   Config cfg_;
   Metrics metrics_;
@@ -61,6 +66,8 @@ class Broker {
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<GroupsService> groups_;
   std::unique_ptr<LogCleanerPool> cleaner_;
+  std::unique_ptr<ClusterMember> member_;
+  std::unique_ptr<cluster::ClusterNode> cluster_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;
   std::atomic<bool> retention_stop_{false};

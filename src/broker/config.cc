@@ -167,6 +167,11 @@ void Config::load_toml(const std::filesystem::path& file) {
   real("min_cleanable_dirty_ratio", min_cleanable_dirty_ratio);
   real("cleaner_io_max_bytes_per_second", cleaner_io_max_bytes_per_second);
   check_cleaner();
+  str("cluster", [&](const std::string& v) { cluster = v; });
+  str("rack", [&](const std::string& v) { rack = v; });
+  num("default_replication_factor", default_replication_factor);
+  flag("unclean_leader_election", unclean_leader_election);
+  num("session_timeout_ms", session_timeout_ms);
   str("fetch_strategy", [&](const std::string& v) {
     auto s = io::parse_strategy(v);
     if (!s) throw std::invalid_argument("config key 'fetch_strategy': unknown strategy '" + v + "'");

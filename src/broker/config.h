@@ -86,6 +86,13 @@ struct Config {
   bool deletes() const { return policy_deletes(cleanup_policy); }
   // Throws std::invalid_argument naming the first out-of-range cleaner setting.
   void check_cleaner() const;
+  // Cluster mode (empty `cluster`: single node, no etcd). "etcd://HOST:PORT[,HOST:PORT...]".
+  std::string cluster;
+  std::string rack;                                  // advertised in Metadata; empty: none
+  std::int32_t default_replication_factor = 1;       // topics created without one
+  bool unclean_leader_election = false;              // elect a replica outside the ISR when none is live
+  std::uint32_t session_timeout_ms = 4000;           // etcd lease of the broker's registration
+  bool cluster_mode() const { return !cluster.empty(); }
 
   // Applies a TOML file's keys (same names as the fields, e.g.
   // `listen = "127.0.0.1:9092"`, `fetch_strategy = "splice"`).

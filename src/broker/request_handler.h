@@ -48,10 +48,14 @@
 namespace nocopy::net {
 class EventLoop;
 }
+namespace nocopy::cluster {
+class ClusterNode;
+}
 
 namespace nocopy::broker {
 
 class GroupsService;
+class ClusterMember;
 
 struct Reply {
   enum class Kind { respond, none, close };
@@ -73,6 +77,18 @@ class RequestHandler {
 
   // Wires in the group APIs; null: not advertised. Before serving.
   void set_groups(GroupsService* g) { groups_ = g; }
+
+  // Cluster mode: Metadata, CreateTopics and DeleteTopics go through etcd,
+  // and only partitions this broker leads are served. Before serving.
+  void set_cluster(cluster::ClusterNode* node, const ClusterMember* member) {
+    cluster_ = node;
+    member_ = member;
+  }
+
+  // The local partition when this broker serves it (single node: whenever it
+  // exists; cluster mode: when it also leads it); else null with *error set
+  // (unknown_topic_or_partition or not_leader_or_follower).
+  std::shared_ptr<Partition> served(const std::string& topic, std::int32_t partition, std::int16_t* error) const;
 
   // Stops answering new long polls with waits (shutdown: answer at once).
   void set_draining() { draining_ = true; }
@@ -106,6 +122,7 @@ class RequestHandler {
   template <class Resp>
   void alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop, Done& done);
   ProducerIdAllocator& producer_ids();
+  kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
 
   const Config& cfg_;
   TopicRegistry& topics_;
@@ -113,6 +130,8 @@ class RequestHandler {
   AdminThread& admin_;
   std::atomic<bool> draining_{false};
   GroupsService* groups_ = nullptr;
+  cluster::ClusterNode* cluster_ = nullptr;
+  const ClusterMember* member_ = nullptr;
   // Created on first use from <data_dir>/producer_ids (the reserved-id high
   // mark, rewritten and fsync'd once per 1000 ids).
   // Fault injection for the idempotence e2e test: when the environment sets

@@ -426,6 +426,40 @@ ClusterNode::Result ClusterNode::create_topic(const std::string& name, std::int3
   }
 }
 
+ClusterNode::Result ClusterNode::add_partitions(const std::string& name, std::int32_t count, bool validate_only) {
+  auto snap = snapshot();
+  auto it = snap->topics.find(name);
+  if (it == snap->topics.end()) return {code(ErrorCode::unknown_topic_or_partition), "topic '" + name + "' does not exist"};
+  const auto& t = it->second;
+  if (count <= t.partition_count || count > 100000)
+    return {code(ErrorCode::invalid_partitions), "topic '" + name + "' has " + std::to_string(t.partition_count) +
+                                                     " partitions; the new count must be above that (at most 100000)"};
+  const auto rf = t.partitions.empty() ? 1 : static_cast<std::int32_t>(t.partitions[0].state.replicas.size());
+  std::vector<std::int32_t> live;
+  for (auto& [id, b] : snap->brokers) live.push_back(id);
+  auto replicas = assign_replicas(live, count, rf, 0);
+  if (replicas.empty())
+    return {code(ErrorCode::invalid_replication_factor),
+            "replication factor " + std::to_string(rf) + " with " + std::to_string(live.size()) + " live brokers"};
+  if (validate_only) return {};
+  std::vector<Op> ops = {Op::put(keys_.topic(name), topic_json(count, t.configs))};
+  for (std::int32_t p = t.partition_count; p < count; ++p) {
+    PartitionState s;
+    s.replicas = replicas[static_cast<std::size_t>(p)];
+    s.isr = s.replicas;
+    s.leader = s.replicas.front();
+    ops.push_back(Op::put(keys_.partition(name, p), to_json(s)));
+  }
+  try {
+    auto r = etcd_.txn({Compare::mod_revision(keys_.topic(name), t.mod_revision)}, ops);
+    if (!r.succeeded) return {code(ErrorCode::request_timed_out), "topic '" + name + "' changed meanwhile; retry"};
+    wait_for_revision(r.revision, 5s);
+    return {};
+  } catch (const EtcdError& e) {
+    return {code(ErrorCode::request_timed_out), e.what()};
+  }
+}
+
 ClusterNode::Result ClusterNode::delete_topic(const std::string& name) {
   try {
     if (etcd_.get(keys_.topic(name)).kvs.empty()) return {code(ErrorCode::unknown_topic_or_partition), "topic '" + name + "' does not exist"};

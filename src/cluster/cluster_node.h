@@ -101,6 +101,12 @@ class ClusterNode : public replication::IsrChangeSink {
   Result create_topic(const std::string& name, std::int32_t partitions, std::int32_t replication_factor,
                       const std::vector<std::vector<std::int32_t>>& assignment,
                       const std::map<std::string, std::string>& configs, bool validate_only);
+  /// Grows a topic to `count` partitions, the new ones assigned round-robin
+  /// over the live brokers with the replication factor of partition 0.
+  /// Errors: unknown_topic_or_partition, invalid_partitions,
+  /// invalid_replication_factor, request_timed_out (also when the topic
+  /// changed meanwhile: the client retries).
+  Result add_partitions(const std::string& name, std::int32_t count, bool validate_only);
   /// Errors: unknown_topic_or_partition, request_timed_out.
   Result delete_topic(const std::string& name);
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "broker/groups_service.h"
+#include "cluster/cluster_node.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
 #include "kafka/topic_name.h"
@@ -21,6 +22,7 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
     std::string name;
     std::int32_t partitions;
     std::int16_t rf;
+    std::vector<std::vector<std::int32_t>> assignment;  // by partition index; empty: round-robin
     TopicConfig::Overrides configs;
     std::string config_error;  // a null value or a name given twice
   };
@@ -29,7 +31,18 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
   for (auto& t : req.topics) {
     const bool has_assignments = !t.assignments.empty();
     Item it{std::move(t.name), has_assignments ? static_cast<std::int32_t>(t.assignments.size()) : t.num_partitions,
-            t.replication_factor, {}, {}};
+            t.replication_factor, {}, {}, {}};
+    if (has_assignments) {
+      it.assignment.resize(t.assignments.size());
+      for (auto& a : t.assignments) {
+        if (a.partition_index < 0 || static_cast<std::size_t>(a.partition_index) >= it.assignment.size() ||
+            !it.assignment[static_cast<std::size_t>(a.partition_index)].empty()) {
+          if (it.config_error.empty()) it.config_error = "assignments must number the partitions 0..n-1 once each";
+          continue;
+        }
+        it.assignment[static_cast<std::size_t>(a.partition_index)] = a.broker_ids;
+      }
+    }
     for (auto& c : t.configs) {
       if (!c.value) {
         if (it.config_error.empty()) it.config_error = "null value for configuration " + c.name;
@@ -50,6 +63,20 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
       if (!kafka::is_valid_topic_name(it.name)) {
         ec = code(ErrorCode::invalid_topic_exception);
         msg = "illegal topic name";
+      } else if (cluster_ && it.config_error.empty()) {
+        std::string cerr;
+        auto checked = TopicConfig::Overrides(it.configs);
+        ec = topics_.create(it.name, parts, checked, /*validate_only=*/true, &cerr);
+        if (ec == code(ErrorCode::topic_already_exists)) ec = code(ErrorCode::none);  // etcd decides
+        if (ec) {
+          msg = cerr;
+        } else {
+          auto r = cluster_->create_topic(it.name, parts, it.rf, it.assignment,
+                                          std::map<std::string, std::string>(it.configs.begin(), it.configs.end()),
+                                          validate_only);
+          ec = r.error_code;
+          msg = r.message;
+        }
       } else if (it.rf != -1 && it.rf != 1) {
         ec = code(ErrorCode::invalid_replication_factor);
         msg = "replication factor must be 1 (single broker)";
@@ -72,7 +99,8 @@ void RequestHandler::delete_topics(const Header& h, kafka::DeleteTopicsRequest& 
                                    Done& done) {
   admin_.submit([this, names = std::move(req.topic_names), h, &loop, d = std::move(done)]() mutable {
     kafka::DeleteTopicsResponse res;
-    for (auto& name : names) res.responses.push_back({name, topics_.remove(name)});
+    for (auto& name : names)
+      res.responses.push_back({name, cluster_ ? cluster_->delete_topic(name).error_code : topics_.remove(name)});
     post_reply(loop, std::move(d), respond(encode(h, res)));
   });
 }
@@ -93,7 +121,10 @@ void RequestHandler::create_partitions(const Header& h, kafka::CreatePartitionsR
     // Single broker: an assignment, if given, names exactly this broker
     // once per new partition. An empty list counts as none (kafkajs sends
     // [] when the caller gives no assignments).
-    if (t.assignments && !t.assignments->empty()) {
+    if (cluster_ && t.assignments && !t.assignments->empty()) {
+      it.error = code(ErrorCode::invalid_replica_assignment);
+      it.message = "explicit assignments of new partitions are not supported in cluster mode";
+    } else if (t.assignments && !t.assignments->empty()) {
       it.assignments = static_cast<std::int64_t>(t.assignments->size());
       for (const auto& a : *t.assignments) {
         if (a.broker_ids.size() != 1 || a.broker_ids[0] != cfg_.node_id) {
@@ -133,7 +164,15 @@ void RequestHandler::create_partitions(const Header& h, kafka::CreatePartitionsR
                 std::to_string(it.count - static_cast<std::int64_t>(t->partitions.size())) + " new partitions";
         }
       }
-      if (it.error == 0) it.error = topics_.add_partitions(it.name, it.count, validate_only, &msg);
+      if (it.error == 0 && cluster_) {
+        // Cluster mode: the new partitions are assigned round-robin over the
+        // live brokers (explicit assignments are single-node only).
+        auto cr = cluster_->add_partitions(it.name, it.count, validate_only);
+        it.error = cr.error_code;
+        msg = cr.message;
+      } else if (it.error == 0) {
+        it.error = topics_.add_partitions(it.name, it.count, validate_only, &msg);
+      }
       r.error_code = it.error;
       if (it.error) r.error_message = msg;
     }

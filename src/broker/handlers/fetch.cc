@@ -27,6 +27,7 @@ struct FetchPartitionReq {
   std::int64_t fetch_offset = 0;
   std::int32_t max_bytes = 0;
   std::shared_ptr<Partition> p;
+  std::int16_t error = 0;  // why p is null
 };
 struct FetchTopicReq {
   std::string name;
@@ -61,7 +62,7 @@ std::uint64_t read_all(const FetchReq& req, std::vector<std::vector<PartitionRea
     for (auto& pr : t.partitions) {
       auto& r = tv.emplace_back();
       if (!pr.p) {
-        r.error = code(ErrorCode::unknown_topic_or_partition);
+        r.error = pr.error ? pr.error : code(ErrorCode::unknown_topic_or_partition);
         continue;
       }
       // The LSO before the high watermark: a transaction opening in
@@ -195,8 +196,10 @@ void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventL
     auto& rt = req.topics.emplace_back();
     rt.name = std::move(t.topic);
     rt.partitions.reserve(t.partitions.size());
-    for (auto& p : t.partitions)
-      rt.partitions.push_back({p.partition, p.fetch_offset, p.partition_max_bytes, topics_.find(rt.name, p.partition)});
+    for (auto& p : t.partitions) {
+      auto& rp = rt.partitions.emplace_back(FetchPartitionReq{p.partition, p.fetch_offset, p.partition_max_bytes, nullptr, 0});
+      rp.p = served(rt.name, p.partition, &rp.error);
+    }
   }
 
   std::vector<std::vector<PartitionRead>> reads;

@@ -56,11 +56,8 @@ void RequestHandler::list_offsets(const Header& h, const kafka::ListOffsetsReque
     for (auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition_index;
-      auto part = topics_.find(t.name, p.partition_index);
-      if (!part) {
-        rp.error_code = code(ErrorCode::unknown_topic_or_partition);
-        continue;
-      }
+      auto part = served(t.name, p.partition_index, &rp.error_code);
+      if (!part) continue;
       const std::int64_t ts = p.timestamp;
       std::int64_t off;
       if (ts == kafka::kLatestTimestamp)

@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "broker/cluster_member.h"
 #include "broker/groups_service.h"
+#include "cluster/cluster_node.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
 #include "kafka/topic_name.h"
@@ -20,16 +22,27 @@ void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net:
     for (auto& t : *req.topics) names.push_back(std::move(t.name));
   const bool allow_auto = req.allow_auto_topic_creation;
 
-  auto encode_md = [this, h, all, names](net::EventLoop&) { return respond(encode(h, metadata_response(all, names))); };
+  auto encode_md = [this, h, all, names](net::EventLoop&) {
+    return respond(encode(h, cluster_ ? cluster_metadata_response(all, names) : metadata_response(all, names)));
+  };
 
   std::vector<std::string> to_create;
   if (!all && allow_auto && cfg_.auto_create_topics)
     for (auto& name : names)
-      if (kafka::is_valid_topic_name(name) && !topics_.find(name)) to_create.push_back(name);
+      if (kafka::is_valid_topic_name(name) &&
+          !(cluster_ ? cluster_->snapshot()->topics.contains(name) : static_cast<bool>(topics_.find(name))))
+        to_create.push_back(name);
   if (to_create.empty()) return done(encode_md(loop));
 
+  // Cluster mode: the topic is written to etcd (a blocking call) and every
+  // broker creates it from there.
   admin_.submit([this, to_create, encode_md, &loop, d = std::move(done)]() mutable {
-    for (auto& name : to_create) topics_.create(name, cfg_.default_partitions);
+    for (auto& name : to_create) {
+      if (cluster_)
+        cluster_->create_topic(name, cfg_.default_partitions, -1, {}, {}, false);
+      else
+        topics_.create(name, cfg_.default_partitions);
+    }
     loop.post([encode_md, &loop, d = std::move(d)]() mutable { d(encode_md(loop)); });
   });
 }
@@ -71,6 +84,69 @@ kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::v
     }
   }
   return res;
+}
+
+}  // namespace nocopy::broker
+
+namespace nocopy::broker {
+
+// Cluster mode: brokers, controller and partitions as etcd lists them.
+kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, const std::vector<std::string>& names) const {
+  auto snap = cluster_->snapshot();
+  kafka::MetadataResponse res;
+  for (auto& [id, b] : snap->brokers)
+    res.brokers.push_back({id, b.host, b.port, b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
+  res.cluster_id = "nocopy";
+  res.controller_id = snap->controller_id;
+  auto put_topic = [&](std::int16_t error, const std::string& name, const cluster::TopicEntry* t) {
+    auto& rt = res.topics.emplace_back();
+    rt.error_code = error;
+    rt.name = name;
+    rt.is_internal = name == kOffsetsTopic;
+    if (!t) return;
+    rt.partitions.reserve(t->partitions.size());
+    for (std::size_t i = 0; i < t->partitions.size(); ++i) {
+      const auto& e = t->partitions[i];
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = static_cast<std::int32_t>(i);
+      rp.leader_id = e.state.leader;
+      rp.replica_nodes = e.state.replicas;
+      rp.isr_nodes = e.state.isr;
+      for (auto r : e.state.replicas)
+        if (!snap->is_live(r)) rp.offline_replicas.push_back(r);
+      if (!e.mod_revision || e.state.leader < 0 || !snap->is_live(e.state.leader))
+        rp.error_code = code(ErrorCode::leader_not_available);
+    }
+  };
+  if (all) {
+    for (auto& [name, t] : snap->topics)
+      if (name != kOffsetsTopic) put_topic(code(ErrorCode::none), name, &t);
+  } else {
+    for (auto& name : names) {
+      if (!kafka::is_valid_topic_name(name)) {
+        put_topic(code(ErrorCode::invalid_topic_exception), name, nullptr);
+        continue;
+      }
+      auto it = snap->topics.find(name);
+      put_topic(code(it != snap->topics.end() ? ErrorCode::none : ErrorCode::unknown_topic_or_partition), name,
+                it != snap->topics.end() ? &it->second : nullptr);
+    }
+  }
+  return res;
+}
+
+std::shared_ptr<Partition> RequestHandler::served(const std::string& topic, std::int32_t partition,
+                                                  std::int16_t* error) const {
+  if (member_ && !member_->leads(topic, partition)) {
+    // Known to the cluster but led elsewhere (or offline): clients refresh
+    // their metadata and go to the leader.
+    const bool known = cluster_ && cluster_->snapshot()->partition(topic, partition);
+    *error = code(known ? ErrorCode::not_leader_or_follower : ErrorCode::unknown_topic_or_partition);
+    return nullptr;
+  }
+  auto p = topics_.find(topic, partition);
+  if (!p) *error = code(ErrorCode::unknown_topic_or_partition);
+  return p;
 }
 
 }  // namespace nocopy::broker

@@ -114,6 +114,7 @@ struct ProduceScope {
   std::span<std::byte> frame;  // the writable request frame the records view
   TopicRegistry& topics;
   Metrics& metrics;
+  const RequestHandler& handler;
 };
 
 // Checks one partition's records and appends them, filling in `pr`. Returns
@@ -136,11 +137,8 @@ std::shared_ptr<Partition> append_partition(const ProduceScope& s, const std::st
     pr.error_code = code(ErrorCode::invalid_topic_exception);
     return nullptr;
   }
-  auto part = s.topics.find(topic, pr.index);
-  if (!part) {
-    pr.error_code = code(ErrorCode::unknown_topic_or_partition);
-    return nullptr;
-  }
+  auto part = s.handler.served(topic, pr.index, &pr.error_code);
+  if (!part) return nullptr;
   pr.log_start_offset = part->log_start_offset();
   const auto records = p.records.bytes;
   if (p.records.is_null || records.empty()) {
@@ -174,7 +172,7 @@ void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
 
 void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
                              net::EventLoop& loop, Done& done) {
-  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_};
+  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this};
   kafka::ProduceResponse res;
   // acks=-1 under a syncing policy: (partition, last appended offset, where
   // its answer is in `res`).

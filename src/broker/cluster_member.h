@@ -1,0 +1,53 @@
+// ClusterMember: what a broker in cluster mode does with the state the
+// cluster layer (cluster::ClusterNode) reads from etcd.
+//
+// - TopicSink: a topic listed in etcd is created in the local TopicRegistry
+//   (with its configs as overrides) on the admin thread, grown when its
+//   partition count grows, and removed when it leaves etcd. Every broker
+//   creates every partition of a topic locally; it serves only those it
+//   leads.
+// - ReplicaControl: keeps the partitions this broker currently leads, as etcd
+//   last said (apply/removed), so that Produce, Fetch and ListOffsets on any
+//   other partition answer NOT_LEADER_OR_FOLLOWER.
+//
+// Thread-safety: the callbacks run on the cluster layer's watch thread;
+// leads() may be called from any reactor thread.
+#pragma once
+
+#include <map>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/admin_thread.h"
+#include "broker/topic_registry.h"
+#include "cluster/cluster_node.h"
+#include "replication/partition_state.h"
+
+namespace nocopy::broker {
+
+class ClusterMember : public replication::ReplicaControl, public cluster::TopicSink {
+ public:
+  ClusterMember(std::int32_t node_id, TopicRegistry& topics, AdminThread& admin)
+      : node_id_(node_id), topics_(topics), admin_(admin) {}
+
+  bool leads(std::string_view topic, std::int32_t partition) const;
+
+  void apply(const std::string& topic, std::int32_t partition, const replication::PartitionState& state) override;
+  void removed(const std::string& topic, std::int32_t partition) override;
+  void brokers(const std::vector<replication::BrokerEndpoint>& live) override;
+  void topic_changed(const std::string& name, std::int32_t partitions,
+                     const std::map<std::string, std::string>& configs) override;
+  void topic_deleted(const std::string& name) override;
+
+ private:
+  std::int32_t node_id_;
+  TopicRegistry& topics_;
+  AdminThread& admin_;
+  mutable std::shared_mutex mu_;
+  std::set<std::pair<std::string, std::int32_t>, std::less<>> leading_;
+};
+
+}  // namespace nocopy::broker
