@@ -46,8 +46,9 @@ void Broker::start() {
   groups_ = std::make_unique<GroupsService>(cfg_, topics_);
   handler_.set_groups(groups_.get());
 
-  for (unsigned i = 0; i < cfg_.threads; ++i) senders_.push_back(io::make_sender(cfg_.fetch_strategy));
-  if (const char* why = senders_.front()->fallback_reason(); why && *why)
+  for (unsigned i = 0; i < cfg_.threads; ++i)
+    senders_.push_back(std::make_unique<buf::ChainSender>(buf::ChainSenderOptions{cfg_.fetch_strategy}));
+  if (const char* why = senders_.front()->file_sender().fallback_reason(); why && *why)
     spdlog::warn("fetch strategy {}: {}", io::to_string(cfg_.fetch_strategy), why);
 
   net::ReactorPool::Options po;

@@ -30,8 +30,8 @@
 #include "broker/metrics_server.h"
 #include "broker/request_handler.h"
 #include "broker/topic_registry.h"
+#include "buf/chain_sender.h"
 #include "cluster/cluster_node.h"
-#include "io/transfer.h"
 #include "net/reactor_pool.h"
 
 namespace nocopy::broker {
@@ -61,7 +61,7 @@ class Broker {
   TopicRegistry topics_;
   AdminThread admin_;
   RequestHandler handler_;
-  std::vector<std::unique_ptr<io::FileSender>> senders_;  // one per reactor thread
+  std::vector<std::unique_ptr<buf::ChainSender>> senders_;  // one per reactor thread
   std::unique_ptr<net::ReactorPool> pool_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<GroupsService> groups_;

@@ -5,11 +5,11 @@
 #include <cstring>
 #include <vector>
 
-#include "broker/chain_outbound.h"
+#include "net/chain_outbound.h"
 
 namespace nocopy::broker {
 
-KafkaSession::KafkaSession(RequestHandler& handler, const Config& cfg, Metrics& metrics, io::FileSender& sender)
+KafkaSession::KafkaSession(RequestHandler& handler, const Config& cfg, Metrics& metrics, buf::ChainSender& sender)
     : handler_(handler), cfg_(cfg), metrics_(metrics), sender_(sender) {
   metrics_.connection_opened();
 }
@@ -48,10 +48,10 @@ std::size_t KafkaSession::on_data(net::Connection& conn, std::span<std::byte> da
       if (!c || !c->is_open()) return;
       switch (rep.kind) {
         case Reply::Kind::respond:
-          c->fulfill(slot, std::make_unique<ChainOutbound>(std::move(rep.chain), sender_, metrics_));
+          c->fulfill(slot, std::make_unique<net::ChainOutbound>(std::move(rep.chain), sender_, &metrics_));
           break;
         case Reply::Kind::none:
-          c->fulfill(slot, std::make_unique<ChainOutbound>(buf::Chain{}, sender_, metrics_));
+          c->fulfill(slot, std::make_unique<net::ChainOutbound>(buf::Chain{}, sender_, &metrics_));
           break;
         case Reply::Kind::close:
           spdlog::warn("{}: {}; closing", c->peer_string(), rep.reason);

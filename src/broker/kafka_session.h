@@ -13,14 +13,14 @@
 
 #include "broker/metrics.h"
 #include "broker/request_handler.h"
-#include "io/transfer.h"
+#include "buf/chain_sender.h"
 #include "net/connection.h"
 
 namespace nocopy::broker {
 
 class KafkaSession final : public net::ConnectionHandler {
  public:
-  KafkaSession(RequestHandler& handler, const Config& cfg, Metrics& metrics, io::FileSender& sender);
+  KafkaSession(RequestHandler& handler, const Config& cfg, Metrics& metrics, buf::ChainSender& sender);
   ~KafkaSession() override;
 
   std::size_t on_data(net::Connection& conn, std::span<std::byte> data) override;
@@ -30,7 +30,7 @@ class KafkaSession final : public net::ConnectionHandler {
   RequestHandler& handler_;
   const Config& cfg_;
   Metrics& metrics_;
-  io::FileSender& sender_;
+  buf::ChainSender& sender_;  // the loop thread's
   bool closing_ = false;
 };
 

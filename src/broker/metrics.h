@@ -36,10 +36,11 @@
 
 #include "io/counters.h"
 #include "io/strategy.h"
+#include "net/chain_outbound.h"
 
 namespace nocopy::broker {
 
-class Metrics {
+class Metrics final : public net::SendObserver {
  public:
   static constexpr int kMaxApi = 64;
   static constexpr int kMaxVersion = 32;  // versions at or above count as kMaxVersion - 1
@@ -49,7 +50,7 @@ class Metrics {
   void on_request(std::int16_t api, std::int16_t version, std::size_t bytes);
   void on_response(std::int16_t api, std::uint64_t bytes);
   void on_fetch_bytes(std::uint64_t bytes) { add(fetch_bytes_, bytes); }
-  void on_send(const io::Counters& delta);
+  void on_send(const io::Counters& delta) override;
   void on_produce(std::uint64_t bytes) { add(produce_bytes_, bytes); }
   void on_produce_error() { add(produce_errors_, 1); }
   void on_flush(double seconds);

@@ -1,8 +1,5 @@
 #include "buf/chain_sender.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -21,43 +18,12 @@ namespace {
 constexpr std::size_t kMaxIov = IOV_MAX;
 constexpr std::size_t kMaxBytesPerCall = std::size_t{1} << 30;
 
-// Corking only pays when the chain needs more than one syscall to go out: a
-// file region plus anything else.
-bool needs_cork(const Chain& chain) {
-  if (chain.segment_count() < 2) return false;
-  for (const Segment& s : chain.segments()) {
-    if (is_file(s)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 ChainSender::ChainSender(const ChainSenderOptions& options)
-    : owned_(io::make_sender(options.strategy, options.sender)),
-      file_(owned_.get()),
-      cork_(options.cork) {}
+    : owned_(io::make_sender(options.strategy, options.sender)), file_(owned_.get()) {}
 
-ChainSender::ChainSender(io::FileSender& file_sender, bool cork)
-    : file_(&file_sender), cork_(cork) {}
-
-io::Result<void> ChainSender::set_cork(int sock, bool on) {
-  const int v = on ? 1 : 0;
-  ++memory_.syscalls;
-  if (::setsockopt(sock, IPPROTO_TCP, TCP_CORK, &v, sizeof v) == 0) {
-    corked_ = on;
-    return {};
-  }
-  const int err = errno;
-  if (err == EOPNOTSUPP || err == ENOPROTOOPT) {
-    // Not a TCP socket (e.g. AF_UNIX): corking means nothing there.
-    spdlog::debug("buf::ChainSender: TCP_CORK unsupported on fd {}, sending uncorked", sock);
-    cork_ = false;
-    corked_ = false;
-    return {};
-  }
-  return io::fail(err, "setsockopt(TCP_CORK)");
-}
+ChainSender::ChainSender(io::FileSender& file_sender) : file_(&file_sender) {}
 
 io::Result<io::Progress> ChainSender::send_memory_once(int sock, Chain& chain) {
   iovec iov[kMaxIov];
@@ -103,9 +69,6 @@ io::Result<io::Progress> ChainSender::send_memory_once(int sock, Chain& chain) {
 
 io::Result<io::Progress> ChainSender::send_some(int sock, Chain& chain) {
   io::Progress total;
-  if (!chain.empty() && cork_ && !corked_ && needs_cork(chain)) {
-    if (auto r = set_cork(sock, true); !r) return std::unexpected(std::move(r.error()));
-  }
 
   // Short transfers are retried until the chain is empty or an explicit
   // EAGAIN: with edge-triggered epoll, stopping early on a short write could
@@ -141,9 +104,6 @@ io::Result<io::Progress> ChainSender::send_some(int sock, Chain& chain) {
     }
   }
 
-  if (corked_) {
-    if (auto r = set_cork(sock, false); !r) return std::unexpected(std::move(r.error()));
-  }
   return total;
 }
 

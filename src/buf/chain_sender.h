@@ -21,21 +21,17 @@
 //  * file regions: io::FileSender::send_some with the region's fd/offset; the
 //    region keeps the File open while it is in the chain.
 //
-// TCP_CORK (options.cork, nginx's tcp_nopush): when a chain mixes memory and
-// file segments, the socket is corked before its first byte and uncorked when
-// the chain becomes empty, so a small header and its file body leave in full
-// packets. Memory-only chains go out in one sendmsg and are not corked.
-// Sockets that do not support TCP_CORK (AF_UNIX) are sent to uncorked.
-// The cork state belongs to one socket: with cork on, use one ChainSender per
-// connection (the FileSender itself may be shared by one thread's
-// connections via the borrowing constructor).
+// TCP_CORK is not this sender's business: the cork state belongs to the
+// connection, and net::OutboundQueue decides it across a connection's whole
+// output queue. A ChainSender holds no per-socket state, so one per thread
+// serves all of that thread's connections.
 //
 // MSG_MORE: a memory run followed by a file region is sent with MSG_MORE, so
 // the kernel holds a small header back and sends it together with the first
 // body bytes (which the file send pushes), corked or not.
 //
 // Counters: memory_counters() counts this sender's own syscalls (sendmsg,
-// including EAGAIN ones, and the TCP_CORK setsockopt calls) and, in
+// including EAGAIN ones) and, in
 // bytes_copied_user, the bytes sent from user memory: the kernel copies them
 // from our buffers into socket buffers, the same copy io's mmap_write and
 // read_write count for their write(). file_counters() are the FileSender's
@@ -62,7 +58,6 @@ namespace nocopy::buf {
 struct ChainSenderOptions {
   io::Strategy strategy = io::Strategy::sendfile;  // for file regions
   io::SenderOptions sender{};
-  bool cork = false;
 };
 
 class ChainSender {
@@ -71,7 +66,7 @@ class ChainSender {
   // (throws what make_sender throws for file-to-file-only strategies).
   explicit ChainSender(const ChainSenderOptions& options = {});
   // Borrows `file_sender`, which must outlive this ChainSender.
-  ChainSender(io::FileSender& file_sender, bool cork);
+  explicit ChainSender(io::FileSender& file_sender);
 
   ChainSender(ChainSender&&) noexcept = default;
   ChainSender& operator=(ChainSender&&) noexcept = default;
@@ -86,7 +81,6 @@ class ChainSender {
 
   io::FileSender& file_sender() noexcept { return *file_; }
   io::Strategy strategy() const { return file_->strategy(); }
-  bool corked() const noexcept { return corked_; }
 
   const io::Counters& memory_counters() const noexcept { return memory_; }
   const io::Counters& file_counters() const noexcept { return file_->counters(); }
@@ -101,14 +95,11 @@ class ChainSender {
   }
 
  private:
-  io::Result<void> set_cork(int sock, bool on);
   // One sendmsg of the memory segments at the front of `chain`.
   io::Result<io::Progress> send_memory_once(int sock, Chain& chain);
 
   std::unique_ptr<io::FileSender> owned_;
   io::FileSender* file_ = nullptr;
-  bool cork_ = false;
-  bool corked_ = false;
   io::Counters memory_;
 };
 

@@ -2,16 +2,23 @@
 
 namespace nocopy::net {
 
-ChainOutbound::ChainOutbound(buf::Chain chain, buf::ChainSender& sender) : chain_(std::move(chain)), sender_(&sender) {
-  std::uint64_t file_bytes = 0;
+ChainOutbound::ChainOutbound(buf::Chain chain, buf::ChainSender& sender, SendObserver* observer)
+    : chain_(std::move(chain)), sender_(&sender), observer_(observer) {
   for (const buf::Segment& s : chain_.segments()) {
     if (buf::is_file(s)) {
-      file_bytes += std::get<buf::FileRegion>(s).length;
+      file_ += std::get<buf::FileRegion>(s).length;
     } else {
       memory_ += std::get<buf::Buffer>(s).size();
     }
   }
-  cork_ = file_bytes > kCorkMinFileBytes && chain_.segment_count() > 1;
+}
+
+io::Result<io::Progress> ChainOutbound::write_some(int fd) {
+  if (observer_ == nullptr) return sender_->send_some(fd, chain_);
+  const io::Counters before = sender_->counters();
+  auto r = sender_->send_some(fd, chain_);
+  observer_->on_send(sender_->counters() - before);
+  return r;
 }
 
 }  // namespace nocopy::net

@@ -54,7 +54,9 @@ Connection::Connection(EventLoop& loop, int fd, const Options& opts)
     : loop_(loop), fd_(fd), opts_(opts), id_(g_next_id.fetch_add(1, std::memory_order_relaxed)) {
   socklen_t len = sizeof peer_;
   if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&peer_), &len) < 0) peer_.ss_family = AF_UNSPEC;
-  if (opts_.tcp_nodelay && (peer_.ss_family == AF_INET || peer_.ss_family == AF_INET6)) {
+  const bool tcp = peer_.ss_family == AF_INET || peer_.ss_family == AF_INET6;
+  queue_.set_tcp(tcp);
+  if (opts_.tcp_nodelay && tcp) {
     int one = 1;
     (void)::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
@@ -266,101 +268,56 @@ void Connection::process_input(std::span<std::byte> fresh) {
 }
 
 bool Connection::over_limits() const {
-  return queued_mem_ > opts_.max_queued_bytes || queue_.size() > opts_.max_queued_items;
+  return queue_.memory_bytes() > opts_.max_queued_bytes || queue_.size() > opts_.max_queued_items;
+}
+
+void Connection::pause_if_over_limits() {
+  if (!paused_ && over_limits()) {
+    paused_ = true;
+    ++stats_.read_pauses;
+    update_interest();
+  }
 }
 
 void Connection::send(std::unique_ptr<Outbound> item) {
   if (!item || !is_open()) return;
-  Pending p;
-  p.mem = item->memory_bytes();
-  p.item = std::move(item);
-  queued_mem_ += p.mem;
-  queue_.push_back(std::move(p));
-  if (!paused_ && over_limits()) {
-    paused_ = true;
-    ++stats_.read_pauses;
-    update_interest();
-  }
+  queue_.push(std::move(item));
+  pause_if_over_limits();
   flush();
 }
 
 Connection::SlotId Connection::reserve() {
-  Pending p;
-  p.slot = next_slot_++;
-  SlotId id = p.slot;
-  if (!is_open()) return id;
-  queue_.push_back(std::move(p));
-  if (!paused_ && over_limits()) {
-    paused_ = true;
-    ++stats_.read_pauses;
-    update_interest();
-  }
+  if (!is_open()) return 0;  // never filled: fulfill() ignores a closed connection
+  const SlotId id = queue_.reserve();
+  pause_if_over_limits();
   return id;
 }
 
 void Connection::fulfill(SlotId slot, std::unique_ptr<Outbound> item) {
   if (!item || !is_open()) return;
-  for (auto& p : queue_) {
-    if (p.slot == slot && !p.item) {
-      p.mem = item->memory_bytes();
-      p.item = std::move(item);
-      queued_mem_ += p.mem;
-      if (&p == &queue_.front()) flush();
-      return;
-    }
-  }
-}
-
-void Connection::set_cork(bool on) {
-  if (corked_ == on) return;
-  corked_ = on;
-  if (peer_.ss_family != AF_INET && peer_.ss_family != AF_INET6) return;
-  int v = on ? 1 : 0;
-  (void)::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+  if (queue_.fill(slot, std::move(item))) flush();
 }
 
 void Connection::flush() {
   if (in_flush_ || !is_open()) return;
   in_flush_ = true;
-  bool blocked = false;
-  while (!queue_.empty()) {
-    Pending& p = queue_.front();
-    if (!p.item) break;  // waiting for fulfill()
-    if (!corked_ && p.item->wants_cork()) set_cork(true);
-    if (io::FileSender* zs = p.item->zero_copy_sender()) zc_.attach(loop_, *zs);
-    auto r = p.item->write_some(fd_);
-    if (!r) {
-      in_flush_ = false;
-      last_error_ = errno_text(r.error().err, r.error().syscall);
-      if (!r.error().detail.empty()) last_error_ += " (" + r.error().detail + ")";
-      const int e = r.error().err;
-      close(e == EPIPE || e == ECONNRESET ? CloseReason::peer_closed : CloseReason::io_error);
-      return;
-    }
-    if (r->bytes > 0) {
-      stats_.bytes_written += r->bytes;
-      last_activity_ = loop_.now();
-    }
-    if (p.item->done()) {
-      queued_mem_ -= p.mem;
-      queue_.pop_front();
-      ++stats_.items_sent;
-      continue;
-    }
-    if (r->would_block) {
-      blocked = true;
-      break;
-    }
-    if (r->bytes == 0) {
-      in_flush_ = false;
-      last_error_ = "Outbound::write_some made no progress";
-      close(CloseReason::io_error);
-      return;
-    }
-  }
-  if (!blocked && corked_) set_cork(false);  // queue empty or stalled on a slot: push out the tail
+  auto r = queue_.write(fd_, [this](const Outbound& item) {
+    if (io::FileSender* zs = item.zero_copy_sender()) zc_.attach(loop_, *zs);
+  });
   in_flush_ = false;
-  write_blocked_ = blocked;
+  if (r.bytes > 0) {
+    stats_.bytes_written += r.bytes;
+    last_activity_ = loop_.now();
+  }
+  stats_.items_sent += r.items_done;
+  if (r.error) {
+    last_error_ = errno_text(r.error->err, r.error->syscall);
+    if (!r.error->detail.empty()) last_error_ += " (" + r.error->detail + ")";
+    const int e = r.error->err;
+    close(e == EPIPE || e == ECONNRESET ? CloseReason::peer_closed : CloseReason::io_error);
+    return;
+  }
+  write_blocked_ = r.blocked;
   update_interest();
   if (queue_.empty()) {
     if (state_ == State::closing) {
@@ -374,7 +331,7 @@ void Connection::flush() {
 
 void Connection::maybe_resume() {
   if (!paused_ || state_ != State::open) return;
-  if (queued_mem_ > opts_.max_queued_bytes / 2 || queue_.size() > opts_.max_queued_items / 2) return;
+  if (queue_.memory_bytes() > opts_.max_queued_bytes / 2 || queue_.size() > opts_.max_queued_items / 2) return;
   paused_ = false;
   update_interest();
   if (in_size_ > 0) process_input({});
@@ -445,7 +402,6 @@ void Connection::finish_close(CloseReason reason) {
   }
   fd_ = -1;
   queue_.clear();
-  queued_mem_ = 0;
   if (!in_process_) {  // else on_data still holds a span into in_: process_input frees it
     in_.reset();
     in_size_ = in_cap_ = 0;

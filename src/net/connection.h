@@ -42,8 +42,8 @@
 //    stops calling on_data; it resumes when the queue drains below half of
 //    both limits. A client that never reads its responses therefore cannot
 //    make the server buffer more than ~one limit per connection.
-//  * TCP_CORK is set before an item whose wants_cork() is true and cleared
-//    when the queue runs empty or stalls on an unfilled slot.
+//  * The queue and the TCP_CORK decision belong to net::OutboundQueue
+//    (net/outbound_queue.h, which states the write/cork contract).
 //
 // Closing
 //  * close_after_flush(): stop reading requests, send what is queued (slots
@@ -79,6 +79,7 @@
 
 #include "net/event_loop.h"
 #include "net/outbound.h"
+#include "net/outbound_queue.h"
 #include "net/zero_copy_completions.h"
 
 namespace nocopy::net {
@@ -124,7 +125,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Longest wait, after close, for outstanding MSG_ZEROCOPY completions.
     std::chrono::milliseconds completion_timeout{5'000};
   };
-  using SlotId = std::uint64_t;
+  using SlotId = OutboundQueue::SlotId;
 
   // Adopts `fd` (a connected, non-blocking socket; closed by the connection).
   static std::shared_ptr<Connection> create(EventLoop& loop, int fd, const Options& opts);
@@ -151,7 +152,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   bool is_open() const { return state_ == State::open || state_ == State::closing; }
   bool reading_paused() const { return paused_; }
-  std::size_t queued_bytes() const { return queued_mem_; }
+  std::size_t queued_bytes() const { return queue_.memory_bytes(); }
   std::size_t queued_items() const { return queue_.size(); }
   std::size_t buffered_input() const { return in_size_; }
   // From on_data: the input left unconsumed by this call is the start of one
@@ -173,11 +174,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   Connection(EventLoop& loop, int fd, const Options& opts);
   enum class State { init, open, closing, lingering, closed };
-  struct Pending {
-    SlotId slot = 0;
-    std::unique_ptr<Outbound> item;  // null: reserved slot not yet fulfilled
-    std::size_t mem = 0;
-  };
 
   void on_events(std::uint32_t ev);
   void handle_read();
@@ -185,7 +181,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void flush();
   void update_interest();
   void maybe_resume();
-  void set_cork(bool on);
+  void pause_if_over_limits();
   void arm_idle_timer();
   void on_idle_timer();
   void begin_linger();
@@ -209,11 +205,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t in_size_ = 0;
   std::size_t in_cap_ = 0;
 
-  std::deque<Pending> queue_;
-  std::size_t queued_mem_ = 0;
-  SlotId next_slot_ = 1;
+  OutboundQueue queue_;
   bool paused_ = false;
-  bool corked_ = false;
   bool peer_eof_ = false;
   bool in_flush_ = false;
   bool in_process_ = false;

@@ -7,9 +7,9 @@
 //
 // Implementations in the tree:
 //   * BytesOutbound (here): owned memory, sent with send(MSG_NOSIGNAL).
-//   * serve::FileResponse: header bytes + a file region via an io::FileSender.
-//   * an adapter over buf::Chain + buf::ChainSender (broker), anything that
-//     can write itself to a non-blocking socket.
+//   * ChainOutbound (net/chain_outbound.h): a buf::Chain (header bytes +
+//     file regions) sent with a buf::ChainSender -- every HTTP file response
+//     and every Kafka response.
 //
 // Contract of write_some(fd):
 //   * fd is a non-blocking connected stream socket; never raise SIGPIPE;
@@ -40,10 +40,9 @@ class Outbound {
   virtual std::size_t memory_bytes() const = 0;
   // Bytes still to send (for metrics; may be approximate for lazy sources).
   virtual std::uint64_t remaining() const = 0;
-  // true: set TCP_CORK before the first write of this item, so a header and
-  // the body that follows leave in full-sized segments; the Connection
-  // uncorks when its queue runs empty (or stalls on an unfilled slot).
-  virtual bool wants_cork() const { return false; }
+  // Bytes of file regions in this item, as queued (for the cork decision,
+  // which OutboundQueue makes; net/outbound_queue.h).
+  virtual std::uint64_t file_bytes() const { return 0; }
   // The sender whose zero-copy completions this item's writes leave behind on
   // the socket (io::has_completions(strategy): msg_zerocopy, uring_send_zc),
   // else nullptr. The Connection then reaps them (EPOLLERR, the ring's fd)

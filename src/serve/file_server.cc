@@ -42,9 +42,9 @@ FileServer::FileServer(ServeOptions opts) : opts_(std::move(opts)) {
   for (std::size_t i = 0; i < opts_.threads; ++i) {
     auto ts = std::make_unique<ThreadState>();
     ts->file_sender = io::make_sender(opts_.transfer);
-    // cork=false: the net::Connection corks around header+file chains across
+    // The connection's OutboundQueue corks around header+file chains across
     // its queue (also coalescing pipelined responses).
-    ts->chain_sender = std::make_unique<buf::ChainSender>(*ts->file_sender, false);
+    ts->chain_sender = std::make_unique<buf::ChainSender>(*ts->file_sender);
     ts->log.set_fd(log_fd_);
     threads_.push_back(std::move(ts));
   }

@@ -1,7 +1,7 @@
 // FileServer: `nocopy serve` -- static files over HTTP/1.1 on the net
 // reactor, each response a buf::Chain of header bytes + a FileRegion sent
 // with the configured io::Strategy (default sendfile), TCP_CORK around
-// header + body (the Connection corks while a header+file chain is queued).
+// header + body decided by the connection (net/outbound_queue.h).
 //
 // Threads: one net::ReactorPool; per thread one io::FileSender, one
 // buf::ChainSender and one AccessLog (FileServer::ThreadState), so the data
@@ -52,7 +52,6 @@ struct ServeOptions {
   std::chrono::milliseconds keepalive_timeout{75'000};  // idle (no byte either way) -> close
   HttpLimits limits;
   std::size_t max_pipelined = 16;  // queued responses per connection before reading pauses
-  bool cork = true;
 };
 
 struct ServeStats {

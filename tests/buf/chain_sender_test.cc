@@ -71,18 +71,10 @@ void wait_writable(int fd) {
   ASSERT_GT(r, 0) << "socket not writable within 10 s";
 }
 
-int cork_state(int fd) {
-  int v = -1;
-  socklen_t l = sizeof v;
-  ::getsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, &l);
-  return v;
-}
-
 // Sends `chain` to `sock` to completion, waiting for POLLOUT on would-block.
 struct SendStats {
   int calls = 0;
   int would_blocks = 0;
-  bool saw_cork_while_blocked = false;
 };
 
 SendStats send_all(ChainSender& sender, int sock, Chain& chain) {
@@ -102,7 +94,6 @@ SendStats send_all(ChainSender& sender, int sock, Chain& chain) {
     if (r->would_block) {
       EXPECT_FALSE(chain.empty());
       ++st.would_blocks;
-      if (sender.corked() && cork_state(sock) == 1) st.saw_cork_while_blocked = true;
       (void)sender.reap(sock);
       wait_writable(sock);
     } else {
@@ -168,8 +159,7 @@ class ChainSendStrategy : public ::testing::TestWithParam<io::Strategy> {
 };
 
 // The "must hold": a non-blocking socket with a tiny SO_SNDBUF and a slow
-// reader; partial progress resumes to completion, no byte lost or duplicated;
-// TCP_CORK is held while the chain is partly sent and released at the end.
+// reader; partial progress resumes to completion, no byte lost or duplicated.
 TEST_P(ChainSendStrategy, MixedChainThroughTinyBuffersAndSlowReader) {
   std::mt19937_64 rng(42 + static_cast<int>(GetParam()));
   const std::string file_content = test::random_bytes(rng, (1 << 20) + 1);
@@ -177,8 +167,7 @@ TEST_P(ChainSendStrategy, MixedChainThroughTinyBuffersAndSlowReader) {
   Buffer pool = Buffer::copy_of(test::random_bytes(rng, 64 * 1024));
   const std::uint64_t target = test::under_sanitizer() ? 300'000 : 1'200'000;
 
-  for (bool cork : {false, true}) {
-    SCOPED_TRACE(cork ? "cork" : "no cork");
+  {
     Built b = build_mixed(rng, f, file_content, pool, target);
     b.chain.append(FileRegion{f.file, 0, file_content.size()});  // 1 MiB + 1 at offset 0
     b.bytes += file_content;
@@ -190,15 +179,10 @@ TEST_P(ChainSendStrategy, MixedChainThroughTinyBuffersAndSlowReader) {
 
     TcpPair p = TcpPair::make(4096);
     test::set_nonblocking(p.client.get());
-    ChainSender sender(ChainSenderOptions{GetParam(), {}, cork});
+    ChainSender sender(ChainSenderOptions{GetParam(), {}});
     Reader reader(std::move(p.server), 1500, 64 * 1024);
     SendStats st = send_all(sender, p.client.get(), b.chain);
     ASSERT_TRUE(sender.drain(p.client.get())) << "drain";
-    EXPECT_FALSE(sender.corked());
-    EXPECT_EQ(cork_state(p.client.get()), 0);
-    if (cork) {
-      EXPECT_TRUE(st.saw_cork_while_blocked);
-    }
     EXPECT_GT(st.would_blocks, 0) << "the tiny buffers never filled: partial progress untested";
     ::shutdown(p.client.get(), SHUT_WR);
     const std::string got = reader.finish();
@@ -230,7 +214,7 @@ TEST_P(ChainSendStrategy, BlockingSocketSendsEverythingInOneCall) {
   Buffer pool = Buffer::copy_of(test::random_bytes(rng, 16 * 1024));
   Built b = build_mixed(rng, f, file_content, pool, 400'000);
   TcpPair p = TcpPair::make(8192);
-  ChainSender sender(ChainSenderOptions{GetParam(), {}, true});
+  ChainSender sender(ChainSenderOptions{GetParam(), {}});
   Reader reader(std::move(p.server), 4096);
   auto r = sender.send_some(p.client.get(), b.chain);
   ASSERT_TRUE(r) << r.error().message();
@@ -255,7 +239,7 @@ TEST_P(ChainSendStrategy, PeerCloseMidChainIsACleanError) {
     Built b = build_mixed(rng, f, file_content, pool, 3'000'000);
     TcpPair p = TcpPair::make(4096);
     if (nonblocking) test::set_nonblocking(p.client.get());
-    ChainSender sender(ChainSenderOptions{GetParam(), {}, true});
+    ChainSender sender(ChainSenderOptions{GetParam(), {}});
     Reader reader(std::move(p.server), 1000, 0, 20'000);
     const std::uint64_t start = b.chain.length();
     std::uint64_t sent = 0;
@@ -290,7 +274,7 @@ TEST_P(ChainSendStrategy, RegionPastEndOfFileIsENODATA) {
   c.append(Buffer::copy_of(std::string_view("header")));
   c.append(FileRegion{f.file, 1000, 20'000});
   TcpPair p = TcpPair::make();
-  ChainSender sender(ChainSenderOptions{GetParam(), {}, false});
+  ChainSender sender(ChainSenderOptions{GetParam(), {}});
   Reader reader(std::move(p.server), 65536);
   auto r = sender.send_some(p.client.get(), c);
   ASSERT_FALSE(r);
@@ -334,7 +318,7 @@ TEST(ChainSender, MoreSegmentsThanIovMax) {
     ASSERT_GT(c.segment_count(), 3u * IOV_MAX);
     TcpPair p = nonblocking ? TcpPair::make(4096) : TcpPair::make();
     if (nonblocking) test::set_nonblocking(p.client.get());
-    ChainSender sender(ChainSenderOptions{io::Strategy::sendfile, {}, false});
+    ChainSender sender(ChainSenderOptions{io::Strategy::sendfile, {}});
     Reader reader(std::move(p.server), nonblocking ? 100 : 65536);
     send_all(sender, p.client.get(), c);
     ::shutdown(p.client.get(), SHUT_WR);
@@ -345,8 +329,8 @@ TEST(ChainSender, MoreSegmentsThanIovMax) {
   }
 }
 
-// Memory-only chains are not corked (one sendmsg carries them anyway).
-TEST(ChainSender, MemoryOnlyChainIsNotCorked) {
+// A memory-only chain goes out in one sendmsg.
+TEST(ChainSender, MemoryOnlyChainIsOneSendmsg) {
   Chain c;
   std::string model;
   for (int i = 0; i < 10; ++i) {
@@ -355,18 +339,19 @@ TEST(ChainSender, MemoryOnlyChainIsNotCorked) {
     c.append(Buffer::copy_of(s));
   }
   TcpPair p = TcpPair::make();
-  ChainSender sender(ChainSenderOptions{io::Strategy::sendfile, {}, true});
+  ChainSender sender(ChainSenderOptions{io::Strategy::sendfile, {}});
   Reader reader(std::move(p.server), 4096);
   auto r = sender.send_some(p.client.get(), c);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->bytes, model.size());
-  EXPECT_EQ(sender.memory_counters().syscalls, 1u);  // one sendmsg, no setsockopt
+  EXPECT_EQ(sender.memory_counters().syscalls, 1u);  // one sendmsg
   ::shutdown(p.client.get(), SHUT_WR);
   EXPECT_EQ(reader.finish(), model);
 }
 
-// TCP_CORK requested on an AF_UNIX socket: sent uncorked, no error.
-TEST(ChainSender, CorkOnUnixSocketIsIgnored) {
+// An AF_UNIX socket (MSG_MORE before the region means nothing there): the
+// header and the region arrive intact.
+TEST(ChainSender, HeaderAndRegionOverUnixSocket) {
   int sv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   io::Fd a(sv[0]), b(sv[1]);
@@ -374,11 +359,10 @@ TEST(ChainSender, CorkOnUnixSocketIsIgnored) {
   Chain c;
   c.append(Buffer::copy_of(std::string_view("hdr:")));
   c.append(FileRegion{f.file, 2, 5});
-  ChainSender sender(ChainSenderOptions{io::Strategy::sendfile, {}, true});
+  ChainSender sender(ChainSenderOptions{io::Strategy::sendfile, {}});
   Reader reader(std::move(b), 64);
   auto r = sender.send_some(a.get(), c);
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_FALSE(sender.corked());
   a.reset();
   EXPECT_EQ(reader.finish(), "hdr:23456");
 }

@@ -116,7 +116,7 @@ class ZeroCopyConnection : public ::testing::Test {
   }
 
   void start(io::FileSender& sender, Connection::Options opts = {}) {
-    chain_sender_ = std::make_unique<buf::ChainSender>(sender, false);
+    chain_sender_ = std::make_unique<buf::ChainSender>(sender);
     on_loop([&] {
       conn_ = Connection::create(loop_, server_fd_, opts);
       auto h = std::make_unique<NullHandler>();
