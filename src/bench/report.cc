@@ -196,8 +196,41 @@ nlohmann::json to_json(const BenchResult& r) {
   return j;
 }
 
+namespace {
+
+constexpr int kLabelW = 130, kPanelW = 360, kGap = 60, kBarH = 16, kRowH = 24, kTop = 50, kBlockGap = 50;
+
+// One technique's bars at height `y`: throughput (median, min-max whisker)
+// at x_tp, CPU per GiB stacked by sender/receiver user/sys at x_cpu.
+std::string svg_row(const Row& row, int y, int x_tp, int x_cpu, double max_gbps, double max_cpu) {
+  std::string body;
+  const auto sx = [&](double v) { return static_cast<double>(kPanelW) * v / max_gbps; };
+  body += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"tp\"/>\n", x_tp, y,
+                      sx(row.gbps.median), kBarH);
+  body += fmt::format(
+      "<line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"{2}\" y2=\"{2}\" class=\"wh\"/>"
+      "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{3}\" y2=\"{4}\" class=\"wh\"/>"
+      "<line x1=\"{1:.1f}\" x2=\"{1:.1f}\" y1=\"{3}\" y2=\"{4}\" class=\"wh\"/>\n",
+      x_tp + sx(row.gbps.min), x_tp + sx(row.gbps.max), y + kBarH / 2, y + 3, y + kBarH - 3);
+  body += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}</text>\n", x_tp + sx(row.gbps.max) + 4, y + 12,
+                      gbps_text(row.gbps.median));
+  const double parts[4] = {row.sender_user_per_gib, row.sender_sys_per_gib, row.receiver_user_per_gib,
+                           row.receiver_sys_per_gib};
+  static constexpr const char* kCls[4] = {"su", "ss", "ru", "rs"};
+  double x = x_cpu;
+  for (int i = 0; i < 4; ++i) {
+    const double w = static_cast<double>(kPanelW) * parts[i] / max_cpu;
+    if (w > 0) body += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"{}\"/>\n", x, y, w, kBarH, kCls[i]);
+    x += w;
+  }
+  body += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{:.2f}</text>\n", x + 4, y + 12,
+                      parts[0] + parts[1] + parts[2] + parts[3]);
+  return body;
+}
+
+}  // namespace
+
 std::string render_svg(const BenchResult& r) {
-  constexpr int kLabelW = 130, kPanelW = 360, kGap = 60, kBarH = 16, kRowH = 24, kTop = 50, kBlockGap = 50;
   const Options& o = r.options;
   const int width = kLabelW + 2 * kPanelW + kGap + 40;
   std::string body;
@@ -231,27 +264,7 @@ std::string render_svg(const BenchResult& r) {
         y += kRowH;
         continue;
       }
-      const auto sx = [&](double v) { return static_cast<double>(kPanelW) * v / max_gbps; };
-      body += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"tp\"/>\n", x_tp, y,
-                          sx(row->gbps.median), kBarH);
-      body += fmt::format(
-          "<line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"{2}\" y2=\"{2}\" class=\"wh\"/>"
-          "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{3}\" y2=\"{4}\" class=\"wh\"/>"
-          "<line x1=\"{1:.1f}\" x2=\"{1:.1f}\" y1=\"{3}\" y2=\"{4}\" class=\"wh\"/>\n",
-          x_tp + sx(row->gbps.min), x_tp + sx(row->gbps.max), y + kBarH / 2, y + 3, y + kBarH - 3);
-      body += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{}</text>\n", x_tp + sx(row->gbps.max) + 4, y + 12,
-                          gbps_text(row->gbps.median));
-      const double parts[4] = {row->sender_user_per_gib, row->sender_sys_per_gib, row->receiver_user_per_gib,
-                               row->receiver_sys_per_gib};
-      static constexpr const char* kCls[4] = {"su", "ss", "ru", "rs"};
-      double x = x_cpu;
-      for (int i = 0; i < 4; ++i) {
-        const double w = static_cast<double>(kPanelW) * parts[i] / max_cpu;
-        if (w > 0) body += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"{}\"/>\n", x, y, w, kBarH, kCls[i]);
-        x += w;
-      }
-      body += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{:.2f}</text>\n", x + 4, y + 12,
-                          parts[0] + parts[1] + parts[2] + parts[3]);
+      body += svg_row(*row, y, x_tp, x_cpu, max_gbps, max_cpu);
       y += kRowH;
     }
     body += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" class=\"ax\"/>"

@@ -134,6 +134,12 @@ class Bench {
   io::Availability availability(const Technique& t);
   Sample measure(const Technique& t, std::uint64_t size, int run);
   void measure_socket(const Technique& t, const Work& w, Sample& s);
+  // The technique's FileSender (null for the plain-send reference, whose
+  // buffer it prepares).
+  std::unique_ptr<io::FileSender> make_socket_sender(const Technique& t, Sample& s);
+  // Sends every unit of `w` (with `sender`, or from the reference buffer),
+  // then drains zero-copy completions; returns the first error, "" if none.
+  std::string send_units(io::FileSender* sender, const Work& w, int sock, Sample& s, std::uint64_t& ref_calls);
   void measure_memcpy(const Work& w, Sample& s);
   void measure_copy(const Technique& t, const Work& w, Sample& s);
   std::uint64_t expected_stream_checksum(const Work& w);
@@ -285,62 +291,61 @@ Sample Bench::measure(const Technique& t, std::uint64_t size, int run) {
   return s;
 }
 
-void Bench::measure_socket(const Technique& t, const Work& w, Sample& s) {
-  std::unique_ptr<io::FileSender> sender;
-  if (t.kind == Technique::Kind::strategy) {
-    io::SenderOptions so;
-    so.chunk_size = o_.chunk;
-    so.pipe_size = t.pipe_size > 0 ? t.pipe_size : o_.pipe_size;
-    sender = io::make_sender(t.strategy, so);
-    if (const char* why = sender->fallback_reason(); why != nullptr && *why != '\0') {
-      s.note = fmt::format("fallback: {}", why);
-      s.strategy = std::string(io::to_string(sender->strategy()));
-    }
-  } else if (send_buf_.empty()) {
-    send_buf_.assign(kSendBuffer, 0x5a);
+std::unique_ptr<io::FileSender> Bench::make_socket_sender(const Technique& t, Sample& s) {
+  if (t.kind != Technique::Kind::strategy) {
+    if (send_buf_.empty()) send_buf_.assign(kSendBuffer, 0x5a);
+    return nullptr;
   }
-  const bool zc = t.kind == Technique::Kind::strategy &&
-                  (t.strategy == io::Strategy::msg_zerocopy || t.strategy == io::Strategy::uring_send_zc);
+  io::SenderOptions so;
+  so.chunk_size = o_.chunk;
+  so.pipe_size = t.pipe_size > 0 ? t.pipe_size : o_.pipe_size;
+  auto sender = io::make_sender(t.strategy, so);
+  if (const char* why = sender->fallback_reason(); why != nullptr && *why != '\0') {
+    s.note = fmt::format("fallback: {}", why);
+    s.strategy = std::string(io::to_string(sender->strategy()));
+  }
+  return sender;
+}
 
+std::string Bench::send_units(io::FileSender* sender, const Work& w, int sock, Sample& s, std::uint64_t& ref_calls) {
+  const bool zc = sender != nullptr && io::has_completions(sender->strategy());
+  for (std::uint64_t i = 0; i < w.count; ++i) {
+    const off_t off = unit_offset(i, w.len);
+    if (sender) {
+      if (auto r = send_all(*sender, src_.get(), off, w.len, sock); !r) return r.error().message();
+      s.bytes_sent += w.len;
+      if (zc && (i & 63) == 63) {
+        if (auto r = sender->reap(sock); !r) return r.error().message();
+      }
+      continue;
+    }
+    for (std::size_t left = w.len; left > 0;) {
+      const std::size_t n = std::min(left, send_buf_.size());
+      auto r = send_raw(sock, send_buf_.data(), n);
+      if (!r) return r.error().message();
+      ref_calls += *r;
+      left -= n;
+      s.bytes_sent += n;
+    }
+  }
+  if (sender) {
+    if (auto r = sender->drain(sock); !r) return r.error().message();
+  }
+  return {};
+}
+
+void Bench::measure_socket(const Technique& t, const Work& w, Sample& s) {
+  std::unique_ptr<io::FileSender> sender = make_socket_sender(t, s);
   SocketPair pair = make_loopback_pair();
   const int sock = pair.sender.get();
   Receiver rx(std::move(pair.receiver), recv_buf_, o_.pin ? res_.receiver_cpu : -1, o_.verify,
               bar_ != nullptr ? &bar_->bytes_done() : nullptr);
   rx.wait_ready();
 
-  std::string error;
   std::uint64_t ref_calls = 0;
   const CpuUsage cpu0 = CpuUsage::this_thread();
   const auto t0 = Clock::now();
-  for (std::uint64_t i = 0; i < w.count && error.empty(); ++i) {
-    const off_t off = unit_offset(i, w.len);
-    if (sender) {
-      if (auto r = send_all(*sender, src_.get(), off, w.len, sock); !r) {
-        error = r.error().message();
-        break;
-      }
-      s.bytes_sent += w.len;
-      if (zc && (i & 63) == 63) {
-        if (auto r = sender->reap(sock); !r) error = r.error().message();
-      }
-    } else {
-      std::size_t left = w.len;
-      while (left > 0 && error.empty()) {
-        const std::size_t n = std::min(left, send_buf_.size());
-        auto r = send_raw(sock, send_buf_.data(), n);
-        if (!r) {
-          error = r.error().message();
-          break;
-        }
-        ref_calls += *r;
-        left -= n;
-        s.bytes_sent += n;
-      }
-    }
-  }
-  if (sender && error.empty()) {
-    if (auto r = sender->drain(sock); !r) error = r.error().message();
-  }
+  const std::string error = send_units(sender.get(), w, sock, s, ref_calls);
   const CpuUsage cpu1 = CpuUsage::this_thread();
   // EOF for the receiver; SHUT_RDWR on error also unblocks it mid-stream.
   ::shutdown(sock, error.empty() ? SHUT_WR : SHUT_RDWR);

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "perf/payload.h"
@@ -93,6 +95,78 @@ ConfigMap producer_config(const ProduceOptions& o) {
   return c;
 }
 
+namespace {
+
+// One message by rd_kafka_produce (to the partitioner), retried while the
+// local queue is full. False (the instance's error set) on any other error.
+bool produce_one(ProduceWorkload::Instance& in, rd_kafka_topic_t* rkt, std::span<std::byte> payload,
+                 std::string_view key, std::uint64_t enqueue_ns) {
+  rd_kafka_t* rk = in.rk.get();
+  for (;;) {
+    if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(),
+                         key.empty() ? nullptr : key.data(), key.size(),
+                         reinterpret_cast<void*>(static_cast<std::uintptr_t>(enqueue_ns))) == 0)
+      return true;
+    const rd_kafka_resp_err_t e = rd_kafka_last_error();
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      in.first_error = std::string("produce: ") + rd_kafka_err2str(e);
+      in.failed.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    rd_kafka_poll(rk, 1);
+  }
+}
+
+// `n` messages of `size` bytes from `buf` to `partition` by
+// rd_kafka_produce_batch, the rest retried while the local queue is full.
+// False (the instance's error set) on any other error.
+bool produce_batch(ProduceWorkload::Instance& in, rd_kafka_topic_t* rkt, int partition,
+                   std::vector<rd_kafka_message_t>& msgs, std::byte* buf, std::size_t size, std::uint64_t n,
+                   std::uint64_t enqueue_ns) {
+  std::uint64_t queued = 0;
+  while (queued < n) {
+    const std::uint64_t want = n - queued;
+    for (std::uint64_t i = 0; i < want; ++i) {
+      rd_kafka_message_t& m = msgs[i];
+      std::memset(&m, 0, sizeof m);
+      m.payload = buf + (queued + i) * size;
+      m.len = size;
+      m._private = reinterpret_cast<void*>(static_cast<std::uintptr_t>(enqueue_ns));
+    }
+    const int ok = rd_kafka_produce_batch(rkt, partition, RD_KAFKA_MSG_F_COPY, msgs.data(), static_cast<int>(want));
+    // Messages are enqueued in order; the first failure and all after it are not.
+    std::uint64_t accepted = static_cast<std::uint64_t>(std::max(ok, 0));
+    for (std::uint64_t i = 0; i < want; ++i) {
+      if (msgs[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        accepted = i;
+        if (msgs[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          in.first_error = std::string("produce_batch: ") + rd_kafka_err2str(msgs[i].err);
+          in.failed.fetch_add(n - queued - i, std::memory_order_relaxed);
+          return false;
+        }
+        break;
+      }
+    }
+    queued += accepted;
+    if (queued < n) rd_kafka_poll(in.rk.get(), 1);  // queue full: serve delivery reports to make room
+  }
+  return true;
+}
+
+// Waits for every delivery report; librdkafka fails messages itself after
+// message.timeout.ms, so this is bounded. The extra margin covers that;
+// whatever is still queued then is purged.
+void wait_for_delivery_reports(rd_kafka_t* rk, int timeout_ms) {
+  const std::uint64_t flush_deadline = monotonic_ns() + static_cast<std::uint64_t>(timeout_ms + 2000) * 1'000'000;
+  while (rd_kafka_outq_len(rk) > 0 && monotonic_ns() < flush_deadline) rd_kafka_poll(rk, 50);
+  if (rd_kafka_outq_len(rk) > 0) {
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 100);
+  }
+}
+
+}  // namespace
+
 ProduceWorkload::ProduceWorkload(ProduceOptions opts) : opts_(std::move(opts)) { opts_.validate(); }
 
 void ProduceWorkload::run_instance(Instance& in) {
@@ -138,47 +212,14 @@ void ProduceWorkload::run_instance(Instance& in) {
     if (batch == 1) {
       std::size_t key_len = 0;
       if (opts_.keys > 0) key_len = static_cast<std::size_t>(std::snprintf(key, sizeof key, "k%llu", static_cast<unsigned long long>(seq % opts_.keys)));
-      for (;;) {
-        if (rd_kafka_produce(rkt.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, buf.data(), size,
-                             key_len ? key : nullptr, key_len, reinterpret_cast<void*>(static_cast<std::uintptr_t>(enq))) == 0)
-          break;
-        const rd_kafka_resp_err_t e = rd_kafka_last_error();
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          in.first_error = std::string("produce: ") + rd_kafka_err2str(e);
-          in.failed.fetch_add(1, std::memory_order_relaxed);
-          in.done.store(true);
-          return;
-        }
-        rd_kafka_poll(rk, 1);
+      if (!produce_one(in, rkt.get(), std::span<std::byte>(buf.data(), size), std::string_view(key, key_len), enq)) {
+        in.done.store(true);
+        return;
       }
     } else {
-      std::uint64_t queued = 0;
-      while (queued < n) {
-        const std::uint64_t want = n - queued;
-        for (std::uint64_t i = 0; i < want; ++i) {
-          rd_kafka_message_t& m = msgs[i];
-          std::memset(&m, 0, sizeof m);
-          m.payload = buf.data() + (queued + i) * size;
-          m.len = size;
-          m._private = reinterpret_cast<void*>(static_cast<std::uintptr_t>(enq));
-        }
-        const int ok = rd_kafka_produce_batch(rkt.get(), partition, RD_KAFKA_MSG_F_COPY, msgs.data(), static_cast<int>(want));
-        // Messages are enqueued in order; the first failure and all after it are not.
-        std::uint64_t accepted = static_cast<std::uint64_t>(std::max(ok, 0));
-        for (std::uint64_t i = 0; i < want; ++i) {
-          if (msgs[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            accepted = i;
-            if (msgs[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-              in.first_error = std::string("produce_batch: ") + rd_kafka_err2str(msgs[i].err);
-              in.failed.fetch_add(n - queued - i, std::memory_order_relaxed);
-              in.done.store(true);
-              return;
-            }
-            break;
-          }
-        }
-        queued += accepted;
-        if (queued < n) rd_kafka_poll(rk, 1);  // queue full: serve delivery reports to make room
+      if (!produce_batch(in, rkt.get(), partition, msgs, buf.data(), size, n, enq)) {
+        in.done.store(true);
+        return;
       }
       partition = (partition + 1) % partitions_;
     }
@@ -190,14 +231,7 @@ void ProduceWorkload::run_instance(Instance& in) {
       since_poll = 0;
     }
   }
-  // Wait for every delivery report; librdkafka fails messages itself after
-  // message.timeout.ms, so this is bounded. The extra margin covers that.
-  const std::uint64_t flush_deadline = monotonic_ns() + static_cast<std::uint64_t>(opts_.timeout_ms + 2000) * 1'000'000;
-  while (rd_kafka_outq_len(rk) > 0 && monotonic_ns() < flush_deadline) rd_kafka_poll(rk, 50);
-  if (rd_kafka_outq_len(rk) > 0) {
-    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(rk, 100);
-  }
+  wait_for_delivery_reports(rk, opts_.timeout_ms);
   in.done.store(true);
 }
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 
 namespace nocopy::serve {
 
@@ -76,6 +77,130 @@ std::string HttpRequest::request_line() const {
   return s;
 }
 
+namespace {
+
+using Failure = std::optional<ParseResult>;  // nullopt: fine so far
+
+// A request line without its newline yet: garbage is refused early (the
+// method must be a token), an overlong line at once.
+Failure check_partial_request_line(std::string_view partial, const HttpLimits& limits) {
+  auto sp = partial.find(' ');
+  std::string_view m = partial.substr(0, sp);
+  for (unsigned char c : m)
+    if (!is_tchar(c) && c != '\r') return error(400, "bad method");
+  if (sp == std::string_view::npos && m.size() > 32) return error(400, "method too long");
+  if (partial.size() > limits.max_request_line) return error(414, "request line too long");
+  return std::nullopt;
+}
+
+// "METHOD target HTTP/1.x", without its line end.
+Failure parse_request_line(std::string_view line, HttpRequest& req) {
+  auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return error(400, "malformed request line");
+  auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return error(400, "malformed request line");
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!is_token(method)) return error(400, "bad method");
+  if (target.empty()) return error(400, "empty target");
+  for (unsigned char c : target)
+    if (c <= 0x20 || c == 0x7f) return error(400, "control character in target");
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' || version[5] < '0' ||
+      version[5] > '9' || version[7] < '0' || version[7] > '9')
+    return error(400, "malformed HTTP version");
+  if (version[5] != '1') return error(505, "HTTP version not supported");
+  req.method = method;
+  req.target = target;
+  req.version_minor = version[7] - '0';
+  if (req.version_minor > 1) req.version_minor = 1;  // HTTP/1.2+ is answered as 1.1 (RFC 9110 6.2)
+  return std::nullopt;
+}
+
+// What the header lines tell beyond the fields of HttpRequest.
+struct HeaderState {
+  bool connection_close = false;
+  bool connection_keep_alive = false;
+  bool seen_host = false;
+  bool seen_length = false;
+  std::size_t count = 0;
+};
+
+Failure parse_content_length(std::string_view value, HttpRequest& req, HeaderState& st) {
+  if (st.seen_length) return error(400, "duplicate Content-Length");
+  st.seen_length = true;
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc() || p != value.data() + value.size()) return error(400, "bad Content-Length");
+  if (n > 0) req.has_body = true;
+  return std::nullopt;
+}
+
+// One header the server uses (switch on the name's length first: most
+// headers are compared with nothing).
+Failure apply_header(std::string_view name, std::string_view value, HttpRequest& req, HeaderState& st) {
+  switch (name.size()) {
+    case 4:
+      if (iequals(name, "host")) {
+        if (st.seen_host) return error(400, "duplicate Host");
+        st.seen_host = true;
+        req.host = value;
+      }
+      break;
+    case 5:
+      if (iequals(name, "range")) req.range = value;
+      break;
+    case 8:
+      if (iequals(name, "if-range")) req.if_range = value;
+      break;
+    case 10:
+      if (iequals(name, "connection")) {
+        if (list_has(value, "close")) st.connection_close = true;
+        if (list_has(value, "keep-alive")) st.connection_keep_alive = true;
+      } else if (iequals(name, "user-agent")) {
+        req.user_agent = value;
+      }
+      break;
+    case 13:
+      if (iequals(name, "if-none-match")) req.if_none_match = value;
+      break;
+    case 14:
+      if (iequals(name, "content-length")) return parse_content_length(value, req, st);
+      break;
+    case 17:
+      if (iequals(name, "if-modified-since")) req.if_modified_since = value;
+      else if (iequals(name, "transfer-encoding")) req.has_body = true;
+      break;
+    default:
+      break;
+  }
+  return std::nullopt;
+}
+
+// One header line (not empty, without its line end).
+Failure parse_header_line(std::string_view h, const HttpLimits& limits, HttpRequest& req, HeaderState& st) {
+  if (++st.count > limits.max_headers) return error(431, "too many headers");
+  if (h.front() == ' ' || h.front() == '\t') return error(400, "obsolete line folding");
+  auto colon = h.find(':');
+  if (colon == std::string_view::npos) return error(400, "header without colon");
+  std::string_view name = h.substr(0, colon);
+  if (!is_token(name)) return error(400, "bad header name");
+  std::string_view value = trim_ows(h.substr(colon + 1));
+  for (unsigned char c : value)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return error(400, "control character in header");
+  return apply_header(name, value, req, st);
+}
+
+// A header line without its newline yet: a NUL or other control byte in it
+// is already garbage.
+Failure check_partial_header_line(std::string_view partial) {
+  for (unsigned char c : partial)
+    if (c == 0 || (c < 0x20 && c != '\t' && c != '\r')) return error(400, "control character in header");
+  return std::nullopt;
+}
+
+}  // namespace
+
 ParseResult parse_request(std::string_view data, const HttpLimits& limits) {
   std::size_t pos = 0;
   // RFC 9112 2.2: ignore at least one empty line before the request line.
@@ -84,122 +209,34 @@ ParseResult parse_request(std::string_view data, const HttpLimits& limits) {
     ++pos;
     if (++skipped > 8) return error(400, "too many empty lines before the request");
   }
-  const std::size_t line_start = pos;
-  const std::size_t nl = data.find('\n', line_start);
-  if (nl == std::string_view::npos) {
-    std::string_view partial = data.substr(line_start);
-    // Early garbage detection: the method must be a token.
-    auto sp = partial.find(' ');
-    std::string_view m = partial.substr(0, sp);
-    for (unsigned char c : m)
-      if (!is_tchar(c) && c != '\r') return error(400, "bad method");
-    if (sp == std::string_view::npos && m.size() > 32) return error(400, "method too long");
-    if (partial.size() > limits.max_request_line) return error(414, "request line too long");
-    return {};
-  }
-  std::string_view line = data.substr(line_start, nl - line_start);
+  const std::size_t nl = data.find('\n', pos);
+  if (nl == std::string_view::npos) return check_partial_request_line(data.substr(pos), limits).value_or(ParseResult{});
+  std::string_view line = data.substr(pos, nl - pos);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > limits.max_request_line) return error(414, "request line too long");
 
   ParseResult r;
   HttpRequest& req = r.request;
-  {
-    auto sp1 = line.find(' ');
-    if (sp1 == std::string_view::npos) return error(400, "malformed request line");
-    auto sp2 = line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos) return error(400, "malformed request line");
-    std::string_view method = line.substr(0, sp1);
-    std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    std::string_view version = line.substr(sp2 + 1);
-    if (!is_token(method)) return error(400, "bad method");
-    if (target.empty()) return error(400, "empty target");
-    for (unsigned char c : target)
-      if (c <= 0x20 || c == 0x7f) return error(400, "control character in target");
-    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' || version[5] < '0' ||
-        version[5] > '9' || version[7] < '0' || version[7] > '9')
-      return error(400, "malformed HTTP version");
-    if (version[5] != '1') return error(505, "HTTP version not supported");
-    req.method = method;
-    req.target = target;
-    req.version_minor = version[7] - '0';
-    if (req.version_minor > 1) req.version_minor = 1;  // HTTP/1.2+ is answered as 1.1 (RFC 9110 6.2)
-  }
+  if (auto f = parse_request_line(line, req)) return std::move(*f);
 
-  bool connection_close = false, connection_keep_alive = false, seen_host = false, seen_length = false;
-  std::size_t headers = 0;
+  HeaderState st;
   pos = nl + 1;
   const std::size_t headers_start = pos;
   for (;;) {
     const std::size_t eol = data.find('\n', pos);
     if (eol == std::string_view::npos) {
       if (data.size() - headers_start > limits.max_header_bytes) return error(431, "header block too large");
-      // A partial header line with a NUL or other control byte is already garbage.
-      for (std::size_t i = pos; i < data.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(data[i]);
-        if (c == 0 || (c < 0x20 && c != '\t' && c != '\r')) return error(400, "control character in header");
-      }
-      return {};
+      return check_partial_header_line(data.substr(pos)).value_or(ParseResult{});
     }
     if (eol + 1 - headers_start > limits.max_header_bytes) return error(431, "header block too large");
     std::string_view h = data.substr(pos, eol - pos);
     if (!h.empty() && h.back() == '\r') h.remove_suffix(1);
     pos = eol + 1;
     if (h.empty()) break;
-    if (++headers > limits.max_headers) return error(431, "too many headers");
-    if (h.front() == ' ' || h.front() == '\t') return error(400, "obsolete line folding");
-    auto colon = h.find(':');
-    if (colon == std::string_view::npos) return error(400, "header without colon");
-    std::string_view name = h.substr(0, colon);
-    if (!is_token(name)) return error(400, "bad header name");
-    std::string_view value = trim_ows(h.substr(colon + 1));
-    for (unsigned char c : value)
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return error(400, "control character in header");
-    switch (name.size()) {
-      case 4:
-        if (iequals(name, "host")) {
-          if (seen_host) return error(400, "duplicate Host");
-          seen_host = true;
-          req.host = value;
-        }
-        break;
-      case 5:
-        if (iequals(name, "range")) req.range = value;
-        break;
-      case 8:
-        if (iequals(name, "if-range")) req.if_range = value;
-        break;
-      case 10:
-        if (iequals(name, "connection")) {
-          if (list_has(value, "close")) connection_close = true;
-          if (list_has(value, "keep-alive")) connection_keep_alive = true;
-        } else if (iequals(name, "user-agent")) {
-          req.user_agent = value;
-        }
-        break;
-      case 13:
-        if (iequals(name, "if-none-match")) req.if_none_match = value;
-        break;
-      case 14:
-        if (iequals(name, "content-length")) {
-          if (seen_length) return error(400, "duplicate Content-Length");
-          seen_length = true;
-          std::uint64_t n = 0;
-          auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-          if (value.empty() || ec != std::errc() || p != value.data() + value.size())
-            return error(400, "bad Content-Length");
-          if (n > 0) req.has_body = true;
-        }
-        break;
-      case 17:
-        if (iequals(name, "if-modified-since")) req.if_modified_since = value;
-        else if (iequals(name, "transfer-encoding")) req.has_body = true;
-        break;
-      default:
-        break;
-    }
+    if (auto f = parse_header_line(h, limits, req, st)) return std::move(*f);
   }
-  if (req.version_minor >= 1 && !seen_host) return error(400, "HTTP/1.1 request without Host");
-  req.keep_alive = req.version_minor >= 1 ? !connection_close : (connection_keep_alive && !connection_close);
+  if (req.version_minor >= 1 && !st.seen_host) return error(400, "HTTP/1.1 request without Host");
+  req.keep_alive = req.version_minor >= 1 ? !st.connection_close : (st.connection_keep_alive && !st.connection_close);
   r.status = ParseResult::Status::complete;
   r.consumed = pos;
   return r;
