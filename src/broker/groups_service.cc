@@ -51,14 +51,17 @@ class GroupsService::OffsetsLog final : public OffsetLog {
   std::shared_ptr<Partition> p_;
 };
 
-GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cfg), topics_(topics) {
+namespace {
+
+// The compacted __consumer_offsets partition, created on first start.
+std::shared_ptr<Partition> open_offsets_partition(TopicRegistry& topics) {
   // Compacted, as Kafka's (offsets.topic.segment.bytes 100 MiB): each
   // group's latest metadata and each partition's latest commit survive the
   // log cleaner, deleted groups' tombstones leave after delete.retention.ms.
   const TopicConfig::Overrides offsets_config{{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}};
-  if (auto t = topics_.find(kOffsetsTopic); !t) {
+  if (auto t = topics.find(kOffsetsTopic); !t) {
     std::string msg;
-    if (topics_.create(kOffsetsTopic, 1, offsets_config, false, &msg))
+    if (topics.create(kOffsetsTopic, 1, offsets_config, false, &msg))
       throw std::runtime_error("cannot create " + std::string(kOffsetsTopic) + ": " + msg);
   } else if (!t->config->compacts()) {
     // A data directory from before the offsets topic was compacted.
@@ -67,25 +70,51 @@ GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cf
       o["cleanup.policy"] = "compact";
       return 0;
     };
-    if (topics_.alter_config(kOffsetsTopic, edit, false, &msg))
+    if (topics.alter_config(kOffsetsTopic, edit, false, &msg))
       spdlog::warn("groups: cannot make {} compacted: {}", kOffsetsTopic, msg);
   }
-  auto part = topics_.find(kOffsetsTopic, 0);
+  auto part = topics.find(kOffsetsTopic, 0);
   if (!part) throw std::runtime_error("cannot open __consumer_offsets");
-  offsets_log_ = std::make_unique<OffsetsLog>(part);
+  return part;
+}
 
-  GroupCoordinatorConfig gcfg;
-  gcfg.initial_rebalance_delay = std::chrono::milliseconds(cfg_.group_initial_rebalance_delay_ms);
-  gcfg.member_id_seed = std::random_device{}();
-  coordinator_ = std::make_unique<GroupCoordinator>(gcfg, offsets_log_.get());
-
-  // Replay: read every batch's records (uncompressed, written by us).
+struct ReplayCounts {
   std::size_t replayed = 0;
   std::size_t skipped = 0;
-  std::int64_t offset = part->log_start_offset();
-  const auto end = part->high_watermark();
+};
+
+// Replays the records of one batch (uncompressed, written by us) into the
+// coordinator.
+void replay_batch(std::span<const std::byte> batch, std::int64_t base_offset, GroupCoordinator& coordinator,
+                  ReplayCounts& n) {
+  auto recs = log::parse_records(batch);
+  if (!recs) {
+    spdlog::warn("groups: skipping unreadable batch at offset {} of {}", base_offset, kOffsetsTopic);
+    return;
+  }
+  for (auto& rec : *recs) {
+    if (!rec.key) continue;
+    const auto key = std::as_bytes(std::span(rec.key->data(), rec.key->size()));
+    // A null value is a tombstone (DeleteGroups, OffsetDelete).
+    const bool ok = rec.value
+                        ? coordinator.replay(key, std::as_bytes(std::span(rec.value->data(), rec.value->size())))
+                        : coordinator.replay_tombstone(key);
+    if (ok) {
+      ++n.replayed;
+    } else {
+      ++n.skipped;
+      spdlog::warn("groups: skipping undecodable record at offset {} of {}", base_offset, kOffsetsTopic);
+    }
+  }
+}
+
+// Replays every stored record, oldest first.
+ReplayCounts replay_offsets(Partition& part, GroupCoordinator& coordinator) {
+  ReplayCounts n;
+  std::int64_t offset = part.log_start_offset();
+  const auto end = part.high_watermark();
   while (offset < end) {
-    auto rr = part->read(offset, 1 << 20);
+    auto rr = part.read(offset, 1 << 20);
     if (rr.error || rr.regions.empty()) break;
     buf::Chain c;
     for (auto& reg : rr.regions) c.append(reg);
@@ -97,35 +126,34 @@ GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cf
     while (pos + log::kBatchHeaderSize <= all.size()) {
       auto h = log::parse_batch_header(all.subspan(pos));
       if (pos + h.total_size() > all.size()) break;
-      if (auto recs = log::parse_records(all.subspan(pos, h.total_size()))) {
-        for (auto& rec : *recs) {
-          if (!rec.key) continue;
-          const auto key = std::as_bytes(std::span(rec.key->data(), rec.key->size()));
-          // A null value is a tombstone (DeleteGroups, OffsetDelete).
-          const bool ok = rec.value ? coordinator_->replay(key, std::as_bytes(std::span(rec.value->data(),
-                                                                                          rec.value->size())))
-                                    : coordinator_->replay_tombstone(key);
-          if (ok) {
-            ++replayed;
-          } else {
-            ++skipped;
-            spdlog::warn("groups: skipping undecodable record at offset {} of {}", h.base_offset, kOffsetsTopic);
-          }
-        }
-      } else {
-        spdlog::warn("groups: skipping unreadable batch at offset {} of {}", h.base_offset, kOffsetsTopic);
-      }
+      replay_batch(all.subspan(pos, h.total_size()), h.base_offset, coordinator, n);
       next = h.last_offset() + 1;
       pos += h.total_size();
     }
     if (next <= offset) break;
     offset = next;
   }
+  return n;
+}
+
+}  // namespace
+
+GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cfg), topics_(topics) {
+  auto part = open_offsets_partition(topics_);
+  offsets_log_ = std::make_unique<OffsetsLog>(part);
+
+  GroupCoordinatorConfig gcfg;
+  gcfg.initial_rebalance_delay = std::chrono::milliseconds(cfg_.group_initial_rebalance_delay_ms);
+  gcfg.member_id_seed = std::random_device{}();
+  coordinator_ = std::make_unique<GroupCoordinator>(gcfg, offsets_log_.get());
+
+  const ReplayCounts n = replay_offsets(*part, *coordinator_);
   // Restored members' sessions start now: a member that does not come back
   // expires one session timeout after the restart.
   coordinator_->finish_replay(GroupCoordinator::Clock::now());
-  spdlog::info("groups: replayed {} record{} from {} ({} skipped), {} group{}", replayed, replayed == 1 ? "" : "s",
-               kOffsetsTopic, skipped, coordinator_->group_count(), coordinator_->group_count() == 1 ? "" : "s");
+  const std::size_t groups = coordinator_->group_count();
+  spdlog::info("groups: replayed {} record{} from {} ({} skipped), {} group{}", n.replayed,
+               n.replayed == 1 ? "" : "s", kOffsetsTopic, n.skipped, groups, groups == 1 ? "" : "s");
 
   ticker_ = std::thread([this] {
     while (!stop_.load()) {
