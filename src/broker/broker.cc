@@ -45,6 +45,8 @@ void Broker::start() {
 
   groups_ = std::make_unique<GroupsService>(cfg_, topics_);
   handler_.set_groups(groups_.get());
+  txn_ = std::make_unique<TxnService>(cfg_, topics_, groups_.get(), [this] { return handler_.allocate_producer_id(); });
+  handler_.set_txn(txn_.get());
 
   for (unsigned i = 0; i < cfg_.threads; ++i)
     senders_.push_back(std::make_unique<buf::ChainSender>(buf::ChainSenderOptions{cfg_.fetch_strategy}));
@@ -150,6 +152,7 @@ void Broker::shutdown() {
   if (retention_thread_.joinable()) retention_thread_.join();
   if (cleaner_) cleaner_->stop();
   admin_.stop();
+  if (txn_) txn_->stop();
   if (groups_) groups_->stop();
   // Each close syncs its files (data, indexes, recovery point, clean
   // marker): several fsyncs per partition. Closing partitions one after the

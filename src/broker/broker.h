@@ -26,6 +26,7 @@
 #include "broker/config.h"
 #include "broker/groups_service.h"
 #include "broker/log_cleaner_pool.h"
+#include "broker/txn_service.h"
 #include "broker/metrics.h"
 #include "broker/metrics_server.h"
 #include "broker/request_handler.h"
@@ -68,6 +69,7 @@ class Broker {
   std::unique_ptr<LogCleanerPool> cleaner_;
   std::unique_ptr<ClusterMember> member_;
   std::unique_ptr<cluster::ClusterNode> cluster_;
+  std::unique_ptr<TxnService> txn_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;
   std::atomic<bool> retention_stop_{false};

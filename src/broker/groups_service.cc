@@ -171,6 +171,23 @@ void GroupsService::stop() {
   if (ticker_.joinable()) ticker_.join();
 }
 
+bool GroupsService::commit_txn_offsets(const std::string& group, const std::vector<TxnOffset>& offsets,
+                                       std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  bool ok = true;
+  for (const TxnOffset& o : offsets) {
+    const auto key = GroupCoordinator::encode_offset_key({group, o.topic, o.partition});
+    const auto value = GroupCoordinator::encode_offset_value({o.offset, o.leader_epoch, o.metadata, now_ms});
+    // Stored first, then applied the way a replay applies it.
+    if (!offsets_log_->append(key, value)) {
+      ok = false;
+      continue;
+    }
+    coordinator_->replay(key, value);
+  }
+  return ok;
+}
+
 bool GroupsService::handles(std::int16_t k) {
   using kafka::ApiKey;
   switch (static_cast<ApiKey>(k)) {

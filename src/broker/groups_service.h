@@ -23,6 +23,7 @@
 #include <mutex>
 #include <span>
 #include <thread>
+#include <vector>
 
 #include "broker/config.h"
 #include "broker/group_coordinator.h"
@@ -48,6 +49,18 @@ class GroupsService {
   void handle(std::span<const std::byte> frame, const std::string& client_host, net::EventLoop& loop,
               std::function<void(std::optional<buf::Chain>)> respond);
   void stop();
+
+  // A committed transaction's offsets (TxnOffsetCommit): stored in
+  // __consumer_offsets and made the group's committed offsets, whatever the
+  // group's generation (the transaction coordinator checked the producer).
+  struct TxnOffset {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = -1;
+    std::int32_t leader_epoch = -1;
+    std::string metadata;
+  };
+  bool commit_txn_offsets(const std::string& group, const std::vector<TxnOffset>& offsets, std::int64_t now_ms);
 
  private:
   class OffsetsLog;

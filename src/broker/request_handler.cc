@@ -8,6 +8,8 @@
 //   admin.cc         CreateTopics, DeleteTopics, CreatePartitions
 //   configs.cc       DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
 //   groups.cc        FindCoordinator and the group APIs (GroupsService)
+//   txn.cc           AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit,
+//                    DescribeTransactions, ListTransactions (TxnService)
 //   reply.h          helpers they share
 // ApiVersions is answered here: it belongs to the negotiation, not a family.
 #include "broker/request_handler.h"
@@ -95,6 +97,12 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
         else if constexpr (std::is_same_v<T, kafka::AlterConfigsRequest>) alter_configs(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::IncrementalAlterConfigsRequest>)
           incremental_alter_configs(h, body, loop, cb);
+        else if constexpr (std::is_same_v<T, kafka::AddPartitionsToTxnRequest>) add_partitions_to_txn(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::AddOffsetsToTxnRequest>) add_offsets_to_txn(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::EndTxnRequest>) end_txn(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::TxnOffsetCommitRequest>) txn_offset_commit(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::DescribeTransactionsRequest>) describe_transactions(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::ListTransactionsRequest>) list_transactions(h, body, cb);
         else cb(close_reply(fmt::format("unhandled API key {}", h.api_key)));
       },
       req.body);

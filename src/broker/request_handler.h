@@ -56,6 +56,7 @@ namespace nocopy::broker {
 
 class GroupsService;
 class ClusterMember;
+class TxnService;
 
 struct Reply {
   enum class Kind { respond, none, close };
@@ -77,6 +78,13 @@ class RequestHandler {
 
   // Wires in the group APIs; null: not advertised. Before serving.
   void set_groups(GroupsService* g) { groups_ = g; }
+  // Wires in the transaction coordinator; null: transactional requests are
+  // answered COORDINATOR_NOT_AVAILABLE. Before serving.
+  void set_txn(TxnService* t) { txn_ = t; }
+  // A fresh producer id from the same allocator as InitProducerId (the
+  // transaction coordinator's source). Throws when the id block cannot be
+  // persisted.
+  std::int64_t allocate_producer_id() { return producer_ids().allocate(); }
 
   // Cluster mode: Metadata, CreateTopics and DeleteTopics go through etcd,
   // and only partitions this broker leads are served. Before serving.
@@ -108,6 +116,13 @@ class RequestHandler {
   void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);
   void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);
   void describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done);
+  // Transactions (handlers/txn.cc).
+  void add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, Done& done);
+  void add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, Done& done);
+  void end_txn(const Header& h, const kafka::EndTxnRequest& req, Done& done);
+  void txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req, Done& done);
+  void describe_transactions(const Header& h, const kafka::DescribeTransactionsRequest& req, Done& done);
+  void list_transactions(const Header& h, const kafka::ListTransactionsRequest& req, Done& done);
   void create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop, Done& done);
   void alter_configs(const Header& h, kafka::AlterConfigsRequest& req, net::EventLoop& loop, Done& done);
   void incremental_alter_configs(const Header& h, kafka::IncrementalAlterConfigsRequest& req, net::EventLoop& loop,
@@ -132,6 +147,7 @@ class RequestHandler {
   GroupsService* groups_ = nullptr;
   cluster::ClusterNode* cluster_ = nullptr;
   const ClusterMember* member_ = nullptr;
+  TxnService* txn_ = nullptr;
   // Created on first use from <data_dir>/producer_ids (the reserved-id high
   // mark, rewritten and fsync'd once per 1000 ids).
   // Fault injection for the idempotence e2e test: when the environment sets

@@ -1,5 +1,6 @@
 // Produce v3-v7 (v0-v2 are advertised and answered UNSUPPORTED_VERSION per
-// partition: they predate record batch v2) and InitProducerId v0-v1.
+// partition: they predate record batch v2) and InitProducerId v0-v4
+// (transactional ids: TxnService).
 //
 // Record batches stay views into the request frame; the log patches their
 // baseOffset in place. acks=-1 under a syncing flush policy waits for the
@@ -20,6 +21,7 @@
 #include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
+#include "broker/txn_service.h"
 #include "io/file.h"
 #include "kafka/topic_name.h"
 
@@ -133,7 +135,7 @@ std::shared_ptr<Partition> append_partition(const ProduceScope& s, const std::st
     pr.error_code = code(ErrorCode::invalid_required_acks);
     return nullptr;
   }
-  if (!kafka::is_valid_topic_name(topic) || topic == kOffsetsTopic) {
+  if (!kafka::is_valid_topic_name(topic) || topic == kOffsetsTopic || topic == kTxnStateTopic) {
     pr.error_code = code(ErrorCode::invalid_topic_exception);
     return nullptr;
   }
@@ -229,7 +231,17 @@ ProducerIdAllocator& RequestHandler::producer_ids() {
   return *pids_;
 }
 
+// A transactional id goes to the transaction coordinator (epoch bump,
+// fencing); without one this is a fresh idempotent producer id.
 void RequestHandler::init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done) {
+  if (req.transactional_id.has_value()) {
+    if (!txn_) {
+      kafka::InitProducerIdResponse r;
+      r.error_code = code(ErrorCode::coordinator_not_available);
+      return done(respond(encode(h, r)));
+    }
+    return done(respond(encode(h, txn_->coordinator().init_producer_id(req, h.api_version, TxnService::wall_ms()))));
+  }
   done(respond(encode(h, producer_ids().init_producer_id(req))));
 }
 

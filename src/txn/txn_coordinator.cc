@@ -1,0 +1,381 @@
+#include "txn/txn_coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <set>
+
+namespace nocopy::txn {
+
+using kafka::ErrorCode;
+using kafka::to_wire;
+
+namespace {
+constexpr std::int16_t kMaxEpoch = 32766;  // Kafka: Short.MAX_VALUE - 1 is the last usable epoch
+}  // namespace
+
+TxnCoordinator::TxnCoordinator(TxnCoordinatorConfig cfg, TxnStateLog* log, TxnParticipants* participants,
+                               std::function<std::int64_t()> allocate_producer_id)
+    : cfg_(cfg), log_(log), participants_(participants), allocate_(std::move(allocate_producer_id)) {}
+
+ErrorCode TxnCoordinator::check_producer(const TxnMetadata* m, std::int64_t pid, std::int16_t epoch,
+                                         bool fenced_code) const {
+  if (m == nullptr || m->producer_id != pid) return ErrorCode::invalid_producer_id_mapping;
+  if (m->producer_epoch != epoch) return fenced_code ? ErrorCode::producer_fenced : ErrorCode::invalid_producer_epoch;
+  return ErrorCode::none;
+}
+
+bool TxnCoordinator::persist(const TxnMetadata& m) {
+  if (log_ == nullptr) return true;
+  return log_->append(encode_txn_key(m.transactional_id), encode_txn_value(m));
+}
+
+bool TxnCoordinator::bump_epoch(TxnMetadata& m) {
+  if (m.producer_epoch < kMaxEpoch) {
+    ++m.producer_epoch;
+    return true;
+  }
+  try {
+    m.producer_id = allocate_();
+    m.producer_epoch = 0;
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("transactions: no producer id for {}: {}", m.transactional_id, e.what());
+    return false;
+  }
+}
+
+ErrorCode TxnCoordinator::end_locked(TxnMetadata& m, bool commit, std::int64_t now) {
+  TxnMetadata prep = m;
+  prep.state = commit ? TxnState::prepare_commit : TxnState::prepare_abort;
+  prep.last_update_ms = now;
+  if (m.state == TxnState::ongoing) {
+    if (!persist(prep)) return ErrorCode::coordinator_not_available;
+    m = prep;
+  }
+  bool all_written = true;
+  for (const TopicPartition& tp : m.partitions) {
+    const std::int16_t e =
+        participants_->write_marker(tp, m.producer_id, m.producer_epoch, commit, cfg_.coordinator_epoch);
+    if (e == to_wire(ErrorCode::unknown_topic_or_partition)) continue;  // deleted since: nothing to mark
+    if (e != 0) {
+      spdlog::warn("transactions: {} marker for {} in {}-{} failed with error {}; retried", commit ? "COMMIT" : "ABORT",
+                   m.transactional_id, tp.topic, tp.partition, e);
+      all_written = false;
+    }
+  }
+  if (!all_written) return ErrorCode::none;  // stays Prepare*: tick() retries, the outcome is decided
+  if (commit) {
+    for (const auto& [group, offsets] : m.pending_offsets) {
+      if (!participants_->commit_offsets(group, offsets))
+        spdlog::error("transactions: offsets of group {} in the transaction of {} could not be stored", group,
+                      m.transactional_id);
+    }
+  }
+  TxnMetadata done = m;
+  done.state = commit ? TxnState::complete_commit : TxnState::complete_abort;
+  done.partitions.clear();
+  done.groups.clear();
+  done.pending_offsets.clear();
+  done.last_update_ms = now;
+  // If this record is lost, a restart finds Prepare* and writes the same
+  // markers again, which readers ignore.
+  if (!persist(done)) spdlog::warn("transactions: completion of {} not stored; it is redone at start-up", m.transactional_id);
+  m = std::move(done);
+  return ErrorCode::none;
+}
+
+kafka::InitProducerIdResponse TxnCoordinator::init_producer_id(const kafka::InitProducerIdRequest& req,
+                                                               std::int16_t version, std::int64_t now) {
+  kafka::InitProducerIdResponse r;
+  auto fail = [&](ErrorCode e) {
+    r.error_code = to_wire(e);
+    r.producer_id = -1;
+    r.producer_epoch = -1;
+    return r;
+  };
+  const std::string& id = req.transactional_id.value_or("");
+  if (id.empty()) return fail(ErrorCode::invalid_request);
+  if (req.transaction_timeout_ms <= 0 || req.transaction_timeout_ms > cfg_.max_timeout_ms)
+    return fail(ErrorCode::invalid_transaction_timeout);
+  std::lock_guard lock(mu_);
+  auto it = txns_.find(id);
+  if (it == txns_.end()) {
+    TxnMetadata m;
+    m.transactional_id = id;
+    try {
+      m.producer_id = allocate_();
+    } catch (const std::exception& e) {
+      spdlog::error("transactions: no producer id for {}: {}", id, e.what());
+      return fail(ErrorCode::coordinator_not_available);
+    }
+    m.producer_epoch = 0;
+    m.timeout_ms = req.transaction_timeout_ms;
+    m.state = TxnState::empty;
+    m.last_update_ms = now;
+    if (!persist(m)) return fail(ErrorCode::coordinator_not_available);
+    r.producer_id = m.producer_id;
+    r.producer_epoch = m.producer_epoch;
+    txns_.emplace(id, std::move(m));
+    return r;
+  }
+  TxnMetadata& m = it->second;
+  // v3+: a producer that names its id and epoch must be the current one.
+  if (req.producer_id >= 0 && (req.producer_id != m.producer_id || req.producer_epoch != m.producer_epoch))
+    return fail(version >= 4 ? ErrorCode::producer_fenced : ErrorCode::invalid_producer_epoch);
+  if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort) {
+    // A completion whose markers failed: try again now.
+    end_locked(m, m.state == TxnState::prepare_commit, now);
+    if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort)
+      return fail(ErrorCode::concurrent_transactions);
+  }
+  TxnMetadata next = m;
+  if (!bump_epoch(next)) return fail(ErrorCode::coordinator_not_available);
+  if (m.state == TxnState::ongoing) {
+    // The previous producer left a transaction open: fence it (markers with
+    // the bumped epoch) and abort it.
+    next.state = TxnState::ongoing;
+    if (!persist(next)) return fail(ErrorCode::coordinator_not_available);
+    m = next;
+    if (end_locked(m, false, now) != ErrorCode::none) return fail(ErrorCode::coordinator_not_available);
+    if (m.state != TxnState::complete_abort) return fail(ErrorCode::concurrent_transactions);
+    next = m;
+  }
+  next.state = TxnState::empty;
+  next.timeout_ms = req.transaction_timeout_ms;
+  next.partitions.clear();
+  next.groups.clear();
+  next.pending_offsets.clear();
+  next.last_update_ms = now;
+  next.start_ms = -1;
+  if (!persist(next)) return fail(ErrorCode::coordinator_not_available);
+  m = std::move(next);
+  r.producer_id = m.producer_id;
+  r.producer_epoch = m.producer_epoch;
+  return r;
+}
+
+kafka::AddPartitionsToTxnResponse TxnCoordinator::add_partitions(const kafka::AddPartitionsToTxnRequest& req,
+                                                                 std::int16_t version, std::int64_t now) {
+  kafka::AddPartitionsToTxnResponse r;
+  std::lock_guard lock(mu_);
+  auto it = txns_.find(req.transactional_id);
+  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
+  ErrorCode all = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
+  if (all == ErrorCode::none && (m->state == TxnState::prepare_commit || m->state == TxnState::prepare_abort))
+    all = ErrorCode::concurrent_transactions;
+  // Unknown partitions fail alone; the others are then not attempted.
+  std::set<TopicPartition> unknown;
+  if (all == ErrorCode::none) {
+    for (const auto& t : req.topics)
+      for (std::int32_t p : t.partitions)
+        if (!participants_->partition_exists(t.name, p)) unknown.insert({t.name, p});
+  }
+  if (all == ErrorCode::none && unknown.empty()) {
+    TxnMetadata next = *m;
+    if (next.state != TxnState::ongoing) {
+      next.state = TxnState::ongoing;
+      next.start_ms = now;
+      next.partitions.clear();
+      next.groups.clear();
+      next.pending_offsets.clear();
+    }
+    for (const auto& t : req.topics)
+      for (std::int32_t p : t.partitions) next.partitions.insert({t.name, p});
+    if (next.partitions != m->partitions || next.state != m->state) {
+      next.last_update_ms = now;
+      if (!persist(next)) all = ErrorCode::coordinator_not_available;
+      else *m = std::move(next);
+    }
+  }
+  for (const auto& t : req.topics) {
+    auto& rt = r.results.emplace_back();
+    rt.name = t.name;
+    for (std::int32_t p : t.partitions) {
+      ErrorCode e = all;
+      if (e == ErrorCode::none && !unknown.empty())
+        e = unknown.contains({t.name, p}) ? ErrorCode::unknown_topic_or_partition : ErrorCode::operation_not_attempted;
+      rt.results.push_back({p, to_wire(e)});
+    }
+  }
+  return r;
+}
+
+kafka::AddOffsetsToTxnResponse TxnCoordinator::add_offsets(const kafka::AddOffsetsToTxnRequest& req,
+                                                           std::int16_t version, std::int64_t now) {
+  kafka::AddOffsetsToTxnResponse r;
+  std::lock_guard lock(mu_);
+  auto it = txns_.find(req.transactional_id);
+  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
+  ErrorCode e = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
+  if (e == ErrorCode::none && req.group_id.empty()) e = ErrorCode::invalid_group_id;
+  if (e == ErrorCode::none && (m->state == TxnState::prepare_commit || m->state == TxnState::prepare_abort))
+    e = ErrorCode::concurrent_transactions;
+  if (e == ErrorCode::none && m->state != TxnState::ongoing) {
+    TxnMetadata next = *m;
+    next.state = TxnState::ongoing;
+    next.start_ms = now;
+    next.last_update_ms = now;
+    next.partitions.clear();
+    next.groups.clear();
+    next.pending_offsets.clear();
+    if (!persist(next)) e = ErrorCode::coordinator_not_available;
+    else *m = std::move(next);
+  }
+  if (e == ErrorCode::none) m->groups.insert(req.group_id);
+  r.error_code = to_wire(e);
+  return r;
+}
+
+kafka::TxnOffsetCommitResponse TxnCoordinator::txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
+                                                                 std::int16_t version) {
+  kafka::TxnOffsetCommitResponse r;
+  std::lock_guard lock(mu_);
+  auto it = txns_.find(req.transactional_id);
+  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
+  ErrorCode e = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
+  if (e == ErrorCode::none && req.group_id.empty()) e = ErrorCode::invalid_group_id;
+  if (e == ErrorCode::none && (m->state != TxnState::ongoing || !m->groups.contains(req.group_id)))
+    e = ErrorCode::invalid_txn_state;  // no AddOffsetsToTxn for this group in this transaction
+  for (const auto& t : req.topics) {
+    auto& rt = r.topics.emplace_back();
+    rt.name = t.name;
+    for (const auto& p : t.partitions) {
+      if (e == ErrorCode::none)
+        m->pending_offsets[req.group_id][{t.name, p.partition_index}] =
+            PendingOffset{p.committed_offset, p.committed_leader_epoch, p.committed_metadata.value_or("")};
+      rt.partitions.push_back({p.partition_index, to_wire(e)});
+    }
+  }
+  return r;
+}
+
+kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, std::int16_t version,
+                                              std::int64_t now) {
+  kafka::EndTxnResponse r;
+  std::lock_guard lock(mu_);
+  auto it = txns_.find(req.transactional_id);
+  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
+  ErrorCode e = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
+  if (e == ErrorCode::none) {
+    switch (m->state) {
+      case TxnState::ongoing: e = end_locked(*m, req.committed, now); break;
+      case TxnState::complete_commit: e = req.committed ? ErrorCode::none : ErrorCode::invalid_txn_state; break;
+      case TxnState::complete_abort: e = req.committed ? ErrorCode::invalid_txn_state : ErrorCode::none; break;
+      case TxnState::prepare_commit:
+      case TxnState::prepare_abort: e = ErrorCode::concurrent_transactions; break;
+      default: e = ErrorCode::invalid_txn_state; break;
+    }
+  }
+  r.error_code = to_wire(e);
+  return r;
+}
+
+kafka::DescribeTransactionsResponse TxnCoordinator::describe(const kafka::DescribeTransactionsRequest& req) const {
+  kafka::DescribeTransactionsResponse r;
+  std::lock_guard lock(mu_);
+  for (const std::string& id : req.transactional_ids) {
+    auto& s = r.transaction_states.emplace_back();
+    s.transactional_id = id;
+    auto it = txns_.find(id);
+    if (it == txns_.end()) {
+      s.error_code = to_wire(ErrorCode::transactional_id_not_found);
+      s.transaction_state = "";
+      s.producer_id = -1;
+      s.producer_epoch = -1;
+      s.transaction_start_time_ms = -1;
+      continue;
+    }
+    const TxnMetadata& m = it->second;
+    s.transaction_state = std::string(state_name(m.state));
+    s.transaction_timeout_ms = m.timeout_ms;
+    s.transaction_start_time_ms = m.start_ms;
+    s.producer_id = m.producer_id;
+    s.producer_epoch = m.producer_epoch;
+    for (const TopicPartition& tp : m.partitions) {
+      if (s.topics.empty() || s.topics.back().topic != tp.topic) s.topics.emplace_back().topic = tp.topic;
+      s.topics.back().partitions.push_back(tp.partition);
+    }
+  }
+  return r;
+}
+
+kafka::ListTransactionsResponse TxnCoordinator::list(const kafka::ListTransactionsRequest& req,
+                                                     std::int64_t now) const {
+  kafka::ListTransactionsResponse r;
+  std::set<TxnState> states;
+  for (const std::string& f : req.state_filters) {
+    if (auto s = state_from_name(f)) states.insert(*s);
+    else r.unknown_state_filters.push_back(f);
+  }
+  const std::set<std::int64_t> pids(req.producer_id_filters.begin(), req.producer_id_filters.end());
+  std::lock_guard lock(mu_);
+  for (const auto& [id, m] : txns_) {
+    if (!req.state_filters.empty() && !states.contains(m.state)) continue;
+    if (!pids.empty() && !pids.contains(m.producer_id)) continue;
+    // v1: only transactions running at least this long.
+    if (req.duration_filter >= 0 && (m.state != TxnState::ongoing || now - m.start_ms < req.duration_filter)) continue;
+    r.transaction_states.push_back({id, m.producer_id, std::string(state_name(m.state))});
+  }
+  return r;
+}
+
+std::size_t TxnCoordinator::tick(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  std::size_t aborted = 0;
+  for (auto& [id, m] : txns_) {
+    if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort) {
+      end_locked(m, m.state == TxnState::prepare_commit, now);
+      continue;
+    }
+    if (m.state != TxnState::ongoing || m.start_ms < 0 || now - m.start_ms <= m.timeout_ms) continue;
+    // Fence the producer that left it open, then abort with the new epoch.
+    TxnMetadata next = m;
+    if (!bump_epoch(next) || !persist(next)) continue;
+    m = std::move(next);
+    spdlog::info("transactions: {} open for more than {} ms: aborted (producer {} now at epoch {})", id, m.timeout_ms,
+                 m.producer_id, m.producer_epoch);
+    if (end_locked(m, false, now) == ErrorCode::none) ++aborted;
+  }
+  return aborted;
+}
+
+bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std::byte> value) {
+  auto id = decode_txn_key(key);
+  if (!id) return false;
+  std::lock_guard lock(mu_);
+  if (value.empty()) {
+    txns_.erase(*id);
+    return true;
+  }
+  auto m = decode_txn_value(value);
+  if (!m) return false;
+  m->transactional_id = *id;
+  txns_[*id] = std::move(*m);
+  return true;
+}
+
+void TxnCoordinator::finish_replay(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  for (auto& [id, m] : txns_) {
+    if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort) {
+      spdlog::info("transactions: completing the {} of {} left by a restart",
+                   m.state == TxnState::prepare_commit ? "commit" : "abort", id);
+      end_locked(m, m.state == TxnState::prepare_commit, now);
+    }
+  }
+}
+
+std::optional<TxnMetadata> TxnCoordinator::find(const std::string& transactional_id) const {
+  std::lock_guard lock(mu_);
+  auto it = txns_.find(transactional_id);
+  if (it == txns_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t TxnCoordinator::size() const {
+  std::lock_guard lock(mu_);
+  return txns_.size();
+}
+
+}  // namespace nocopy::txn

@@ -1,0 +1,123 @@
+// TxnCoordinator: Kafka's transaction coordinator for every transactional id
+// (this broker coordinates them all: FindCoordinator key_type 1 names it).
+//
+// I/O-free: state changes are stored through TxnStateLog (the broker maps it
+// onto the internal `__transaction_state` partition) *before* they take
+// effect in memory, markers are written and transactional offsets applied
+// through TxnParticipants, and every call gets the wall clock in ms (`now`),
+// so tests drive time. One mutex serializes every call; a call that ends a
+// transaction writes its markers before it returns (page-cache appends).
+//
+// The state machine (Kafka's TransactionState):
+//   Empty --AddPartitions/AddOffsets--> Ongoing --EndTxn--> PrepareCommit|PrepareAbort
+//   Prepare* --markers written, offsets applied--> CompleteCommit|CompleteAbort
+//   Complete*/Empty --AddPartitions--> Ongoing; InitProducerId --> Empty (epoch + 1)
+// A transaction that stays Ongoing longer than its timeout is aborted by
+// tick(): the epoch is bumped first, so the producer that left it is fenced.
+// InitProducerId of an id with an Ongoing transaction aborts it the same way
+// and hands the bumped epoch to the new producer. An epoch that would pass
+// 32766 gets a new producer id at epoch 0.
+//
+// Errors (Kafka's): unknown id or a producer id that does not own it
+// INVALID_PRODUCER_ID_MAPPING (49); another epoch PRODUCER_FENCED (90)
+// (INVALID_PRODUCER_EPOCH (47) for request versions before PRODUCER_FENCED
+// existed); a transaction being completed CONCURRENT_TRANSACTIONS (51);
+// EndTxn with nothing open, or the other outcome of a finished one,
+// INVALID_TXN_STATE (48); a timeout above the maximum INVALID_TRANSACTION_TIMEOUT
+// (50); the state log refusing a write COORDINATOR_NOT_AVAILABLE (15), with
+// nothing changed.
+//
+// Transactional offsets (TxnOffsetCommit, after AddOffsetsToTxn for the
+// group) stay pending in memory and are applied to the group at commit,
+// dropped at abort.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kafka/messages.h"
+#include "txn/txn_metadata.h"
+
+namespace nocopy::txn {
+
+class TxnStateLog {
+ public:
+  virtual ~TxnStateLog() = default;
+  // Stores one record; false when it could not be stored.
+  virtual bool append(std::span<const std::byte> key, std::span<const std::byte> value) = 0;
+};
+
+class TxnParticipants {
+ public:
+  virtual ~TxnParticipants() = default;
+  virtual bool partition_exists(const std::string& topic, std::int32_t partition) = 0;
+  // Appends a COMMIT/ABORT marker; returns a Kafka error code (0 = written).
+  // A partition that no longer exists answers UNKNOWN_TOPIC_OR_PARTITION.
+  virtual std::int16_t write_marker(const TopicPartition& tp, std::int64_t producer_id, std::int16_t epoch,
+                                    bool commit, std::int32_t coordinator_epoch) = 0;
+  // Makes a committed transaction's offsets the group's committed offsets.
+  virtual bool commit_offsets(const std::string& group, const std::map<TopicPartition, PendingOffset>& offsets) = 0;
+};
+
+struct TxnCoordinatorConfig {
+  std::int32_t max_timeout_ms = 900000;  // transaction.max.timeout.ms
+  std::int32_t coordinator_epoch = 0;    // one coordinator: always 0
+};
+
+class TxnCoordinator {
+ public:
+  // `allocate_producer_id` hands out a fresh id (may throw: the request is
+  // answered COORDINATOR_NOT_AVAILABLE). The log and participants must
+  // outlive the coordinator.
+  TxnCoordinator(TxnCoordinatorConfig cfg, TxnStateLog* log, TxnParticipants* participants,
+                 std::function<std::int64_t()> allocate_producer_id);
+
+  kafka::InitProducerIdResponse init_producer_id(const kafka::InitProducerIdRequest& req, std::int16_t version,
+                                                 std::int64_t now);
+  kafka::AddPartitionsToTxnResponse add_partitions(const kafka::AddPartitionsToTxnRequest& req, std::int16_t version,
+                                                   std::int64_t now);
+  kafka::AddOffsetsToTxnResponse add_offsets(const kafka::AddOffsetsToTxnRequest& req, std::int16_t version,
+                                             std::int64_t now);
+  kafka::TxnOffsetCommitResponse txn_offset_commit(const kafka::TxnOffsetCommitRequest& req, std::int16_t version);
+  kafka::EndTxnResponse end_txn(const kafka::EndTxnRequest& req, std::int16_t version, std::int64_t now);
+  kafka::DescribeTransactionsResponse describe(const kafka::DescribeTransactionsRequest& req) const;
+  kafka::ListTransactionsResponse list(const kafka::ListTransactionsRequest& req, std::int64_t now) const;
+
+  // Aborts transactions open longer than their timeout; retries the markers
+  // of transactions whose completion failed. Returns how many it aborted.
+  std::size_t tick(std::int64_t now);
+
+  // Start-up: records oldest first (an empty value forgets the id), then
+  // finish_replay() completes the transactions a crash left in
+  // PrepareCommit/PrepareAbort (their markers are written again).
+  bool replay(std::span<const std::byte> key, std::span<const std::byte> value);
+  void finish_replay(std::int64_t now);
+
+  std::optional<TxnMetadata> find(const std::string& transactional_id) const;
+  std::size_t size() const;
+
+ private:
+  kafka::ErrorCode check_producer(const TxnMetadata* m, std::int64_t pid, std::int16_t epoch,
+                                  bool fenced_code) const;
+  bool persist(const TxnMetadata& m);
+  // Prepare -> markers -> offsets -> Complete. `m` must be Ongoing (or
+  // Prepare*, to retry). Error COORDINATOR_NOT_AVAILABLE when the state
+  // could not be stored; markers that fail leave it Prepare* for tick().
+  kafka::ErrorCode end_locked(TxnMetadata& m, bool commit, std::int64_t now);
+  bool bump_epoch(TxnMetadata& m);  // false: no producer id available
+
+  TxnCoordinatorConfig cfg_;
+  TxnStateLog* log_;
+  TxnParticipants* participants_;
+  std::function<std::int64_t()> allocate_;
+  mutable std::mutex mu_;
+  std::map<std::string, TxnMetadata> txns_;
+};
+
+}  // namespace nocopy::txn

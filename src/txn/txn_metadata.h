@@ -1,0 +1,79 @@
+// One transactional id's state as the transaction coordinator keeps it, and
+// its record in the internal `__transaction_state` log, in Kafka's format:
+//
+//   key   (TransactionLogKey v0):   int16 version = 0 | string transactional_id
+//   value (TransactionLogValue v0): int16 version = 0 | int64 producer_id |
+//          int16 producer_epoch | int32 transaction_timeout_ms |
+//          int8 transaction_status | nullable array of
+//          [string topic | array of int32 partition] |
+//          int64 last_update_timestamp_ms | int64 start_timestamp_ms
+//
+// Strings are int16-length-prefixed, arrays int32-count-prefixed, all
+// big-endian. The status numbers are Kafka's TransactionState ids.
+#pragma once
+
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nocopy::txn {
+
+enum class TxnState : std::int8_t {
+  empty = 0,
+  ongoing = 1,
+  prepare_commit = 2,
+  prepare_abort = 3,
+  complete_commit = 4,
+  complete_abort = 5,
+  dead = 6,
+  prepare_epoch_fence = 7,
+};
+
+// Kafka's names ("Empty", "Ongoing", "PrepareCommit", ...), as
+// DescribeTransactions and ListTransactions report them.
+std::string_view state_name(TxnState s);
+std::optional<TxnState> state_from_name(std::string_view name);
+
+struct TopicPartition {
+  std::string topic;
+  std::int32_t partition = 0;
+  auto operator<=>(const TopicPartition&) const = default;
+};
+
+// An offset committed inside the transaction (TxnOffsetCommit), applied to
+// its group when the transaction commits.
+struct PendingOffset {
+  std::int64_t offset = -1;
+  std::int32_t leader_epoch = -1;
+  std::string metadata;
+};
+
+struct TxnMetadata {
+  std::string transactional_id;
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  std::int32_t timeout_ms = 60000;
+  TxnState state = TxnState::empty;
+  std::set<TopicPartition> partitions;
+  std::int64_t last_update_ms = -1;
+  std::int64_t start_ms = -1;
+  // Not in the record: the groups of AddOffsetsToTxn and their pending
+  // offsets, kept in memory until the transaction ends.
+  std::set<std::string> groups;
+  std::map<std::string, std::map<TopicPartition, PendingOffset>> pending_offsets;
+};
+
+std::vector<std::byte> encode_txn_key(const std::string& transactional_id);
+std::vector<std::byte> encode_txn_value(const TxnMetadata& m);
+// nullopt: undecodable or of a version this broker does not read.
+std::optional<std::string> decode_txn_key(std::span<const std::byte> key);
+std::optional<TxnMetadata> decode_txn_value(std::span<const std::byte> value);
+
+}  // namespace nocopy::txn

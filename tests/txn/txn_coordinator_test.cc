@@ -1,0 +1,278 @@
+// The transaction coordinator's state machine on an injected clock, with an
+// in-memory state log and participants that record the markers.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <stdexcept>
+
+#include "kafka/error_code.h"
+#include "txn/txn_coordinator.h"
+#include "txn/txn_metadata.h"
+
+namespace nocopy::txn {
+namespace {
+
+using kafka::ErrorCode;
+using kafka::to_wire;
+
+struct MemLog : TxnStateLog {
+  std::vector<std::pair<std::vector<std::byte>, std::vector<std::byte>>> records;
+  bool fail = false;
+  bool append(std::span<const std::byte> k, std::span<const std::byte> v) override {
+    if (fail) return false;
+    records.emplace_back(std::vector<std::byte>(k.begin(), k.end()), std::vector<std::byte>(v.begin(), v.end()));
+    return true;
+  }
+};
+
+struct Marker {
+  TopicPartition tp;
+  std::int64_t pid;
+  std::int16_t epoch;
+  bool commit;
+};
+
+struct Parts : TxnParticipants {
+  std::vector<Marker> markers;
+  std::map<std::string, std::map<TopicPartition, PendingOffset>> committed;
+  std::int16_t marker_error = 0;
+  bool partition_exists(const std::string& topic, std::int32_t p) override { return topic != "missing" && p < 3; }
+  std::int16_t write_marker(const TopicPartition& tp, std::int64_t pid, std::int16_t epoch, bool commit,
+                            std::int32_t) override {
+    if (marker_error) return marker_error;
+    markers.push_back({tp, pid, epoch, commit});
+    return 0;
+  }
+  bool commit_offsets(const std::string& group, const std::map<TopicPartition, PendingOffset>& o) override {
+    for (const auto& [tp, v] : o) committed[group][tp] = v;
+    return true;
+  }
+};
+
+struct Fixture : ::testing::Test {
+  MemLog log;
+  Parts parts;
+  std::int64_t next_pid = 1000;
+  std::unique_ptr<TxnCoordinator> c = make();
+  std::unique_ptr<TxnCoordinator> make() {
+    return std::make_unique<TxnCoordinator>(TxnCoordinatorConfig{}, &log, &parts, [this] { return next_pid++; });
+  }
+
+  kafka::InitProducerIdResponse init(const std::string& id, std::int32_t timeout = 60000, std::int64_t now = 0) {
+    kafka::InitProducerIdRequest r;
+    r.transactional_id = id;
+    r.transaction_timeout_ms = timeout;
+    return c->init_producer_id(r, 1, now);
+  }
+  kafka::AddPartitionsToTxnResponse add(const std::string& id, std::int64_t pid, std::int16_t epoch,
+                                        std::vector<std::pair<std::string, std::int32_t>> tps, std::int64_t now = 0) {
+    kafka::AddPartitionsToTxnRequest r;
+    r.transactional_id = id;
+    r.producer_id = pid;
+    r.producer_epoch = epoch;
+    for (auto& [t, p] : tps) {
+      if (r.topics.empty() || r.topics.back().name != t) r.topics.emplace_back().name = t;
+      r.topics.back().partitions.push_back(p);
+    }
+    return c->add_partitions(r, 3, now);
+  }
+  std::int16_t end(const std::string& id, std::int64_t pid, std::int16_t epoch, bool commit, std::int64_t now = 0) {
+    kafka::EndTxnRequest r;
+    r.transactional_id = id;
+    r.producer_id = pid;
+    r.producer_epoch = epoch;
+    r.committed = commit;
+    return c->end_txn(r, 3, now).error_code;
+  }
+};
+
+TEST_F(Fixture, InitAddCommitWritesMarkersToEveryPartition) {
+  auto i = init("t1");
+  ASSERT_EQ(i.error_code, 0);
+  EXPECT_EQ(i.producer_id, 1000);
+  EXPECT_EQ(i.producer_epoch, 0);
+  auto a = add("t1", 1000, 0, {{"a", 0}, {"a", 1}, {"b", 2}}, 10);
+  for (auto& t : a.results)
+    for (auto& p : t.results) EXPECT_EQ(p.partition_error_code, 0);
+  EXPECT_EQ(c->find("t1")->state, TxnState::ongoing);
+  EXPECT_EQ(c->find("t1")->start_ms, 10);
+  EXPECT_EQ(end("t1", 1000, 0, true), 0);
+  ASSERT_EQ(parts.markers.size(), 3u);
+  for (auto& m : parts.markers) {
+    EXPECT_TRUE(m.commit);
+    EXPECT_EQ(m.pid, 1000);
+    EXPECT_EQ(m.epoch, 0);
+  }
+  EXPECT_EQ(c->find("t1")->state, TxnState::complete_commit);
+  // A retried EndTxn of the same outcome is fine, the other one is not.
+  EXPECT_EQ(end("t1", 1000, 0, true), 0);
+  EXPECT_EQ(end("t1", 1000, 0, false), to_wire(ErrorCode::invalid_txn_state));
+  // Nothing open: INVALID_TXN_STATE after a fresh init.
+  auto again = init("t1");
+  EXPECT_EQ(again.producer_epoch, 1);
+  EXPECT_EQ(end("t1", 1000, 1, true), to_wire(ErrorCode::invalid_txn_state));
+}
+
+TEST_F(Fixture, SecondInitFencesTheFirstProducerAndAbortsItsTransaction) {
+  auto first = init("t");
+  add("t", first.producer_id, 0, {{"a", 0}});
+  auto second = init("t");
+  ASSERT_EQ(second.error_code, 0);
+  EXPECT_EQ(second.producer_id, first.producer_id);
+  EXPECT_EQ(second.producer_epoch, 1);
+  ASSERT_EQ(parts.markers.size(), 1u);
+  EXPECT_FALSE(parts.markers[0].commit);
+  EXPECT_EQ(parts.markers[0].epoch, 1);  // the abort marker fences epoch 0 in the partition
+  // The zombie is fenced everywhere.
+  auto z = add("t", first.producer_id, 0, {{"a", 0}});
+  EXPECT_EQ(z.results[0].results[0].partition_error_code, to_wire(ErrorCode::producer_fenced));
+  EXPECT_EQ(end("t", first.producer_id, 0, true), to_wire(ErrorCode::producer_fenced));
+  kafka::EndTxnRequest old;
+  old.transactional_id = "t";
+  old.producer_id = first.producer_id;
+  old.producer_epoch = 0;
+  EXPECT_EQ(c->end_txn(old, 0, 0).error_code, to_wire(ErrorCode::invalid_producer_epoch));  // v0-v1 code
+  // Wrong producer id or unknown transactional id.
+  EXPECT_EQ(end("t", 4242, 1, true), to_wire(ErrorCode::invalid_producer_id_mapping));
+  EXPECT_EQ(end("nope", 1000, 0, true), to_wire(ErrorCode::invalid_producer_id_mapping));
+}
+
+TEST_F(Fixture, BadRequests) {
+  EXPECT_EQ(init("").error_code, to_wire(ErrorCode::invalid_request));
+  EXPECT_EQ(init("t", 0).error_code, to_wire(ErrorCode::invalid_transaction_timeout));
+  EXPECT_EQ(init("t", 900001).error_code, to_wire(ErrorCode::invalid_transaction_timeout));
+  auto i = init("t");
+  auto a = add("t", i.producer_id, 0, {{"a", 0}, {"missing", 0}});
+  EXPECT_EQ(a.results[0].results[0].partition_error_code, to_wire(ErrorCode::operation_not_attempted));
+  EXPECT_EQ(a.results[1].results[0].partition_error_code, to_wire(ErrorCode::unknown_topic_or_partition));
+  EXPECT_EQ(c->find("t")->state, TxnState::empty);
+  // TxnOffsetCommit without AddOffsetsToTxn.
+  kafka::TxnOffsetCommitRequest t;
+  t.transactional_id = "t";
+  t.group_id = "g";
+  t.producer_id = i.producer_id;
+  t.producer_epoch = 0;
+  t.topics.emplace_back().name = "a";
+  t.topics[0].partitions.push_back({0, 5, -1, std::nullopt});
+  EXPECT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, to_wire(ErrorCode::invalid_txn_state));
+  // The state log refusing a write changes nothing.
+  log.fail = true;
+  auto b = add("t", i.producer_id, 0, {{"a", 0}});
+  EXPECT_EQ(b.results[0].results[0].partition_error_code, to_wire(ErrorCode::coordinator_not_available));
+  EXPECT_EQ(c->find("t")->state, TxnState::empty);
+  EXPECT_EQ(init("t").error_code, to_wire(ErrorCode::coordinator_not_available));
+  EXPECT_EQ(c->find("t")->producer_epoch, 0);
+}
+
+TEST_F(Fixture, OffsetsAreAppliedOnlyOnCommit) {
+  auto i = init("t");
+  kafka::AddOffsetsToTxnRequest ao;
+  ao.transactional_id = "t";
+  ao.producer_id = i.producer_id;
+  ao.producer_epoch = 0;
+  ao.group_id = "g";
+  ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
+  kafka::TxnOffsetCommitRequest t;
+  t.transactional_id = "t";
+  t.group_id = "g";
+  t.producer_id = i.producer_id;
+  t.producer_epoch = 0;
+  t.topics.emplace_back().name = "in";
+  t.topics[0].partitions.push_back({0, 42, -1, std::string("m")});
+  ASSERT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, 0);
+  ASSERT_EQ(end("t", i.producer_id, 0, false), 0);
+  EXPECT_TRUE(parts.committed.empty());  // aborted: dropped
+  ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
+  t.topics[0].partitions[0].committed_offset = 43;
+  ASSERT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, 0);
+  EXPECT_TRUE(parts.committed.empty());  // pending until the commit
+  ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
+  ASSERT_EQ(parts.committed["g"].size(), 1u);
+  EXPECT_EQ((parts.committed["g"][{"in", 0}].offset), 43);
+}
+
+TEST_F(Fixture, TimeoutAbortsAndFencesTheProducer) {
+  auto i = init("t", 1000);
+  add("t", i.producer_id, 0, {{"a", 0}}, 5000);
+  EXPECT_EQ(c->tick(5900), 0u);
+  EXPECT_EQ(c->tick(6001), 1u);
+  ASSERT_EQ(parts.markers.size(), 1u);
+  EXPECT_FALSE(parts.markers[0].commit);
+  EXPECT_EQ(parts.markers[0].epoch, 1);
+  EXPECT_EQ(c->find("t")->state, TxnState::complete_abort);
+  EXPECT_EQ(end("t", i.producer_id, 0, true), to_wire(ErrorCode::producer_fenced));
+}
+
+TEST_F(Fixture, FailedMarkersAreRetriedAndStateSurvivesARestart) {
+  auto i = init("t");
+  add("t", i.producer_id, 0, {{"a", 0}, {"a", 1}});
+  parts.marker_error = to_wire(ErrorCode::kafka_storage_error);
+  EXPECT_EQ(end("t", i.producer_id, 0, true), 0);  // decided: PrepareCommit
+  EXPECT_EQ(c->find("t")->state, TxnState::prepare_commit);
+  EXPECT_EQ(end("t", i.producer_id, 0, true), to_wire(ErrorCode::concurrent_transactions));
+  // Restart from the stored records: the commit is completed at start-up.
+  parts.marker_error = 0;
+  c = make();
+  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  EXPECT_EQ(c->find("t")->state, TxnState::prepare_commit);
+  c->finish_replay(100);
+  EXPECT_EQ(parts.markers.size(), 2u);
+  EXPECT_EQ(c->find("t")->state, TxnState::complete_commit);
+  EXPECT_EQ(c->find("t")->producer_id, i.producer_id);
+}
+
+TEST_F(Fixture, DescribeAndList) {
+  auto a = init("a");
+  init("b");
+  add("a", a.producer_id, 0, {{"x", 0}, {"x", 2}, {"y", 1}}, 100);
+  kafka::DescribeTransactionsRequest d;
+  d.transactional_ids = {"a", "zz"};
+  auto dr = c->describe(d);
+  ASSERT_EQ(dr.transaction_states.size(), 2u);
+  EXPECT_EQ(dr.transaction_states[0].transaction_state, "Ongoing");
+  EXPECT_EQ(dr.transaction_states[0].topics.size(), 2u);
+  EXPECT_EQ(dr.transaction_states[0].transaction_start_time_ms, 100);
+  EXPECT_EQ(dr.transaction_states[1].error_code, to_wire(ErrorCode::transactional_id_not_found));
+  kafka::ListTransactionsRequest l;
+  EXPECT_EQ(c->list(l, 200).transaction_states.size(), 2u);
+  l.state_filters = {"Ongoing", "Bogus"};
+  auto lr = c->list(l, 200);
+  ASSERT_EQ(lr.transaction_states.size(), 1u);
+  EXPECT_EQ(lr.transaction_states[0].transactional_id, "a");
+  EXPECT_EQ(lr.unknown_state_filters, std::vector<std::string>{"Bogus"});
+  l.state_filters.clear();
+  l.duration_filter = 150;
+  EXPECT_EQ(c->list(l, 200).transaction_states.size(), 0u);
+  l.duration_filter = 50;
+  EXPECT_EQ(c->list(l, 200).transaction_states.size(), 1u);
+}
+
+TEST(TxnRecord, KafkaLayoutRoundTrip) {
+  TxnMetadata m;
+  m.producer_id = 7;
+  m.producer_epoch = 2;
+  m.timeout_ms = 30000;
+  m.state = TxnState::ongoing;
+  m.partitions = {{"a", 0}, {"a", 3}, {"b", 1}};
+  m.last_update_ms = 11;
+  m.start_ms = 10;
+  auto v = encode_txn_value(m);
+  // version 0 | pid | epoch | timeout | status | 2 topics ...
+  EXPECT_EQ(v.size(), 2u + 8 + 2 + 4 + 1 + 4 + (2 + 1 + 4 + 8) + (2 + 1 + 4 + 4) + 8 + 8);
+  EXPECT_EQ(static_cast<int>(v[16]), 1);  // Ongoing
+  auto d = decode_txn_value(v);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->partitions, m.partitions);
+  EXPECT_EQ(d->start_ms, 10);
+  auto k = encode_txn_key("tid");
+  EXPECT_EQ(k.size(), 2u + 2 + 3);
+  EXPECT_EQ(decode_txn_key(k), "tid");
+  // Truncated or unknown versions are refused.
+  v.pop_back();
+  EXPECT_FALSE(decode_txn_value(v));
+  k[1] = std::byte{9};
+  EXPECT_FALSE(decode_txn_key(k));
+}
+
+}  // namespace
+}  // namespace nocopy::txn
