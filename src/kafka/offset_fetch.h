@@ -1,5 +1,7 @@
-// OffsetFetch (key 9), versions 1..5. topics null (v2+) = all committed
-// partitions of the group. Nothing committed: offset -1, error 0.
+// OffsetFetch (key 9), versions 1..7 (v6+ flexible; v7 require_stable, which
+// read_committed consumers set: offsets pending in an open transaction are
+// never visible here, so the answer is always stable). topics null (v2+) =
+// all committed partitions of the group. Nothing committed: offset -1, error 0.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@ struct OffsetFetchRequest {
   };
   std::string group_id;
   std::optional<std::vector<Topic>> topics = std::vector<Topic>{};  // null (v2+) = all
+  bool require_stable = false;  // v7+
 };
 
 template <class Io>
@@ -28,6 +31,7 @@ void serde(Io& io, OffsetFetchRequest& m) {
   auto topic = [](auto& io2, OffsetFetchRequest::Topic& t) {
     io2.str(t.name);
     io2.array(t.partition_indexes, kI32);
+    io2.tags();
   };
   if (io.v >= 2) {
     io.narray(m.topics, topic);
@@ -38,6 +42,8 @@ void serde(Io& io, OffsetFetchRequest& m) {
     std::vector<OffsetFetchRequest::Topic> none;
     io.array(m.topics ? *m.topics : none, topic);
   }
+  if (io.v >= 7) io.boolean(m.require_stable);
+  io.tags();
 }
 
 struct OffsetFetchResponse {
@@ -69,9 +75,12 @@ void serde(Io& io, OffsetFetchResponse& m) {
       if (io3.v >= 5) io3.i32(p.committed_leader_epoch);
       io3.nstr(p.metadata);
       io3.i16(p.error_code);
+      io3.tags();
     });
+    io2.tags();
   });
   if (io.v >= 2) io.i16(m.error_code);
+  io.tags();
 }
 
 }  // namespace nocopy::kafka
