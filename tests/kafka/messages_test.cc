@@ -260,15 +260,21 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 11));
   EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 6));
   EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 3));
-  EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 5));
-  EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 1));
+  EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 7));
+  EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::add_partitions_to_txn), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::add_offsets_to_txn), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::end_txn), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::txn_offset_commit), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::describe_transactions), std::make_pair(0, 0));
+  EXPECT_EQ(range(ApiKey::list_transactions), std::make_pair(0, 1));
   EXPECT_EQ(range(ApiKey::describe_configs), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::create_partitions), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::delete_groups), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::offset_delete), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::alter_configs), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::incremental_alter_configs), std::make_pair(0, 1));
-  EXPECT_EQ(r.api_keys.size(), 23u);
+  EXPECT_EQ(r.api_keys.size(), 29u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {
