@@ -12,12 +12,17 @@ against the real broker process.
      (its commit fails fatally) and its records never become visible.
   4. A transaction left open is aborted after transaction.timeout.ms: the last
      stable offset (ListOffsets read_committed) catches up with the end.
+  4b. Kafka's own kafka-transactions tool (TransactionsCommand, from the Kafka
+     libs scripts/setup-compat.sh caches) lists and describes the open
+     transaction (ListTransactions, DescribeTransactions).
   5. The broker is SIGKILLed with a transaction open; after the restart the
      coordinator aborts it at its timeout, the LSO advances, and a new
      producer with the same transactional.id commits.
 """
 import os
+import glob
 import signal
+import subprocess
 import sys
 import time
 
@@ -70,6 +75,24 @@ def lso_and_end(b, partition):
     rc.close()
     ru.close()
     return lso, end
+
+
+def transactions_tool(b):
+    """kafka-transactions list / describe while tx-tool is open (Kafka's tool)."""
+    libs = glob.glob(os.path.expanduser("~/.cache/nocopy/kafka-*/libs"))
+    if not libs:
+        print("kafka-transactions tool: no Kafka libs in ~/.cache/nocopy (scripts/setup-compat.sh); step not run")
+        return
+    tool = ["java", "-cp", os.path.join(sorted(libs)[-1], "*"), "org.apache.kafka.tools.TransactionsCommand",
+            "--bootstrap-server", b.addr]
+    r = subprocess.run(tool + ["list"], capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 and "tx-tool" in r.stdout and "Ongoing" in r.stdout, "kafka-transactions list: %s %s"
+          % (r.stdout, r.stderr[-500:]))
+    r = subprocess.run(tool + ["describe", "--transactional-id", "tx-tool"], capture_output=True, text=True,
+                       timeout=120)
+    check(r.returncode == 0 and "Ongoing" in r.stdout and TOPIC + "-2" in r.stdout,
+          "kafka-transactions describe: %s %s" % (r.stdout, r.stderr[-500:]))
+    print("kafka-transactions list/describe show the open transaction")
 
 
 def main():
@@ -151,6 +174,14 @@ def main():
             time.sleep(0.3)
         check(lso == end, "the timed-out transaction was not aborted (lso %d, end %d)" % (lso, end))
         print("open transaction aborted after its timeout; LSO %d == end" % lso)
+
+        # 4b. Kafka's kafka-transactions tool sees an open transaction.
+        tool_tx = producer(b, "tx-tool")
+        tool_tx.begin_transaction()
+        tool_tx.produce(TOPIC, value=b"tool", partition=2)
+        tool_tx.flush(10)
+        transactions_tool(b)
+        tool_tx.abort_transaction(30)
 
         # 5. SIGKILL with a transaction open, then restart.
         k = producer(b, "tx-kill", timeout_ms=3000)
