@@ -222,7 +222,14 @@ kafka::AddOffsetsToTxnResponse TxnCoordinator::add_offsets(const kafka::AddOffse
     if (!persist(next)) e = ErrorCode::coordinator_not_available;
     else *m = std::move(next);
   }
-  if (e == ErrorCode::none) m->groups.insert(req.group_id);
+  if (e == ErrorCode::none && !m->groups.contains(req.group_id)) {
+    TxnMetadata next = *m;
+    next.groups.insert(req.group_id);
+    if (log_ != nullptr && !log_->append(encode_pending_key(m->transactional_id), encode_pending_value(next)))
+      e = ErrorCode::coordinator_not_available;
+    else
+      m->groups.insert(req.group_id);
+  }
   r.error_code = to_wire(e);
   return r;
 }
@@ -237,15 +244,22 @@ kafka::TxnOffsetCommitResponse TxnCoordinator::txn_offset_commit(const kafka::Tx
   if (e == ErrorCode::none && req.group_id.empty()) e = ErrorCode::invalid_group_id;
   if (e == ErrorCode::none && (m->state != TxnState::ongoing || !m->groups.contains(req.group_id)))
     e = ErrorCode::invalid_txn_state;  // no AddOffsetsToTxn for this group in this transaction
+  if (e == ErrorCode::none) {
+    // Stored (the whole pending set) before it counts, so a restart keeps it.
+    TxnMetadata next = *m;
+    for (const auto& t : req.topics)
+      for (const auto& p : t.partitions)
+        next.pending_offsets[req.group_id][{t.name, p.partition_index}] =
+            PendingOffset{p.committed_offset, p.committed_leader_epoch, p.committed_metadata.value_or("")};
+    if (log_ != nullptr && !log_->append(encode_pending_key(m->transactional_id), encode_pending_value(next)))
+      e = ErrorCode::coordinator_not_available;
+    else
+      m->pending_offsets = std::move(next.pending_offsets);
+  }
   for (const auto& t : req.topics) {
     auto& rt = r.topics.emplace_back();
     rt.name = t.name;
-    for (const auto& p : t.partitions) {
-      if (e == ErrorCode::none)
-        m->pending_offsets[req.group_id][{t.name, p.partition_index}] =
-            PendingOffset{p.committed_offset, p.committed_leader_epoch, p.committed_metadata.value_or("")};
-      rt.partitions.push_back({p.partition_index, to_wire(e)});
-    }
+    for (const auto& p : t.partitions) rt.partitions.push_back({p.partition_index, to_wire(e)});
   }
   return r;
 }
@@ -341,17 +355,45 @@ std::size_t TxnCoordinator::tick(std::int64_t now) {
 }
 
 bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std::byte> value) {
-  auto id = decode_txn_key(key);
-  if (!id) return false;
+  auto k = decode_any_key(key);
+  if (!k) return false;
+  const std::string& id = k->second;
   std::lock_guard lock(mu_);
+  if (k->first == 1) {  // pending offsets: only for the open transaction of that producer
+    if (value.empty()) return true;
+    auto p = decode_pending_value(value);
+    if (!p) return false;
+    auto it = txns_.find(id);
+    if (it == txns_.end() || it->second.producer_id != p->producer_id ||
+        it->second.producer_epoch != p->producer_epoch ||
+        (it->second.state != TxnState::ongoing && it->second.state != TxnState::prepare_commit &&
+         it->second.state != TxnState::prepare_abort))
+      return true;  // stale: its transaction is over
+    it->second.groups = std::move(p->groups);
+    it->second.pending_offsets = std::move(p->offsets);
+    return true;
+  }
   if (value.empty()) {
-    txns_.erase(*id);
+    txns_.erase(id);
     return true;
   }
   auto m = decode_txn_value(value);
   if (!m) return false;
-  m->transactional_id = *id;
-  txns_[*id] = std::move(*m);
+  m->transactional_id = id;
+  // Pending offsets carry over while the same transaction goes on (Ongoing
+  // -> Ongoing with more partitions -> Prepare*); any other step ends it.
+  auto it = txns_.find(id);
+  const bool same_txn = it != txns_.end() && it->second.producer_id == m->producer_id &&
+                        it->second.producer_epoch == m->producer_epoch &&
+                        (it->second.state == TxnState::ongoing || it->second.state == TxnState::prepare_commit ||
+                         it->second.state == TxnState::prepare_abort) &&
+                        (m->state == TxnState::ongoing || m->state == TxnState::prepare_commit ||
+                         m->state == TxnState::prepare_abort);
+  if (same_txn) {
+    m->groups = std::move(it->second.groups);
+    m->pending_offsets = std::move(it->second.pending_offsets);
+  }
+  txns_[id] = std::move(*m);
   return true;
 }
 

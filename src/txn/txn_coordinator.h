@@ -28,8 +28,9 @@
 // nothing changed.
 //
 // Transactional offsets (TxnOffsetCommit, after AddOffsetsToTxn for the
-// group) stay pending in memory and are applied to the group at commit,
-// dropped at abort.
+// group) stay pending -- stored in the state log under their own key each
+// time they change, so a restart keeps them -- and are applied to the group
+// at commit, dropped at abort.
 #pragma once
 
 #include <cstdint>

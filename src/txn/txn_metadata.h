@@ -8,6 +8,16 @@
 //          [string topic | array of int32 partition] |
 //          int64 last_update_timestamp_ms | int64 start_timestamp_ms
 //
+// A transaction's pending offsets (TxnOffsetCommit; not in Kafka's log,
+// which keeps them in __consumer_offsets) are stored beside it under their
+// own key version, each time they change:
+//   key   = int16 version = 1 | string transactional_id
+//   value = int16 version = 0 | int64 producer_id | int16 producer_epoch |
+//           array of [string group | array of [string topic |
+//           int32 partition | int64 offset | int32 leader_epoch |
+//           string metadata]]
+// A replay applies them only to the same producer id and epoch while its
+// transaction is open or being completed.
 // Strings are int16-length-prefixed, arrays int32-count-prefixed, all
 // big-endian. The status numbers are Kafka's TransactionState ids.
 #pragma once
@@ -71,6 +81,18 @@ struct TxnMetadata {
 };
 
 std::vector<std::byte> encode_txn_key(const std::string& transactional_id);
+std::vector<std::byte> encode_pending_key(const std::string& transactional_id);
+// groups (AddOffsetsToTxn) and pending offsets of `m`.
+std::vector<std::byte> encode_pending_value(const TxnMetadata& m);
+struct PendingRecord {
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  std::set<std::string> groups;
+  std::map<std::string, std::map<TopicPartition, PendingOffset>> offsets;
+};
+std::optional<PendingRecord> decode_pending_value(std::span<const std::byte> value);
+// The key's version (0: state, 1: pending offsets) and id; nullopt when undecodable.
+std::optional<std::pair<std::int16_t, std::string>> decode_any_key(std::span<const std::byte> key);
 std::vector<std::byte> encode_txn_value(const TxnMetadata& m);
 // nullopt: undecodable or of a version this broker does not read.
 std::optional<std::string> decode_txn_key(std::span<const std::byte> key);

@@ -276,3 +276,49 @@ TEST(TxnRecord, KafkaLayoutRoundTrip) {
 
 }  // namespace
 }  // namespace nocopy::txn
+
+namespace nocopy::txn {
+namespace {
+
+TEST_F(Fixture, PendingOffsetsSurviveARestart) {
+  auto i = init("t");
+  add("t", i.producer_id, 0, {{"a", 0}});
+  kafka::AddOffsetsToTxnRequest ao;
+  ao.transactional_id = "t";
+  ao.producer_id = i.producer_id;
+  ao.producer_epoch = 0;
+  ao.group_id = "g";
+  ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
+  kafka::TxnOffsetCommitRequest t;
+  t.transactional_id = "t";
+  t.group_id = "g";
+  t.producer_id = i.producer_id;
+  t.producer_epoch = 0;
+  t.topics.emplace_back().name = "in";
+  t.topics[0].partitions.push_back({0, 77, -1, std::nullopt});
+  ASSERT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, 0);
+  // A restart while the transaction is open: the producer then commits.
+  c = make();
+  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  c->finish_replay(10);
+  EXPECT_EQ(c->find("t")->state, TxnState::ongoing);
+  ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
+  EXPECT_EQ((parts.committed["g"][{"in", 0}].offset), 77);
+  // A later restart does not bring the applied offsets back as pending.
+  parts.committed.clear();
+  c = make();
+  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  EXPECT_TRUE(c->find("t")->pending_offsets.empty());
+  add("t", i.producer_id, 0, {{"a", 0}});
+  ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
+  EXPECT_TRUE(parts.committed.empty());
+  // A failed store of the offsets is refused and changes nothing.
+  ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
+  log.fail = true;
+  EXPECT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::coordinator_not_available));
+  EXPECT_TRUE(c->find("t")->pending_offsets.empty());
+}
+
+}  // namespace
+}  // namespace nocopy::txn
