@@ -124,9 +124,8 @@ final class StreamsScenarios {
     }
 
     /**
-     * The same word count with Streams' default compacted changelog: the broker must refuse the
-     * changelog topic for want of log compaction, and the application must stop with that error.
-     * Passing here is the signal to make it a counting scenario.
+     * The same word count with Streams' default compacted changelog (cleanup.policy=compact,
+     * which the broker creates and cleans): exact counts, and the changelog topic is compacted.
      */
     Scenarios.Outcome wordCountCompactedChangelog() throws Exception {
         String app = "java-wc-compact";
@@ -135,33 +134,25 @@ final class StreamsScenarios {
         s.createTopic(in, 1);
         s.createTopic(out, 1);
         produceLines(in);
-        Throwable e = runUntilError(build(app, in, out, StreamsConfig.AT_LEAST_ONCE, false));
-        if (e == null) {
-            return new Scenarios.Outcome("fail", "the compacted changelog was accepted: make "
-                    + "streams_wordcount_compacted_changelog a counting scenario");
-        }
-        String why = Scenarios.describe(e);
-        Scenarios.check(why.contains("cleanup.policy") && why.contains("compact"),
-                "failed, but not for want of compaction: " + why);
-        return new Scenarios.Outcome("xfail", "needs log compaction (" + why + ")");
-    }
-
-    /** Runs the application for up to 90 s; the error that stopped it, or null. */
-    private static Throwable runUntilError(KafkaStreams app) throws Exception {
+        Map<String, Long> expected = expectedCounts();
         AtomicReference<Throwable> died = new AtomicReference<>();
-        try (KafkaStreams ks = app) {
+        try (KafkaStreams ks = build(app, in, out, StreamsConfig.AT_LEAST_ONCE, false)) {
             ks.setUncaughtExceptionHandler(e -> {
                 died.set(e);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
             ks.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-            while (died.get() == null && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
+            Map<String, Long> latest = readCounts(out, expected, died, 120);
+            Scenarios.check(latest.equals(expected), "counts " + latest + " != expected " + expected);
+            String changelog = app + "-counts-changelog";
+            var res = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, changelog);
+            String policy = s.admin.describeConfigs(List.of(res)).all().get(60, TimeUnit.SECONDS)
+                    .get(res).get("cleanup.policy").value();
+            Scenarios.check(policy.contains("compact"), changelog + " has cleanup.policy=" + policy);
             ks.close(Duration.ofSeconds(30));
         }
-        return died.get();
+        return Scenarios.Outcome.pass(expected.size() + " words counted exactly with a compacted changelog");
     }
 
     /** The newest count per word on the output topic, until it equals `expected` or time runs out. */
