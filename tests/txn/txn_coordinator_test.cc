@@ -49,7 +49,7 @@ struct Parts : TxnParticipants {
   }
 };
 
-struct Fixture : ::testing::Test {
+struct TxnCoordinatorTest : ::testing::Test {
   MemLog log;
   Parts parts;
   std::int64_t next_pid = 1000;
@@ -86,7 +86,7 @@ struct Fixture : ::testing::Test {
   }
 };
 
-TEST_F(Fixture, InitAddCommitWritesMarkersToEveryPartition) {
+TEST_F(TxnCoordinatorTest, InitAddCommitWritesMarkersToEveryPartition) {
   auto i = init("t1");
   ASSERT_EQ(i.error_code, 0);
   EXPECT_EQ(i.producer_id, 1000);
@@ -113,7 +113,7 @@ TEST_F(Fixture, InitAddCommitWritesMarkersToEveryPartition) {
   EXPECT_EQ(end("t1", 1000, 1, true), to_wire(ErrorCode::invalid_txn_state));
 }
 
-TEST_F(Fixture, SecondInitFencesTheFirstProducerAndAbortsItsTransaction) {
+TEST_F(TxnCoordinatorTest, SecondInitFencesTheFirstProducerAndAbortsItsTransaction) {
   auto first = init("t");
   add("t", first.producer_id, 0, {{"a", 0}});
   auto second = init("t");
@@ -137,7 +137,7 @@ TEST_F(Fixture, SecondInitFencesTheFirstProducerAndAbortsItsTransaction) {
   EXPECT_EQ(end("nope", 1000, 0, true), to_wire(ErrorCode::invalid_producer_id_mapping));
 }
 
-TEST_F(Fixture, BadRequests) {
+TEST_F(TxnCoordinatorTest, BadRequests) {
   EXPECT_EQ(init("").error_code, to_wire(ErrorCode::invalid_request));
   EXPECT_EQ(init("t", 0).error_code, to_wire(ErrorCode::invalid_transaction_timeout));
   EXPECT_EQ(init("t", 900001).error_code, to_wire(ErrorCode::invalid_transaction_timeout));
@@ -164,7 +164,7 @@ TEST_F(Fixture, BadRequests) {
   EXPECT_EQ(c->find("t")->producer_epoch, 0);
 }
 
-TEST_F(Fixture, OffsetsAreAppliedOnlyOnCommit) {
+TEST_F(TxnCoordinatorTest, OffsetsAreAppliedOnlyOnCommit) {
   auto i = init("t");
   kafka::AddOffsetsToTxnRequest ao;
   ao.transactional_id = "t";
@@ -191,7 +191,7 @@ TEST_F(Fixture, OffsetsAreAppliedOnlyOnCommit) {
   EXPECT_EQ((parts.committed["g"][{"in", 0}].offset), 43);
 }
 
-TEST_F(Fixture, TimeoutAbortsAndFencesTheProducer) {
+TEST_F(TxnCoordinatorTest, TimeoutAbortsAndFencesTheProducer) {
   auto i = init("t", 1000);
   add("t", i.producer_id, 0, {{"a", 0}}, 5000);
   EXPECT_EQ(c->tick(5900), 0u);
@@ -203,7 +203,7 @@ TEST_F(Fixture, TimeoutAbortsAndFencesTheProducer) {
   EXPECT_EQ(end("t", i.producer_id, 0, true), to_wire(ErrorCode::producer_fenced));
 }
 
-TEST_F(Fixture, FailedMarkersAreRetriedAndStateSurvivesARestart) {
+TEST_F(TxnCoordinatorTest, FailedMarkersAreRetriedAndStateSurvivesARestart) {
   auto i = init("t");
   add("t", i.producer_id, 0, {{"a", 0}, {"a", 1}});
   parts.marker_error = to_wire(ErrorCode::kafka_storage_error);
@@ -221,7 +221,7 @@ TEST_F(Fixture, FailedMarkersAreRetriedAndStateSurvivesARestart) {
   EXPECT_EQ(c->find("t")->producer_id, i.producer_id);
 }
 
-TEST_F(Fixture, DescribeAndList) {
+TEST_F(TxnCoordinatorTest, DescribeAndList) {
   auto a = init("a");
   init("b");
   add("a", a.producer_id, 0, {{"x", 0}, {"x", 2}, {"y", 1}}, 100);
@@ -280,7 +280,7 @@ TEST(TxnRecord, KafkaLayoutRoundTrip) {
 namespace nocopy::txn {
 namespace {
 
-TEST_F(Fixture, PendingOffsetsSurviveARestart) {
+TEST_F(TxnCoordinatorTest, PendingOffsetsSurviveARestart) {
   auto i = init("t");
   add("t", i.producer_id, 0, {{"a", 0}});
   kafka::AddOffsetsToTxnRequest ao;
