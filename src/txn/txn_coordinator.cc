@@ -285,6 +285,19 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
   return r;
 }
 
+kafka::ErrorCode TxnCoordinator::verify_partition(std::int64_t producer_id, std::int16_t epoch,
+                                                 const std::string& topic, std::int32_t partition) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, m] : txns_) {
+    if (m.producer_id != producer_id) continue;
+    if (epoch < m.producer_epoch) return ErrorCode::invalid_producer_epoch;
+    if (epoch != m.producer_epoch || m.state != TxnState::ongoing || !m.partitions.contains({topic, partition}))
+      return ErrorCode::invalid_txn_state;
+    return ErrorCode::none;
+  }
+  return ErrorCode::invalid_txn_state;
+}
+
 kafka::DescribeTransactionsResponse TxnCoordinator::describe(const kafka::DescribeTransactionsRequest& req) const {
   kafka::DescribeTransactionsResponse r;
   std::lock_guard lock(mu_);

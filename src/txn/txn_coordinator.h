@@ -87,6 +87,14 @@ class TxnCoordinator {
                                              std::int64_t now);
   kafka::TxnOffsetCommitResponse txn_offset_commit(const kafka::TxnOffsetCommitRequest& req, std::int16_t version);
   kafka::EndTxnResponse end_txn(const kafka::EndTxnRequest& req, std::int16_t version, std::int64_t now);
+  // Produce of a transactional batch of (producer_id, epoch) to
+  // topic-partition: its transaction must be Ongoing with that partition
+  // added (KIP-890's verification; here the leader is the coordinator), so
+  // a batch sent outside a transaction cannot open one in the partition that
+  // no marker would ever end. An older epoch INVALID_PRODUCER_EPOCH (47);
+  // otherwise INVALID_TXN_STATE (48). Scans the ids: O(transactional ids).
+  kafka::ErrorCode verify_partition(std::int64_t producer_id, std::int16_t epoch, const std::string& topic,
+                                    std::int32_t partition) const;
   kafka::DescribeTransactionsResponse describe(const kafka::DescribeTransactionsRequest& req) const;
   kafka::ListTransactionsResponse list(const kafka::ListTransactionsRequest& req, std::int64_t now) const;
 

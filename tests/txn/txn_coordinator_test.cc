@@ -322,3 +322,22 @@ TEST_F(TxnCoordinatorTest, PendingOffsetsSurviveARestart) {
 
 }  // namespace
 }  // namespace nocopy::txn
+
+namespace nocopy::txn {
+namespace {
+
+TEST_F(TxnCoordinatorTest, ProduceIsVerifiedAgainstTheOngoingTransaction) {
+  auto i = init("t");
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "a", 0), ErrorCode::invalid_txn_state);  // nothing added
+  add("t", i.producer_id, 0, {{"a", 0}});
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "a", 0), ErrorCode::none);
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "a", 1), ErrorCode::invalid_txn_state);  // not added
+  EXPECT_EQ(c->verify_partition(4242, 0, "a", 0), ErrorCode::invalid_txn_state);           // unknown producer
+  ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "a", 0), ErrorCode::invalid_txn_state);  // ended
+  init("t");
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "a", 0), ErrorCode::invalid_producer_epoch);  // fenced
+}
+
+}  // namespace
+}  // namespace nocopy::txn

@@ -24,6 +24,7 @@
 #include "broker/txn_service.h"
 #include "io/file.h"
 #include "kafka/topic_name.h"
+#include "log/record_batch.h"
 
 namespace nocopy::broker {
 
@@ -117,6 +118,7 @@ struct ProduceScope {
   TopicRegistry& topics;
   Metrics& metrics;
   const RequestHandler& handler;
+  TxnService* txn;  // null: transactional batches are not verified
 };
 
 // Checks one partition's records and appends them, filling in `pr`. Returns
@@ -147,6 +149,18 @@ std::shared_ptr<Partition> append_partition(const ProduceScope& s, const std::st
     pr.error_code = code(ErrorCode::invalid_record);
     return nullptr;
   }
+  // A transactional batch must belong to its producer's ongoing transaction
+  // with this partition added (the coordinator says).
+  if (s.txn && records.size() >= log::kBatchHeaderSize) {
+    const log::BatchHeader bh = log::parse_batch_header(records);
+    if (bh.is_transactional() && !bh.is_control() && bh.producer_id >= 0) {
+      const auto e = s.txn->coordinator().verify_partition(bh.producer_id, bh.producer_epoch, topic, pr.index);
+      if (e != ErrorCode::none) {
+        pr.error_code = code(e);
+        return nullptr;
+      }
+    }
+  }
   // The records are a view into the (writable) request frame: patch in place.
   auto mut = s.frame.subspan(static_cast<std::size_t>(records.data() - s.frame.data()), records.size());
   const bool will_wait = s.acks == -1 && tcfg.flush != FlushMode::never;
@@ -174,7 +188,7 @@ void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
 
 void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
                              net::EventLoop& loop, Done& done) {
-  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this};
+  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_};
   kafka::ProduceResponse res;
   // acks=-1 under a syncing policy: (partition, last appended offset, where
   // its answer is in `res`).
