@@ -10,7 +10,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  nlohmann-json3-dev librdkafka-dev
+  nlohmann-json3-dev librdkafka-dev libssl-dev libsasl2-dev libsasl2-modules openssl
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   clang-14 libclang-rt-14-dev
   kcat python3 python3-venv python3-kafka python3-snappy python3-lz4 python3-zstandard

@@ -1,0 +1,127 @@
+#include "security/security_config.h"
+
+#include <stdexcept>
+#include <toml++/toml.h>
+
+namespace nocopy::security {
+
+const char* to_string(ClientAuth a) {
+  switch (a) {
+    case ClientAuth::none: return "none";
+    case ClientAuth::requested: return "requested";
+    case ClientAuth::required: return "required";
+  }
+  return "?";
+}
+
+ClientAuth parse_client_auth(const std::string& s) {
+  if (s == "none") return ClientAuth::none;
+  if (s == "requested") return ClientAuth::requested;
+  if (s == "required") return ClientAuth::required;
+  throw std::invalid_argument("ssl_client_auth '" + s + "': expected none, requested or required");
+}
+
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    auto b = cur.find_first_not_of(" \t");
+    auto e = cur.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+    cur.clear();
+  };
+  for (char c : text) {
+    if (c == sep)
+      flush();
+    else
+      cur += c;
+  }
+  flush();
+  return out;
+}
+
+void SecurityConfig::load_toml(const toml::table& t) {
+  auto str = [&](const char* key, auto&& apply) {
+    if (auto* node = t.get(key)) {
+      auto v = node->value<std::string>();
+      if (!v) throw std::invalid_argument(std::string("config key '") + key + "': expected a string");
+      apply(*v);
+    }
+  };
+  auto strs = [&](const char* key, std::vector<std::string>& field, char sep) {
+    if (auto* node = t.get(key)) {
+      field.clear();
+      if (auto* arr = node->as_array()) {
+        for (auto& e : *arr) {
+          auto v = e.value<std::string>();
+          if (!v) throw std::invalid_argument(std::string("config key '") + key + "': expected strings");
+          field.push_back(*v);
+        }
+      } else if (auto v = node->value<std::string>()) {
+        field = split_list(*v, sep);
+      } else {
+        throw std::invalid_argument(std::string("config key '") + key + "': expected a string or an array");
+      }
+    }
+  };
+  auto num = [&](const char* key, std::uint32_t& field) {
+    if (auto* node = t.get(key)) {
+      auto v = node->value<std::int64_t>();
+      if (!v || *v < 0 || *v > 0xffffffffLL)
+        throw std::invalid_argument(std::string("config key '") + key + "': expected a non-negative integer");
+      field = static_cast<std::uint32_t>(*v);
+    }
+  };
+  str("listeners", [&](const std::string& v) { listeners = parse_listeners(v); });
+  str("advertised_listeners", [&](const std::string& v) { advertised_listeners = parse_listeners(v); });
+  str("ssl_cert_file", [&](const std::string& v) { ssl_cert_file = v; });
+  str("ssl_key_file", [&](const std::string& v) { ssl_key_file = v; });
+  str("ssl_ca_file", [&](const std::string& v) { ssl_ca_file = v; });
+  str("ssl_client_auth", [&](const std::string& v) { ssl_client_auth = parse_client_auth(v); });
+  strs("sasl_mechanisms", sasl_mechanisms, ',');
+  strs("scram_users", scram_users, ',');
+  num("scram_iterations", scram_iterations);
+  if (auto* node = t.get("authorizer")) {
+    auto v = node->value<bool>();
+    if (!v) throw std::invalid_argument("config key 'authorizer': expected a boolean");
+    authorizer = *v;
+  }
+  strs("super_users", super_users, ';');
+  num("auth_timeout_ms", auth_timeout_ms);
+  num("max_unauthenticated_request_bytes", max_unauthenticated_request_bytes);
+  num("max_connections_per_ip", max_connections_per_ip);
+}
+
+bool SecurityConfig::any_tls() const {
+  for (const auto& l : listeners)
+    if (uses_tls(l.protocol)) return true;
+  return false;
+}
+
+bool SecurityConfig::any_sasl() const {
+  for (const auto& l : listeners)
+    if (uses_sasl(l.protocol)) return true;
+  return false;
+}
+
+void SecurityConfig::validate() const {
+  if (any_tls() && (ssl_cert_file.empty() || ssl_key_file.empty()))
+    throw std::invalid_argument("SSL and SASL_SSL listeners need ssl_cert_file and ssl_key_file");
+  if (ssl_client_auth != ClientAuth::none && ssl_ca_file.empty())
+    throw std::invalid_argument("ssl_client_auth " + std::string(to_string(ssl_client_auth)) +
+                                " needs ssl_ca_file");
+  for (const auto& m : sasl_mechanisms)
+    if (m != "PLAIN" && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512")
+      throw std::invalid_argument("sasl_mechanisms: unknown mechanism '" + m +
+                                  "' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)");
+  for (const auto& u : scram_users)
+    if (u.find(':') == std::string::npos || u.front() == ':')
+      throw std::invalid_argument("scram_users: expected name:password, got an entry without a name or ':'");
+  if (scram_iterations < 4096 || scram_iterations > 100'000)
+    throw std::invalid_argument("scram_iterations: expected 4096..100000");
+  for (const auto& s : super_users)
+    if (s.find(':') == std::string::npos)
+      throw std::invalid_argument("super_users: '" + s + "' is not a principal (Type:name, e.g. User:admin)");
+}
+
+}  // namespace nocopy::security
