@@ -381,7 +381,7 @@ TEST_F(AdminApisTest, ListOffsetsByTimestampLooksInsideCompressedBatches) {
   ASSERT_EQ(part->append(batch).error, 0);  // offsets 1..50
   auto lookup = [&](std::int64_t ts) {
     kafka::ListOffsetsRequest req;
-    req.topics = {{"z", {{0, ts, 1}}}};
+    req.topics = {{"z", {{.partition_index = 0, .timestamp = ts}}}};
     auto res = n.call<kafka::ListOffsetsResponse>(1, req);
     return res.topics.at(0).partitions.at(0).offset;
   };

@@ -284,5 +284,21 @@ TEST(GeneratedCodec, JoinAndLeaveGroupBytes) {
   expect_wire(l, 4, "0267" "02" "026d" "00" "00" "00");
 }
 
+TEST(GeneratedCodec, ListOffsetsBytes) {
+  ListOffsetsRequest q;
+  q.topics.push_back({"t", {{.partition_index = 0, .timestamp = -1}}});
+  // v1: no isolation level, no leader epoch, no max_num_offsets.
+  expect_wire(q, 1, "ffffffff" "00000001" "000174" "00000001" "00000000" "ffffffffffffffff");
+  // v0 adds max_num_offsets (1); v6: isolation level, current leader epoch
+  // (-1), compact arrays and strings, tag sections.
+  expect_wire(q, 0, "ffffffff" "00000001" "000174" "00000001" "00000000" "ffffffffffffffff" "00000001");
+  expect_wire(q, 6, "ffffffff" "00" "02" "0274" "02" "00000000" "ffffffff" "ffffffffffffffff" "00" "00" "00");
+  ListOffsetsResponse r;
+  r.topics.push_back({"t", {{.partition_index = 0, .error_code = 0, .timestamp = -1, .offset = 42}}});
+  expect_wire(r, 1, "00000001" "000174" "00000001" "00000000" "0000" "ffffffffffffffff" "000000000000002a");
+  expect_wire(r, 6, "00000000" "02" "0274" "02" "00000000" "0000" "ffffffffffffffff" "000000000000002a" "ffffffff"
+                    "00" "00" "00");
+}
+
 }  // namespace
 }  // namespace nocopy::kafka

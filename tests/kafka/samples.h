@@ -107,7 +107,8 @@ inline FetchResponse sample() {
 }
 template <>
 inline ListOffsetsRequest sample() {
-  return {-1, 1, {{"alpha", {{0, kEarliestTimestamp, 1}, {1, 1700000000000, 1}}}}};
+  return {-1, 1, {{"alpha", {{.partition_index = 0, .timestamp = kEarliestTimestamp},
+                             {.partition_index = 1, .timestamp = 1700000000000}}}}};
 }
 template <>
 inline ListOffsetsResponse sample() {
