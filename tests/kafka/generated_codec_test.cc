@@ -300,5 +300,23 @@ TEST(GeneratedCodec, ListOffsetsBytes) {
                     "00" "00" "00");
 }
 
+TEST(GeneratedCodec, OffsetCommitBytes) {
+  OffsetCommitRequest q;
+  q.group_id = "g";
+  q.generation_id = 1;
+  q.member_id = "m";
+  q.topics.push_back({"t", {{.partition_index = 0, .committed_offset = 5}}});
+  // v2: retention time (-1), null metadata (int16 -1).
+  expect_wire(q, 2, "000167" "00000001" "00016d" "ffffffffffffffff" "00000001" "000174" "00000001" "00000000"
+                    "0000000000000005" "ffff");
+  // v8: null group instance id, leader epoch -1, compact null metadata (0).
+  expect_wire(q, 8, "0267" "00000001" "026d" "00" "02" "0274" "02" "00000000" "0000000000000005" "ffffffff" "00"
+                    "00" "00" "00");
+  OffsetCommitResponse r;
+  r.topics.push_back({"t", {{0, 27}}});
+  expect_wire(r, 2, "00000001" "000174" "00000001" "00000000" "001b");
+  expect_wire(r, 8, "00000000" "02" "0274" "02" "00000000" "001b" "00" "00" "00");
+}
+
 }  // namespace
 }  // namespace nocopy::kafka
