@@ -318,5 +318,29 @@ TEST(GeneratedCodec, OffsetCommitBytes) {
   expect_wire(r, 8, "00000000" "02" "0274" "02" "00000000" "001b" "00" "00" "00");
 }
 
+TEST(GeneratedCodec, CreateTopicsBytes) {
+  CreateTopicsRequest q;
+  CreateTopicsRequest::Topic t;
+  t.name = "t";
+  t.num_partitions = 3;
+  t.configs.push_back({"retention.ms", std::nullopt});
+  q.topics.push_back(t);
+  q.timeout_ms = 1000;
+  // v0: no validate_only; replication factor -1, no assignments, null value.
+  expect_wire(q, 0, "00000001" "000174" "00000003" "ffff" "00000000" "00000001" "000c726574656e74696f6e2e6d73"
+                    "ffff" "000003e8");
+  // v5: compact arrays/strings, tag sections, validate_only.
+  expect_wire(q, 5, "02" "0274" "00000003" "ffff" "01" "02" "0d726574656e74696f6e2e6d73" "00" "00" "00" "000003e8"
+                    "00" "00");
+  CreateTopicsResponse r;
+  r.topics.push_back({.name = "t", .error_code = 36, .error_message = std::string("exists")});
+  expect_wire(r, 1, "00000001" "000174" "0024" "0006657869737473");
+  // v5: null configs (0), partitions/replication factor -1, no tagged fields.
+  expect_wire(r, 5, "00000000" "02" "0274" "0024" "07657869737473" "ffffffff" "ffff" "00" "00" "00");
+  // topic_config_error_code is tag 0 of the topic, sent when non-zero.
+  r.topics[0].topic_config_error_code = 29;
+  expect_wire(r, 5, "00000000" "02" "0274" "0024" "07657869737473" "ffffffff" "ffff" "00" "01" "00" "02" "001d" "00");
+}
+
 }  // namespace
 }  // namespace nocopy::kafka

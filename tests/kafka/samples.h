@@ -194,7 +194,7 @@ inline CreateTopicsRequest sample() {
 }
 template <>
 inline CreateTopicsResponse sample() {
-  return {7, {{"alpha", 0, std::nullopt}, {"../x", 17, std::string("bad name")}}};
+  return {7, {{.name = "alpha", .error_code = 0}, {.name = "../x", .error_code = 17, .error_message = std::string("bad name")}}};
 }
 template <>
 inline DeleteTopicsRequest sample() {
