@@ -19,6 +19,14 @@ void Flusher::start(std::int64_t durable) {
   requested_ = durable;
 }
 
+void Flusher::truncated(std::int64_t end) {
+  std::lock_guard lk(mu_);
+  ++truncations_;
+  truncated_end_ = end;
+  if (flushed_.load(std::memory_order_relaxed) > end) flushed_.store(end, std::memory_order_release);
+  requested_ = std::min(requested_, end);
+}
+
 void Flusher::attach(std::shared_ptr<FlushScheduler> scheduler, FlushScheduler::Client* client) {
   scheduler_ = std::move(scheduler);
   handle_ = scheduler_->attach(client);
@@ -108,6 +116,9 @@ void Flusher::complete_sync(std::int64_t flushed, const std::optional<LogError>&
       blocked_waiters_.clear();
       error = err;
     } else {
+      // A sync that read the log end before a truncation covers at most what
+      // the truncation kept (later appends are not on disk yet).
+      if (sync && sync->truncations != truncations_) flushed = std::min(flushed, truncated_end_);
       if (flushed > flushed_.load(std::memory_order_relaxed)) flushed_.store(flushed, std::memory_order_release);
       auto stop = waiters_.upper_bound(flushed);  // keys are offset + 1
       for (auto it = waiters_.begin(); it != stop; ++it) ready.push_back(std::move(it->second));
@@ -185,6 +196,7 @@ bool Flusher::group_sync(std::unique_lock<std::mutex>& lk, bool led) {
     stats_.delay_ns += static_cast<std::uint64_t>(t0 - gather_start_ns_);
   }
   gather_start_ns_ = -1;
+  done.truncations = truncations_;
   lk.unlock();
   const std::int64_t target = log_end_.load(std::memory_order_acquire);
   auto r = target_.sync_range(flushed_.load(std::memory_order_acquire), target);

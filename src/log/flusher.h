@@ -136,6 +136,11 @@ class Flusher {
   // without group commit, close, a failed roll).
   void complete(std::int64_t flushed, const std::optional<LogError>& err) { complete_sync(flushed, err); }
 
+  // The log was truncated to `end` (replication) under its append lock:
+  // flushed() and the requested sync come down to it, and a sync in
+  // progress that read an older, larger log end completes no higher.
+  void truncated(std::int64_t end);
+
   // Runs of the log: soon, or at steady ns `due_ns` (one timer per log).
   void schedule();
   void schedule_at(std::int64_t due_ns);
@@ -151,6 +156,7 @@ class Flusher {
     std::size_t covered = 0;
     std::int64_t took_ns = 0;
     bool led = false;
+    std::uint64_t truncations = 0;  // truncations_ when the sync read the log end
   };
   void complete_sync(std::int64_t flushed, const std::optional<LogError>& err,
                      const std::optional<SyncDone>& sync = std::nullopt);
@@ -191,6 +197,8 @@ class Flusher {
   bool gather_timed_ = false;            // a gathering waiter sleeps with the deadline
   std::atomic<bool> backstop_armed_{false};  // request(within_delay)'s timer is pending
   std::int64_t requested_ = 0;           // sync everything below this
+  std::uint64_t truncations_ = 0;        // truncated() calls; under mu_
+  std::int64_t truncated_end_ = 0;       // the last truncated() end; under mu_
   bool stopped_ = false;
   // FlushPolicy::Mode::interval with ms > 0: armed by the first append after
   // a flush, due flush.ms later (steady clock, ns); cleared by the run that

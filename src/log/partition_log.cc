@@ -117,6 +117,7 @@ std::vector<std::int64_t> PartitionLog::remove_leftovers() {
     spdlog::info("log {}: {}", dir_.string(), m);
     report_.messages.push_back(std::move(m));
   }
+  finish_truncations();
   std::vector<std::int64_t> bases;
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     const std::string name = e.path().filename().string();
@@ -178,6 +179,12 @@ void PartitionLog::load() {
   const std::int64_t end = segments_.rbegin()->second->committed().next_offset;
   log_end_.store(end, std::memory_order_release);
   flusher_.start(clean ? end : std::min(rp, end));
+  // The cache may name epochs of a tail recovery dropped, or of segments
+  // retention deleted.
+  epochs_ = std::make_unique<LeaderEpochCache>(dir_);
+  for (auto r : {epochs_->truncate_from_end(end), epochs_->truncate_from_start(log_start_.load())}) {
+    if (!r) spdlog::warn("log {}: leader-epoch checkpoint: {}", dir_.string(), r.error().message);
+  }
   dir_synced_base_ = segments_.rbegin()->first;
   std::filesystem::remove(dir_ / kCleanShutdownFile);
   fsync_dir();
@@ -346,10 +353,12 @@ std::shared_ptr<LogSegment> PartitionLog::next_segment(std::int64_t base) const 
 [[gnu::always_inline]] inline std::int64_t PartitionLog::assign_offsets(std::span<std::byte> batches,
                                                                        std::span<AppendedBatch> infos,
                                                                        std::int64_t base,
-                                                                       std::int64_t append_time) const {
+                                                                       std::int64_t append_time,
+                                                                       std::int32_t leader_epoch) const {
   std::int64_t next = base;
   std::uint64_t p = 0;
   for (AppendedBatch& b : infos) {
+    if (leader_epoch >= 0) [[unlikely]] store_be32(batches.data() + p + 12, leader_epoch);  // not under the CRC
     if (append_time >= 0) [[unlikely]] {
       // Kafka's LogAppendTime: the batch's maxTimestamp becomes the append
       // time and attribute bit 3 says so; records keep their deltas. The
@@ -383,7 +392,7 @@ std::shared_ptr<LogSegment> PartitionLog::next_segment(std::int64_t base) const 
   return {};
 }
 
-LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy sync_by) {
+LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy sync_by, std::int32_t leader_epoch) {
   // Validate the whole request before touching anything (CRC work outside the lock).
   thread_local std::vector<AppendedBatch> infos;
   auto req = validate(batches, infos);
@@ -395,7 +404,7 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
   if (!seg) [[unlikely]] return std::unexpected(std::move(seg.error()));
   const std::int64_t append_time = config_.timestamp_type == TimestampType::log_append_time ? now : -1;
   const std::int64_t base = log_end_.load(std::memory_order_relaxed);
-  const std::int64_t next = assign_offsets(batches, infos, base, append_time);
+  const std::int64_t next = assign_offsets(batches, infos, base, append_time, leader_epoch);
   const bool first_append = (*seg)->first_append_ms() < 0;
   if (auto r = (*seg)->append(batches, infos, now); !r) [[unlikely]] {
     spdlog::warn("log {}: {}", dir_.string(), r.error().message);
@@ -403,12 +412,29 @@ LogResult<AppendInfo> PartitionLog::append(std::span<std::byte> batches, SyncBy 
   }
   if (first_append) [[unlikely]] schedule_age(age_roll_.arm((*seg)->base_offset()));
   log_end_.store(next, std::memory_order_release);
+  if (leader_epoch >= 0) [[unlikely]] {
+    // A new leader's first append starts its epoch (a checkpoint write once per epoch).
+    if (auto r = epochs_->assign(leader_epoch, base); !r) {
+      spdlog::warn("log {}: leader-epoch checkpoint: {}", dir_.string(), r.error().message);
+    }
+  }
 
   AppendInfo info{base, next - 1, append_time >= 0 ? append_time : req->max_timestamp,
                   log_start_.load(std::memory_order_relaxed), static_cast<std::uint32_t>(infos.size()),
                   batches.size(), append_time};
   if (auto r = sync_appended(**seg, next, req->records, sync_by); !r) [[unlikely]] return std::unexpected(r.error());
   return info;
+}
+
+// append()'s inline steps, out of line for the replication side (partition_log_replica.cc).
+LogResult<LogSegment*> PartitionLog::segment_to_append_outlined(std::size_t bytes, std::int64_t records,
+                                                               std::int64_t& now) {
+  auto seg = segment_to_append(bytes, records, now);
+  if (seg && now < 0) now = now_ms();
+  return seg;
+}
+LogResult<void> PartitionLog::sync_appended_outlined(LogSegment& seg, std::int64_t end, std::int64_t records) {
+  return sync_appended(seg, end, records, SyncBy::log);
 }
 
 void PartitionLog::schedule_age(std::int64_t due) {
@@ -478,7 +504,7 @@ LogResult<void> PartitionLog::roll_locked() {
   return {};
 }
 
-LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_bytes) const {
+LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_bytes, std::int64_t upto) const {
   const std::int64_t start = log_start_.load(std::memory_order_acquire);
   const std::int64_t end = log_end_.load(std::memory_order_acquire);
   if (offset < start || offset > end) {
@@ -488,7 +514,7 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
   ReadResult res;
   res.high_watermark = end;
   res.log_start_offset = start;
-  if (offset == end) return res;
+  if (offset >= std::min(end, upto)) return res;
   std::shared_ptr<LogSegment> seg = segment_for(offset);
   if (!seg) {
     return log_fail(LogErrc::offset_out_of_range,
@@ -500,8 +526,16 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
   while (seg) {
     Committed c = seg->committed();
     std::optional<BatchLocation> loc = seg->find(cur);
+    if (loc && loc->base_offset >= upto) break;  // only above the limit (a compacted gap)
     if (loc) {
-      const std::uint64_t avail = c.size - loc->position;
+      std::uint64_t stop = c.size;
+      if (upto < c.next_offset) [[unlikely]] {
+        // The limit (the high watermark) inside this segment: the regions
+        // end where the batch holding it starts.
+        if (std::optional<BatchLocation> lim = seg->find(upto)) stop = std::min(stop, lim->position);
+      }
+      if (stop <= loc->position) break;
+      const std::uint64_t avail = stop - loc->position;
       std::uint64_t len = std::min(remaining, avail);
       if (first) len = std::max(len, loc->size);
       if (len == 0) break;
@@ -510,7 +544,7 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
       res.high_watermark = std::max(res.high_watermark, c.next_offset);
       remaining = remaining > len ? remaining - len : 0;
       first = false;
-      if (remaining == 0 || loc->position + len < c.size) break;
+      if (remaining == 0 || loc->position + len < c.size || stop < c.size) break;
     }
     cur = std::max(cur, c.next_offset);
     std::shared_ptr<LogSegment> next = next_segment(seg->base_offset());

@@ -70,6 +70,7 @@
 #include "log/age_roll.h"
 #include "log/flush_scheduler.h"
 #include "log/flusher.h"
+#include "log/leader_epoch_cache.h"
 #include "log/log_config.h"
 #include "log/log_error.h"
 #include "log/log_segment.h"
@@ -132,8 +133,17 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
   // it. A caller that says so and never waits leaves the append unsynced
   // until the next sync or close(). Other flush modes ignore it.
   enum class SyncBy : std::uint8_t { log, caller };
-  LogResult<AppendInfo> append(std::span<std::byte> batches, SyncBy sync_by = SyncBy::log);
-  LogResult<ReadResult> read(std::int64_t offset, std::uint64_t max_bytes) const;
+  // `leader_epoch` >= 0 (a replicated partition's leader): each batch's
+  // partitionLeaderEpoch is set to it (outside the CRC, like baseOffset) and
+  // a new epoch is recorded in the leader-epoch cache at the request's base
+  // offset. -1 (single node): the batches keep what the producer sent.
+  LogResult<AppendInfo> append(std::span<std::byte> batches, SyncBy sync_by = SyncBy::log,
+                               std::int32_t leader_epoch = -1);
+  // Reads as described above; regions end before the first batch that holds
+  // an offset >= `upto` (the high watermark for consumers; kLogEnd: up to
+  // the log end). offset >= upto (and <= log end): no regions, no error.
+  static constexpr std::int64_t kLogEnd = std::numeric_limits<std::int64_t>::max();
+  LogResult<ReadResult> read(std::int64_t offset, std::uint64_t max_bytes, std::int64_t upto = kLogEnd) const;
   // Offset of the first record with timestamp >= ts (Kafka's ListOffsets by
   // time): found through the time index, then inside the batch when it is an
   // uncompressed CreateTime batch, else that batch's base offset. nullopt
@@ -142,6 +152,51 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
 
   std::int64_t log_start_offset() const noexcept { return log_start_.load(std::memory_order_acquire); }
   std::int64_t log_end_offset() const noexcept { return log_end_.load(std::memory_order_acquire); }
+
+  // --- replication (partition_log_replica.cc) ---------------------------------
+  // The high watermark: the offset below which every record is replicated to
+  // the in-sync replicas, the end of what consumers may read. Until
+  // set_high_watermark() is called (and again after follow_log_end()), it is
+  // the log end offset: a single-node log has nothing to wait for.
+  std::int64_t high_watermark() const noexcept {
+    const std::int64_t hw = high_watermark_.load(std::memory_order_acquire);
+    return hw < 0 ? log_end_offset() : hw;
+  }
+  // Sets the high watermark, clamped to [log start, log end]; returns the
+  // value stored. The caller (the replication layer) keeps it monotonic.
+  std::int64_t set_high_watermark(std::int64_t hw);
+  void follow_log_end() noexcept { high_watermark_.store(-1, std::memory_order_release); }
+  bool tracks_high_watermark() const noexcept { return high_watermark_.load(std::memory_order_acquire) >= 0; }
+
+  // A follower's append of the leader's batches, offsets kept as the leader
+  // assigned them (nothing in the buffer is changed): every batch is
+  // validated as append() does (control batches allowed), the first must
+  // start at or after the log end and each next one after the one before
+  // (compacted logs have gaps). Each batch whose partitionLeaderEpoch is
+  // newer than the cache's latest is recorded in the leader-epoch cache.
+  LogResult<AppendInfo> append_replicated(std::span<std::byte> batches);
+
+  // Removes every record at or after `offset` (a follower's divergent tail).
+  // A batch that holds `offset` goes whole (the log then ends at its base
+  // offset, as Kafka's truncateTo). Segments past it are removed; the
+  // segment that holds it is rewritten with its kept prefix as a new file
+  // (<base>.log.truncated, then renamed over the .log), so readers holding
+  // regions or mappings of the old file keep valid bytes. Crash-safe: open()
+  // finishes a rename it finds half done and recovery rescans from the
+  // lowered recovery point. The high watermark, the flushed offset, the
+  // recovery point and the leader-epoch cache follow. Returns the new log
+  // end. offset >= log end: nothing changes.
+  LogResult<std::int64_t> truncate_to(std::int64_t offset);
+  // Removes every segment and starts the log empty at `offset` (a follower
+  // whose log ends below the leader's log start).
+  LogResult<void> truncate_fully_and_start_at(std::int64_t offset);
+
+  // The leader-epoch cache (`leader-epoch-checkpoint`), and
+  // OffsetForLeaderEpoch's answer from it against the current log end.
+  LeaderEpochCache& leader_epochs() noexcept { return *epochs_; }
+  EpochEndOffset end_offset_for_epoch(std::int32_t epoch) const {
+    return epochs_->end_offset_for(epoch, log_end_offset());
+  }
   // Every offset below this is on disk (fdatasync returned).
   std::int64_t flushed_offset() const noexcept { return flusher_.flushed(); }
   // Counters of the group-commit syncs (flusher runs and waiters that led
@@ -237,8 +292,10 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
   LogResult<Request> validate(std::span<std::byte> batches, std::vector<AppendedBatch>& infos) const;
   LogResult<LogSegment*> segment_to_append(std::size_t bytes, std::int64_t records, std::int64_t& now);
   std::int64_t assign_offsets(std::span<std::byte> batches, std::span<AppendedBatch> infos, std::int64_t base,
-                              std::int64_t append_time) const;
+                              std::int64_t append_time, std::int32_t leader_epoch) const;
   LogResult<void> sync_appended(LogSegment& seg, std::int64_t end, std::int64_t records, SyncBy sync_by);
+  LogResult<LogSegment*> segment_to_append_outlined(std::size_t bytes, std::int64_t records, std::int64_t& now);
+  LogResult<void> sync_appended_outlined(LogSegment& seg, std::int64_t end, std::int64_t records);
   LogResult<void> roll_locked();
   void schedule_age(std::int64_t due);  // a flusher run at AgeRoll's deadline (kNever: none)
   void run_flush_work() noexcept override;  // FlushScheduler::Client
@@ -247,6 +304,14 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
   void flushed_to(std::int64_t flushed) override;  // moves the recovery point past whole segments
   LogResult<void> write_recovery_point(std::int64_t offset);
   void fsync_dir();
+  // truncate_to's steps (partition_log_replica.cc), under append_mu_.
+  LogResult<void> validate_replicated(std::span<std::byte> batches, std::vector<AppendedBatch>& infos,
+                                      std::int64_t log_end) const;
+  LogResult<std::shared_ptr<LogSegment>> rewrite_prefix(const LogSegment& seg, std::uint64_t keep);
+  void after_truncation(std::int64_t new_end, std::int64_t new_start);
+  void record_epochs(std::span<const std::byte> batches);
+  // open(): finishes a truncation rename a crash interrupted.
+  void finish_truncations();
 
   const std::filesystem::path dir_;
   // Fixed at open, except the limits reconfigure() changes under append_mu_
@@ -262,6 +327,8 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
   LogSegment* active_seg_ = nullptr;           // segments_' last; under append_mu_ (the append path's shortcut)
   std::atomic<std::int64_t> log_start_{0};
   std::atomic<std::int64_t> log_end_{0};
+  std::atomic<std::int64_t> high_watermark_{-1};  // -1: follows log_end_
+  std::unique_ptr<LeaderEpochCache> epochs_;     // made by load()
   bool closed_ = false;                        // under append_mu_
 
   // When appends are synced, group commit, the flush waiters; its work runs
