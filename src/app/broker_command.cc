@@ -27,7 +27,7 @@ struct BrokerFlags {
   std::int64_t producer_id_expiration_ms = -2;
   std::string cleanup_policy;
   std::int64_t delete_retention_ms = -1, min_compaction_lag_ms = -1, max_compaction_lag_ms = -1;
-  std::int64_t cleaner_threads = -1, cleaner_backoff_ms = -1;
+  std::int64_t cleaner_threads = -1, cleaner_backoff_ms = -1, offsets_segment_bytes = -1;
   double min_cleanable_dirty_ratio = -1, cleaner_io_max_bytes_per_second = -1;
   bool no_metrics = false;
   std::string cluster, rack, unclean;
@@ -107,6 +107,9 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--session-timeout-ms", f->session_timeout_ms,
                   "cluster mode: a broker silent this long leaves the cluster (etcd lease) [4000]")
       ->check(CLI::Range(std::int64_t{2000}, std::int64_t{600000}));
+  cmd->add_option("--offsets-topic-segment-bytes", f->offsets_segment_bytes,
+                  "segment.bytes of __consumer_offsets when it is created [104857600]")
+      ->check(CLI::Range(std::int64_t{1024}, std::int64_t{2147483647}));
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error [info]");
 
   cmd->callback([f] {
@@ -149,6 +152,7 @@ void add_broker_command(CLI::App& app) {
       if (f->cleaner_threads >= 0) cfg.cleaner_threads = static_cast<std::uint32_t>(f->cleaner_threads);
       if (f->cleaner_backoff_ms >= 1) cfg.cleaner_backoff_ms = f->cleaner_backoff_ms;
       if (f->cleaner_io_max_bytes_per_second >= 0) cfg.cleaner_io_max_bytes_per_second = f->cleaner_io_max_bytes_per_second;
+      if (f->offsets_segment_bytes > 0) cfg.offsets_segment_bytes = static_cast<std::uint64_t>(f->offsets_segment_bytes);
       cfg.check_cleaner();
       if (!f->cluster.empty()) cfg.cluster = f->cluster;
       if (!f->rack.empty()) cfg.rack = f->rack;

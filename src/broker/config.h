@@ -76,6 +76,8 @@ struct Config {
   // shared between the threads (<= 0 or the maximum double: unlimited).
   double cleaner_io_max_bytes_per_second = std::numeric_limits<double>::max();
   std::int64_t cleaner_backoff_ms = 15000;         // log.cleaner.backoff.ms: idle cleaner's sleep
+  // offsets.topic.segment.bytes: segment.bytes of __consumer_offsets when it is created.
+  std::uint64_t offsets_segment_bytes = 100ull << 20;
 
   // cleanup.policy lists compact / delete.
   static bool policy_compacts(std::string_view policy);

@@ -54,11 +54,12 @@ class GroupsService::OffsetsLog final : public OffsetLog {
 namespace {
 
 // The compacted __consumer_offsets partition, created on first start.
-std::shared_ptr<Partition> open_offsets_partition(TopicRegistry& topics) {
-  // Compacted, as Kafka's (offsets.topic.segment.bytes 100 MiB): each
+std::shared_ptr<Partition> open_offsets_partition(const Config& cfg, TopicRegistry& topics) {
+  // Compacted, as Kafka's (segment.bytes: offsets.topic.segment.bytes): each
   // group's latest metadata and each partition's latest commit survive the
   // log cleaner, deleted groups' tombstones leave after delete.retention.ms.
-  const TopicConfig::Overrides offsets_config{{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}};
+  const TopicConfig::Overrides offsets_config{{"cleanup.policy", "compact"},
+                                              {"segment.bytes", std::to_string(cfg.offsets_segment_bytes)}};
   if (auto t = topics.find(kOffsetsTopic); !t) {
     std::string msg;
     if (topics.create(kOffsetsTopic, 1, offsets_config, false, &msg))
@@ -139,7 +140,7 @@ ReplayCounts replay_offsets(Partition& part, GroupCoordinator& coordinator) {
 }  // namespace
 
 GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cfg), topics_(topics) {
-  auto part = open_offsets_partition(topics_);
+  auto part = open_offsets_partition(cfg_, topics_);
   offsets_log_ = std::make_unique<OffsetsLog>(part);
 
   GroupCoordinatorConfig gcfg;

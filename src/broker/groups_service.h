@@ -6,7 +6,7 @@
 //
 // Committed offsets and group membership (see GroupCoordinator) are stored in
 // the internal partition `__consumer_offsets-0`, a compacted topic
-// (cleanup.policy=compact, 100 MiB segments; an existing one without the
+// (cleanup.policy=compact, segment.bytes = Config::offsets_segment_bytes, 100 MiB by default; an existing one without the
 // policy gets it at start), so the log cleaner keeps only each key's latest
 // record and start-up replays the compacted log (one uncompressed record per
 // commit or completed generation; DeleteGroups and OffsetDelete append one
