@@ -111,7 +111,7 @@ class RequestHandler {
                Done& done);
   void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done);
   void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done);
-  void find_coordinator(const Header& h, Done& done);
+  void find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done);
   void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done);
   void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);
   void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);
@@ -137,6 +137,7 @@ class RequestHandler {
   template <class Resp>
   void alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop, Done& done);
   ProducerIdAllocator& producer_ids();
+  void describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done);
   kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
 
   const Config& cfg_;

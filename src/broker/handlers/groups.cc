@@ -4,11 +4,13 @@
 // JoinGroup v0-v5, Heartbeat v0-v3, LeaveGroup v0-v3, SyncGroup v0-v3,
 // DescribeGroups v0-v2, ListGroups v0-v2, DeleteGroups v0-v2,
 // OffsetDelete v0. (The advertised ranges are kafka/api_key.cc's table.)
+#include <iterator>
 #include <optional>
 
 #include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
+#include "cluster/cluster_node.h"
 
 namespace nocopy::broker {
 
@@ -27,12 +29,36 @@ void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net
 
 // (librdkafka also needs FindCoordinator v0 advertised before it sends
 // LZ4-compressed batches.)
-void RequestHandler::find_coordinator(const Header& h, Done& done) {
+//
+// Cluster mode: groups are not replicated, so every broker must name the
+// same coordinator for a key: the live broker at (Java String.hashCode of
+// the key) modulo the number of live brokers, in id order. It changes when
+// the live brokers change (the group then rebalances on its new
+// coordinator, without the offsets committed to the old one).
+void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done) {
   kafka::FindCoordinatorResponse res;
   auto adv = cfg_.advertised_address();
   res.node_id = cfg_.node_id;
   res.host = adv.host;
   res.port = adv.port;
+  if (cluster_) {
+    auto snap = cluster_->snapshot();
+    if (snap->brokers.empty()) {
+      res.error_code = code(ErrorCode::coordinator_not_available);
+      res.error_message = "no live broker";
+      res.node_id = -1;
+      res.host.clear();
+      res.port = -1;
+    } else {
+      std::uint32_t hash = 0;
+      for (unsigned char c : req.key) hash = hash * 31u + c;
+      auto it = snap->brokers.begin();
+      std::advance(it, static_cast<long>(hash % snap->brokers.size()));
+      res.node_id = it->second.node_id;
+      res.host = it->second.host;
+      res.port = it->second.port;
+    }
+  }
   done(respond(encode(h, res)));
 }
 

@@ -1,4 +1,4 @@
-// Metadata v0-v6. Topics a client asks for that do not exist are created
+// Metadata v0-v6 and DescribeCluster v0-v1. Topics a client asks for that do not exist are created
 // when auto-creation is on and the request allows it -- on the admin thread
 // (file-system work), the answer posted back to the request's loop.
 #include <string>
@@ -133,6 +133,36 @@ kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, cons
     }
   }
   return res;
+}
+
+// DescribeCluster: single node, this broker is the cluster and its
+// controller; cluster mode, the live brokers and the controller in etcd.
+void RequestHandler::describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done) {
+  kafka::DescribeClusterResponse res;
+  res.endpoint_type = req.endpoint_type;
+  res.cluster_id = "nocopy";
+  if (req.endpoint_type != 1) {
+    res.error_code = code(ErrorCode::invalid_request);
+    res.error_message = "only broker endpoints (endpoint type 1) exist";
+  } else if (cluster_) {
+    auto snap = cluster_->snapshot();
+    res.controller_id = snap->controller_id;
+    for (auto& [id, b] : snap->brokers) {
+      auto& rb = res.brokers.emplace_back();
+      rb.broker_id = id;
+      rb.host = b.host;
+      rb.port = b.port;
+      if (!b.rack.empty()) rb.rack = b.rack;
+    }
+  } else {
+    auto adv = cfg_.advertised_address();
+    res.controller_id = cfg_.node_id;
+    auto& rb = res.brokers.emplace_back();
+    rb.broker_id = cfg_.node_id;
+    rb.host = adv.host;
+    rb.port = adv.port;
+  }
+  done(respond(encode(h, res)));
 }
 
 std::shared_ptr<Partition> RequestHandler::served(const std::string& topic, std::int32_t partition,
