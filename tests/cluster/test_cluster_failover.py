@@ -15,6 +15,7 @@ Needs root (ip netns) and /usr/bin/etcd. NOCOPY_BIN names the broker.
 """
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -130,6 +131,7 @@ def main():
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     if c.env["NOCOPY_CLUSTER_NAME"] + "-b" in out:
         fail("namespaces left after down: " + out)
+    shutil.rmtree(c.dir, ignore_errors=True)
     print("PASS")
 
 
