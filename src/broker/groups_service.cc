@@ -6,6 +6,7 @@
 #include <random>
 
 #include "broker/request_handler.h"
+#include "broker/stored_batches.h"
 #include "kafka/api_key.h"
 #include "kafka/codec.h"
 #include "kafka/error_code.h"
@@ -112,28 +113,9 @@ void replay_batch(std::span<const std::byte> batch, std::int64_t base_offset, Gr
 // Replays every stored record, oldest first.
 ReplayCounts replay_offsets(Partition& part, GroupCoordinator& coordinator) {
   ReplayCounts n;
-  std::int64_t offset = part.log_start_offset();
-  const auto end = part.high_watermark();
-  while (offset < end) {
-    auto rr = part.read(offset, 1 << 20);
-    if (rr.error || rr.regions.empty()) break;
-    buf::Chain c;
-    for (auto& reg : rr.regions) c.append(reg);
-    auto bytes = c.to_string_copy();  // COPIES: startup replay only
-    if (!bytes) break;
-    auto all = std::as_bytes(std::span(bytes->data(), bytes->size()));
-    std::size_t pos = 0;
-    std::int64_t next = offset;
-    while (pos + log::kBatchHeaderSize <= all.size()) {
-      auto h = log::parse_batch_header(all.subspan(pos));
-      if (pos + h.total_size() > all.size()) break;
-      replay_batch(all.subspan(pos, h.total_size()), h.base_offset, coordinator, n);
-      next = h.last_offset() + 1;
-      pos += h.total_size();
-    }
-    if (next <= offset) break;
-    offset = next;
-  }
+  for_each_stored_batch(part, [&](std::span<const std::byte> batch, std::int64_t base_offset) {
+    replay_batch(batch, base_offset, coordinator, n);
+  });
   return n;
 }
 

@@ -7,6 +7,7 @@
 
 #include "broker/groups_service.h"
 #include "broker/partition.h"
+#include "broker/stored_batches.h"
 #include "buf/chain.h"
 #include "kafka/error_code.h"
 #include "log/record_batch.h"
@@ -51,42 +52,22 @@ void TxnService::stop() {
 
 void TxnService::replay() {
   std::size_t replayed = 0, skipped = 0;
-  std::int64_t offset = state_->log_start_offset();
-  const auto end = state_->high_watermark();
-  while (offset < end) {
-    auto rr = state_->read(offset, 1 << 20);
-    if (rr.error || rr.regions.empty()) break;
-    buf::Chain c;
-    for (auto& reg : rr.regions) c.append(reg);
-    auto bytes = c.to_string_copy();  // COPIES: startup replay only
-    if (!bytes) break;
-    auto all = std::as_bytes(std::span(bytes->data(), bytes->size()));
-    std::size_t pos = 0;
-    std::int64_t next = offset;
-    while (pos + log::kBatchHeaderSize <= all.size()) {
-      auto h = log::parse_batch_header(all.subspan(pos));
-      if (pos + h.total_size() > all.size()) break;
-      if (auto recs = log::parse_records(all.subspan(pos, h.total_size()))) {
-        for (auto& rec : *recs) {
-          if (!rec.key) continue;
-          const auto key = std::as_bytes(std::span(rec.key->data(), rec.key->size()));
-          const auto value = rec.value ? std::as_bytes(std::span(rec.value->data(), rec.value->size()))
-                                       : std::span<const std::byte>{};
-          if (coordinator_->replay(key, value)) {
-            ++replayed;
-          } else {
-            ++skipped;
-            spdlog::warn("transactions: skipping undecodable record at offset {} of {}", h.base_offset,
-                         kTxnStateTopic);
-          }
-        }
+  for_each_stored_batch(*state_, [&](std::span<const std::byte> batch, std::int64_t base_offset) {
+    auto recs = log::parse_records(batch);
+    if (!recs) return;
+    for (auto& rec : *recs) {
+      if (!rec.key) continue;
+      const auto key = std::as_bytes(std::span(rec.key->data(), rec.key->size()));
+      const auto value = rec.value ? std::as_bytes(std::span(rec.value->data(), rec.value->size()))
+                                   : std::span<const std::byte>{};
+      if (coordinator_->replay(key, value)) {
+        ++replayed;
+      } else {
+        ++skipped;
+        spdlog::warn("transactions: skipping undecodable record at offset {} of {}", base_offset, kTxnStateTopic);
       }
-      next = h.last_offset() + 1;
-      pos += h.total_size();
     }
-    if (next <= offset) break;
-    offset = next;
-  }
+  });
   coordinator_->finish_replay(wall_ms());
   spdlog::info("transactions: replayed {} record(s) from {} ({} skipped), {} transactional id(s)", replayed,
                kTxnStateTopic, skipped, coordinator_->size());
