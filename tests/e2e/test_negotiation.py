@@ -14,7 +14,7 @@ broker's log, every counted version inside the advertised range), and
 librdkafka -- which picks min(its maximum, the broker's) per API -- uses that
 newest common version for every API whose maximum in librdkafka 2.0.2 is
 known (LIBRDKAFKA_MAX, from its rdkafka_request.c / rdkafka_admin.c). The
-versions seen are written to $NOCOPY_COMPAT_RESULTS/negotiated-versions.json.
+versions seen are written to <build>/negotiated-versions.json.
 """
 import json
 import os
@@ -130,8 +130,8 @@ def run_kafka_python(broker):
 
 
 def main():
-    results = os.environ.get("NOCOPY_COMPAT_RESULTS") or os.path.join(
-        os.path.dirname(os.path.abspath(os.environ.get("NOCOPY_BIN", "build/nocopy"))), "compat-results")
+    # Beside the binary, not among the compat results (whose files are one client's scenarios each).
+    results = os.path.dirname(os.path.abspath(os.environ.get("NOCOPY_BIN", "build/nocopy")))
     seen = {}
     with Broker() as b:
         advertised = api_versions(b)
