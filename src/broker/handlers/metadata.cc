@@ -47,6 +47,30 @@ void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net:
   });
 }
 
+namespace {
+
+// The topics of a Metadata response, shared by both modes: `names` in
+// order, each with its error -- an invalid name (only possible when the
+// client named it, `listed` false) INVALID_TOPIC_EXCEPTION, one `fill` does
+// not find UNKNOWN_TOPIC_OR_PARTITION. `fill(name, topic)` adds the
+// partitions of a topic it knows and returns whether it knows it.
+template <class Response, class Fill>
+void put_topics(Response& res, const std::vector<std::string>& names, bool listed, Fill fill) {
+  res.topics.reserve(res.topics.size() + names.size());
+  for (const std::string& name : names) {
+    auto& rt = res.topics.emplace_back();
+    rt.name = name;
+    rt.is_internal = name == kOffsetsTopic;
+    if (!listed && !kafka::is_valid_topic_name(name)) {
+      rt.error_code = code(ErrorCode::invalid_topic_exception);
+      continue;
+    }
+    rt.error_code = code(fill(name, rt) ? ErrorCode::none : ErrorCode::unknown_topic_or_partition);
+  }
+}
+
+}  // namespace
+
 // This broker leads every partition, with itself as the only replica.
 kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::vector<std::string>& names) const {
   kafka::MetadataResponse res;
@@ -54,12 +78,14 @@ kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::v
   res.brokers.push_back({cfg_.node_id, adv.host, adv.port, std::nullopt});
   res.cluster_id = "nocopy";
   res.controller_id = cfg_.node_id;
-  auto put_topic = [&](std::int16_t error, const std::string& name, const Topic* t) {
-    auto& rt = res.topics.emplace_back();
-    rt.error_code = error;
-    rt.name = name;
-    rt.is_internal = name == kOffsetsTopic;
-    if (!t) return;
+  std::vector<std::string> listed;
+  if (all)
+    for (auto& t : topics_.list())
+      if (t->name != kOffsetsTopic) listed.push_back(t->name);
+  // A topic deleted since the listing is answered as unknown, as it is now.
+  put_topics(res, all ? listed : names, all, [&](const std::string& name, auto& rt) {
+    auto t = topics_.find(name);
+    if (!t) return false;
     rt.partitions.reserve(t->partitions.size());
     for (std::size_t i = 0; i < t->partitions.size(); ++i) {
       auto& rp = rt.partitions.emplace_back();
@@ -68,27 +94,10 @@ kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::v
       rp.replica_nodes = {cfg_.node_id};
       rp.isr_nodes = {cfg_.node_id};
     }
-  };
-  if (all) {
-    auto list = topics_.list();
-    std::erase_if(list, [](const auto& t) { return t->name == kOffsetsTopic; });
-    for (auto& t : list) put_topic(code(ErrorCode::none), t->name, t.get());
-  } else {
-    for (auto& name : names) {
-      if (!kafka::is_valid_topic_name(name)) {
-        put_topic(code(ErrorCode::invalid_topic_exception), name, nullptr);
-        continue;
-      }
-      auto t = topics_.find(name);
-      put_topic(code(t ? ErrorCode::none : ErrorCode::unknown_topic_or_partition), name, t.get());
-    }
-  }
+    return true;
+  });
   return res;
 }
-
-}  // namespace nocopy::broker
-
-namespace nocopy::broker {
 
 // Cluster mode: brokers, controller and partitions as etcd lists them.
 kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, const std::vector<std::string>& names) const {
@@ -98,15 +107,17 @@ kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, cons
     res.brokers.push_back({id, b.host, b.port, b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
   res.cluster_id = "nocopy";
   res.controller_id = snap->controller_id;
-  auto put_topic = [&](std::int16_t error, const std::string& name, const cluster::TopicEntry* t) {
-    auto& rt = res.topics.emplace_back();
-    rt.error_code = error;
-    rt.name = name;
-    rt.is_internal = name == kOffsetsTopic;
-    if (!t) return;
-    rt.partitions.reserve(t->partitions.size());
-    for (std::size_t i = 0; i < t->partitions.size(); ++i) {
-      const auto& e = t->partitions[i];
+  std::vector<std::string> listed;
+  if (all)
+    for (auto& [name, t] : snap->topics)
+      if (name != kOffsetsTopic) listed.push_back(name);
+  put_topics(res, all ? listed : names, all, [&](const std::string& name, auto& rt) {
+    auto it = snap->topics.find(name);
+    if (it == snap->topics.end()) return false;
+    const cluster::TopicEntry& t = it->second;
+    rt.partitions.reserve(t.partitions.size());
+    for (std::size_t i = 0; i < t.partitions.size(); ++i) {
+      const auto& e = t.partitions[i];
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = static_cast<std::int32_t>(i);
       rp.leader_id = e.state.leader;
@@ -117,21 +128,8 @@ kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, cons
       if (!e.mod_revision || e.state.leader < 0 || !snap->is_live(e.state.leader))
         rp.error_code = code(ErrorCode::leader_not_available);
     }
-  };
-  if (all) {
-    for (auto& [name, t] : snap->topics)
-      if (name != kOffsetsTopic) put_topic(code(ErrorCode::none), name, &t);
-  } else {
-    for (auto& name : names) {
-      if (!kafka::is_valid_topic_name(name)) {
-        put_topic(code(ErrorCode::invalid_topic_exception), name, nullptr);
-        continue;
-      }
-      auto it = snap->topics.find(name);
-      put_topic(code(it != snap->topics.end() ? ErrorCode::none : ErrorCode::unknown_topic_or_partition), name,
-                it != snap->topics.end() ? &it->second : nullptr);
-    }
-  }
+    return true;
+  });
   return res;
 }
 
