@@ -12,11 +12,47 @@ using kafka::to_wire;
 
 namespace {
 constexpr std::int16_t kMaxEpoch = 32766;  // Kafka: Short.MAX_VALUE - 1 is the last usable epoch
+
+// Decided, markers being written.
+bool completing(TxnState s) { return s == TxnState::prepare_commit || s == TxnState::prepare_abort; }
+bool open_or_completing(TxnState s) { return s == TxnState::ongoing || completing(s); }
+
+// Drops what the transaction holds: partitions, groups, pending offsets.
+void clear_transaction(TxnMetadata& m) {
+  m.partitions.clear();
+  m.groups.clear();
+  m.pending_offsets.clear();
+}
+
+// `m` with a new, empty Ongoing transaction begun at `now`.
+void begin_transaction(TxnMetadata& m, std::int64_t now) {
+  m.state = TxnState::ongoing;
+  m.start_ms = now;
+  clear_transaction(m);
+}
 }  // namespace
 
 TxnCoordinator::TxnCoordinator(TxnCoordinatorConfig cfg, TxnStateLog* log, TxnParticipants* participants,
                                std::function<std::int64_t()> allocate_producer_id)
     : cfg_(cfg), log_(log), participants_(participants), allocate_(std::move(allocate_producer_id)) {}
+
+TxnCoordinator::Owned TxnCoordinator::owned(const std::string& transactional_id, std::int64_t pid,
+                                           std::int16_t epoch, bool fenced_code) {
+  auto it = txns_.find(transactional_id);
+  Owned o;
+  o.m = it == txns_.end() ? nullptr : &it->second;
+  o.error = check_producer(o.m, pid, epoch, fenced_code);
+  return o;
+}
+
+void TxnCoordinator::assign(TxnMetadata& m, TxnMetadata next) {
+  if (next.producer_id != m.producer_id) {
+    auto it = by_producer_.find(m.producer_id);
+    if (it != by_producer_.end() && it->second == m.transactional_id) by_producer_.erase(it);
+    if (next.producer_id >= 0) by_producer_[next.producer_id] = next.transactional_id;
+  }
+  m = std::move(next);
+}
 
 ErrorCode TxnCoordinator::check_producer(const TxnMetadata* m, std::int64_t pid, std::int16_t epoch,
                                          bool fenced_code) const {
@@ -74,9 +110,7 @@ ErrorCode TxnCoordinator::end_locked(TxnMetadata& m, bool commit, std::int64_t n
   }
   TxnMetadata done = m;
   done.state = commit ? TxnState::complete_commit : TxnState::complete_abort;
-  done.partitions.clear();
-  done.groups.clear();
-  done.pending_offsets.clear();
+  clear_transaction(done);
   done.last_update_ms = now;
   // If this record is lost, a restart finds Prepare* and writes the same
   // markers again, which readers ignore.
@@ -100,70 +134,71 @@ kafka::InitProducerIdResponse TxnCoordinator::init_producer_id(const kafka::Init
     return fail(ErrorCode::invalid_transaction_timeout);
   std::lock_guard lock(mu_);
   auto it = txns_.find(id);
-  if (it == txns_.end()) {
-    TxnMetadata m;
-    m.transactional_id = id;
-    try {
-      m.producer_id = allocate_();
-    } catch (const std::exception& e) {
-      spdlog::error("transactions: no producer id for {}: {}", id, e.what());
-      return fail(ErrorCode::coordinator_not_available);
-    }
-    m.producer_epoch = 0;
-    m.timeout_ms = req.transaction_timeout_ms;
-    m.state = TxnState::empty;
-    m.last_update_ms = now;
-    if (!persist(m)) return fail(ErrorCode::coordinator_not_available);
-    r.producer_id = m.producer_id;
-    r.producer_epoch = m.producer_epoch;
-    txns_.emplace(id, std::move(m));
-    return r;
+  const ErrorCode e = it == txns_.end() ? create_id(id, req.transaction_timeout_ms, now)
+                                        : reinit(it->second, req, version, now);
+  if (e != ErrorCode::none) return fail(e);
+  const TxnMetadata& m = txns_.at(id);
+  r.producer_id = m.producer_id;
+  r.producer_epoch = m.producer_epoch;
+  return r;
+}
+
+ErrorCode TxnCoordinator::create_id(const std::string& id, std::int32_t timeout_ms, std::int64_t now) {
+  TxnMetadata m;
+  m.transactional_id = id;
+  try {
+    m.producer_id = allocate_();
+  } catch (const std::exception& e) {
+    spdlog::error("transactions: no producer id for {}: {}", id, e.what());
+    return ErrorCode::coordinator_not_available;
   }
-  TxnMetadata& m = it->second;
+  m.producer_epoch = 0;
+  m.timeout_ms = timeout_ms;
+  m.state = TxnState::empty;
+  m.last_update_ms = now;
+  if (!persist(m)) return ErrorCode::coordinator_not_available;
+  by_producer_[m.producer_id] = id;
+  txns_.emplace(id, std::move(m));
+  return ErrorCode::none;
+}
+
+ErrorCode TxnCoordinator::reinit(TxnMetadata& m, const kafka::InitProducerIdRequest& req, std::int16_t version,
+                                 std::int64_t now) {
   // v3+: a producer that names its id and epoch must be the current one.
   if (req.producer_id >= 0 && (req.producer_id != m.producer_id || req.producer_epoch != m.producer_epoch))
-    return fail(version >= 4 ? ErrorCode::producer_fenced : ErrorCode::invalid_producer_epoch);
-  if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort) {
+    return version >= 4 ? ErrorCode::producer_fenced : ErrorCode::invalid_producer_epoch;
+  if (completing(m.state)) {
     // A completion whose markers failed: try again now.
     end_locked(m, m.state == TxnState::prepare_commit, now);
-    if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort)
-      return fail(ErrorCode::concurrent_transactions);
+    if (completing(m.state)) return ErrorCode::concurrent_transactions;
   }
   TxnMetadata next = m;
-  if (!bump_epoch(next)) return fail(ErrorCode::coordinator_not_available);
+  if (!bump_epoch(next)) return ErrorCode::coordinator_not_available;
   if (m.state == TxnState::ongoing) {
     // The previous producer left a transaction open: fence it (markers with
     // the bumped epoch) and abort it.
-    next.state = TxnState::ongoing;
-    if (!persist(next)) return fail(ErrorCode::coordinator_not_available);
-    m = next;
-    if (end_locked(m, false, now) != ErrorCode::none) return fail(ErrorCode::coordinator_not_available);
-    if (m.state != TxnState::complete_abort) return fail(ErrorCode::concurrent_transactions);
+    if (!persist(next)) return ErrorCode::coordinator_not_available;
+    assign(m, next);
+    if (end_locked(m, false, now) != ErrorCode::none) return ErrorCode::coordinator_not_available;
+    if (m.state != TxnState::complete_abort) return ErrorCode::concurrent_transactions;
     next = m;
   }
   next.state = TxnState::empty;
   next.timeout_ms = req.transaction_timeout_ms;
-  next.partitions.clear();
-  next.groups.clear();
-  next.pending_offsets.clear();
+  clear_transaction(next);
   next.last_update_ms = now;
   next.start_ms = -1;
-  if (!persist(next)) return fail(ErrorCode::coordinator_not_available);
-  m = std::move(next);
-  r.producer_id = m.producer_id;
-  r.producer_epoch = m.producer_epoch;
-  return r;
+  if (!persist(next)) return ErrorCode::coordinator_not_available;
+  assign(m, std::move(next));
+  return ErrorCode::none;
 }
 
 kafka::AddPartitionsToTxnResponse TxnCoordinator::add_partitions(const kafka::AddPartitionsToTxnRequest& req,
                                                                  std::int16_t version, std::int64_t now) {
   kafka::AddPartitionsToTxnResponse r;
   std::lock_guard lock(mu_);
-  auto it = txns_.find(req.transactional_id);
-  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
-  ErrorCode all = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
-  if (all == ErrorCode::none && (m->state == TxnState::prepare_commit || m->state == TxnState::prepare_abort))
-    all = ErrorCode::concurrent_transactions;
+  auto [m, all] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
+  if (all == ErrorCode::none && completing(m->state)) all = ErrorCode::concurrent_transactions;
   // Unknown partitions fail alone; the others are then not attempted.
   std::set<TopicPartition> unknown;
   if (all == ErrorCode::none) {
@@ -173,13 +208,7 @@ kafka::AddPartitionsToTxnResponse TxnCoordinator::add_partitions(const kafka::Ad
   }
   if (all == ErrorCode::none && unknown.empty()) {
     TxnMetadata next = *m;
-    if (next.state != TxnState::ongoing) {
-      next.state = TxnState::ongoing;
-      next.start_ms = now;
-      next.partitions.clear();
-      next.groups.clear();
-      next.pending_offsets.clear();
-    }
+    if (next.state != TxnState::ongoing) begin_transaction(next, now);
     for (const auto& t : req.topics)
       for (std::int32_t p : t.partitions) next.partitions.insert({t.name, p});
     if (next.partitions != m->partitions || next.state != m->state) {
@@ -205,20 +234,13 @@ kafka::AddOffsetsToTxnResponse TxnCoordinator::add_offsets(const kafka::AddOffse
                                                            std::int16_t version, std::int64_t now) {
   kafka::AddOffsetsToTxnResponse r;
   std::lock_guard lock(mu_);
-  auto it = txns_.find(req.transactional_id);
-  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
-  ErrorCode e = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
+  auto [m, e] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
   if (e == ErrorCode::none && req.group_id.empty()) e = ErrorCode::invalid_group_id;
-  if (e == ErrorCode::none && (m->state == TxnState::prepare_commit || m->state == TxnState::prepare_abort))
-    e = ErrorCode::concurrent_transactions;
+  if (e == ErrorCode::none && completing(m->state)) e = ErrorCode::concurrent_transactions;
   if (e == ErrorCode::none && m->state != TxnState::ongoing) {
     TxnMetadata next = *m;
-    next.state = TxnState::ongoing;
-    next.start_ms = now;
+    begin_transaction(next, now);
     next.last_update_ms = now;
-    next.partitions.clear();
-    next.groups.clear();
-    next.pending_offsets.clear();
     if (!persist(next)) e = ErrorCode::coordinator_not_available;
     else *m = std::move(next);
   }
@@ -238,9 +260,7 @@ kafka::TxnOffsetCommitResponse TxnCoordinator::txn_offset_commit(const kafka::Tx
                                                                  std::int16_t version) {
   kafka::TxnOffsetCommitResponse r;
   std::lock_guard lock(mu_);
-  auto it = txns_.find(req.transactional_id);
-  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
-  ErrorCode e = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
+  auto [m, e] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
   if (e == ErrorCode::none && req.group_id.empty()) e = ErrorCode::invalid_group_id;
   if (e == ErrorCode::none && (m->state != TxnState::ongoing || !m->groups.contains(req.group_id)))
     e = ErrorCode::invalid_txn_state;  // no AddOffsetsToTxn for this group in this transaction
@@ -268,9 +288,7 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
                                               std::int64_t now) {
   kafka::EndTxnResponse r;
   std::lock_guard lock(mu_);
-  auto it = txns_.find(req.transactional_id);
-  TxnMetadata* m = it == txns_.end() ? nullptr : &it->second;
-  ErrorCode e = check_producer(m, req.producer_id, req.producer_epoch, version >= 2);
+  auto [m, e] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
   if (e == ErrorCode::none) {
     switch (m->state) {
       case TxnState::ongoing: e = end_locked(*m, req.committed, now); break;
@@ -288,14 +306,15 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
 kafka::ErrorCode TxnCoordinator::verify_partition(std::int64_t producer_id, std::int16_t epoch,
                                                  const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
-  for (const auto& [id, m] : txns_) {
-    if (m.producer_id != producer_id) continue;
-    if (epoch < m.producer_epoch) return ErrorCode::invalid_producer_epoch;
-    if (epoch != m.producer_epoch || m.state != TxnState::ongoing || !m.partitions.contains({topic, partition}))
-      return ErrorCode::invalid_txn_state;
-    return ErrorCode::none;
-  }
-  return ErrorCode::invalid_txn_state;
+  auto owner = by_producer_.find(producer_id);
+  if (owner == by_producer_.end()) return ErrorCode::invalid_txn_state;
+  auto it = txns_.find(owner->second);
+  if (it == txns_.end() || it->second.producer_id != producer_id) return ErrorCode::invalid_txn_state;
+  const TxnMetadata& m = it->second;
+  if (epoch < m.producer_epoch) return ErrorCode::invalid_producer_epoch;
+  if (epoch != m.producer_epoch || m.state != TxnState::ongoing || !m.partitions.contains({topic, partition}))
+    return ErrorCode::invalid_txn_state;
+  return ErrorCode::none;
 }
 
 kafka::DescribeTransactionsResponse TxnCoordinator::describe(const kafka::DescribeTransactionsRequest& req) const {
@@ -351,7 +370,7 @@ std::size_t TxnCoordinator::tick(std::int64_t now) {
   std::lock_guard lock(mu_);
   std::size_t aborted = 0;
   for (auto& [id, m] : txns_) {
-    if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort) {
+    if (completing(m.state)) {
       end_locked(m, m.state == TxnState::prepare_commit, now);
       continue;
     }
@@ -359,7 +378,7 @@ std::size_t TxnCoordinator::tick(std::int64_t now) {
     // Fence the producer that left it open, then abort with the new epoch.
     TxnMetadata next = m;
     if (!bump_epoch(next) || !persist(next)) continue;
-    m = std::move(next);
+    assign(m, std::move(next));
     spdlog::info("transactions: {} open for more than {} ms: aborted (producer {} now at epoch {})", id, m.timeout_ms,
                  m.producer_id, m.producer_epoch);
     if (end_locked(m, false, now) == ErrorCode::none) ++aborted;
@@ -378,16 +397,17 @@ bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std:
     if (!p) return false;
     auto it = txns_.find(id);
     if (it == txns_.end() || it->second.producer_id != p->producer_id ||
-        it->second.producer_epoch != p->producer_epoch ||
-        (it->second.state != TxnState::ongoing && it->second.state != TxnState::prepare_commit &&
-         it->second.state != TxnState::prepare_abort))
+        it->second.producer_epoch != p->producer_epoch || !open_or_completing(it->second.state))
       return true;  // stale: its transaction is over
     it->second.groups = std::move(p->groups);
     it->second.pending_offsets = std::move(p->offsets);
     return true;
   }
   if (value.empty()) {
-    txns_.erase(id);
+    if (auto it = txns_.find(id); it != txns_.end()) {
+      assign(it->second, TxnMetadata{.transactional_id = id});  // unindexes its producer id
+      txns_.erase(it);
+    }
     return true;
   }
   auto m = decode_txn_value(value);
@@ -397,23 +417,21 @@ bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std:
   // -> Ongoing with more partitions -> Prepare*); any other step ends it.
   auto it = txns_.find(id);
   const bool same_txn = it != txns_.end() && it->second.producer_id == m->producer_id &&
-                        it->second.producer_epoch == m->producer_epoch &&
-                        (it->second.state == TxnState::ongoing || it->second.state == TxnState::prepare_commit ||
-                         it->second.state == TxnState::prepare_abort) &&
-                        (m->state == TxnState::ongoing || m->state == TxnState::prepare_commit ||
-                         m->state == TxnState::prepare_abort);
+                        it->second.producer_epoch == m->producer_epoch && open_or_completing(it->second.state) &&
+                        open_or_completing(m->state);
   if (same_txn) {
     m->groups = std::move(it->second.groups);
     m->pending_offsets = std::move(it->second.pending_offsets);
   }
-  txns_[id] = std::move(*m);
+  if (it == txns_.end()) it = txns_.emplace(id, TxnMetadata{.transactional_id = id}).first;
+  assign(it->second, std::move(*m));
   return true;
 }
 
 void TxnCoordinator::finish_replay(std::int64_t now) {
   std::lock_guard lock(mu_);
   for (auto& [id, m] : txns_) {
-    if (m.state == TxnState::prepare_commit || m.state == TxnState::prepare_abort) {
+    if (completing(m.state)) {
       spdlog::info("transactions: completing the {} of {} left by a restart",
                    m.state == TxnState::prepare_commit ? "commit" : "abort", id);
       end_locked(m, m.state == TxnState::prepare_commit, now);

@@ -40,6 +40,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kafka/messages.h"
@@ -92,7 +93,7 @@ class TxnCoordinator {
   // added (KIP-890's verification; here the leader is the coordinator), so
   // a batch sent outside a transaction cannot open one in the partition that
   // no marker would ever end. An older epoch INVALID_PRODUCER_EPOCH (47);
-  // otherwise INVALID_TXN_STATE (48). Scans the ids: O(transactional ids).
+  // otherwise INVALID_TXN_STATE (48). One hash lookup by producer id.
   kafka::ErrorCode verify_partition(std::int64_t producer_id, std::int16_t epoch, const std::string& topic,
                                     std::int32_t partition) const;
   kafka::DescribeTransactionsResponse describe(const kafka::DescribeTransactionsRequest& req) const;
@@ -112,8 +113,23 @@ class TxnCoordinator {
   std::size_t size() const;
 
  private:
+  // The id's metadata when (pid, epoch) is its current producer, else the
+  // error (see check_producer); `fenced_code`: the request version knows
+  // PRODUCER_FENCED.
+  struct Owned {
+    TxnMetadata* m = nullptr;
+    kafka::ErrorCode error = kafka::ErrorCode::none;
+  };
+  Owned owned(const std::string& transactional_id, std::int64_t pid, std::int16_t epoch, bool fenced_code);
   kafka::ErrorCode check_producer(const TxnMetadata* m, std::int64_t pid, std::int16_t epoch,
                                   bool fenced_code) const;
+  // InitProducerId's two cases: an id seen for the first time, and a new
+  // producer (epoch) for a known one.
+  kafka::ErrorCode create_id(const std::string& id, std::int32_t timeout_ms, std::int64_t now);
+  kafka::ErrorCode reinit(TxnMetadata& m, const kafka::InitProducerIdRequest& req, std::int16_t version,
+                          std::int64_t now);
+  // m = next, keeping by_producer_ in step when the producer id changes.
+  void assign(TxnMetadata& m, TxnMetadata next);
   bool persist(const TxnMetadata& m);
   // Prepare -> markers -> offsets -> Complete. `m` must be Ongoing (or
   // Prepare*, to retry). Error COORDINATOR_NOT_AVAILABLE when the state
@@ -127,6 +143,9 @@ class TxnCoordinator {
   std::function<std::int64_t()> allocate_;
   mutable std::mutex mu_;
   std::map<std::string, TxnMetadata> txns_;
+  // producer id -> its transactional id, for verify_partition(); an entry
+  // for every value of txns_ (guarded by mu_).
+  std::unordered_map<std::int64_t, std::string> by_producer_;
 };
 
 }  // namespace nocopy::txn

@@ -339,5 +339,49 @@ TEST_F(TxnCoordinatorTest, ProduceIsVerifiedAgainstTheOngoingTransaction) {
   EXPECT_EQ(c->verify_partition(i.producer_id, 0, "a", 0), ErrorCode::invalid_producer_epoch);  // fenced
 }
 
+// verify_partition finds the producer by its id among many transactional
+// ids, and follows a producer id that changes (epoch exhausted), a restart
+// and a removed id.
+TEST_F(TxnCoordinatorTest, ProduceVerificationFollowsProducerIdsAcrossIdsAndRestarts) {
+  std::vector<std::int64_t> pids;
+  for (int n = 0; n < 50; ++n) {
+    const std::string id = "id-" + std::to_string(n);
+    pids.push_back(init(id).producer_id);
+    add(id, pids.back(), 0, {{"a", n % 3}});
+  }
+  for (int n = 0; n < 50; ++n) {
+    EXPECT_EQ(c->verify_partition(pids[n], 0, "a", n % 3), ErrorCode::none) << n;
+    EXPECT_EQ(c->verify_partition(pids[n], 0, "a", (n + 1) % 3), ErrorCode::invalid_txn_state) << n;
+  }
+  // An id at the last epoch gets a new producer id at the next init; the
+  // old producer id then owns nothing.
+  TxnMetadata last;
+  last.producer_id = 5000;
+  last.producer_epoch = 32766;
+  last.state = TxnState::empty;
+  ASSERT_TRUE(c->replay(encode_txn_key("worn"), encode_txn_value(last)));
+  add("worn", 5000, 32766, {{"b", 0}});
+  EXPECT_EQ(c->verify_partition(5000, 32766, "b", 0), ErrorCode::none);
+  auto fresh = init("worn");
+  ASSERT_EQ(fresh.error_code, 0);
+  ASSERT_NE(fresh.producer_id, 5000);
+  EXPECT_EQ(fresh.producer_epoch, 0);
+  EXPECT_EQ(c->verify_partition(5000, 32766, "b", 0), ErrorCode::invalid_txn_state);
+  add("worn", fresh.producer_id, 0, {{"b", 1}});
+  EXPECT_EQ(c->verify_partition(fresh.producer_id, 0, "b", 1), ErrorCode::none);
+  // A restart rebuilds the lookup from the state log; a removed id (empty
+  // value) owns nothing afterwards.
+  c = make();
+  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  ASSERT_TRUE(c->replay(encode_txn_key("worn"), encode_txn_value(last)));
+  add("worn", 5000, 32766, {{"b", 2}});
+  EXPECT_EQ(c->verify_partition(pids[7], 0, "a", 7 % 3), ErrorCode::none);
+  EXPECT_EQ(c->verify_partition(5000, 32766, "b", 2), ErrorCode::none);
+  EXPECT_EQ(c->verify_partition(fresh.producer_id, 0, "b", 1), ErrorCode::invalid_txn_state);
+  ASSERT_TRUE(c->replay(encode_txn_key("worn"), {}));
+  EXPECT_EQ(c->verify_partition(5000, 32766, "b", 2), ErrorCode::invalid_txn_state);
+  EXPECT_FALSE(c->find("worn"));
+}
+
 }  // namespace
 }  // namespace nocopy::txn
