@@ -147,6 +147,7 @@ void Config::load_toml(const std::filesystem::path& file) {
     preallocate_bytes = static_cast<std::uint32_t>(*v);
   }
   flag("auto_create_topics", auto_create_topics);
+  flag("lookup_mmap", lookup_mmap);
   num("default_partitions", default_partitions);
   num("max_message_bytes", max_message_bytes);
   num("max_request_bytes", max_request_bytes);

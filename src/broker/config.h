@@ -50,6 +50,12 @@ struct Config {
   // Bytes reserved past the end of each partition's active segment
   // (log::LogConfig::preallocate_bytes; 0 = off, at most 1 GiB).
   std::uint32_t preallocate_bytes = 1 << 20;
+  // Offset lookups (where a fetch starts) read batch headers through a
+  // mapping of the segment instead of pread (log::LogConfig::map_for_reads).
+  // Off by default: a fault on a mapping of page-cache pages maps the whole
+  // large folio around it, so a consumer reading a log through mapped lookups
+  // leaves the broker's RSS the size of what it read.
+  bool lookup_mmap = false;
 
   bool auto_create_topics = true;
   std::int32_t default_partitions = 1;

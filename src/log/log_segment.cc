@@ -461,6 +461,8 @@ void LogSegment::retire_files() noexcept {
 
 namespace {
 
+constexpr std::uint64_t kPreadFirstWindow = 4096;
+
 // Header access for the hops of find() and find_by_timestamp(): at(pos, n)
 // returns `n` readable bytes at `pos` (pos + n <= the committed size), or
 // null after a read error. The pointer is good until the next call.
@@ -484,7 +486,7 @@ class PreadBytes {
   }
 
  private:
-  static constexpr std::size_t kCapacity = 16 * 1024;
+  static constexpr std::size_t kCapacity = 16 * 1024;  // >= kPreadFirstWindow + a header
   static constexpr std::size_t kRefill = 4096;
 
   const std::byte* fill(std::uint64_t pos, std::size_t n) noexcept {
@@ -514,31 +516,19 @@ class PreadBytes {
   alignas(64) std::byte buf_[kCapacity];
 };
 
-// Hops over whole batches from `pos` (a batch start) reading only
-// baseOffset and batchLength: the batch containing `offset` is the last one
-// whose base is <= offset. Nullopt when `offset` is past the last batch or a
-// read failed.
+// Hops over whole batches from `pos` (a batch start) reading only each
+// header's first line (baseOffset, batchLength, lastOffsetDelta): the answer
+// is the first batch whose last offset is >= `offset` -- the batch holding
+// it, or in a compacted log the first batch after the gap it fell in.
+// Nullopt when `offset` is past the last batch or a read failed.
 template <class Bytes>
 std::optional<BatchLocation> hop_to(Bytes& bytes, std::uint64_t pos, std::uint64_t size, std::int64_t offset) noexcept {
   while (pos + kBatchHeaderSize <= size) {
     const std::byte* p = bytes.at(pos, kBatchHeaderSize);
     if (p == nullptr) [[unlikely]] return std::nullopt;
-    const std::uint64_t next = pos + kLogOverhead + static_cast<std::uint32_t>(load_be32(p + 8));
-    const bool at_end = next + kBatchHeaderSize > size;
-    bool past = at_end;
-    if (!at_end) {
-      const std::byte* q = bytes.at(next, 8);
-      if (q == nullptr) [[unlikely]] return std::nullopt;
-      past = load_be64(q) > offset;
-    }
-    if (past) {
-      const std::byte* h = bytes.at(pos, kBatchHeaderSize);  // `p` may have been replaced by a refill
-      if (h == nullptr) [[unlikely]] return std::nullopt;
-      BatchLocation l = LogSegment::location_from(h, pos);
-      if (l.last_offset >= offset) return l;
-      if (at_end) return std::nullopt;
-    }
-    pos = next;
+    const BatchLocation l = LogSegment::location_from(p, pos);
+    if (l.last_offset >= offset) return l;
+    pos += l.size;
   }
   return std::nullopt;
 }
@@ -608,8 +598,10 @@ std::optional<BatchLocation> LogSegment::find(std::int64_t offset) const noexcep
     for (std::uint64_t a = pos & ~(kLine - 1); a < last; a += kLine) __builtin_prefetch(data + a);
     return hop_to(hdr, pos, c.size, offset);
   }
+  // One page of headers at first: a wider guess would copy record bytes the
+  // hop skips (a window of large batches holds one header in 100 KiB).
   PreadBytes hdr(*file_, c.size, base_offset_);
-  hdr.expect_until(last + kBatchHeaderSize);
+  hdr.expect_until(std::min(last, pos + kPreadFirstWindow) + kBatchHeaderSize);
   if (!batch_starts_at(hdr, w.from, c.size)) [[unlikely]] pos = distrust_index(w.from);
   return hop_to(hdr, pos, c.size, offset);
 }
