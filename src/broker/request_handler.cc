@@ -5,6 +5,7 @@
 //   fetch.cc         Fetch (long-poll wait)
 //   metadata.cc      Metadata (auto-creation on the admin thread)
 //   list_offsets.cc  ListOffsets
+//   replication.cc   OffsetForLeaderEpoch
 //   admin.cc         CreateTopics, DeleteTopics, CreatePartitions
 //   configs.cc       DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
 //   groups.cc        FindCoordinator and the group APIs (GroupsService)
@@ -88,6 +89,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
         else if constexpr (std::is_same_v<T, kafka::ProduceRequest>) produce(h, body, frame, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::FetchRequest>) fetch(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::ListOffsetsRequest>) list_offsets(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::OffsetForLeaderEpochRequest>) offset_for_leader_epoch(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::CreateTopicsRequest>) create_topics(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::DeleteTopicsRequest>) delete_topics(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::FindCoordinatorRequest>) find_coordinator(h, body, cb);

@@ -111,6 +111,10 @@ class RequestHandler {
                Done& done);
   void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done);
   void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done);
+  void offset_for_leader_epoch(const Header& h, const kafka::OffsetForLeaderEpochRequest& req, Done& done);
+  // Cluster mode: the partition's current leader epoch as etcd last said; -1
+  // when unknown (single node, or not in the cluster's state).
+  std::int32_t leader_epoch_of(const std::string& topic, std::int32_t partition) const;
   void find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done);
   void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done);
   void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);

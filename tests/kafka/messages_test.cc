@@ -275,7 +275,8 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::alter_configs), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::incremental_alter_configs), std::make_pair(0, 1));
   EXPECT_EQ(range(ApiKey::describe_cluster), std::make_pair(0, 1));
-  EXPECT_EQ(r.api_keys.size(), 30u);
+  EXPECT_EQ(range(ApiKey::offset_for_leader_epoch), std::make_pair(0, 4));
+  EXPECT_EQ(r.api_keys.size(), 31u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {
