@@ -16,7 +16,7 @@ import sys
 
 COMMON = ["produce_idempotent_keys", "consume_group_commit", "restart_sigterm", "restart_sigkill",
           "admin_create_delete_topics", "admin_describe_topics", "admin_describe_groups",
-          "admin_describe_configs"]
+          "admin_describe_configs", "transactions_commit_abort"]
 MARK = {"pass": "pass", "fail": "**FAIL**", "xfail": "xfail"}
 
 
@@ -84,6 +84,9 @@ def render(clients, command):
             "- restart_sigterm / restart_sigkill: a member reads part of a topic and commits; the broker",
             "  is stopped by the signal while a producer is sending and started again; the producer gets",
             "  every acknowledgement and the group reads every record exactly once.",
+            "- transactions_commit_abort: one transactional id commits a transaction, aborts the next and",
+            "  commits a third (each by a new producer session, which fences the last); a read_committed",
+            "  group member reads the committed records exactly once and none of the aborted ones.",
             "- admin_*: create, list and delete topics; describe a topic's partitions, its configs",
             "  (retention.ms, cleanup.policy) and a consumer group (state Empty, protocol type consumer).",
             ""]

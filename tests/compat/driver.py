@@ -29,6 +29,12 @@ it exits non-zero with the reason on stderr when an operation fails:
       group member (auto.offset.reset=earliest, manual commits): after every
       poll it commits what it processed; stops once it has at least <count>
       records                                   -> {"records": [[partition, offset, key, value]]}
+  <prog> <bootstrap> consume_committed <topic> <group> <count> <timeout_s>
+      the same with isolation level read_committed
+  <prog> <bootstrap> txn_produce <topic> <transactional_id> <from> <count> <commit|abort>
+      a transactional producer (acks=all) sends records from..from+count-1
+      (keys and values as produce) in one transaction and commits or aborts
+      it                                        -> {"acked": count}
 
 Scenario results go to $NOCOPY_COMPAT_RESULTS/<client>.json (default
 build/compat-results): {"client", "version", "scenarios": [{name, status,
@@ -181,9 +187,25 @@ def restart_case(c, b, sig, lo, group):
     check_records(first + rest, lo, lo + N_RESTART, "after restart")
 
 
+def transactions_case(c):
+    """Committed, aborted and committed again by one transactional id (two
+    producer sessions: the second fences and resumes the first's id); a
+    read_committed group member must read the committed records exactly once
+    and none of the aborted ones, which lie between them in the log."""
+    topic = TOPIC + "-txn"
+    c.call("create", topic, 3)
+    r = c.call("txn_produce", topic, "compat-txn", 300000, 200, "commit")
+    check(r["acked"] == 200, "first transaction: acked %s of 200" % r["acked"])
+    c.call("txn_produce", topic, "compat-txn", 900000, 200, "abort")
+    r = c.call("txn_produce", topic, "compat-txn", 300200, 200, "commit")
+    check(r["acked"] == 200, "third transaction: acked %s of 200" % r["acked"])
+    got = c.call("consume_committed", topic, GROUP + "-txn", 400, 60)["records"]
+    check_records(got, 300000, 300400, "read_committed after commit, abort, commit")
+
+
 SCENARIOS = ["admin_create_delete_topics", "admin_describe_topics", "admin_describe_configs",
              "produce_idempotent_keys", "consume_group_commit", "admin_describe_groups",
-             "restart_sigterm", "restart_sigkill"]
+             "restart_sigterm", "restart_sigkill", "transactions_commit_abort"]
 VENV = os.path.join(os.path.expanduser("~"), ".cache", "nocopy", "compat-venv")
 SETUP = "run scripts/setup-compat.sh (needs the Go module proxy and PyPI)"
 
@@ -276,6 +298,7 @@ def main():
                      lambda: restart_case(c, b, signal.SIGTERM, 100000, GROUP + "-term"))
         run.scenario("restart_sigkill",
                      lambda: restart_case(c, b, signal.SIGKILL, 200000, GROUP + "-kill"))
+        run.scenario("transactions_commit_abort", lambda: transactions_case(c))
     finally:
         run.write(version)
         rc = b.stop(signal.SIGTERM) if b.alive() else 0

@@ -61,8 +61,12 @@ func main() {
 		produce(ctx, addr, args[0], atoi(args[1]), atoi(args[2]), atoi(args[3]))
 		return
 	}
-	if cmd == "consume" {
-		consume(addr, args[0], args[1], atoi(args[2]), atoi(args[3]))
+	if cmd == "consume" || cmd == "consume_committed" {
+		consume(addr, args[0], args[1], atoi(args[2]), atoi(args[3]), cmd == "consume_committed")
+		return
+	}
+	if cmd == "txn_produce" {
+		txnProduce(ctx, addr, args[0], args[1], atoi(args[2]), atoi(args[3]), args[4] == "commit")
 		return
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
@@ -168,11 +172,45 @@ func produce(ctx context.Context, addr, topic string, from, count, delayMs int) 
 	emit(map[string]int{"acked": acked})
 }
 
+// txnProduce sends count records in one transaction of a transactional
+// producer and commits or aborts it.
+func txnProduce(ctx context.Context, addr, topic, txnID string, from, count int, commit bool) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic), kgo.TransactionalID(txnID),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordDeliveryTimeout(60*time.Second))
+	if err != nil {
+		fail("client: %v", err)
+	}
+	defer cl.Close()
+	if err := cl.BeginTransaction(); err != nil {
+		fail("begin transaction: %v", err)
+	}
+	rs := make([]*kgo.Record, 0, count)
+	for i := from; i < from+count; i++ {
+		rs = append(rs, &kgo.Record{Key: []byte(fmt.Sprintf("k%d", i%50)), Value: []byte(strconv.Itoa(i))})
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		fail("produce: %v", err)
+	}
+	end := kgo.TryAbort
+	if commit {
+		end = kgo.TryCommit
+	}
+	if err := cl.EndTransaction(ctx, end); err != nil {
+		fail("end transaction (commit %v): %v", commit, err)
+	}
+	emit(map[string]int{"acked": count})
+}
+
 // consume joins the group, commits after every poll and stops once it has
-// at least count records.
-func consume(addr, topic, group string, count, timeoutS int) {
+// at least count records; readCommitted sets isolation level read_committed.
+func consume(addr, topic, group string, count, timeoutS int, readCommitted bool) {
+	isolation := kgo.ReadUncommitted()
+	if readCommitted {
+		isolation = kgo.ReadCommitted()
+	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(group),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
+		kgo.FetchIsolationLevel(isolation))
 	if err != nil {
 		fail("client: %v", err)
 	}

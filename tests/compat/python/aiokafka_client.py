@@ -53,9 +53,25 @@ async def produce(addr, topic, lo, n, delay_ms):
     return {"acked": len(futs)}
 
 
-async def consume(addr, topic, group, n, timeout_s):
+async def txn_produce(addr, topic, tid, lo, n, end):
+    p = AIOKafkaProducer(bootstrap_servers=addr, transactional_id=tid, acks="all", request_timeout_ms=30000)
+    await p.start()
+    try:
+        await p.begin_transaction()
+        futs = [await p.send(topic, key=cli.key(i).encode(), value=str(i).encode()) for i in range(lo, lo + n)]
+        await asyncio.wait_for(asyncio.gather(*futs), 60)
+        if end == "commit":
+            await p.commit_transaction()
+        else:
+            await p.abort_transaction()
+    finally:
+        await p.stop()
+    return {"acked": len(futs)}
+
+
+async def consume(addr, topic, group, n, timeout_s, isolation="read_uncommitted"):
     c = AIOKafkaConsumer(topic, bootstrap_servers=addr, group_id=group, enable_auto_commit=False,
-                         auto_offset_reset="earliest")
+                         auto_offset_reset="earliest", isolation_level=isolation)
     await c.start()
     out = []
     deadline = time.time() + timeout_s
@@ -103,6 +119,12 @@ class Ops:
 
     def consume(self, addr, *args):
         return asyncio.run(consume(addr, *args))
+
+    def consume_committed(self, addr, *args):
+        return asyncio.run(consume(addr, *args, "read_committed"))
+
+    def txn_produce(self, addr, *args):
+        return asyncio.run(txn_produce(addr, *args))
 
 
 if __name__ == "__main__":

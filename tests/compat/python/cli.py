@@ -15,7 +15,8 @@ def main(ops):
     if len(sys.argv) < 3:
         sys.exit("usage: %s <bootstrap> <command> [args]" % sys.argv[0])
     addr, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    ints = {"create": [1], "produce": [1, 2, 3], "consume": [2, 3]}.get(cmd, [])
+    ints = {"create": [1], "produce": [1, 2, 3], "consume": [2, 3], "consume_committed": [2, 3],
+            "txn_produce": [2, 3]}.get(cmd, [])
     args = [int(a) if i in ints else a for i, a in enumerate(args)]
     fn = getattr(ops, cmd, None)
     if fn is None:

@@ -67,9 +67,36 @@ class Ops:
             raise RuntimeError("%d unacknowledged, errors %s" % (left, errs[:3]))
         return {"acked": acked[0]}
 
-    def consume(self, addr, topic, group, n, timeout_s):
+    def txn_produce(self, addr, topic, tid, lo, n, end):
+        p = Producer({"bootstrap.servers": addr, "transactional.id": tid, "acks": "all"})
+        p.init_transactions(30)
+        p.begin_transaction()
+        errs = []
+        acked = [0]
+
+        def done(err, msg):
+            if err:
+                errs.append(err)
+            else:
+                acked[0] += 1
+        for i in range(lo, lo + n):
+            p.produce(topic, key=cli.key(i), value=str(i), on_delivery=done)
+            p.poll(0)
+        left = p.flush(60)
+        if errs or left:
+            raise RuntimeError("%d unacknowledged, errors %s" % (left, errs[:3]))
+        if end == "commit":
+            p.commit_transaction(30)
+        else:
+            p.abort_transaction(30)
+        return {"acked": acked[0]}
+
+    def consume_committed(self, addr, topic, group, n, timeout_s):
+        return self.consume(addr, topic, group, n, timeout_s, "read_committed")
+
+    def consume(self, addr, topic, group, n, timeout_s, isolation="read_uncommitted"):
         c = Consumer({"bootstrap.servers": addr, "group.id": group, "enable.auto.commit": False,
-                      "auto.offset.reset": "earliest"})
+                      "auto.offset.reset": "earliest", "isolation.level": isolation})
         c.subscribe([topic])
         out = []
         deadline = time.time() + timeout_s

@@ -71,9 +71,27 @@ class Ops:
         p.close(10)
         return {"acked": len(futs)}
 
-    def consume(self, addr, topic, group, n, timeout_s):
+    def txn_produce(self, addr, topic, tid, lo, n, end):
+        p = KafkaProducer(bootstrap_servers=addr, transactional_id=tid, acks="all", request_timeout_ms=10000)
+        p.init_transactions()
+        p.begin_transaction()
+        futs = [p.send(topic, key=cli.key(i).encode(), value=str(i).encode()) for i in range(lo, lo + n)]
+        p.flush(60)
+        for f in futs:
+            f.get(timeout=1)
+        if end == "commit":
+            p.commit_transaction()
+        else:
+            p.abort_transaction()
+        p.close(10)
+        return {"acked": len(futs)}
+
+    def consume_committed(self, addr, topic, group, n, timeout_s):
+        return self.consume(addr, topic, group, n, timeout_s, "read_committed")
+
+    def consume(self, addr, topic, group, n, timeout_s, isolation="read_uncommitted"):
         c = KafkaConsumer(topic, bootstrap_servers=addr, group_id=group, enable_auto_commit=False,
-                          auto_offset_reset="earliest")
+                          auto_offset_reset="earliest", isolation_level=isolation)
         out = []
         deadline = time.time() + timeout_s
         while len(out) < n:

@@ -69,8 +69,11 @@ func main() {
 	case "produce":
 		produce(addr, args[0], atoi(args[1]), atoi(args[2]), atoi(args[3]))
 		return
-	case "consume":
-		consume(addr, args[0], args[1], atoi(args[2]), atoi(args[3]))
+	case "consume", "consume_committed":
+		consume(addr, args[0], args[1], atoi(args[2]), atoi(args[3]), cmd == "consume_committed")
+		return
+	case "txn_produce":
+		txnProduce(addr, args[0], args[1], atoi(args[2]), atoi(args[3]), args[4] == "commit")
 		return
 	}
 	adm, err := sarama.NewClusterAdmin([]string{addr}, config())
@@ -182,6 +185,44 @@ func produce(addr, topic string, from, count, delayMs int) {
 	emit(map[string]int{"acked": count})
 }
 
+// txnProduce sends count records in one transaction of a transactional
+// sync producer and commits or aborts it.
+func txnProduce(addr, topic, txnID string, from, count int, commit bool) {
+	c := config()
+	c.Producer.Idempotent = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Return.Successes = true
+	c.Producer.Transaction.ID = txnID
+	c.Net.MaxOpenRequests = 1
+	p, err := sarama.NewSyncProducer([]string{addr}, c)
+	if err != nil {
+		fail("producer: %v", err)
+	}
+	if err := p.BeginTxn(); err != nil {
+		fail("begin transaction: %v", err)
+	}
+	msgs := make([]*sarama.ProducerMessage, 0, count)
+	for i := from; i < from+count; i++ {
+		msgs = append(msgs, &sarama.ProducerMessage{Topic: topic,
+			Key: sarama.StringEncoder(fmt.Sprintf("k%d", i%50)), Value: sarama.StringEncoder(strconv.Itoa(i))})
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		fail("produce: %v", err)
+	}
+	if commit {
+		err = p.CommitTxn()
+	} else {
+		err = p.AbortTxn()
+	}
+	if err != nil {
+		fail("end transaction (commit %v): %v", commit, err)
+	}
+	if err := p.Close(); err != nil {
+		fail("producer close: %v", err)
+	}
+	emit(map[string]int{"acked": count})
+}
+
 // collector is the group handler: it marks every record it keeps and
 // commits every 100 records and when it has count of them.
 type collector struct {
@@ -212,8 +253,11 @@ func (c *collector) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.Con
 	return nil
 }
 
-func consume(addr, topic, group string, count, timeoutS int) {
+func consume(addr, topic, group string, count, timeoutS int, readCommitted bool) {
 	c := config()
+	if readCommitted {
+		c.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.Offsets.AutoCommit.Enable = false
 	g, err := sarama.NewConsumerGroup([]string{addr}, group, c)

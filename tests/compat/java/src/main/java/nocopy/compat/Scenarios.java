@@ -97,6 +97,7 @@ final class Scenarios implements AutoCloseable {
             case "streams_wordcount_compacted_changelog":
                 return new StreamsScenarios(this).wordCountCompactedChangelog();
             case "streams_eos": return new StreamsScenarios(this).exactlyOnce();
+            case "transactions_commit_abort": return transactionsCommitAbort();
             default: throw new IllegalArgumentException("unknown scenario " + name);
         }
     }
@@ -228,6 +229,54 @@ final class Scenarios implements AutoCloseable {
             }
         }
         return got;
+    }
+
+    /** One session of a transactional producer: n records from `from` in one transaction, then commit or abort. */
+    void transactionSession(String topic, String txnId, int from, int n, boolean commit) {
+        Properties props = producerProps();
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId);
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(props)) {
+            p.initTransactions();
+            p.beginTransaction();
+            for (int i = from; i < from + n; i++) {
+                p.send(new ProducerRecord<>(topic, key(i), value(i)));
+            }
+            p.flush();
+            if (commit) {
+                p.commitTransaction();
+            } else {
+                p.abortTransaction();
+            }
+        }
+    }
+
+    /**
+     * Commit, abort, commit by one transactional id (each session fences the last); a
+     * read_committed group member reads the committed records once and none of the aborted ones,
+     * which lie between them in the log.
+     */
+    Outcome transactionsCommitAbort() throws Exception {
+        String topic = "compat-txn";
+        createTopic(topic, 3);
+        transactionSession(topic, "compat-java-txn", 0, 200, true);
+        transactionSession(topic, "compat-java-txn", 1000, 200, false);
+        transactionSession(topic, "compat-java-txn", 200, 200, true);
+        int[] seen = new int[1200];
+        Properties props = consumerProps(GROUP + "-txn");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        int got;
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(props)) {
+            c.subscribe(List.of(topic));
+            got = consumeCommitting(c, seen, 400, 60000);
+        }
+        for (int i = 0; i < 400; i++) {
+            check(seen[i] == 1, "committed sequence " + i + " consumed " + seen[i] + " times");
+        }
+        for (int i = 1000; i < 1200; i++) {
+            check(seen[i] == 0, "aborted sequence " + i + " consumed by a read_committed member");
+        }
+        check(got == 400, "read " + got + " records, expected the 400 committed ones");
+        return Outcome.pass("400 committed records read once, 200 aborted ones never");
     }
 
     Outcome consumeGroupCommit() throws Exception {
