@@ -109,6 +109,9 @@ class GroupCoordinator {
   kafka::LeaveGroupResponse leave_group(const kafka::LeaveGroupRequest& req, std::int16_t version, TimePoint now);
   kafka::OffsetCommitResponse offset_commit(const kafka::OffsetCommitRequest& req, TimePoint now,
                                             std::int64_t commit_timestamp_ms);
+  // OffsetFetch: the request's groups (v8+) each answered in `groups`, or
+  // its one group_id (v1-v7) in `topics` and `error_code`. Null topics: every
+  // partition the group has committed.
   kafka::OffsetFetchResponse offset_fetch(const kafka::OffsetFetchRequest& req) const;
   kafka::DescribeGroupsResponse describe_groups(const kafka::DescribeGroupsRequest& req) const;
   kafka::ListGroupsResponse list_groups() const;
@@ -184,6 +187,8 @@ class GroupCoordinator {
  private:
   using State = ClassicGroup::State;
 
+  kafka::OffsetFetchResponse::Group fetch_group_offsets(
+      const std::string& group_id, const std::optional<std::vector<kafka::OffsetFetchRequest::Topic>>& topics) const;
   ClassicGroup* find_group(const std::string& id);
   const ClassicGroup* find_group(const std::string& id) const;
   ClassicGroup& find_or_create_group(const std::string& id);

@@ -59,9 +59,11 @@ kafka::OffsetCommitResponse GroupCoordinator::offset_commit(const kafka::OffsetC
   return r;
 }
 
-kafka::OffsetFetchResponse GroupCoordinator::offset_fetch(const kafka::OffsetFetchRequest& req) const {
-  kafka::OffsetFetchResponse r;
-  const bool bad_group = !valid_group_id(req.group_id);
+kafka::OffsetFetchResponse::Group GroupCoordinator::fetch_group_offsets(
+    const std::string& group_id, const std::optional<std::vector<kafka::OffsetFetchRequest::Topic>>& topics) const {
+  kafka::OffsetFetchResponse::Group r;
+  r.group_id = group_id;
+  const bool bad_group = !valid_group_id(group_id);
   if (bad_group) r.error_code = to_wire(ErrorCode::invalid_group_id);
   auto lookup = [&](const std::string& topic, std::int32_t partition) {
     kafka::OffsetFetchResponse::Partition p;
@@ -71,15 +73,15 @@ kafka::OffsetFetchResponse GroupCoordinator::offset_fetch(const kafka::OffsetFet
       p.error_code = to_wire(ErrorCode::invalid_group_id);
       return p;
     }
-    if (const OffsetValue* v = offsets_.find(OffsetKey{req.group_id, topic, partition})) {
+    if (const OffsetValue* v = offsets_.find(OffsetKey{group_id, topic, partition})) {
       p.committed_offset = v->offset;
       p.committed_leader_epoch = v->leader_epoch;
       p.metadata = v->metadata;
     }
     return p;
   };
-  if (req.topics) {
-    for (const auto& t : *req.topics) {
+  if (topics) {
+    for (const auto& t : *topics) {
       kafka::OffsetFetchResponse::Topic rt;
       rt.name = t.name;
       for (std::int32_t part : t.partition_indexes) rt.partitions.push_back(lookup(t.name, part));
@@ -89,10 +91,22 @@ kafka::OffsetFetchResponse GroupCoordinator::offset_fetch(const kafka::OffsetFet
   }
   if (bad_group) return r;
   // null topics: everything the group has committed.
-  for (const auto& [key, value] : offsets_.of_group(req.group_id)) {
+  for (const auto& [key, value] : offsets_.of_group(group_id)) {
     if (r.topics.empty() || r.topics.back().name != key.topic) r.topics.push_back({key.topic, {}});
     r.topics.back().partitions.push_back(lookup(key.topic, key.partition));
   }
+  return r;
+}
+
+kafka::OffsetFetchResponse GroupCoordinator::offset_fetch(const kafka::OffsetFetchRequest& req) const {
+  kafka::OffsetFetchResponse r;
+  if (!req.groups.empty()) {
+    for (const auto& g : req.groups) r.groups.push_back(fetch_group_offsets(g.group_id, g.topics));
+    return r;
+  }
+  kafka::OffsetFetchResponse::Group one = fetch_group_offsets(req.group_id, req.topics);
+  r.topics = std::move(one.topics);
+  r.error_code = one.error_code;
   return r;
 }
 

@@ -421,6 +421,27 @@ TEST_F(GroupTest, OffsetsMinusOneWhenNothingCommitted) {
   EXPECT_TRUE(gc_.offset_fetch(all).topics.empty());
 }
 
+TEST_F(GroupTest, OffsetFetchManyGroupsAtOnce) {
+  ASSERT_EQ(commit(-1, "", 42).topics[0].partitions[0].error_code, 0);
+  ASSERT_EQ(commit(-1, "", 7, "other").topics[0].partitions[0].error_code, 0);
+  kafka::OffsetFetchRequest req;  // the v8 shape: groups, not group_id/topics
+  req.groups = {{"g", std::vector<kafka::OffsetFetchRequest::Topic>{{"t", {0, 1}}}},
+                {"other", std::nullopt},
+                {"", std::nullopt}};
+  auto resp = gc_.offset_fetch(req);
+  EXPECT_TRUE(resp.topics.empty());
+  ASSERT_EQ(resp.groups.size(), 3u);
+  EXPECT_EQ(resp.groups[0].group_id, "g");
+  EXPECT_EQ(resp.groups[0].error_code, 0);
+  ASSERT_EQ(resp.groups[0].topics.at(0).partitions.size(), 2u);
+  EXPECT_EQ(resp.groups[0].topics[0].partitions[0].committed_offset, 42);
+  EXPECT_EQ(resp.groups[0].topics[0].partitions[1].committed_offset, -1);
+  // null topics: every partition the group committed.
+  ASSERT_EQ(resp.groups[1].topics.size(), 1u);
+  EXPECT_EQ(resp.groups[1].topics[0].partitions.at(0).committed_offset, 7);
+  EXPECT_EQ(resp.groups[2].error_code, to_wire(ErrorCode::invalid_group_id));
+}
+
 TEST_F(GroupTest, SimpleCommitsPersistAndReplay) {
   // generation -1: a consumer with manual assignment storing offsets.
   EXPECT_EQ(commit(-1, "", 42).topics[0].partitions[0].error_code, 0);

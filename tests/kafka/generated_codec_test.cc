@@ -342,5 +342,34 @@ TEST(GeneratedCodec, CreateTopicsBytes) {
   expect_wire(r, 5, "00000000" "02" "0274" "0024" "07657869737473" "ffffffff" "ffff" "00" "01" "00" "02" "001d" "00");
 }
 
+
+TEST(GeneratedCodec, OffsetFetchBytes) {
+  OffsetFetchRequest q;
+  q.group_id = "g";
+  q.topics = std::vector<OffsetFetchRequest::Topic>{{"t", {0}}};
+  // v1: one group, a non-null topic list.
+  expect_wire(q, 1, "000167" "00000001" "000174" "00000001" "00000000");
+  // v8: groups replace group_id/topics; "h" asks for every partition (null).
+  q.groups = {{"g", std::vector<OffsetFetchRequest::Topic>{{"t", {0}}}}, {"h", std::nullopt}};
+  expect_wire(q, 8, "03" "0267" "02" "0274" "02" "00000000" "00" "00" "0268" "00" "00" "00" "00");
+  OffsetFetchResponse r;
+  r.topics = {{"t", {{0, 5, 2, std::string("m"), 0}}}};
+  expect_wire(r, 1, "00000001" "000174" "00000001" "00000000" "0000000000000005" "00016d" "0000");
+  r.groups = {{"g", r.topics, 16}};
+  expect_wire(r, 8, "00000000" "02" "0267" "02" "0274" "02" "00000000" "0000000000000005" "00000002" "026d" "0000"
+                    "00" "00" "0010" "00" "00");
+}
+
+TEST(GeneratedCodec, OffsetFetchRejectsNullWhereNotNullable) {
+  OffsetFetchRequest q;
+  // v1: topics cannot be null (v2+ only).
+  EXPECT_EQ(decode(from_hex("000167" "ffffffff"), 1, q), DecodeError::negative_length);
+  // v2: a null topic list decodes as "every partition".
+  ASSERT_EQ(decode(from_hex("000167" "ffffffff"), 2, q), DecodeError::none);
+  EXPECT_FALSE(q.topics.has_value());
+  // v8: the group list itself is never null.
+  EXPECT_EQ(decode(from_hex("00" "00" "00"), 8, q), DecodeError::negative_length);
+}
+
 }  // namespace
 }  // namespace nocopy::kafka

@@ -260,7 +260,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 11));
   EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 6));
   EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 3));
-  EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 7));
+  EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 8));
   EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::add_partitions_to_txn), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::add_offsets_to_txn), std::make_pair(0, 3));

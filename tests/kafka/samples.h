@@ -182,11 +182,15 @@ inline OffsetFetchRequest sample() {
   OffsetFetchRequest m;
   m.group_id = "g";
   m.topics = std::vector<OffsetFetchRequest::Topic>{{"alpha", {0, 1, 2}}};
+  m.groups = {{"g", std::vector<OffsetFetchRequest::Topic>{{"alpha", {0, 1}}}}, {"h", std::nullopt}};
+  m.require_stable = true;
   return m;
 }
 template <>
 inline OffsetFetchResponse sample() {
-  return {3, {{"alpha", {{0, 100, 5, std::string("m"), 0}, {1, -1, -1, std::nullopt, 0}}}}, 0};
+  std::vector<OffsetFetchResponse::Topic> topics = {
+      {"alpha", {{0, 100, 5, std::string("m"), 0}, {1, -1, -1, std::nullopt, 0}}}};
+  return {3, topics, 0, {{"g", topics, 0}, {"h", {}, 69}}};
 }
 template <>
 inline CreateTopicsRequest sample() {

@@ -1,9 +1,9 @@
-// Group family. Served here: FindCoordinator v0-v2 (this single broker
-// coordinates every group). Forwarded undecoded to GroupsService, which
-// decodes and serves them: OffsetCommit v2-v7, OffsetFetch v1-v5,
-// JoinGroup v0-v5, Heartbeat v0-v3, LeaveGroup v0-v3, SyncGroup v0-v3,
-// DescribeGroups v0-v2, ListGroups v0-v2, DeleteGroups v0-v2,
-// OffsetDelete v0. (The advertised ranges are kafka/api_key.cc's table.)
+// Group family. Served here: FindCoordinator (this single broker
+// coordinates every group; in cluster mode the same live broker for a key).
+// Forwarded undecoded to GroupsService, which decodes and serves OffsetCommit,
+// OffsetFetch, JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups,
+// ListGroups, DeleteGroups and OffsetDelete. The versions served are the
+// API table's (generated from src/kafka/schema/*_request.msg).
 #include <iterator>
 #include <optional>
 

@@ -49,6 +49,10 @@ Each field line is: name, type, then options. Types: int8 int16 int32 int64
 uint16 varint varlong bool float64 uuid string bytes records, []T for arrays
 of any of those, a CamelCase name for a nested struct, []CamelCase for an
 array of structs; a struct's fields follow indented by two more spaces.
+A struct field with no indented fields below it reuses the struct of that
+name declared elsewhere in the message (same C++ type at both places); the
+fields of a reused struct exist wherever the struct does unless they say
+versions= themselves.
 Options: versions=A+ or A-B (default: the message's), nullable=A+ (strings,
 bytes, records, arrays), tag=N (a tagged field, flexible versions only),
 default=V (C++ default and, for tagged fields, the value not sent).
@@ -104,6 +108,7 @@ class Field:
         self.type = typ
         self.where = where
         self.versions = None
+        self.explicit_versions = False
         self.nullable = (INF, INF)
         self.tag = None
         self.default = None
@@ -114,6 +119,7 @@ class Field:
             k, v = o.split("=", 1)
             if k == "versions":
                 self.versions = parse_range(v, where)
+                self.explicit_versions = True
             elif k == "nullable":
                 self.nullable = parse_range(v, where)
             elif k == "tag":
@@ -211,7 +217,40 @@ def parse(path):
         raise SchemaError(f"{path}: no message line")
     if msg.hand and msg.fields:
         raise SchemaError(f"{path}: a codec=hand description has no fields")
+    link_reused_structs(msg)
     return msg
+
+
+def link_reused_structs(msg):
+    """A struct field without fields of its own takes the fields of the
+    struct of that name declared elsewhere in the message."""
+    declared = {}
+    uses = []
+
+    def walk(fields):
+        for f in fields:
+            if not f.is_struct:
+                continue
+            if f.fields:
+                if f.elem in declared:
+                    raise SchemaError(f"{f.where}: struct {f.elem} declared twice")
+                declared[f.elem] = f.fields
+                walk(f.fields)
+            else:
+                uses.append(f)
+
+    def widen(fields):
+        for f in fields:
+            if not f.explicit_versions:
+                f.versions = (0, INF)
+            widen(f.fields)
+
+    walk(msg.fields)
+    for f in uses:
+        if f.elem not in declared:
+            raise SchemaError(f"{f.where}: struct {f.elem} has no fields and is not declared elsewhere")
+        f.fields = declared[f.elem]
+        widen(f.fields)
 
 
 def fuzz_id(m):
