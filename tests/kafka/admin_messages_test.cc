@@ -155,6 +155,12 @@ TEST(AdminMessages, MalformedBodiesAreRejected) {
       "0020" "0001" "00000001" "000163" "00000001" "02" "ffff" "ffffffff" "00",
       // CreatePartitions v0: broker ids array longer than the input.
       "0025" "0000" "00000001" "000163" "00000001" "000174" "00000002" "00000001" "7fffffff",
+      // AlterConfigs v2: compact null (0) resource name, not nullable.
+      "0021" "0002" "00000001" "000163" "00" "02" "02" "00",
+      // IncrementalAlterConfigs v0: config count past the end.
+      "002c" "0000" "00000001" "000163" "00000001" "02" "000174" "7fffffff",
+      // OffsetFetch v8: a null group list.
+      "0009" "0008" "00000001" "000163" "00" "00" "00" "00",
       // OffsetDelete v0: topic count past the end.
       "002f" "0000" "00000001" "000163" "000167" "00000009" "000174",
   };
