@@ -87,6 +87,11 @@ def render(clients, command):
             "- transactions_commit_abort: one transactional id commits a transaction, aborts the next and",
             "  commits a third (each by a new producer session, which fences the last); a read_committed",
             "  group member reads the committed records exactly once and none of the aborted ones.",
+            "- connect_*: a Kafka Connect worker in distributed mode creates its config, offset and status",
+            "  topics (cleanup.policy=compact; the offset topic with small segments); a counting source",
+            "  connector and a file sink connector move records with no gap; after a worker restart both",
+            "  connectors come back from the config topic and resume from their committed offsets; the",
+            "  broker's cleaner compacts the offset topic while Connect uses it.",
             "- admin_*: create, list and delete topics; describe a topic's partitions, its configs",
             "  (retention.ms, cleanup.policy) and a consumer group (state Empty, protocol type consumer).",
             ""]

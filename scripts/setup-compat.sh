@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the third-party clients of the compatibility tests (tests/compat/):
-# Maven artifacts of tests/compat/java and tests/compat/kafka-tools
+# Maven artifacts of tests/compat/java, tests/compat/connect and tests/compat/kafka-tools
 # into ~/.m2,
 # the Go modules of tests/compat/*/go.mod into the Go module cache, and the
 # Python clients pinned by tests/compat/python/requirements.txt into the venv
@@ -54,6 +54,14 @@ if command -v mvn >/dev/null; then
       status=1
     fi
   done
+  connect="$ROOT/tests/compat/connect/pom.xml"
+  if ! mvn -o -q -B -f "$connect" -Dnocopy.out="$HOME/.cache/nocopy/compat-connect-setup" \
+         dependency:resolve dependency:resolve-plugins compile >/dev/null 2>&1 \
+     && ! mvn -q -B -f "$connect" -Dnocopy.out="$HOME/.cache/nocopy/compat-connect-setup" \
+         dependency:resolve dependency:resolve-plugins compile >/dev/null 2>&1; then
+    echo "setup-compat: ERROR: Maven could not resolve tests/compat/connect (is Maven Central reachable?); the Kafka Connect compat test will fail" >&2
+    status=1
+  fi
   tools="$ROOT/tests/compat/kafka-tools/pom.xml"
   if ! mvn -o -q -B -f "$tools" dependency:resolve >/dev/null 2>&1 \
      && ! mvn -q -B -f "$tools" dependency:resolve >/dev/null 2>&1; then
