@@ -9,6 +9,7 @@
 
 #include "kafka/error_code.h"
 #include "broker/metrics.h"
+#include "broker/producer_snapshot.h"
 #include "log/control_batch.h"
 #include "log/partition_log.h"
 #include "log/record_batch.h"
@@ -73,14 +74,49 @@ std::size_t Partition::producer_count() {
 }
 
 void Partition::rebuild_producer_state() {
+  const std::int64_t from = restore_snapshot();
+  const std::size_t batches = replay_batches(from);
+  if (auto open = txns_->open_transactions(); !open.empty())
+    spdlog::info("{}-{}: {} open transaction(s) after recovery, last stable offset {}", topic_, index_, open.size(),
+                 last_stable_offset());
+  if (producers_.producer_count())
+    spdlog::info("{}-{}: producer state of {} producer(s) rebuilt from {} batch header(s) from offset {}{}", topic_,
+                 index_, producers_.producer_count(), batches, from,
+                 snapshot_offset_ == from ? " (producer snapshot)" : "");
+}
+
+std::int64_t Partition::restore_snapshot() {
+  const std::int64_t start = log_->log_start_offset();
   const std::int64_t end = log_->log_end_offset();
-  std::int64_t next = std::max(log_->log_start_offset(), end - kProducerScanOffsets);
+  const std::vector<std::int64_t> offsets = ProducerSnapshotFiles::list(dir_);
+  for (auto it = offsets.rbegin(); it != offsets.rend(); ++it) {
+    if (*it > end) {  // it describes batches a crash took from the log
+      ProducerSnapshotFiles::remove(dir_, *it);
+      continue;
+    }
+    if (*it < start) break;  // the batches between it and the log start are gone
+    auto snap = ProducerSnapshotFiles::read(dir_, *it);
+    if (!snap) continue;
+    if (snap->last_aborted_marker >= start && txns_->indexed_until() < snap->last_aborted_marker) {
+      // A crash lost index entries the snapshot relies on: only a replay of
+      // the whole log finds every abort again.
+      spdlog::warn("{}-{}: the transaction index lacks the abort at offset {} known to the producer snapshot at {}",
+                   topic_, index_, snap->last_aborted_marker, *it);
+      break;
+    }
+    if (!producers_.load_snapshot(snap->producers)) continue;
+    txns_->restore_open(snap->open_txns);
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_offset_ = *it;
+    return *it;
+  }
+  return start;
+}
+
+std::size_t Partition::replay_batches(std::int64_t from) {
+  const std::int64_t end = log_->log_end_offset();
+  std::int64_t next = from;
   std::size_t batches = 0;
-  const std::vector<std::int64_t> bases = log_->segment_base_offsets();
-  auto base_of = [&](std::int64_t offset) {
-    auto it = std::upper_bound(bases.begin(), bases.end(), offset);
-    return it == bases.begin() ? std::int64_t{0} : *std::prev(it);
-  };
   std::array<std::byte, log::kBatchHeaderSize> hdr;
   std::vector<std::byte> control;
   while (next < end) {
@@ -94,35 +130,54 @@ void Partition::rebuild_producer_state() {
         auto n = reg.file->pread_full(hdr, pos);
         if (!n || *n < hdr.size()) break;
         const log::BatchHeader h = log::parse_batch_header(hdr);
-        const ProducerStateManager::BatchId id{h.producer_id, h.producer_epoch, h.base_sequence,
-                                               h.last_offset_delta + 1};
-        if (h.is_control()) {
-          // A marker: read its one record for the type (a few dozen bytes).
-          control.resize(std::min<std::uint64_t>(h.total_size(), 4096));
-          auto m = reg.file->pread_full(control, pos);
-          auto marker = m && *m == h.total_size() ? log::parse_control_batch(control) : std::nullopt;
-          if (marker) {
-            producers_.on_marker(h.producer_id, h.producer_epoch);
-            auto r = txns_->on_marker(h.producer_id, marker->type, h.base_offset, base_of(h.base_offset), true);
-            if (!r) spdlog::warn("{}-{}: transaction index: {}", topic_, index_, r.error().to_string());
+        // The read starts at the batch holding `next`: skip what was replayed.
+        if (h.last_offset() >= next) {
+          if (h.is_control()) {
+            // A marker: read its one record for the type (a few dozen bytes).
+            control.resize(std::min<std::uint64_t>(h.total_size(), 4096));
+            auto m = reg.file->pread_full(control, pos);
+            auto marker = m && *m == h.total_size() ? log::parse_control_batch(control) : std::nullopt;
+            if (marker) {
+              producers_.on_marker(h.producer_id, h.producer_epoch);
+              auto t = txns_->on_marker(h.producer_id, marker->type, h.base_offset, segment_base_of(h.base_offset),
+                                        true);
+              if (!t) spdlog::warn("{}-{}: transaction index: {}", topic_, index_, t.error().to_string());
+            }
+          } else if (h.producer_id >= 0) {
+            producers_.record({h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta + 1},
+                              h.base_offset, h.last_offset());
+            if (h.is_transactional()) txns_->on_data(h.producer_id, h.base_offset);
           }
-        } else {
-          if (id.producer_id >= 0) producers_.record(id, h.base_offset, h.last_offset());
-          if (h.is_transactional() && h.producer_id >= 0) txns_->on_data(h.producer_id, h.base_offset);
+          ++batches;
+          next = h.last_offset() + 1;
         }
-        ++batches;
-        next = h.last_offset() + 1;
         pos += h.total_size();
       }
     }
     if (next <= before) break;  // no whole header in this read: stop rather than spin
   }
-  if (auto open = txns_->open_transactions(); !open.empty())
-    spdlog::info("{}-{}: {} open transaction(s) after recovery, last stable offset {}", topic_, index_, open.size(),
-                 last_stable_offset());
-  if (producers_.producer_count())
-    spdlog::info("{}-{}: producer state of {} producer(s) rebuilt from {} batch header(s)", topic_, index_,
-                 producers_.producer_count(), batches);
+  return batches;
+}
+
+void Partition::write_producer_snapshot() {
+  std::lock_guard snap_lock(snapshot_mu_);
+  ProducerSnapshot snap;
+  {
+    // Appends by producers (and markers) hold producers_mu_: the state and
+    // the log end agree.
+    std::lock_guard lock(producers_mu_);
+    snap.offset = log_->log_end_offset();
+    if (snap.offset == snapshot_offset_) return;
+    snap.producers = producers_.snapshot();
+    snap.open_txns = txns_->open_transactions();
+    snap.last_aborted_marker = txns_->last_aborted_marker();
+  }
+  auto w = ProducerSnapshotFiles::write(dir_, snap);
+  if (!w) {
+    spdlog::warn("{}-{}: producer snapshot at {} not written: {}", topic_, index_, snap.offset, w.error().to_string());
+    return;
+  }
+  snapshot_offset_ = snap.offset;
 }
 
 Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_wait) {
@@ -313,7 +368,10 @@ void Partition::flush() {
   if (!r) spdlog::error("{}-{}: flush failed: {}", topic_, index_, r.error().to_string());
 }
 
-void Partition::close() { log_->close(); }
+void Partition::close() {
+  write_producer_snapshot();
+  log_->close();
+}
 
 void Partition::reconfigure(const Config& cfg) {
   log_->reconfigure(log_config(cfg));
@@ -331,6 +389,8 @@ void Partition::enforce_retention(bool delete_segments) {
       spdlog::info("{}-{}: forgot {} idle producer(s) (producer_id_expiration_ms {}); {} left", topic_, index_,
                    expired, cfg_.producer_id_expiration_ms, left);
   }
+  // Before segments go: the snapshot is then never below the new log start.
+  write_producer_snapshot();
   if (!delete_segments) return;
   auto r = log_->enforce_retention();
   if (!r) {

@@ -64,8 +64,9 @@ class Partition {
   // Idempotent producers (producerId >= 0): a retried batch already among the
   // producer's last 5 is answered with its original offsets and not appended
   // again; a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER (45), an old epoch
-  // INVALID_PRODUCER_EPOCH (47). Producer state lives in memory only: after a
-  // restart a producer id is accepted at any sequence (see producer_state.h).
+  // INVALID_PRODUCER_EPOCH (47). Producer state survives a restart exactly
+  // (rebuild_producer_state); a producer forgotten by expiry is accepted at
+  // any sequence (see producer_state.h).
   // `will_wait`: the caller then calls on_flushed() for it (acks=all), which
   // starts its sync; otherwise a flush-every-append log schedules one itself.
   AppendResult append(std::span<std::byte> batch, bool will_wait = false);
@@ -126,12 +127,16 @@ class Partition {
 
   // Syncs everything appended so far (shutdown; flusher thread).
   void flush();
-  // Writes the clean-shutdown state and closes files.
+  // Writes a producer snapshot and the clean-shutdown state; closes files.
   void close();
-  // Retention pass (background thread): producer-state expiry, and the
-  // log's retention.ms / retention.bytes when `delete_segments` (the topic's
+  // Retention pass (background thread): producer-state expiry, a producer
+  // snapshot when the log grew since the last one, and the log's
+  // retention.ms / retention.bytes when `delete_segments` (the topic's
   // cleanup.policy holds delete; a compact-only topic keeps its segments).
   void enforce_retention(bool delete_segments = true);
+  // Stores the producer and transaction state as of the log end
+  // (producer_snapshot.h), unless the newest snapshot is already there.
+  void write_producer_snapshot();
   // The log itself (the log cleaner's input; log::PartitionLog is thread-safe).
   log::PartitionLog& log() { return *log_; }
   // Applies a changed topic config to the open partition's log:
@@ -150,15 +155,22 @@ class Partition {
     std::function<void()> fn;
   };
   void wake_appended();
-  // Rebuilds producer sequence state from the batch headers of the log's
-  // tail (the last kProducerScanOffsets offsets), as Kafka does from its
-  // log after a restart, so a retry that straddles a restart is still
-  // recognised as a duplicate. The same scan replays the transactions
-  // (open ones, aborts missing from the .txnindex) into txns_.
+  // Rebuilds the producer sequence state and the open transactions exactly,
+  // as Kafka does: the newest usable producer snapshot, then the batch
+  // headers after it (without a snapshot, every batch from the log start),
+  // so a retry that straddles a restart is still a duplicate and a
+  // transaction open since long before the restart is still open. The same
+  // replay indexes aborts missing from the .txnindex.
   void rebuild_producer_state();
+  // Loads the newest snapshot that is within the log and agrees with the
+  // transaction index; returns the offset to replay from (the log start
+  // when none does).
+  std::int64_t restore_snapshot();
+  // Replays the batch headers from `from` to the log end into producers_
+  // and txns_; returns how many batches it read.
+  std::size_t replay_batches(std::int64_t from);
   std::int64_t segment_base_of(std::int64_t offset) const;
   static std::int64_t wall_ms();
-  static constexpr std::int64_t kProducerScanOffsets = 200000;
 
   std::mutex producers_mu_;  // check + append + record as one step
   ProducerStateManager producers_;
@@ -170,6 +182,8 @@ class Partition {
   std::unique_ptr<log::PartitionLog> log_;
   std::unique_ptr<log::TransactionTracker> txns_;
   FlushNotifier test_flush_notifier_;
+  std::mutex snapshot_mu_;             // one snapshot written at a time
+  std::int64_t snapshot_offset_ = -1;  // of the newest snapshot; guarded by snapshot_mu_
 
   std::mutex waiters_mu_;
   std::vector<Waiter> waiters_;  // guarded by waiters_mu_

@@ -100,6 +100,24 @@ std::map<std::int64_t, std::int64_t> TransactionTracker::open_transactions() con
   return open_;
 }
 
+void TransactionTracker::restore_open(const std::map<std::int64_t, std::int64_t>& open) {
+  std::lock_guard lock(mu_);
+  open_ = open;
+  firsts_.clear();
+  for (const auto& [pid, first] : open_) firsts_.insert(first);
+  publish_locked();
+}
+
+std::int64_t TransactionTracker::last_aborted_marker() const {
+  std::lock_guard lock(mu_);
+  return aborted_.empty() ? -1 : aborted_.back().last_offset;
+}
+
+std::int64_t TransactionTracker::indexed_until() const {
+  std::lock_guard lock(mu_);
+  return indexed_until_;
+}
+
 std::size_t TransactionTracker::aborted_count() const {
   std::lock_guard lock(mu_);
   return aborted_.size();

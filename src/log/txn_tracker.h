@@ -14,10 +14,11 @@
 //    ABORT of an open transaction appends an entry to the .txnindex of the
 //    segment holding the marker and returns it.
 //  * Recovery: load() reads the .txnindex files of the live segments (and
-//    removes those of segments that are gone); the owner then replays the
-//    tail of the log's batch headers through on_data()/on_marker() with
-//    `replay` set: aborts already indexed are not indexed twice, aborts a
-//    crash kept out of the index are added.
+//    removes those of segments that are gone); the owner restores the open
+//    transactions of a snapshot (restore_open) and replays the log's batch
+//    headers after it -- or, without one, all of them -- through
+//    on_data()/on_marker() with `replay` set: aborts already indexed are not
+//    indexed twice, aborts a crash kept out of the index are added.
 //  * aborted(from, upper): the aborted transactions a fetch from `from` up to
 //    `upper` must report (last_offset >= from, first_offset < upper).
 //
@@ -75,6 +76,14 @@ class TransactionTracker {
   std::vector<AbortedTxn> aborted(std::int64_t from, std::int64_t upper) const;
   // Producer ids with an open transaction and its first offset.
   std::map<std::int64_t, std::int64_t> open_transactions() const;
+  // Recovery from a snapshot: the transactions open at its offset (producer
+  // id -> first offset) replace the open set; replay the log from there.
+  void restore_open(const std::map<std::int64_t, std::int64_t>& open);
+  // Marker offset of the last aborted transaction known (in memory, indexed
+  // or not); -1 when none.
+  std::int64_t last_aborted_marker() const;
+  // Marker offset of the last entry load() read from the indexes; -1 when none.
+  std::int64_t indexed_until() const;
   std::size_t aborted_count() const;
 
   // Retention: forgets aborted transactions wholly below `log_start` and
