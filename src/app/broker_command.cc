@@ -36,11 +36,17 @@ struct BrokerFlags {
   std::int64_t session_timeout_ms = -1;
   std::string log_level = "info";
 };
-}  // namespace
 
-void add_broker_command(CLI::App& app) {
-  auto f = std::make_shared<BrokerFlags>();
-  auto* cmd = app.add_subcommand("broker", "Kafka-wire-compatible broker (zero-copy fetch path)");
+// true|1 (and on when `on_off`) or false|0 (off); anything else is an error
+// naming the flag.
+bool parse_bool(const char* flag, const std::string& v, bool on_off) {
+  if (v == "true" || v == "1" || (on_off && v == "on")) return true;
+  if (v == "false" || v == "0" || (on_off && v == "off")) return false;
+  throw std::invalid_argument(std::string(flag) + ": expected true or false");
+}
+
+// Where the broker listens, stores and identifies itself.
+void add_server_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("-c,--config", f->config_file, "TOML config file (keys as the long flags, with _)");
   cmd->add_option("--listen", f->listen, "host:port to listen on [127.0.0.1:9092]");
   cmd->add_option("--advertised", f->advertised, "host:port clients are told to connect to [= listen]");
@@ -51,6 +57,10 @@ void add_broker_command(CLI::App& app) {
     f->threads_set = true;
   });
   cmd->add_option("--node-id", f->node_id, "broker id [0]");
+}
+
+// Segments, retention, flushing and preallocation of every partition's log.
+void add_log_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--segment-bytes", f->segment_bytes, "segment size [1 GiB]");
   cmd->add_option("--retention-ms", f->retention_ms, "retention by age, -1 = forever [7 days]");
   cmd->add_option("--retention-bytes", f->retention_bytes, "retention by size per partition, -1 = unlimited");
@@ -67,6 +77,10 @@ void add_broker_command(CLI::App& app) {
   cmd->add_flag("--lookup-mmap", f->lookup_mmap,
                "offset lookups read batch headers through a mapping of the segment instead of pread "
                "(faster lookups; the mapped pages count in the broker's RSS)");
+}
+
+// Topic and group defaults and the fetch transfer.
+void add_default_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--auto-create-topics", f->auto_create, "true|false [true]");
   cmd->add_option("--default-partitions", f->default_partitions, "partitions of auto-created topics [1]");
   cmd->add_option("--max-message-bytes", f->max_message_bytes, "largest record batch accepted [1048588]");
@@ -78,6 +92,10 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--producer-id-expiration-ms", f->producer_id_expiration_ms,
                   "forget idempotent-producer state idle this long, -1 = never [86400000]")
       ->check(CLI::Range(std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()));
+}
+
+// Compacted topics and the log cleaner.
+void add_compaction_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--cleanup-policy", f->cleanup_policy,
                   "default cleanup.policy of topics: delete | compact | compact,delete [delete]");
   cmd->add_option("--delete-retention-ms", f->delete_retention_ms,
@@ -99,6 +117,10 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--log-cleaner-backoff-ms", f->cleaner_backoff_ms,
                   "how long an idle cleaner sleeps before looking for dirty logs again [15000]")
       ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
+}
+
+// Cluster mode (etcd).
+void add_cluster_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--cluster", f->cluster,
                   "cluster mode: etcd://HOST:PORT[,HOST:PORT...] (membership, controller and partition state in "
                   "etcd); unset: single node");
@@ -111,6 +133,78 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--session-timeout-ms", f->session_timeout_ms,
                   "cluster mode: a broker silent this long leaves the cluster (etcd lease) [4000]")
       ->check(CLI::Range(std::int64_t{2000}, std::int64_t{600000}));
+}
+
+// The flags given, over the config file's values (loaded here first).
+void apply_server_flags(const BrokerFlags& f, broker::Config& cfg) {
+  if (!f.config_file.empty()) cfg.load_toml(f.config_file);
+  if (!f.listen.empty()) cfg.listen = broker::HostPort::parse(f.listen);
+  if (!f.advertised.empty()) cfg.advertised = broker::HostPort::parse(f.advertised);
+  if (!f.metrics_listen.empty()) cfg.metrics_listen = broker::HostPort::parse(f.metrics_listen);
+  if (f.no_metrics) cfg.metrics_enabled = false;
+  if (!f.data_dir.empty()) cfg.data_dir = f.data_dir;
+  if (f.threads_set) cfg.threads = f.threads;
+  if (f.node_id >= 0) cfg.node_id = f.node_id;
+}
+
+void apply_log_flags(const BrokerFlags& f, broker::Config& cfg) {
+  if (f.segment_bytes > 0) cfg.segment_bytes = static_cast<std::uint64_t>(f.segment_bytes);
+  if (f.retention_ms >= -1) cfg.retention_ms = f.retention_ms;
+  if (f.retention_bytes >= -1) cfg.retention_bytes = f.retention_bytes;
+  if (!f.flush.empty()) cfg.flush = broker::Config::parse_flush(f.flush);
+  if (f.flush_interval_ms > 0) cfg.flush_interval_ms = static_cast<std::uint32_t>(f.flush_interval_ms);
+  if (f.group_commit_delay_us >= 0) cfg.group_commit_delay_us = static_cast<std::uint32_t>(f.group_commit_delay_us);
+  if (f.preallocate_bytes >= 0) cfg.preallocate_bytes = static_cast<std::uint32_t>(f.preallocate_bytes);
+  if (f.lookup_mmap) cfg.lookup_mmap = true;
+}
+
+void apply_default_flags(const BrokerFlags& f, broker::Config& cfg) {
+  if (!f.auto_create.empty())
+    cfg.auto_create_topics = parse_bool("--auto-create-topics", f.auto_create, /*on_off=*/true);
+  if (f.rebalance_delay_ms >= 0)
+    cfg.group_initial_rebalance_delay_ms = static_cast<std::uint32_t>(f.rebalance_delay_ms);
+  if (f.producer_id_expiration_ms >= -1) cfg.producer_id_expiration_ms = f.producer_id_expiration_ms;
+  if (f.default_partitions > 0) cfg.default_partitions = f.default_partitions;
+  if (f.max_message_bytes > 0) cfg.max_message_bytes = f.max_message_bytes;
+  if (!f.strategy.empty()) {
+    auto s = io::parse_strategy(f.strategy);
+    if (!s) throw std::invalid_argument("--fetch-strategy: unknown strategy '" + f.strategy + "'");
+    cfg.fetch_strategy = *s;
+  }
+}
+
+void apply_compaction_flags(const BrokerFlags& f, broker::Config& cfg) {
+  if (!f.cleanup_policy.empty()) cfg.cleanup_policy = f.cleanup_policy;
+  if (f.delete_retention_ms >= 0) cfg.delete_retention_ms = f.delete_retention_ms;
+  if (f.min_compaction_lag_ms >= 0) cfg.min_compaction_lag_ms = f.min_compaction_lag_ms;
+  if (f.max_compaction_lag_ms >= 1) cfg.max_compaction_lag_ms = f.max_compaction_lag_ms;
+  if (f.min_cleanable_dirty_ratio >= 0) cfg.min_cleanable_dirty_ratio = f.min_cleanable_dirty_ratio;
+  if (f.cleaner_threads >= 0) cfg.cleaner_threads = static_cast<std::uint32_t>(f.cleaner_threads);
+  if (f.cleaner_backoff_ms >= 1) cfg.cleaner_backoff_ms = f.cleaner_backoff_ms;
+  if (f.cleaner_io_max_bytes_per_second >= 0) cfg.cleaner_io_max_bytes_per_second = f.cleaner_io_max_bytes_per_second;
+  if (f.offsets_segment_bytes > 0) cfg.offsets_segment_bytes = static_cast<std::uint64_t>(f.offsets_segment_bytes);
+  cfg.check_cleaner();
+}
+
+void apply_cluster_flags(const BrokerFlags& f, broker::Config& cfg) {
+  if (!f.cluster.empty()) cfg.cluster = f.cluster;
+  if (!f.rack.empty()) cfg.rack = f.rack;
+  if (f.default_replication_factor > 0) cfg.default_replication_factor = f.default_replication_factor;
+  if (f.session_timeout_ms > 0) cfg.session_timeout_ms = static_cast<std::uint32_t>(f.session_timeout_ms);
+  if (!f.unclean.empty())
+    cfg.unclean_leader_election = parse_bool("--unclean-leader-election", f.unclean, /*on_off=*/false);
+}
+
+}  // namespace
+
+void add_broker_command(CLI::App& app) {
+  auto f = std::make_shared<BrokerFlags>();
+  auto* cmd = app.add_subcommand("broker", "Kafka-wire-compatible broker (zero-copy fetch path)");
+  add_server_options(cmd, f);
+  add_log_options(cmd, f);
+  add_default_options(cmd, f);
+  add_compaction_options(cmd, f);
+  add_cluster_options(cmd, f);
   cmd->add_option("--offsets-topic-segment-bytes", f->offsets_segment_bytes,
                   "segment.bytes of __consumer_offsets when it is created [104857600]")
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{2147483647}));
@@ -120,62 +214,11 @@ void add_broker_command(CLI::App& app) {
     spdlog::set_level(spdlog::level::from_str(f->log_level));
     broker::Config cfg;
     try {
-      if (!f->config_file.empty()) cfg.load_toml(f->config_file);
-      if (!f->listen.empty()) cfg.listen = broker::HostPort::parse(f->listen);
-      if (!f->advertised.empty()) cfg.advertised = broker::HostPort::parse(f->advertised);
-      if (!f->metrics_listen.empty()) cfg.metrics_listen = broker::HostPort::parse(f->metrics_listen);
-      if (f->no_metrics) cfg.metrics_enabled = false;
-      if (!f->data_dir.empty()) cfg.data_dir = f->data_dir;
-      if (f->threads_set) cfg.threads = f->threads;
-      if (f->node_id >= 0) cfg.node_id = f->node_id;
-      if (f->segment_bytes > 0) cfg.segment_bytes = static_cast<std::uint64_t>(f->segment_bytes);
-      if (f->retention_ms >= -1) cfg.retention_ms = f->retention_ms;
-      if (f->retention_bytes >= -1) cfg.retention_bytes = f->retention_bytes;
-      if (!f->flush.empty()) cfg.flush = broker::Config::parse_flush(f->flush);
-      if (f->flush_interval_ms > 0) cfg.flush_interval_ms = static_cast<std::uint32_t>(f->flush_interval_ms);
-      if (f->group_commit_delay_us >= 0) cfg.group_commit_delay_us = static_cast<std::uint32_t>(f->group_commit_delay_us);
-      if (f->preallocate_bytes >= 0) cfg.preallocate_bytes = static_cast<std::uint32_t>(f->preallocate_bytes);
-      if (f->lookup_mmap) cfg.lookup_mmap = true;
-      if (!f->auto_create.empty()) {
-        if (f->auto_create == "true" || f->auto_create == "1" || f->auto_create == "on")
-          cfg.auto_create_topics = true;
-        else if (f->auto_create == "false" || f->auto_create == "0" || f->auto_create == "off")
-          cfg.auto_create_topics = false;
-        else
-          throw std::invalid_argument("--auto-create-topics: expected true or false");
-      }
-      if (f->rebalance_delay_ms >= 0)
-        cfg.group_initial_rebalance_delay_ms = static_cast<std::uint32_t>(f->rebalance_delay_ms);
-      if (f->producer_id_expiration_ms >= -1) cfg.producer_id_expiration_ms = f->producer_id_expiration_ms;
-      if (f->default_partitions > 0) cfg.default_partitions = f->default_partitions;
-      if (f->max_message_bytes > 0) cfg.max_message_bytes = f->max_message_bytes;
-      if (!f->cleanup_policy.empty()) cfg.cleanup_policy = f->cleanup_policy;
-      if (f->delete_retention_ms >= 0) cfg.delete_retention_ms = f->delete_retention_ms;
-      if (f->min_compaction_lag_ms >= 0) cfg.min_compaction_lag_ms = f->min_compaction_lag_ms;
-      if (f->max_compaction_lag_ms >= 1) cfg.max_compaction_lag_ms = f->max_compaction_lag_ms;
-      if (f->min_cleanable_dirty_ratio >= 0) cfg.min_cleanable_dirty_ratio = f->min_cleanable_dirty_ratio;
-      if (f->cleaner_threads >= 0) cfg.cleaner_threads = static_cast<std::uint32_t>(f->cleaner_threads);
-      if (f->cleaner_backoff_ms >= 1) cfg.cleaner_backoff_ms = f->cleaner_backoff_ms;
-      if (f->cleaner_io_max_bytes_per_second >= 0) cfg.cleaner_io_max_bytes_per_second = f->cleaner_io_max_bytes_per_second;
-      if (f->offsets_segment_bytes > 0) cfg.offsets_segment_bytes = static_cast<std::uint64_t>(f->offsets_segment_bytes);
-      cfg.check_cleaner();
-      if (!f->cluster.empty()) cfg.cluster = f->cluster;
-      if (!f->rack.empty()) cfg.rack = f->rack;
-      if (f->default_replication_factor > 0) cfg.default_replication_factor = f->default_replication_factor;
-      if (f->session_timeout_ms > 0) cfg.session_timeout_ms = static_cast<std::uint32_t>(f->session_timeout_ms);
-      if (!f->unclean.empty()) {
-        if (f->unclean == "true" || f->unclean == "1")
-          cfg.unclean_leader_election = true;
-        else if (f->unclean == "false" || f->unclean == "0")
-          cfg.unclean_leader_election = false;
-        else
-          throw std::invalid_argument("--unclean-leader-election: expected true or false");
-      }
-      if (!f->strategy.empty()) {
-        auto s = io::parse_strategy(f->strategy);
-        if (!s) throw std::invalid_argument("--fetch-strategy: unknown strategy '" + f->strategy + "'");
-        cfg.fetch_strategy = *s;
-      }
+      apply_server_flags(*f, cfg);
+      apply_log_flags(*f, cfg);
+      apply_default_flags(*f, cfg);
+      apply_compaction_flags(*f, cfg);
+      apply_cluster_flags(*f, cfg);
     } catch (const std::exception& e) {
       spdlog::error("nocopy broker: {}", e.what());
       throw CLI::RuntimeError(2);
