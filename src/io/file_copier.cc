@@ -187,24 +187,25 @@ Result<std::uint64_t> FileCopier::copy_range(int src, off_t so, int dst, off_t d
   return done;
 }
 
-Result<std::uint64_t> FileCopier::copy_direct(int src, off_t so, int dst, off_t d, std::uint64_t len) {
-  auto reopen = [this](int fd, int flags, Fd* out) -> Result<void> {
-    const std::string proc = fmt::format("/proc/self/fd/{}", fd);
-    int r;
-    do {
-      r = ::open(proc.c_str(), flags | O_DIRECT | O_CLOEXEC);
-    } while (r < 0 && errno == EINTR);
-    ++counters_.syscalls;
-    if (r < 0) {
-      const int e = errno;
-      if (e == EINVAL) {
-        return fail(e, "open", fmt::format("fd {}: the filesystem refuses O_DIRECT", fd));
-      }
-      return fail(e, "open", fmt::format("{} with O_DIRECT", proc));
+Result<void> FileCopier::reopen_direct(int fd, int flags, Fd* out) {
+  const std::string proc = fmt::format("/proc/self/fd/{}", fd);
+  int r;
+  do {
+    r = ::open(proc.c_str(), flags | O_DIRECT | O_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  ++counters_.syscalls;
+  if (r < 0) {
+    const int e = errno;
+    if (e == EINVAL) {
+      return fail(e, "open", fmt::format("fd {}: the filesystem refuses O_DIRECT", fd));
     }
-    out->reset(r);
-    return {};
-  };
+    return fail(e, "open", fmt::format("{} with O_DIRECT", proc));
+  }
+  out->reset(r);
+  return {};
+}
+
+Result<void> FileCopier::open_direct_pair(int src, int dst) {
   struct stat sst{}, dst_st{};
   counters_.syscalls += 2;
   if (::fstat(src, &sst) != 0) return fail(errno, "fstat", fmt::format("fd {}", src));
@@ -212,22 +213,40 @@ Result<std::uint64_t> FileCopier::copy_direct(int src, off_t so, int dst, off_t 
   if (S_ISDIR(sst.st_mode)) return fail(EISDIR, "open", fmt::format("fd {} is a directory", src));
   const bool same = direct_.in && direct_.src == src && direct_.dst == dst && direct_.src_ino == sst.st_ino &&
                     direct_.src_dev == sst.st_dev && direct_.dst_ino == dst_st.st_ino && direct_.dst_dev == dst_st.st_dev;
-  if (!same) {
-    direct_ = DirectPair{};
-    Fd in, out;
-    if (auto r = reopen(src, O_RDONLY, &in); !r) return std::unexpected(r.error());
-    if (auto r = reopen(dst, O_WRONLY, &out); !r) return std::unexpected(r.error());
-    direct_.align = std::max(dio_alignment(in.get()), dio_alignment(out.get()));
-    direct_.src = src;
-    direct_.dst = dst;
-    direct_.src_ino = sst.st_ino;
-    direct_.src_dev = sst.st_dev;
-    direct_.dst_ino = dst_st.st_ino;
-    direct_.dst_dev = dst_st.st_dev;
-    direct_.in = std::move(in);
-    direct_.out = std::move(out);
+  if (same) return {};
+  direct_ = DirectPair{};
+  Fd in, out;
+  if (auto r = reopen_direct(src, O_RDONLY, &in); !r) return r;
+  if (auto r = reopen_direct(dst, O_WRONLY, &out); !r) return r;
+  direct_.align = std::max(dio_alignment(in.get()), dio_alignment(out.get()));
+  direct_.src = src;
+  direct_.dst = dst;
+  direct_.src_ino = sst.st_ino;
+  direct_.src_dev = sst.st_dev;
+  direct_.dst_ino = dst_st.st_ino;
+  direct_.dst_dev = dst_st.st_dev;
+  direct_.in = std::move(in);
+  direct_.out = std::move(out);
+  return {};
+}
+
+Result<void> FileCopier::write_direct(const std::byte* buf, std::size_t n, off_t at, int src, off_t so, int dst) {
+  for (std::size_t w = 0; w < n;) {
+    const ssize_t m = ::pwrite(direct_.out.get(), buf + w, n - w, at + static_cast<off_t>(w));
+    ++counters_.syscalls;
+    if (m < 0) {
+      if (errno == EINTR) continue;
+      return fail(errno, "pwrite", copy_where(src, so, dst, at + static_cast<off_t>(w)) + " (O_DIRECT)");
+    }
+    if (m == 0) return fail(EIO, "pwrite", "wrote 0 bytes");
+    w += static_cast<std::size_t>(m);
   }
-  const int in = direct_.in.get(), out = direct_.out.get();
+  return {};
+}
+
+Result<std::uint64_t> FileCopier::copy_direct(int src, off_t so, int dst, off_t d, std::uint64_t len) {
+  if (auto r = open_direct_pair(src, dst); !r) return std::unexpected(r.error());
+  const int in = direct_.in.get();
   const std::size_t align = direct_.align;
   if (so % static_cast<off_t>(align) != 0 || d % static_cast<off_t>(align) != 0) {
     return fail(EINVAL, "direct_io",
@@ -253,16 +272,8 @@ Result<std::uint64_t> FileCopier::copy_direct(int src, off_t so, int dst, off_t 
     // A short O_DIRECT read means end of file: a partial block is not
     // written with O_DIRECT (length must be aligned) but below, buffered.
     const std::size_t whole = static_cast<std::size_t>(n) / align * align;
-    for (std::size_t w = 0; w < whole;) {
-      const ssize_t m = ::pwrite(out, buf.get() + w, whole - w, d + static_cast<off_t>(done + w));
-      ++counters_.syscalls;
-      if (m < 0) {
-        if (errno == EINTR) continue;
-        return fail(errno, "pwrite", copy_where(src, so, dst, d + static_cast<off_t>(done + w)) + " (O_DIRECT)");
-      }
-      if (m == 0) return fail(EIO, "pwrite", "wrote 0 bytes");
-      w += static_cast<std::size_t>(m);
-    }
+    if (auto w = write_direct(buf.get(), whole, d + static_cast<off_t>(done), src, so, dst); !w)
+      return std::unexpected(w.error());
     done += whole;
     if (whole < static_cast<std::size_t>(n) || static_cast<std::size_t>(n) < want) break;  // EOF inside
   }

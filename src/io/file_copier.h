@@ -66,6 +66,13 @@ class FileCopier {
   Result<std::uint64_t> copy_splice(int src, off_t so, int dst, off_t d, std::uint64_t len);
   Result<std::uint64_t> copy_range(int src, off_t so, int dst, off_t d, std::uint64_t len);
   Result<std::uint64_t> copy_direct(int src, off_t so, int dst, off_t d, std::uint64_t len);
+  // copy_direct's steps: `fd` opened again with O_DIRECT (through
+  // /proc/self/fd); direct_ made to hold the pair (src, dst), reused while
+  // both still name the same inodes; `n` bytes of `buf` written at `at` of
+  // the O_DIRECT destination (src, so, dst name the copy in errors).
+  Result<void> reopen_direct(int fd, int flags, Fd* out);
+  Result<void> open_direct_pair(int src, int dst);
+  Result<void> write_direct(const std::byte* buf, std::size_t n, off_t at, int src, off_t so, int dst);
 
   Strategy strategy_;
   CopyOptions opts_;

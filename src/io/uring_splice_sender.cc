@@ -47,10 +47,7 @@ bool UringSpliceSender::pending_matches(int file_fd, off_t offset) {
   return st.st_dev == pend_dev_ && st.st_ino == pend_ino_;
 }
 
-Result<Progress> UringSpliceSender::send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) {
-  if (fallback_) return fallback_send(file_fd, offset, len, sock_fd);
-  Progress p;
-  if (len == 0) return p;
+void UringSpliceSender::prepare_pipe(int file_fd, off_t offset) {
   if (!pipe_) {
     pipe_ = Pipe::create(pipe_size_);
     counters_.syscalls += 3;
@@ -60,103 +57,119 @@ Result<Progress> UringSpliceSender::send_some(int file_fd, off_t offset, std::si
     counters_.syscalls += 3;
     in_pipe_ = 0;
   }
+}
+
+void UringSpliceSender::remember_pending(int file_fd, off_t at) {
+  struct stat st{};
+  ++counters_.syscalls;
+  if (::fstat(file_fd, &st) == 0) {
+    pend_fd_ = file_fd;
+    pend_dev_ = st.st_dev;
+    pend_ino_ = st.st_ino;
+    pend_offset_ = at;
+  } else {
+    pend_fd_ = -1;
+  }
+}
+
+Result<bool> UringSpliceSender::writable(int file_fd, off_t at, int sock_fd) {
+  for (;;) {
+    pollfd pf{sock_fd, POLLOUT, 0};
+    const int pr = ::poll(&pf, 1, 0);
+    ++counters_.syscalls;
+    if (pr > 0) return true;
+    if (pr == 0) return false;
+    if (errno != EINTR) return fail(errno, "poll", detail::where(file_fd, at, sock_fd));
+  }
+}
+
+Result<UringSpliceSender::SpliceResults> UringSpliceSender::splice_round(int file_fd, off_t at, int sock_fd,
+                                                                         std::size_t want, bool fill,
+                                                                         unsigned sock_flags) {
+  io_uring* ring = ring_->get();
+  if (fill) {
+    io_uring_sqe* s1 = io_uring_get_sqe(ring);
+    io_uring_prep_splice(s1, file_fd, at, pipe_.write_fd(), -1, static_cast<unsigned>(want), SPLICE_F_MOVE);
+    s1->flags |= IOSQE_IO_LINK;
+    io_uring_sqe_set_data64(s1, kFileToPipe);
+  }
+  io_uring_sqe* s2 = io_uring_get_sqe(ring);
+  io_uring_prep_splice(s2, pipe_.read_fd(), -1, sock_fd, -1, static_cast<unsigned>(want), sock_flags);
+  io_uring_sqe_set_data64(s2, kPipeToSocket);
+  const unsigned expect = fill ? 2 : 1;
+  int rc;
+  do {
+    rc = io_uring_submit_and_wait(ring, expect);
+  } while (rc == -EINTR);
+  ++counters_.syscalls;
+  if (rc < 0) return fail(-rc, "io_uring_enter", detail::where(file_fd, at, sock_fd));
+  SpliceResults r;
+  for (unsigned seen = 0; seen < expect;) {
+    io_uring_cqe* cqe = nullptr;
+    int wr = io_uring_wait_cqe(ring, &cqe);
+    if (wr == -EINTR) continue;
+    if (wr < 0) return fail(-wr, "io_uring_wait_cqe");
+    (io_uring_cqe_get_data64(cqe) == kFileToPipe ? r.file : r.socket) = cqe->res;
+    io_uring_cqe_seen(ring, cqe);
+    ++seen;
+  }
+  return r;
+}
+
+Result<Progress> UringSpliceSender::send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) {
+  if (fallback_) return fallback_send(file_fd, offset, len, sock_fd);
+  Progress p;
+  if (len == 0) return p;
+  prepare_pipe(file_fd, offset);
   int fl = ::fcntl(sock_fd, F_GETFL);
   ++counters_.syscalls;
   if (fl < 0) return fail(errno, "fcntl", detail::where(file_fd, offset, sock_fd));
   const bool nonblocking = (fl & O_NONBLOCK) != 0;
-  io_uring* ring = ring_->get();
   SigpipeGuard guard;
-
-  auto remember_pending = [&](off_t at) {
-    struct stat st{};
-    ++counters_.syscalls;
-    if (::fstat(file_fd, &st) == 0) {
-      pend_fd_ = file_fd;
-      pend_dev_ = st.st_dev;
-      pend_ino_ = st.st_ino;
-      pend_offset_ = at;
-    } else {
-      pend_fd_ = -1;
-    }
-  };
 
   while (p.bytes < len) {
     const off_t at = offset + static_cast<off_t>(p.bytes);
     if (nonblocking) {
-      pollfd pf{sock_fd, POLLOUT, 0};
-      const int pr = ::poll(&pf, 1, 0);
-      ++counters_.syscalls;
-      if (pr == 0) {
-        remember_pending(at);
+      auto w = writable(file_fd, at, sock_fd);
+      if (!w) return std::unexpected(w.error());
+      if (!*w) {
+        remember_pending(file_fd, at);
         p.would_block = true;
         return p;
-      }
-      if (pr < 0) {
-        if (errno == EINTR) continue;
-        return fail(errno, "poll", detail::where(file_fd, at, sock_fd));
       }
     }
     const bool fill = in_pipe_ == 0;
     const std::size_t want = fill ? std::min(len - p.bytes, pipe_.capacity()) : std::min(in_pipe_, len - p.bytes);
     const unsigned more = (p.bytes + want < len) ? SPLICE_F_MORE : 0;
+    auto r = splice_round(file_fd, at, sock_fd, want, fill,
+                          SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0) | more);
+    if (!r) return std::unexpected(r.error());
     if (fill) {
-      io_uring_sqe* s1 = io_uring_get_sqe(ring);
-      io_uring_prep_splice(s1, file_fd, at, pipe_.write_fd(), -1, static_cast<unsigned>(want), SPLICE_F_MOVE);
-      s1->flags |= IOSQE_IO_LINK;
-      io_uring_sqe_set_data64(s1, kFileToPipe);
-    }
-    io_uring_sqe* s2 = io_uring_get_sqe(ring);
-    io_uring_prep_splice(s2, pipe_.read_fd(), -1, sock_fd, -1, static_cast<unsigned>(want),
-                         SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0) | more);
-    io_uring_sqe_set_data64(s2, kPipeToSocket);
-    const unsigned expect = fill ? 2 : 1;
-    int rc;
-    do {
-      rc = io_uring_submit_and_wait(ring, expect);
-    } while (rc == -EINTR);
-    ++counters_.syscalls;
-    if (rc < 0) return fail(-rc, "io_uring_enter", detail::where(file_fd, at, sock_fd));
-
-    int file_res = 1, sock_res = 0;
-    for (unsigned seen = 0; seen < expect;) {
-      io_uring_cqe* cqe = nullptr;
-      int wr = io_uring_wait_cqe(ring, &cqe);
-      if (wr == -EINTR) continue;
-      if (wr < 0) return fail(-wr, "io_uring_wait_cqe");
-      if (io_uring_cqe_get_data64(cqe) == kFileToPipe) {
-        file_res = cqe->res;
-      } else {
-        sock_res = cqe->res;
+      if (r->file < 0) {
+        return fail(-r->file, "io_uring splice", detail::where(file_fd, at, pipe_.write_fd()) + " (file -> pipe)");
       }
-      io_uring_cqe_seen(ring, cqe);
-      ++seen;
-    }
-    if (fill) {
-      if (file_res < 0) {
-        return fail(-file_res, "io_uring splice", detail::where(file_fd, at, pipe_.write_fd()) + " (file -> pipe)");
-      }
-      if (file_res == 0) {
+      if (r->file == 0) {
         return std::unexpected(detail::truncated("io_uring splice", file_fd, static_cast<std::uint64_t>(at),
                                                  static_cast<std::uint64_t>(offset) + len));
       }
-      in_pipe_ = static_cast<std::size_t>(file_res);
+      in_pipe_ = static_cast<std::size_t>(r->file);
     }
-    if (sock_res == -ECANCELED || sock_res == -EINTR) continue;  // short file->pipe broke the link: retry
-    if (sock_res == -EAGAIN) {
-      remember_pending(at);
+    if (r->socket == -ECANCELED || r->socket == -EINTR) continue;  // short file->pipe broke the link: retry
+    if (r->socket == -EAGAIN) {
+      remember_pending(file_fd, at);
       p.would_block = true;
       return p;
     }
-    if (sock_res < 0) {
-      if (sock_res == -EPIPE) guard.note_epipe();
+    if (r->socket < 0) {
+      if (r->socket == -EPIPE) guard.note_epipe();
       in_pipe_ = 0;
       pipe_ = Pipe();
-      return fail(-sock_res, "io_uring splice", detail::where(file_fd, at, sock_fd) + " (pipe -> socket)");
+      return fail(-r->socket, "io_uring splice", detail::where(file_fd, at, sock_fd) + " (pipe -> socket)");
     }
-    if (sock_res == 0) return fail(EIO, "io_uring splice", "pipe -> socket moved 0 bytes");
-    in_pipe_ -= static_cast<std::size_t>(sock_res);
-    p.bytes += static_cast<std::size_t>(sock_res);
-    counters_.bytes_zero_copy += static_cast<std::size_t>(sock_res);
+    if (r->socket == 0) return fail(EIO, "io_uring splice", "pipe -> socket moved 0 bytes");
+    in_pipe_ -= static_cast<std::size_t>(r->socket);
+    p.bytes += static_cast<std::size_t>(r->socket);
+    counters_.bytes_zero_copy += static_cast<std::size_t>(r->socket);
   }
   if (in_pipe_ > 0) pend_offset_ = offset + static_cast<off_t>(len);
   return p;

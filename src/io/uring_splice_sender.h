@@ -34,6 +34,20 @@ class UringSpliceSender final : public FileSender {
  private:
   Result<Progress> fallback_send(int file_fd, off_t offset, std::size_t len, int sock_fd);
   bool pending_matches(int file_fd, off_t offset);
+  // send_some's steps: a pipe ready for `offset` (a new one when what it
+  // holds came from elsewhere); the position of bytes left in the pipe;
+  // whether a non-blocking socket can take more (poll, EINTR retried); one
+  // round of file -> pipe (when `fill`) and pipe -> socket splices linked in
+  // the ring, answering their results.
+  void prepare_pipe(int file_fd, off_t offset);
+  void remember_pending(int file_fd, off_t at);
+  Result<bool> writable(int file_fd, off_t at, int sock_fd);
+  struct SpliceResults {
+    int file = 1;    // file -> pipe: bytes, or -errno (1 when not submitted)
+    int socket = 0;  // pipe -> socket: bytes, or -errno
+  };
+  Result<SpliceResults> splice_round(int file_fd, off_t at, int sock_fd, std::size_t want, bool fill,
+                                     unsigned sock_flags);
 
   std::size_t pipe_size_;
   std::unique_ptr<Uring> ring_;
