@@ -142,6 +142,7 @@ class RequestHandler {
   void alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop, Done& done);
   ProducerIdAllocator& producer_ids();
   void describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done);
+  void elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop, Done& done);
   kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
 
   const Config& cfg_;

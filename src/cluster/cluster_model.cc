@@ -5,9 +5,13 @@
 #include <algorithm>
 #include <charconv>
 
+#include "kafka/error_code.h"
+
 namespace nocopy::cluster {
 
 using nlohmann::json;
+using kafka::ErrorCode;
+using kafka::to_wire;
 
 const PartitionEntry* ClusterSnapshot::partition(std::string_view topic, std::int32_t p) const {
   auto it = topics.find(topic);
@@ -170,6 +174,41 @@ std::optional<PartitionState> reconcile_partition(const PartitionState& s, const
   if (n == s) return std::nullopt;
   n.partition_epoch = s.partition_epoch + 1;
   return n;
+}
+
+namespace {
+
+Election elect_preferred(const PartitionState& s, const ClusterSnapshot& snap) {
+  if (s.replicas.empty()) return {std::nullopt, to_wire(ErrorCode::preferred_leader_not_available), "no replicas"};
+  const std::int32_t want = s.replicas.front();
+  if (s.leader == want && snap.is_live(want))
+    return {std::nullopt, to_wire(ErrorCode::election_not_needed), "the preferred replica already leads"};
+  if (!snap.is_live(want))
+    return {std::nullopt, to_wire(ErrorCode::preferred_leader_not_available),
+            "preferred replica " + std::to_string(want) + " is not live"};
+  if (std::ranges::find(s.isr, want) == s.isr.end())
+    return {std::nullopt, to_wire(ErrorCode::preferred_leader_not_available),
+            "preferred replica " + std::to_string(want) + " is not in the ISR"};
+  PartitionState n = s;
+  n.leader = want;
+  n.leader_epoch = s.leader_epoch + 1;
+  n.partition_epoch = s.partition_epoch + 1;
+  return {n, 0, {}};
+}
+
+Election elect_unclean(const PartitionState& s, const ClusterSnapshot& snap) {
+  if (s.leader >= 0 && snap.is_live(s.leader))
+    return {std::nullopt, to_wire(ErrorCode::election_not_needed), "the partition has a live leader"};
+  auto n = reconcile_partition(s, snap, true);
+  if (!n || n->leader < 0)
+    return {std::nullopt, to_wire(ErrorCode::eligible_leaders_not_available), "no replica is live"};
+  return {n, 0, {}};
+}
+
+}  // namespace
+
+Election elect_leader(const PartitionState& s, const ClusterSnapshot& snap, ElectionType type) {
+  return type == ElectionType::preferred ? elect_preferred(s, snap) : elect_unclean(s, snap);
 }
 
 }  // namespace nocopy::cluster

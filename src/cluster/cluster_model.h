@@ -85,4 +85,24 @@ std::vector<std::vector<std::int32_t>> assign_replicas(const std::vector<std::in
 /// Every leader change bumps leader_epoch; every change bumps partition_epoch.
 std::optional<PartitionState> reconcile_partition(const PartitionState& s, const ClusterSnapshot& snap, bool unclean);
 
+/// Kafka's election types (ElectLeaders' ElectionType).
+enum class ElectionType : std::int8_t { preferred = 0, unclean = 1 };
+
+/// An administrator's election (ElectLeaders) over one partition: the new
+/// state, or the Kafka error saying why there is none.
+///  - preferred: the first replica in assignment order leads when it is live
+///    and in the ISR: election_not_needed when it already leads,
+///    preferred_leader_not_available when it is not live or not in the ISR.
+///  - unclean: only for a partition without a live leader: the first live
+///    ISR member, else the first live replica (the ISR becomes just it);
+///    election_not_needed when a live leader exists,
+///    eligible_leaders_not_available when no replica is live.
+/// A new leader bumps leader_epoch and partition_epoch.
+struct Election {
+  std::optional<PartitionState> next;
+  std::int16_t error_code = 0;
+  std::string message;
+};
+Election elect_leader(const PartitionState& s, const ClusterSnapshot& snap, ElectionType type);
+
 }  // namespace nocopy::cluster

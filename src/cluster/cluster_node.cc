@@ -471,4 +471,26 @@ ClusterNode::Result ClusterNode::delete_topic(const std::string& name) {
   }
 }
 
+ClusterNode::Result ClusterNode::elect_leader(const std::string& topic, std::int32_t partition, ElectionType type) {
+  auto snap = snapshot();
+  const PartitionEntry* e = snap->partition(topic, partition);
+  if (e == nullptr)
+    return {code(ErrorCode::unknown_topic_or_partition),
+            "partition " + topic + "-" + std::to_string(partition) + " does not exist"};
+  Election el = cluster::elect_leader(e->state, *snap, type);
+  if (!el.next) return {el.error_code, el.message};
+  try {
+    auto r = etcd_.txn({Compare::mod_revision(keys_.partition(topic, partition), e->mod_revision)},
+                       {Op::put(keys_.partition(topic, partition), to_json(*el.next))});
+    if (!r.succeeded) return {code(ErrorCode::request_timed_out), "the partition changed meanwhile; retry"};
+    wait_for_revision(r.revision, 5s);
+    spdlog::info("cluster: {}-{}: {} election: leader {} -> {} (epoch {})", topic, partition,
+                 type == ElectionType::preferred ? "preferred" : "unclean", e->state.leader, el.next->leader,
+                 el.next->leader_epoch);
+    return {};
+  } catch (const EtcdError& ex) {
+    return {code(ErrorCode::request_timed_out), ex.what()};
+  }
+}
+
 }  // namespace nocopy::cluster

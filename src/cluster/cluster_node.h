@@ -109,6 +109,15 @@ class ClusterNode : public replication::IsrChangeSink {
   Result add_partitions(const std::string& name, std::int32_t count, bool validate_only);
   /// Errors: unknown_topic_or_partition, request_timed_out.
   Result delete_topic(const std::string& name);
+  /// An administrator's leader election for one partition (elect_leader in
+  /// cluster_model.h), written as a transaction conditioned on the
+  /// partition's mod_revision; waits (bounded) until this broker's snapshot
+  /// shows it. Any broker may run it: a concurrent change of the partition
+  /// makes the write fail (request_timed_out: the client retries). Errors:
+  /// unknown_topic_or_partition, election_not_needed,
+  /// preferred_leader_not_available, eligible_leaders_not_available,
+  /// request_timed_out.
+  Result elect_leader(const std::string& topic, std::int32_t partition, ElectionType type);
 
   void propose_isr(const std::string& topic, std::int32_t partition, const PartitionState& proposed) override;
 

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "kafka/error_code.h"
+
 namespace nocopy::cluster {
 namespace {
 
@@ -70,6 +72,41 @@ TEST(Reconcile, DeadFollowerLeavesTheIsrWithoutALeaderChange) {
   EXPECT_EQ(n->leader_epoch, 3);
   EXPECT_EQ(n->partition_epoch, 8);
   EXPECT_EQ(n->isr, (std::vector<std::int32_t>{1, 3}));
+}
+
+TEST(Election, PreferredMovesLeadershipBackToTheFirstReplicaInTheIsr) {
+  using kafka::ErrorCode;
+  PartitionState s{2, 3, 7, {1, 2, 3}, {1, 2, 3}};
+  auto e = elect_leader(s, live({1, 2, 3}), ElectionType::preferred);
+  ASSERT_TRUE(e.next);
+  EXPECT_EQ(e.next->leader, 1);
+  EXPECT_EQ(e.next->leader_epoch, 4);
+  EXPECT_EQ(e.next->partition_epoch, 8);
+  EXPECT_EQ(e.next->isr, s.isr);
+  EXPECT_EQ(elect_leader(*e.next, live({1, 2, 3}), ElectionType::preferred).error_code,
+            kafka::to_wire(ErrorCode::election_not_needed));
+  PartitionState out_of_isr{2, 3, 7, {1, 2, 3}, {2, 3}};
+  auto n = elect_leader(out_of_isr, live({1, 2, 3}), ElectionType::preferred);
+  EXPECT_FALSE(n.next);
+  EXPECT_EQ(n.error_code, kafka::to_wire(ErrorCode::preferred_leader_not_available));
+  EXPECT_EQ(elect_leader(s, live({2, 3}), ElectionType::preferred).error_code,
+            kafka::to_wire(ErrorCode::preferred_leader_not_available))
+      << "the preferred replica is not live";
+}
+
+TEST(Election, UncleanOnlyForAPartitionWithoutALiveLeader) {
+  using kafka::ErrorCode;
+  PartitionState led{2, 3, 7, {1, 2, 3}, {2}};
+  EXPECT_EQ(elect_leader(led, live({1, 2, 3}), ElectionType::unclean).error_code,
+            kafka::to_wire(ErrorCode::election_not_needed));
+  PartitionState offline{-1, 4, 8, {1, 2, 3}, {2}};
+  auto e = elect_leader(offline, live({1, 3}), ElectionType::unclean);
+  ASSERT_TRUE(e.next) << e.message;
+  EXPECT_EQ(e.next->leader, 1) << "no ISR member is live: the first live replica";
+  EXPECT_EQ(e.next->isr, (std::vector<std::int32_t>{1}));
+  EXPECT_EQ(e.next->leader_epoch, 5);
+  EXPECT_EQ(elect_leader(offline, live({}), ElectionType::unclean).error_code,
+            kafka::to_wire(ErrorCode::eligible_leaders_not_available));
 }
 
 TEST(Snapshot, ParsesTheKeyLayoutAndSkipsBadValues) {

@@ -120,6 +120,40 @@ TEST(ClusterNode, RegistersElectsOneControllerAndCreatesTopics) {
   }));
 }
 
+TEST(ClusterNode, PreferredElectionMovesALeaderBackAndIsRefusedWhenNotNeeded) {
+  NEED_ETCD();
+  EtcdProcess etcd;
+  Node a(etcd, 1), b(etcd, 2), c(etcd, 3);
+  ASSERT_TRUE(eventually([&] { return a.node->snapshot()->brokers.size() == 3; }));
+  ASSERT_EQ(b.node->create_topic("e", 1, -1, {{2, 3, 1}}, {}, false).error_code, 0);
+  ASSERT_TRUE(eventually([&] { return c.node->snapshot()->partition("e", 0) != nullptr; }));
+  const auto preferred = ElectionType::preferred;
+  EXPECT_EQ(c.node->elect_leader("e", 0, preferred).error_code,
+            static_cast<std::int16_t>(kafka::ErrorCode::election_not_needed));
+  EXPECT_EQ(c.node->elect_leader("e", 5, preferred).error_code,
+            static_cast<std::int16_t>(kafka::ErrorCode::unknown_topic_or_partition));
+  // Broker 2 leaves: leadership moves to 3; when 2 is back (and, as the
+  // replication layer would once it caught up, in the ISR again), a
+  // preferred election hands it back.
+  b.node->stop();
+  ASSERT_TRUE(eventually([&] { return c.node->snapshot()->partition("e", 0)->state.leader == 3; }));
+  EXPECT_EQ(c.node->elect_leader("e", 0, preferred).error_code,
+            static_cast<std::int16_t>(kafka::ErrorCode::preferred_leader_not_available));
+  Node b2(etcd, 2);
+  ASSERT_TRUE(eventually([&] { return c.node->snapshot()->brokers.size() == 3; }));
+  auto s = c.node->snapshot()->partition("e", 0)->state;
+  PartitionState back = s;
+  back.isr = {3, 1, 2};
+  c.node->propose_isr("e", 0, back);  // broker 3 leads: its proposal commits
+  ASSERT_TRUE(eventually([&] { return c.node->snapshot()->partition("e", 0)->state.isr.size() == 3; }));
+  auto r = c.node->elect_leader("e", 0, preferred);
+  ASSERT_EQ(r.error_code, 0) << r.message;
+  auto now = c.node->snapshot()->partition("e", 0)->state;
+  EXPECT_EQ(now.leader, 2);
+  EXPECT_EQ(now.leader_epoch, s.leader_epoch + 1);
+  ASSERT_TRUE(eventually([&] { return b2.node->is_leader("e", 0); }));
+}
+
 TEST(ClusterNode, LeadersMoveWhenABrokerLeavesAndTheControllerFailsOver) {
   NEED_ETCD();
   EtcdProcess etcd;

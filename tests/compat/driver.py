@@ -169,15 +169,34 @@ class Run:
             f.write("\n")
 
 
+def wait_for_records(b, topic, n, timeout_s):
+    """Until the topic's partitions hold at least n records together."""
+    from confluent_kafka import Consumer, TopicPartition
+    cons = Consumer({"bootstrap.servers": b.addr, "group.id": "compat-driver-watch"})
+    try:
+        deadline = time.time() + timeout_s
+        while True:
+            total = sum(cons.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(PARTS))
+            if total >= n:
+                return
+            check(time.time() < deadline, "%s holds %d records after %ds, waiting for %d" %
+                  (topic, total, timeout_s, n))
+            time.sleep(0.05)
+    finally:
+        cons.close()
+
+
 def restart_case(c, b, sig, lo, group):
     """A producer and a group consumer across a broker restart by `sig`."""
     c.call("create", "%s-%d" % (TOPIC, sig), PARTS)
     topic = "%s-%d" % (TOPIC, sig)
     c.call("produce", topic, lo, N_RESTART // 2, 0)
     first = c.call("consume", topic, group, N_RESTART // 4, 60)["records"]
-    # The second half is produced while the broker goes down and comes back.
+    # The second half is produced while the broker goes down and comes back:
+    # the broker stops once the producer is connected and writing (a client
+    # still starting would only meet a closed port).
     prod = c.start("produce", topic, lo + N_RESTART // 2, N_RESTART // 2, 60)
-    time.sleep(1.0)
+    wait_for_records(b, topic, N_RESTART // 2 + 100, 60)
     rc = b.stop(sig)
     check(rc == (0 if sig == signal.SIGTERM else -sig), "broker exit code %s after signal %d" % (rc, sig))
     time.sleep(0.5)

@@ -276,7 +276,8 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::incremental_alter_configs), std::make_pair(0, 1));
   EXPECT_EQ(range(ApiKey::describe_cluster), std::make_pair(0, 1));
   EXPECT_EQ(range(ApiKey::offset_for_leader_epoch), std::make_pair(0, 4));
-  EXPECT_EQ(r.api_keys.size(), 31u);
+  EXPECT_EQ(range(ApiKey::elect_leaders), std::make_pair(0, 2));
+  EXPECT_EQ(r.api_keys.size(), 32u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {

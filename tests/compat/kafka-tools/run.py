@@ -15,7 +15,8 @@ import harness  # noqa: E402
 import compat_common  # noqa: E402
 
 SCENARIOS = ["topics", "console_producer_consumer", "consumer_groups_lag",
-             "consumer_groups_reset_offsets", "producer_performance", "consumer_performance"]
+             "consumer_groups_reset_offsets", "producer_performance", "consumer_performance",
+             "leader_election"]
 T = "org.apache.kafka.tools."
 
 
@@ -97,6 +98,22 @@ def cperf(t):
     return "consumed %s records" % row[4].strip()
 
 
+def election(t):
+    # Single node: every partition's only replica leads, so the preferred
+    # election is not needed; an unknown partition is reported as such.
+    out = t.run("LeaderElectionCommand", "--bootstrap-server", t.bs, "--election-type", "preferred",
+                "--topic", "tools-c", "--partition", "0")
+    check("Valid replica already elected for partitions tools-c-0" in out, "election output: " + out)
+    try:
+        t.run("LeaderElectionCommand", "--bootstrap-server", t.bs, "--election-type", "preferred",
+              "--topic", "tools-none", "--partition", "0")
+        raise AssertionError("an election for an unknown partition succeeded")
+    except AssertionError as e:
+        check("UnknownTopicOrPartition" in str(e) or "does not host this topic-partition" in str(e),
+              "unknown partition: " + str(e)[-600:])
+    return "preferred: already elected; unknown partition refused"
+
+
 def main():
     version = compat_common.pom_property(os.path.join(HERE, "pom.xml"), "kafka.version", [])
     out_dir = os.path.join(compat_common.work_dir(), "kafka-tools-" + version)
@@ -108,7 +125,7 @@ def main():
     results = []
     with harness.Broker(threads=2) as broker:
         t = Tools(cp, broker.addr)
-        for name, fn in zip(SCENARIOS, [topics, console, lag, reset, pperf, cperf]):
+        for name, fn in zip(SCENARIOS, [topics, console, lag, reset, pperf, cperf, election]):
             try:
                 results.append((name, "pass", fn(t)))
             except Exception as e:  # noqa: BLE001 - reported per scenario
