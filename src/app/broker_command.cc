@@ -34,6 +34,8 @@ struct BrokerFlags {
   std::string cluster, rack, unclean;
   std::int32_t default_replication_factor = -1;
   std::int64_t session_timeout_ms = -1;
+  std::int32_t min_insync_replicas = -1;
+  std::int64_t replica_lag_time_max_ms = -1;
   std::string log_level = "info";
 };
 
@@ -133,6 +135,12 @@ void add_cluster_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--session-timeout-ms", f->session_timeout_ms,
                   "cluster mode: a broker silent this long leaves the cluster (etcd lease) [4000]")
       ->check(CLI::Range(std::int64_t{2000}, std::int64_t{600000}));
+  cmd->add_option("--min-insync-replicas", f->min_insync_replicas,
+                  "cluster mode: in-sync replicas an acks=all produce needs (a topic may override it) [1]")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--replica-lag-time-max-ms", f->replica_lag_time_max_ms,
+                  "cluster mode: a follower not caught up for this long leaves the ISR [30000]")
+      ->check(CLI::Range(std::int64_t{100}, std::int64_t{3600000}));
 }
 
 // The flags given, over the config file's values (loaded here first).
@@ -191,6 +199,8 @@ void apply_cluster_flags(const BrokerFlags& f, broker::Config& cfg) {
   if (!f.rack.empty()) cfg.rack = f.rack;
   if (f.default_replication_factor > 0) cfg.default_replication_factor = f.default_replication_factor;
   if (f.session_timeout_ms > 0) cfg.session_timeout_ms = static_cast<std::uint32_t>(f.session_timeout_ms);
+  if (f.min_insync_replicas > 0) cfg.min_insync_replicas = f.min_insync_replicas;
+  if (f.replica_lag_time_max_ms > 0) cfg.replica_lag_time_max_ms = f.replica_lag_time_max_ms;
   if (!f.unclean.empty())
     cfg.unclean_leader_election = parse_bool("--unclean-leader-election", f.unclean, /*on_off=*/false);
 }

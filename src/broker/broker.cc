@@ -102,9 +102,35 @@ void Broker::join_cluster() {
   o.default_replication_factor = cfg_.default_replication_factor;
   o.unclean_leader_election = cfg_.unclean_leader_election;
   cluster_ = std::make_unique<cluster::ClusterNode>(o, member_.get(), member_.get());
+  start_replication();
   cluster_->start();
   handler_.set_cluster(cluster_.get(), member_.get());
   spdlog::info("cluster mode: etcd {}, node id {}, advertised {}", cfg_.cluster, cfg_.node_id, adv.to_string());
+}
+
+// The replication layer, fed by ClusterMember, proposing ISR changes to the
+// cluster node. Hooks: a moved high watermark wakes the partition's long
+// polls; a new leader relearns its idempotent producers from the log.
+void Broker::start_replication() {
+  replication::ReplicaOptions ro;
+  ro.node_id = cfg_.node_id;
+  ro.replica_lag_time_max_ms = cfg_.replica_lag_time_max_ms;
+  replication::ReplicaHooks hooks;
+  hooks.high_watermark_moved = [this](const std::string& t, std::int32_t p) {
+    if (auto part = topics_.find(t, p)) part->notify_high_watermark();
+  };
+  hooks.became_leader = [this](const std::string& t, std::int32_t p) {
+    if (auto part = topics_.find(t, p)) part->relearn_producers();
+  };
+  auto logs = [this](const std::string& t, std::int32_t p) {
+    auto part = topics_.find(t, p);
+    if (!part) return replication::LogHandle{};
+    log::PartitionLog* log = &part->log();
+    return replication::LogHandle{std::move(part), log};
+  };
+  replicas_ = std::make_unique<replication::ReplicaManager>(ro, *cluster_, logs, hooks);
+  member_->set_replicas(replicas_.get());
+  handler_.set_replicas(replicas_.get());
 }
 
 void Broker::schedule_retention() {
@@ -147,6 +173,8 @@ void Broker::shutdown() {
   // Leave the cluster first so that the controller moves leadership away
   // while this broker finishes what is in flight.
   if (cluster_) cluster_->stop();
+  // Then the fetchers stop and parked acks=all answers are released.
+  if (replicas_) replicas_->stop();
   if (pool_) pool_->stop(std::chrono::milliseconds(5000));
   retention_stop_ = true;
   if (retention_thread_.joinable()) retention_thread_.join();

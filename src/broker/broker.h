@@ -23,6 +23,7 @@
 
 #include "broker/admin_thread.h"
 #include "broker/cluster_member.h"
+#include "replication/replica_manager.h"
 #include "broker/config.h"
 #include "broker/groups_service.h"
 #include "broker/log_cleaner_pool.h"
@@ -56,6 +57,7 @@ class Broker {
  private:
   void schedule_retention();
   void join_cluster();  // cluster mode: registers in etcd and follows its state
+  void start_replication();  // cluster mode: the ReplicaManager, before the cluster node starts
 
   Config cfg_;
   Metrics metrics_;
@@ -69,6 +71,7 @@ class Broker {
   std::unique_ptr<LogCleanerPool> cleaner_;
   std::unique_ptr<ClusterMember> member_;
   std::unique_ptr<cluster::ClusterNode> cluster_;
+  std::unique_ptr<replication::ReplicaManager> replicas_;  // cluster mode
   std::unique_ptr<TxnService> txn_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;

@@ -12,6 +12,7 @@ bool ClusterMember::leads(std::string_view topic, std::int32_t partition) const 
 }
 
 void ClusterMember::apply(const std::string& topic, std::int32_t partition, const replication::PartitionState& state) {
+  if (replicas_) replicas_->apply(topic, partition, state);
   std::unique_lock lk(mu_);
   const auto key = std::make_pair(topic, partition);
   const bool was = leading_.contains(key);
@@ -26,12 +27,14 @@ void ClusterMember::apply(const std::string& topic, std::int32_t partition, cons
 }
 
 void ClusterMember::removed(const std::string& topic, std::int32_t partition) {
+  if (replicas_) replicas_->removed(topic, partition);
   std::unique_lock lk(mu_);
   leading_.erase(std::make_pair(topic, partition));
 }
 
 void ClusterMember::brokers(const std::vector<replication::BrokerEndpoint>& live) {
   spdlog::info("cluster: {} live broker{}", live.size(), live.size() == 1 ? "" : "s");
+  if (replicas_) replicas_->brokers(live);
 }
 
 void ClusterMember::topic_changed(const std::string& name, std::int32_t partitions,
@@ -46,6 +49,7 @@ void ClusterMember::topic_changed(const std::string& name, std::int32_t partitio
     else if (static_cast<std::int32_t>(existing->partitions.size()) < partitions)
       ec = topics_.add_partitions(name, partitions, false, &msg);
     if (ec) spdlog::error("cluster: creating topic {} locally failed (error {}): {}", name, ec, msg);
+    if (replicas_) replicas_->attach_logs();
   });
 }
 

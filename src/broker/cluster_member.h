@@ -8,7 +8,10 @@
 //   leads.
 // - ReplicaControl: keeps the partitions this broker currently leads, as etcd
 //   last said (apply/removed), so that Produce, Fetch and ListOffsets on any
-//   other partition answer NOT_LEADER_OR_FOLLOWER.
+//   other partition answer NOT_LEADER_OR_FOLLOWER; every callback goes first
+//   to the replication layer (replication::ReplicaManager), so that a new
+//   leader has taken over its log before it is served. After creating a
+//   topic locally it lets the replication layer attach the new logs.
 //
 // Thread-safety: the callbacks run on the cluster layer's watch thread;
 // leads() may be called from any reactor thread.
@@ -25,6 +28,7 @@
 #include "broker/topic_registry.h"
 #include "cluster/cluster_node.h"
 #include "replication/partition_state.h"
+#include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 
@@ -34,6 +38,8 @@ class ClusterMember : public replication::ReplicaControl, public cluster::TopicS
       : node_id_(node_id), topics_(topics), admin_(admin) {}
 
   bool leads(std::string_view topic, std::int32_t partition) const;
+  /// Before the cluster node starts; may be null (nothing is replicated).
+  void set_replicas(replication::ReplicaManager* r) { replicas_ = r; }
 
   void apply(const std::string& topic, std::int32_t partition, const replication::PartitionState& state) override;
   void removed(const std::string& topic, std::int32_t partition) override;
@@ -46,6 +52,7 @@ class ClusterMember : public replication::ReplicaControl, public cluster::TopicS
   std::int32_t node_id_;
   TopicRegistry& topics_;
   AdminThread& admin_;
+  replication::ReplicaManager* replicas_ = nullptr;
   mutable std::shared_mutex mu_;
   std::set<std::pair<std::string, std::int32_t>, std::less<>> leading_;
 };

@@ -176,6 +176,8 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("default_replication_factor", default_replication_factor);
   flag("unclean_leader_election", unclean_leader_election);
   num("session_timeout_ms", session_timeout_ms);
+  num("min_insync_replicas", min_insync_replicas);
+  num("replica_lag_time_max_ms", replica_lag_time_max_ms);
   str("fetch_strategy", [&](const std::string& v) {
     auto s = io::parse_strategy(v);
     if (!s) throw std::invalid_argument("config key 'fetch_strategy': unknown strategy '" + v + "'");

@@ -100,6 +100,11 @@ struct Config {
   std::int32_t default_replication_factor = 1;       // topics created without one
   bool unclean_leader_election = false;              // elect a replica outside the ISR when none is live
   std::uint32_t session_timeout_ms = 4000;           // etcd lease of the broker's registration
+  // acks=all needs an ISR of at least this many replicas (min.insync.replicas;
+  // a topic may override it), and a follower that has not caught up for
+  // replica_lag_time_max_ms leaves the ISR (replica.lag.time.max.ms).
+  std::int32_t min_insync_replicas = 1;
+  std::int64_t replica_lag_time_max_ms = 30000;
   bool cluster_mode() const { return !cluster.empty(); }
 
   // Applies a TOML file's keys (same names as the fields, e.g.

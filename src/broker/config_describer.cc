@@ -94,6 +94,8 @@ std::vector<ConfigDescriber::Entry> ConfigDescriber::broker_topic_entries() cons
        ConfigType::int_, "largest record batch accepted"},
       {"message.timestamp.type", "CreateTime", "CreateTime", "log.message.timestamp.type", ConfigType::string,
        "timestamps are the producer's"},
+      {"min.insync.replicas", num(cfg_.min_insync_replicas), num(d.min_insync_replicas), "min.insync.replicas",
+       ConfigType::int_, "in-sync replicas an acks=all produce needs (cluster mode)"},
       {"retention.bytes", num(cfg_.retention_bytes), num(d.retention_bytes), "log.retention.bytes", ConfigType::long_,
        "partition size above which the oldest segments are deleted (-1: unlimited)"},
       {"retention.ms", num(cfg_.retention_ms), num(d.retention_ms), "log.retention.ms", ConfigType::long_,

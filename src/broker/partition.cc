@@ -113,7 +113,16 @@ std::int64_t Partition::restore_snapshot() {
   return start;
 }
 
-std::size_t Partition::replay_batches(std::int64_t from) {
+void Partition::relearn_producers() {
+  std::lock_guard lock(producers_mu_);
+  producers_ = ProducerStateManager{};
+  const std::int64_t from = std::max(log_->log_start_offset(), log_->log_end_offset() - kRelearnOffsets);
+  const std::size_t batches = replay_batches(from, false);
+  spdlog::info("{}-{}: producer state of {} producer(s) relearnt from {} batch header(s) from offset {}", topic_,
+               index_, producers_.producer_count(), batches, from);
+}
+
+std::size_t Partition::replay_batches(std::int64_t from, bool with_txns) {
   const std::int64_t end = log_->log_end_offset();
   std::int64_t next = from;
   std::size_t batches = 0;
@@ -139,6 +148,8 @@ std::size_t Partition::replay_batches(std::int64_t from) {
             auto marker = m && *m == h.total_size() ? log::parse_control_batch(control) : std::nullopt;
             if (marker) {
               producers_.on_marker(h.producer_id, h.producer_epoch);
+            }
+            if (marker && with_txns) {
               auto t = txns_->on_marker(h.producer_id, marker->type, h.base_offset, segment_base_of(h.base_offset),
                                         true);
               if (!t) spdlog::warn("{}-{}: transaction index: {}", topic_, index_, t.error().to_string());
@@ -146,7 +157,7 @@ std::size_t Partition::replay_batches(std::int64_t from) {
           } else if (h.producer_id >= 0) {
             producers_.record({h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta + 1},
                               h.base_offset, h.last_offset());
-            if (h.is_transactional()) txns_->on_data(h.producer_id, h.base_offset);
+            if (with_txns && h.is_transactional()) txns_->on_data(h.producer_id, h.base_offset);
           }
           ++batches;
           next = h.last_offset() + 1;
@@ -180,7 +191,7 @@ void Partition::write_producer_snapshot() {
   snapshot_offset_ = snap.offset;
 }
 
-Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_wait) {
+Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_wait, std::int32_t leader_epoch) {
   AppendResult out;
   // One batch per partition per request, as Kafka requires of magic-2 producers.
   if (batch.size() < log::kBatchHeaderSize) {
@@ -224,7 +235,8 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_
   const bool txn = h.is_transactional();
   const std::int64_t provisional = txn ? log_->log_end_offset() : -1;
   if (txn) txns_->on_data(id.producer_id, provisional);
-  auto r = log_->append(batch, will_wait ? log::PartitionLog::SyncBy::caller : log::PartitionLog::SyncBy::log);
+  auto r = log_->append(batch, will_wait ? log::PartitionLog::SyncBy::caller : log::PartitionLog::SyncBy::log,
+                        leader_epoch);
   if (txn) {
     if (r) txns_->data_appended(id.producer_id, provisional, r->base_offset);
     else txns_->data_failed(id.producer_id, provisional);
@@ -242,9 +254,9 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_
   return out;
 }
 
-Partition::ReadResult Partition::read(std::int64_t offset, std::uint32_t max_bytes) const {
+Partition::ReadResult Partition::read(std::int64_t offset, std::uint32_t max_bytes, bool to_log_end) const {
   ReadResult out;
-  auto r = log_->read(offset, max_bytes);
+  auto r = log_->read(offset, max_bytes, to_log_end ? log::PartitionLog::kLogEnd : log_->high_watermark());
   if (!r) {
     out.error = r.error().kafka_error_code();
     return out;
@@ -278,7 +290,7 @@ Partition::ReadResult Partition::read_committed(std::int64_t offset, std::uint32
   return out;
 }
 
-std::int64_t Partition::last_stable_offset() const { return txns_->last_stable_offset(log_->log_end_offset()); }
+std::int64_t Partition::last_stable_offset() const { return txns_->last_stable_offset(log_->high_watermark()); }
 
 std::vector<log::AbortedTxn> Partition::aborted_transactions(std::int64_t from, std::int64_t upper) const {
   return txns_->aborted(from, upper);
@@ -310,7 +322,8 @@ std::int16_t Partition::append_marker(std::int64_t producer_id, std::int16_t epo
   return kafka::to_wire(kafka::ErrorCode::none);
 }
 
-std::int64_t Partition::high_watermark() const { return log_->log_end_offset(); }
+std::int64_t Partition::high_watermark() const { return log_->high_watermark(); }
+std::int64_t Partition::log_end_offset() const { return log_->log_end_offset(); }
 std::int64_t Partition::log_start_offset() const { return log_->log_start_offset(); }
 std::int64_t Partition::flushed_offset() const { return log_->flushed_offset(); }
 

@@ -69,7 +69,9 @@ class Partition {
   // any sequence (see producer_state.h).
   // `will_wait`: the caller then calls on_flushed() for it (acks=all), which
   // starts its sync; otherwise a flush-every-append log schedules one itself.
-  AppendResult append(std::span<std::byte> batch, bool will_wait = false);
+  // `leader_epoch` >= 0 (cluster mode, this broker leads): stamped into the
+  // batch and recorded in the log's leader-epoch cache.
+  AppendResult append(std::span<std::byte> batch, bool will_wait = false, std::int32_t leader_epoch = -1);
 
   struct ReadResult {
     std::int16_t error = 0;
@@ -77,9 +79,10 @@ class Partition {
     std::uint64_t bytes = 0;
   };
   // Regions of whole batches from the batch containing `offset`, up to
-  // max_bytes (the first batch whole even if larger, KIP-74).
-  // offset == high watermark: no regions, no error.
-  ReadResult read(std::int64_t offset, std::uint32_t max_bytes) const;
+  // max_bytes (the first batch whole even if larger, KIP-74), below the
+  // high watermark -- or, for a follower replica (`to_log_end`), below the
+  // log end. offset at or past that limit: no regions, no error.
+  ReadResult read(std::int64_t offset, std::uint32_t max_bytes, bool to_log_end = false) const;
 
   // read() for isolation_level=read_committed: the same regions, cut at the
   // last stable offset (never a byte of an open transaction). Record bytes
@@ -100,8 +103,20 @@ class Partition {
   // Open transactions: producer id -> first offset.
   std::map<std::int64_t, std::int64_t> open_transactions() const { return txns_->open_transactions(); }
 
+  // The end of what consumers may read: the log end on a single node, the
+  // offset replicated to every in-sync replica in a cluster.
   std::int64_t high_watermark() const;
+  std::int64_t log_end_offset() const;
   std::int64_t log_start_offset() const;
+  // The high watermark moved (cluster mode): wakes fetches waiting for data
+  // as an append does.
+  void notify_high_watermark() { wake_appended(); }
+  // This broker became the partition's leader (cluster mode): its follower
+  // appends did not go through append(), so the idempotent producers' state
+  // is learnt again from the log's last kRelearnOffsets offsets, which the
+  // previous leader wrote; a retried batch it already holds is then
+  // answered as a duplicate.
+  void relearn_producers();
   // Earliest offset whose timestamp >= ts, or -1 when none.
   std::int64_t offset_for_timestamp(std::int64_t ts) const;
   std::int64_t flushed_offset() const;  // everything below is durable
@@ -168,7 +183,9 @@ class Partition {
   std::int64_t restore_snapshot();
   // Replays the batch headers from `from` to the log end into producers_
   // and txns_; returns how many batches it read.
-  std::size_t replay_batches(std::int64_t from);
+  // `with_txns` false: the producers only.
+  std::size_t replay_batches(std::int64_t from, bool with_txns = true);
+  static constexpr std::int64_t kRelearnOffsets = 200000;
   std::int64_t segment_base_of(std::int64_t offset) const;
   static std::int64_t wall_ms();
 

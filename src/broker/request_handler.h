@@ -51,6 +51,9 @@ class EventLoop;
 namespace nocopy::cluster {
 class ClusterNode;
 }
+namespace nocopy::replication {
+class ReplicaManager;
+}
 
 namespace nocopy::broker {
 
@@ -93,6 +96,11 @@ class RequestHandler {
     member_ = member;
   }
 
+  // Cluster mode: the replication layer (leader epochs, high watermarks,
+  // follower progress, acks=all waits). Null: every partition served here
+  // has its log end as high watermark. Before serving.
+  void set_replicas(replication::ReplicaManager* r) { replicas_ = r; }
+
   // The local partition when this broker serves it (single node: whenever it
   // exists; cluster mode: when it also leads it); else null with *error set
   // (unknown_topic_or_partition or not_leader_or_follower).
@@ -110,6 +118,8 @@ class RequestHandler {
   void produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame, net::EventLoop& loop,
                Done& done);
   void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done);
+  void replica_fetch_checks(const std::string& topic, const kafka::FetchRequest::Partition& p, std::int32_t replica_id,
+                            std::shared_ptr<Partition>& part, std::int16_t& error) const;
   void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done);
   void offset_for_leader_epoch(const Header& h, const kafka::OffsetForLeaderEpochRequest& req, Done& done);
   // Cluster mode: the partition's current leader epoch as etcd last said; -1
@@ -153,6 +163,7 @@ class RequestHandler {
   GroupsService* groups_ = nullptr;
   cluster::ClusterNode* cluster_ = nullptr;
   const ClusterMember* member_ = nullptr;
+  replication::ReplicaManager* replicas_ = nullptr;
   TxnService* txn_ = nullptr;
   // Created on first use from <data_dir>/producer_ids (the reserved-id high
   // mark, rewritten and fsync'd once per 1000 ids).

@@ -57,6 +57,7 @@ std::optional<Range> numeric_range(std::string_view name) {
   if (name == "flush.messages") return Range{1, kLongMax, "long"};
   if (name == "delete.retention.ms" || name == "min.compaction.lag.ms") return Range{0, kLongMax, "long"};
   if (name == "max.compaction.lag.ms") return Range{1, kLongMax, "long"};
+  if (name == "min.insync.replicas") return Range{1, kIntMax, "int"};
   return std::nullopt;
 }
 
@@ -97,7 +98,8 @@ void fsync_path(const std::filesystem::path& p, int flags) {
 std::vector<std::string> TopicConfig::names() {
   std::vector<std::string> out = {"cleanup.policy",        "delete.retention.ms",   "flush.messages",
                                   "flush.ms",              "max.compaction.lag.ms", "max.message.bytes",
-                                  "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "retention.bytes",
+                                  "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "min.insync.replicas",
+                                  "retention.bytes",
                                   "retention.ms",          "segment.bytes"};
   for (const auto& f : kFixed) out.emplace_back(f.name);
   std::sort(out.begin(), out.end());
@@ -146,6 +148,7 @@ Config TopicConfig::apply(const Config& base, const Overrides& overrides) {
   if (auto v = get("retention.bytes")) c.retention_bytes = *v;
   if (auto v = get("segment.bytes")) c.segment_bytes = static_cast<std::uint64_t>(*v);
   if (auto v = get("max.message.bytes")) c.max_message_bytes = static_cast<std::int32_t>(*v);
+  if (auto v = get("min.insync.replicas")) c.min_insync_replicas = static_cast<std::int32_t>(*v);
   if (auto it = overrides.find("cleanup.policy"); it != overrides.end()) c.cleanup_policy = std::string(trim(it->second));
   if (auto v = get("delete.retention.ms")) c.delete_retention_ms = *v;
   if (auto v = get("min.compaction.lag.ms")) c.min_compaction_lag_ms = *v;

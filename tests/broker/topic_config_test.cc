@@ -58,7 +58,7 @@ TEST(TopicConfigCheck, RejectsUnknownNamesAndBadValuesWithAReason) {
     const char* says;
   };
   for (auto c : std::vector<Case>{{"no.such.config", "1", "unknown topic configuration no.such.config"},
-                                  {"min.insync.replicas", "1", "unknown"},
+                                  {"min.insync.replicas", "0", "must be 1.."},
                                   {"retention.ms", "abc", "expected a long"},
                                   {"retention.ms", "", "expected a long"},
                                   {"retention.ms", "12x", "expected a long"},

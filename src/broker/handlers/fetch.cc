@@ -7,6 +7,10 @@
 // last stable offset (Partition::read_committed cuts the regions there) plus
 // the aborted transactions from the transaction index; the client filters
 // aborted records, as with Kafka, so the record bytes stay zero copy.
+// A follower broker (replica_id >= 0, cluster mode) is served by the same
+// path, up to the log end instead of the high watermark; its fetch offset is
+// its log end, which the replication layer records (the high watermark and
+// the ISR follow from it).
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -15,6 +19,7 @@
 
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
+#include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 
@@ -35,6 +40,7 @@ struct FetchTopicReq {
 };
 struct FetchReq {
   kafka::RequestHeader header;
+  std::int32_t replica_id = -1;  // >= 0: a follower broker
   std::int32_t max_wait_ms = 0;
   std::int32_t min_bytes = 0;
   std::int32_t max_bytes = 0x7fffffff;
@@ -70,14 +76,19 @@ std::uint64_t read_all(const FetchReq& req, std::vector<std::vector<PartitionRea
       r.lso = pr.p->last_stable_offset();
       r.hw = pr.p->high_watermark();
       r.log_start = pr.p->log_start_offset();
-      if (pr.fetch_offset < r.log_start || pr.fetch_offset > r.hw) {
+      // An offset between the high watermark and the log end is answered
+      // with no records, no error (as Kafka does).
+      const std::int64_t log_end = pr.p->log_end_offset();
+      if (pr.fetch_offset < r.log_start || pr.fetch_offset > log_end) {
         r.error = code(ErrorCode::offset_out_of_range);
         continue;
       }
-      const std::int64_t end = req.read_committed ? r.lso : r.hw;
+      const bool follower = req.replica_id >= 0;
+      const std::int64_t end = follower ? log_end : req.read_committed ? r.lso : r.hw;
       if (pr.fetch_offset >= end || budget <= 0 || pr.max_bytes <= 0) continue;
       auto limit = static_cast<std::uint32_t>(std::min<std::int64_t>(pr.max_bytes, budget));
-      r.data = req.read_committed ? pr.p->read_committed(pr.fetch_offset, limit) : pr.p->read(pr.fetch_offset, limit);
+      r.data = req.read_committed && !follower ? pr.p->read_committed(pr.fetch_offset, limit)
+                                               : pr.p->read(pr.fetch_offset, limit, follower);
       if (req.read_committed && r.data.bytes > 0) r.aborted = pr.p->aborted_transactions(pr.fetch_offset, r.lso);
       if (r.data.error) {
         r.error = r.data.error;
@@ -184,6 +195,26 @@ struct FetchWait : std::enable_shared_from_this<FetchWait> {
 
 }  // namespace
 
+// Cluster mode: a client naming another leader epoch is fenced
+// (FENCED_LEADER_EPOCH when older, UNKNOWN_LEADER_EPOCH when newer); a
+// follower's fetch offset is its log end, which the leader records.
+void RequestHandler::replica_fetch_checks(const std::string& topic, const kafka::FetchRequest::Partition& p,
+                                          std::int32_t replica_id, std::shared_ptr<Partition>& part,
+                                          std::int16_t& error) const {
+  auto view = replicas_->view(topic, p.partition);
+  if (!view) return;
+  if (view->role != replication::Role::leader) {
+    part = nullptr;
+    error = code(ErrorCode::not_leader_or_follower);
+  } else if (p.current_leader_epoch >= 0 && p.current_leader_epoch != view->leader_epoch) {
+    part = nullptr;
+    error = code(p.current_leader_epoch < view->leader_epoch ? ErrorCode::fenced_leader_epoch
+                                                             : ErrorCode::unknown_leader_epoch);
+  } else if (replica_id >= 0) {
+    replicas_->on_follower_fetch(topic, p.partition, replica_id, p.fetch_offset);
+  }
+}
+
 void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventLoop& loop, Done& done) {
   FetchReq req;
   req.header = h;
@@ -191,6 +222,7 @@ void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventL
   req.min_bytes = in.min_bytes;
   req.max_bytes = in.max_bytes;
   req.read_committed = in.isolation_level == 1;
+  req.replica_id = in.replica_id;
   req.topics.reserve(in.topics.size());
   for (auto& t : in.topics) {
     auto& rt = req.topics.emplace_back();
@@ -199,6 +231,7 @@ void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventL
     for (auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back(FetchPartitionReq{p.partition, p.fetch_offset, p.partition_max_bytes, nullptr, 0});
       rp.p = served(rt.name, p.partition, &rp.error);
+      if (rp.p && replicas_) replica_fetch_checks(rt.name, p, in.replica_id, rp.p, rp.error);
     }
   }
 

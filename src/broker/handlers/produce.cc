@@ -5,7 +5,11 @@
 // Record batches stay views into the request frame; the log patches their
 // baseOffset in place. acks=-1 under a syncing flush policy waits for the
 // partitions' flushed offsets (ProduceWait): the log's flusher notifies, we
-// never sync here.
+// never sync here. In cluster mode only the partition's leader appends
+// (NOT_LEADER_OR_FOLLOWER elsewhere), stamping its leader epoch; acks=-1
+// needs an ISR of min.insync.replicas (NOT_ENOUGH_REPLICAS) and is parked,
+// like a flush wait, until the high watermark passes the batch
+// (replication::ReplicaManager) or the request's timeout (REQUEST_TIMED_OUT).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,6 +18,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +30,7 @@
 #include "io/file.h"
 #include "kafka/topic_name.h"
 #include "log/record_batch.h"
+#include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 
@@ -32,9 +38,12 @@ using namespace handlers;
 
 namespace {
 
+// One thing a partition's acks=-1 answer waits for: its flush, or (cluster
+// mode) its replication to the ISR. A partition may have both entries.
 struct FlushWaitEntry {
   std::shared_ptr<Partition> part;
   std::int64_t last = 0;
+  replication::ReplicaManager* replicas = nullptr;  // non-null: wait for the high watermark instead
   std::size_t topic = 0;      // index in ProduceResponse::responses
   std::size_t partition = 0;  // index in that topic's partitions
 };
@@ -105,8 +114,18 @@ struct ProduceWait {
     metrics.produce_waiting(1);
     wait->timer =
         loop.run_after(std::chrono::milliseconds(std::max<std::int32_t>(timeout_ms, 0)), [wait] { wait->expire(); });
-    for (std::size_t i = 0; i < to_flush.size(); ++i)
-      to_flush[i].part->on_flushed(to_flush[i].last, &loop, [wait, i](std::int16_t error) { wait->flushed(i, error); });
+    for (std::size_t i = 0; i < to_flush.size(); ++i) {
+      const FlushWaitEntry& e = to_flush[i];
+      if (e.replicas == nullptr) {
+        e.part->on_flushed(e.last, &loop, [wait, i](std::int16_t error) { wait->flushed(i, error); });
+        continue;
+      }
+      // Completed by whichever thread moves the high watermark: back to our loop.
+      net::EventLoop* l = &loop;
+      e.replicas->wait_for_high_watermark(e.part->topic(), e.part->index(), e.last, [wait, i, l](std::int16_t error) {
+        l->post([wait, i, error] { wait->flushed(i, error); });
+      });
+    }
   }
 };
 
@@ -119,60 +138,54 @@ struct ProduceScope {
   Metrics& metrics;
   const RequestHandler& handler;
   TxnService* txn;  // null: transactional batches are not verified
+  replication::ReplicaManager* replicas;  // null: single node
 };
 
-// Checks one partition's records and appends them, filling in `pr`. Returns
-// the partition when its answer waits for a flush (acks=-1 under a syncing
-// policy; `last` is then the last offset appended), else null.
-std::shared_ptr<Partition> append_partition(const ProduceScope& s, const std::string& topic, const Config& tcfg,
-                                            kafka::ProduceRequest::PartitionData& p,
-                                            kafka::ProduceResponse::PartitionResponse& pr, std::int64_t& last) {
+// Checks one partition's records and appends them, filling in `pr`. Adds
+// what its answer waits for to `waits` with slot (ti, pi): acks=-1 waits for
+// the flush under a syncing policy and, in cluster mode, for the high
+// watermark.
+void append_partition(const ProduceScope& s, const std::string& topic, const Config& tcfg,
+                      kafka::ProduceRequest::PartitionData& p, kafka::ProduceResponse::PartitionResponse& pr,
+                      std::vector<FlushWaitEntry>& waits, std::size_t ti, std::size_t pi) {
+  auto fail = [&](ErrorCode e) { pr.error_code = code(e); };
   pr.index = p.index;
   pr.log_start_offset = 0;
-  if (s.version < 3) {
-    pr.error_code = code(ErrorCode::unsupported_version);
-    return nullptr;
-  }
-  if (s.acks != 0 && s.acks != 1 && s.acks != -1) {
-    pr.error_code = code(ErrorCode::invalid_required_acks);
-    return nullptr;
-  }
-  if (!kafka::is_valid_topic_name(topic) || topic == kOffsetsTopic || topic == kTxnStateTopic) {
-    pr.error_code = code(ErrorCode::invalid_topic_exception);
-    return nullptr;
-  }
+  if (s.version < 3) return fail(ErrorCode::unsupported_version);
+  if (s.acks != 0 && s.acks != 1 && s.acks != -1) return fail(ErrorCode::invalid_required_acks);
+  if (!kafka::is_valid_topic_name(topic) || topic == kOffsetsTopic || topic == kTxnStateTopic)
+    return fail(ErrorCode::invalid_topic_exception);
   auto part = s.handler.served(topic, pr.index, &pr.error_code);
-  if (!part) return nullptr;
+  if (!part) return;
   pr.log_start_offset = part->log_start_offset();
   const auto records = p.records.bytes;
-  if (p.records.is_null || records.empty()) {
-    pr.error_code = code(ErrorCode::invalid_record);
-    return nullptr;
-  }
+  if (p.records.is_null || records.empty()) return fail(ErrorCode::invalid_record);
   // A transactional batch must belong to its producer's ongoing transaction
   // with this partition added (the coordinator says).
   if (s.txn && records.size() >= log::kBatchHeaderSize) {
     const log::BatchHeader bh = log::parse_batch_header(records);
     if (bh.is_transactional() && !bh.is_control() && bh.producer_id >= 0) {
       const auto e = s.txn->coordinator().verify_partition(bh.producer_id, bh.producer_epoch, topic, pr.index);
-      if (e != ErrorCode::none) {
-        pr.error_code = code(e);
-        return nullptr;
-      }
+      if (e != ErrorCode::none) return fail(e);
     }
   }
+  std::optional<replication::ReplicaManager::View> view;
+  if (s.replicas != nullptr) view = s.replicas->view(topic, pr.index);
+  if (view && view->role != replication::Role::leader) return fail(ErrorCode::not_leader_or_follower);
+  if (view && s.acks == -1 && view->isr_size < static_cast<std::size_t>(std::max(tcfg.min_insync_replicas, 1)))
+    return fail(ErrorCode::not_enough_replicas);
   // The records are a view into the (writable) request frame: patch in place.
   auto mut = s.frame.subspan(static_cast<std::size_t>(records.data() - s.frame.data()), records.size());
   const bool will_wait = s.acks == -1 && tcfg.flush != FlushMode::never;
-  auto ar = part->append(mut, will_wait);
+  auto ar = part->append(mut, will_wait, view ? view->leader_epoch : -1);
   pr.error_code = ar.error;
-  if (ar.error != code(ErrorCode::none)) return nullptr;
+  if (ar.error != code(ErrorCode::none)) return;
   pr.base_offset = ar.base_offset;
   pr.log_append_time_ms = ar.log_append_time;
   s.metrics.on_produce(mut.size());
-  if (!will_wait) return nullptr;
-  last = ar.last_offset;
-  return part;
+  if (view) s.replicas->on_leader_append(topic, pr.index);
+  if (will_wait) waits.push_back({part, ar.last_offset, nullptr, ti, pi});
+  if (view && s.acks == -1) waits.push_back({part, ar.last_offset, s.replicas, ti, pi});
 }
 
 void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
@@ -188,10 +201,9 @@ void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
 
 void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
                              net::EventLoop& loop, Done& done) {
-  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_};
+  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_, replicas_};
   kafka::ProduceResponse res;
-  // acks=-1 under a syncing policy: (partition, last appended offset, where
-  // its answer is in `res`).
+  // acks=-1: what each partition's answer waits for (flush, high watermark).
   std::vector<FlushWaitEntry> to_flush;
   res.responses.reserve(req.topics.size());
   for (auto& t : req.topics) {
@@ -203,9 +215,7 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
     const auto tcfg = topics_.config_of(tr.name);
     for (auto& p : t.partitions) {
       auto& pr = tr.partitions.emplace_back();
-      std::int64_t last = 0;
-      if (auto part = append_partition(scope, tr.name, *tcfg, p, pr, last))
-        to_flush.push_back({std::move(part), last, res.responses.size() - 1, tr.partitions.size() - 1});
+      append_partition(scope, tr.name, *tcfg, p, pr, to_flush, res.responses.size() - 1, tr.partitions.size() - 1);
     }
   }
   if (drop_produce_every_ && (produce_count_.fetch_add(1) + 1) % drop_produce_every_ == 0) {

@@ -1,0 +1,294 @@
+#include "replication/replica_fetcher.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "kafka/error_code.h"
+#include "kafka/messages.h"
+#include "log/partition_log.h"
+#include "log/record_batch.h"
+#include "replication/replica_manager.h"
+
+namespace nocopy::replication {
+
+namespace {
+constexpr std::int16_t kFetchVersion = 11;
+constexpr std::int16_t kEpochVersion = 3;  // the first with replica_id
+constexpr int kConnectTimeoutMs = 3000;
+constexpr int kCallTimeoutMs = 10000;  // beyond the fetch's own max wait
+constexpr int kIdleWaitMs = 200;
+
+// The longest prefix of `b` made of whole batches (a fetch answer may end
+// inside one, as Kafka's).
+std::size_t whole_batches(std::span<const std::byte> b) {
+  std::size_t pos = 0;
+  while (pos + log::kBatchHeaderSize <= b.size()) {
+    const log::BatchHeader h = log::parse_batch_header(b.subspan(pos));
+    if (h.batch_length <= 0 || pos + h.total_size() > b.size()) break;
+    pos += h.total_size();
+  }
+  return pos;
+}
+
+template <class Topics>
+auto& topic_entry(Topics& topics, const std::string& name) {
+  auto t = std::find_if(topics.begin(), topics.end(), [&](const auto& x) { return x.topic == name; });
+  if (t != topics.end()) return *t;
+  auto& added = topics.emplace_back();
+  added.topic = name;
+  return added;
+}
+}  // namespace
+
+ReplicaFetcher::ReplicaFetcher(ReplicaManager& mgr, std::int32_t leader_id) : mgr_(mgr), leader_id_(leader_id) {
+  thread_ = std::thread([this] { run(); });
+}
+
+ReplicaFetcher::~ReplicaFetcher() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReplicaFetcher::set_partitions(const std::vector<Key>& keys) {
+  {
+    std::lock_guard lk(mu_);
+    std::map<Key, Part> next;
+    for (const Key& k : keys) {
+      auto it = parts_.find(k);
+      next[k] = it == parts_.end() ? Part{} : it->second;
+    }
+    parts_ = std::move(next);
+  }
+  cv_.notify_all();
+}
+
+void ReplicaFetcher::set_endpoint(std::optional<BrokerEndpoint> ep) {
+  {
+    std::lock_guard lk(mu_);
+    if (ep == endpoint_) return;
+    endpoint_ = std::move(ep);
+    endpoint_changed_ = true;
+  }
+  cv_.notify_all();
+}
+
+ReplicaFetcher::Stats ReplicaFetcher::stats() const {
+  std::lock_guard lk(mu_);
+  return stats_;
+}
+
+void ReplicaFetcher::mark(const Key& k, std::int32_t epoch) {
+  std::lock_guard lk(mu_);
+  if (auto it = parts_.find(k); it != parts_.end()) it->second.epoch = epoch;
+}
+
+void ReplicaFetcher::backoff() {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, std::chrono::milliseconds(mgr_.options().fetch_backoff_ms), [this] { return stopping_; });
+}
+
+void ReplicaFetcher::run() {
+  std::string last_error;
+  for (;;) {
+    std::map<Key, Part> parts;
+    BrokerEndpoint ep;
+    // Lock order: the manager's lock, then this one (the manager calls
+    // set_partitions under its lock), so the manager is asked only after
+    // this lock is released.
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, std::chrono::milliseconds(kIdleWaitMs),
+                   [this] { return stopping_ || (!parts_.empty() && endpoint_); });
+      if (stopping_) return;
+      if (parts_.empty() || !endpoint_) continue;
+      if (endpoint_changed_) {
+        client_.close();
+        endpoint_changed_ = false;
+      }
+      ep = *endpoint_;
+      parts = parts_;
+    }
+    std::vector<Key> keys, unreconciled;
+    for (const auto& [k, p] : parts) {
+      keys.push_back(k);
+      auto st = mgr_.state_of(k.first, k.second);
+      if (!st || p.epoch != st->leader_epoch) unreconciled.push_back(k);
+    }
+    if (!client_.connected() && !client_.connect(ep.host, ep.port, kConnectTimeoutMs)) {
+      if (client_.error() != last_error) spdlog::warn("replica fetcher for leader {}: {}", leader_id_, client_.error());
+      last_error = client_.error();
+      backoff();
+      continue;
+    }
+    bool ok = unreconciled.empty() || reconcile(unreconciled);
+    if (ok) ok = fetch(keys);
+    if (ok) {
+      last_error.clear();
+      continue;
+    }
+    if (!client_.connected() && client_.error() != last_error) {
+      spdlog::warn("replica fetcher for leader {}: {}", leader_id_, client_.error());
+      last_error = client_.error();
+    }
+    backoff();
+  }
+}
+
+bool ReplicaFetcher::reconcile(const std::vector<Key>& keys) {
+  kafka::OffsetForLeaderEpochRequest req;
+  req.replica_id = mgr_.options().node_id;
+  std::map<Key, std::int32_t> asked;  // key -> the local latest epoch asked about
+  for (const Key& k : keys) {
+    auto st = mgr_.state_of(k.first, k.second);
+    LogHandle log = mgr_.log_of(k.first, k.second);
+    if (!st || !log) continue;
+    auto latest = log.log->leader_epochs().latest();
+    if (!latest) {
+      // No epoch recorded: nothing this replica wrote as a leader can diverge.
+      mark(k, st->leader_epoch);
+      continue;
+    }
+    auto& t = topic_entry(req.topics, k.first);
+    auto& p = t.partitions.emplace_back();
+    p.partition = k.second;
+    p.current_leader_epoch = st->leader_epoch;
+    p.leader_epoch = latest->epoch;
+    asked[k] = latest->epoch;
+  }
+  if (req.topics.empty()) return true;
+  kafka::OffsetForLeaderEpochResponse res;
+  if (!client_.call(req, kEpochVersion, res, frame_, kCallTimeoutMs)) return false;
+  bool any = false;
+  for (const auto& t : res.topics) {
+    for (const auto& p : t.partitions) {
+      const Key k{t.topic, p.partition};
+      auto a = asked.find(k);
+      auto st = mgr_.state_of(k.first, k.second);
+      LogHandle log = mgr_.log_of(k.first, k.second);
+      if (a == asked.end() || !st || !log) continue;
+      if (p.error_code != 0) {
+        spdlog::debug("replica fetcher {}-{}: OffsetForLeaderEpoch error {}", k.first, k.second, p.error_code);
+        continue;
+      }
+      any = true;
+      // An older epoch answered and cut our log: compare again with the new latest epoch.
+      const bool cut = truncate_divergent(k, *log.log, a->second, p.leader_epoch, p.end_offset);
+      if (!(cut && p.leader_epoch != a->second)) mark(k, st->leader_epoch);
+    }
+  }
+  return any;
+}
+
+bool ReplicaFetcher::truncate_divergent(const Key& k, log::PartitionLog& log, std::int32_t asked,
+                                        std::int32_t epoch, std::int64_t end_offset) {
+  // Undefined (-1, -1): the leader knows no epoch this old; the fetch's
+  // range check decides (OFFSET_OUT_OF_RANGE truncates to its high watermark).
+  if (end_offset < 0 || epoch < 0) return false;
+  const std::int64_t leo = log.log_end_offset();
+  // Where that epoch ends here: the log end when it is our latest.
+  std::int64_t local_end = leo;
+  if (epoch != asked) {
+    const auto e = log.end_offset_for_epoch(epoch);
+    if (e.end_offset >= 0) local_end = e.end_offset;
+  }
+  const std::int64_t target = std::min(end_offset, local_end);
+  if (target >= leo) return false;
+  auto r = log.truncate_to(target);
+  if (!r) {
+    spdlog::error("replica {}-{}: truncation to {} failed: {}", k.first, k.second, target, r.error().to_string());
+    return false;
+  }
+  spdlog::info("replica {}-{}: truncated a divergent tail from {} to {} (leader {}: epoch {} ends at {})", k.first,
+               k.second, leo, *r, leader_id_, epoch, end_offset);
+  std::lock_guard lk(mu_);
+  ++stats_.truncations;
+  return true;
+}
+
+bool ReplicaFetcher::fetch(const std::vector<Key>& keys) {
+  const ReplicaOptions& o = mgr_.options();
+  kafka::FetchRequest req;
+  req.replica_id = o.node_id;
+  req.max_wait_ms = o.fetch_max_wait_ms;
+  req.min_bytes = 1;
+  req.max_bytes = o.fetch_response_max_bytes;
+  std::map<Key, LogHandle> logs;
+  std::map<Key, Part> parts;
+  {
+    std::lock_guard lk(mu_);
+    parts = parts_;
+  }
+  for (const Key& k : keys) {
+    auto it = parts.find(k);
+    auto st = mgr_.state_of(k.first, k.second);
+    if (it == parts.end() || !st || it->second.epoch != st->leader_epoch) continue;  // not reconciled
+    LogHandle log = mgr_.log_of(k.first, k.second);
+    if (!log) continue;
+    auto& p = topic_entry(req.topics, k.first).partitions.emplace_back();
+    p.partition = k.second;
+    p.current_leader_epoch = st->leader_epoch;
+    p.fetch_offset = log.log->log_end_offset();
+    p.log_start_offset = log.log->log_start_offset();
+    p.partition_max_bytes = o.fetch_max_bytes;
+    logs[k] = std::move(log);
+  }
+  if (req.topics.empty()) return false;  // nothing reconciled yet: back off
+  kafka::FetchResponse res;
+  if (!client_.call(req, kFetchVersion, res, frame_, o.fetch_max_wait_ms + kCallTimeoutMs)) return false;
+  bool any = false;
+  for (const auto& t : res.responses) {
+    for (const auto& p : t.partitions) {
+      const Key k{t.topic, p.partition_index};
+      auto l = logs.find(k);
+      if (l != logs.end() && take(k, *l->second.log, p)) any = true;
+    }
+  }
+  return any;
+}
+
+bool ReplicaFetcher::take(const Key& k, log::PartitionLog& log, const kafka::FetchResponse::PartitionData& p) {
+  if (p.error_code == kafka::to_wire(kafka::ErrorCode::offset_out_of_range)) {
+    if (p.log_start_offset > log.log_end_offset()) {
+      if (auto r = log.truncate_fully_and_start_at(p.log_start_offset); !r)
+        spdlog::error("replica {}-{}: cannot restart the log at {}: {}", k.first, k.second, p.log_start_offset,
+                      r.error().to_string());
+    } else if (p.high_watermark >= 0 && p.high_watermark < log.log_end_offset()) {
+      // Ahead of the leader's log: everything below its high watermark is
+      // committed and identical here; what is above may have diverged.
+      auto r = log.truncate_to(p.high_watermark);
+      spdlog::info("replica {}-{}: log end past the leader's; truncated to its high watermark {}{}", k.first,
+                   k.second, p.high_watermark, r ? "" : " failed: " + r.error().to_string());
+    }
+    mark(k, -1);  // reconcile again
+    return false;
+  }
+  if (p.error_code != 0) {
+    spdlog::debug("replica fetcher {}-{}: fetch error {}", k.first, k.second, p.error_code);
+    return false;
+  }
+  const std::size_t whole = whole_batches(p.records.bytes);
+  if (whole > 0) {
+    // A writable view of our own receive buffer (the records are a view into it).
+    const auto at = static_cast<std::size_t>(p.records.bytes.data() - frame_.data());
+    auto r = log.append_replicated(std::span<std::byte>(frame_).subspan(at, whole));
+    if (!r) {
+      spdlog::warn("replica {}-{}: append of the leader's batches failed: {}", k.first, k.second,
+                   r.error().to_string());
+      mark(k, -1);
+      return false;
+    }
+    std::lock_guard lk(mu_);
+    ++stats_.fetches;
+    stats_.bytes += whole;
+  }
+  mgr_.follower_high_watermark(k.first, k.second, p.high_watermark);
+  return true;
+}
+
+}  // namespace nocopy::replication
