@@ -28,7 +28,7 @@ struct BrokerFlags {
   std::int64_t producer_id_expiration_ms = -2;
   std::string cleanup_policy;
   std::int64_t delete_retention_ms = -1, min_compaction_lag_ms = -1, max_compaction_lag_ms = -1;
-  std::int64_t cleaner_threads = -1, cleaner_backoff_ms = -1, offsets_segment_bytes = -1;
+  std::int64_t cleaner_threads = -1, cleaner_backoff_ms = -1, offsets_segment_bytes = -1, cleaner_dedupe_bytes = -1;
   double min_cleanable_dirty_ratio = -1, cleaner_io_max_bytes_per_second = -1;
   bool no_metrics = false;
   std::string cluster, rack, unclean;
@@ -116,6 +116,10 @@ void add_compaction_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{64}));
   cmd->add_option("--log-cleaner-io-max-bytes-per-second", f->cleaner_io_max_bytes_per_second,
                   "cap on the cleaners' reads, all threads together [unlimited]");
+  cmd->add_option("--log-cleaner-dedupe-buffer-size", f->cleaner_dedupe_bytes,
+                  "memory for the cleaners' key -> offset maps, all threads together; a dirty section with more "
+                  "keys is cleaned over several passes [134217728]")
+      ->check(CLI::Range(std::int64_t{4096}, std::numeric_limits<std::int64_t>::max()));
   cmd->add_option("--log-cleaner-backoff-ms", f->cleaner_backoff_ms,
                   "how long an idle cleaner sleeps before looking for dirty logs again [15000]")
       ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
@@ -189,6 +193,7 @@ void apply_compaction_flags(const BrokerFlags& f, broker::Config& cfg) {
   if (f.min_cleanable_dirty_ratio >= 0) cfg.min_cleanable_dirty_ratio = f.min_cleanable_dirty_ratio;
   if (f.cleaner_threads >= 0) cfg.cleaner_threads = static_cast<std::uint32_t>(f.cleaner_threads);
   if (f.cleaner_backoff_ms >= 1) cfg.cleaner_backoff_ms = f.cleaner_backoff_ms;
+  if (f.cleaner_dedupe_bytes > 0) cfg.cleaner_dedupe_buffer_size = static_cast<std::uint64_t>(f.cleaner_dedupe_bytes);
   if (f.cleaner_io_max_bytes_per_second >= 0) cfg.cleaner_io_max_bytes_per_second = f.cleaner_io_max_bytes_per_second;
   if (f.offsets_segment_bytes > 0) cfg.offsets_segment_bytes = static_cast<std::uint64_t>(f.offsets_segment_bytes);
   cfg.check_cleaner();

@@ -1,12 +1,12 @@
 // BatchDecompressor: reads the records inside a compressed RecordBatch v2 --
-// only for ListOffsets by timestamp, where Kafka answers the first *record*
+// for ListOffsets by timestamp, where Kafka answers the first *record*
 // with timestamp >= the target, which for a compressed batch means looking
 // inside it. The produce and fetch paths never decompress: batches pass
 // through as the producer compressed them.
 //
-// Codecs (attributes bits 0-2): 1 gzip (zlib, gzip or zlib framing), 2 snappy
-// (xerial framing as the Java/librdkafka/kafka-python producers write it, or a
-// raw snappy block), 3 lz4 (LZ4 frame, KIP-57), 4 zstd (one or more frames).
+// (The log cleaner also decompresses, to compact the records of compressed
+// batches.) The codecs are log/record_codec.h's: 1 gzip, 2 snappy (xerial
+// framing or a raw block), 3 lz4 (LZ4 frame, KIP-57), 4 zstd.
 //
 // Input is untrusted (whatever a producer sent, CRC-valid): every function
 // bounds its output by `max_out` bytes (a decompression bomb stops there and

@@ -91,6 +91,7 @@ void Config::check_cleaner() const {
     throw std::invalid_argument("min_cleanable_dirty_ratio: must be in [0, 1]");
   if (cleaner_threads > 64) throw std::invalid_argument("cleaner_threads: at most 64");
   if (cleaner_backoff_ms < 1) throw std::invalid_argument("cleaner_backoff_ms: must be >= 1");
+  if (cleaner_dedupe_buffer_size < 4096) throw std::invalid_argument("cleaner_dedupe_buffer_size: must be >= 4096");
   if (offsets_segment_bytes < 1024 || offsets_segment_bytes > 2147483647)
     throw std::invalid_argument("offsets_segment_bytes: must be 1024..2147483647");
 }
@@ -160,6 +161,7 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("max_compaction_lag_ms", max_compaction_lag_ms);
   num("cleaner_threads", cleaner_threads);
   num("cleaner_backoff_ms", cleaner_backoff_ms);
+  num("cleaner_dedupe_buffer_size", cleaner_dedupe_buffer_size);
   num("offsets_segment_bytes", offsets_segment_bytes);
   auto real = [&](const char* key, double& field) {
     if (auto* node = t.get(key)) {

@@ -82,6 +82,9 @@ struct Config {
   // shared between the threads (<= 0 or the maximum double: unlimited).
   double cleaner_io_max_bytes_per_second = std::numeric_limits<double>::max();
   std::int64_t cleaner_backoff_ms = 15000;         // log.cleaner.backoff.ms: idle cleaner's sleep
+  // log.cleaner.dedupe.buffer.size: the cleaners' offset maps, all threads
+  // together (each key accounted as its bytes + 64).
+  std::uint64_t cleaner_dedupe_buffer_size = 128ull << 20;
   // offsets.topic.segment.bytes: segment.bytes of __consumer_offsets when it is created.
   std::uint64_t offsets_segment_bytes = 100ull << 20;
 

@@ -3,12 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
 
 #include "broker/metrics.h"
+#include "io/file.h"
 #include "log/log_cleaner.h"
 #include "log/partition_log.h"
+#include "log/record_batch.h"
 
 namespace nocopy::broker {
 
@@ -91,14 +94,14 @@ LogCleanerPool::Eligibility LogCleanerPool::assess(log::PartitionLog& log, const
   bool first_dirty = true;
   for (const auto& s : log.sealed_segments()) {
     const std::uint64_t size = s->committed().size;
-    if (s->base_offset() < checkpoint) {
+    if (s->committed().next_offset <= checkpoint) {
       e.clean_bytes += size;
       continue;
     }
     const std::int64_t newest = s->max_timestamp();
     if (cfg.min_compaction_lag_ms > 0 && newest > now_ms - cfg.min_compaction_lag_ms) break;
     if (first_dirty && cfg.max_compaction_lag_ms < std::numeric_limits<std::int64_t>::max() &&
-        newest <= now_ms - cfg.max_compaction_lag_ms)
+        log::LogCleaner::first_timestamp(*s).value_or(newest) <= now_ms - cfg.max_compaction_lag_ms)
       e.forced = true;
     first_dirty = false;
     e.dirty_bytes += size;
@@ -107,6 +110,26 @@ LogCleanerPool::Eligibility LogCleanerPool::assess(log::PartitionLog& log, const
   e.ratio = static_cast<double>(e.dirty_bytes) / static_cast<double>(e.clean_bytes + e.dirty_bytes);
   e.eligible = e.forced || e.ratio >= cfg.min_cleanable_dirty_ratio;
   return e;
+}
+
+bool LogCleanerPool::roll_if_lagging(log::PartitionLog& log, const Config& cfg, std::int64_t now_ms) {
+  if (cfg.max_compaction_lag_ms == std::numeric_limits<std::int64_t>::max()) return false;
+  const std::int64_t active_base = log.segment_base_offsets().back();
+  if (log.log_end_offset() <= active_base) return false;  // empty
+  // The active segment's first batch header.
+  auto r = log.read(active_base, log::kBatchHeaderSize);
+  if (!r || r->regions.empty() || r->regions.front().length < log::kBatchHeaderSize) return false;
+  std::array<std::byte, log::kBatchHeaderSize> head{};
+  const buf::FileRegion& reg = r->regions.front();
+  if (auto n = reg.file->pread_full(head, reg.offset); !n || *n != head.size()) return false;
+  const log::BatchHeader h = log::parse_batch_header(head);
+  const std::int64_t first = h.log_append_time() ? h.max_timestamp : h.base_timestamp;
+  if (first > now_ms - cfg.max_compaction_lag_ms) return false;
+  if (auto r = log.roll(); !r) {
+    spdlog::warn("log cleaner: {}: rolling for max.compaction.lag.ms: {}", log.dir().string(), r.error().to_string());
+    return false;
+  }
+  return true;
 }
 
 std::optional<LogCleanerPool::Pick> LogCleanerPool::pick(std::int64_t now_ms) {
@@ -124,9 +147,15 @@ std::optional<LogCleanerPool::Pick> LogCleanerPool::pick(std::int64_t now_ms) {
         failed_until_.erase(f);
       }
       auto c = checkpoints_.find(key);
-      Eligibility e = assess(p->log(), *t->config, c == checkpoints_.end() ? 0 : c->second, now_ms);
+      std::int64_t first_dirty = c == checkpoints_.end() ? 0 : c->second;
+      if (roll_if_lagging(p->log(), *t->config, now_ms))
+        spdlog::info("log cleaner: {}-{}: active segment rolled (its first record is older than "
+                     "max.compaction.lag.ms {})",
+                     t->name, p->index(), t->config->max_compaction_lag_ms);
+      if (first_dirty > p->log().log_end_offset()) first_dirty = 0;
+      Eligibility e = assess(p->log(), *t->config, first_dirty, now_ms);
       if (!e.eligible) continue;
-      if (!best || e.ratio > best->why.ratio) best = Pick{p, t->config, key, e};
+      if (!best || e.ratio > best->why.ratio) best = Pick{p, t->config, key, e, first_dirty};
     }
   }
   if (best) in_progress_.insert(best->key);
@@ -146,6 +175,10 @@ void LogCleanerPool::clean(const Pick& p, std::int64_t now_ms, bool use_clock) {
   log::CleanerConfig cc;
   cc.delete_retention_ms = tc.delete_retention_ms;
   cc.min_compaction_lag_ms = tc.min_compaction_lag_ms;
+  cc.first_dirty_offset = p.first_dirty;
+  cc.upper_offset = p.partition->last_stable_offset();
+  cc.aborted = p.partition->aborted_transactions(0, std::numeric_limits<std::int64_t>::max());
+  cc.offset_map_bytes = cfg_.cleaner_dedupe_buffer_size / std::max<std::uint32_t>(1, cfg_.cleaner_threads);
   const double rate = cfg_.cleaner_io_max_bytes_per_second;
   if (rate > 0 && rate < std::numeric_limits<double>::max())
     cc.io_max_bytes_per_second = rate / std::max<std::uint32_t>(1, cfg_.cleaner_threads);
@@ -171,10 +204,11 @@ void LogCleanerPool::clean(const Pick& p, std::int64_t now_ms, bool use_clock) {
   }
   if (metrics_) metrics_->on_clean(r->bytes_read, r->bytes_written, r->records_read - r->records_kept, secs);
   spdlog::info("log cleaner: {}: dirty ratio {:.2f}{}, {} segment(s) -> {}, {:.1f} MB read -> {:.1f} MB written, "
-               "{} of {} records kept, {} tombstone(s) dropped, {} keys, {:.3f} s ({:.1f} MB/s); cleaned up to {}",
+               "{} of {} records kept, {} tombstone(s) dropped, {} keys{}, {} segment(s) unchanged, {:.3f} s ({:.1f} MB/s); "
+               "cleaned up to {}",
                name, p.why.ratio, p.why.forced ? " (max.compaction.lag.ms)" : "", r->segments_cleaned,
                r->segments_written, r->bytes_read / 1e6, r->bytes_written / 1e6, r->records_kept, r->records_read,
-               r->tombstones_dropped, r->keys, secs, secs > 0 ? r->bytes_read / 1e6 / secs : 0.0, r->cleaned_end);
+               r->tombstones_dropped, r->keys, r->map_full ? " (offset map full)" : "", r->segments_unchanged, secs, secs > 0 ? r->bytes_read / 1e6 / secs : 0.0, r->cleaned_end);
   save_checkpoint();
 }
 

@@ -8,17 +8,26 @@
 //
 // Eligibility of a partition, from its sealed segments (the active segment
 // is never cleaned) and its checkpoint offset C:
-//   clean bytes  = segments with base offset < C;
-//   dirty bytes  = segments with base >= C, up to the first one holding a
+//   clean bytes  = segments wholly below C;
+//   dirty bytes  = the segments after them, up to the first one holding a
 //                  record younger than min.compaction.lag.ms;
 //   dirty ratio  = dirty / (clean + dirty).
 // A partition is eligible when it has dirty bytes and its ratio is at least
-// min.cleanable.dirty.ratio, or when its oldest dirty segment's newest
-// record is older than max.compaction.lag.ms. Among the eligible ones the
+// min.cleanable.dirty.ratio, or when its oldest dirty segment's first
+// record is older than max.compaction.lag.ms (Kafka's rule). An active
+// segment whose first record is older than max.compaction.lag.ms is rolled
+// at the pick, so it becomes cleanable without waiting for segment.bytes
+// or another append. Ongoing transactions are left alone: a clean stops
+// below the partition's last stable offset, and is given the partition's
+// aborted transactions (removed with their markers, log_cleaner.h). Among the eligible ones the
 // highest ratio is cleaned first; a partition is cleaned by one thread at a
 // time. A clean that fails is logged and its partition skipped for
 // log.cleaner.backoff.ms. A checkpoint above the log's end (the topic was
 // deleted and created again) counts as 0.
+//
+// A clean builds its offset map from C on (log::CleanerConfig::
+// first_dirty_offset) within log.cleaner.dedupe.buffer.size / threads bytes,
+// and the checkpoint becomes the end the map reached.
 //
 // log.cleaner.io.max.bytes.per.second is shared: each thread reads at most
 // rate / threads. Topic configs are read at every pick (TopicRegistry), so a
@@ -91,8 +100,12 @@ class LogCleanerPool {
     std::shared_ptr<const Config> config;
     CleanerCheckpoint::Key key;
     Eligibility why;
+    std::int64_t first_dirty = 0;  // the checkpoint offset
   };
   std::optional<Pick> pick(std::int64_t now_ms);
+  // Rolls `log` when its active segment's first record is older than the
+  // topic's max.compaction.lag.ms; true when it did.
+  static bool roll_if_lagging(log::PartitionLog& log, const Config& cfg, std::int64_t now_ms);
   void clean(const Pick& p, std::int64_t now_ms, bool use_clock);
   void save_checkpoint();
   void run();

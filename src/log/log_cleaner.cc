@@ -1,8 +1,9 @@
 #include "log/log_cleaner.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
-#include <string_view>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +13,8 @@
 
 #include "io/file.h"
 #include "io/mapping.h"
+#include "io/mapping_read_guard.h"
+#include "log/cleaner_filter.h"
 #include "log/cleaner_swap.h"
 #include "log/offset_map.h"
 #include "log/record_batch.h"
@@ -20,51 +23,9 @@ namespace nocopy::log {
 
 namespace {
 
-// One record of an uncompressed batch: where its bytes are (length varint
-// included) and what the cleaner decides on.
-struct RecordView {
-  std::span<const std::byte> bytes;
-  std::int32_t offset_delta = 0;
-  std::int64_t timestamp_delta = 0;
-  bool has_key = false;
-  std::string_view key;
-  bool tombstone = false;
-};
-
-// Splits the records section of an uncompressed batch; false when malformed.
-bool split_records(std::span<const std::byte> batch, const BatchHeader& h, std::vector<RecordView>& out) {
-  out.clear();
-  std::span<const std::byte> in = batch.subspan(kBatchHeaderSize, h.total_size() - kBatchHeaderSize);
-  std::size_t pos = 0;
-  for (std::int32_t i = 0; i < h.records_count; ++i) {
-    const std::size_t start = pos;
-    auto len = read_varlong(in, pos);
-    if (!len || *len < 0 || static_cast<std::uint64_t>(*len) > in.size() - pos) return false;
-    const std::size_t end = pos + static_cast<std::size_t>(*len);
-    std::span<const std::byte> body = in.subspan(0, end);
-    RecordView r;
-    r.bytes = in.subspan(start, end - start);
-    std::size_t p = pos + 1;  // attributes
-    auto ts = read_varlong(body, p);
-    auto od = read_varlong(body, p);
-    auto kl = read_varlong(body, p);
-    if (!ts || !od || !kl || p > end) return false;
-    r.timestamp_delta = *ts;
-    r.offset_delta = static_cast<std::int32_t>(*od);
-    if (*kl >= 0) {
-      if (static_cast<std::uint64_t>(*kl) > end - p) return false;
-      r.has_key = true;
-      r.key = std::string_view(reinterpret_cast<const char*>(body.data() + p), static_cast<std::size_t>(*kl));
-      p += static_cast<std::size_t>(*kl);
-    }
-    auto vl = read_varlong(body, p);
-    if (!vl) return false;
-    r.tombstone = *vl < 0;
-    out.push_back(r);
-    pos = end;
-  }
-  return true;
-}
+// A compressed batch decompresses to at most this (a larger one fails the
+// clean: a decompression bomb stops here).
+constexpr std::size_t kMaxDecompressed = 64u << 20;
 
 std::int64_t system_ms() {
   using namespace std::chrono;
@@ -73,11 +34,17 @@ std::int64_t system_ms() {
 
 }  // namespace
 
-// One clean() call: the map, the groups and their rewriting.
+// One clean() call: the map over the dirty section, then the rewrite of the
+// segments below its end, in groups.
 class CleanerRun {
  public:
   CleanerRun(PartitionLog& log, const CleanerConfig& cfg)
-      : log_(log), cfg_(cfg), now_(cfg.clock ? cfg.clock() : system_ms()), started_(std::chrono::steady_clock::now()) {}
+      : log_(log),
+        cfg_(cfg),
+        now_(cfg.clock ? cfg.clock() : system_ms()),
+        started_(std::chrono::steady_clock::now()),
+        map_(cfg.offset_map_bytes),
+        aborted_(cfg.aborted) {}
 
   LogResult<CleanStats> run();
 
@@ -90,13 +57,13 @@ class CleanerRun {
     }
   };
   LogResult<Mapped> map_segment(std::shared_ptr<const LogSegment> seg);
-  // Calls f(header, batch bytes) for each batch of `m`.
+  // Calls f(header, batch bytes) -> LogResult<bool> for each batch of `m`;
+  // f returning false stops the walk.
   template <class F>
   LogResult<void> for_each_batch(const Mapped& m, F&& f);
   LogResult<void> build_map(const std::vector<Mapped>& segs);
-  LogResult<void> clean_group(const std::vector<Mapped>& group, std::int64_t end);
-  // Appends the retained part of `batch` to out_ (or nothing).
-  void filter_batch(const BatchHeader& h, std::span<const std::byte> batch);
+  LogResult<void> rewrite(const std::vector<Mapped>& segs);
+  LogResult<void> write_group(const std::vector<const Mapped*>& group);
   void throttle(std::uint64_t bytes);
 
   PartitionLog& log_;
@@ -104,9 +71,12 @@ class CleanerRun {
   const std::int64_t now_;
   const std::chrono::steady_clock::time_point started_;
   OffsetMap map_;
+  const AbortedRanges aborted_;
+  // One past the last offset the map covers: what the rewrite cleans below.
+  std::int64_t end_ = -1;
   std::unordered_map<std::int64_t, std::int64_t> producer_last_;  // producerId -> base offset of its last batch
-  std::vector<std::byte> out_;
-  std::vector<RecordView> recs_;
+  std::vector<std::byte> out_;      // the pending group's output
+  std::vector<std::byte> seg_out_;  // one segment's output
   std::uint64_t throttled_bytes_ = 0;
   CleanStats stats_;
 };
@@ -128,20 +98,35 @@ LogResult<CleanerRun::Mapped> CleanerRun::map_segment(std::shared_ptr<const LogS
 template <class F>
 LogResult<void> CleanerRun::for_each_batch(const Mapped& m, F&& f) {
   std::span<const std::byte> all = m.bytes();
+  if (all.empty()) return {};
+  // A segment truncated under the mapping (by something outside the log)
+  // reads as zeros past its new end instead of killing the process; the
+  // clean then fails (the group in progress is dropped).
+  io::MappingReadGuard guard(*m.map);
+  auto truncated = [&](std::size_t pos) {
+    return log_fail(LogErrc::storage_error,
+                    fmt::format("cleaner: segment {} was truncated under the cleaner (read at position {} of {} "
+                                "bytes hit the file's end); clean abandoned",
+                                m.seg->base_offset(), pos, all.size()));
+  };
   std::size_t pos = 0;
   while (pos < all.size()) {
     if (cfg_.cancelled && cfg_.cancelled()) return log_fail(LogErrc::closed, "cleaner: cancelled");
     auto h = validate_batch(all.subspan(pos), /*check_crc=*/false, {}, UINT64_MAX, /*exact_count=*/false);
+    if (guard.faulted()) return truncated(pos);
     if (!h) {
       return log_fail(LogErrc::corrupt_message, fmt::format("cleaner: segment {} position {}: {}",
                                                             m.seg->base_offset(), pos, h.error().message));
     }
-    f(*h, all.subspan(pos, h->total_size()));
-    pos += h->total_size();
+    auto go_on = f(*h, all.subspan(pos, h->total_size()));
+    if (guard.faulted()) return truncated(pos);
+    if (!go_on) return std::unexpected(go_on.error());
+    stats_.bytes_read += h->total_size();
+    LogCleaner::mapped_bytes_read_.fetch_add(h->total_size(), std::memory_order_relaxed);
     throttle(h->total_size());
+    if (!*go_on) break;
+    pos += h->total_size();
   }
-  stats_.bytes_read += all.size();
-  LogCleaner::mapped_bytes_read_.fetch_add(all.size(), std::memory_order_relaxed);
   return {};
 }
 
@@ -154,85 +139,54 @@ void CleanerRun::throttle(std::uint64_t bytes) {
   if (due > std::chrono::steady_clock::now()) std::this_thread::sleep_until(due);
 }
 
+// The map over the records at or after cfg_.first_dirty_offset, batch by
+// batch, until a batch's keys might not fit (end_ is then that batch's base
+// offset) or the cleanable segments end. The producers' last batches are
+// taken from every cleanable segment's headers.
 LogResult<void> CleanerRun::build_map(const std::vector<Mapped>& segs) {
+  std::vector<RecordView> recs;
+  std::vector<std::byte> plain;
+  bool full = false;
   for (const Mapped& m : segs) {
-    LogResult<void> bad;
-    auto r = for_each_batch(m, [&](const BatchHeader& h, std::span<const std::byte> batch) {
+    const bool dirty = m.seg->committed().next_offset > cfg_.first_dirty_offset;
+    auto r = for_each_batch(m, [&](const BatchHeader& h, std::span<const std::byte> batch) -> LogResult<bool> {
       if (h.producer_id >= 0) producer_last_[h.producer_id] = h.base_offset;
-      if (h.compression() != 0 || h.is_control()) return;
-      if (!split_records(batch, h, recs_)) {
-        bad = log_fail(LogErrc::corrupt_message,
-                       fmt::format("cleaner: malformed records in the batch at offset {}", h.base_offset));
-        return;
+      if (!dirty || full || h.last_offset() < cfg_.first_dirty_offset) return true;
+      if (h.is_control()) return true;
+      // Aborted records never supersede anything.
+      if (h.is_transactional() && aborted_.contains(h.producer_id, h.base_offset)) return true;
+      auto records = records_section(h, batch, plain, kMaxDecompressed);
+      if (!records) return std::unexpected(records.error());
+      if (!split_records(*records, h.records_count, recs)) {
+        return log_fail(LogErrc::corrupt_message,
+                        fmt::format("cleaner: malformed records in the batch at offset {}", h.base_offset));
       }
-      for (const RecordView& r : recs_) {
-        if (r.has_key) map_.put(r.key, h.base_offset + r.offset_delta);
+      std::uint64_t key_bytes = 0;
+      for (const RecordView& rv : recs) key_bytes += rv.key.size();
+      // At least one batch always enters, so every clean makes progress.
+      if (map_.size() > 0 && !map_.fits(recs.size(), key_bytes)) {
+        full = true;
+        end_ = h.base_offset;
+        return true;
       }
+      for (const RecordView& rv : recs) {
+        if (rv.has_key) map_.put(rv.key, h.base_offset + rv.offset_delta);
+      }
+      return true;
     });
     if (!r) return r;
-    if (!bad) return bad;
   }
+  if (!full) end_ = segs.back().seg->committed().next_offset;
   stats_.keys = map_.size();
+  stats_.map_full = full;
   return {};
 }
 
-void CleanerRun::filter_batch(const BatchHeader& h, std::span<const std::byte> batch) {
-  const bool whole = h.compression() != 0 || h.is_control() ||
-                     (h.producer_id >= 0 && producer_last_[h.producer_id] == h.base_offset);
-  if (whole || !split_records(batch, h, recs_)) {
-    out_.insert(out_.end(), batch.begin(), batch.end());
-    stats_.records_read += static_cast<std::uint64_t>(h.records_count);
-    stats_.records_kept += static_cast<std::uint64_t>(h.records_count);
-    ++stats_.batches_kept_whole;
-    return;
-  }
-  const std::size_t start = out_.size();
-  out_.insert(out_.end(), batch.begin(), batch.begin() + kBatchHeaderSize);
-  std::int32_t kept = 0, last_delta = 0;
-  std::int64_t max_ts = -1;
-  for (const RecordView& r : recs_) {
-    ++stats_.records_read;
-    const std::int64_t offset = h.base_offset + r.offset_delta;
-    const std::int64_t ts = h.log_append_time() ? h.max_timestamp : h.base_timestamp + r.timestamp_delta;
-    if (r.has_key) {
-      auto latest = map_.get(r.key);
-      if (latest && *latest != offset) continue;
-      if (r.tombstone && ts < now_ - cfg_.delete_retention_ms) {
-        ++stats_.tombstones_dropped;
-        continue;
-      }
-    }
-    out_.insert(out_.end(), r.bytes.begin(), r.bytes.end());
-    ++kept;
-    last_delta = r.offset_delta;
-    max_ts = std::max(max_ts, ts);
-  }
-  stats_.records_kept += static_cast<std::uint64_t>(kept);
-  if (kept == 0) {
-    out_.resize(start);
-    return;
-  }
-  if (kept == h.records_count) {  // nothing dropped: the original bytes as they were
-    out_.resize(start);
-    out_.insert(out_.end(), batch.begin(), batch.end());
-    return;
-  }
-  std::byte* p = out_.data() + start;
-  store_be32(p + kBatchLengthOffset, static_cast<std::int32_t>(out_.size() - start - kLogOverhead));
-  store_be32(p + 23, last_delta);
-  if (!h.log_append_time()) store_be64(p + 35, max_ts);
-  store_be32(p + 57, kept);
-  update_batch_crc(std::span<std::byte>(p, out_.size() - start));
-}
-
-LogResult<void> CleanerRun::clean_group(const std::vector<Mapped>& group, std::int64_t end) {
+LogResult<void> CleanerRun::write_group(const std::vector<const Mapped*>& group) {
   const std::filesystem::path& dir = log_.dir();
-  const std::int64_t base = group.front().seg->base_offset();
-  out_.clear();
-  for (const Mapped& m : group) {
-    auto r = for_each_batch(m, [&](const BatchHeader& h, std::span<const std::byte> b) { filter_batch(h, b); });
-    if (!r) return r;
-  }
+  const std::int64_t base = group.front()->seg->base_offset();
+  // [first base, last base + 1) holds exactly the group's segments.
+  const std::int64_t end = group.back()->seg->base_offset() + 1;
   try {
     io::File f = io::File::open(cleaner_swap::cleaned_log(dir, base), io::File::Mode::truncate_rw);
     if (auto w = f.pwrite_full(out_, 0); !w) {
@@ -248,7 +202,7 @@ LogResult<void> CleanerRun::clean_group(const std::vector<Mapped>& group, std::i
   }
   if (cfg_.hook) cfg_.hook("cleaned_written");
   std::vector<std::int64_t> bases;
-  for (const Mapped& m : group) bases.push_back(m.seg->base_offset());
+  for (const Mapped* m : group) bases.push_back(m->seg->base_offset());
   if (auto s = log_.swap_cleaned(base, end, bases, cfg_.hook); !s) return s;
   stats_.segments_cleaned += group.size();
   ++stats_.segments_written;
@@ -256,42 +210,88 @@ LogResult<void> CleanerRun::clean_group(const std::vector<Mapped>& group, std::i
   return {};
 }
 
+// Filters each segment below end_ on its own: a segment that keeps all it
+// holds stays as it is; consecutive segments that changed are rewritten
+// together while their output fits in one segment (segment.bytes,
+// max_group_bytes) and their offsets in one index (relative offsets are
+// 32-bit).
+LogResult<void> CleanerRun::rewrite(const std::vector<Mapped>& segs) {
+  BatchFilter filter({&map_, &aborted_, end_, now_ - cfg_.delete_retention_ms, kMaxDecompressed});
+  const std::uint64_t group_limit = std::min(cfg_.max_group_bytes, log_.segment_bytes());
+  std::vector<const Mapped*> group;
+  out_.clear();
+  auto flush = [&]() -> LogResult<void> {
+    if (group.empty()) return {};
+    auto r = write_group(group);
+    group.clear();
+    out_.clear();
+    return r;
+  };
+  for (const Mapped& m : segs) {
+    if (m.seg->base_offset() >= end_) break;
+    seg_out_.clear();
+    bool changed = false;
+    auto r = for_each_batch(m, [&](const BatchHeader& h, std::span<const std::byte> b) -> LogResult<bool> {
+      const bool last = h.producer_id >= 0 && producer_last_[h.producer_id] == h.base_offset;
+      auto c = filter.filter(h, b, last, seg_out_);
+      if (!c) return std::unexpected(c.error());
+      changed |= *c;
+      return true;
+    });
+    if (!r) return r;
+    if (!changed) {
+      ++stats_.segments_unchanged;
+      if (auto f = flush(); !f) return f;
+      continue;
+    }
+    const bool fits = out_.size() + seg_out_.size() <= group_limit &&
+                      (group.empty() || m.seg->committed().next_offset - group.front()->seg->base_offset() <
+                                            std::numeric_limits<std::int32_t>::max());
+    if (!fits) {
+      if (auto f = flush(); !f) return f;
+    }
+    out_.insert(out_.end(), seg_out_.begin(), seg_out_.end());
+    group.push_back(&m);
+  }
+  if (auto f = flush(); !f) return f;
+  const FilterCounts& c = filter.counts();
+  stats_.records_read = c.records_read;
+  stats_.records_kept = c.records_kept;
+  stats_.tombstones_dropped = c.tombstones_dropped;
+  stats_.batches_kept_whole = c.batches_kept_whole;
+  stats_.empty_batches_kept = c.empty_batches_kept;
+  stats_.batches_recompressed = c.batches_recompressed;
+  stats_.aborted_records_dropped = c.aborted_records_dropped;
+  stats_.markers_dropped = c.markers_dropped;
+  return {};
+}
+
 LogResult<CleanStats> CleanerRun::run() {
   std::vector<Mapped> segs;
-  std::vector<std::shared_ptr<const LogSegment>> sealed = log_.sealed_segments();
-  std::int64_t cleaned_end = -1;
-  for (std::size_t i = 0; i < sealed.size(); ++i) {
-    const auto& s = sealed[i];
-    cleaned_end = s->committed().next_offset;
-    if (cfg_.min_compaction_lag_ms > 0 && s->max_timestamp() > now_ - cfg_.min_compaction_lag_ms) {
-      cleaned_end = s->base_offset();
-      break;
-    }
+  bool dirty = false;
+  for (const auto& s : log_.sealed_segments()) {
+    if (cfg_.min_compaction_lag_ms > 0 && s->max_timestamp() > now_ - cfg_.min_compaction_lag_ms) break;
+    if (s->committed().next_offset > cfg_.upper_offset) break;  // an ongoing transaction's records
     auto m = map_segment(s);
     if (!m) return std::unexpected(m.error());
+    dirty |= s->committed().next_offset > cfg_.first_dirty_offset;
     segs.push_back(std::move(*m));
   }
-  if (segs.empty()) return stats_;
+  if (!dirty) return stats_;
   if (auto r = build_map(segs); !r) return std::unexpected(r.error());
-  // As Kafka: a group's input fits in one segment, so its output (and its
-  // index) does too.
-  const std::uint64_t group_limit = std::min(cfg_.max_group_bytes, log_.segment_bytes());
-  std::size_t i = 0;
-  while (i < segs.size()) {
-    std::vector<Mapped> group{segs[i]};
-    std::uint64_t bytes = segs[i].seg->committed().size;
-    ++i;
-    while (i < segs.size() && bytes + segs[i].seg->committed().size <= group_limit) {
-      bytes += segs[i].seg->committed().size;
-      group.push_back(segs[i]);
-      ++i;
-    }
-    // [first base, last base + 1) holds exactly the group's segments.
-    const std::int64_t end = group.back().seg->base_offset() + 1;
-    if (auto r = clean_group(group, end); !r) return std::unexpected(r.error());
-  }
-  stats_.cleaned_end = cleaned_end;
+  if (auto r = rewrite(segs); !r) return std::unexpected(r.error());
+  stats_.cleaned_end = end_;
   return stats_;
+}
+
+std::optional<std::int64_t> LogCleaner::first_timestamp(const LogSegment& seg) {
+  if (seg.committed().size < kBatchHeaderSize) return std::nullopt;
+  std::array<std::byte, kBatchHeaderSize> buf{};
+  auto r = seg.file()->pread_full(buf, 0);
+  if (!r || *r != buf.size()) return std::nullopt;
+  const BatchHeader h = parse_batch_header(buf);
+  if (h.magic != kMagicV2) return std::nullopt;
+  return h.log_append_time() ? h.max_timestamp : h.base_timestamp;
 }
 
 LogResult<CleanStats> LogCleaner::clean(PartitionLog& log, const CleanerConfig& config) {

@@ -1,30 +1,41 @@
 // Log compaction (Kafka's cleanup.policy=compact) of one PartitionLog.
 //
-// clean() takes the log's sealed segments (the active segment is never
-// cleaned) up to the first one that has a record newer than
-// min_compaction_lag_ms, builds the key -> last offset map over them
-// (OffsetMap), and rewrites them in groups of at most max_group_bytes (and
-// segment.bytes) of input, each group into one segment that keeps the group's first base
-// offset. A record survives when:
-//   * its key's last offset in the map is its own offset (or it has no key);
-//   * a tombstone (null value) also only while its timestamp is within
-//     delete_retention_ms of now;
-//   * any record of the last batch of each idempotent producer (producerId
-//     >= 0) survives, as in Kafka, so the producer's sequence state outlives
-//     the cleaning;
-//   * compressed and control batches are kept whole (their records are not
-//     decompressed; their keys do not enter the map).
-// Retained records are re-batched in Kafka's format: each batch keeps its
-// baseOffset, lastOffsetDelta becomes its last retained record's, its
-// records are copied byte for byte (offsets and timestamps unchanged),
-// recordsCount and maxTimestamp are recomputed, and the CRC-32C. A batch
-// with nothing retained is dropped (gaps in offsets are legal in Kafka).
-//
+// clean() works on the cleanable segments: the sealed ones (the active
+// segment is never cleaned) up to the first that has a record newer than
+// min_compaction_lag_ms or an offset at or after upper_offset (the first
+// unstable offset: an ongoing transaction is never cleaned). As Kafka's
+// cleaner:
+//   1. the offset map (OffsetMap: key -> last offset) is built from the
+//      dirty section only -- the records at or after first_dirty_offset (the
+//      broker's cleaner checkpoint) -- batch by batch until the next batch's
+//      keys might not fit in offset_map_bytes; the map's end (CleanStats::
+//      cleaned_end) is then that batch's base offset, else the end of the
+//      cleanable segments. The next clean continues from there.
+//   2. every segment below that end, clean or dirty, is filtered against
+//      the map (cleaner_filter.h: a record survives unless a later record of
+//      its key is in the map or it is a tombstone older than
+//      delete_retention_ms; records at or after the end are untouched; the
+//      last batch of each idempotent producer (producerId >= 0) stays, if
+//      need be as an empty batch, so the producer's sequence state outlives
+//      the cleaning; rewritten batches keep their lastOffsetDelta;
+//      compressed batches are decompressed, filtered like the others and
+//      re-compressed with their codec; the records of aborted transactions
+//      (`aborted`, the .txnindex entries) are removed and never enter the
+//      map; a transaction marker goes once no record of its transaction is
+//      left and it is older than delete_retention_ms, unless it is its
+//      producer's last batch).
+//   3. a segment that keeps everything it holds is not rewritten (an
+//      already cleaned segment whose keys no dirty record superseded stays
+//      as it is); consecutive segments that changed are rewritten together
+//      while their output fits in max_group_bytes and segment.bytes, into
+//      one segment that keeps the group's first base offset.
 // The segments' contents are read through read-only mappings (io::Mapping)
-// of their committed bytes. A sealed segment is never truncated while its
-// log is open (only recovery at open truncates), so no mapped page lies past
-// the end of its file. Bytes read that way are counted in
-// mapped_bytes_read(), next to what the zero-copy senders serve.
+// of their committed bytes, under an io::MappingReadGuard: the log never
+// truncates a sealed segment while it is open, but if something else does,
+// the reads past the new end see zeros instead of raising SIGBUS and the
+// clean fails with storage_error naming the segment (groups already swapped
+// stay). Bytes read that way are counted in mapped_bytes_read(), next to
+// what the zero-copy senders serve.
 //
 // Each group is written as <base>.log.cleaned, synced, then swapped in by
 // PartitionLog::swap_cleaned (cleaner_swap.h: the steps and their crash
@@ -38,16 +49,30 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include "log/log_error.h"
 #include "log/partition_log.h"
+#include "log/txn_index.h"
 
 namespace nocopy::log {
 
 struct CleanerConfig {
   std::int64_t delete_retention_ms = 24ll * 3600 * 1000;  // delete.retention.ms
   std::int64_t min_compaction_lag_ms = 0;                 // min.compaction.lag.ms
-  // Input bytes per cleaned segment; at most the log's segment.bytes.
+  // The first offset not yet cleaned (the cleaner checkpoint; 0: the whole
+  // log is dirty). The offset map is built from here on.
+  std::int64_t first_dirty_offset = 0;
+  // The offset map's capacity (log.cleaner.dedupe.buffer.size / threads),
+  // accounted as OffsetMap does.
+  std::uint64_t offset_map_bytes = 128ull << 20;
+  // The first unstable offset (the log's LSO): segments holding offsets at
+  // or after it are not cleaned.
+  std::int64_t upper_offset = std::numeric_limits<std::int64_t>::max();
+  // The log's aborted transactions (TransactionTracker::aborted).
+  std::vector<AbortedTxn> aborted;
+  // Output bytes per cleaned segment (a group); at most the log's segment.bytes.
   std::uint64_t max_group_bytes = 1ull << 30;
   // log.cleaner.io.max.bytes.per.second: content reads are paced to this
   // rate (<= 0: unlimited).
@@ -70,11 +95,17 @@ struct CleanStats {
   std::uint64_t records_read = 0;
   std::uint64_t records_kept = 0;
   std::uint64_t tombstones_dropped = 0;
-  std::uint64_t batches_kept_whole = 0;  // compressed, control, or a producer's last
+  std::uint64_t batches_kept_whole = 0;  // markers kept, or batches past the map's end
+  std::uint64_t empty_batches_kept = 0;  // producers' last batches with no record left
+  std::uint64_t batches_recompressed = 0;  // compressed batches that lost records
+  std::uint64_t aborted_records_dropped = 0;  // records of aborted transactions removed
+  std::uint64_t markers_dropped = 0;          // transaction markers removed
+  std::size_t segments_unchanged = 0;    // filtered below the end, nothing to drop: left as they were
   std::size_t keys = 0;                  // distinct keys in the map
-  // One past the last offset of the cleaned section: the base offset of the
-  // first segment left dirty (the active one, or the first one
-  // min_compaction_lag_ms kept out); -1 when nothing was cleaned.
+  bool map_full = false;                 // the map stopped before the cleanable segments' end
+  // One past the last offset the offset map covers: every record below it
+  // is clean (the next clean's first_dirty_offset); -1 when nothing was
+  // dirty.
   std::int64_t cleaned_end = -1;
 };
 
@@ -83,6 +114,12 @@ class LogCleaner {
   // Cleans `log` once (see above). An error leaves the log as it was, or
   // with some groups cleaned (each group is swapped atomically).
   static LogResult<CleanStats> clean(PartitionLog& log, const CleanerConfig& config);
+
+  // The timestamp of a segment's first batch (its maxTimestamp under
+  // LogAppendTime, else its baseTimestamp), read with pread (Kafka's
+  // max.compaction.lag.ms measures a dirty segment's age from it); nullopt
+  // when the segment is empty or its first header unreadable.
+  static std::optional<std::int64_t> first_timestamp(const LogSegment& seg);
 
   // Content bytes read through mappings by every clean() of this process.
   static std::uint64_t mapped_bytes_read() noexcept { return mapped_bytes_read_.load(std::memory_order_relaxed); }

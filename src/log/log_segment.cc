@@ -564,7 +564,9 @@ std::optional<BatchLocation> hop_to_timestamp(Bytes& bytes, std::uint64_t pos, s
 
 std::optional<BatchLocation> LogSegment::find(std::int64_t offset) const noexcept {
   Committed c = committed();
-  if (offset >= c.next_offset) return std::nullopt;
+  // An empty segment (the active one after a roll, or one the cleaner
+  // emptied) holds nothing, even for an offset in the gap before its base.
+  if (offset >= c.next_offset || c.size == 0) return std::nullopt;
   IndexWindow w = offset_index_->lookup_window(offset);
   if (w.from.position >= c.size || index_distrusted_.load(std::memory_order_relaxed)) [[unlikely]] {
     w = IndexWindow{{base_offset_, 0}};  // scan from the segment's start

@@ -39,8 +39,8 @@ namespace {
                fmt::format("batchLength {} runs past the end of the data ({} bytes left)",
                            h.batch_length, bytes.size() - kLogOverhead));
   }
-  if (h.records_count < 1) {
-    return err(LogErrc::invalid_record, fmt::format("recordsCount {} < 1", h.records_count));
+  if (h.records_count < (exact_count ? 1 : 0)) {
+    return err(LogErrc::invalid_record, fmt::format("recordsCount {} < {}", h.records_count, exact_count ? 1 : 0));
   }
   if (exact_count ? static_cast<std::int64_t>(h.last_offset_delta) + 1 != h.records_count
                   : static_cast<std::int64_t>(h.last_offset_delta) + 1 < h.records_count) {
@@ -70,7 +70,7 @@ LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool che
   if (bytes.size() >= kBatchHeaderSize) [[likely]] {
     const BatchHeader h = parse_batch_header(bytes);
     if (h.magic == kMagicV2 && h.batch_length >= static_cast<std::int32_t>(kBatchHeaderSize - kLogOverhead) &&
-        h.total_size() <= bytes.size() && h.total_size() <= max_size && h.records_count >= 1 &&
+        h.total_size() <= bytes.size() && h.total_size() <= max_size && (h.records_count >= 1 || (!exact_count && h.records_count == 0)) &&
         (static_cast<std::int64_t>(h.last_offset_delta) + 1 == h.records_count ||
          (!exact_count && static_cast<std::int64_t>(h.last_offset_delta) + 1 > h.records_count))) [[likely]] {
       if (!check_crc || crc32c(bytes.subspan(kCrcCoveredFrom, h.total_size() - kCrcCoveredFrom)) == h.crc) [[likely]] {

@@ -134,7 +134,8 @@ inline BatchHeader parse_batch_header(std::span<const std::byte> bytes) noexcept
 // and (when check_crc) the CRC-32C of bytes 21..end.
 // Returns the header on success; `where` prefixes the error message.
 // `exact_count` false (batches already in a log): recordsCount may be below
-// lastOffsetDelta + 1 -- a compacted batch keeps its offsets and drops records.
+// lastOffsetDelta + 1, down to 0 -- a compacted batch keeps its offsets and
+// drops records (an idempotent producer's last batch may keep none).
 LogResult<BatchHeader> validate_batch(std::span<const std::byte> bytes, bool check_crc = true,
                                       std::string_view where = {},
                                       std::uint64_t max_size = UINT64_MAX, bool exact_count = true);

@@ -222,6 +222,33 @@ TEST_F(LogCleanerPoolTest, TombstonesLeaveAfterDeleteRetention) {
   close();
 }
 
+TEST_F(LogCleanerPoolTest, MaxCompactionLagRollsTheActiveSegmentAndCleansIt) {
+  open();
+  ASSERT_EQ(topics->create("t", 1, {{"cleanup.policy", "compact"}, {"max.compaction.lag.ms", "60000"},
+                                    {"min.cleanable.dirty.ratio", "1.0"}},
+                           false),
+            0);
+  auto p = topics->find("t", 0);
+  // 20 updates of 2 keys: all in the active segment.
+  for (int i = 0; i < 20; ++i) {
+    auto b = record("k" + std::to_string(i % 2), "v" + std::to_string(i));
+    ASSERT_EQ(p->append(b).error, 0);
+  }
+  ASSERT_EQ(p->log().segment_count(), 1u);
+  LogCleanerPool pool(cfg, *topics, &metrics);
+  pool.start();
+  EXPECT_FALSE(pool.clean_once(kNow + 1000)) << "younger than max.compaction.lag.ms";
+  EXPECT_EQ(p->log().segment_count(), 1u);
+  ASSERT_TRUE(pool.clean_once(kNow + 61'000));
+  EXPECT_EQ(p->log().sealed_segments().size(), 1u);
+  auto recs = read_all(*p);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(*recs[0].value, "v18");
+  EXPECT_EQ(*recs[1].value, "v19");
+  EXPECT_FALSE(pool.clean_once(kNow + 62'000)) << "the new active segment is empty";
+  close();
+}
+
 TEST(CleanerCheckpointTest, RoundTripAndMalformedFiles) {
   TempDir dir;
   EXPECT_TRUE(CleanerCheckpoint::load(dir.path()).empty());

@@ -15,146 +15,20 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include "io/mapping_read_guard.h"
 #include "log/cleaner_swap.h"
 #include "log/log_cleaner.h"
 #include "log/partition_log.h"
+#include "cleaner_test_util.h"
 #include "log_test_util.h"
 
 namespace nocopy::log {
 namespace {
 
 using test::TempDir;
-
-struct Rec {
-  std::int64_t offset;
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::int64_t timestamp;
-  bool operator==(const Rec&) const = default;
-};
-
-LogConfig small_config(std::int64_t* now) {
-  LogConfig c;
-  c.segment_bytes = 64 * 1024;
-  c.index_interval_bytes = 512;
-  c.retention_ms = -1;
-  c.sync_zero_fill_bytes = 0;
-  c.clock = [now] { return *now; };
-  return c;
-}
-
-// Every record of the log, in order, through read(); checks each batch's CRC.
-std::vector<Rec> read_all(const PartitionLog& log) {
-  std::vector<Rec> out;
-  std::int64_t at = log.log_start_offset();
-  while (at < log.log_end_offset()) {
-    auto r = log.read(at, 1 << 20);
-    EXPECT_TRUE(r.has_value());
-    if (!r) break;
-    std::vector<std::byte> bytes = test::read_regions(r->regions);
-    std::size_t pos = 0;
-    std::int64_t next = at;
-    while (bytes.size() - pos >= kBatchHeaderSize) {
-      auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos), true, {}, UINT64_MAX, false);
-      if (!h) break;  // a partial batch at the end of a read
-      auto recs = parse_records(std::span<const std::byte>(bytes).subspan(pos, h->total_size()));
-      EXPECT_TRUE(recs.has_value());
-      for (const Record& rec : *recs) {
-        const std::int64_t off = h->base_offset + rec.offset_delta;
-        if (off >= at) out.push_back({off, rec.key, rec.value, h->base_timestamp + rec.timestamp_delta});
-      }
-      next = h->last_offset() + 1;
-      pos += h->total_size();
-    }
-    if (r->regions.empty()) {
-      // Compaction may leave a gap at the end of the sealed segments with an
-      // empty active segment after it: nothing more to read.
-      EXPECT_EQ(log.segment_base_offsets().back(), log.log_end_offset()) << "nothing to read at " << at;
-      break;
-    }
-    if (next == at) {
-      ADD_FAILURE() << "no progress reading at " << at;
-      break;
-    }
-    at = next;
-  }
-  return out;
-}
-
-std::vector<std::byte> batch_of(const std::vector<std::pair<std::string, std::optional<std::string>>>& ops,
-                                std::int64_t ts) {
-  BatchBuilder b;
-  b.timestamp(ts);
-  for (const auto& [k, v] : ops) b.add(k, v);
-  return b.build();
-}
-
-// Fills `log` with random puts and deletes over `keys` keys; returns the
-// model: key -> (offset, value or tombstone, timestamp) of its last write.
-struct Last {
-  std::int64_t offset;
-  std::optional<std::string> value;
-  std::int64_t ts;
-};
-std::map<std::string, Last> fill(PartitionLog& log, std::int64_t* now, int keys, int batches, std::uint64_t seed) {
-  std::map<std::string, Last> model;
-  std::mt19937_64 rng(seed);
-  for (int i = 0; i < batches; ++i) {
-    *now += 1;
-    std::vector<std::pair<std::string, std::optional<std::string>>> ops;
-    const int n = 1 + static_cast<int>(rng() % 12);
-    for (int j = 0; j < n; ++j) {
-      std::string k = "key-" + std::to_string(rng() % static_cast<std::uint64_t>(keys));
-      std::optional<std::string> v;
-      if (rng() % 8 != 0) v = "value-" + std::to_string(i) + "-" + std::to_string(j);
-      ops.emplace_back(std::move(k), std::move(v));
-    }
-    auto batch = batch_of(ops, *now);
-    auto info = log.append(batch);
-    EXPECT_TRUE(info.has_value());
-    for (int j = 0; j < n; ++j) model[ops[j].first] = {info->base_offset + j, ops[j].second, *now};
-  }
-  return model;
-}
-
-// The log holds exactly the model's last write per key, tombstones only when
-// younger than `retention` at `now`; offsets strictly increase.
-void expect_compacted(const PartitionLog& log, const std::map<std::string, Last>& model, std::int64_t now,
-                      std::int64_t retention) {
-  std::vector<Rec> recs = read_all(log);
-  std::map<std::string, Rec> seen;
-  std::int64_t prev = -1;
-  for (const Rec& r : recs) {
-    ASSERT_GT(r.offset, prev);
-    prev = r.offset;
-    ASSERT_TRUE(r.key.has_value());
-    ASSERT_TRUE(seen.emplace(*r.key, r).second) << "key " << *r.key << " appears twice";
-  }
-  for (const auto& [k, last] : model) {
-    auto it = seen.find(k);
-    const bool expired_tombstone = !last.value && last.ts < now - retention;
-    if (expired_tombstone) {
-      EXPECT_EQ(it, seen.end()) << k << ": a tombstone older than delete.retention.ms survived";
-      continue;
-    }
-    ASSERT_NE(it, seen.end()) << k << " lost: offset " << last.offset << " tombstone " << !last.value << " ts " << last.ts << " now " << now << " records " << recs.size() << " last rec " << (recs.empty() ? -1 : recs.back().offset);
-    EXPECT_EQ(it->second.offset, last.offset) << k;
-    EXPECT_EQ(it->second.value, last.value) << k;
-  }
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(std::count_if(model.begin(), model.end(), [&](const auto& e) {
-              return e.second.value || e.second.ts >= now - retention;
-            })));
-  // Index lookups: every retained offset is found in the batch holding it.
-  for (std::size_t i = 0; i < recs.size(); i += 7) {
-    auto r = log.read(recs[i].offset, 1);
-    ASSERT_TRUE(r.has_value());
-    auto bytes = test::read_regions(r->regions);
-    ASSERT_GE(bytes.size(), kBatchHeaderSize);
-    BatchHeader h = parse_batch_header(bytes);
-    EXPECT_LE(h.base_offset, recs[i].offset);
-    EXPECT_GE(h.last_offset(), recs[i].offset);
-  }
-}
+using namespace cleaner_test;
 
 TEST(LogCleaner, RandomPutsAndDeletesMatchTheModel) {
   TempDir dir(test::memory_dir());
@@ -229,7 +103,23 @@ TEST(LogCleaner, ActiveSegmentAndRecentSegmentsAreNotCleaned) {
   EXPECT_EQ(log->segment_base_offsets().back(), active_base);
 }
 
-TEST(LogCleaner, IdempotentProducersKeepTheirLastBatch) {
+// The headers of every batch of the log, in order.
+std::vector<BatchHeader> headers(const PartitionLog& log) {
+  std::vector<BatchHeader> out;
+  auto r = log.read(log.log_start_offset(), 1 << 22);
+  EXPECT_TRUE(r.has_value());
+  const auto bytes = test::read_regions(r->regions);
+  for (std::size_t pos = 0; bytes.size() - pos >= kBatchHeaderSize;) {
+    auto h = validate_batch(std::span<const std::byte>(bytes).subspan(pos), true, {}, UINT64_MAX, false);
+    EXPECT_TRUE(h.has_value()) << "at byte " << pos;
+    if (!h) break;
+    out.push_back(*h);
+    pos += h->total_size();
+  }
+  return out;
+}
+
+TEST(LogCleaner, IdempotentProducersKeepTheirLastBatchEvenEmpty) {
   TempDir dir(test::memory_dir());
   std::int64_t now = 1'000'000;
   auto log = PartitionLog::open(dir.path(), small_config(&now));
@@ -237,18 +127,48 @@ TEST(LogCleaner, IdempotentProducersKeepTheirLastBatch) {
     auto b = BatchBuilder().timestamp(now).producer(77, 0, i).add("k", "v" + std::to_string(i)).build();
     ASSERT_TRUE(log->append(b).has_value());
   }
+  auto b88 = BatchBuilder().timestamp(now).producer(88, 3, 10).add("x", "1").add("k", "88").build();
+  ASSERT_TRUE(log->append(b88).has_value());
   auto b = BatchBuilder().timestamp(now).add("k", "plain").build();
   ASSERT_TRUE(log->append(b).has_value());
   ASSERT_TRUE(log->roll().has_value());
   CleanerConfig cfg;
   cfg.clock = [&] { return now; };
-  ASSERT_TRUE(LogCleaner::clean(*log, cfg).has_value());
-  auto recs = read_all(*log);
-  ASSERT_EQ(recs.size(), 2u);
-  EXPECT_EQ(recs[0].offset, 4);  // producer 77's last batch
-  EXPECT_EQ(recs[0].value, "v4");
-  EXPECT_EQ(recs[1].offset, 5);
-  EXPECT_EQ(recs[1].value, "plain");
+  auto st = LogCleaner::clean(*log, cfg);
+  ASSERT_TRUE(st.has_value()) << st.error().message;
+  EXPECT_EQ(st->empty_batches_kept, 1u);
+  auto check = [&] {
+    auto recs = read_all(*log);
+    ASSERT_EQ(recs.size(), 2u);
+    EXPECT_EQ(recs[0].offset, 5);
+    EXPECT_EQ(recs[0].value, "1");
+    EXPECT_EQ(recs[1].offset, 7);
+    EXPECT_EQ(recs[1].value, "plain");
+    auto hs = headers(*log);
+    ASSERT_EQ(hs.size(), 3u);
+    // Producer 77's last batch: no record left, its header (sequence) kept.
+    EXPECT_EQ(hs[0].base_offset, 4);
+    EXPECT_EQ(hs[0].records_count, 0);
+    EXPECT_EQ(hs[0].producer_id, 77);
+    EXPECT_EQ(hs[0].base_sequence, 4);
+    EXPECT_EQ(hs[0].last_offset_delta, 0);
+    // Producer 88's: one of two records left, its last offset kept.
+    EXPECT_EQ(hs[1].base_offset, 5);
+    EXPECT_EQ(hs[1].records_count, 1);
+    EXPECT_EQ(hs[1].last_offset_delta, 1);
+    EXPECT_EQ(hs[1].producer_id, 88);
+    EXPECT_EQ(hs[1].base_sequence, 10);
+  };
+  check();
+  // Recovery accepts the empty batch (every segment scanned after a crash).
+  log->close();
+  log.reset();
+  std::filesystem::remove(dir / ".clean_shutdown");
+  std::filesystem::remove(dir / "recovery-point-offset-checkpoint");
+  log = PartitionLog::open(dir.path(), small_config(&now));
+  EXPECT_EQ(log->recovery_report().bytes_truncated, 0u);
+  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
+  check();
 }
 
 TEST(LogCleaner, ReadersKeepWorkingWhileSegmentsAreSwapped) {
@@ -294,6 +214,38 @@ TEST(LogCleaner, ReadersKeepWorkingWhileSegmentsAreSwapped) {
   reader.join();
   EXPECT_EQ(failures.load(), 0u);
   EXPECT_EQ(test::read_regions(early->regions), early_bytes);
+}
+
+TEST(LogCleaner, ASegmentTruncatedWhileCleaningFailsTheCleanNotTheProcess) {
+  TempDir dir(test::memory_dir());
+  std::int64_t now = 1'000'000;
+  auto log = PartitionLog::open(dir.path(), small_config(&now));
+  fill(*log, &now, 300, 3'000, 17);
+  ASSERT_TRUE(log->roll().has_value());
+  const auto first = log->sealed_segments().front();
+  ASSERT_GT(first->committed().size, 16'384u);
+  const auto path = dir / fmt::format("{:020d}.log", first->base_offset());
+  CleanerConfig cfg;
+  cfg.clock = [&] { return now; };
+  bool truncated = false;
+  // Polled before each batch, after the segments are mapped: cut the first
+  // segment under its mapping at the first poll.
+  cfg.cancelled = [&] {
+    if (!truncated) {
+      truncated = true;
+      std::filesystem::resize_file(path, 4096);
+    }
+    return false;
+  };
+  const std::uint64_t faults = io::MappingReadGuard::faults_absorbed();
+  auto st = LogCleaner::clean(*log, cfg);
+  ASSERT_TRUE(truncated);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().kind, LogErrc::storage_error);
+  EXPECT_NE(st.error().message.find("truncated under the cleaner"), std::string::npos) << st.error().message;
+  EXPECT_GT(io::MappingReadGuard::faults_absorbed(), faults);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_FALSE(e.path().string().ends_with(".cleaned")) << e.path();
 }
 
 // --- crash injection ---------------------------------------------------------
