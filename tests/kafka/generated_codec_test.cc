@@ -371,5 +371,27 @@ TEST(GeneratedCodec, OffsetFetchRejectsNullWhereNotNullable) {
   EXPECT_EQ(decode(from_hex("00" "00" "00"), 8, q), DecodeError::negative_length);
 }
 
+
+TEST(GeneratedCodec, MetadataBytes) {
+  MetadataRequest q;
+  q.topics = std::vector<MetadataRequest::Topic>{{"t"}};
+  expect_wire(q, 4, "00000001" "000174" "01");
+  // v9: compact array and string, tag sections, the v8 flags.
+  expect_wire(q, 9, "02" "0274" "00" "01" "00" "00" "00");
+  MetadataResponse r;
+  r.brokers = {{1, "h", 9092, std::nullopt}};
+  r.cluster_id = "c";
+  r.controller_id = 1;
+  r.topics = {{0, "t", false, {{0, 0, 1, 5, {1}, {1}, {}}}}};
+  // v7: the partition's leader epoch follows its leader.
+  expect_wire(r, 7, "00000000" "00000001" "00000001" "000168" "00002384" "ffff" "000163" "00000001"
+                    "00000001" "0000" "000174" "00" "00000001" "0000" "00000000" "00000001" "00000005"
+                    "00000001" "00000001" "00000001" "00000001" "00000000");
+  // v9: authorized operations not provided (INT32_MIN) for the topic and the cluster.
+  expect_wire(r, 9, "00000000" "02" "00000001" "0268" "00002384" "00" "00" "0263" "00000001"
+                    "02" "0000" "0274" "00" "02" "0000" "00000000" "00000001" "00000005" "02" "00000001"
+                    "02" "00000001" "01" "00" "80000000" "00" "80000000" "00");
+}
+
 }  // namespace
 }  // namespace nocopy::kafka

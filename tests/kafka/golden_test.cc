@@ -66,7 +66,7 @@ TEST(Golden, KafkaPythonPipelinedProbe) {
   EXPECT_EQ(got[1].header.api_key, 3);
   EXPECT_EQ(got[1].header.correlation_id, 2);
   const auto& md = std::get<MetadataRequest>(got[1].body);
-  EXPECT_TRUE(md.all_topics(0));  // v0 [] = all topics
+  EXPECT_TRUE(all_topics(md, 0));  // v0 [] = all topics
 }
 
 TEST(Golden, RdkafkaMetadataV4) {
@@ -78,7 +78,7 @@ TEST(Golden, RdkafkaMetadataV4) {
   ASSERT_EQ(m.topics->size(), 1u);
   EXPECT_EQ((*m.topics)[0].name, "t");
   EXPECT_TRUE(m.allow_auto_topic_creation);
-  EXPECT_FALSE(m.all_topics(4));
+  EXPECT_FALSE(all_topics(m, 4));
 }
 
 TEST(Golden, RdkafkaProduceV7) {

@@ -119,11 +119,11 @@ TEST(Messages, VersionedFieldsAppearOnlyInTheirVersions) {
 TEST(Messages, MetadataTopicListSemantics) {
   MetadataRequest all_v0;
   all_v0.topics = std::vector<MetadataRequest::Topic>{};
-  EXPECT_TRUE(all_v0.all_topics(0));
-  EXPECT_FALSE(all_v0.all_topics(1));  // v1+: [] = none
+  EXPECT_TRUE(all_topics(all_v0, 0));
+  EXPECT_FALSE(all_topics(all_v0, 1));  // v1+: [] = none
   MetadataRequest null_list;
   null_list.topics.reset();
-  EXPECT_TRUE(null_list.all_topics(1));
+  EXPECT_TRUE(all_topics(null_list, 1));
   // v1 null round-trips as null, v0 encodes null as [].
   auto f1 = encode_request(1, 1, null_list);
   auto d1 = decode_request(std::span(f1).subspan(4));
@@ -133,7 +133,7 @@ TEST(Messages, MetadataTopicListSemantics) {
   auto d0 = decode_request(std::span(f0).subspan(4));
   ASSERT_EQ(d0.status, RequestStatus::ok);
   ASSERT_TRUE(std::get<MetadataRequest>(d0.body).topics.has_value());
-  EXPECT_TRUE(std::get<MetadataRequest>(d0.body).all_topics(0));
+  EXPECT_TRUE(all_topics(std::get<MetadataRequest>(d0.body), 0));
 }
 
 TEST(Messages, LeaveGroupOldVersionsMirrorMemberIntoBatch) {
@@ -214,11 +214,11 @@ TEST(Requests, UnknownApiAndUnsupportedVersion) {
   EXPECT_EQ(d.status, RequestStatus::unknown_api);
   EXPECT_TRUE(d.header_ok);
   EXPECT_EQ(d.header.correlation_id, 7);
-  // Fetch v3 is below the advertised range; Metadata v7 above it.
+  // Fetch v3 is below the advertised range; Metadata v10 above it.
   auto fetch3 = test::from_hex("0001 0003 00000008 0001 63");
   EXPECT_EQ(decode_request(fetch3).status, RequestStatus::unsupported_version);
-  auto meta7 = test::from_hex("0003 0007 00000009 ffff");
-  EXPECT_EQ(decode_request(meta7).status, RequestStatus::unsupported_version);
+  auto meta10 = test::from_hex("0003 000a 00000009 ffff");
+  EXPECT_EQ(decode_request(meta10).status, RequestStatus::unsupported_version);
   // ApiVersions v99 sent with a v1 header and no body (a version probe):
   // the header is still usable, so the broker can answer UNSUPPORTED_VERSION.
   auto probe = test::from_hex("0012 0063 0000000a 0001 78");
@@ -258,7 +258,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   };
   EXPECT_EQ(range(ApiKey::produce), std::make_pair(0, 7));
   EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 11));
-  EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 6));
+  EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 9));
   EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 8));
   EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 4));

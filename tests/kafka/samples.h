@@ -36,6 +36,8 @@ inline MetadataRequest sample() {
   MetadataRequest m;
   m.topics = std::vector<MetadataRequest::Topic>{{"alpha"}, {"beta"}};
   m.allow_auto_topic_creation = false;
+  m.include_cluster_authorized_operations = true;
+  m.include_topic_authorized_operations = true;
   return m;
 }
 template <>
@@ -45,7 +47,9 @@ inline MetadataResponse sample() {
   m.brokers = {{1, "127.0.0.1", 9092, "rack-a"}, {2, "localhost", 9093, std::nullopt}};
   m.cluster_id = "nocopy-cluster";
   m.controller_id = 1;
-  m.topics = {{0, "alpha", true, {{0, 0, 1, {1}, {1}, {2}}, {3, 1, 1, {1, 2}, {1}, {}}}}, {3, "gone", false, {}}};
+  m.topics = {{0, "alpha", true, {{0, 0, 1, 7, {1}, {1}, {2}}, {3, 1, 1, -1, {1, 2}, {1}, {}}}, 0x0ff8},
+              {3, "gone", false, {}}};
+  m.cluster_authorized_operations = 0x1ff0;
   return m;
 }
 template <>

@@ -1,4 +1,4 @@
-// Metadata v0-v6 and DescribeCluster v0-v1. Topics a client asks for that do not exist are created
+// Metadata and DescribeCluster. Topics a client asks for that do not exist are created
 // when auto-creation is on and the request allows it -- on the admin thread
 // (file-system work), the answer posted back to the request's loop.
 #include <string>
@@ -16,7 +16,7 @@ namespace nocopy::broker {
 using namespace handlers;
 
 void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done) {
-  const bool all = req.all_topics(h.api_version);
+  const bool all = kafka::all_topics(req, h.api_version);
   std::vector<std::string> names;
   if (req.topics)
     for (auto& t : *req.topics) names.push_back(std::move(t.name));
@@ -71,7 +71,8 @@ void put_topics(Response& res, const std::vector<std::string>& names, bool liste
 
 }  // namespace
 
-// This broker leads every partition, with itself as the only replica.
+// This broker leads every partition, with itself as the only replica; no
+// leader ever changes, so no leader epoch is reported (-1, unknown).
 kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::vector<std::string>& names) const {
   kafka::MetadataResponse res;
   auto adv = cfg_.advertised_address();
@@ -121,6 +122,7 @@ kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, cons
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = static_cast<std::int32_t>(i);
       rp.leader_id = e.state.leader;
+      rp.leader_epoch = e.state.leader_epoch;
       rp.replica_nodes = e.state.replicas;
       rp.isr_nodes = e.state.isr;
       for (auto r : e.state.replicas)
