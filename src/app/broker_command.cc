@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "app/broker_security_flags.h"
 #include "app/commands.h"
 #include "broker/broker.h"
 #include "broker/config.h"
@@ -37,6 +38,7 @@ struct BrokerFlags {
   std::int32_t min_insync_replicas = -1;
   std::int64_t replica_lag_time_max_ms = -1;
   std::string log_level = "info";
+  SecurityFlags security;
 };
 
 // true|1 (and on when `on_off`) or false|0 (off); anything else is an error
@@ -223,6 +225,7 @@ void add_broker_command(CLI::App& app) {
   cmd->add_option("--offsets-topic-segment-bytes", f->offsets_segment_bytes,
                   "segment.bytes of __consumer_offsets when it is created [104857600]")
       ->check(CLI::Range(std::int64_t{1024}, std::int64_t{2147483647}));
+  f->security.add_to(*cmd);
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error [info]");
 
   cmd->callback([f] {
@@ -234,6 +237,7 @@ void add_broker_command(CLI::App& app) {
       apply_default_flags(*f, cfg);
       apply_compaction_flags(*f, cfg);
       apply_cluster_flags(*f, cfg);
+      f->security.apply(cfg);
     } catch (const std::exception& e) {
       spdlog::error("nocopy broker: {}", e.what());
       throw CLI::RuntimeError(2);

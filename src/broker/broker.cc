@@ -29,6 +29,7 @@ void Broker::block_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -53,24 +54,30 @@ void Broker::start() {
   if (const char* why = senders_.front()->file_sender().fallback_reason(); why && *why)
     spdlog::warn("fetch strategy {}: {}", io::to_string(cfg_.fetch_strategy), why);
 
+  start_security();
+  listeners_ = cfg_.effective_listeners();
   net::ReactorPool::Options po;
   po.listen = cfg_.listen.to_string();
+  for (const auto& l : listeners_) po.listens.push_back(l.address());
   po.threads = cfg_.threads;
   po.max_connections = 20000;
+  po.max_connections_per_address = cfg_.security.max_connections_per_ip;
   po.connection.max_read_buffer = cfg_.max_request_bytes + 4;
   po.connection.max_queued_bytes = 8 << 20;
   po.connection.max_queued_items = 512;
   po.connection.idle_timeout = std::chrono::milliseconds(cfg_.idle_timeout_ms);
-  pool_ = std::make_unique<net::ReactorPool>(po, [this](net::Connection& conn) {
-    auto& sender = *senders_.at(conn.loop().index() % senders_.size());
-    return std::make_unique<KafkaSession>(handler_, cfg_, metrics_, sender);
-  });
+  pool_ = std::make_unique<net::ReactorPool>(po, [this](net::Connection& conn) { return make_session(conn); });
   if (cfg_.cluster_mode()) {
     member_ = std::make_unique<ClusterMember>(cfg_.node_id, topics_, admin_);
     handler_.set_cluster(nullptr, member_.get());  // nothing is led until etcd says so
   }
   pool_->start();
-  if (cfg_.listen.port == 0) cfg_.listen.port = pool_->port();
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    listeners_[i].port = pool_->port(i);
+    if (!cfg_.security.listeners.empty()) cfg_.security.listeners[i].port = pool_->port(i);
+  }
+  if (cfg_.listen.port == 0 || !cfg_.security.listeners.empty()) cfg_.listen.port = pool_->port();
+  if (!cfg_.security.listeners.empty()) cfg_.listen.host = listeners_.front().host;
   if (cfg_.cluster_mode()) join_cluster();
 
   if (cfg_.metrics_enabled) {
@@ -89,6 +96,7 @@ void Broker::start() {
                cfg_.flush == FlushMode::interval ? " every " + std::to_string(cfg_.flush_interval_ms) + " ms" : "",
                cfg_.segment_bytes, cfg_.retention_ms, cfg_.auto_create_topics ? "on" : "off", cfg_.default_partitions,
                cfg_.default_partitions == 1 ? "" : "s");
+  log_listeners();
   if (metrics_server_)
     spdlog::info("metrics on http://{}:{}/metrics", cfg_.metrics_listen.host, metrics_server_->port());
 }
@@ -155,8 +163,16 @@ void Broker::run_until_signal() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
+  for (;;) {
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGHUP) break;
+    try {
+      reload_tls();
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: TLS reload failed, keeping the old certificate: {}", e.what());
+    }
   }
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   shutdown();

@@ -35,6 +35,10 @@
 #include "buf/chain_sender.h"
 #include "cluster/cluster_node.h"
 #include "net/reactor_pool.h"
+#include "net/tls_context.h"
+#include "security/listener_spec.h"
+#include "security/sasl_server.h"
+#include "security/scram_store.h"
 
 namespace nocopy::broker {
 
@@ -44,20 +48,31 @@ class Broker {
   ~Broker();
 
   void start();
-  // Blocks SIGTERM/SIGINT in the calling thread (call before other threads
-  // exist, i.e. before start(), to have them inherit the mask), waits for one,
-  // then shuts down.
+  // Re-reads the TLS certificate, key and CA files (SIGHUP). Throws, keeping
+  // the old ones, if they do not load.
+  void reload_tls();
+  // Blocks SIGTERM/SIGINT/SIGHUP in the calling thread (call before other threads
+  // exist, i.e. before start(), to have them inherit the mask), waits for
+  // SIGTERM/SIGINT (SIGHUP: reload_tls()), then shuts down.
   static void block_signals();
   void run_until_signal();
   void shutdown();
 
   std::uint16_t port() const { return pool_ ? pool_->port() : 0; }
+  // Bound port of listener `i` of Config::effective_listeners().
+  std::uint16_t port(std::size_t i) const { return pool_ ? pool_->port(i) : 0; }
   std::uint16_t metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
  private:
   void schedule_retention();
   void join_cluster();  // cluster mode: registers in etcd and follows its state
   void start_replication();  // cluster mode: the ReplicaManager, before the cluster node starts
+  // TLS context, SCRAM store (with `scram_users` created) and Cyrus SASL,
+  // as the listeners need them.
+  void start_security();
+  std::unique_ptr<net::ConnectionHandler> make_session(net::Connection& conn);
+  // Once per TLS listener: which send path it uses (kTLS or user space) and why.
+  void log_listeners() const;
 
   Config cfg_;
   Metrics metrics_;
@@ -73,6 +88,10 @@ class Broker {
   std::unique_ptr<cluster::ClusterNode> cluster_;
   std::unique_ptr<replication::ReplicaManager> replicas_;  // cluster mode
   std::unique_ptr<TxnService> txn_;
+  std::vector<security::ListenerSpec> listeners_;  // bound ports filled in at start
+  std::unique_ptr<net::TlsContext> tls_;            // SSL / SASL_SSL listeners; reloaded on SIGHUP
+  std::unique_ptr<security::ScramStore> scram_;
+  std::unique_ptr<security::SaslAuthenticator> sasl_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;
   std::atomic<bool> retention_stop_{false};

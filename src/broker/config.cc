@@ -103,6 +103,21 @@ HostPort Config::advertised_address() const {
   return a;
 }
 
+std::vector<security::ListenerSpec> Config::effective_listeners() const {
+  if (!security.listeners.empty()) return security.listeners;
+  security::ListenerSpec l;
+  l.protocol = security::SecurityProtocol::plaintext;
+  l.host = listen.host;
+  l.port = listen.port;
+  return {l};
+}
+
+HostPort Config::advertised_for_listener(std::size_t index) const {
+  if (security.listeners.empty() || index >= security.listeners.size()) return advertised_address();
+  auto a = security::advertised_for(security.listeners[index], security.advertised_listeners);
+  return HostPort{a.host, a.port};
+}
+
 void Config::load_toml(const std::filesystem::path& file) {
   toml::table t;
   try {
@@ -180,6 +195,7 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("session_timeout_ms", session_timeout_ms);
   num("min_insync_replicas", min_insync_replicas);
   num("replica_lag_time_max_ms", replica_lag_time_max_ms);
+  security.load_toml(t);
   str("fetch_strategy", [&](const std::string& v) {
     auto s = io::parse_strategy(v);
     if (!s) throw std::invalid_argument("config key 'fetch_strategy': unknown strategy '" + v + "'");

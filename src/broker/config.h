@@ -11,8 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "io/strategy.h"
+#include "security/listener_spec.h"
+#include "security/security_config.h"
 
 namespace nocopy::broker {
 
@@ -110,11 +113,22 @@ struct Config {
   std::int64_t replica_lag_time_max_ms = 30000;
   bool cluster_mode() const { return !cluster.empty(); }
 
+  // Listeners, TLS, SASL, connection limits (security/security_config.h).
+  // No `listeners`: one PLAINTEXT listener on `listen`, as without security.
+  security::SecurityConfig security;
+
   // Applies a TOML file's keys (same names as the fields, e.g.
   // `listen = "127.0.0.1:9092"`, `fetch_strategy = "splice"`).
   void load_toml(const std::filesystem::path& file);
 
   HostPort advertised_address() const;
+  // The listeners to bind: security.listeners, or one PLAINTEXT listener on
+  // `listen` when none are configured.
+  std::vector<security::ListenerSpec> effective_listeners() const;
+  // What Metadata / FindCoordinator tell a client connected through
+  // listener `index` of effective_listeners(): its advertised_listeners
+  // entry, else its own address; without `listeners`, advertised_address().
+  HostPort advertised_for_listener(std::size_t index) const;
   static const char* to_string(FlushMode m);
   static FlushMode parse_flush(const std::string& s);  // throws std::invalid_argument
 };

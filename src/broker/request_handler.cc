@@ -9,6 +9,8 @@
 //   admin.cc         CreateTopics, DeleteTopics, CreatePartitions
 //   configs.cc       DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
 //   groups.cc        FindCoordinator and the group APIs (GroupsService)
+//   security.cc      SaslHandshake/SaslAuthenticate outside an exchange,
+//                    Describe/AlterUserScramCredentials
 //   txn.cc           AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit,
 //                    DescribeTransactions, ListTransactions (TxnService)
 //   reply.h          helpers they share
@@ -54,7 +56,11 @@ RequestHandler::RequestHandler(const Config& cfg, TopicRegistry& topics, Metrics
   }
 }
 
-void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Done done) {
+HostPort RequestHandler::advertised_to(const ClientContext& client) const {
+  return client.advertised.host.empty() ? cfg_.advertised_address() : client.advertised;
+}
+
+void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Done done, const ClientContext& client) {
   // Group APIs go to GroupsService whole: it decodes them itself, so the
   // frame is still decoded exactly once. Only the api key is peeked here.
   if (groups_) {
@@ -85,15 +91,15 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
   std::visit(
       [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, kafka::MetadataRequest>) metadata(h, body, loop, cb);
+        if constexpr (std::is_same_v<T, kafka::MetadataRequest>) metadata(h, body, loop, cb, client);
         else if constexpr (std::is_same_v<T, kafka::ProduceRequest>) produce(h, body, frame, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::FetchRequest>) fetch(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::ListOffsetsRequest>) list_offsets(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::OffsetForLeaderEpochRequest>) offset_for_leader_epoch(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::CreateTopicsRequest>) create_topics(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::DeleteTopicsRequest>) delete_topics(h, body, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::FindCoordinatorRequest>) find_coordinator(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::DescribeClusterRequest>) describe_cluster(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::FindCoordinatorRequest>) find_coordinator(h, body, cb, client);
+        else if constexpr (std::is_same_v<T, kafka::DescribeClusterRequest>) describe_cluster(h, body, cb, client);
         else if constexpr (std::is_same_v<T, kafka::ElectLeadersRequest>) elect_leaders(h, body, loop, cb);
         else if constexpr (std::is_same_v<T, kafka::InitProducerIdRequest>) init_producer_id(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::DescribeConfigsRequest>) describe_configs(h, body, cb);
@@ -107,6 +113,13 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
         else if constexpr (std::is_same_v<T, kafka::TxnOffsetCommitRequest>) txn_offset_commit(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::DescribeTransactionsRequest>) describe_transactions(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::ListTransactionsRequest>) list_transactions(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::SaslHandshakeRequest> ||
+                           std::is_same_v<T, kafka::SaslAuthenticateRequest>)
+          sasl_not_expected(h, cb);
+        else if constexpr (std::is_same_v<T, kafka::DescribeUserScramCredentialsRequest>)
+          describe_user_scram_credentials(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::AlterUserScramCredentialsRequest>)
+          alter_user_scram_credentials(h, body, loop, cb);
         else cb(close_reply(fmt::format("unhandled API key {}", h.api_key)));
       },
       req.body);

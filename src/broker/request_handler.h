@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "broker/admin_thread.h"
+#include "broker/client_context.h"
 #include "broker/config.h"
 #include "broker/metrics.h"
 #include "broker/producer_state.h"
@@ -53,6 +54,9 @@ class ClusterNode;
 }
 namespace nocopy::replication {
 class ReplicaManager;
+}
+namespace nocopy::security {
+class ScramStore;
 }
 
 namespace nocopy::broker {
@@ -76,8 +80,10 @@ class RequestHandler {
 
   // `frame`: one request without its 4-byte size prefix. Produce patches
   // record batches inside it (baseOffset), so it must be writable; it is not
-  // referenced after handle() returns.
-  void handle(std::span<std::byte> frame, net::EventLoop& loop, Done done);
+  // referenced after handle() returns. `client`: the connection's listener
+  // and principal (Metadata, FindCoordinator and DescribeCluster answer with
+  // the address advertised to that listener).
+  void handle(std::span<std::byte> frame, net::EventLoop& loop, Done done, const ClientContext& client = {});
 
   // Wires in the group APIs; null: not advertised. Before serving.
   void set_groups(GroupsService* g) { groups_ = g; }
@@ -106,6 +112,10 @@ class RequestHandler {
   // (unknown_topic_or_partition or not_leader_or_follower).
   std::shared_ptr<Partition> served(const std::string& topic, std::int32_t partition, std::int16_t* error) const;
 
+  // The SCRAM store managed by Describe/AlterUserScramCredentials (null:
+  // answered SECURITY_DISABLED). Before serving.
+  void set_scram_store(security::ScramStore* s) { scram_ = s; }
+
   // Stops answering new long polls with waits (shutdown: answer at once).
   void set_draining() { draining_ = true; }
 
@@ -113,8 +123,12 @@ class RequestHandler {
   using Header = kafka::RequestHeader;
   void api_versions(const Header& h, Done& done);
   void group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done);
-  void metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done);
-  kafka::MetadataResponse metadata_response(bool all, const std::vector<std::string>& names) const;
+  void metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done,
+                const ClientContext& client);
+  kafka::MetadataResponse metadata_response(bool all, const std::vector<std::string>& names,
+                                            const HostPort& advertised) const;
+  // The address a client on `client`'s listener is told to use.
+  HostPort advertised_to(const ClientContext& client) const;
   void produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame, net::EventLoop& loop,
                Done& done);
   void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done);
@@ -125,7 +139,8 @@ class RequestHandler {
   // Cluster mode: the partition's current leader epoch as etcd last said; -1
   // when unknown (single node, or not in the cluster's state).
   std::int32_t leader_epoch_of(const std::string& topic, std::int32_t partition) const;
-  void find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done);
+  void find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done,
+                        const ClientContext& client);
   void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done);
   void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);
   void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);
@@ -151,7 +166,14 @@ class RequestHandler {
   template <class Resp>
   void alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop, Done& done);
   ProducerIdAllocator& producer_ids();
-  void describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done);
+  void describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done,
+                        const ClientContext& client);
+  // Security (handlers/security.cc).
+  void sasl_not_expected(const Header& h, Done& done);
+  void describe_user_scram_credentials(const Header& h, const kafka::DescribeUserScramCredentialsRequest& req,
+                                       Done& done);
+  void alter_user_scram_credentials(const Header& h, kafka::AlterUserScramCredentialsRequest& req,
+                                    net::EventLoop& loop, Done& done);
   void elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop, Done& done);
   kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
 
@@ -165,6 +187,7 @@ class RequestHandler {
   const ClusterMember* member_ = nullptr;
   replication::ReplicaManager* replicas_ = nullptr;
   TxnService* txn_ = nullptr;
+  security::ScramStore* scram_ = nullptr;
   // Created on first use from <data_dir>/producer_ids (the reserved-id high
   // mark, rewritten and fsync'd once per 1000 ids).
   // Fault injection for the idempotence e2e test: when the environment sets

@@ -48,6 +48,7 @@
 #include <memory>
 
 #include "buf/chain.h"
+#include "io/byte_sink.h"
 #include "io/counters.h"
 #include "io/error.h"
 #include "io/strategy.h"
@@ -75,6 +76,14 @@ class ChainSender {
   ~ChainSender() = default;
 
   io::Result<io::Progress> send_some(int sock, Chain& chain);
+  // The same through a ByteSink (a TLS session; chain_sender_sink.cc):
+  // memory segments are written as they are (bytes_copied_user); file
+  // regions go to sink.send_file() when the sink can (kernel TLS:
+  // bytes_zero_copy), else they are pread into a per-thread 64 KiB buffer
+  // and written (bytes_copied_user: the user-space copy TLS without kernel
+  // support costs). Bytes the sink did not accept stay in the chain (a
+  // region's are read again next time). Same contract otherwise; no MSG_MORE.
+  io::Result<io::Progress> send_some(io::ByteSink& sink, Chain& chain);
 
   io::Result<std::size_t> reap(int sock) { return file_->reap(sock); }
   io::Result<void> drain(int sock, int timeout_ms = 5000) { return file_->drain(sock, timeout_ms); }
@@ -97,6 +106,8 @@ class ChainSender {
  private:
   // One sendmsg of the memory segments at the front of `chain`.
   io::Result<io::Progress> send_memory_once(int sock, Chain& chain);
+  // One write of the region at the front of `chain` through `sink`.
+  io::Result<io::Progress> send_region_to(io::ByteSink& sink, const FileRegion& region);
 
   std::unique_ptr<io::FileSender> owned_;
   io::FileSender* file_ = nullptr;

@@ -60,7 +60,9 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(concurrent_transactions, "CONCURRENT_TRANSACTIONS")
     NOCOPY_KAFKA_ERR(transaction_coordinator_fenced, "TRANSACTION_COORDINATOR_FENCED")
     NOCOPY_KAFKA_ERR(operation_not_attempted, "OPERATION_NOT_ATTEMPTED")
+    NOCOPY_KAFKA_ERR(security_disabled, "SECURITY_DISABLED")
     NOCOPY_KAFKA_ERR(kafka_storage_error, "KAFKA_STORAGE_ERROR")
+    NOCOPY_KAFKA_ERR(sasl_authentication_failed, "SASL_AUTHENTICATION_FAILED")
     NOCOPY_KAFKA_ERR(unknown_producer_id, "UNKNOWN_PRODUCER_ID")
     NOCOPY_KAFKA_ERR(non_empty_group, "NON_EMPTY_GROUP")
     NOCOPY_KAFKA_ERR(group_id_not_found, "GROUP_ID_NOT_FOUND")
@@ -76,6 +78,9 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(group_subscribed_to_topic, "GROUP_SUBSCRIBED_TO_TOPIC")
     NOCOPY_KAFKA_ERR(invalid_record, "INVALID_RECORD")
     NOCOPY_KAFKA_ERR(producer_fenced, "PRODUCER_FENCED")
+    NOCOPY_KAFKA_ERR(resource_not_found, "RESOURCE_NOT_FOUND")
+    NOCOPY_KAFKA_ERR(duplicate_resource, "DUPLICATE_RESOURCE")
+    NOCOPY_KAFKA_ERR(unacceptable_credential, "UNACCEPTABLE_CREDENTIAL")
     NOCOPY_KAFKA_ERR(transactional_id_not_found, "TRANSACTIONAL_ID_NOT_FOUND")
 #undef NOCOPY_KAFKA_ERR
   }

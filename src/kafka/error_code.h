@@ -61,9 +61,11 @@ enum class ErrorCode : std::int16_t {
   invalid_producer_id_mapping = 49,
   invalid_transaction_timeout = 50,
   concurrent_transactions = 51,
+  security_disabled = 54,
   transaction_coordinator_fenced = 52,
   operation_not_attempted = 55,
   kafka_storage_error = 56,
+  sasl_authentication_failed = 58,
   unknown_producer_id = 59,
   non_empty_group = 68,
   group_id_not_found = 69,
@@ -79,6 +81,9 @@ enum class ErrorCode : std::int16_t {
   group_subscribed_to_topic = 86,
   invalid_record = 87,
   producer_fenced = 90,
+  resource_not_found = 91,
+  duplicate_resource = 92,
+  unacceptable_credential = 93,
   transactional_id_not_found = 105,
 };
 

@@ -21,4 +21,12 @@ io::Result<io::Progress> ChainOutbound::write_some(int fd) {
   return r;
 }
 
+io::Result<io::Progress> ChainOutbound::write_some_to(io::ByteSink& sink) {
+  if (observer_ == nullptr) return sender_->send_some(sink, chain_);
+  const io::Counters before = sender_->counters();
+  auto r = sender_->send_some(sink, chain_);
+  observer_->on_send(sender_->counters() - before);
+  return r;
+}
+
 }  // namespace nocopy::net

@@ -42,6 +42,10 @@ class ChainOutbound final : public Outbound {
  public:
   ChainOutbound(buf::Chain chain, buf::ChainSender& sender, SendObserver* observer = nullptr);
   io::Result<io::Progress> write_some(int fd) override;
+  // TLS: ChainSender::send_some(sink, chain) -- kernel TLS sends file
+  // regions with SSL_sendfile, user-space TLS reads and encrypts them
+  // (counted as copied bytes).
+  io::Result<io::Progress> write_some_to(io::ByteSink& sink) override;
   bool done() const override { return chain_.empty(); }
   std::size_t memory_bytes() const override { return memory_; }
   std::uint64_t remaining() const override { return chain_.length(); }

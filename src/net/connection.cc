@@ -86,6 +86,17 @@ std::string Connection::peer_string() const {
   return "local";
 }
 
+std::string Connection::peer_host() const {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (peer_.ss_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&peer_)->sin_addr, host, sizeof host);
+  else if (peer_.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&peer_)->sin6_addr, host, sizeof host);
+  else
+    return "local";
+  return host;
+}
+
 void Connection::start() {
   if (state_ != State::init) return;
   state_ = State::open;
@@ -157,6 +168,11 @@ void Connection::on_events(std::uint32_t ev) {
     close(sock_err == ECONNRESET || sock_err == EPIPE ? CloseReason::peer_closed : CloseReason::io_error);
     return;
   }
+  if ((ev & EPOLLOUT) && tls_read_wants_write_) {
+    tls_read_wants_write_ = false;
+    update_interest();
+    if (state_ == State::open) handle_read();
+  }
   if (ev & EPOLLOUT) flush();
   if (state_ == State::open && (ev & (EPOLLIN | EPOLLHUP))) handle_read();
   // EPOLLHUP: both directions are down; nothing more can be delivered.
@@ -188,14 +204,14 @@ void Connection::handle_read() {
       dst = in_.get() + in_size_;
       room = in_cap_ - in_size_;
     }
-    ssize_t n = ::read(fd_, dst, room);
+    ssize_t n = read_some(dst, room);
     if (n < 0) {
       if (errno == EINTR) {
         --round;
         continue;
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      last_error_ = errno_text(errno, "read");
+      if (last_error_.empty()) last_error_ = errno_text(errno, "read");
       close(errno == ECONNRESET ? CloseReason::peer_closed : CloseReason::io_error);
       return;
     }
@@ -211,9 +227,45 @@ void Connection::handle_read() {
       in_size_ += static_cast<std::size_t>(n);
       if (in_size_ >= want_) process_input({});
     }
-    if (static_cast<std::size_t>(n) < room) break;  // socket drained (level-triggered: no edge lost)
+    // Socket drained (level-triggered: no edge lost). TLS hands out one
+    // record per read: only want-read says drained.
+    if (!tls_ && static_cast<std::size_t>(n) < room) break;
   }
   if (peer_eof_ && state_ == State::open) close_after_flush();
+  if (tls_ && state_ == State::open && !paused_ && !peer_eof_ && tls_->has_buffered_input()) schedule_tls_reread();
+}
+
+ssize_t Connection::read_some(std::byte* dst, std::size_t room) {
+  if (!tls_) return ::read(fd_, dst, room);
+  auto r = tls_->read(std::span<std::byte>(dst, room));
+  if (!r) {
+    last_error_ = errno_text(r.error().err, r.error().syscall);
+    if (!r.error().detail.empty()) last_error_ += " (" + r.error().detail + ")";
+    errno = r.error().err;
+    return -1;
+  }
+  if (r->bytes > 0) return static_cast<ssize_t>(r->bytes);
+  if (r->eof) return 0;
+  if (r->want_write && !tls_read_wants_write_) {
+    tls_read_wants_write_ = true;
+    update_interest();
+  }
+  errno = EAGAIN;
+  return -1;
+}
+
+// Decrypted bytes wait inside OpenSSL where epoll cannot see them: read them
+// on the next loop iteration.
+void Connection::schedule_tls_reread() {
+  if (tls_reread_posted_) return;
+  tls_reread_posted_ = true;
+  std::weak_ptr<Connection> w = weak_from_this();
+  loop_.post([w] {
+    auto c = w.lock();
+    if (!c) return;
+    c->tls_reread_posted_ = false;
+    if (c->state_ == State::open) c->handle_read();
+  });
 }
 
 // Offers input to the handler. `fresh` non-empty: bytes in the scratch buffer
@@ -301,9 +353,7 @@ void Connection::fulfill(SlotId slot, std::unique_ptr<Outbound> item) {
 void Connection::flush() {
   if (in_flush_ || !is_open()) return;
   in_flush_ = true;
-  auto r = queue_.write(fd_, [this](const Outbound& item) {
-    if (io::FileSender* zs = item.zero_copy_sender()) zc_.attach(loop_, *zs);
-  });
+  auto r = write_queue();
   in_flush_ = false;
   if (r.bytes > 0) {
     stats_.bytes_written += r.bytes;
@@ -319,7 +369,7 @@ void Connection::flush() {
   }
   write_blocked_ = r.blocked;
   update_interest();
-  if (queue_.empty()) {
+  if (queue_.empty() && !r.blocked) {
     if (state_ == State::closing) {
       begin_linger();
       return;
@@ -327,6 +377,24 @@ void Connection::flush() {
     if (handler_) handler_->on_drained(*this);
   }
   maybe_resume();
+}
+
+OutboundQueue::WriteResult Connection::write_queue() {
+  if (!tls_) {
+    return queue_.write(fd_, [this](const Outbound& item) {
+      if (io::FileSender* zs = item.zero_copy_sender()) zc_.attach(loop_, *zs);
+    });
+  }
+  OutboundQueue::WriteResult r;
+  // A record OpenSSL could not finish goes first.
+  auto pending = tls_->flush_pending();
+  if (!pending) {
+    r.error = std::move(pending.error());
+    return r;
+  }
+  if (*pending) r = queue_.write(*tls_);
+  if (tls_->has_pending()) r.blocked = true;  // keep EPOLLOUT until the record is out
+  return r;
 }
 
 void Connection::maybe_resume() {
@@ -344,7 +412,7 @@ void Connection::update_interest() {
     ev = EPOLLIN;
   } else {
     if (state_ == State::open && !paused_ && !peer_eof_) ev |= EPOLLIN;
-    if (write_blocked_) ev |= EPOLLOUT;
+    if (write_blocked_ || tls_read_wants_write_) ev |= EPOLLOUT;
   }
   loop_.modify(fd_, ev);
 }
@@ -353,7 +421,7 @@ void Connection::close_after_flush() {
   if (state_ != State::open) return;
   state_ = State::closing;
   update_interest();
-  if (queue_.empty()) {
+  if (queue_.empty() && !(tls_ && tls_->has_pending())) {
     begin_linger();
   } else {
     flush();
@@ -366,6 +434,7 @@ void Connection::begin_linger() {
     return;
   }
   state_ = State::lingering;
+  if (tls_) tls_->shutdown();  // close_notify, best effort
   ::shutdown(fd_, SHUT_WR);
   if (idle_timer_) {
     loop_.cancel(idle_timer_);

@@ -61,6 +61,14 @@
 //    ones arrived or Options::completion_timeout passed
 //    (net/zero_copy_completions.h). The fd number is therefore not reused
 //    while the kernel may still report on it.
+//
+// TLS (set_tls() before start()): every byte read is decrypted by the
+// session (the first reads run the handshake) and every item is written
+// through it (Outbound::write_some_to). Bytes OpenSSL already holds are
+// offered without waiting for epoll; a handshake step that must write waits
+// for EPOLLOUT; a record OpenSSL could not finish keeps EPOLLOUT armed until
+// it is out. The lingering close sends close_notify before SHUT_WR.
+//
 //  * Idle timeout: closed if no byte moved in either direction for
 //    Options::idle_timeout (0 = never). Header-read / request timeouts are
 //    protocol-specific: use loop().run_after() in the handler.
@@ -80,6 +88,7 @@
 #include "net/event_loop.h"
 #include "net/outbound.h"
 #include "net/outbound_queue.h"
+#include "net/tls_session.h"
 #include "net/zero_copy_completions.h"
 
 namespace nocopy::net {
@@ -137,6 +146,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void set_handler(std::unique_ptr<ConnectionHandler> h) { handler_ = std::move(h); }
   ConnectionHandler* handler() const { return handler_.get(); }
   void set_close_hook(std::function<void(Connection&)> hook) { close_hook_ = std::move(hook); }
+  // Before start(): speak TLS on this socket through `tls`.
+  void set_tls(std::unique_ptr<TlsSession> tls) { tls_ = std::move(tls); }
+  TlsSession* tls() const { return tls_.get(); }
+  // Which of the pool's listeners accepted this connection (0 for the first
+  // or only one); set by the pool before the handler is made.
+  std::size_t listener_index() const { return listener_index_; }
+  void set_listener_index(std::size_t i) { listener_index_ = i; }
   // Registers with the loop and starts reading.
   void start();
 
@@ -168,6 +184,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t id() const { return id_; }
   const sockaddr_storage& peer() const { return peer_; }
   std::string peer_string() const;  // "127.0.0.1:54321"
+  std::string peer_host() const;    // "127.0.0.1", "::1"; "local" for non-IP sockets
   const ConnectionStats& stats() const { return stats_; }
   const std::string& last_error() const { return last_error_; }
 
@@ -177,6 +194,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void on_events(std::uint32_t ev);
   void handle_read();
+  // One read into dst: bytes (> 0), 0 at EOF, -1 with errno EAGAIN (nothing
+  // now) or another errno (failed; last_error_ set). Plain or through TLS.
+  ssize_t read_some(std::byte* dst, std::size_t room);
+  void schedule_tls_reread();
+  // Writes the queue (through the TLS session when there is one).
+  OutboundQueue::WriteResult write_queue();
   void process_input(std::span<std::byte> fresh);
   void flush();
   void update_interest();
@@ -195,6 +218,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int fd_;
   Options opts_;
   std::uint64_t id_;
+  std::size_t listener_index_ = 0;
   sockaddr_storage peer_{};
   State state_ = State::init;
   std::unique_ptr<ConnectionHandler> handler_;
@@ -216,6 +240,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   EventLoop::TimerId idle_timer_ = 0;
   EventLoop::Clock::time_point last_activity_;
   EventLoop::TimerId linger_timer_ = 0;
+
+  std::unique_ptr<TlsSession> tls_;
+  bool tls_read_wants_write_ = false;  // the handshake waits for EPOLLOUT
+  bool tls_reread_posted_ = false;
 
   ConnectionStats stats_;
   std::string last_error_;

@@ -19,12 +19,16 @@
 //     the Connection treats it as an error;
 //   * an error (EPIPE, ECONNRESET, ENODATA "file truncated", ...) closes the
 //     connection.
+// write_some_to(sink): the same contract through an io::ByteSink instead of
+// the socket (a TLS connection: the session encrypts, or hands the bytes to
+// kernel TLS). Items that cannot go through a sink fail with ENOTSUP.
 // Thread-safety: used only on the owning Connection's loop thread.
 #pragma once
 
 #include <cstddef>
 #include <string>
 
+#include "io/byte_sink.h"
 #include "io/error.h"
 #include "io/transfer.h"
 
@@ -34,6 +38,7 @@ class Outbound {
  public:
   virtual ~Outbound() = default;
   virtual io::Result<io::Progress> write_some(int fd) = 0;
+  virtual io::Result<io::Progress> write_some_to(io::ByteSink& sink);
   virtual bool done() const = 0;
   // User-space memory this item keeps alive (counted against the
   // connection's backpressure limit). File regions count 0: they cost no memory.
@@ -57,6 +62,7 @@ class BytesOutbound final : public Outbound {
  public:
   explicit BytesOutbound(std::string bytes) : bytes_(std::move(bytes)) {}
   io::Result<io::Progress> write_some(int fd) override;
+  io::Result<io::Progress> write_some_to(io::ByteSink& sink) override;
   bool done() const override { return sent_ == bytes_.size(); }
   std::size_t memory_bytes() const override { return bytes_.capacity(); }
   std::uint64_t remaining() const override { return bytes_.size() - sent_; }

@@ -46,9 +46,16 @@ void OutboundQueue::set_cork(int fd, bool on) {
   if (tcp_) (void)io::set_cork(fd, on);
 }
 
-bool OutboundQueue::write_front(int fd, WriteResult& out) {
+OutboundQueue::WriteResult OutboundQueue::write(io::ByteSink& sink) {
+  WriteResult out;
+  while (front_ready()) {
+    if (!account_front(items_.front().item->write_some_to(sink), out)) break;
+  }
+  return out;
+}
+
+bool OutboundQueue::account_front(io::Result<io::Progress> r, WriteResult& out) {
   Entry& e = items_.front();
-  auto r = e.item->write_some(fd);
   if (!r) {
     out.error = std::move(r.error());
     return false;

@@ -20,6 +20,10 @@
 //  * SIGPIPE: never raised -- every Outbound writes with MSG_NOSIGNAL (or a
 //    FileSender that guards SIGPIPE, io/transfer.h).
 //
+// TLS: write(sink) is the same loop through an io::ByteSink (a TLS session:
+// Outbound::write_some_to); it never corks (records are formed by the
+// session) and registers no zero-copy sender.
+//
 // Cork (nginx's tcp_nopush, with the state on the connection): the socket is
 // corked before the first write of an item that has a memory part (a header)
 // and more than kCorkMinFileBytes of file regions (a body), so the body's
@@ -75,6 +79,7 @@ class OutboundQueue {
   // the item's zero-copy sender there).
   template <class BeforeWrite>
   WriteResult write(int fd, BeforeWrite&& on_item);
+  WriteResult write(io::ByteSink& sink);
 
   void clear();
   bool empty() const { return items_.empty(); }
@@ -90,8 +95,9 @@ class OutboundQueue {
     std::size_t mem = 0;
   };
   void set_cork(int fd, bool on);
-  // One item's write_some(); true when the loop goes on to the next item.
-  bool write_front(int fd, WriteResult& out);
+  // Accounts one write_some()/write_some_to() of the front item; true when
+  // the loop goes on to the next item.
+  bool account_front(io::Result<io::Progress> r, WriteResult& out);
 
   std::deque<Entry> items_;
   std::size_t memory_ = 0;
@@ -107,7 +113,7 @@ OutboundQueue::WriteResult OutboundQueue::write(int fd, BeforeWrite&& on_item) {
     Outbound& item = *items_.front().item;
     if (!corked_ && wants_cork(item)) set_cork(fd, true);
     on_item(item);
-    if (!write_front(fd, out)) break;
+    if (!account_front(item.write_some(fd), out)) break;
   }
   // Queue empty or stalled on a slot: push out the tail.
   if (!out.blocked && !out.error && corked_) set_cork(fd, false);

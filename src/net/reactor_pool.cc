@@ -24,32 +24,37 @@ ReactorPool::~ReactorPool() {
 void ReactorPool::start() {
   if (started_) return;
   const bool per_thread = opts_.listener.reuse_port;
-  std::string addr = opts_.listen;
-  for (std::size_t i = 0; i < reactors_.size(); ++i) {
-    if (i > 0 && !per_thread) break;
-    auto& r = *reactors_[i];
-    r.listener = std::make_unique<Listener>(r.loop, addr, opts_.listener);
-    if (i == 0) {
-      port_ = r.listener->port();
-      // The other threads must join the same port, not pick new free ones.
-      addr = format_address(r.listener->address());
+  std::vector<std::string> addrs = opts_.listens;
+  if (addrs.empty()) addrs.push_back(opts_.listen);
+  ports_.assign(addrs.size(), 0);
+  for (std::size_t li = 0; li < addrs.size(); ++li) {
+    std::string addr = addrs[li];
+    for (std::size_t i = 0; i < reactors_.size(); ++i) {
+      if (i > 0 && !per_thread) break;
+      auto& l = reactors_[i]->listeners.emplace_back(std::make_unique<Listener>(reactors_[i]->loop, addr, opts_.listener));
+      if (i == 0) {
+        ports_[li] = l->port();
+        // The other threads must join the same port, not pick new free ones.
+        addr = format_address(l->address());
+      }
     }
   }
   for (std::size_t i = 0; i < reactors_.size(); ++i) {
     auto& r = *reactors_[i];
-    if (!r.listener) continue;
-    r.listener->start([this, &r, per_thread](int fd) {
-      if (per_thread || reactors_.size() == 1) {
-        adopt(r, fd);
-        return;
-      }
-      Reactor& target = *reactors_[next_rr_++ % reactors_.size()];
-      if (&target == &r) {
-        adopt(r, fd);
-      } else {
-        target.loop.post([this, &target, fd] { adopt(target, fd); });
-      }
-    });
+    for (std::size_t li = 0; li < r.listeners.size(); ++li) {
+      r.listeners[li]->start([this, &r, per_thread, li](int fd) {
+        if (per_thread || reactors_.size() == 1) {
+          adopt(r, fd, li);
+          return;
+        }
+        Reactor& target = *reactors_[next_rr_++ % reactors_.size()];
+        if (&target == &r) {
+          adopt(r, fd, li);
+        } else {
+          target.loop.post([this, &target, fd, li] { adopt(target, fd, li); });
+        }
+      });
+    }
   }
   started_ = true;
   for (auto& rp : reactors_) {
@@ -66,7 +71,26 @@ void ReactorPool::start() {
   }
 }
 
-void ReactorPool::adopt(Reactor& r, int fd) {
+bool ReactorPool::take_address_slot(const std::string& address) {
+  if (opts_.max_connections_per_address == 0) return true;
+  std::lock_guard lk(per_address_mu_);
+  auto& n = per_address_[address];
+  if (n >= opts_.max_connections_per_address) {
+    if (n == 0) per_address_.erase(address);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void ReactorPool::release_address_slot(const std::string& address) {
+  if (opts_.max_connections_per_address == 0) return;
+  std::lock_guard lk(per_address_mu_);
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+}
+
+void ReactorPool::adopt(Reactor& r, int fd, std::size_t listener) {
   if (r.draining) {
     ::close(fd);
     return;
@@ -81,8 +105,17 @@ void ReactorPool::adopt(Reactor& r, int fd) {
   std::shared_ptr<Connection> c;
   try {
     c = Connection::create(r.loop, fd, opts_.connection);
-    c->set_handler(factory_(*c));
-    c->set_close_hook([this, &r](Connection& conn) {
+    std::string address = c->peer_host();
+    if (!take_address_slot(address)) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      active_.fetch_sub(1, std::memory_order_relaxed);
+      spdlog::warn("connection from {} refused: {} connections from that address already", address,
+                   opts_.max_connections_per_address);
+      return;  // the Connection closes the socket when it goes
+    }
+    c->set_listener_index(listener);
+    c->set_close_hook([this, &r, address](Connection& conn) {
+      release_address_slot(address);
       active_.fetch_sub(1, std::memory_order_relaxed);
       closed_.fetch_add(1, std::memory_order_relaxed);
       // Erase later: we are inside the connection's own member function.
@@ -91,6 +124,7 @@ void ReactorPool::adopt(Reactor& r, int fd) {
         maybe_finish(r);
       });
     });
+    c->set_handler(factory_(*c));
     r.conns.emplace(c->id(), c);
     c->start();
   } catch (const std::exception& e) {
@@ -107,7 +141,7 @@ void ReactorPool::adopt(Reactor& r, int fd) {
 
 void ReactorPool::begin_drain(Reactor& r, std::chrono::milliseconds grace) {
   r.draining = true;
-  if (r.listener) r.listener->close();
+  for (auto& l : r.listeners) l->close();
   // Copy: close_after_flush may close (and post the erase of) connections.
   std::vector<std::shared_ptr<Connection>> all;
   all.reserve(r.conns.size());
@@ -148,7 +182,7 @@ void ReactorPool::stop(std::chrono::milliseconds grace) {
     for (auto& c : left) c->set_close_hook(nullptr);
     for (auto& c : left) c->close(CloseReason::shutdown);
     rp->conns.clear();
-    rp->listener.reset();
+    rp->listeners.clear();
   }
   stopped_.store(true);
   stopped_.notify_all();

@@ -7,6 +7,16 @@
 // it, thread 0 accepts and hands connections round-robin to the others via
 // post(). Port 0 binds a free port; port() reports it once start() returned.
 //
+// Several listeners: Options::listens (when not empty, instead of
+// Options::listen) binds every address on every thread; a connection
+// remembers the index of the listener that accepted it
+// (Connection::listener_index()), so a handler can serve each listener its
+// own way (plaintext on one, TLS on another). port(i) is listener i's.
+//
+// Limits: max_connections in all; max_connections_per_address (0: none)
+// per peer IP address -- a connection over either limit is closed at once
+// and counted in PoolStats::rejected.
+//
 // Per connection: the HandlerFactory runs on the connection's loop thread
 // with the new Connection (not yet started); its handler then sees every byte
 // of that connection on that thread only. conn.loop().index() tells which
@@ -51,8 +61,10 @@ class ReactorPool {
  public:
   struct Options {
     std::string listen = "127.0.0.1:0";
+    std::vector<std::string> listens;  // not empty: these, instead of `listen`
     std::size_t threads = 1;
     std::size_t max_connections = 10'000;
+    std::size_t max_connections_per_address = 0;  // 0: unlimited
     Connection::Options connection;
     Listener::Options listener;
   };
@@ -72,7 +84,9 @@ class ReactorPool {
   // Blocks until stop() has completed (from another thread or a signal handler thread).
   void wait();
 
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return ports_.empty() ? 0 : ports_.front(); }
+  std::uint16_t port(std::size_t listener) const { return ports_.at(listener); }
+  std::size_t listener_count() const { return ports_.size(); }
   std::size_t size() const { return reactors_.size(); }
   EventLoop& loop(std::size_t i) { return reactors_.at(i)->loop; }
   PoolStats stats() const;
@@ -80,12 +94,15 @@ class ReactorPool {
  private:
   struct Reactor {
     EventLoop loop;
-    std::unique_ptr<Listener> listener;
+    std::vector<std::unique_ptr<Listener>> listeners;
     std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> conns;
     bool draining = false;
     std::thread thread;
   };
-  void adopt(Reactor& r, int fd);
+  void adopt(Reactor& r, int fd, std::size_t listener);
+  // Per-address count (max_connections_per_address): false when over it.
+  bool take_address_slot(const std::string& address);
+  void release_address_slot(const std::string& address);
   void begin_drain(Reactor& r, std::chrono::milliseconds grace);
   void maybe_finish(Reactor& r);
 
@@ -93,7 +110,9 @@ class ReactorPool {
   HandlerFactory factory_;
   std::function<void(EventLoop&)> thread_init_;
   std::vector<std::unique_ptr<Reactor>> reactors_;
-  std::uint16_t port_ = 0;
+  std::vector<std::uint16_t> ports_;
+  std::mutex per_address_mu_;
+  std::unordered_map<std::string, std::size_t> per_address_;
   std::atomic<std::size_t> active_{0};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> rejected_{0};

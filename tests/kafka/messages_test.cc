@@ -277,7 +277,11 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::describe_cluster), std::make_pair(0, 1));
   EXPECT_EQ(range(ApiKey::offset_for_leader_epoch), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::elect_leaders), std::make_pair(0, 2));
-  EXPECT_EQ(r.api_keys.size(), 32u);
+  EXPECT_EQ(range(ApiKey::sasl_handshake), std::make_pair(0, 1));
+  EXPECT_EQ(range(ApiKey::sasl_authenticate), std::make_pair(0, 2));
+  EXPECT_EQ(range(ApiKey::describe_user_scram_credentials), std::make_pair(0, 0));
+  EXPECT_EQ(range(ApiKey::alter_user_scram_credentials), std::make_pair(0, 0));
+  EXPECT_EQ(r.api_keys.size(), 36u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {

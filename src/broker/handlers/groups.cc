@@ -35,9 +35,10 @@ void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net
 // the key) modulo the number of live brokers, in id order. It changes when
 // the live brokers change (the group then rebalances on its new
 // coordinator, without the offsets committed to the old one).
-void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done) {
+void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done,
+                                      const ClientContext& client) {
   kafka::FindCoordinatorResponse res;
-  auto adv = cfg_.advertised_address();
+  auto adv = advertised_to(client);
   res.node_id = cfg_.node_id;
   res.host = adv.host;
   res.port = adv.port;

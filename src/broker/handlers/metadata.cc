@@ -15,15 +15,16 @@ namespace nocopy::broker {
 
 using namespace handlers;
 
-void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done) {
+void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done,
+                              const ClientContext& client) {
   const bool all = kafka::all_topics(req, h.api_version);
   std::vector<std::string> names;
   if (req.topics)
     for (auto& t : *req.topics) names.push_back(std::move(t.name));
   const bool allow_auto = req.allow_auto_topic_creation;
 
-  auto encode_md = [this, h, all, names](net::EventLoop&) {
-    return respond(encode(h, cluster_ ? cluster_metadata_response(all, names) : metadata_response(all, names)));
+  auto encode_md = [this, h, all, names, adv = advertised_to(client)](net::EventLoop&) {
+    return respond(encode(h, cluster_ ? cluster_metadata_response(all, names) : metadata_response(all, names, adv)));
   };
 
   std::vector<std::string> to_create;
@@ -71,11 +72,12 @@ void put_topics(Response& res, const std::vector<std::string>& names, bool liste
 
 }  // namespace
 
-// This broker leads every partition, with itself as the only replica; no
-// leader ever changes, so no leader epoch is reported (-1, unknown).
-kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::vector<std::string>& names) const {
+// This broker leads every partition, with itself as the only replica,
+// reachable at the address advertised to the client's listener; no leader
+// ever changes, so no leader epoch is reported (-1, unknown).
+kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::vector<std::string>& names,
+                                                         const HostPort& adv) const {
   kafka::MetadataResponse res;
-  auto adv = cfg_.advertised_address();
   res.brokers.push_back({cfg_.node_id, adv.host, adv.port, std::nullopt});
   res.cluster_id = "nocopy";
   res.controller_id = cfg_.node_id;
@@ -137,7 +139,8 @@ kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, cons
 
 // DescribeCluster: single node, this broker is the cluster and its
 // controller; cluster mode, the live brokers and the controller in etcd.
-void RequestHandler::describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done) {
+void RequestHandler::describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done,
+                                      const ClientContext& client) {
   kafka::DescribeClusterResponse res;
   res.endpoint_type = req.endpoint_type;
   res.cluster_id = "nocopy";
@@ -155,7 +158,7 @@ void RequestHandler::describe_cluster(const Header& h, const kafka::DescribeClus
       if (!b.rack.empty()) rb.rack = b.rack;
     }
   } else {
-    auto adv = cfg_.advertised_address();
+    auto adv = advertised_to(client);
     res.controller_id = cfg_.node_id;
     auto& rb = res.brokers.emplace_back();
     rb.broker_id = cfg_.node_id;

@@ -1,0 +1,46 @@
+#include "app/broker_security_flags.h"
+
+#include "security/listener_spec.h"
+#include "security/security_config.h"
+
+namespace nocopy::app {
+
+void SecurityFlags::add_to(CLI::App& cmd) {
+  cmd.add_option("--listeners", listeners,
+                 "listeners, e.g. PLAINTEXT://127.0.0.1:9092,SSL://:9093,SASL_PLAINTEXT://:9094,SASL_SSL://:9095 "
+                 "(instead of --listen)");
+  cmd.add_option("--advertised-listeners", advertised_listeners,
+                 "addresses told to clients per listener, same form [each listener's own]");
+  cmd.add_option("--ssl-cert", ssl_cert, "PEM certificate (chain) of SSL/SASL_SSL listeners (reloaded on SIGHUP)");
+  cmd.add_option("--ssl-key", ssl_key, "PEM private key of SSL/SASL_SSL listeners");
+  cmd.add_option("--ssl-ca", ssl_ca, "PEM CA certificates client certificates are verified against");
+  cmd.add_option("--ssl-client-auth", ssl_client_auth, "none | requested | required [none]");
+  cmd.add_option("--sasl-mechanisms", sasl_mechanisms, "enabled SASL mechanisms [PLAIN,SCRAM-SHA-256,SCRAM-SHA-512]");
+  cmd.add_option("--scram-user", scram_users,
+                 "NAME:PASSWORD: create SCRAM-SHA-256/512 credentials (stored salted in the data dir) for the user "
+                 "at start if it has none (repeatable; the TOML key scram_users keeps passwords off the command line)");
+  cmd.add_option("--auth-timeout-ms", auth_timeout_ms,
+                 "close connections not authenticated (TLS handshake, SASL) within this, 0 = never [10000]");
+  cmd.add_option("--max-unauthenticated-request-bytes", max_unauthenticated_request_bytes,
+                 "largest request accepted before SASL authentication [524288]");
+  cmd.add_option("--max-connections-per-ip", max_connections_per_ip, "connections per client address, 0 = unlimited [0]");
+}
+
+void SecurityFlags::apply(broker::Config& cfg) const {
+  auto& sec = cfg.security;
+  if (!listeners.empty()) sec.listeners = security::parse_listeners(listeners);
+  if (!advertised_listeners.empty()) sec.advertised_listeners = security::parse_listeners(advertised_listeners);
+  if (!ssl_cert.empty()) sec.ssl_cert_file = ssl_cert;
+  if (!ssl_key.empty()) sec.ssl_key_file = ssl_key;
+  if (!ssl_ca.empty()) sec.ssl_ca_file = ssl_ca;
+  if (!ssl_client_auth.empty()) sec.ssl_client_auth = security::parse_client_auth(ssl_client_auth);
+  if (!sasl_mechanisms.empty()) sec.sasl_mechanisms = security::split_list(sasl_mechanisms, ',');
+  for (const auto& u : scram_users) sec.scram_users.push_back(u);
+  if (auth_timeout_ms >= 0) sec.auth_timeout_ms = static_cast<std::uint32_t>(auth_timeout_ms);
+  if (max_unauthenticated_request_bytes >= 8)
+    sec.max_unauthenticated_request_bytes = static_cast<std::uint32_t>(max_unauthenticated_request_bytes);
+  if (max_connections_per_ip >= 0) sec.max_connections_per_ip = static_cast<std::uint32_t>(max_connections_per_ip);
+  sec.validate();
+}
+
+}  // namespace nocopy::app
