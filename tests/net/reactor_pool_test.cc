@@ -263,6 +263,53 @@ TEST(ReactorPool, ConnectionLimitRejectsExtra) {
   EXPECT_EQ(f.pool->stats().active, 2u);
 }
 
+TEST(ReactorPool, PerAddressLimitRejectsExtraFromOneAddress) {
+  ReactorPool::Options o;
+  o.max_connections_per_address = 2;
+  PoolFixture f(o);
+  auto a = std::make_unique<Client>(f.pool->port());
+  Client b(f.pool->port());
+  ASSERT_TRUE(a->send_all("echo a\n"));
+  ASSERT_TRUE(b.send_all("echo b\n"));
+  EXPECT_EQ(a->read_n(2), "a\n");
+  EXPECT_EQ(b.read_n(2), "b\n");
+  {
+    Client extra(f.pool->port());
+    bool eof = false;
+    extra.send_all("echo c\n");
+    EXPECT_EQ(extra.read_to_eof(&eof), "");
+    EXPECT_TRUE(eof);
+  }
+  EXPECT_TRUE(wait_until([&] { return f.pool->stats().rejected == 1; }));
+  a.reset();  // frees one of the address's slots
+  EXPECT_TRUE(wait_until([&] { return f.pool->stats().active == 1; }));
+  Client again(f.pool->port());
+  ASSERT_TRUE(again.send_all("echo d\n"));
+  EXPECT_EQ(again.read_n(2), "d\n");
+}
+
+TEST(ReactorPool, SeveralListenersEachKnownToTheirConnections) {
+  ReactorPool::Options o;
+  o.listens = {"127.0.0.1:0", "127.0.0.1:0"};
+  o.threads = 2;
+  std::atomic<int> seen_second{0};
+  ReactorPool pool(o, [&](Connection& c) {
+    if (c.listener_index() == 1) seen_second.fetch_add(1);
+    return std::make_unique<LineHandler>();
+  });
+  pool.start();
+  ASSERT_EQ(pool.listener_count(), 2u);
+  ASSERT_NE(pool.port(0), pool.port(1));
+  EXPECT_EQ(pool.port(), pool.port(0));
+  for (std::size_t i = 0; i < 2; ++i) {
+    Client c(pool.port(i));
+    ASSERT_TRUE(c.send_all("echo x\n"));
+    EXPECT_EQ(c.read_n(2), "x\n");
+  }
+  EXPECT_EQ(seen_second.load(), 1);
+  pool.stop(1000ms);
+}
+
 TEST(ReactorPool, OverlongLineAnsweredByHandlerThenClosed) {
   PoolFixture f;
   Client c(f.pool->port());
