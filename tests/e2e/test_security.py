@@ -6,9 +6,10 @@ certificates made with openssl at run time, a first SCRAM user from
 --scram-user:
   1. each listener's Metadata advertises that listener's own port; the log
      says, per TLS listener, whether it uses kernel TLS or user-space TLS;
-  2. kcat produces over PLAINTEXT; kcat and confluent-kafka consume the same
-     bytes over SSL, SASL_SSL (SCRAM-SHA-256 and -512) and SASL_PLAINTEXT
-     (PLAIN, SCRAM);
+  2. kcat produces over PLAINTEXT; kcat and confluent-kafka (Debian's, and
+     the compat venv's newer one when installed) consume the same bytes over
+     SSL, SASL_SSL (SCRAM-SHA-256 and -512) and SASL_PLAINTEXT (PLAIN,
+     SCRAM); the TLS fetches are counted as user-space copies;
   3. a wrong password: SASL_AUTHENTICATION_FAILED (raw) and a client error
      (confluent-kafka), nothing consumed;
   4. before authentication: ApiVersions is answered, Metadata closes the
@@ -153,6 +154,40 @@ def check_clients(b, s):
     check(copied >= sum(len(v) for v in vals), "TLS fetches copied only %d bytes in user space" % copied)
 
 
+VENV_PY = os.path.expanduser("~/.cache/nocopy/compat-venv/bin/python")
+VENV_CONSUME = r"""
+import json, sys, time
+from confluent_kafka import Consumer, TopicPartition, version
+conf = json.loads(sys.argv[1])
+conf.update({"group.id": "venv", "enable.auto.commit": False})
+c = Consumer(conf)
+c.assign([TopicPartition(sys.argv[2], 0, 0)])
+got, deadline = [], time.time() + 30
+while len(got) < int(sys.argv[3]) and time.time() < deadline:
+    m = c.poll(0.5)
+    if m is not None and m.error() is None:
+        got.append(m.value().decode())
+c.close()
+v = version()
+print(json.dumps({"version": v if isinstance(v, str) else v[0], "values": got}))
+"""
+
+
+def check_venv_client(s):
+    """The newer confluent-kafka of the compat venv (scripts/setup-compat.sh), when installed."""
+    if not os.path.exists(VENV_PY):
+        print("  confluent-kafka of the compat venv not installed (scripts/setup-compat.sh): not run")
+        return
+    for proto, mech in (("SASL_SSL", "SCRAM-SHA-512"), ("SASL_PLAINTEXT", "PLAIN"), ("SSL", None)):
+        r = subprocess.run([VENV_PY, "-c", VENV_CONSUME, json.dumps(s.client_conf(proto, mech)), TOPIC, str(N)],
+                           capture_output=True, text=True, timeout=90)
+        check(r.returncode == 0, "venv confluent-kafka over %s: %s" % (proto, r.stderr[-2000:]))
+        out = json.loads(r.stdout.splitlines()[-1])
+        check(out["values"] == values(), "venv confluent-kafka %s over %s %s: %d values" % (
+            out["version"], proto, mech, len(out["values"])))
+        print("  confluent-kafka %s (compat venv) reads the same values over %s %s" % (out["version"], proto, mech or ""))
+
+
 def check_wrong_password(s):
     conn = su.Conn(s.ports["SASL_SSL"], su.client_context(s.ca))
     check(su.api_versions_ok(conn), "ApiVersions before authentication")
@@ -275,6 +310,7 @@ def main():
         check_path_log(b, s)
         check_advertised(s)
         check_clients(b, s)
+        check_venv_client(s)
         check_wrong_password(s)
         check_gate(s)
         create_bob(s)
