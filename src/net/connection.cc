@@ -403,6 +403,8 @@ void Connection::maybe_resume() {
   paused_ = false;
   update_interest();
   if (in_size_ > 0) process_input({});
+  // Records OpenSSL decrypted before the pause raise no epoll event.
+  if (tls_ && state_ == State::open && !paused_ && tls_->has_buffered_input()) schedule_tls_reread();
 }
 
 void Connection::update_interest() {
