@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
-targets=(request_decoder generated_decoders http_request)
+targets=(request_decoder generated_decoders http_request sasl_exchange)
 NOCOPY_TARGET="$(printf 'fuzz_%s ' "${targets[@]}")" bash scripts/build.sh fuzz
 mkdir -p build-fuzz/artifacts
 status=0
