@@ -160,6 +160,19 @@ TEST(LogCleaner, IdempotentProducersKeepTheirLastBatchEvenEmpty) {
     EXPECT_EQ(hs[1].base_sequence, 10);
   };
   check();
+  // A follower replicating the cleaned log takes its batches as they are
+  // (records_count below lastOffsetDelta + 1, down to 0).
+  {
+    TempDir fdir(test::memory_dir());
+    auto follower = PartitionLog::open(fdir.path(), small_config(&now));
+    auto r = log->read(log->log_start_offset(), 1 << 22);
+    ASSERT_TRUE(r.has_value());
+    auto bytes = test::read_regions(r->regions);
+    auto a = follower->append_replicated(bytes);
+    ASSERT_TRUE(a.has_value()) << a.error().message;
+    EXPECT_EQ(follower->log_end_offset(), log->log_end_offset());
+    EXPECT_EQ(headers(*follower).size(), 3u);
+  }
   // Recovery accepts the empty batch (every segment scanned after a crash).
   log->close();
   log.reset();
