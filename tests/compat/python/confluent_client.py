@@ -18,6 +18,29 @@ def ADM(addr):
     return _admin[0]
 
 
+def send_all(p, topic, lo, n, delay_ms, flush_s):
+    """Records lo..lo+n-1 (keys as cli.key), sleeping delay_ms after every
+    100; waits for every delivery report; returns how many were acknowledged
+    or raises with the errors."""
+    errs = []
+    acked = [0]
+
+    def done(err, msg):
+        if err:
+            errs.append(err)
+        else:
+            acked[0] += 1
+    for i in range(lo, lo + n):
+        p.produce(topic, key=cli.key(i), value=str(i), on_delivery=done)
+        p.poll(0)
+        if delay_ms and (i - lo) % 100 == 99:
+            time.sleep(delay_ms / 1000)
+    left = p.flush(flush_s)
+    if errs or left:
+        raise RuntimeError("%d unacknowledged, errors %s" % (left, errs[:3]))
+    return acked[0]
+
+
 class Ops:
     def version(self, addr):
         return {"version": confluent_kafka.__version__}
@@ -49,47 +72,18 @@ class Ops:
     def produce(self, addr, topic, lo, n, delay_ms):
         p = Producer({"bootstrap.servers": addr, "enable.idempotence": True, "acks": "all",
                       "delivery.timeout.ms": 100000})
-        errs = []
-        acked = [0]
-
-        def done(err, msg):
-            if err:
-                errs.append(err)
-            else:
-                acked[0] += 1
-        for i in range(lo, lo + n):
-            p.produce(topic, key=cli.key(i), value=str(i), on_delivery=done)
-            p.poll(0)
-            if delay_ms and (i - lo) % 100 == 99:
-                time.sleep(delay_ms / 1000)
-        left = p.flush(110)
-        if errs or left:
-            raise RuntimeError("%d unacknowledged, errors %s" % (left, errs[:3]))
-        return {"acked": acked[0]}
+        return {"acked": send_all(p, topic, lo, n, delay_ms, 110)}
 
     def txn_produce(self, addr, topic, tid, lo, n, end):
         p = Producer({"bootstrap.servers": addr, "transactional.id": tid, "acks": "all"})
         p.init_transactions(30)
         p.begin_transaction()
-        errs = []
-        acked = [0]
-
-        def done(err, msg):
-            if err:
-                errs.append(err)
-            else:
-                acked[0] += 1
-        for i in range(lo, lo + n):
-            p.produce(topic, key=cli.key(i), value=str(i), on_delivery=done)
-            p.poll(0)
-        left = p.flush(60)
-        if errs or left:
-            raise RuntimeError("%d unacknowledged, errors %s" % (left, errs[:3]))
+        acked = send_all(p, topic, lo, n, 0, 60)
         if end == "commit":
             p.commit_transaction(30)
         else:
             p.abort_transaction(30)
-        return {"acked": acked[0]}
+        return {"acked": acked}
 
     def consume_committed(self, addr, topic, group, n, timeout_s):
         return self.consume(addr, topic, group, n, timeout_s, "read_committed")
