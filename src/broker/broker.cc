@@ -123,6 +123,8 @@ void Broker::start_replication() {
   replication::ReplicaOptions ro;
   ro.node_id = cfg_.node_id;
   ro.replica_lag_time_max_ms = cfg_.replica_lag_time_max_ms;
+  ro.session_current = [node = cluster_.get()] { return node->session_current(); };
+  ro.fence_after_ms = cfg_.session_timeout_ms;
   replication::ReplicaHooks hooks;
   hooks.high_watermark_moved = [this](const std::string& t, std::int32_t p) {
     if (auto part = topics_.find(t, p)) part->notify_high_watermark();

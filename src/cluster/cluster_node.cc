@@ -89,7 +89,20 @@ void ClusterNode::stop() {
   controller_rev_ = 0;
 }
 
+namespace {
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+bool ClusterNode::session_current() const {
+  const auto ok = session_ok_ns_.load();
+  return lease_.load() != 0 && ok != 0 && steady_ns() - ok < ttl_seconds_ * 1'000'000'000;
+}
+
 void ClusterNode::register_session() {
+  const auto sent = steady_ns();
   const auto lease = etcd_.lease_grant(ttl_seconds_);
   const std::string key = keys_.broker(opts_.self.node_id);
   auto r = etcd_.txn({Compare::absent(key)}, {Op::put(key, to_json(opts_.self), lease)}, {Op::get(key)});
@@ -102,6 +115,7 @@ void ClusterNode::register_session() {
     throw EtcdError("node id " + std::to_string(opts_.self.node_id) + " is registered by a live broker (" + holder +
                     "); waiting for its session to end");
   }
+  session_ok_ns_ = sent;
   lease_ = lease;
   spdlog::info("cluster: registered as broker {} ({}:{}) with a {} s session", opts_.self.node_id, opts_.self.host,
                opts_.self.port, ttl_seconds_);
@@ -136,10 +150,12 @@ void ClusterNode::session_loop() {
     }
     if (stop_.load()) break;
     try {
+      const auto sent = steady_ns();
       if (!lease_.load()) {
         register_session();
         last_ok = std::chrono::steady_clock::now();
       } else if (etcd_.lease_keepalive(lease_.load()) > 0) {
+        session_ok_ns_ = sent;
         last_ok = std::chrono::steady_clock::now();
       } else {
         spdlog::warn("cluster: session of broker {} expired; registering again", opts_.self.node_id);

@@ -222,7 +222,16 @@ std::optional<ReplicaManager::View> ReplicaManager::view(const std::string& topi
   if (it == replicas_.end()) return std::nullopt;
   const Replica& r = it->second;
   const bool leads = r.state.leader == opts_.node_id && r.log;
-  return View{leads ? Role::leader : Role::follower, r.state.leader, r.state.leader_epoch, r.state.isr.size()};
+  return View{leads ? Role::leader : Role::follower, r.state.leader, r.state.leader_epoch, r.state.isr.size(),
+              leads && fenced(r)};
+}
+
+bool ReplicaManager::fenced(const Replica& r) const {
+  if (!opts_.session_current || r.state.replicas.size() < 2 || opts_.session_current()) return false;
+  const std::int64_t now = now_ms();
+  for (const auto& [id, f] : r.followers)
+    if (f.log_end >= 0 && now - f.last_fetch_ms < opts_.fence_after_ms) return false;
+  return true;
 }
 
 void ReplicaManager::on_follower_fetch(const std::string& topic, std::int32_t partition, std::int32_t replica_id,

@@ -15,7 +15,13 @@
 //  * appends are stamped with the leader epoch (View::leader_epoch), which
 //    feeds the leader-epoch cache;
 //  * acks=all produces wait (wait_for_high_watermark) until the high
-//    watermark passes their last offset.
+//    watermark passes their last offset;
+//  * fencing: once this broker's etcd session may have expired
+//    (ReplicaOptions::session_current) another broker may lead in a newer
+//    epoch. A leader that also has not been fetched from by any other
+//    replica within fence_after_ms is fenced (View::fenced) and takes no
+//    writes. One whose followers still fetch from it is kept serving: etcd
+//    itself is down, and no one else can have been elected.
 // Follower: a ReplicaFetcher thread per leader broker truncates a divergent
 // tail (OffsetForLeaderEpoch) and then fetches with this node's replica id,
 // appending the leader's batches with their offsets kept.
@@ -77,6 +83,12 @@ struct ReplicaOptions {
   std::int64_t isr_proposal_retry_ms = 5000;
   /// 0: no fetcher threads (unit tests of the leader side).
   bool run_fetchers = true;
+  /// Whether this broker's cluster session (etcd lease) may still be alive.
+  /// Empty: always.
+  std::function<bool()> session_current;
+  /// A leader whose session is not current, of a partition with other
+  /// replicas, none of which fetched within this, is fenced (View::fenced).
+  std::int64_t fence_after_ms = 4000;
 };
 
 /// What the broker learns from the replication layer (called outside its lock).
@@ -116,6 +128,10 @@ class ReplicaManager final : public ReplicaControl {
     std::int32_t leader = -1;
     std::int32_t leader_epoch = 0;
     std::size_t isr_size = 0;
+    /// A leader that may have been replaced: its session is not current
+    /// and no other replica fetched from it lately (cut off from etcd and
+    /// its followers). It must not acknowledge writes (any acks).
+    bool fenced = false;
   };
   std::optional<View> view(const std::string& topic, std::int32_t partition) const;
 
@@ -176,6 +192,7 @@ class ReplicaManager final : public ReplicaControl {
   void advance_high_watermark(const Key& k, Replica& r, After& a);
   void maybe_expand_isr(const Key& k, Replica& r, std::int32_t replica_id, After& a);
   bool proposal_pending(const Replica& r, std::int64_t now) const;
+  bool fenced(const Replica& r) const;
   void become_leader(const Key& k, Replica& r, bool same_term);
   void become_follower(const Key& k, Replica& r, After& a);
   void update_fetchers();

@@ -66,6 +66,8 @@ class ReplicaManagerTest : public ::testing::Test {
     o.isr_proposal_retry_ms = 5000;
     o.run_fetchers = false;
     o.clock_ms = [this] { return now.load(); };
+    o.session_current = [this] { return session.load(); };
+    o.fence_after_ms = 3000;
     ReplicaHooks hooks;
     hooks.high_watermark_moved = [this](const std::string&, std::int32_t) { ++hw_moves; };
     hooks.became_leader = [this](const std::string&, std::int32_t) { ++leaderships; };
@@ -88,6 +90,7 @@ class ReplicaManagerTest : public ::testing::Test {
   std::atomic<std::int64_t> now{1000};
   std::atomic<int> hw_moves{0};
   std::atomic<int> leaderships{0};
+  std::atomic<bool> session{true};
   bool log_available = true;
   std::unique_ptr<ReplicaManager> mgr;
 };
@@ -217,6 +220,33 @@ TEST_F(ReplicaManagerTest, AStateThatArrivesBeforeItsLogTakesEffectWhenTheLogExi
   EXPECT_EQ(leaderships.load(), 1);
   mgr->apply("t", 0, PartitionState{1, 2, 3, {1, 2, 3}, {1}});
   EXPECT_EQ(leaderships.load(), 2);
+}
+
+TEST_F(ReplicaManagerTest, ALeaderWithoutSessionOrFollowersIsFenced) {
+  mgr->apply("t", 0, state(1, {1, 2, 3}));
+  append(2);
+  mgr->on_follower_fetch("t", 0, 2, 2);
+  EXPECT_FALSE(mgr->view("t", 0)->fenced);
+  // etcd unreachable, but a follower still fetches: etcd is down, nobody else was elected.
+  session = false;
+  now += 2000;
+  EXPECT_FALSE(mgr->view("t", 0)->fenced);
+  // No replica fetched for longer than fence_after_ms: cut off, maybe replaced.
+  now += 1500;
+  EXPECT_TRUE(mgr->view("t", 0)->fenced);
+  mgr->on_follower_fetch("t", 0, 3, 2);
+  EXPECT_FALSE(mgr->view("t", 0)->fenced) << "a follower fetches from it again";
+  now += 5000;
+  EXPECT_TRUE(mgr->view("t", 0)->fenced);
+  session = true;
+  EXPECT_FALSE(mgr->view("t", 0)->fenced) << "the session is back";
+}
+
+TEST_F(ReplicaManagerTest, ASingleReplicaPartitionIsNeverFenced) {
+  mgr->apply("t", 0, PartitionState{1, 1, 1, {1}, {1}});
+  session = false;
+  now += 100000;
+  EXPECT_FALSE(mgr->view("t", 0)->fenced) << "no other broker can take it over";
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 // baseOffset in place. acks=-1 under a syncing flush policy waits for the
 // partitions' flushed offsets (ProduceWait): the log's flusher notifies, we
 // never sync here. In cluster mode only the partition's leader appends
-// (NOT_LEADER_OR_FOLLOWER elsewhere), stamping its leader epoch; acks=-1
+// (NOT_LEADER_OR_FOLLOWER elsewhere, and on a leader fenced by a lost etcd
+// session), stamping its leader epoch; acks=-1
 // needs an ISR of min.insync.replicas (NOT_ENOUGH_REPLICAS) and is parked,
 // like a flush wait, until the high watermark passes the batch
 // (replication::ReplicaManager) or the request's timeout (REQUEST_TIMED_OUT).
@@ -171,7 +172,8 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   }
   std::optional<replication::ReplicaManager::View> view;
   if (s.replicas != nullptr) view = s.replicas->view(topic, pr.index);
-  if (view && view->role != replication::Role::leader) return fail(ErrorCode::not_leader_or_follower);
+  if (view && (view->role != replication::Role::leader || view->fenced))
+    return fail(ErrorCode::not_leader_or_follower);
   if (view && s.acks == -1 && view->isr_size < static_cast<std::size_t>(std::max(tcfg.min_insync_replicas, 1)))
     return fail(ErrorCode::not_enough_replicas);
   // The records are a view into the (writable) request frame: patch in place.
