@@ -13,6 +13,13 @@
 #             the data stays in DIR
 #   status    which processes are alive, the live brokers and the controller
 #   kill N    SIGKILL broker N (a crash); `start N` starts it again
+#   cut N peers|all
+#             firewall rules (iptables, in broker N's namespace) dropping
+#             its traffic with the other brokers (peers), or with them and
+#             etcd (all); clients on the bridge still reach it
+#   heal N    removes broker N's firewall rules
+#   etcd-stop stops etcd by PID (SIGTERM); `etcd-start` starts it again on
+#             the same data
 #
 # Environment: NOCOPY_CLUSTER_DIR (./cluster-data), NOCOPY_CLUSTER_NAME
 # (nocopy; at most 8 characters, distinct per concurrent cluster),
@@ -128,6 +135,22 @@ bootstrap() {
   echo "$s"
 }
 
+# Drops broker $1's traffic with the other brokers, and with etcd when $2 is "all".
+cut() {
+  local i=$1 ns=$NAME-b$1 j
+  [[ $2 == peers || $2 == all ]] || die "usage: cluster.sh cut N peers|all"
+  ip netns exec "$ns" iptables -F
+  for j in $(seq "$N"); do
+    [[ $j -eq $i ]] && continue
+    ip netns exec "$ns" iptables -A INPUT -s "$SUBNET.$((10 + j))" -j DROP
+    ip netns exec "$ns" iptables -A OUTPUT -d "$SUBNET.$((10 + j))" -j DROP
+  done
+  if [[ $2 == all ]]; then
+    ip netns exec "$ns" iptables -A INPUT -s "$SUBNET.1" -p tcp --sport "$ETCD_PORT" -j DROP
+    ip netns exec "$ns" iptables -A OUTPUT -d "$SUBNET.1" -p tcp --dport "$ETCD_PORT" -j DROP
+  fi
+}
+
 cmd=${1:-}
 case "$cmd" in
   up)
@@ -168,8 +191,22 @@ case "$cmd" in
     [[ -n ${2:-} ]] || die "usage: cluster.sh start N"
     start_broker "$2"
     ;;
+  cut)
+    [[ -n ${2:-} ]] || die "usage: cluster.sh cut N peers|all"
+    cut "$2" "${3:-all}"
+    ;;
+  heal)
+    [[ -n ${2:-} ]] || die "usage: cluster.sh heal N"
+    ip netns exec "$NAME-b$2" iptables -F
+    ;;
+  etcd-stop)
+    stop_pid "$DIR/etcd.pid"
+    ;;
+  etcd-start)
+    start_etcd
+    ;;
   *)
-    echo "usage: cluster.sh up|down|status|kill N|start N" >&2
+    echo "usage: cluster.sh up|down|status|kill N|start N|cut N peers|all|heal N|etcd-stop|etcd-start" >&2
     exit 2
     ;;
 esac

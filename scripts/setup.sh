@@ -19,6 +19,8 @@ PKGS=(
   openjdk-17-jdk-headless maven
   # cluster mode (src/cluster): etcd 3.4 and the client's HTTP + base64 libraries
   etcd-server libcurl4-openssl-dev libssl-dev
+  # the cluster fault tests cut brokers off with firewall rules in their namespaces
+  iptables
 )
 
 # The kafkajs end-to-end tests need node and npm; any node >= 14 will do, so

@@ -111,11 +111,11 @@ def read_back(addr):
     return values, high
 
 
-def batches(data_dir, high):
-    """(base offset, last offset, crc) of every batch of TOPIC-0 below `high`,
-    from the segment files of one broker's data directory."""
+def batches(data_dir, high, topic=TOPIC, partition=0):
+    """(base offset, last offset, crc) of every batch of `topic`-`partition`
+    below `high`, from the segment files of one broker's data directory."""
     out = []
-    for path in sorted(glob.glob(os.path.join(data_dir, TOPIC + "-0", "*.log")),
+    for path in sorted(glob.glob(os.path.join(data_dir, "%s-%d" % (topic, partition), "*.log")),
                        key=lambda f: int(os.path.basename(f).split(".")[0])):
         with open(path, "rb") as fh:
             data = fh.read()
