@@ -206,6 +206,7 @@ kafka::DescribeGroupsResponse GroupCoordinator::describe_groups(const kafka::Des
       for (const auto& m : g->members) {
         kafka::DescribeGroupsResponse::Member dm;
         dm.member_id = m->id;
+        dm.group_instance_id = m->instance_id;
         dm.client_id = m->client_id;
         dm.client_host = m->client_host;
         if (stable) {

@@ -141,6 +141,8 @@ class RequestHandler {
   std::int32_t leader_epoch_of(const std::string& topic, std::int32_t partition) const;
   void find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done,
                         const ClientContext& client);
+  kafka::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key,
+                                                              const ClientContext& client) const;
   void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done);
   void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);
   void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);

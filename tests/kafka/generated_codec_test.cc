@@ -186,6 +186,11 @@ TEST(GeneratedCodec, FindCoordinatorBytes) {
   q.key_type = 1;
   expect_wire(q, 1, "000167" "01");
   expect_wire(q, 3, "0267" "01" "00");
+  // v4: a batch of keys replaces key; one coordinator entry per key.
+  q.coordinator_keys = {"g"};
+  expect_wire(q, 4, "01" "02" "0267" "00");
+  m.coordinators = {{"g", 1, "h", 9092, 0, std::nullopt}};
+  expect_wire(m, 4, "00000000" "02" "0267" "00000001" "0268" "00002384" "0000" "00" "00" "00");
 }
 
 TEST(GeneratedCodec, DeleteGroupsAndTopicsBytes) {

@@ -262,6 +262,14 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 8));
   EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::find_coordinator), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::join_group), std::make_pair(0, 6));
+  EXPECT_EQ(range(ApiKey::heartbeat), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::leave_group), std::make_pair(0, 5));
+  EXPECT_EQ(range(ApiKey::sync_group), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::describe_groups), std::make_pair(0, 5));
+  EXPECT_EQ(range(ApiKey::list_groups), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::delete_topics), std::make_pair(0, 5));
   EXPECT_EQ(range(ApiKey::add_partitions_to_txn), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::add_offsets_to_txn), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::end_txn), std::make_pair(0, 3));

@@ -120,11 +120,12 @@ inline ListOffsetsResponse sample() {
 }
 template <>
 inline FindCoordinatorRequest sample() {
-  return {"my-group", 0};
+  return {"my-group", 0, {"my-group", "other"}};
 }
 template <>
 inline FindCoordinatorResponse sample() {
-  return {2, 0, std::string("ok"), 1, "127.0.0.1", 9092};
+  return {2, 0, std::string("ok"), 1, "127.0.0.1", 9092,
+          {{"my-group", 1, "127.0.0.1", 9092, 0, std::nullopt}, {"other", -1, "", -1, 15, std::string("no live broker")}}};
 }
 template <>
 inline JoinGroupRequest sample() {

@@ -1,6 +1,6 @@
 // Topic administration, all run on the admin thread (file-system work) with
-// the answer posted back to the request's loop: CreateTopics v0-v4,
-// DeleteTopics v0-v3, CreatePartitions v0-v3.
+// the answer posted back to the request's loop: CreateTopics, DeleteTopics,
+// CreatePartitions (versions: the API table, from src/kafka/schema).
 #include <algorithm>
 #include <memory>
 #include <string>

@@ -35,30 +35,47 @@ void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net
 // the key) modulo the number of live brokers, in id order. It changes when
 // the live brokers change (the group then rebalances on its new
 // coordinator, without the offsets committed to the old one).
+kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(const std::string& key,
+                                                                            const ClientContext& client) const {
+  kafka::FindCoordinatorResponse::Coordinator c;
+  c.key = key;
+  auto adv = advertised_to(client);
+  c.node_id = cfg_.node_id;
+  c.host = adv.host;
+  c.port = adv.port;
+  if (!cluster_) return c;
+  auto snap = cluster_->snapshot();
+  if (snap->brokers.empty()) {
+    c.error_code = code(ErrorCode::coordinator_not_available);
+    c.error_message = "no live broker";
+    c.node_id = -1;
+    c.host.clear();
+    c.port = -1;
+    return c;
+  }
+  std::uint32_t hash = 0;
+  for (unsigned char ch : key) hash = hash * 31u + ch;
+  auto it = snap->brokers.begin();
+  std::advance(it, static_cast<long>(hash % snap->brokers.size()));
+  c.node_id = it->second.node_id;
+  c.host = it->second.host;
+  c.port = it->second.port;
+  return c;
+}
+
+// v4+ answers every key of `coordinator_keys`; earlier versions the one key.
 void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done,
                                       const ClientContext& client) {
   kafka::FindCoordinatorResponse res;
-  auto adv = advertised_to(client);
-  res.node_id = cfg_.node_id;
-  res.host = adv.host;
-  res.port = adv.port;
-  if (cluster_) {
-    auto snap = cluster_->snapshot();
-    if (snap->brokers.empty()) {
-      res.error_code = code(ErrorCode::coordinator_not_available);
-      res.error_message = "no live broker";
-      res.node_id = -1;
-      res.host.clear();
-      res.port = -1;
-    } else {
-      std::uint32_t hash = 0;
-      for (unsigned char c : req.key) hash = hash * 31u + c;
-      auto it = snap->brokers.begin();
-      std::advance(it, static_cast<long>(hash % snap->brokers.size()));
-      res.node_id = it->second.node_id;
-      res.host = it->second.host;
-      res.port = it->second.port;
-    }
+  if (h.api_version >= 4) {
+    for (const auto& key : req.coordinator_keys) res.coordinators.push_back(coordinator_for(key, client));
+  } else {
+    auto c = coordinator_for(req.key, client);
+    res.error_code = c.error_code;
+    res.error_message = std::move(c.error_message);
+    res.node_id = c.node_id;
+    res.host = std::move(c.host);
+    res.port = c.port;
   }
   done(respond(encode(h, res)));
 }
