@@ -177,6 +177,8 @@ class RequestHandler {
   void alter_user_scram_credentials(const Header& h, kafka::AlterUserScramCredentialsRequest& req,
                                     net::EventLoop& loop, Done& done);
   void elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop, Done& done);
+  // Cluster mode: whether this broker leads one of the partitions asked about and is fenced.
+  bool leads_fenced(bool all, const std::vector<std::string>& names) const;
   kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
 
   const Config& cfg_;

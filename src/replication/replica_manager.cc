@@ -290,7 +290,13 @@ void ReplicaManager::check_isr() {
     std::lock_guard lk(mu_);
     const std::int64_t now = now_ms();
     for (auto& [k, r] : replicas_) {
-      if (!r.log || r.state.leader != opts_.node_id || proposal_pending(r, now)) continue;
+      if (!r.log || r.state.leader != opts_.node_id) continue;
+      if (!r.waiters.empty() && fenced(r)) {
+        // Possibly replaced: the parked acks=all produces will not be acknowledged here.
+        for (Waiter& w : r.waiters) a.fired.emplace_back(std::move(w.done), kNotLeader);
+        r.waiters.clear();
+      }
+      if (proposal_pending(r, now)) continue;
       const std::int64_t leader_end = r.log.log->log_end_offset();
       PartitionState next = r.state;
       std::erase_if(next.isr, [&](std::int32_t id) {

@@ -140,7 +140,9 @@ class ReplicaManager final : public ReplicaControl {
                          std::int64_t fetch_offset);
   /// Leader: the log grew (a produce): with an ISR of one the high watermark follows at once.
   void on_leader_append(const std::string& topic, std::int32_t partition);
-  /// Leader: proposes dropping followers that lagged longer than replica_lag_time_max_ms.
+  /// Leader: proposes dropping followers that lagged longer than
+  /// replica_lag_time_max_ms; answers the acks=all waiters of a fenced
+  /// partition NOT_LEADER_OR_FOLLOWER.
   void check_isr();
 
   /// acks=all: `done(error)` once the high watermark passes `offset` (error 0),

@@ -75,9 +75,12 @@ class Load:
         self.produced = 0
         self.lock = threading.Lock()
         self.stop_flag = threading.Event()
-        self.p = Producer({"bootstrap.servers": c.bootstrap(), "acks": acks, "enable.idempotence": idempotent,
-                           "linger.ms": 5, "message.timeout.ms": 30000, "log_level": 0,
-                           "topic.metadata.refresh.interval.ms": 1000, "retry.backoff.ms": 100})
+        conf = {"bootstrap.servers": c.bootstrap(), "acks": acks, "enable.idempotence": idempotent,
+                "linger.ms": 5, "message.timeout.ms": 30000, "log_level": 0,
+                "topic.metadata.refresh.interval.ms": 1000, "retry.backoff.ms": 100}
+        if os.environ.get("NOCOPY_FAULTS_DEBUG"):  # librdkafka debug contexts, e.g. "broker,topic,msg"
+            conf.update({"debug": os.environ["NOCOPY_FAULTS_DEBUG"], "log_level": 7})
+        self.p = Producer(conf)
         self.t = threading.Thread(target=self._run, daemon=True)
 
     def start(self):
@@ -115,7 +118,13 @@ class Load:
     def wait_acks(self, n, limit, what="acknowledgements"):
         """Waits until `n` more messages are acknowledged than now."""
         start = self.acked_count()
-        wait_for("%d more %s" % (n, what), lambda: self.acked_count() >= start + n, limit)
+        try:
+            wait_for("%d more %s" % (n, what), lambda: self.acked_count() >= start + n, limit)
+        except SystemExit:
+            with self.lock:
+                print("load: %d produced, %d acknowledged, last delivery errors %r" %
+                      (self.produced, len(self.acked), self.errors[-3:]))
+            raise
 
     def stop(self, flush=45):
         self.stop_flag.set()
@@ -180,7 +189,8 @@ def read_partition(addr, topic, partition, limit=30):
 
 def check(c, topic, partitions, load, watcher=None, stop_cluster=True):
     """Every check of the module docstring; stops the cluster (clean) at the end
-    and removes its directory when everything holds."""
+    and removes its directory when everything holds. Returns the values read
+    back, {value: (partition, offset)}."""
     wait_for("a full ISR on every partition before the check", lambda: all_in_sync(c, topic, partitions), 60)
     parts = partitions_of(c, topic)
     logs, highs = {}, {}
@@ -216,7 +226,7 @@ def check(c, topic, partitions, load, watcher=None, stop_cluster=True):
             fail("a consumer saw records that were later truncated or replaced: %r" % (stale + beyond)[:3])
         print("check: the watching consumer saw %d records, none later truncated" % len(watcher.seen))
     if not stop_cluster:
-        return
+        return where
     # Let the followers take the last high watermark, then stop cleanly and
     # compare the replicas' segment files.
     time.sleep(1.5)
@@ -233,6 +243,7 @@ def check(c, topic, partitions, load, watcher=None, stop_cluster=True):
                      % (p, i, k, seg[i][k:k + 1], ref[k:k + 1]))
     print("check: the three replicas of each partition hold identical batches below the high watermark")
     shutil.rmtree(c.dir, ignore_errors=True)
+    return where
 
 
 def run(scenario, extra_args=""):

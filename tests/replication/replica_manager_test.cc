@@ -232,8 +232,14 @@ TEST_F(ReplicaManagerTest, ALeaderWithoutSessionOrFollowersIsFenced) {
   now += 2000;
   EXPECT_FALSE(mgr->view("t", 0)->fenced);
   // No replica fetched for longer than fence_after_ms: cut off, maybe replaced.
+  std::vector<std::int16_t> done;
+  mgr->wait_for_high_watermark("t", 0, 1, [&](std::int16_t e) { done.push_back(e); });
+  mgr->check_isr();
+  EXPECT_TRUE(done.empty());
   now += 1500;
   EXPECT_TRUE(mgr->view("t", 0)->fenced);
+  mgr->check_isr();
+  EXPECT_EQ(done, std::vector<std::int16_t>{6}) << "a parked acks=all is answered NOT_LEADER_OR_FOLLOWER";
   mgr->on_follower_fetch("t", 0, 3, 2);
   EXPECT_FALSE(mgr->view("t", 0)->fenced) << "a follower fetches from it again";
   now += 5000;

@@ -1,6 +1,7 @@
 // Metadata and DescribeCluster. Topics a client asks for that do not exist are created
 // when auto-creation is on and the request allows it -- on the admin thread
 // (file-system work), the answer posted back to the request's loop.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net:
   if (req.topics)
     for (auto& t : *req.topics) names.push_back(std::move(t.name));
   const bool allow_auto = req.allow_auto_topic_creation;
+  // A leader fenced by a lost etcd session (cut off from etcd and its
+  // followers) may have been replaced, and its own view of the cluster is
+  // stale: it closes the connection rather than naming itself, so the
+  // client asks another broker.
+  if (cluster_ && leads_fenced(all, names))
+    return done(close_reply("Metadata on a broker fenced from the cluster (etcd session lost)"));
 
   auto encode_md = [this, h, all, names, adv = advertised_to(client)](net::EventLoop&) {
     return respond(encode(h, cluster_ ? cluster_metadata_response(all, names) : metadata_response(all, names, adv)));
@@ -100,6 +107,20 @@ kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::v
     return true;
   });
   return res;
+}
+
+bool RequestHandler::leads_fenced(bool all, const std::vector<std::string>& names) const {
+  if (replicas_ == nullptr) return false;
+  auto snap = cluster_->snapshot();
+  for (auto& [name, t] : snap->topics) {
+    if (!all && std::find(names.begin(), names.end(), name) == names.end()) continue;
+    for (std::size_t i = 0; i < t.partitions.size(); ++i) {
+      if (t.partitions[i].state.leader != cfg_.node_id) continue;
+      auto v = replicas_->view(name, static_cast<std::int32_t>(i));
+      if (v && v->fenced) return true;
+    }
+  }
+  return false;
 }
 
 // Cluster mode: brokers, controller and partitions as etcd lists them.
