@@ -13,6 +13,7 @@
 #             the data stays in DIR
 #   status    which processes are alive, the live brokers and the controller
 #   kill N    SIGKILL broker N (a crash); `start N` starts it again
+#   stop N    stops broker N cleanly (SIGTERM, SIGKILL after 10 s)
 #   cut N peers|all
 #             firewall rules (iptables, in broker N's namespace) dropping
 #             its traffic with the other brokers (peers), or with them and
@@ -187,6 +188,10 @@ case "$cmd" in
     [[ -f $DIR/b$2.pid ]] && kill -KILL "$(cat "$DIR/b$2.pid")" 2>/dev/null || true
     rm -f "$DIR/b$2.pid"
     ;;
+  stop)
+    [[ -n ${2:-} ]] || die "usage: cluster.sh stop N"
+    stop_pid "$DIR/b$2.pid"
+    ;;
   start)
     [[ -n ${2:-} ]] || die "usage: cluster.sh start N"
     start_broker "$2"
@@ -206,7 +211,7 @@ case "$cmd" in
     start_etcd
     ;;
   *)
-    echo "usage: cluster.sh up|down|status|kill N|start N|cut N peers|all|heal N|etcd-stop|etcd-start" >&2
+    echo "usage: cluster.sh up|down|status|kill N|stop N|start N|cut N peers|all|heal N|etcd-stop|etcd-start" >&2
     exit 2
     ;;
 esac

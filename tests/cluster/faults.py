@@ -161,6 +161,20 @@ class Watcher:
             if m is not None and not m.error():
                 self.seen.append((m.partition(), m.offset(), m.value()))
 
+    def wait_complete(self, load, limit=30):
+        """Waits until it has been handed every acknowledged value: a
+        consumer that follows the partitions sees no gap."""
+        def missing():
+            got = {v for _, _, v in list(self.seen)}
+            return [v for v in list(load.acked) if v not in got]
+        t0 = time.time()
+        while missing() and time.time() - t0 < limit:
+            time.sleep(0.5)
+        gone = missing()
+        if gone:
+            fail("the consumer was never handed %d acknowledged messages, e.g. %r" % (len(gone), sorted(gone)[:5]))
+        print("the consumer was handed all %d acknowledged messages" % len(load.acked))
+
     def stop(self):
         self.stop_flag.set()
         self.t.join(10)
