@@ -120,6 +120,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
           describe_user_scram_credentials(h, body, cb);
         else if constexpr (std::is_same_v<T, kafka::AlterUserScramCredentialsRequest>)
           alter_user_scram_credentials(h, body, loop, cb);
+        else if constexpr (std::is_same_v<T, kafka::WriteTxnMarkersRequest>) write_txn_markers(h, body, cb);
         else cb(close_reply(fmt::format("unhandled API key {}", h.api_key)));
       },
       req.body);

@@ -154,6 +154,7 @@ class RequestHandler {
   void txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req, Done& done);
   void describe_transactions(const Header& h, const kafka::DescribeTransactionsRequest& req, Done& done);
   void list_transactions(const Header& h, const kafka::ListTransactionsRequest& req, Done& done);
+  void write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req, Done& done);
   void create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop, Done& done);
   void alter_configs(const Header& h, kafka::AlterConfigsRequest& req, net::EventLoop& loop, Done& done);
   void incremental_alter_configs(const Header& h, kafka::IncrementalAlterConfigsRequest& req, net::EventLoop& loop,

@@ -289,7 +289,8 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::sasl_authenticate), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::describe_user_scram_credentials), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::alter_user_scram_credentials), std::make_pair(0, 0));
-  EXPECT_EQ(r.api_keys.size(), 36u);
+  EXPECT_EQ(range(ApiKey::write_txn_markers), std::make_pair(0, 1));
+  EXPECT_EQ(r.api_keys.size(), 37u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {

@@ -1,10 +1,16 @@
 // Transaction family, served by the transaction coordinator (TxnService):
 // AddPartitionsToTxn v0-v3, AddOffsetsToTxn v0-v3, EndTxn v0-v3,
-// TxnOffsetCommit v0-v3, DescribeTransactions v0, ListTransactions v0-v1.
+// TxnOffsetCommit v0-v3, DescribeTransactions v0, ListTransactions v0-v1;
+// and WriteTxnMarkers v0-v1, which writes markers into this broker's
+// partitions directly (Admin.abortTransaction ends a hanging transaction
+// with it).
 // InitProducerId with a transactional id is in produce.cc beside the
 // idempotent one. Every call runs on the reactor thread under the
 // coordinator's mutex; EndTxn appends its markers (page-cache writes)
 // before it answers.
+#include <string>
+
+#include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
 #include "broker/txn_service.h"
@@ -76,6 +82,33 @@ void RequestHandler::list_transactions(const Header& h, const kafka::ListTransac
   kafka::ListTransactionsResponse r;
   if (txn_) r = txn_->coordinator().list(req, TxnService::wall_ms());
   else r.error_code = code(ErrorCode::coordinator_not_available);
+  done(respond(encode(h, r)));
+}
+
+// Each partition gets its marker (Partition::append_marker: an epoch older
+// than the partition knows is INVALID_PRODUCER_EPOCH); a partition this
+// broker does not serve UNKNOWN_TOPIC_OR_PARTITION (or NOT_LEADER_OR_FOLLOWER
+// in cluster mode). The internal topics take only their coordinators'
+// records: INVALID_TOPIC_EXCEPTION.
+void RequestHandler::write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req, Done& done) {
+  kafka::WriteTxnMarkersResponse r;
+  for (const auto& m : req.markers) {
+    auto& rm = r.markers.emplace_back();
+    rm.producer_id = m.producer_id;
+    for (const auto& t : m.topics) {
+      auto& rt = rm.topics.emplace_back();
+      rt.name = t.name;
+      const bool internal = t.name == kOffsetsTopic || t.name == kTxnStateTopic;
+      for (std::int32_t index : t.partition_indexes) {
+        std::int16_t error = code(ErrorCode::invalid_topic_exception);
+        if (!internal) {
+          if (auto p = served(t.name, index, &error))
+            error = p->append_marker(m.producer_id, m.producer_epoch, m.transaction_result, m.coordinator_epoch);
+        }
+        rt.partitions.push_back({index, error});
+      }
+    }
+  }
   done(respond(encode(h, r)));
 }
 

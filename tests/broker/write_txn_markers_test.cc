@@ -1,0 +1,88 @@
+// WriteTxnMarkers: markers written straight into this broker's partitions
+// (how Admin.abortTransaction ends a hanging transaction), per-partition
+// errors, at both versions.
+#include <gtest/gtest.h>
+
+#include "broker/groups_service.h"
+#include "broker/partition.h"
+#include "broker_test_util.h"
+#include "kafka/error_code.h"
+#include "log/record_batch.h"
+#include "test_node.h"
+
+namespace nocopy::broker {
+namespace {
+
+using kafka::ErrorCode;
+using kafka::to_wire;
+using testing::Node;
+
+kafka::WriteTxnMarkersRequest::Marker marker(std::int64_t pid, std::int16_t epoch, bool commit,
+                                             std::vector<std::pair<std::string, std::vector<std::int32_t>>> tps) {
+  kafka::WriteTxnMarkersRequest::Marker m;
+  m.producer_id = pid;
+  m.producer_epoch = epoch;
+  m.transaction_result = commit;
+  m.coordinator_epoch = 0;
+  for (auto& [name, parts] : tps) {
+    auto& t = m.topics.emplace_back();
+    t.name = name;
+    t.partition_indexes = parts;
+  }
+  return m;
+}
+
+std::int16_t error_of(const kafka::WriteTxnMarkersResponse& r, std::size_t m, const std::string& topic,
+                      std::int32_t partition) {
+  for (const auto& t : r.markers.at(m).topics)
+    if (t.name == topic)
+      for (const auto& p : t.partitions)
+        if (p.partition_index == partition) return p.error_code;
+  ADD_FAILURE() << "no result for " << topic << "-" << partition;
+  return -1;
+}
+
+TEST(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
+  testing::TempDir dir;
+  Config cfg;
+  cfg.data_dir = dir.path() / "data";
+  cfg.listen = HostPort::parse("127.0.0.1:9999");
+  Node n(cfg);
+  ASSERT_EQ(n.topics.create("t", 2), 0);
+  auto p0 = n.topics.find("t", 0);
+  auto batch = log::BatchBuilder().timestamp(1).producer(7, 3, 0).attributes(log::kAttrTransactional).add("k", "v")
+                   .build();
+  ASSERT_EQ(p0->append(batch).error, 0);  // producer 7 opens a transaction nobody ends
+  ASSERT_EQ(p0->last_stable_offset(), 0);
+
+  for (std::int16_t v : {0, 1}) {
+    SCOPED_TRACE("v" + std::to_string(v));
+    kafka::WriteTxnMarkersRequest req;
+    req.markers.push_back(marker(7, 3, /*commit=*/false, {{"t", {0, 9}}, {"missing", {0}}, {kOffsetsTopic, {0}}}));
+    req.markers.push_back(marker(8, 1, /*commit=*/true, {{"t", {1}}}));
+    auto r = n.call<kafka::WriteTxnMarkersResponse>(v, req);
+    ASSERT_EQ(r.markers.size(), 2u);
+    EXPECT_EQ(r.markers[0].producer_id, 7);
+    EXPECT_EQ(r.markers[1].producer_id, 8);
+    EXPECT_EQ(error_of(r, 0, "t", 0), 0);
+    EXPECT_EQ(error_of(r, 0, "t", 9), to_wire(ErrorCode::unknown_topic_or_partition));
+    EXPECT_EQ(error_of(r, 0, "missing", 0), to_wire(ErrorCode::unknown_topic_or_partition));
+    EXPECT_EQ(error_of(r, 0, kOffsetsTopic, 0), to_wire(ErrorCode::invalid_topic_exception));
+    EXPECT_EQ(error_of(r, 1, "t", 1), 0);
+  }
+  // The abort ended the transaction: the LSO is the end, the data is listed
+  // as aborted for read_committed fetches.
+  EXPECT_EQ(p0->last_stable_offset(), p0->high_watermark());
+  auto aborted = p0->aborted_transactions(0, p0->high_watermark());
+  ASSERT_EQ(aborted.size(), 1u);
+  EXPECT_EQ(aborted[0].producer_id, 7);
+  EXPECT_EQ(aborted[0].first_offset, 0);
+  // A marker of an epoch older than the partition knows is refused.
+  kafka::WriteTxnMarkersRequest stale;
+  stale.markers.push_back(marker(7, 2, false, {{"t", {0}}}));
+  auto r = n.call<kafka::WriteTxnMarkersResponse>(1, stale);
+  EXPECT_EQ(error_of(r, 0, "t", 0), to_wire(ErrorCode::invalid_producer_epoch));
+}
+
+}  // namespace
+}  // namespace nocopy::broker
