@@ -2,7 +2,7 @@
 //
 // The frame is the bytes after the 4-byte size prefix. Decoding never reads
 // outside it and never allocates more than a constant times its size. The
-// decoded body views the frame (Produce records, see produce.h): keep the
+// decoded body views the frame (Produce records, see schema/produce_request.msg): keep the
 // frame alive while using the result.
 //
 // Outcomes the broker must tell apart:

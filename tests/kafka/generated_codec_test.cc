@@ -132,6 +132,77 @@ void expect_wire(const Msg& m, std::int16_t v, const char* hex) {
   EXPECT_EQ(to_hex(encode(back, v)), hex);
 }
 
+TEST(GeneratedCodec, ProduceBytes) {
+  static const std::byte kBatch[] = {std::byte{1}, std::byte{2}, std::byte{3}};
+  ProduceRequest m;
+  m.acks = -1;
+  m.timeout_ms = 1000;
+  m.topics.push_back({"t", {{0, {}}}});
+  m.topics[0].partitions[0].records.bytes = kBatch;
+  // v0: no transactional_id; records are int32-length bytes.
+  expect_wire(m, 0, "ffff" "000003e8" "00000001" "000174" "00000001" "00000000" "00000003" "010203");
+  // v7: a null transactional_id (int16 -1) first.
+  expect_wire(m, 7, "ffff" "ffff" "000003e8" "00000001" "000174" "00000001" "00000000" "00000003" "010203");
+  ProduceResponse r;
+  r.responses.push_back({"t", {{0, 0, 42, -1, 0}}});
+  expect_wire(r, 0, "00000001" "000174" "00000001" "00000000" "0000" "000000000000002a");
+  expect_wire(r, 7,
+              "00000001" "000174" "00000001" "00000000" "0000" "000000000000002a" "ffffffffffffffff"
+              "0000000000000000" "00000000");
+}
+
+TEST(GeneratedCodec, FetchBytes) {
+  FetchRequest q;
+  q.max_wait_ms = 500;
+  q.min_bytes = 1;
+  q.topics.push_back({"t", {}});
+  q.topics[0].partitions.push_back({});
+  q.topics[0].partitions[0].fetch_offset = 5;
+  q.topics[0].partitions[0].partition_max_bytes = 1 << 20;
+  // Defaults: replica_id -1, max_bytes INT32_MAX, session epoch -1,
+  // current leader epoch -1, log start offset -1, empty rack id.
+  expect_wire(q, 4,
+              "ffffffff" "000001f4" "00000001" "7fffffff" "00" "00000001" "000174" "00000001" "00000000"
+              "0000000000000005" "00100000");
+  expect_wire(q, 11,
+              "ffffffff" "000001f4" "00000001" "7fffffff" "00" "00000000" "ffffffff" "00000001" "000174" "00000001"
+              "00000000" "ffffffff" "0000000000000005" "ffffffffffffffff" "00100000" "00000000" "0000");
+  static const std::byte kBatch[] = {std::byte{1}, std::byte{2}, std::byte{3}};
+  FetchResponse r;
+  r.responses.push_back({"t", {}});
+  r.responses[0].partitions.push_back({});
+  auto& p = r.responses[0].partitions[0];
+  p.high_watermark = 10;
+  p.last_stable_offset = 10;
+  p.log_start_offset = 0;
+  p.records.bytes = kBatch;
+  // aborted_transactions defaults to an empty list (int32 0), not null (-1);
+  // preferred_read_replica to -1.
+  expect_wire(r, 4,
+              "00000000" "00000001" "000174" "00000001" "00000000" "0000" "000000000000000a" "000000000000000a"
+              "00000000" "00000003" "010203");
+  expect_wire(r, 11,
+              "00000000" "0000" "00000000" "00000001" "000174" "00000001" "00000000" "0000" "000000000000000a"
+              "000000000000000a" "0000000000000000" "00000000" "ffffffff" "00000003" "010203");
+}
+
+// The Fetch response's records are a splice point: the encoding holds the
+// length prefix only and the size counts the region's bytes.
+TEST(GeneratedCodec, FetchResponseRecordsSpliced) {
+  FetchResponse r;
+  r.responses.push_back({"t", {}});
+  r.responses[0].partitions.push_back({});
+  r.responses[0].partitions[0].records.splice_index = 0;
+  r.responses[0].partitions[0].records.splice_length = 4096;
+  Writer w(false);
+  Encoder e(w, 11);
+  serde(e, r);
+  ASSERT_EQ(w.splices().size(), 1u);
+  EXPECT_EQ(w.splices()[0].offset, w.buffer().size());
+  EXPECT_EQ(w.size(), w.buffer().size() + 4096);
+  EXPECT_EQ(to_hex(w.buffer().last(4)), "00001000");
+}
+
 TEST(GeneratedCodec, HeartbeatBytes) {
   HeartbeatRequest m;
   m.group_id = "g";

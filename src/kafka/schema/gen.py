@@ -40,9 +40,7 @@ A request description is also the API's row in the API table:
 advertise=A-B is the range ApiVersions lists and decode_request() accepts
 (default: versions; it must lie inside versions), serve=N+ the first version
 the broker serves -- requests in [A, N) decode and are answered with
-UNSUPPORTED_VERSION (default: A). codec=hand marks an API whose codec is
-still hand-written in kafka/<api>.h: its description has the header line
-only (no fields) and contributes its table row and request type.
+UNSUPPORTED_VERSION (default: A).
 Records that are neither requests nor responses (api=-1) take id=N, their
 stable fuzz id.
 Each field line is: name, type, then options. Types: int8 int16 int32 int64
@@ -55,7 +53,9 @@ fields of a reused struct exist wherever the struct does unless they say
 versions= themselves.
 Options: versions=A+ or A-B (default: the message's), nullable=A+ (strings,
 bytes, records, arrays), tag=N (a tagged field, flexible versions only),
-default=V (C++ default and, for tagged fields, the value not sent).
+default=V (C++ default and, for tagged fields, the value not sent);
+default=empty on a nullable array makes its C++ default an empty list
+instead of null.
 """
 
 import os
@@ -146,7 +146,6 @@ class Message:
     def __init__(self, name, api, versions, flexible, path, header=None, after_decode=False):
         self.advertise = versions
         self.serve = versions[0]
-        self.hand = False
         self.record_id = None
         self.header = header
         self.after_decode = after_decode
@@ -173,7 +172,7 @@ def parse(path):
                 if msg is not None:
                     raise SchemaError(f"{where}: one message per file")
                 opts = dict(w.split("=", 1) for w in words[2:])
-                known = {"api", "versions", "flexible", "header", "after_decode", "advertise", "serve", "codec", "id"}
+                known = {"api", "versions", "flexible", "header", "after_decode", "advertise", "serve", "id"}
                 for k in opts:
                     if k not in known:
                         raise SchemaError(f"{where}: unknown message option '{k}'")
@@ -185,17 +184,14 @@ def parse(path):
                     if msg.advertise[0] < msg.versions[0] or msg.advertise[1] > msg.versions[1]:
                         raise SchemaError(f"{where}: advertise= must lie inside versions=")
                 msg.serve = parse_range(opts["serve"], where)[0] if "serve" in opts else msg.advertise[0]
-                msg.hand = opts.get("codec") == "hand"
-                if "codec" in opts and opts["codec"] != "hand":
-                    raise SchemaError(f"{where}: codec= takes only 'hand'")
                 if "id" in opts:
                     msg.record_id = int(opts["id"])
                 if msg.api < 0 and msg.record_id is None:
                     raise SchemaError(f"{where}: a record (api=-1) needs id=N")
                 if msg.api >= 0 and not re.fullmatch(r"[A-Z]\w*(Request|Response)", msg.name):
                     raise SchemaError(f"{where}: an API message is named <Name>Request or <Name>Response")
-                if (msg.hand or "advertise" in opts or "serve" in opts) and not msg.name.endswith("Request"):
-                    raise SchemaError(f"{where}: codec=, advertise= and serve= belong on the request")
+                if ("advertise" in opts or "serve" in opts) and not msg.name.endswith("Request"):
+                    raise SchemaError(f"{where}: advertise= and serve= belong on the request")
                 stack = [(0, msg.fields, None)]
                 continue
             if msg is None:
@@ -215,8 +211,8 @@ def parse(path):
                 stack.append((indent + 2, fld.fields, fld))
     if msg is None:
         raise SchemaError(f"{path}: no message line")
-    if msg.hand and msg.fields:
-        raise SchemaError(f"{path}: a codec=hand description has no fields")
+    if not msg.fields:
+        raise SchemaError(f"{path}: a message needs at least one field")
     link_reused_structs(msg)
     return msg
 
@@ -305,6 +301,10 @@ class Gen:
         return t
 
     def default_init(self, f):
+        if f.default == "empty":
+            if not (f.is_array and f.any_nullable()):
+                raise SchemaError(f"{f.where}: default=empty is for nullable arrays")
+            return f" = {self.ctype(f, None)[len('std::optional<'):-1]}{{}}"
         if f.default is not None and not f.is_array:
             if f.elem == "string":
                 return f' = "{f.default}"' if f.default != "null" else ""
@@ -575,10 +575,8 @@ def check_pairs(msgs):
             q = reqs.get(m.api)
             if q is None:
                 raise SchemaError(f"{m.path}: no request description with api={m.api}")
-            if not q.hand and (q.flexible != m.flexible or q.versions != m.versions):
+            if q.flexible != m.flexible or q.versions != m.versions:
                 raise SchemaError(f"{m.path}: versions/flexible differ from {q.path}")
-            if q.hand:
-                raise SchemaError(f"{m.path}: {q.path} is codec=hand; describe both or neither")
     return [reqs[k] for k in sorted(reqs)]
 
 
@@ -623,8 +621,7 @@ def main(argv):
     for path in sorted(argv[2:]):
         msg = parse(path)
         msgs.append(msg)
-        if not msg.hand:
-            groups.setdefault(msg.header or api_of(msg.path), []).append(msg)
+        groups.setdefault(msg.header or api_of(msg.path), []).append(msg)
     reqs = check_pairs(msgs)
     os.makedirs(os.path.join(out_dir, "kafka"), exist_ok=True)
     for api, ms in groups.items():
@@ -638,7 +635,7 @@ def main(argv):
             lines.append("")
         lines.append("}  // namespace nocopy::kafka")
         write(os.path.join(out_dir, "kafka", f"{api}.h"), "\n".join(lines) + "\n")
-    gen = [m for m in msgs if not m.hand]
+    gen = msgs
     reg = ["// Generated by src/kafka/schema/gen.py: every generated message, for tests and fuzzing.",
            "#pragma once", ""]
     for api in groups:
@@ -656,8 +653,8 @@ def main(argv):
     enum, rows = api_table(reqs)
     write(os.path.join(out_dir, "kafka", "api_key_enum.h"), enum)
     write(os.path.join(out_dir, "kafka", "api_table.inc"), rows)
-    # kafka/<api>.h: the generated header, or the hand-written one (codec=hand,
-    # or header= moved the generated messages aside for it to include).
+    # kafka/<api>.h: the generated header, or the hand-written one when
+    # header= moved the generated messages aside for it to include.
     body, cases = request_body(reqs, lambda q: api_of(q.path))
     write(os.path.join(out_dir, "kafka", "request_body.h"), body)
     write(os.path.join(out_dir, "kafka", "request_dispatch.inc"), cases)
