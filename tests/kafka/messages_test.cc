@@ -259,7 +259,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::produce), std::make_pair(0, 7));
   EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 11));
   EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 9));
-  EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 8));
   EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::find_coordinator), std::make_pair(0, 4));
@@ -296,7 +296,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {
   ApiVersionsResponse r = make_api_versions_response(9);
   EncodedResponse e = encode_response(7, 9, r);
-  EXPECT_EQ(to_hex(e.bytes), "00000010" "00000007" "0023" "00000001" "0012" "0000" "0003");
+  EXPECT_EQ(to_hex(e.bytes), "00000010" "00000007" "0023" "00000001" "0012" "0000" "0004");
 }
 
 TEST(ApiVersions, V3ResponseHeaderHasNoTaggedFields) {
