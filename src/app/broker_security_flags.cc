@@ -19,6 +19,14 @@ void SecurityFlags::add_to(CLI::App& cmd) {
   cmd.add_option("--scram-user", scram_users,
                  "NAME:PASSWORD: create SCRAM-SHA-256/512 credentials (stored salted in the data dir) for the user "
                  "at start if it has none (repeatable; the TOML key scram_users keeps passwords off the command line)");
+  cmd.add_option("--authorizer", authorizer,
+                 "true: every request needs an ACL allowing it (CreateAcls/DescribeAcls/DeleteAcls; stored in "
+                 "<data-dir>/acls) [false]")
+      ->check(CLI::IsMember({"true", "false"}));
+  cmd.add_option("--super-users", super_users, "principals allowed everything, e.g. User:admin;User:ops");
+  cmd.add_option("--allow-everyone-if-no-acl-found", allow_everyone_if_no_acl_found,
+                 "true: a resource no ACL names is open to everyone [false]")
+      ->check(CLI::IsMember({"true", "false"}));
   cmd.add_option("--auth-timeout-ms", auth_timeout_ms,
                  "close connections not authenticated (TLS handshake, SASL) within this, 0 = never [10000]");
   cmd.add_option("--max-unauthenticated-request-bytes", max_unauthenticated_request_bytes,
@@ -36,6 +44,10 @@ void SecurityFlags::apply(broker::Config& cfg) const {
   if (!ssl_client_auth.empty()) sec.ssl_client_auth = security::parse_client_auth(ssl_client_auth);
   if (!sasl_mechanisms.empty()) sec.sasl_mechanisms = security::split_list(sasl_mechanisms, ',');
   for (const auto& u : scram_users) sec.scram_users.push_back(u);
+  if (!authorizer.empty()) sec.authorizer = authorizer == "true";
+  if (!super_users.empty()) sec.super_users = security::split_list(super_users, ';');
+  if (!allow_everyone_if_no_acl_found.empty())
+    sec.allow_everyone_if_no_acl_found = allow_everyone_if_no_acl_found == "true";
   if (auth_timeout_ms >= 0) sec.auth_timeout_ms = static_cast<std::uint32_t>(auth_timeout_ms);
   if (max_unauthenticated_request_bytes >= 8)
     sec.max_unauthenticated_request_bytes = static_cast<std::uint32_t>(max_unauthenticated_request_bytes);

@@ -1,4 +1,4 @@
-// The broker's security flags (listeners, TLS, SASL, connection limits):
+// The broker's security flags (listeners, TLS, SASL, ACLs, connection limits):
 // registered on the `broker` subcommand, applied to Config::security after
 // the TOML file (flags override it). Empty / negative: not given.
 #pragma once
@@ -15,7 +15,8 @@
 namespace nocopy::app {
 
 struct SecurityFlags {
-  std::string listeners, advertised_listeners, ssl_cert, ssl_key, ssl_ca, ssl_client_auth, sasl_mechanisms;
+  std::string listeners, advertised_listeners, ssl_cert, ssl_key, ssl_ca, ssl_client_auth, sasl_mechanisms, super_users;
+  std::string authorizer, allow_everyone_if_no_acl_found;  // "true" | "false"
   std::vector<std::string> scram_users;
   std::int64_t auth_timeout_ms = -1, max_connections_per_ip = -1, max_unauthenticated_request_bytes = -1;
 

@@ -60,6 +60,7 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(concurrent_transactions, "CONCURRENT_TRANSACTIONS")
     NOCOPY_KAFKA_ERR(transaction_coordinator_fenced, "TRANSACTION_COORDINATOR_FENCED")
     NOCOPY_KAFKA_ERR(operation_not_attempted, "OPERATION_NOT_ATTEMPTED")
+    NOCOPY_KAFKA_ERR(transactional_id_authorization_failed, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED")
     NOCOPY_KAFKA_ERR(security_disabled, "SECURITY_DISABLED")
     NOCOPY_KAFKA_ERR(kafka_storage_error, "KAFKA_STORAGE_ERROR")
     NOCOPY_KAFKA_ERR(sasl_authentication_failed, "SASL_AUTHENTICATION_FAILED")

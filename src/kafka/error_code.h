@@ -61,6 +61,7 @@ enum class ErrorCode : std::int16_t {
   invalid_producer_id_mapping = 49,
   invalid_transaction_timeout = 50,
   concurrent_transactions = 51,
+  transactional_id_authorization_failed = 53,
   security_disabled = 54,
   transaction_coordinator_fenced = 52,
   operation_not_attempted = 55,

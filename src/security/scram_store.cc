@@ -1,5 +1,7 @@
 #include "security/scram_store.h"
 
+#include "security/atomic_file.h"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -68,14 +70,6 @@ std::string salted_password(ScramMechanism m, std::string_view password, std::st
   return out;
 }
 
-void sync_path(const std::filesystem::path& p, int flags) {
-  int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + p.string());
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) throw std::system_error(err, std::generic_category(), "fsync " + p.string());
-}
 
 }  // namespace
 
@@ -163,26 +157,13 @@ void ScramStore::load() {
 
 void ScramStore::save_locked() const {
   if (path_.empty()) return;
-  auto tmp = path_;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw std::system_error(errno, std::generic_category(), "open " + tmp.string());
-    out << "# nocopy scram credentials v1\n";
-    for (const auto& [user, creds] : users_)
-      for (const auto& c : creds)
-        out << to_string(c.mechanism) << ' ' << c.iterations << ' ' << base64_encode(c.salt) << ' '
-            << base64_encode(c.stored_key) << ' ' << base64_encode(c.server_key) << ' ' << base64_encode(user)
-            << '\n';
-    out.flush();
-    if (!out) throw std::system_error(errno, std::generic_category(), "write " + tmp.string());
-  }
-  ::chmod(tmp.c_str(), 0600);
-  sync_path(tmp, O_RDONLY);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path_, ec);
-  if (ec) throw std::system_error(ec, "rename " + tmp.string());
-  sync_path(path_.parent_path().empty() ? "." : path_.parent_path(), O_RDONLY | O_DIRECTORY);
+  std::ostringstream out;
+  out << "# nocopy scram credentials v1\n";
+  for (const auto& [user, creds] : users_)
+    for (const auto& c : creds)
+      out << to_string(c.mechanism) << ' ' << c.iterations << ' ' << base64_encode(c.salt) << ' '
+          << base64_encode(c.stored_key) << ' ' << base64_encode(c.server_key) << ' ' << base64_encode(user) << '\n';
+  write_file_atomically(path_, out.str(), 0600);
 }
 
 void ScramStore::upsert(const std::string& user, ScramCredential cred) {

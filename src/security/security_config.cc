@@ -81,11 +81,15 @@ void SecurityConfig::load_toml(const toml::table& t) {
   strs("sasl_mechanisms", sasl_mechanisms, ',');
   strs("scram_users", scram_users, ',');
   num("scram_iterations", scram_iterations);
-  if (auto* node = t.get("authorizer")) {
-    auto v = node->value<bool>();
-    if (!v) throw std::invalid_argument("config key 'authorizer': expected a boolean");
-    authorizer = *v;
-  }
+  auto boolean = [&](const char* key, bool& field) {
+    if (auto* node = t.get(key)) {
+      auto v = node->value<bool>();
+      if (!v) throw std::invalid_argument(std::string("config key '") + key + "': expected a boolean");
+      field = *v;
+    }
+  };
+  boolean("authorizer", authorizer);
+  boolean("allow_everyone_if_no_acl_found", allow_everyone_if_no_acl_found);
   strs("super_users", super_users, ';');
   num("auth_timeout_ms", auth_timeout_ms);
   num("max_unauthenticated_request_bytes", max_unauthenticated_request_bytes);

@@ -46,6 +46,7 @@ struct SecurityConfig {
   // ACLs: with the authorizer on, a request needs an ALLOW ACL (deny wins).
   bool authorizer = false;
   std::vector<std::string> super_users;  // principals, e.g. "User:admin"
+  bool allow_everyone_if_no_acl_found = false;  // a resource no ACL names: open (true) or denied
 
   // Hardening.
   std::uint32_t auth_timeout_ms = 10'000;                 // handshake + authentication must finish in this

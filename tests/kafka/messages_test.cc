@@ -290,7 +290,10 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::describe_user_scram_credentials), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::alter_user_scram_credentials), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::write_txn_markers), std::make_pair(0, 1));
-  EXPECT_EQ(r.api_keys.size(), 37u);
+  EXPECT_EQ(range(ApiKey::describe_acls), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::create_acls), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::delete_acls), std::make_pair(0, 3));
+  EXPECT_EQ(r.api_keys.size(), 40u);
 }
 
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {

@@ -1,0 +1,70 @@
+// Authorizer: Kafka's ACL decisions over a set of AclBindings, persisted in
+// the data directory (security/acl_file.h).
+//
+// authorize(principal, host, operation, resource type, name):
+//  * disabled (the `authorizer` key off): everything is allowed;
+//  * a super user (`super_users`) is allowed everything;
+//  * the bindings that apply are those of the resource's type whose pattern
+//    covers the name (LITERAL equal or `*`, PREFIXED a prefix), whose
+//    principal is the caller's or `User:*` and whose host is the caller's
+//    or `*`;
+//  * a DENY binding for the operation (or ALL) denies -- deny beats allow;
+//  * else an ALLOW binding for the operation, ALL, or an operation that
+//    implies it allows: DESCRIBE is implied by READ, WRITE, DELETE and
+//    ALTER; DESCRIBE_CONFIGS by ALTER_CONFIGS;
+//  * else, when no binding at all covers the resource,
+//    `allow_everyone_if_no_acl_found` decides (default false: denied).
+//
+// create()/remove() change the set and rewrite the file before returning
+// (fsync'd); when the write fails they throw and the set is unchanged.
+//
+// Thread-safety: every member may be called from any thread (a
+// shared_mutex: decisions share it, changes take it exclusively).
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "security/acl.h"
+
+namespace nocopy::security {
+
+class Authorizer {
+ public:
+  struct Options {
+    bool enabled = false;
+    std::vector<std::string> super_users;
+    bool allow_everyone_if_no_acl_found = false;
+    std::filesystem::path file;  // empty: bindings live in memory only (tests)
+  };
+
+  // Loads `file` (throws on a malformed file).
+  explicit Authorizer(Options opts);
+
+  bool enabled() const { return opts_.enabled; }
+  bool is_super_user(const std::string& principal) const;
+
+  bool authorize(const std::string& principal, const std::string& host, AclOperation op, ResourceType type,
+                 const std::string& name) const;
+
+  // Every binding `f` matches, in a stable order.
+  std::vector<AclBinding> describe(const AclFilter& f) const;
+  // Adds the bindings (already present ones are kept once); persists.
+  void create(const std::vector<AclBinding>& bindings);
+  // Removes and returns, per filter, the bindings it matches; persists.
+  std::vector<std::vector<AclBinding>> remove(const std::vector<AclFilter>& filters);
+
+  std::size_t size() const;
+
+ private:
+  void save_locked() const;
+
+  Options opts_;
+  mutable std::shared_mutex mu_;
+  std::set<AclBinding> acls_;
+};
+
+}  // namespace nocopy::security
