@@ -38,6 +38,7 @@
 #include "net/tls_context.h"
 #include "security/listener_spec.h"
 #include "security/sasl_server.h"
+#include "security/authorizer.h"
 #include "security/scram_store.h"
 
 namespace nocopy::broker {
@@ -91,6 +92,7 @@ class Broker {
   std::vector<security::ListenerSpec> listeners_;  // bound ports filled in at start
   std::unique_ptr<net::TlsContext> tls_;            // SSL / SASL_SSL listeners; reloaded on SIGHUP
   std::unique_ptr<security::ScramStore> scram_;
+  std::unique_ptr<security::Authorizer> authz_;  // ACLs in <data_dir>/acls
   std::unique_ptr<security::SaslAuthenticator> sasl_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;

@@ -19,6 +19,15 @@ void Broker::start_security() {
     to.client_auth = static_cast<net::TlsOptions::ClientAuth>(sec.ssl_client_auth);
     tls_ = std::make_unique<net::TlsContext>(to);
   }
+  if (sec.authorizer) {
+    std::filesystem::create_directories(cfg_.data_dir);
+    authz_ = std::make_unique<security::Authorizer>(security::Authorizer::Options{
+        true, sec.super_users, sec.allow_everyone_if_no_acl_found, cfg_.data_dir / "acls"});
+    handler_.set_authorizer(authz_.get());
+    spdlog::info("authorizer on: {} ACL binding{} loaded from {}, {} super user{}, no ACL means {}", authz_->size(),
+                 authz_->size() == 1 ? "" : "s", (cfg_.data_dir / "acls").string(), sec.super_users.size(),
+                 sec.super_users.size() == 1 ? "" : "s", sec.allow_everyone_if_no_acl_found ? "allow" : "deny");
+  }
   if (!sec.any_sasl() && sec.scram_users.empty()) return;
   std::filesystem::create_directories(cfg_.data_dir);
   scram_ = std::make_unique<security::ScramStore>(cfg_.data_dir / "scram_credentials");

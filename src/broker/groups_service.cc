@@ -5,6 +5,7 @@
 #include <chrono>
 #include <random>
 
+#include "broker/group_access.h"
 #include "broker/request_handler.h"
 #include "broker/stored_batches.h"
 #include "kafka/api_key.h"
@@ -190,8 +191,11 @@ bool GroupsService::handles(std::int16_t k) {
   }
 }
 
-void GroupsService::handle(std::span<const std::byte> frame, const std::string& client_host, net::EventLoop& loop,
-                           std::function<void(std::optional<buf::Chain>)> respond) {
+// Each API is authorized first (group_access.h): a request denied whole is
+// answered without the coordinator, a partly denied one runs without the
+// denied parts, which are added back to the answer denied.
+void GroupsService::handle(std::span<const std::byte> frame, const std::string& client_host, const Access& access,
+                           net::EventLoop& loop, std::function<void(std::optional<buf::Chain>)> respond) {
   auto req = kafka::decode_request(frame);
   if (req.status != kafka::RequestStatus::ok) return respond(std::nullopt);
   const auto corr = req.header.correlation_id;
@@ -214,26 +218,47 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
       [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, kafka::JoinGroupRequest>) {
+          if (auto r = group_access::deny_member_request<kafka::JoinGroupResponse>(body, access)) return post(*r);
           coordinator_->join_group(body, ver, client_id, client_host, now,
                                    [post](kafka::JoinGroupResponse r) { post(r); });
         } else if constexpr (std::is_same_v<T, kafka::SyncGroupRequest>) {
+          if (auto r = group_access::deny_member_request<kafka::SyncGroupResponse>(body, access)) return post(*r);
           coordinator_->sync_group(body, now, [post](kafka::SyncGroupResponse r) { post(r); });
         } else if constexpr (std::is_same_v<T, kafka::HeartbeatRequest>) {
+          if (auto r = group_access::deny_member_request<kafka::HeartbeatResponse>(body, access)) return post(*r);
           post(coordinator_->heartbeat(body, now));
         } else if constexpr (std::is_same_v<T, kafka::LeaveGroupRequest>) {
+          if (auto r = group_access::deny_member_request<kafka::LeaveGroupResponse>(body, access)) return post(*r);
           post(coordinator_->leave_group(body, ver, now));
         } else if constexpr (std::is_same_v<T, kafka::OffsetCommitRequest>) {
-          post(coordinator_->offset_commit(body, now, wall_ms()));
+          if (auto r = group_access::deny(body, access)) return post(*r);
+          auto denied = group_access::strip(body, access);
+          auto res = coordinator_->offset_commit(body, now, wall_ms());
+          group_access::add_denied(res, denied);
+          post(res);
         } else if constexpr (std::is_same_v<T, kafka::OffsetFetchRequest>) {
-          post(coordinator_->offset_fetch(body));
+          auto res = coordinator_->offset_fetch(body);
+          group_access::filter(body, ver, res, access);
+          post(res);
         } else if constexpr (std::is_same_v<T, kafka::DescribeGroupsRequest>) {
-          post(coordinator_->describe_groups(body));
+          auto res = coordinator_->describe_groups(body);
+          group_access::filter(res, access);
+          post(res);
         } else if constexpr (std::is_same_v<T, kafka::ListGroupsRequest>) {
-          post(coordinator_->list_groups());
+          auto res = coordinator_->list_groups();
+          group_access::filter(res, access);
+          post(res);
         } else if constexpr (std::is_same_v<T, kafka::DeleteGroupsRequest>) {
-          post(coordinator_->delete_groups(body));
+          auto denied = group_access::strip(body, access);
+          auto res = coordinator_->delete_groups(body);
+          group_access::add_denied(res, denied);
+          post(res);
         } else if constexpr (std::is_same_v<T, kafka::OffsetDeleteRequest>) {
-          post(coordinator_->offset_delete(body));
+          if (auto r = group_access::deny(body, access)) return post(*r);
+          auto denied = group_access::strip(body, access);
+          auto res = coordinator_->offset_delete(body);
+          group_access::add_denied(res, denied);
+          post(res);
         } else {
           loop.post([respond] { respond(std::nullopt); });
         }

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/access.h"
 #include "broker/config.h"
 #include "broker/group_coordinator.h"
 #include "broker/topic_registry.h"
@@ -45,9 +46,11 @@ class GroupsService {
   ~GroupsService();
 
   static bool handles(std::int16_t api_key);
-  // `respond(chain)` is posted to `loop`; an empty optional = close the connection.
-  void handle(std::span<const std::byte> frame, const std::string& client_host, net::EventLoop& loop,
-              std::function<void(std::optional<buf::Chain>)> respond);
+  // `respond(chain)` is posted to `loop`; an empty optional = close the
+  // connection. `access` decides what the principal may do (group_access.h);
+  // it is only used during the call.
+  void handle(std::span<const std::byte> frame, const std::string& client_host, const Access& access,
+              net::EventLoop& loop, std::function<void(std::optional<buf::Chain>)> respond);
   void stop();
 
   // A committed transaction's offsets (TxnOffsetCommit): stored in

@@ -73,7 +73,15 @@ std::size_t KafkaSession::on_data(net::Connection& conn, std::span<std::byte> da
     // reference to the frame after it returns.
     std::span<std::byte> frame = data.subspan(consumed + 4, static_cast<std::size_t>(size));
     consumed += 4 + static_cast<std::size_t>(size);
-    if (!gate_) authenticated();  // SSL: the handshake is done once a request arrived
+    if (!gate_ && !tls_checked_) {
+      // SSL: the handshake is done once a request arrived; a client
+      // certificate names the principal (User:<subject DN, RFC 2253>).
+      tls_checked_ = true;
+      authenticated();
+      if (auto* tls = conn.tls()) {
+        if (auto subject = tls->peer_subject(); !subject.empty()) client_.principal = "User:" + subject;
+      }
+    }
     if (gated_now && gate_frame(conn, frame)) continue;
     dispatch(conn, frame);
   }

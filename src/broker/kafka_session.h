@@ -60,6 +60,7 @@ class KafkaSession final : public net::ConnectionHandler {
   net::EventLoop::TimerId auth_timer_ = 0;
   net::EventLoop* loop_ = nullptr;
   bool closing_ = false;
+  bool tls_checked_ = false;  // the first request's TLS peer certificate was read
 };
 
 }  // namespace nocopy::broker

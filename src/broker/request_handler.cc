@@ -11,6 +11,7 @@
 //   groups.cc        FindCoordinator and the group APIs (GroupsService)
 //   security.cc      SaslHandshake/SaslAuthenticate outside an exchange,
 //                    Describe/AlterUserScramCredentials
+//   acls.cc          DescribeAcls, CreateAcls, DeleteAcls
 //   txn.cc           AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit,
 //                    DescribeTransactions, ListTransactions (TxnService)
 //   reply.h          helpers they share
@@ -28,6 +29,7 @@
 #include "kafka/api_versions.h"
 #include "kafka/reader.h"
 #include "net/event_loop.h"
+#include "security/authorizer.h"
 
 namespace nocopy::broker {
 
@@ -56,6 +58,10 @@ RequestHandler::RequestHandler(const Config& cfg, TopicRegistry& topics, Metrics
   }
 }
 
+Access RequestHandler::access_of(const ClientContext& client) const {
+  return Access(authz_ && authz_->enabled() ? authz_ : nullptr, client);
+}
+
 HostPort RequestHandler::advertised_to(const ClientContext& client) const {
   return client.advertised.host.empty() ? cfg_.advertised_address() : client.advertised;
 }
@@ -66,7 +72,8 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
   if (groups_) {
     kafka::Reader peek(frame);
     const std::int16_t key = peek.i16();
-    if (peek.ok() && GroupsService::handles(key)) return group_api(key, frame, loop, done);
+    if (peek.ok() && GroupsService::handles(key))
+      return group_api(key, frame, loop, done, access_of(client));
   }
 
   kafka::DecodedRequest req = kafka::decode_request(frame);
@@ -88,39 +95,43 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
     d(std::move(rep));
   };
   Done cb = std::move(wrapped);
+  const Access access = access_of(client);
   std::visit(
       [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, kafka::MetadataRequest>) metadata(h, body, loop, cb, client);
-        else if constexpr (std::is_same_v<T, kafka::ProduceRequest>) produce(h, body, frame, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::FetchRequest>) fetch(h, body, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::ListOffsetsRequest>) list_offsets(h, body, cb);
+        if constexpr (std::is_same_v<T, kafka::MetadataRequest>) metadata(h, body, loop, cb, client, access);
+        else if constexpr (std::is_same_v<T, kafka::ProduceRequest>) produce(h, body, frame, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::FetchRequest>) fetch(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::ListOffsetsRequest>) list_offsets(h, body, cb, access);
         else if constexpr (std::is_same_v<T, kafka::OffsetForLeaderEpochRequest>) offset_for_leader_epoch(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::CreateTopicsRequest>) create_topics(h, body, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::DeleteTopicsRequest>) delete_topics(h, body, loop, cb);
+        else if constexpr (std::is_same_v<T, kafka::CreateTopicsRequest>) create_topics(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::DeleteTopicsRequest>) delete_topics(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::FindCoordinatorRequest>) find_coordinator(h, body, cb, client);
         else if constexpr (std::is_same_v<T, kafka::DescribeClusterRequest>) describe_cluster(h, body, cb, client);
-        else if constexpr (std::is_same_v<T, kafka::ElectLeadersRequest>) elect_leaders(h, body, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::InitProducerIdRequest>) init_producer_id(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::DescribeConfigsRequest>) describe_configs(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::CreatePartitionsRequest>) create_partitions(h, body, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::AlterConfigsRequest>) alter_configs(h, body, loop, cb);
+        else if constexpr (std::is_same_v<T, kafka::ElectLeadersRequest>) elect_leaders(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::InitProducerIdRequest>) init_producer_id(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::DescribeConfigsRequest>) describe_configs(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::CreatePartitionsRequest>) create_partitions(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::AlterConfigsRequest>) alter_configs(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::IncrementalAlterConfigsRequest>)
-          incremental_alter_configs(h, body, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::AddPartitionsToTxnRequest>) add_partitions_to_txn(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::AddOffsetsToTxnRequest>) add_offsets_to_txn(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::EndTxnRequest>) end_txn(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::TxnOffsetCommitRequest>) txn_offset_commit(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::DescribeTransactionsRequest>) describe_transactions(h, body, cb);
-        else if constexpr (std::is_same_v<T, kafka::ListTransactionsRequest>) list_transactions(h, body, cb);
+          incremental_alter_configs(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::AddPartitionsToTxnRequest>) add_partitions_to_txn(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::AddOffsetsToTxnRequest>) add_offsets_to_txn(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::EndTxnRequest>) end_txn(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::TxnOffsetCommitRequest>) txn_offset_commit(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::DescribeTransactionsRequest>) describe_transactions(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::ListTransactionsRequest>) list_transactions(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::DescribeAclsRequest>) describe_acls(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::CreateAclsRequest>) create_acls(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::DeleteAclsRequest>) delete_acls(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::SaslHandshakeRequest> ||
                            std::is_same_v<T, kafka::SaslAuthenticateRequest>)
           sasl_not_expected(h, cb);
         else if constexpr (std::is_same_v<T, kafka::DescribeUserScramCredentialsRequest>)
-          describe_user_scram_credentials(h, body, cb);
+          describe_user_scram_credentials(h, body, cb, access);
         else if constexpr (std::is_same_v<T, kafka::AlterUserScramCredentialsRequest>)
-          alter_user_scram_credentials(h, body, loop, cb);
-        else if constexpr (std::is_same_v<T, kafka::WriteTxnMarkersRequest>) write_txn_markers(h, body, cb);
+          alter_user_scram_credentials(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::WriteTxnMarkersRequest>) write_txn_markers(h, body, cb, access);
         else cb(close_reply(fmt::format("unhandled API key {}", h.api_key)));
       },
       req.body);

@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/access.h"
 #include "broker/admin_thread.h"
 #include "broker/client_context.h"
 #include "broker/config.h"
@@ -56,6 +57,7 @@ namespace nocopy::replication {
 class ReplicaManager;
 }
 namespace nocopy::security {
+class Authorizer;
 class ScramStore;
 }
 
@@ -116,25 +118,35 @@ class RequestHandler {
   // answered SECURITY_DISABLED). Before serving.
   void set_scram_store(security::ScramStore* s) { scram_ = s; }
 
+  // The ACL authorizer (null or disabled: every request is allowed, and the
+  // ACL APIs answer SECURITY_DISABLED). Before serving.
+  void set_authorizer(security::Authorizer* a) { authz_ = a; }
+
   // Stops answering new long polls with waits (shutdown: answer at once).
   void set_draining() { draining_ = true; }
 
  private:
   using Header = kafka::RequestHeader;
   void api_versions(const Header& h, Done& done);
-  void group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done);
+  void group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done,
+                 const Access& access);
   void metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done,
-                const ClientContext& client);
+                const ClientContext& client, const Access& access);
   kafka::MetadataResponse metadata_response(bool all, const std::vector<std::string>& names,
                                             const HostPort& advertised) const;
+  // The authorization questions of a request from `client`.
+  Access access_of(const ClientContext& client) const;
   // The address a client on `client`'s listener is told to use.
   HostPort advertised_to(const ClientContext& client) const;
   void produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame, net::EventLoop& loop,
-               Done& done);
-  void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done);
+               Done& done,
+               const Access& access);
+  void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done,
+             const Access& access);
   void replica_fetch_checks(const std::string& topic, const kafka::FetchRequest::Partition& p, std::int32_t replica_id,
                             std::shared_ptr<Partition>& part, std::int16_t& error) const;
-  void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done);
+  void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done,
+                    const Access& access);
   void offset_for_leader_epoch(const Header& h, const kafka::OffsetForLeaderEpochRequest& req, Done& done);
   // Cluster mode: the partition's current leader epoch as etcd last said; -1
   // when unknown (single node, or not in the cluster's state).
@@ -143,43 +155,66 @@ class RequestHandler {
                         const ClientContext& client);
   kafka::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key,
                                                               const ClientContext& client) const;
-  void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done);
-  void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done);
-  void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done);
-  void describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done);
+  void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done,
+                     const Access& access);
+  void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done,
+                     const Access& access);
+  void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done,
+                        const Access& access);
+  void describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done,
+                        const Access& access);
   // Transactions (handlers/txn.cc).
-  void add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, Done& done);
-  void add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, Done& done);
-  void end_txn(const Header& h, const kafka::EndTxnRequest& req, Done& done);
-  void txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req, Done& done);
-  void describe_transactions(const Header& h, const kafka::DescribeTransactionsRequest& req, Done& done);
-  void list_transactions(const Header& h, const kafka::ListTransactionsRequest& req, Done& done);
-  void write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req, Done& done);
-  void create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop, Done& done);
-  void alter_configs(const Header& h, kafka::AlterConfigsRequest& req, net::EventLoop& loop, Done& done);
+  void add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, Done& done,
+                             const Access& access);
+  void add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, Done& done,
+                          const Access& access);
+  void end_txn(const Header& h, const kafka::EndTxnRequest& req, Done& done,
+               const Access& access);
+  void txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req, Done& done,
+                         const Access& access);
+  void describe_transactions(const Header& h, const kafka::DescribeTransactionsRequest& req, Done& done,
+                             const Access& access);
+  void list_transactions(const Header& h, const kafka::ListTransactionsRequest& req, Done& done,
+                         const Access& access);
+  void write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req, Done& done,
+                         const Access& access);
+  void create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop, Done& done,
+                         const Access& access);
+  void alter_configs(const Header& h, kafka::AlterConfigsRequest& req, net::EventLoop& loop, Done& done,
+                     const Access& access);
   void incremental_alter_configs(const Header& h, kafka::IncrementalAlterConfigsRequest& req, net::EventLoop& loop,
-                                 Done& done);
+                                 Done& done,
+                                 const Access& access);
   // Both alter APIs: one TopicRegistry::alter_config per resource on the
   // admin thread (BROKER and other resource types: INVALID_REQUEST).
   struct AlterItem {
     std::int8_t type = 0;
     std::string name;
     TopicRegistry::ConfigEdit edit;
+    std::int16_t denied = 0;  // the authorization error, 0: allowed
   };
   template <class Resp>
-  void alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop, Done& done);
+  void alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop, Done& done,
+             const Access& access);
   ProducerIdAllocator& producer_ids();
   void describe_cluster(const Header& h, const kafka::DescribeClusterRequest& req, Done& done,
                         const ClientContext& client);
   // Security (handlers/security.cc).
   void sasl_not_expected(const Header& h, Done& done);
   void describe_user_scram_credentials(const Header& h, const kafka::DescribeUserScramCredentialsRequest& req,
-                                       Done& done);
+                                       Done& done,
+                                       const Access& access);
   void alter_user_scram_credentials(const Header& h, kafka::AlterUserScramCredentialsRequest& req,
-                                    net::EventLoop& loop, Done& done);
-  void elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop, Done& done);
-  // Cluster mode: whether this broker leads one of the partitions asked about and is fenced.
-  bool leads_fenced(bool all, const std::vector<std::string>& names) const;
+                                    net::EventLoop& loop, Done& done,
+                                    const Access& access);
+  // ACLs (handlers/acls.cc).
+  void describe_acls(const Header& h, const kafka::DescribeAclsRequest& req, Done& done, const Access& access);
+  void create_acls(const Header& h, kafka::CreateAclsRequest& req, net::EventLoop& loop, Done& done,
+                   const Access& access);
+  void delete_acls(const Header& h, kafka::DeleteAclsRequest& req, net::EventLoop& loop, Done& done,
+                   const Access& access);
+  void elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop, Done& done,
+                     const Access& access);
   kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
 
   const Config& cfg_;
@@ -193,6 +228,7 @@ class RequestHandler {
   replication::ReplicaManager* replicas_ = nullptr;
   TxnService* txn_ = nullptr;
   security::ScramStore* scram_ = nullptr;
+  security::Authorizer* authz_ = nullptr;
   // Created on first use from <data_dir>/producer_ids (the reserved-id high
   // mark, rewritten and fsync'd once per 1000 ids).
   // Fault injection for the idempotence e2e test: when the environment sets

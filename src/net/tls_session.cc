@@ -1,5 +1,6 @@
 #include "net/tls_session.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -134,9 +135,16 @@ void TlsSession::shutdown() {
 std::string TlsSession::peer_subject() const {
   X509* cert = SSL_get0_peer_certificate(ssl_);
   if (cert == nullptr) return {};
-  char buf[512];
-  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
-  return buf;
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return {};
+  std::string out;
+  if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) out.assign(data, static_cast<std::size_t>(n));
+  }
+  BIO_free(bio);
+  return out;
 }
 
 }  // namespace nocopy::net

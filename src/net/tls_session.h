@@ -63,7 +63,8 @@ class TlsSession final : public io::ByteSink {
   bool has_pending() const { return !pending_.empty(); }
   // Best-effort close_notify (non-blocking; never fails the close).
   void shutdown();
-  // The client certificate's subject (mTLS), "" without one.
+  // The client certificate's subject in RFC 2253 form ("CN=alice,O=Example"),
+  // as Kafka names an mTLS principal; "" without one.
   std::string peer_subject() const;
 
  private:

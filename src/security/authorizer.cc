@@ -52,6 +52,23 @@ bool Authorizer::authorize(const std::string& principal, const std::string& host
   return !any_binding && opts_.allow_everyone_if_no_acl_found;
 }
 
+bool Authorizer::authorize_any(const std::string& principal, const std::string& host, AclOperation op,
+                               ResourceType type) const {
+  if (!opts_.enabled || is_super_user(principal)) return true;
+  std::shared_lock lk(mu_);
+  bool allowed = false;
+  for (const auto& b : acls_) {
+    if (b.resource_type != type) continue;
+    if (b.principal != principal && b.principal != kWildcardPrincipal) continue;
+    if (b.host != host && b.host != kWildcard) continue;
+    if (b.permission == AclPermission::deny && b.pattern_type == PatternType::literal &&
+        b.resource_name == kWildcard && (b.operation == op || b.operation == AclOperation::all))
+      return false;
+    if (b.permission == AclPermission::allow && grants(b.operation, op)) allowed = true;
+  }
+  return allowed;
+}
+
 std::vector<AclBinding> Authorizer::describe(const AclFilter& f) const {
   std::shared_lock lk(mu_);
   std::vector<AclBinding> out;

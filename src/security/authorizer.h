@@ -50,6 +50,13 @@ class Authorizer {
   bool authorize(const std::string& principal, const std::string& host, AclOperation op, ResourceType type,
                  const std::string& name) const;
 
+  // Whether some resource of `type` is open to `op` for the principal (an
+  // ALLOW binding granting it, not cancelled by a DENY of the wildcard
+  // `*`): Kafka's test for idempotent producers without IDEMPOTENT_WRITE
+  // on the cluster (any topic WRITE will do).
+  bool authorize_any(const std::string& principal, const std::string& host, AclOperation op,
+                     ResourceType type) const;
+
   // Every binding `f` matches, in a stable order.
   std::vector<AclBinding> describe(const AclFilter& f) const;
   // Adds the bindings (already present ones are kept once); persists.

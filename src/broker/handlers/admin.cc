@@ -16,8 +16,11 @@ namespace nocopy::broker {
 
 using namespace handlers;
 
+// Authorization: CreateTopics needs CREATE on the cluster or the topic,
+// DeleteTopics DELETE and CreatePartitions ALTER on the topic (else
+// TOPIC_AUTHORIZATION_FAILED for that topic).
 void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop,
-                                   Done& done) {
+                                   Done& done, const Access& access) {
   struct Item {
     std::string name;
     std::int32_t partitions;
@@ -25,13 +28,16 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
     std::vector<std::vector<std::int32_t>> assignment;  // by partition index; empty: round-robin
     TopicConfig::Overrides configs;
     std::string config_error;  // a null value or a name given twice
+    bool denied = false;       // no CREATE on the cluster or the topic
   };
+  const bool cluster_create = access.cluster(security::AclOperation::create);
   std::vector<Item> items;
   items.reserve(req.topics.size());
   for (auto& t : req.topics) {
     const bool has_assignments = !t.assignments.empty();
     Item it{std::move(t.name), has_assignments ? static_cast<std::int32_t>(t.assignments.size()) : t.num_partitions,
-            t.replication_factor, {}, {}, {}};
+            t.replication_factor, {}, {}, {}, false};
+    it.denied = !cluster_create && !access.topic(security::AclOperation::create, it.name);
     if (has_assignments) {
       it.assignment.resize(t.assignments.size());
       for (auto& a : t.assignments) {
@@ -60,7 +66,10 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
       std::int16_t ec = code(ErrorCode::none);
       std::string msg;
       auto parts = it.partitions == -1 ? cfg_.default_partitions : it.partitions;
-      if (!kafka::is_valid_topic_name(it.name)) {
+      if (it.denied) {
+        ec = code(ErrorCode::topic_authorization_failed);
+        msg = "not authorized to create topic " + it.name;
+      } else if (!kafka::is_valid_topic_name(it.name)) {
         ec = code(ErrorCode::invalid_topic_exception);
         msg = "illegal topic name";
       } else if (cluster_ && it.config_error.empty()) {
@@ -96,17 +105,24 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
 }
 
 void RequestHandler::delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop,
-                                   Done& done) {
-  admin_.submit([this, names = std::move(req.topic_names), h, &loop, d = std::move(done)]() mutable {
+                                   Done& done, const Access& access) {
+  std::vector<bool> denied;
+  for (const auto& name : req.topic_names) denied.push_back(!access.topic(security::AclOperation::remove, name));
+  admin_.submit([this, names = std::move(req.topic_names), denied, h, &loop, d = std::move(done)]() mutable {
     kafka::DeleteTopicsResponse res;
-    for (auto& name : names)
-      res.responses.push_back({name, cluster_ ? cluster_->delete_topic(name).error_code : topics_.remove(name)});
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto& name = names[i];
+      if (denied[i])
+        res.responses.push_back({name, code(ErrorCode::topic_authorization_failed)});
+      else
+        res.responses.push_back({name, cluster_ ? cluster_->delete_topic(name).error_code : topics_.remove(name)});
+    }
     post_reply(loop, std::move(d), respond(encode(h, res)));
   });
 }
 
 void RequestHandler::create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop,
-                                       Done& done) {
+                                       Done& done, const Access& access) {
   struct Item {
     std::string name;
     std::int32_t count = 0;
@@ -118,6 +134,12 @@ void RequestHandler::create_partitions(const Header& h, kafka::CreatePartitionsR
   items.reserve(req.topics.size());
   for (auto& t : req.topics) {
     Item it{std::move(t.name), t.count, 0, {}, -1};
+    if (!access.topic(security::AclOperation::alter, it.name)) {
+      it.error = code(ErrorCode::topic_authorization_failed);
+      it.message = "not authorized to alter topic " + it.name;
+      items.push_back(std::move(it));
+      continue;
+    }
     // Single broker: an assignment, if given, names exactly this broker
     // once per new partition. An empty list counts as none (kafkajs sends
     // [] when the caller gives no assignments).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "broker/config_describer.h"
+#include "kafka/describe_configs.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
 
@@ -14,8 +15,31 @@ namespace nocopy::broker {
 
 using namespace handlers;
 
-void RequestHandler::describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done) {
-  done(respond(encode(h, ConfigDescriber(cfg_, topics_).describe(req, h.api_version))));
+namespace {
+
+// DESCRIBE_CONFIGS / ALTER_CONFIGS on a topic or (a broker) the cluster;
+// 0 when allowed, else TOPIC_ / CLUSTER_AUTHORIZATION_FAILED.
+std::int16_t config_denied(const Access& access, security::AclOperation op, std::int8_t type, const std::string& name) {
+  if (static_cast<kafka::ConfigResourceType>(type) == kafka::ConfigResourceType::topic)
+    return access.topic(op, name) ? 0 : code(ErrorCode::topic_authorization_failed);
+  return access.cluster(op) ? 0 : code(ErrorCode::cluster_authorization_failed);
+}
+
+}  // namespace
+
+// Authorization: DESCRIBE_CONFIGS (implied by ALTER_CONFIGS) on each topic,
+// on the cluster for a broker; the alter APIs ALTER_CONFIGS.
+void RequestHandler::describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done,
+                                      const Access& access) {
+  auto res = ConfigDescriber(cfg_, topics_).describe(req, h.api_version);
+  for (auto& r : res.results) {
+    if (auto e = config_denied(access, security::AclOperation::describe_configs, r.resource_type, r.resource_name)) {
+      r.error_code = e;
+      r.error_message = "not authorized to describe the configs of " + r.resource_name;
+      r.configs.clear();
+    }
+  }
+  done(respond(encode(h, res)));
 }
 
 // ------------------------------------------- AlterConfigs / IncrementalAlter
@@ -49,7 +73,9 @@ std::vector<std::string> split_list(const std::string& s) {
 
 template <class Resp>
 void RequestHandler::alter(const Header& h, std::vector<AlterItem> items, bool validate_only, net::EventLoop& loop,
-                           Done& done) {
+                           Done& done, const Access& access) {
+  for (auto& it : items)
+    it.denied = config_denied(access, security::AclOperation::alter_configs, it.type, it.name);
   admin_.submit([this, items = std::move(items), validate_only, h, &loop, d = std::move(done)]() mutable {
     Resp res;
     for (auto& it : items) {
@@ -57,6 +83,11 @@ void RequestHandler::alter(const Header& h, std::vector<AlterItem> items, bool v
       r.resource_type = it.type;
       r.resource_name = it.name;
       std::string msg;
+      if (it.denied) {
+        r.error_code = it.denied;
+        r.error_message = "not authorized to alter the configs of " + it.name;
+        continue;
+      }
       switch (static_cast<kafka::ConfigResourceType>(it.type)) {
         case kafka::ConfigResourceType::topic:
           r.error_code = topics_.alter_config(it.name, it.edit, validate_only, &msg);
@@ -76,10 +107,10 @@ void RequestHandler::alter(const Header& h, std::vector<AlterItem> items, bool v
 }
 
 void RequestHandler::alter_configs(const Header& h, kafka::AlterConfigsRequest& req, net::EventLoop& loop,
-                                   Done& done) {
+                                   Done& done, const Access& access) {
   std::vector<AlterItem> items;
   for (auto& r : req.resources) {
-    AlterItem it{r.resource_type, std::move(r.resource_name), {}};
+    AlterItem it{r.resource_type, std::move(r.resource_name), {}, 0};
     it.edit = [configs = std::move(r.configs)](TopicConfig::Overrides& o, std::string* message) -> std::int16_t {
       TopicConfig::Overrides next;  // replaces the whole set
       for (const auto& c : configs) {
@@ -92,14 +123,14 @@ void RequestHandler::alter_configs(const Header& h, kafka::AlterConfigsRequest& 
     };
     items.push_back(std::move(it));
   }
-  alter<kafka::AlterConfigsResponse>(h, std::move(items), req.validate_only, loop, done);
+  alter<kafka::AlterConfigsResponse>(h, std::move(items), req.validate_only, loop, done, access);
 }
 
 void RequestHandler::incremental_alter_configs(const Header& h, kafka::IncrementalAlterConfigsRequest& req,
-                                               net::EventLoop& loop, Done& done) {
+                                               net::EventLoop& loop, Done& done, const Access& access) {
   std::vector<AlterItem> items;
   for (auto& r : req.resources) {
-    AlterItem it{r.resource_type, std::move(r.resource_name), {}};
+    AlterItem it{r.resource_type, std::move(r.resource_name), {}, 0};
     it.edit = [ops = std::move(r.configs), policy = cfg_.cleanup_policy](TopicConfig::Overrides& o, std::string* message) -> std::int16_t {
       std::map<std::string, int> seen;
       for (const auto& c : ops)
@@ -144,7 +175,7 @@ void RequestHandler::incremental_alter_configs(const Header& h, kafka::Increment
     };
     items.push_back(std::move(it));
   }
-  alter<kafka::IncrementalAlterConfigsResponse>(h, std::move(items), req.validate_only, loop, done);
+  alter<kafka::IncrementalAlterConfigsResponse>(h, std::move(items), req.validate_only, loop, done, access);
 }
 
 }  // namespace nocopy::broker

@@ -38,9 +38,19 @@ void add_result(kafka::ElectLeadersResponse& res, const std::string& topic, std:
 
 }  // namespace
 
+// Authorization: ALTER on the cluster (else CLUSTER_AUTHORIZATION_FAILED:
+// top-level from v1, per partition in v0).
 void RequestHandler::elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop,
-                                   Done& done) {
+                                   Done& done, const Access& access) {
   kafka::ElectLeadersResponse res;
+  if (!access.cluster(security::AclOperation::alter)) {
+    res.error_code = code(ErrorCode::cluster_authorization_failed);
+    if (req.topic_partitions)
+      for (const auto& t : *req.topic_partitions)
+        for (auto p : t.partition_id)
+          add_result(res, t.topic, p, code(ErrorCode::cluster_authorization_failed), "not authorized");
+    return done(respond(encode(h, res)));
+  }
   if (h.api_version >= 1 && req.election_type != 0 && req.election_type != 1) {
     res.error_code = code(ErrorCode::invalid_request);
     return done(respond(encode(h, res)));

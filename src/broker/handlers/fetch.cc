@@ -215,7 +215,13 @@ void RequestHandler::replica_fetch_checks(const std::string& topic, const kafka:
   }
 }
 
-void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventLoop& loop, Done& done) {
+// Authorization: a follower broker (replica_id >= 0) needs CLUSTER_ACTION
+// on the cluster, a consumer READ on each topic; a denied partition is
+// answered TOPIC_AUTHORIZATION_FAILED (a follower CLUSTER_AUTHORIZATION_FAILED).
+void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventLoop& loop, Done& done,
+                           const Access& access) {
+  using security::AclOperation;
+  const bool follower_ok = in.replica_id < 0 || access.cluster(AclOperation::cluster_action);
   FetchReq req;
   req.header = h;
   req.max_wait_ms = in.max_wait_ms;
@@ -228,8 +234,16 @@ void RequestHandler::fetch(const Header& h, kafka::FetchRequest& in, net::EventL
     auto& rt = req.topics.emplace_back();
     rt.name = std::move(t.topic);
     rt.partitions.reserve(t.partitions.size());
+    const std::int16_t denied = !follower_ok ? code(ErrorCode::cluster_authorization_failed)
+                                : in.replica_id < 0 && !access.topic(AclOperation::read, rt.name)
+                                    ? code(ErrorCode::topic_authorization_failed)
+                                    : std::int16_t{0};
     for (auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back(FetchPartitionReq{p.partition, p.fetch_offset, p.partition_max_bytes, nullptr, 0});
+      if (denied) {
+        rp.error = denied;
+        continue;
+      }
       rp.p = served(rt.name, p.partition, &rp.error);
       if (rp.p && replicas_) replica_fetch_checks(rt.name, p, in.replica_id, rp.p, rp.error);
     }

@@ -16,11 +16,12 @@ namespace nocopy::broker {
 
 using namespace handlers;
 
-void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done) {
+void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done,
+                               const Access& access) {
   kafka::Reader peek(frame.subspan(2));
   const std::int16_t version = peek.i16();
   metrics_.on_request(key, peek.ok() ? version : std::int16_t{-1}, frame.size() + 4);
-  groups_->handle(frame, "", loop, [this, key, d = std::move(done)](std::optional<buf::Chain> c) {
+  groups_->handle(frame, "", access, loop, [this, key, d = std::move(done)](std::optional<buf::Chain> c) {
     if (!c) return d(close_reply("malformed group request"));
     metrics_.on_response(key, c->length());
     d(respond(std::move(*c)));
@@ -67,10 +68,25 @@ kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(cons
 void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done,
                                       const ClientContext& client) {
   kafka::FindCoordinatorResponse res;
+  // Authorization: DESCRIBE on the group (key_type 0) or transactional id (1).
+  const Access access = access_of(client);
+  const bool txn_key = req.key_type == 1;
+  auto lookup = [&](const std::string& key) {
+    using security::AclOperation;
+    if (txn_key ? access.transactional_id(AclOperation::describe, key) : access.group(AclOperation::describe, key))
+      return coordinator_for(key, client);
+    kafka::FindCoordinatorResponse::Coordinator c;
+    c.key = key;
+    c.error_code =
+        code(txn_key ? ErrorCode::transactional_id_authorization_failed : ErrorCode::group_authorization_failed);
+    c.node_id = -1;
+    c.port = -1;
+    return c;
+  };
   if (h.api_version >= 4) {
-    for (const auto& key : req.coordinator_keys) res.coordinators.push_back(coordinator_for(key, client));
+    for (const auto& key : req.coordinator_keys) res.coordinators.push_back(lookup(key));
   } else {
-    auto c = coordinator_for(req.key, client);
+    auto c = lookup(req.key);
     res.error_code = c.error_code;
     res.error_message = std::move(c.error_message);
     res.node_id = c.node_id;

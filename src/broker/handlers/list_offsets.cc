@@ -46,16 +46,23 @@ std::int64_t first_record_at_or_after(const Partition& part, std::int64_t off, s
 
 }  // namespace
 
-void RequestHandler::list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done) {
+// Authorization: DESCRIBE on each topic (else TOPIC_AUTHORIZATION_FAILED).
+void RequestHandler::list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done,
+                                  const Access& access) {
   kafka::ListOffsetsResponse res;
   res.topics.reserve(req.topics.size());
   for (auto& t : req.topics) {
     auto& rt = res.topics.emplace_back();
     rt.name = t.name;
     rt.partitions.reserve(t.partitions.size());
+    const bool allowed = access.topic(security::AclOperation::describe, t.name);
     for (auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition_index;
+      if (!allowed) {
+        rp.error_code = code(ErrorCode::topic_authorization_failed);
+        continue;
+      }
       auto part = served(t.name, p.partition_index, &rp.error_code);
       if (!part) continue;
       const std::int64_t ts = p.timestamp;

@@ -16,8 +16,11 @@ namespace nocopy::broker {
 
 using namespace handlers;
 
+// Authorization: only topics the principal may DESCRIBE are listed (a named
+// one it may not is answered TOPIC_AUTHORIZATION_FAILED); auto-creation
+// needs CREATE on the cluster or the topic.
 void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done,
-                              const ClientContext& client) {
+                              const ClientContext& client, const Access& access) {
   const bool all = kafka::all_topics(req, h.api_version);
   std::vector<std::string> names;
   if (req.topics)
@@ -30,14 +33,27 @@ void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net:
   if (cluster_ && leads_fenced(all, names))
     return done(close_reply("Metadata on a broker fenced from the cluster (etcd session lost)"));
 
-  auto encode_md = [this, h, all, names, adv = advertised_to(client)](net::EventLoop&) {
-    return respond(encode(h, cluster_ ? cluster_metadata_response(all, names) : metadata_response(all, names, adv)));
+  // Runs on the loop's thread (perhaps after the admin thread created
+  // topics): the Access is rebuilt from a copy of the client.
+  auto encode_md = [this, h, all, names, adv = advertised_to(client), client](net::EventLoop&) {
+    auto res = cluster_ ? cluster_metadata_response(all, names) : metadata_response(all, names, adv);
+    const Access a = access_of(client);
+    std::erase_if(res.topics, [&](auto& t) {
+      if (a.topic(security::AclOperation::describe, t.name)) return false;
+      if (all) return true;
+      t.error_code = code(ErrorCode::topic_authorization_failed);
+      t.partitions.clear();
+      t.is_internal = false;
+      return false;
+    });
+    return respond(encode(h, res));
   };
 
   std::vector<std::string> to_create;
   if (!all && allow_auto && cfg_.auto_create_topics)
     for (auto& name : names)
       if (kafka::is_valid_topic_name(name) &&
+          (access.cluster(security::AclOperation::create) || access.topic(security::AclOperation::create, name)) &&
           !(cluster_ ? cluster_->snapshot()->topics.contains(name) : static_cast<bool>(topics_.find(name))))
         to_create.push_back(name);
   if (to_create.empty()) return done(encode_md(loop));

@@ -201,8 +201,14 @@ void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
 
 }  // namespace
 
+// Authorization: a transactional producer needs WRITE on its transactional
+// id (else every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and
+// each topic WRITE (else its partitions are TOPIC_AUTHORIZATION_FAILED).
 void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
-                             net::EventLoop& loop, Done& done) {
+                             net::EventLoop& loop, Done& done, const Access& access) {
+  using security::AclOperation;
+  const bool txn_ok =
+      !req.transactional_id || access.transactional_id(AclOperation::write, *req.transactional_id);
   const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_, replicas_};
   kafka::ProduceResponse res;
   // acks=-1: what each partition's answer waits for (flush, high watermark).
@@ -215,8 +221,15 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
     // The topic's own flush policy (its override); its max.message.bytes is
     // the partition's log's to check.
     const auto tcfg = topics_.config_of(tr.name);
+    const bool topic_ok = access.topic(AclOperation::write, tr.name);
     for (auto& p : t.partitions) {
       auto& pr = tr.partitions.emplace_back();
+      if (!txn_ok || !topic_ok) {
+        pr.index = p.index;
+        pr.error_code = code(!txn_ok ? ErrorCode::transactional_id_authorization_failed
+                                     : ErrorCode::topic_authorization_failed);
+        continue;
+      }
       append_partition(scope, tr.name, *tcfg, p, pr, to_flush, res.responses.size() - 1, tr.partitions.size() - 1);
     }
   }
@@ -259,7 +272,22 @@ ProducerIdAllocator& RequestHandler::producer_ids() {
 
 // A transactional id goes to the transaction coordinator (epoch bump,
 // fencing); without one this is a fresh idempotent producer id.
-void RequestHandler::init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done) {
+// Authorization: WRITE on the transactional id; an idempotent producer
+// needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (Kafka 3's
+// rule).
+void RequestHandler::init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done,
+                                      const Access& access) {
+  using security::AclOperation;
+  const bool allowed = req.transactional_id
+                           ? access.transactional_id(AclOperation::write, *req.transactional_id)
+                           : access.cluster(AclOperation::idempotent_write) ||
+                                 access.any(AclOperation::write, security::ResourceType::topic);
+  if (!allowed) {
+    kafka::InitProducerIdResponse r;
+    r.error_code = code(req.transactional_id ? ErrorCode::transactional_id_authorization_failed
+                                             : ErrorCode::cluster_authorization_failed);
+    return done(respond(encode(h, r)));
+  }
   if (req.transactional_id.has_value()) {
     if (!txn_) {
       kafka::InitProducerIdResponse r;

@@ -27,10 +27,16 @@ void RequestHandler::sasl_not_expected(const Header& h, Done& done) {
   done(respond(encode(h, res)));
 }
 
+// Authorization: DESCRIBE (Describe...) and ALTER (Alter...) on the cluster.
 void RequestHandler::describe_user_scram_credentials(const Header& h,
                                                      const kafka::DescribeUserScramCredentialsRequest& req,
-                                                     Done& done) {
+                                                     Done& done, const Access& access) {
   kafka::DescribeUserScramCredentialsResponse res;
+  if (!access.cluster(security::AclOperation::describe)) {
+    res.error_code = code(ErrorCode::cluster_authorization_failed);
+    res.error_message = "not authorized to describe SCRAM credentials";
+    return done(respond(encode(h, res)));
+  }
   if (!scram_) {
     res.error_code = code(ErrorCode::security_disabled);
     res.error_message = "SCRAM credentials are not managed by this broker (no SASL listener)";
@@ -128,10 +134,16 @@ void apply_upsertion(security::ScramStore& store, const kafka::AlterUserScramCre
 }  // namespace
 
 void RequestHandler::alter_user_scram_credentials(const Header& h, kafka::AlterUserScramCredentialsRequest& req,
-                                                  net::EventLoop& loop, Done& done) {
+                                                  net::EventLoop& loop, Done& done, const Access& access) {
   std::set<std::string> users;
   for (const auto& d : req.deletions) users.insert(d.name);
   for (const auto& u : req.upsertions) users.insert(u.name);
+  if (!access.cluster(security::AclOperation::alter)) {
+    kafka::AlterUserScramCredentialsResponse res;
+    for (const auto& n : users)
+      res.results.push_back({n, code(ErrorCode::cluster_authorization_failed), "not authorized"});
+    return done(respond(encode(h, res)));
+  }
   if (!scram_) {
     kafka::AlterUserScramCredentialsResponse res;
     for (const auto& n : users)
