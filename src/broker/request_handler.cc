@@ -103,7 +103,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
         else if constexpr (std::is_same_v<T, kafka::ProduceRequest>) produce(h, body, frame, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::FetchRequest>) fetch(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::ListOffsetsRequest>) list_offsets(h, body, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::OffsetForLeaderEpochRequest>) offset_for_leader_epoch(h, body, cb);
+        else if constexpr (std::is_same_v<T, kafka::OffsetForLeaderEpochRequest>) offset_for_leader_epoch(h, body, cb, access);
         else if constexpr (std::is_same_v<T, kafka::CreateTopicsRequest>) create_topics(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::DeleteTopicsRequest>) delete_topics(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::FindCoordinatorRequest>) find_coordinator(h, body, cb, client);

@@ -147,7 +147,8 @@ class RequestHandler {
                             std::shared_ptr<Partition>& part, std::int16_t& error) const;
   void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done,
                     const Access& access);
-  void offset_for_leader_epoch(const Header& h, const kafka::OffsetForLeaderEpochRequest& req, Done& done);
+  void offset_for_leader_epoch(const Header& h, const kafka::OffsetForLeaderEpochRequest& req, Done& done,
+                               const Access& access);
   // Cluster mode: the partition's current leader epoch as etcd last said; -1
   // when unknown (single node, or not in the cluster's state).
   std::int32_t leader_epoch_of(const std::string& topic, std::int32_t partition) const;

@@ -6,6 +6,9 @@
 // leader epoch is fenced (FENCED_LEADER_EPOCH when older, UNKNOWN_LEADER_EPOCH
 // when newer). A log that was never replicated has an empty cache: the answer
 // is (-1, -1), Kafka's UNDEFINED_EPOCH_OFFSET.
+// Authorization: a broker (replica_id >= 0) needs CLUSTER_ACTION on the
+// cluster (else CLUSTER_AUTHORIZATION_FAILED), a client DESCRIBE on each
+// topic (else TOPIC_AUTHORIZATION_FAILED).
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
 #include "cluster/cluster_node.h"
@@ -23,16 +26,26 @@ std::int32_t RequestHandler::leader_epoch_of(const std::string& topic, std::int3
 }
 
 void RequestHandler::offset_for_leader_epoch(const Header& h, const kafka::OffsetForLeaderEpochRequest& req,
-                                             Done& done) {
+                                             Done& done, const Access& access) {
+  using security::AclOperation;
   kafka::OffsetForLeaderEpochResponse res;
+  const bool broker_ok = req.replica_id < 0 || access.cluster(AclOperation::cluster_action);
   res.topics.reserve(req.topics.size());
   for (const auto& t : req.topics) {
     auto& rt = res.topics.emplace_back();
     rt.topic = t.topic;
     rt.partitions.reserve(t.partitions.size());
+    const std::int16_t denied = !broker_ok ? code(ErrorCode::cluster_authorization_failed)
+                                : req.replica_id < 0 && !access.topic(AclOperation::describe, t.topic)
+                                    ? code(ErrorCode::topic_authorization_failed)
+                                    : std::int16_t{0};
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition = p.partition;
+      if (denied) {
+        rp.error_code = denied;
+        continue;
+      }
       auto part = served(t.topic, p.partition, &rp.error_code);
       if (!part) continue;
       const std::int32_t current = leader_epoch_of(t.topic, p.partition);
