@@ -216,6 +216,8 @@ class RequestHandler {
                    const Access& access);
   void elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop, Done& done,
                      const Access& access);
+  // Cluster mode: whether this broker leads one of the partitions asked about and is fenced.
+  bool leads_fenced(bool all, const std::vector<std::string>& names) const;
   kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
 
   const Config& cfg_;
