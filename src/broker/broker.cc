@@ -132,6 +132,14 @@ void Broker::start_replication() {
   hooks.became_leader = [this](const std::string& t, std::int32_t p) {
     if (auto part = topics_.find(t, p)) part->relearn_producers();
   };
+  hooks.replicated_appender = [this](const std::string& t, std::int32_t p) -> replication::ReplicaHooks::AppendReplicated {
+    auto part = topics_.find(t, p);
+    if (!part) return nullptr;
+    return [part](std::span<std::byte> batches) { return part->append_replicated(batches); };
+  };
+  hooks.truncated = [this](const std::string& t, std::int32_t p) {
+    if (auto part = topics_.find(t, p)) part->on_truncated();
+  };
   auto logs = [this](const std::string& t, std::int32_t p) {
     auto part = topics_.find(t, p);
     if (!part) return replication::LogHandle{};

@@ -74,6 +74,7 @@ std::size_t Partition::producer_count() {
 }
 
 void Partition::rebuild_producer_state() {
+  std::lock_guard snap_lock(snapshot_mu_);
   const std::int64_t from = restore_snapshot();
   const std::size_t batches = replay_batches(from);
   if (auto open = txns_->open_transactions(); !open.empty())
@@ -106,7 +107,6 @@ std::int64_t Partition::restore_snapshot() {
     }
     if (!producers_.load_snapshot(snap->producers)) continue;
     txns_->restore_open(snap->open_txns);
-    std::lock_guard lock(snapshot_mu_);
     snapshot_offset_ = *it;
     return *it;
   }
@@ -120,6 +120,29 @@ void Partition::relearn_producers() {
   const std::size_t batches = replay_batches(from, false);
   spdlog::info("{}-{}: producer state of {} producer(s) relearnt from {} batch header(s) from offset {}", topic_,
                index_, producers_.producer_count(), batches, from);
+}
+
+log::LogResult<log::AppendInfo> Partition::append_replicated(std::span<std::byte> batches) {
+  std::lock_guard lock(producers_mu_);
+  auto r = log_->append_replicated(batches);
+  if (r) replay_batches(r->base_offset);
+  return r;
+}
+
+void Partition::on_truncated() {
+  // The order of write_producer_snapshot: snapshot_mu_, then producers_mu_.
+  std::lock_guard snap_lock(snapshot_mu_);
+  std::lock_guard lock(producers_mu_);
+  const std::int64_t end = log_->log_end_offset();
+  for (std::int64_t off : ProducerSnapshotFiles::list(dir_))
+    if (off > end) ProducerSnapshotFiles::remove(dir_, off);
+  if (snapshot_offset_ > end) snapshot_offset_ = -1;
+  producers_ = ProducerStateManager{};
+  txns_->restore_open({});
+  const std::int64_t from = restore_snapshot();
+  const std::size_t batches = replay_batches(from);
+  spdlog::info("{}-{}: producer state rebuilt after truncation to {} ({} producer(s), {} batch header(s) from {})",
+               topic_, index_, end, producers_.producer_count(), batches, from);
 }
 
 std::size_t Partition::replay_batches(std::int64_t from, bool with_txns) {

@@ -23,6 +23,7 @@
 #include "broker/config.h"
 #include "broker/producer_state.h"
 #include "buf/file_region.h"
+#include "log/partition_log.h"
 #include "log/txn_tracker.h"
 
 namespace nocopy::log {
@@ -117,6 +118,16 @@ class Partition {
   // previous leader wrote; a retried batch it already holds is then
   // answered as a duplicate.
   void relearn_producers();
+  // Follower (cluster mode): appends the leader's batches
+  // (PartitionLog::append_replicated) and replays their headers into the
+  // idempotent producers' state and the open transactions in the same step,
+  // so the last stable offset, producer snapshots and a later leadership
+  // start from the replicated log.
+  log::LogResult<log::AppendInfo> append_replicated(std::span<std::byte> batches);
+  // Follower: the log was truncated. Producer snapshots past its new end
+  // are removed (they describe batches no longer there) and the producer
+  // and transaction state is rebuilt from the newest snapshot left.
+  void on_truncated();
   // Earliest offset whose timestamp >= ts, or -1 when none.
   std::int64_t offset_for_timestamp(std::int64_t ts) const;
   std::int64_t flushed_offset() const;  // everything below is durable
@@ -179,7 +190,7 @@ class Partition {
   void rebuild_producer_state();
   // Loads the newest snapshot that is within the log and agrees with the
   // transaction index; returns the offset to replay from (the log start
-  // when none does).
+  // when none does). The caller holds snapshot_mu_.
   std::int64_t restore_snapshot();
   // Replays the batch headers from `from` to the log end into producers_
   // and txns_; returns how many batches it read.

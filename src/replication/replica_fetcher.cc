@@ -206,6 +206,7 @@ bool ReplicaFetcher::truncate_divergent(const Key& k, log::PartitionLog& log, st
   }
   spdlog::info("replica {}-{}: truncated a divergent tail from {} to {} (leader {}: epoch {} ends at {})", k.first,
                k.second, leo, *r, leader_id_, epoch, end_offset);
+  mgr_.truncated(k.first, k.second);
   std::lock_guard lk(mu_);
   ++stats_.truncations;
   return true;
@@ -258,12 +259,14 @@ bool ReplicaFetcher::take(const Key& k, log::PartitionLog& log, const kafka::Fet
       if (auto r = log.truncate_fully_and_start_at(p.log_start_offset); !r)
         spdlog::error("replica {}-{}: cannot restart the log at {}: {}", k.first, k.second, p.log_start_offset,
                       r.error().to_string());
+      mgr_.truncated(k.first, k.second);
     } else if (p.high_watermark >= 0 && p.high_watermark < log.log_end_offset()) {
       // Ahead of the leader's log: everything below its high watermark is
       // committed and identical here; what is above may have diverged.
       auto r = log.truncate_to(p.high_watermark);
       spdlog::info("replica {}-{}: log end past the leader's; truncated to its high watermark {}{}", k.first,
                    k.second, p.high_watermark, r ? "" : " failed: " + r.error().to_string());
+      mgr_.truncated(k.first, k.second);
     }
     mark(k, -1);  // reconcile again
     return false;
@@ -276,7 +279,9 @@ bool ReplicaFetcher::take(const Key& k, log::PartitionLog& log, const kafka::Fet
   if (whole > 0) {
     // A writable view of our own receive buffer (the records are a view into it).
     const auto at = static_cast<std::size_t>(p.records.bytes.data() - frame_.data());
-    auto r = log.append_replicated(std::span<std::byte>(frame_).subspan(at, whole));
+    const std::span<std::byte> batches = std::span<std::byte>(frame_).subspan(at, whole);
+    auto append = mgr_.replicated_appender(k.first, k.second);
+    auto r = append ? append(batches) : log.append_replicated(batches);
     if (!r) {
       spdlog::warn("replica {}-{}: append of the leader's batches failed: {}", k.first, k.second,
                    r.error().to_string());

@@ -46,16 +46,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "log/partition_log.h"
 #include "replication/partition_state.h"
-
-namespace nocopy::log {
-class PartitionLog;
-}
 
 namespace nocopy::replication {
 
@@ -98,6 +96,15 @@ struct ReplicaHooks {
   /// This broker became the partition's leader in a new leader epoch
   /// (rebuild the idempotent producers' state from the replicated log).
   std::function<void(const std::string&, std::int32_t)> became_leader;
+  /// Follower: appends the leader's batches (PartitionLog::append_replicated)
+  /// and keeps the state derived from them (idempotent producers, open
+  /// transactions) current in the same step. Empty: the fetcher appends to
+  /// the log itself.
+  using AppendReplicated = std::function<log::LogResult<log::AppendInfo>(std::span<std::byte>)>;
+  std::function<AppendReplicated(const std::string&, std::int32_t)> replicated_appender;
+  /// Follower: the log was truncated (its tail, or wholly restarted): state
+  /// derived from the removed batches must go.
+  std::function<void(const std::string&, std::int32_t)> truncated;
 };
 
 enum class Role : std::uint8_t { leader, follower };
@@ -157,6 +164,14 @@ class ReplicaManager final : public ReplicaControl {
   std::optional<PartitionState> state_of(const std::string& topic, std::int32_t partition) const;
   /// After a follower append: the leader's high watermark, capped at the local log end.
   void follower_high_watermark(const std::string& topic, std::int32_t partition, std::int64_t leader_hw);
+
+  /// Follower, from the fetchers: ReplicaHooks::replicated_appender / truncated.
+  ReplicaHooks::AppendReplicated replicated_appender(const std::string& topic, std::int32_t partition) const {
+    return hooks_.replicated_appender ? hooks_.replicated_appender(topic, partition) : nullptr;
+  }
+  void truncated(const std::string& topic, std::int32_t partition) const {
+    if (hooks_.truncated) hooks_.truncated(topic, partition);
+  }
 
   const ReplicaOptions& options() const { return opts_; }
   std::int64_t now_ms() const;
