@@ -118,6 +118,8 @@ HostPort Config::advertised_for_listener(std::size_t index) const {
   return HostPort{a.host, a.port};
 }
 
+// One line per TOML key, (documented in docs/architecture-broker.md): a flat table
+// that reads best whole, so it runs past the usual function length.
 void Config::load_toml(const std::filesystem::path& file) {
   toml::table t;
   try {

@@ -4,6 +4,7 @@
 
 namespace nocopy::kafka {
 
+// One case per Kafka error code: a table, longer than a function should be.
 std::string error_name(ErrorCode code) {
   switch (code) {
 #define NOCOPY_KAFKA_ERR(name, text) \
