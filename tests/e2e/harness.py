@@ -23,12 +23,23 @@ def nocopy_bin():
     return b
 
 
+_handed_out = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A loopback port free right now and not handed out before by this
+    process (the kernel may offer a just-closed port again, and two
+    listeners of one broker on one port would share it through
+    SO_REUSEPORT)."""
+    for _ in range(100):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        if p not in _handed_out:
+            _handed_out.add(p)
+            return p
+    raise RuntimeError("no fresh free port after 100 tries")
 
 
 class Broker:
