@@ -109,6 +109,13 @@ bool SecurityConfig::any_sasl() const {
 }
 
 void SecurityConfig::validate() const {
+  // Two listeners on one port would both bind it (SO_REUSEPORT) and split
+  // its connections between two protocols.
+  for (std::size_t i = 0; i < listeners.size(); ++i)
+    for (std::size_t j = i + 1; j < listeners.size(); ++j)
+      if (listeners[i].port != 0 && listeners[i].port == listeners[j].port)
+        throw std::invalid_argument("listeners " + listeners[i].to_string() + " and " + listeners[j].to_string() +
+                                    " share port " + std::to_string(listeners[i].port));
   if (any_tls() && (ssl_cert_file.empty() || ssl_key_file.empty()))
     throw std::invalid_argument("SSL and SASL_SSL listeners need ssl_cert_file and ssl_key_file");
   if (ssl_client_auth != ClientAuth::none && ssl_ca_file.empty())
