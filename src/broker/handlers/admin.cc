@@ -16,47 +16,60 @@ namespace nocopy::broker {
 
 using namespace handlers;
 
+namespace {
+
+// One topic of a CreateTopics request, checked for what needs no broker state.
+struct CreateTopicItem {
+  std::string name;
+  std::int32_t partitions;
+  std::int16_t rf;
+  std::vector<std::vector<std::int32_t>> assignment;  // by partition index; empty: round-robin
+  TopicConfig::Overrides configs;
+  std::string config_error;  // a null value or a name given twice
+  bool denied = false;       // no CREATE on the cluster or the topic
+};
+
+// Moves `t` into an item: partitions counted from explicit assignments when
+// given, the first malformed assignment or config recorded as its error.
+CreateTopicItem create_topic_item(kafka::CreateTopicsRequest::Topic& t, bool denied) {
+  const bool has_assignments = !t.assignments.empty();
+  const std::int32_t partitions =
+      has_assignments ? static_cast<std::int32_t>(t.assignments.size()) : t.num_partitions;
+  CreateTopicItem it{std::move(t.name), partitions, t.replication_factor, {}, {}, {}, denied};
+  if (has_assignments) {
+    it.assignment.resize(t.assignments.size());
+    for (auto& a : t.assignments) {
+      if (a.partition_index < 0 || static_cast<std::size_t>(a.partition_index) >= it.assignment.size() ||
+          !it.assignment[static_cast<std::size_t>(a.partition_index)].empty()) {
+        if (it.config_error.empty()) it.config_error = "assignments must number the partitions 0..n-1 once each";
+        continue;
+      }
+      it.assignment[static_cast<std::size_t>(a.partition_index)] = a.broker_ids;
+    }
+  }
+  for (auto& c : t.configs) {
+    if (!c.value) {
+      if (it.config_error.empty()) it.config_error = "null value for configuration " + c.name;
+    } else if (!it.configs.emplace(c.name, std::move(*c.value)).second) {
+      if (it.config_error.empty()) it.config_error = "configuration " + c.name + " given more than once";
+    }
+  }
+  return it;
+}
+
+}  // namespace
+
 // Authorization: CreateTopics needs CREATE on the cluster or the topic,
 // DeleteTopics DELETE and CreatePartitions ALTER on the topic (else
 // TOPIC_AUTHORIZATION_FAILED for that topic).
 void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop,
                                    Done& done, const Access& access) {
-  struct Item {
-    std::string name;
-    std::int32_t partitions;
-    std::int16_t rf;
-    std::vector<std::vector<std::int32_t>> assignment;  // by partition index; empty: round-robin
-    TopicConfig::Overrides configs;
-    std::string config_error;  // a null value or a name given twice
-    bool denied = false;       // no CREATE on the cluster or the topic
-  };
   const bool cluster_create = access.cluster(security::AclOperation::create);
-  std::vector<Item> items;
+  std::vector<CreateTopicItem> items;
   items.reserve(req.topics.size());
   for (auto& t : req.topics) {
-    const bool has_assignments = !t.assignments.empty();
-    Item it{std::move(t.name), has_assignments ? static_cast<std::int32_t>(t.assignments.size()) : t.num_partitions,
-            t.replication_factor, {}, {}, {}, false};
-    it.denied = !cluster_create && !access.topic(security::AclOperation::create, it.name);
-    if (has_assignments) {
-      it.assignment.resize(t.assignments.size());
-      for (auto& a : t.assignments) {
-        if (a.partition_index < 0 || static_cast<std::size_t>(a.partition_index) >= it.assignment.size() ||
-            !it.assignment[static_cast<std::size_t>(a.partition_index)].empty()) {
-          if (it.config_error.empty()) it.config_error = "assignments must number the partitions 0..n-1 once each";
-          continue;
-        }
-        it.assignment[static_cast<std::size_t>(a.partition_index)] = a.broker_ids;
-      }
-    }
-    for (auto& c : t.configs) {
-      if (!c.value) {
-        if (it.config_error.empty()) it.config_error = "null value for configuration " + c.name;
-      } else if (!it.configs.emplace(c.name, std::move(*c.value)).second) {
-        if (it.config_error.empty()) it.config_error = "configuration " + c.name + " given more than once";
-      }
-    }
-    items.push_back(std::move(it));
+    const bool denied = !cluster_create && !access.topic(security::AclOperation::create, t.name);
+    items.push_back(create_topic_item(t, denied));
   }
   const bool validate_only = req.validate_only;
 
