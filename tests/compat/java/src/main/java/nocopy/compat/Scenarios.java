@@ -97,6 +97,7 @@ final class Scenarios implements AutoCloseable {
             case "streams_wordcount_compacted_changelog":
                 return new StreamsScenarios(this).wordCountCompactedChangelog();
             case "streams_eos": return new StreamsScenarios(this).exactlyOnce();
+            case "streams_eos_restart": return new StreamsScenarios(this).exactlyOnceAcrossRestart();
             case "transactions_commit_abort": return transactionsCommitAbort();
             default: throw new IllegalArgumentException("unknown scenario " + name);
         }
