@@ -98,6 +98,16 @@ def render(clients, command):
             "  broker's cleaner compacts the offset topic while Connect uses it.",
             "- admin_*: create, list and delete topics; describe a topic's partitions, its configs",
             "  (retention.ms, cleanup.policy) and a consumer group (state Empty, protocol type consumer).",
+            "- ssl_produce_consume_group, sasl_ssl_scram_sha_256_group, sasl_ssl_scram_sha_512_group: the",
+            "  Java client over an SSL listener, and SASL_SSL with SCRAM-SHA-256 / -512 (a CA and certificate",
+            "  made with openssl at run time, trusted as PEM): a topic created, 500 records produced",
+            "  (idempotent, acks=all), read once by a group member and committed.",
+            "- sasl_ssl_wrong_password: SCRAM-SHA-256 and -512 with a wrong password; the admin client and",
+            "  the consumer fail with SaslAuthenticationException.",
+            "- acls_add_list_remove: kafka-acls (AclCommand) as a super user over SASL_PLAINTEXT: a user's",
+            "  console consumer is denied, --add gives it READ/DESCRIBE on the topic and READ on the group,",
+            "  --list by topic, group and principal shows them, the consumer reads; after --remove of READ",
+            "  it is denied again.",
             ""]
     return "\n".join(out)
 

@@ -6,23 +6,69 @@ pinned in pom.xml). Compiles with Maven offline (scripts/setup-compat.sh fills
 program asks ("RESTART SIGTERM|SIGKILL" on its stdout) and writes
 $NOCOPY_COMPAT_RESULTS/java-clients-<version>.json. Exits non-zero when a
 scenario fails or the scenarios cannot run at all.
+
+Then the security scenarios (SecurityMain.java): a second broker with SSL and
+SASL_SSL listeners, a CA and server certificate made with openssl at run time
+(tests/e2e/security_util.py), a SCRAM user from --scram-user; the Java client
+trusts the CA's PEM file (ssl.truststore.type=PEM).
 """
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "e2e"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 import harness  # noqa: E402
 import compat_common  # noqa: E402
+import security_util  # noqa: E402
 
 SCENARIOS = ["produce_idempotent_keys", "consume_group_commit", "restart_sigterm", "restart_sigkill",
              "admin_create_delete_topics", "admin_describe_topics", "admin_describe_groups",
              "admin_describe_configs", "streams_wordcount_alos", "streams_wordcount_compacted_changelog",
              "streams_eos", "streams_eos_restart", "transactions_commit_abort"]
+SECURITY_SCENARIOS = ["ssl_produce_consume_group", "sasl_ssl_scram_sha_256_group", "sasl_ssl_scram_sha_512_group",
+                      "sasl_ssl_wrong_password"]
+SCRAM_USER, SCRAM_PASSWORD = "javauser", "java-secret-pw"
+
+
+def run_security(classpath):
+    """SecurityMain against a broker with SSL and SASL_SSL listeners -> [(name, status, reason)]."""
+    d = tempfile.mkdtemp(prefix="nocopy-java-sec-")
+    security_util.make_ca(d)
+    cert, key = security_util.make_cert(d, "server", "localhost")
+    ports = {p: harness.free_port() for p in ("PLAINTEXT", "SSL", "SASL_SSL")}
+    listeners = ",".join("%s://127.0.0.1:%d" % kv for kv in ports.items())
+    broker = harness.Broker("--listeners", listeners, "--ssl-cert", cert, "--ssl-key", key,
+                            "--scram-user", "%s:%s" % (SCRAM_USER, SCRAM_PASSWORD), threads=2)
+    broker.port = ports["PLAINTEXT"]
+    results = []
+    try:
+        broker.start()
+        cmd = ["java", "-Xmx512m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath,
+               "nocopy.compat.SecurityMain", "127.0.0.1:%d" % ports["SSL"], "127.0.0.1:%d" % ports["SASL_SSL"],
+               os.path.join(d, "ca.pem"), SCRAM_USER, SCRAM_PASSWORD] + SECURITY_SCENARIOS
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=300)
+        for out in p.stdout.splitlines():
+            print(out, flush=True)
+            if out.startswith("SCENARIO "):
+                parts = out.split(" ", 3)
+                results.append((parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        print("security scenarios: %s" % e, flush=True)
+    finally:
+        if broker.alive():
+            broker.stop()
+        if any(r[1] == "fail" for r in results) or len(results) < len(SECURITY_SCENARIOS):
+            sys.stderr.write("---- security broker log (tail) ----\n" + broker.log()[-5000:] + "\n")
+        shutil.rmtree(d, ignore_errors=True)
+    done = {r[0] for r in results}
+    return results + [(s, "fail", "the Java program ended before reporting it")
+                      for s in SECURITY_SCENARIOS if s not in done]
 
 
 def main():
@@ -34,7 +80,7 @@ def main():
     try:
         cp = compat_common.maven_build(HERE, profile + ["-Dnocopy.out=" + out_dir], out_dir, compile_sources=True)
     except RuntimeError as e:
-        compat_common.write_results(client, version, [(s, "fail", str(e)) for s in SCENARIOS])
+        compat_common.write_results(client, version, [(s, "fail", str(e)) for s in SCENARIOS + SECURITY_SCENARIOS])
         sys.exit(str(e))
     classpath = os.path.join(out_dir, "classes") + os.pathsep + cp
     broker = harness.Broker(threads=2).start()
@@ -58,11 +104,14 @@ def main():
                 parts = out.split(" ", 3)
                 results.append((parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
         rc = java.wait(timeout=60)
+        if broker.alive():
+            broker.stop()
+        results += run_security(classpath)
     finally:
         if broker.alive():
             broker.stop()
         done = {r[0] for r in results}
-        for s in SCENARIOS:
+        for s in SCENARIOS + SECURITY_SCENARIOS:
             if s not in done:
                 results.append((s, "fail", "the Java program ended before reporting it"))
         compat_common.write_results(client, version, results)
