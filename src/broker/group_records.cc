@@ -1,5 +1,7 @@
 #include "broker/group_records.h"
 
+#include "kafka/codec.h"
+#include "kafka/consumer_offsets_records.h"
 #include "kafka/reader.h"
 #include "kafka/writer.h"
 
@@ -12,138 +14,103 @@ std::optional<std::int16_t> key_version(std::span<const std::byte> key) {
   return v;
 }
 
-// Offset records, after Kafka's __consumer_offsets schema:
-//   key   = int16 version (1) | string group | string topic | int32 partition
-//   value = int16 version (3) | int64 offset | int32 leader_epoch
-//           | string metadata | int64 commit_timestamp_ms
-std::vector<std::byte> encode_offset_key(const GroupOffsetKey& k) {
+namespace {
+
+// A record key or value: the int16 version, then the message body at that
+// version (the layouts are described in src/kafka/schema/offset_commit_*.msg
+// and group_metadata_*.msg, after Kafka's own schemas).
+template <class Msg>
+std::vector<std::byte> encode_record(std::int16_t version, const Msg& m) {
   kafka::Writer w;
-  w.i16(kOffsetKeyVersion);
-  w.string(k.group);
-  w.string(k.topic);
-  w.i32(k.partition);
+  w.i16(version);
+  w.set_flexible(Msg::kFlexibleFrom >= 0 && version >= Msg::kFlexibleFrom);
+  kafka::encode_body(w, version, m);
   return w.take_buffer();
+}
+
+// Decodes a record whose version prefix lies in [Msg::kMinVersion, max].
+// `trailing_ok`: bytes after the body are ignored (Kafka's key readers
+// tolerate fields appended by later key versions).
+template <class Msg>
+std::optional<Msg> decode_record(std::span<const std::byte> bytes, std::int16_t max, bool trailing_ok,
+                                 std::int16_t* version = nullptr) {
+  kafka::Reader r(bytes);
+  const std::int16_t v = r.i16();
+  if (!r.ok() || v < Msg::kMinVersion || v > max) return std::nullopt;
+  r.set_flexible(Msg::kFlexibleFrom >= 0 && v >= Msg::kFlexibleFrom);
+  Msg m;
+  if (kafka::decode_body(r, v, m) != kafka::DecodeError::none || !r.ok()) return std::nullopt;
+  if (!trailing_ok && r.remaining() != 0) return std::nullopt;
+  if (version != nullptr) *version = v;
+  return m;
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_offset_key(const GroupOffsetKey& k) {
+  return encode_record(kOffsetKeyVersion, kafka::OffsetCommitKey{k.group, k.topic, k.partition});
 }
 
 std::vector<std::byte> encode_offset_value(const GroupOffsetValue& v) {
-  kafka::Writer w;
-  w.i16(kOffsetValueVersion);
-  w.i64(v.offset);
-  w.i32(v.leader_epoch);
-  w.string(v.metadata);
-  w.i64(v.commit_timestamp_ms);
-  return w.take_buffer();
+  kafka::OffsetCommitValue m;
+  m.offset = v.offset;
+  m.leader_epoch = v.leader_epoch;
+  m.metadata = v.metadata;
+  m.commit_timestamp = v.commit_timestamp_ms;
+  return encode_record(kOffsetValueVersion, m);
 }
 
 std::optional<GroupOffsetKey> decode_offset_key(std::span<const std::byte> key) {
-  kafka::Reader r(key);
-  if (r.i16() != kOffsetKeyVersion) return std::nullopt;
-  GroupOffsetKey k;
-  k.group = r.string();
-  k.topic = r.string();
-  k.partition = r.i32();
-  if (!r.ok() || r.remaining() != 0) return std::nullopt;
-  return k;
+  auto m = decode_record<kafka::OffsetCommitKey>(key, kafka::OffsetCommitKey::kMaxVersion, false);
+  if (!m) return std::nullopt;
+  return GroupOffsetKey{std::move(m->group), std::move(m->topic), m->partition};
 }
 
-std::optional<GroupOffsetValue> decode_offset_value(
-    std::span<const std::byte> value) {
-  kafka::Reader r(value);
-  if (r.i16() != kOffsetValueVersion) return std::nullopt;
-  GroupOffsetValue v;
-  v.offset = r.i64();
-  v.leader_epoch = r.i32();
-  v.metadata = r.string();
-  v.commit_timestamp_ms = r.i64();
-  if (!r.ok() || r.remaining() != 0) return std::nullopt;
-  return v;
+std::optional<GroupOffsetValue> decode_offset_value(std::span<const std::byte> value) {
+  auto m = decode_record<kafka::OffsetCommitValue>(value, kafka::OffsetCommitValue::kMaxVersion, false);
+  if (!m) return std::nullopt;
+  return GroupOffsetValue{m->offset, m->leader_epoch, std::move(m->metadata), m->commit_timestamp};
 }
 
-// Group records, after Kafka's GroupMetadataKey / GroupMetadataValue:
-//   key   = int16 version (2) | string group
-//   value = int16 version (0..3)
-//           | string protocol_type | int32 generation
-//           | nullable string protocol | nullable string leader
-//           | int64 current_state_timestamp_ms                  (v2+)
-//           | int32 member count, then per member:
-//               string member_id
-//               | nullable string group_instance_id             (v3+)
-//               | string client_id | string client_host
-//               | int32 rebalance_timeout_ms                    (v1+)
-//               | int32 session_timeout_ms
-//               | bytes subscription | bytes assignment
-//   A null (here: empty) value is a tombstone. We write value v3.
 std::vector<std::byte> encode_group_key(const std::string& group) {
-  kafka::Writer w;
-  w.i16(kGroupKeyVersion);
-  w.string(group);
-  return w.take_buffer();
+  return encode_record(kGroupKeyVersion, kafka::GroupMetadataKey{group});
 }
 
 std::vector<std::byte> encode_group_value(const GroupRecord& v) {
-  kafka::Writer w;
-  w.i16(kGroupValueVersion);
-  w.string(v.protocol_type);
-  w.i32(v.generation);
-  w.nullable_string(v.protocol);
-  w.nullable_string(v.leader);
-  w.i64(v.state_timestamp_ms);
-  w.array_length(static_cast<std::int32_t>(v.members.size()));
-  for (const auto& m : v.members) {
-    w.string(m.member_id);
-    w.nullable_string(m.group_instance_id);
-    w.string(m.client_id);
-    w.string(m.client_host);
-    w.i32(m.rebalance_timeout_ms);
-    w.i32(m.session_timeout_ms);
-    w.bytes(m.subscription);
-    w.bytes(m.assignment);
+  kafka::GroupMetadataValue m;
+  m.protocol_type = v.protocol_type;
+  m.generation = v.generation;
+  m.protocol = v.protocol;
+  m.leader = v.leader;
+  m.current_state_timestamp = v.state_timestamp_ms;
+  m.members.reserve(v.members.size());
+  for (const auto& x : v.members) {
+    m.members.push_back({x.member_id, x.group_instance_id, x.client_id, x.client_host, x.rebalance_timeout_ms,
+                         x.session_timeout_ms, x.subscription, x.assignment});
   }
-  return w.take_buffer();
+  return encode_record(kGroupValueVersion, m);
 }
 
 std::optional<std::string> decode_group_key(std::span<const std::byte> key) {
-  kafka::Reader r(key);
-  if (r.i16() != kGroupKeyVersion) return std::nullopt;
-  std::string group(r.string());
-  // Trailing bytes are tolerated, as Kafka's key readers do (later key
-  // versions may append fields).
-  if (!r.ok() || group.empty()) return std::nullopt;
-  return group;
+  auto m = decode_record<kafka::GroupMetadataKey>(key, kGroupKeyVersion, true);
+  if (!m || m->group.empty()) return std::nullopt;
+  return std::move(m->group);
 }
 
 std::optional<GroupRecord> decode_group_value(std::span<const std::byte> value) {
-  kafka::Reader r(value);
-  const std::int16_t version = r.i16();
-  if (!r.ok() || version < 0 || version > kGroupValueVersion) return std::nullopt;
-  auto opt = [](std::optional<std::string_view> s) -> std::optional<std::string> {
-    if (!s) return std::nullopt;
-    return std::string(*s);
-  };
-  GroupRecord g;
-  g.protocol_type = r.string();
-  g.generation = r.i32();
-  g.protocol = opt(r.nullable_string());
-  g.leader = opt(r.nullable_string());
-  if (version >= 2) g.state_timestamp_ms = r.i64();
-  const std::int32_t n = r.array_length();
-  if (!r.ok() || n < 0) return std::nullopt;
-  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
-    GroupRecordMember m;
-    m.member_id = r.string();
-    if (version >= 3) m.group_instance_id = opt(r.nullable_string());
-    m.client_id = r.string();
-    m.client_host = r.string();
-    if (version >= 1) m.rebalance_timeout_ms = r.i32();
-    m.session_timeout_ms = r.i32();
-    if (version == 0) m.rebalance_timeout_ms = m.session_timeout_ms;
-    auto sub = r.bytes();
-    m.subscription.assign(sub.begin(), sub.end());
-    auto asg = r.bytes();
-    m.assignment.assign(asg.begin(), asg.end());
-    g.members.push_back(std::move(m));
+  std::int16_t version = 0;
+  auto rec = decode_record<kafka::GroupMetadataValue>(value, kafka::GroupMetadataValue::kMaxVersion, false, &version);
+  if (!rec) return std::nullopt;
+  GroupRecord g{std::move(rec->protocol_type), rec->generation, std::move(rec->protocol), std::move(rec->leader),
+                rec->current_state_timestamp, {}};
+  g.members.reserve(rec->members.size());
+  for (auto& x : rec->members) {
+    // v0 had no rebalance timeout: the session timeout stood for both.
+    const std::int32_t rebalance = version == 0 ? x.session_timeout : x.rebalance_timeout;
+    g.members.push_back({std::move(x.member_id), std::move(x.group_instance_id), std::move(x.client_id),
+                         std::move(x.client_host), rebalance, x.session_timeout, std::move(x.subscription),
+                         std::move(x.assignment)});
   }
-  if (!r.ok() || r.remaining() != 0) return std::nullopt;
   // Consistency: what the coordinator relies on for a restored group.
   if (g.generation < 0) return std::nullopt;
   if (!g.members.empty()) {

@@ -1,14 +1,18 @@
 // The records the group coordinator stores in `__consumer_offsets`, after
-// Kafka's own schemas, and their codecs.
+// Kafka's own schemas, and their codecs. Each key and value is an int16
+// version followed by a message described in src/kafka/schema
+// (offset_commit_key/value.msg, group_metadata_key/value.msg) and generated
+// into kafka/consumer_offsets_records.h.
 //
 // - Offset records: key OffsetCommitKey v1 (group, topic, partition), value
-//   OffsetCommitValue v3 (offset, leader epoch, metadata, commit time).
+//   OffsetCommitValue (offset, leader epoch, metadata, commit time). We
+//   write value v3 and read v0-v4.
 // - Group records: key GroupMetadataKey v2 (group), value GroupMetadataValue
-//   v0-v3 (protocol type, generation, protocol, leader, members with their
-//   subscriptions and assignments). We write value v3.
+//   (protocol type, generation, protocol, leader, members with their
+//   subscriptions and assignments). We write value v3 and read v0-v4.
 // - A null (here: empty) value is a tombstone.
 //
-// Pure functions, no state. Decoders return nullopt for wrong versions,
+// Pure functions, no state. Decoders return nullopt for unknown versions,
 // truncated input or trailing bytes (group keys tolerate trailing bytes,
 // as Kafka's key readers do).
 #pragma once

@@ -339,5 +339,48 @@ TEST_F(GroupPersistenceTest, KafkaValueVersionZeroDecodes) {
   EXPECT_EQ(v->members[0].assignment, bytes("asg"));
 }
 
+TEST_F(GroupPersistenceTest, KafkaOffsetValueVersionsDecode) {
+  // v1 (with the expiry time Kafka wrote until 2.1).
+  kafka::Writer w1;
+  w1.i16(1);
+  w1.i64(42);
+  w1.string("meta");
+  w1.i64(1000);
+  w1.i64(2000);
+  auto v1 = GroupCoordinator::decode_offset_value(w1.take_buffer());
+  ASSERT_TRUE(v1.has_value());
+  EXPECT_EQ(v1->offset, 42);
+  EXPECT_EQ(v1->leader_epoch, -1);
+  EXPECT_EQ(v1->metadata, "meta");
+  EXPECT_EQ(v1->commit_timestamp_ms, 1000);
+  // v4, flexible, byte for byte: version 00 04, offset 7, leader epoch 3,
+  // compact string "m" (length + 1 = 02, 0x6d), commit time 5, no tagged fields.
+  const std::vector<std::byte> v4_bytes = [] {
+    std::vector<std::byte> b;
+    for (int x : {0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 3, 0x02, 0x6d, 0, 0, 0, 0, 0, 0, 0, 5, 0x00})
+      b.push_back(static_cast<std::byte>(x));
+    return b;
+  }();
+  auto v4 = GroupCoordinator::decode_offset_value(v4_bytes);
+  ASSERT_TRUE(v4.has_value());
+  EXPECT_EQ(v4->offset, 7);
+  EXPECT_EQ(v4->leader_epoch, 3);
+  EXPECT_EQ(v4->metadata, "m");
+  EXPECT_EQ(v4->commit_timestamp_ms, 5);
+  // What the broker writes: v3, byte for byte.
+  auto mine = GroupCoordinator::encode_offset_value({7, 3, "m", 5});
+  const std::vector<std::byte> v3_bytes = [] {
+    std::vector<std::byte> b;
+    for (int x : {0x00, 0x03, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 3, 0x00, 0x01, 0x6d, 0, 0, 0, 0, 0, 0, 0, 5})
+      b.push_back(static_cast<std::byte>(x));
+    return b;
+  }();
+  EXPECT_EQ(mine, v3_bytes);
+  // A version no schema has is refused.
+  auto v5 = v4_bytes;
+  v5[1] = std::byte{5};
+  EXPECT_FALSE(GroupCoordinator::decode_offset_value(v5).has_value());
+}
+
 }  // namespace
 }  // namespace nocopy::broker
