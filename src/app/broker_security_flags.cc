@@ -32,6 +32,10 @@ void SecurityFlags::add_to(CLI::App& cmd) {
   cmd.add_option("--max-unauthenticated-request-bytes", max_unauthenticated_request_bytes,
                  "largest request accepted before SASL authentication [524288]");
   cmd.add_option("--max-connections-per-ip", max_connections_per_ip, "connections per client address, 0 = unlimited [0]");
+  cmd.add_option("--connections-max-reauth-ms", connections_max_reauth_ms,
+                 "SASL session lifetime (KIP-368): clients re-authenticate before it ends, an expired connection is "
+                 "closed by any request but SaslHandshake; 0 = off, else >= 1000 [0]")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{0xffffffff}));
 }
 
 void SecurityFlags::apply(broker::Config& cfg) const {
@@ -51,6 +55,8 @@ void SecurityFlags::apply(broker::Config& cfg) const {
   if (auth_timeout_ms >= 0) sec.auth_timeout_ms = static_cast<std::uint32_t>(auth_timeout_ms);
   if (max_unauthenticated_request_bytes >= 8)
     sec.max_unauthenticated_request_bytes = static_cast<std::uint32_t>(max_unauthenticated_request_bytes);
+  if (connections_max_reauth_ms >= 0)
+    sec.connections_max_reauth_ms = static_cast<std::uint32_t>(connections_max_reauth_ms);
   if (max_connections_per_ip >= 0) sec.max_connections_per_ip = static_cast<std::uint32_t>(max_connections_per_ip);
   sec.validate();
 }

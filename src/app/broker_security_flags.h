@@ -19,6 +19,7 @@ struct SecurityFlags {
   std::string authorizer, allow_everyone_if_no_acl_found;  // "true" | "false"
   std::vector<std::string> scram_users;
   std::int64_t auth_timeout_ms = -1, max_connections_per_ip = -1, max_unauthenticated_request_bytes = -1;
+  std::int64_t connections_max_reauth_ms = -1;
 
   void add_to(CLI::App& cmd);
   // Throws std::invalid_argument naming the flag.

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kafka/api_key.h"
 #include "net/chain_outbound.h"
 
 namespace nocopy::broker {
@@ -13,7 +14,7 @@ namespace nocopy::broker {
 KafkaSession::KafkaSession(RequestHandler& handler, const Config& cfg, Metrics& metrics, buf::ChainSender& sender,
                            ClientContext client, const security::SaslAuthenticator* sasl)
     : handler_(handler), cfg_(cfg), metrics_(metrics), sender_(sender), client_(std::move(client)) {
-  if (sasl) gate_ = std::make_unique<SaslGate>(*sasl);
+  if (sasl) gate_ = std::make_unique<SaslGate>(*sasl, cfg.security.connections_max_reauth_ms);
   metrics_.connection_opened();
 }
 
@@ -82,13 +83,27 @@ std::size_t KafkaSession::on_data(net::Connection& conn, std::span<std::byte> da
         if (auto subject = tls->peer_subject(); !subject.empty()) client_.principal = "User:" + subject;
       }
     }
-    if (gated_now && gate_frame(conn, frame)) continue;
+    if (gate_ && !gated_now && !check_session(conn, frame)) return data.size();
+    if (gated() && gate_frame(conn, frame)) continue;
     dispatch(conn, frame);
   }
   return closing_ ? data.size() : consumed;
 }
 
+bool KafkaSession::check_session(net::Connection& conn, std::span<const std::byte> frame) {
+  const auto api = static_cast<std::int16_t>((std::to_integer<int>(frame[0]) << 8) | std::to_integer<int>(frame[1]));
+  if (api == static_cast<std::int16_t>(kafka::ApiKey::sasl_handshake) && gate_->begin_reauthentication()) return true;
+  if (!session_expires_ || std::chrono::steady_clock::now() < *session_expires_) return true;
+  spdlog::info("{}: SASL session of {} expired (connections_max_reauth_ms {}); {} request closes the connection",
+               conn.peer_string(), client_.principal, cfg_.security.connections_max_reauth_ms, kafka::api_label(api));
+  metrics_.on_sasl_session_expired();
+  closing_ = true;
+  conn.close();
+  return false;
+}
+
 bool KafkaSession::gate_frame(net::Connection& conn, std::span<std::byte> frame) {
+  const bool reauthentication = gate_->reauthenticating();
   auto r = gate_->on_frame(frame);
   if (r.verdict == SaslGate::Verdict::pass) return false;
   if (r.verdict != SaslGate::Verdict::close) {
@@ -99,6 +114,9 @@ bool KafkaSession::gate_frame(net::Connection& conn, std::span<std::byte> frame)
   if (gate_->authenticated()) {
     client_.principal = gate_->principal();
     authenticated();
+    metrics_.on_sasl_authenticated(reauthentication);
+    if (gate_->session_lifetime_ms() > 0)
+      session_expires_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(gate_->session_lifetime_ms());
     spdlog::debug("{}: authenticated as {} ({})", conn.peer_string(), client_.principal, gate_->mechanism());
   }
   if (r.verdict == SaslGate::Verdict::answer) return true;

@@ -12,13 +12,22 @@
 // same timer bounds the TLS handshake (it stops at the first complete
 // request).
 //
+// With SecurityConfig::connections_max_reauth_ms > 0 (KIP-368) a SASL
+// session lasts that long from each successful authentication: a
+// SaslHandshake on the authenticated connection starts a re-authentication
+// in the gate (the client learns the lifetime from SaslAuthenticate v1+),
+// and once the session has expired any other request closes the connection
+// unanswered (checked when a request arrives, as Kafka does).
+//
 // Limits: a size prefix < 8 or > Config::max_request_bytes closes the
 // connection at once (a 2 GiB prefix never allocates). A client that does not
 // read its responses is paused by the Connection's output backpressure.
 // Thread-safety: the connection's loop thread only.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 
 #include "broker/client_context.h"
 #include "broker/metrics.h"
@@ -49,6 +58,9 @@ class KafkaSession final : public net::ConnectionHandler {
   void authenticated();
   // A frame before authentication: true when the gate answered it (or closed).
   bool gate_frame(net::Connection& conn, std::span<std::byte> frame);
+  // An authenticated SASL connection's request: begins a re-authentication
+  // (SaslHandshake) or closes an expired session; false when it closed.
+  bool check_session(net::Connection& conn, std::span<const std::byte> frame);
   void dispatch(net::Connection& conn, std::span<std::byte> frame);
 
   RequestHandler& handler_;
@@ -57,6 +69,7 @@ class KafkaSession final : public net::ConnectionHandler {
   buf::ChainSender& sender_;  // the loop thread's
   ClientContext client_;
   std::unique_ptr<SaslGate> gate_;
+  std::optional<std::chrono::steady_clock::time_point> session_expires_;  // SASL with a session lifetime
   net::EventLoop::TimerId auth_timer_ = 0;
   net::EventLoop* loop_ = nullptr;
   bool closing_ = false;

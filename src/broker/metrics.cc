@@ -96,6 +96,12 @@ std::string Metrics::render() const {
   out += fmt::format("nocopy_flush_latency_seconds_sum {}\n", static_cast<double>(ld(flush_sum_ns_)) / 1e9);
   out += fmt::format("nocopy_flush_latency_seconds_count {}\n", ld(flush_count_));
   counter("nocopy_connections_total", "Connections accepted.", ld(connections_total_));
+  counter("nocopy_sasl_authentications_total", "SASL authentications completed (first on a connection).",
+          ld(sasl_auths_));
+  counter("nocopy_sasl_reauthentications_total", "SASL re-authentications completed (KIP-368).", ld(sasl_reauths_));
+  counter("nocopy_sasl_sessions_expired_total",
+          "Connections closed by a request other than SaslHandshake after their SASL session expired.",
+          ld(sasl_expired_));
   gauge("nocopy_connections_active", "Open connections.", connections_active_.load(std::memory_order_relaxed));
   gauge("nocopy_fetch_waiting", "Fetches waiting in the purgatory.", fetch_waiting_.load(std::memory_order_relaxed));
   gauge("nocopy_produce_waiting", "acks=-1 produces waiting for a flush.",

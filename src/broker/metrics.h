@@ -63,6 +63,10 @@ class Metrics final : public net::SendObserver {
   }
   void connection_opened() { add(connections_total_, 1); connections_active_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { connections_active_.fetch_sub(1, std::memory_order_relaxed); }
+  // SASL: completed authentications (first on a connection, or a KIP-368
+  // re-authentication) and connections closed because their session expired.
+  void on_sasl_authenticated(bool reauthentication) { add(reauthentication ? sasl_reauths_ : sasl_auths_, 1); }
+  void on_sasl_session_expired() { add(sasl_expired_, 1); }
   void fetch_waiting(int delta) { fetch_waiting_.fetch_add(delta, std::memory_order_relaxed); }
   void produce_waiting(int delta) { produce_waiting_.fetch_add(delta, std::memory_order_relaxed); }
 
@@ -93,6 +97,9 @@ class Metrics final : public net::SendObserver {
   std::atomic<std::uint64_t> clean_removed_{0};
   std::atomic<std::uint64_t> clean_ns_{0};
   std::atomic<std::uint64_t> connections_total_{0};
+  std::atomic<std::uint64_t> sasl_auths_{0};
+  std::atomic<std::uint64_t> sasl_reauths_{0};
+  std::atomic<std::uint64_t> sasl_expired_{0};
   std::atomic<std::int64_t> connections_active_{0};
   std::atomic<std::int64_t> fetch_waiting_{0};
   std::atomic<std::int64_t> produce_waiting_{0};

@@ -40,6 +40,15 @@ kafka::ByteVec as_bytes(const std::string& s) {
 
 }  // namespace
 
+bool SaslGate::begin_reauthentication() {
+  if (!authenticated_ || session_lifetime_ms_ <= 0) return false;
+  authenticated_ = false;
+  reauthenticating_ = true;
+  handshaken_ = false;
+  exchange_.reset();
+  return true;
+}
+
 SaslGate::Result SaslGate::on_frame(std::span<const std::byte> frame) {
   if (raw_) return on_raw_token(frame);
   kafka::DecodedRequest req = kafka::decode_request(frame);
@@ -60,6 +69,16 @@ SaslGate::Result SaslGate::on_frame(std::span<const std::byte> frame) {
       return answer(handlers::encode(h, res), true, "second SaslHandshake");
     }
     handshaken_ = true;
+    if (reauthenticating_ && h.api_version == 0) {
+      res.error_code = code(ErrorCode::illegal_sasl_state);
+      return answer(handlers::encode(h, res), true, "re-authentication with a v0 SaslHandshake");
+    }
+    if (reauthenticating_ && hs->mechanism != mechanism_) {
+      res.error_code = code(ErrorCode::unsupported_sasl_mechanism);
+      return answer(handlers::encode(h, res), true,
+                    fmt::format("re-authentication changes the SASL mechanism from {} to '{}'", mechanism_,
+                                hs->mechanism));
+    }
     exchange_ = auth_.start(hs->mechanism);
     if (!exchange_) {
       res.error_code = code(ErrorCode::unsupported_sasl_mechanism);
@@ -82,12 +101,22 @@ SaslGate::Result SaslGate::on_frame(std::span<const std::byte> frame) {
     case security::SaslExchange::Status::more:
       res.auth_bytes = as_bytes(step.out);
       return answer(handlers::encode(h, res));
-    case security::SaslExchange::Status::done:
-      authenticated_ = true;
-      principal_ = "User:" + exchange_->user();
-      res.auth_bytes = as_bytes(step.out);
+    case security::SaslExchange::Status::done: {
+      std::string principal = "User:" + exchange_->user();
       exchange_.reset();
+      if (reauthenticating_ && principal != principal_) {
+        res.error_code = code(ErrorCode::sasl_authentication_failed);
+        res.error_message = fmt::format("Cannot change principals during re-authentication from {}: {}", principal_,
+                                        principal);
+        return answer(handlers::encode(h, res), true, *res.error_message);
+      }
+      authenticated_ = true;
+      reauthenticating_ = false;
+      principal_ = std::move(principal);
+      res.auth_bytes = as_bytes(step.out);
+      res.session_lifetime_ms = session_lifetime_ms_;  // v1+ only (the encoder drops it for v0)
       return answer(handlers::encode(h, res));
+    }
     case security::SaslExchange::Status::failed: break;
   }
   res.error_code = code(ErrorCode::sasl_authentication_failed);

@@ -94,6 +94,7 @@ void SecurityConfig::load_toml(const toml::table& t) {
   num("auth_timeout_ms", auth_timeout_ms);
   num("max_unauthenticated_request_bytes", max_unauthenticated_request_bytes);
   num("max_connections_per_ip", max_connections_per_ip);
+  num("connections_max_reauth_ms", connections_max_reauth_ms);
 }
 
 bool SecurityConfig::any_tls() const {
@@ -130,6 +131,8 @@ void SecurityConfig::validate() const {
       throw std::invalid_argument("scram_users: expected name:password, got an entry without a name or ':'");
   if (scram_iterations < 4096 || scram_iterations > 100'000)
     throw std::invalid_argument("scram_iterations: expected 4096..100000");
+  if (connections_max_reauth_ms != 0 && connections_max_reauth_ms < 1000)
+    throw std::invalid_argument("connections_max_reauth_ms: expected 0 (off) or at least 1000");
   for (const auto& s : super_users)
     if (s.find(':') == std::string::npos)
       throw std::invalid_argument("super_users: '" + s + "' is not a principal (Type:name, e.g. User:admin)");

@@ -53,6 +53,12 @@ struct SecurityConfig {
   std::uint32_t max_unauthenticated_request_bytes = 524'288;  // Kafka's sasl.server.max.receive.size
   std::uint32_t max_connections_per_ip = 0;               // 0: unlimited
 
+  // KIP-368 (Kafka's connections.max.reauth.ms): > 0, a SASL session lasts
+  // this long; SaslAuthenticate v1+ tells the client (session_lifetime_ms),
+  // which re-authenticates on the same connection before it ends, and an
+  // expired connection is closed by any request but SaslHandshake. 0: off.
+  std::uint32_t connections_max_reauth_ms = 0;
+
   void load_toml(const toml::table& t);
   void validate() const;
   bool any_tls() const;

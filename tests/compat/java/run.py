@@ -9,8 +9,9 @@ scenario fails or the scenarios cannot run at all.
 
 Then the security scenarios (SecurityMain.java): a second broker with SSL and
 SASL_SSL listeners, a CA and server certificate made with openssl at run time
-(tests/e2e/security_util.py), a SCRAM user from --scram-user; the Java client
-trusts the CA's PEM file (ssl.truststore.type=PEM).
+(tests/e2e/security_util.py), a SCRAM user from --scram-user, SASL sessions
+of 3 s (--connections-max-reauth-ms, so the client re-authenticates); the
+Java client trusts the CA's PEM file (ssl.truststore.type=PEM).
 """
 import json
 import os
@@ -32,7 +33,8 @@ SCENARIOS = ["produce_idempotent_keys", "consume_group_commit", "restart_sigterm
              "admin_describe_configs", "streams_wordcount_alos", "streams_wordcount_compacted_changelog",
              "streams_eos", "streams_eos_restart", "transactions_commit_abort"]
 SECURITY_SCENARIOS = ["ssl_produce_consume_group", "sasl_ssl_scram_sha_256_group", "sasl_ssl_scram_sha_512_group",
-                      "sasl_ssl_wrong_password"]
+                      "sasl_ssl_wrong_password", "sasl_ssl_reauthentication"]
+REAUTH_MS = 3000  # the security broker's connections.max.reauth.ms: SASL sessions end after 3 s
 SCRAM_USER, SCRAM_PASSWORD = "javauser", "java-secret-pw"
 
 
@@ -44,7 +46,8 @@ def run_security(classpath):
     ports = {p: harness.free_port() for p in ("PLAINTEXT", "SSL", "SASL_SSL")}
     listeners = ",".join("%s://127.0.0.1:%d" % kv for kv in ports.items())
     broker = harness.Broker("--listeners", listeners, "--ssl-cert", cert, "--ssl-key", key,
-                            "--scram-user", "%s:%s" % (SCRAM_USER, SCRAM_PASSWORD), threads=2)
+                            "--scram-user", "%s:%s" % (SCRAM_USER, SCRAM_PASSWORD),
+                            "--connections-max-reauth-ms", str(REAUTH_MS), threads=2)
     broker.port = ports["PLAINTEXT"]
     results = []
     try:

@@ -23,6 +23,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.SslConfigs;
@@ -44,12 +46,17 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *    every one exactly once as a group member, commit, and find the committed offsets summing to
  *    RECORDS through the admin client, all over that listener and mechanism;
  *  - sasl_ssl_wrong_password: SCRAM-SHA-256 and -512 with a wrong password: the admin client's
- *    call and the consumer's poll fail with SaslAuthenticationException.
+ *    call and the consumer's poll fail with SaslAuthenticationException;
+ *  - sasl_ssl_reauthentication (KIP-368; run.py gives the broker a short
+ *    connections.max.reauth.ms): a producer and a group consumer with SCRAM-SHA-512 work for
+ *    REAUTH_SECONDS, every record delivered and read once, and both clients count successful
+ *    re-authentications (their successful-reauthentication-total metric) and no failed one.
  */
 public final class SecurityMain {
     static final List<String> ALL = List.of("ssl_produce_consume_group", "sasl_ssl_scram_sha_256_group",
-            "sasl_ssl_scram_sha_512_group", "sasl_ssl_wrong_password");
+            "sasl_ssl_scram_sha_512_group", "sasl_ssl_wrong_password", "sasl_ssl_reauthentication");
     static final int RECORDS = 500;
+    static final int REAUTH_SECONDS = 12;
 
     final String sslBootstrap;
     final String saslBootstrap;
@@ -187,12 +194,74 @@ public final class SecurityMain {
         return Scenarios.Outcome.pass("SCRAM-SHA-256 and -512: admin and consumer get SaslAuthenticationException");
     }
 
+    static double metric(Map<MetricName, ? extends Metric> metrics, String name) {
+        double sum = 0;
+        for (Map.Entry<MetricName, ? extends Metric> e : metrics.entrySet()) {
+            if (e.getKey().name().equals(name) && e.getValue().metricValue() instanceof Number) {
+                sum += ((Number) e.getValue().metricValue()).doubleValue();
+            }
+        }
+        return sum;
+    }
+
+    Scenarios.Outcome reauthentication() throws Exception {
+        String topic = "sec-reauth";
+        String mechanism = "SCRAM-SHA-512";
+        Properties ap = base(mechanism, password);
+        ap.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60000);
+        try (Admin admin = Admin.create(ap)) {
+            admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get(60, TimeUnit.SECONDS);
+        }
+        Set<String> seen = new HashSet<>();
+        int sent = 0;
+        int dup = 0;
+        double producerReauths;
+        double consumerReauths;
+        double failed;
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(producer(mechanism));
+             KafkaConsumer<String, String> c = new KafkaConsumer<>(consumer(mechanism, password, "sec-reauth-group"))) {
+            c.subscribe(List.of(topic));
+            List<Future<RecordMetadata>> acks = new ArrayList<>();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(REAUTH_SECONDS);
+            while (System.nanoTime() < end) {
+                acks.add(p.send(new ProducerRecord<>(topic, "k" + (sent % 7), "r" + sent)));
+                sent++;
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(50))) {
+                    if (!seen.add(r.value())) {
+                        dup++;
+                    }
+                }
+            }
+            for (Future<RecordMetadata> f : acks) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (seen.size() < sent && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                    if (!seen.add(r.value())) {
+                        dup++;
+                    }
+                }
+            }
+            producerReauths = metric(p.metrics(), "successful-reauthentication-total");
+            consumerReauths = metric(c.metrics(), "successful-reauthentication-total");
+            failed = metric(p.metrics(), "failed-reauthentication-total") + metric(c.metrics(), "failed-reauthentication-total");
+        }
+        Scenarios.check(seen.size() == sent && dup == 0,
+                "read " + seen.size() + " of " + sent + " records (" + dup + " twice) across re-authentications");
+        Scenarios.check(producerReauths >= 2 && consumerReauths >= 2 && failed == 0,
+                "re-authentications: producer " + producerReauths + ", consumer " + consumerReauths + ", failed " + failed);
+        return Scenarios.Outcome.pass(sent + " records produced and read by a group in " + REAUTH_SECONDS
+                + " s; re-authentications: producer " + (long) producerReauths + ", consumer " + (long) consumerReauths);
+    }
+
     Scenarios.Outcome run(String name) throws Exception {
         switch (name) {
             case "ssl_produce_consume_group": return produceConsumeGroup(name, null);
             case "sasl_ssl_scram_sha_256_group": return produceConsumeGroup(name, "SCRAM-SHA-256");
             case "sasl_ssl_scram_sha_512_group": return produceConsumeGroup(name, "SCRAM-SHA-512");
             case "sasl_ssl_wrong_password": return wrongPassword();
+            case "sasl_ssl_reauthentication": return reauthentication();
             default: throw new IllegalArgumentException("unknown scenario " + name);
         }
     }
