@@ -1,9 +1,8 @@
 #include "broker/group_records.h"
 
-#include "kafka/codec.h"
 #include "kafka/consumer_offsets_records.h"
 #include "kafka/reader.h"
-#include "kafka/writer.h"
+#include "kafka/versioned_record.h"
 
 namespace nocopy::broker::group_records {
 
@@ -14,41 +13,13 @@ std::optional<std::int16_t> key_version(std::span<const std::byte> key) {
   return v;
 }
 
-namespace {
-
-// A record key or value: the int16 version, then the message body at that
-// version (the layouts are described in src/kafka/schema/offset_commit_*.msg
-// and group_metadata_*.msg, after Kafka's own schemas).
-template <class Msg>
-std::vector<std::byte> encode_record(std::int16_t version, const Msg& m) {
-  kafka::Writer w;
-  w.i16(version);
-  w.set_flexible(Msg::kFlexibleFrom >= 0 && version >= Msg::kFlexibleFrom);
-  kafka::encode_body(w, version, m);
-  return w.take_buffer();
-}
-
-// Decodes a record whose version prefix lies in [Msg::kMinVersion, max].
-// `trailing_ok`: bytes after the body are ignored (Kafka's key readers
-// tolerate fields appended by later key versions).
-template <class Msg>
-std::optional<Msg> decode_record(std::span<const std::byte> bytes, std::int16_t max, bool trailing_ok,
-                                 std::int16_t* version = nullptr) {
-  kafka::Reader r(bytes);
-  const std::int16_t v = r.i16();
-  if (!r.ok() || v < Msg::kMinVersion || v > max) return std::nullopt;
-  r.set_flexible(Msg::kFlexibleFrom >= 0 && v >= Msg::kFlexibleFrom);
-  Msg m;
-  if (kafka::decode_body(r, v, m) != kafka::DecodeError::none || !r.ok()) return std::nullopt;
-  if (!trailing_ok && r.remaining() != 0) return std::nullopt;
-  if (version != nullptr) *version = v;
-  return m;
-}
-
-}  // namespace
+// Each key and value: an int16 version, then the message body at that
+// version (src/kafka/schema/offset_commit_*.msg, group_metadata_*.msg).
+using kafka::decode_versioned;
+using kafka::encode_versioned;
 
 std::vector<std::byte> encode_offset_key(const GroupOffsetKey& k) {
-  return encode_record(kOffsetKeyVersion, kafka::OffsetCommitKey{k.group, k.topic, k.partition});
+  return encode_versioned(kOffsetKeyVersion, kafka::OffsetCommitKey{k.group, k.topic, k.partition});
 }
 
 std::vector<std::byte> encode_offset_value(const GroupOffsetValue& v) {
@@ -57,23 +28,23 @@ std::vector<std::byte> encode_offset_value(const GroupOffsetValue& v) {
   m.leader_epoch = v.leader_epoch;
   m.metadata = v.metadata;
   m.commit_timestamp = v.commit_timestamp_ms;
-  return encode_record(kOffsetValueVersion, m);
+  return encode_versioned(kOffsetValueVersion, m);
 }
 
 std::optional<GroupOffsetKey> decode_offset_key(std::span<const std::byte> key) {
-  auto m = decode_record<kafka::OffsetCommitKey>(key, kafka::OffsetCommitKey::kMaxVersion, false);
+  auto m = decode_versioned<kafka::OffsetCommitKey>(key, kafka::OffsetCommitKey::kMaxVersion, false);
   if (!m) return std::nullopt;
   return GroupOffsetKey{std::move(m->group), std::move(m->topic), m->partition};
 }
 
 std::optional<GroupOffsetValue> decode_offset_value(std::span<const std::byte> value) {
-  auto m = decode_record<kafka::OffsetCommitValue>(value, kafka::OffsetCommitValue::kMaxVersion, false);
+  auto m = decode_versioned<kafka::OffsetCommitValue>(value, kafka::OffsetCommitValue::kMaxVersion, false);
   if (!m) return std::nullopt;
   return GroupOffsetValue{m->offset, m->leader_epoch, std::move(m->metadata), m->commit_timestamp};
 }
 
 std::vector<std::byte> encode_group_key(const std::string& group) {
-  return encode_record(kGroupKeyVersion, kafka::GroupMetadataKey{group});
+  return encode_versioned(kGroupKeyVersion, kafka::GroupMetadataKey{group});
 }
 
 std::vector<std::byte> encode_group_value(const GroupRecord& v) {
@@ -88,18 +59,18 @@ std::vector<std::byte> encode_group_value(const GroupRecord& v) {
     m.members.push_back({x.member_id, x.group_instance_id, x.client_id, x.client_host, x.rebalance_timeout_ms,
                          x.session_timeout_ms, x.subscription, x.assignment});
   }
-  return encode_record(kGroupValueVersion, m);
+  return encode_versioned(kGroupValueVersion, m);
 }
 
 std::optional<std::string> decode_group_key(std::span<const std::byte> key) {
-  auto m = decode_record<kafka::GroupMetadataKey>(key, kGroupKeyVersion, true);
+  auto m = decode_versioned<kafka::GroupMetadataKey>(key, kGroupKeyVersion, true);
   if (!m || m->group.empty()) return std::nullopt;
   return std::move(m->group);
 }
 
 std::optional<GroupRecord> decode_group_value(std::span<const std::byte> value) {
   std::int16_t version = 0;
-  auto rec = decode_record<kafka::GroupMetadataValue>(value, kafka::GroupMetadataValue::kMaxVersion, false, &version);
+  auto rec = decode_versioned<kafka::GroupMetadataValue>(value, kafka::GroupMetadataValue::kMaxVersion, false, &version);
   if (!rec) return std::nullopt;
   GroupRecord g{std::move(rec->protocol_type), rec->generation, std::move(rec->protocol), std::move(rec->leader),
                 rec->current_state_timestamp, {}};

@@ -8,7 +8,9 @@
 #include <string_view>
 #include <system_error>
 
+#include "kafka/producer_snapshot_records.h"
 #include "kafka/reader.h"
+#include "kafka/versioned_record.h"
 #include "kafka/writer.h"
 #include "log/checkpoint_file.h"
 #include "log/crc32c.h"
@@ -17,23 +19,22 @@
 namespace nocopy::broker {
 
 namespace {
-constexpr std::int16_t kVersion = 1;
+// Version 1 (hand-written, before the layout was described) is refused: a
+// restart then rebuilds the state from the log, as for a corrupt file.
+constexpr std::int16_t kVersion = 2;
 
 std::string file_name(std::int64_t offset) { return log::LogSegment::file_name(offset, ProducerSnapshotFiles::kSuffix); }
 }  // namespace
 
 std::vector<std::byte> ProducerSnapshot::encode() const {
+  kafka::ProducerSnapshotFile m;
+  m.offset = offset;
+  m.last_aborted_marker = last_aborted_marker;
+  m.open_transactions.reserve(open_txns.size());
+  for (const auto& [pid, first] : open_txns) m.open_transactions.push_back({pid, first});
+  m.producers = producers;
   kafka::Writer w;
-  w.i16(kVersion);
-  w.i64(offset);
-  w.i64(last_aborted_marker);
-  w.i32(static_cast<std::int32_t>(open_txns.size()));
-  for (const auto& [pid, first] : open_txns) {
-    w.i64(pid);
-    w.i64(first);
-  }
-  w.i32(static_cast<std::int32_t>(producers.size()));
-  w.raw(producers);
+  kafka::encode_versioned(w, kVersion, m);
   w.u32(log::crc32c(w.buffer()));
   return w.take_buffer();
 }
@@ -42,22 +43,13 @@ std::optional<ProducerSnapshot> ProducerSnapshot::decode(std::span<const std::by
   if (bytes.size() < 4) return std::nullopt;
   kafka::Reader tail(bytes.subspan(bytes.size() - 4));
   if (tail.u32() != log::crc32c(bytes.first(bytes.size() - 4))) return std::nullopt;
-  kafka::Reader r(bytes.first(bytes.size() - 4));
-  if (r.i16() != kVersion) return std::nullopt;
+  auto m = kafka::decode_versioned<kafka::ProducerSnapshotFile>(bytes.first(bytes.size() - 4));
+  if (!m) return std::nullopt;
   ProducerSnapshot s;
-  s.offset = r.i64();
-  s.last_aborted_marker = r.i64();
-  const std::int32_t open = r.i32();
-  if (!r.ok() || open < 0 || static_cast<std::size_t>(open) > r.remaining() / 16) return std::nullopt;
-  for (std::int32_t i = 0; i < open; ++i) {
-    const std::int64_t pid = r.i64();
-    s.open_txns[pid] = r.i64();
-  }
-  const std::int32_t len = r.i32();
-  if (!r.ok() || len < 0) return std::nullopt;
-  auto p = r.raw(static_cast<std::size_t>(len));
-  if (!r.ok() || r.remaining() != 0) return std::nullopt;
-  s.producers.assign(p.begin(), p.end());
+  s.offset = m->offset;
+  s.last_aborted_marker = m->last_aborted_marker;
+  for (const auto& t : m->open_transactions) s.open_txns[t.producer_id] = t.first_offset;
+  s.producers = std::move(m->producers);
   return s;
 }
 

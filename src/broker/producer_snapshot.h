@@ -9,11 +9,10 @@
 //
 // File `<20-digit offset>.producer_snapshot` in the partition directory,
 // written as a checkpoint file (temp file, fdatasync, rename, directory
-// fsync), all big-endian:
-//   int16 version = 1 | int64 offset | int64 last_aborted_marker |
-//   int32 open count | per open transaction: int64 producer_id |
-//   int64 first_offset | int32 length | producer state (length bytes) |
-//   uint32 CRC-32C of everything before it
+// fsync): int16 version (2) | the ProducerSnapshotFile body
+// (src/kafka/schema/producer_snapshot_file.msg: offset, last aborted marker,
+// open transactions, the producer state as bytes) | uint32 CRC-32C of
+// everything before it. Big-endian.
 // A file that fails its CRC or does not parse is ignored (read() nullopt).
 #pragma once
 

@@ -7,8 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "kafka/reader.h"
-#include "kafka/writer.h"
+#include "kafka/producer_snapshot_records.h"
+#include "kafka/versioned_record.h"
 
 namespace nocopy::broker {
 
@@ -143,53 +143,39 @@ std::size_t ProducerStateManager::expire(std::int64_t now_ms, std::int64_t max_i
   return n;
 }
 
+// Layout: src/kafka/schema/producer_state_entries.msg after an int16 version
+// (2); version 1 (hand-written, an int8 batch count) is refused, and the
+// partition then rebuilds its state from the log.
+namespace {
+constexpr std::int16_t kSnapshotVersion = 2;
+}  // namespace
+
 std::vector<std::byte> ProducerStateManager::snapshot() const {
-  kafka::Writer w;
-  w.i16(1);
-  w.i32(static_cast<std::int32_t>(producers_.size()));
-  // Sorted by producer id: the same state always gives the same bytes.
-  std::vector<std::int64_t> ids;
-  ids.reserve(producers_.size());
-  for (const auto& kv : producers_) ids.push_back(kv.first);
-  std::sort(ids.begin(), ids.end());
-  for (std::int64_t pid : ids) {
-    const Entry& e = producers_.at(pid);
-    w.i64(pid);
-    w.i16(e.epoch);
-    w.i8(static_cast<std::int8_t>(e.batches.size()));
-    for (const BatchMeta& m : e.batches) {
-      w.i32(m.first_seq);
-      w.i32(m.last_seq);
-      w.i64(m.first_offset);
-      w.i64(m.last_offset);
-    }
+  kafka::ProducerStateEntries m;
+  m.producers.reserve(producers_.size());
+  for (const auto& [pid, e] : producers_) {
+    auto& p = m.producers.emplace_back();
+    p.producer_id = pid;
+    p.epoch = e.epoch;
+    for (const BatchMeta& b : e.batches) p.batches.push_back({b.first_seq, b.last_seq, b.first_offset, b.last_offset});
   }
-  return w.take_buffer();
+  // Sorted by producer id: the same state always gives the same bytes.
+  std::sort(m.producers.begin(), m.producers.end(),
+            [](const auto& x, const auto& y) { return x.producer_id < y.producer_id; });
+  return kafka::encode_versioned(kSnapshotVersion, m);
 }
 
 bool ProducerStateManager::load_snapshot(std::span<const std::byte> bytes) {
-  kafka::Reader r(bytes);
-  if (r.i16() != 1) return false;
-  std::int32_t n = r.i32();
-  if (!r.ok() || n < 0 || static_cast<std::size_t>(n) > r.remaining()) return false;
+  auto m = kafka::decode_versioned<kafka::ProducerStateEntries>(bytes);
+  if (!m) return false;
   std::unordered_map<std::int64_t, Entry> loaded;
-  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
-    std::int64_t pid = r.i64();
+  for (const auto& p : m->producers) {
+    if (p.batches.size() > kMaxBatchesPerProducer || loaded.contains(p.producer_id)) return false;
     Entry e;
-    e.epoch = r.i16();
-    std::int8_t count = r.i8();
-    if (count < 0 || static_cast<std::size_t>(count) > kMaxBatchesPerProducer) return false;
-    for (std::int8_t k = 0; k < count && r.ok(); ++k) {
-      BatchMeta m{};
-      m.first_seq = r.i32();
-      m.last_seq = r.i32();
-      m.first_offset = r.i64();
-      m.last_offset = r.i64();
-      e.batches.push_back(m);
-    }
-    loaded[pid] = std::move(e);
+    e.epoch = p.epoch;
+    for (const auto& b : p.batches) e.batches.push_back({b.first_sequence, b.last_sequence, b.first_offset, b.last_offset});
+    loaded[p.producer_id] = std::move(e);
   }
-  if (!r.ok() || r.remaining() != 0) return false;
   producers_ = std::move(loaded);
   return true;
 }

@@ -10,6 +10,7 @@
 #include "broker/metrics.h"
 #include "broker/partition.h"
 #include "broker/producer_snapshot.h"
+#include "log/crc32c.h"
 #include "broker_test_util.h"
 #include "log/record_batch.h"
 
@@ -153,6 +154,17 @@ TEST(ProducerSnapshot, RoundTripAndCorruption) {
   s.producers = {std::byte{1}, std::byte{2}, std::byte{3}};
   auto bytes = s.encode();
   ASSERT_EQ(bytes.size(), 2u + 8 + 8 + 4 + 2 * 16 + 4 + 3 + 4);
+  EXPECT_EQ(bytes[0], std::byte{0});
+  EXPECT_EQ(bytes[1], std::byte{2});  // the version
+  {
+    // A version-1 file (the layout before it was described) is refused even
+    // with a valid CRC: the partition then rebuilds its state from the log.
+    std::vector<std::byte> v1(bytes.begin(), bytes.end() - 4);
+    v1[1] = std::byte{1};
+    const std::uint32_t crc = log::crc32c(v1);
+    for (int k = 3; k >= 0; --k) v1.push_back(static_cast<std::byte>(crc >> (8 * k)));
+    EXPECT_FALSE(ProducerSnapshot::decode(v1));
+  }
   auto d = ProducerSnapshot::decode(bytes);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->offset, 1234);
