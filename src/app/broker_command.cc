@@ -139,7 +139,7 @@ void add_cluster_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--unclean-leader-election", f->unclean,
                   "true|false: elect a replica outside the ISR when no ISR member is live [false]");
   cmd->add_option("--session-timeout-ms", f->session_timeout_ms,
-                  "cluster mode: a broker silent this long leaves the cluster (etcd lease) [4000]")
+                  "cluster mode: a broker silent this long leaves the cluster (etcd lease) [3000]")
       ->check(CLI::Range(std::int64_t{2000}, std::int64_t{600000}));
   cmd->add_option("--min-insync-replicas", f->min_insync_replicas,
                   "cluster mode: in-sync replicas an acks=all produce needs (a topic may override it) [1]")

@@ -105,7 +105,9 @@ struct Config {
   std::string rack;                                  // advertised in Metadata; empty: none
   std::int32_t default_replication_factor = 1;       // topics created without one
   bool unclean_leader_election = false;              // elect a replica outside the ISR when none is live
-  std::uint32_t session_timeout_ms = 4000;           // etcd lease of the broker's registration
+  // etcd lease of the broker's registration: a crashed broker's partitions
+  // move 2/3 to 1 lease after the crash (docs/architecture-cluster.md).
+  std::uint32_t session_timeout_ms = 3000;
   // acks=all needs an ISR of at least this many replicas (min.insync.replicas;
   // a topic may override it), and a follower that has not caught up for
   // replica_lag_time_max_ms leaves the ISR (replica.lag.time.max.ms).

@@ -66,7 +66,7 @@ struct ClusterOptions {
   std::vector<std::string> endpoints;  ///< "http://host:port" (EtcdClient::parse_endpoints)
   std::string prefix = "/nocopy/";
   BrokerEndpoint self;
-  std::chrono::milliseconds session_timeout{4000};  ///< lease TTL (rounded up to whole seconds, >= 2 s)
+  std::chrono::milliseconds session_timeout{3000};  ///< lease TTL (rounded up to whole seconds, >= 2 s)
   std::int32_t default_replication_factor = 1;
   bool unclean_leader_election = false;
 };
