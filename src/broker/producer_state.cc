@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -23,9 +24,17 @@ ProducerIdAllocator::ProducerIdAllocator(std::int64_t next_unreserved, std::func
       persist_(std::move(persist)),
       block_size_(block_size < 1 ? 1 : block_size) {}
 
+ProducerIdAllocator::ProducerIdAllocator(std::function<std::int64_t(std::int64_t)> reserve, std::int64_t block_size)
+    : next_(0), reserved_until_(0), reserve_(std::move(reserve)), block_size_(block_size < 1 ? 1 : block_size) {}
+
 std::int64_t ProducerIdAllocator::allocate() {
   std::lock_guard lock(mu_);
-  if (next_ >= reserved_until_) {
+  if (reserve_ && next_ >= reserved_until_) {
+    const std::int64_t first = reserve_(block_size_);  // throws: nothing handed out
+    if (first < 0) throw std::runtime_error("producer id block reserved at a negative id");
+    next_ = first;
+    reserved_until_ = first + block_size_;
+  } else if (next_ >= reserved_until_) {
     std::int64_t until = next_ + block_size_;
     if (persist_) persist_(until);  // throws: nothing handed out
     reserved_until_ = until;

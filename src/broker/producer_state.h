@@ -65,6 +65,12 @@ class ProducerIdAllocator {
   // nothing.
   ProducerIdAllocator(std::int64_t next_unreserved, std::function<void(std::int64_t)> persist,
                       std::int64_t block_size = 1000);
+  // Cluster mode: every block comes from `reserve(block_size)`, which returns
+  // the first id of `block_size` ids no other allocator is ever given (a
+  // counter in etcd, cluster::ClusterNode::reserve_producer_ids), so no two
+  // brokers hand out the same producer id. If it throws, allocate() throws
+  // and hands out nothing.
+  ProducerIdAllocator(std::function<std::int64_t(std::int64_t)> reserve, std::int64_t block_size = 1000);
 
   std::int64_t allocate();
 
@@ -78,6 +84,7 @@ class ProducerIdAllocator {
   std::int64_t next_;
   std::int64_t reserved_until_;
   std::function<void(std::int64_t)> persist_;
+  std::function<std::int64_t(std::int64_t)> reserve_;
   std::int64_t block_size_;
 };
 

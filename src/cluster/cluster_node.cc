@@ -392,6 +392,35 @@ void ClusterNode::commit_isr(const std::string& topic, std::int32_t partition, c
                  fmt::join(next.isr, ","), self);
 }
 
+std::int64_t ClusterNode::reserve_producer_ids(std::int64_t count) {
+  if (count < 1) throw EtcdError("producer id block: count " + std::to_string(count) + " is not positive");
+  const std::string key = keys_.prefix + "producer_id_block";
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto got = etcd_.get(key);
+    std::int64_t next = 0;
+    std::vector<Compare> cmp;
+    if (got.kvs.empty()) {
+      cmp.push_back(Compare::absent(key));
+    } else {
+      const std::string& v = got.kvs[0].value;
+      std::size_t used = 0;
+      try {
+        next = std::stoll(v, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != v.size() || next < 0)
+        throw EtcdError("producer id block: " + key + " holds '" + v + "', not a non-negative number");
+      cmp.push_back(Compare::mod_revision(key, got.kvs[0].mod_revision));
+    }
+    if (etcd_.txn(cmp, {Op::put(key, std::to_string(next + count))}).succeeded) {
+      spdlog::info("cluster: broker {} reserved producer ids [{}, {})", opts_.self.node_id, next, next + count);
+      return next;
+    }
+  }
+  throw EtcdError("producer id block: " + key + " kept changing (50 attempts)");
+}
+
 ClusterNode::Result ClusterNode::create_topic(const std::string& name, std::int32_t partitions,
                                               std::int32_t replication_factor,
                                               const std::vector<std::vector<std::int32_t>>& assignment,

@@ -128,6 +128,14 @@ class ClusterNode : public replication::IsrChangeSink {
 
   void propose_isr(const std::string& topic, std::int32_t partition, const PartitionState& proposed) override;
 
+  /// Reserves `count` producer ids for this broker alone and returns the
+  /// first: the counter `<prefix>producer_id_block` in etcd (the next
+  /// unreserved id, decimal) is advanced by a transaction conditioned on its
+  /// mod_revision, retried when another broker moved it meanwhile. Throws
+  /// EtcdError when etcd is unreachable, the value is not a number, or the
+  /// counter kept moving.
+  std::int64_t reserve_producer_ids(std::int64_t count);
+
   /// Blocks until the local snapshot has reached `revision` (true) or
   /// `timeout` passed (false).
   bool wait_for_revision(std::int64_t revision, std::chrono::milliseconds timeout) const;

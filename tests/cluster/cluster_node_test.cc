@@ -7,7 +7,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "etcd_process.h"
 #include "kafka/error_code.h"
@@ -208,6 +210,35 @@ TEST(ClusterNode, AStaleControllerCannotWrite) {
                  {Op::put(cur.key, "{}")});
   EXPECT_FALSE(r.succeeded);
   EXPECT_NE(c.get(k.partition("t", 0)).kvs.at(0).value, "{}");
+}
+
+TEST(ClusterNode, ProducerIdBlocksAreDisjointAcrossBrokers) {
+  NEED_ETCD();
+  EtcdProcess etcd;
+  Node a(etcd, 1), b(etcd, 2);
+  std::set<std::int64_t> starts;
+  std::vector<std::thread> ts;
+  std::mutex mu;
+  for (Node* n : {&a, &b, &a, &b}) {
+    ts.emplace_back([&, n] {
+      for (int i = 0; i < 5; ++i) {
+        const auto s = n->node->reserve_producer_ids(1000);
+        std::lock_guard lk(mu);
+        starts.insert(s);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  // 20 reservations of 1000 from concurrent brokers: 0, 1000, ..., 19000.
+  ASSERT_EQ(starts.size(), 20u);
+  EXPECT_EQ(*starts.begin(), 0);
+  EXPECT_EQ(*starts.rbegin(), 19000);
+  EtcdClient c({{etcd.endpoint()}});
+  Keys k;
+  EXPECT_EQ(c.get(k.prefix + "producer_id_block").kvs.at(0).value, "20000");
+  c.put(k.prefix + "producer_id_block", "12x");
+  EXPECT_THROW(a.node->reserve_producer_ids(1000), EtcdError);
+  EXPECT_THROW(a.node->reserve_producer_ids(0), EtcdError);
 }
 
 TEST(ClusterNode, IsrProposalsCommitOnlyAgainstTheCurrentEpoch) {

@@ -9,6 +9,7 @@ network namespace (scripts/cluster.sh), driven by confluent-kafka
   partition again with no operator action.
 - SIGKILL of the controller: another broker becomes the controller and takes
   over the dead broker's partitions.
+- InitProducerId on every broker: no producer id is handed out twice.
 - `cluster.sh down` stops every process by PID and removes the namespaces.
 
 Needs root (ip netns) and /usr/bin/etcd. NOCOPY_BIN names the broker.
@@ -17,6 +18,7 @@ import os
 import random
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -143,6 +145,18 @@ def scenario(c):
             fail("broker %d lists brokers %s" % (i, sorted(md.brokers)))
         if md.controller_id not in (1, 2, 3):
             fail("no controller in the metadata: %r" % md.controller_id)
+    # Producer ids are unique across the cluster (blocks reserved in etcd):
+    # InitProducerId v0 (no transactional id) to each broker, twice.
+    pids = []
+    for i in (1, 2, 3, 1, 2, 3):
+        raw = RawAt(c.addr(i))
+        _, err, pid, epoch = struct.unpack(">ihqh", raw.call(22, 0, struct.pack(">hi", -1, 60000))[:16])
+        raw.close()
+        if err != 0 or epoch != 0:
+            fail("InitProducerId on broker %d: error %d, epoch %d" % (i, err, epoch))
+        pids.append(pid)
+    if len(set(pids)) != len(pids):
+        fail("brokers handed out the same producer id: %r" % pids)
     admin = AdminClient({"bootstrap.servers": c.bootstrap()})
     fs = admin.create_topics([NewTopic("orders", num_partitions=3, replication_factor=3)], operation_timeout=10)
     fs["orders"].result(15)

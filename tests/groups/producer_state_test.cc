@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -186,6 +187,32 @@ TEST(ProducerIdAllocator, BlocksArePersistedBeforeUse) {
   ProducerIdAllocator b(persisted.back(), [&](std::int64_t v) { persisted.push_back(v); }, 10);
   EXPECT_EQ(b.allocate(), 30);
   EXPECT_EQ(persisted.back(), 40);
+}
+
+TEST(ProducerIdAllocator, ReservedBlocksJumpToWhereTheReservationSays) {
+  // Cluster mode: each block starts wherever the shared counter was; a
+  // failed or negative reservation hands out nothing and the next call
+  // reserves again.
+  constexpr std::int64_t kFail = std::numeric_limits<std::int64_t>::min();
+  std::deque<std::int64_t> answers{500, kFail, -7, 2000};
+  std::vector<std::int64_t> asked;
+  ProducerIdAllocator a(
+      [&](std::int64_t n) {
+        asked.push_back(n);
+        const auto v = answers.front();
+        answers.pop_front();
+        if (v == kFail) throw std::runtime_error("etcd unreachable");
+        return v;
+      },
+      3);
+  EXPECT_EQ(a.allocate(), 500);
+  EXPECT_EQ(a.allocate(), 501);
+  EXPECT_EQ(a.allocate(), 502);
+  EXPECT_THROW(a.allocate(), std::runtime_error);
+  EXPECT_THROW(a.allocate(), std::runtime_error) << "a negative block start is refused";
+  EXPECT_EQ(a.allocate(), 2000);
+  EXPECT_EQ(a.allocate(), 2001);
+  EXPECT_EQ(asked, (std::vector<std::int64_t>{3, 3, 3, 3}));
 }
 
 TEST(ProducerIdAllocator, InitProducerIdResponses) {

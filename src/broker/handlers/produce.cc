@@ -28,6 +28,7 @@
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
 #include "broker/txn_service.h"
+#include "cluster/cluster_node.h"
 #include "io/file.h"
 #include "kafka/topic_name.h"
 #include "log/record_batch.h"
@@ -252,6 +253,13 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
 
 ProducerIdAllocator& RequestHandler::producer_ids() {
   std::call_once(pids_once_, [this] {
+    if (cluster_) {
+      // Producer ids must be unique across the cluster: a producer whose
+      // partitions move to another broker keeps its id there.
+      pids_ = std::make_unique<ProducerIdAllocator>(
+          [node = cluster_](std::int64_t n) { return node->reserve_producer_ids(n); });
+      return;
+    }
     const auto path = cfg_.data_dir / "producer_ids";
     std::int64_t next = 0;
     if (std::ifstream in(path); in) in >> next;
