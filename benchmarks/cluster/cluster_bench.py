@@ -38,6 +38,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,6 +78,13 @@ def start_cluster(broker_args):
     c.env["NOCOPY_BROKER_ARGS"] = broker_args
     c.run("up")
     return c
+
+
+def finish(c):
+    """Stops the cluster; its directory (data and logs) is removed after a
+    successful run and kept, with the logs dumped, after a failed one."""
+    faults.subprocess_down(c)
+    shutil.rmtree(c.dir, ignore_errors=True)
 
 
 def create(c, topic, assignment, configs=None):
@@ -150,7 +158,7 @@ def run_produce(a):
         c.dump_logs()
         faults.subprocess_down(c)
         raise
-    faults.subprocess_down(c)
+    finish(c)
     return out
 
 
@@ -311,7 +319,7 @@ def run_failover(a):
         c.dump_logs()
         faults.subprocess_down(c)
         raise
-    faults.subprocess_down(c)
+    finish(c)
     return out
 
 
