@@ -37,6 +37,7 @@ struct BrokerFlags {
   std::int64_t session_timeout_ms = -1;
   std::int32_t min_insync_replicas = -1;
   std::int64_t replica_lag_time_max_ms = -1;
+  std::int32_t offsets_topic_num_partitions = -1, offsets_topic_replication_factor = -1;
   std::string log_level = "info";
   SecurityFlags security;
 };
@@ -147,6 +148,16 @@ void add_cluster_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--replica-lag-time-max-ms", f->replica_lag_time_max_ms,
                   "cluster mode: a follower not caught up for this long leaves the ISR [30000]")
       ->check(CLI::Range(std::int64_t{100}, std::int64_t{3600000}));
+  cmd->add_option("--offsets-topic-num-partitions", f->offsets_topic_num_partitions,
+                  "cluster mode: partitions of __consumer_offsets when it is created; a group is coordinated by "
+                  "the leader of partition abs(hash(group id)) % N. 16 spreads groups over up to 16 "
+                  "coordinators while each broker holds only 16 more logs (Kafka's 50 suits larger clusters); "
+                  "fixed once created [16]")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--offsets-topic-replication-factor", f->offsets_topic_replication_factor,
+                  "cluster mode: replication factor of __consumer_offsets when it is created; 0: min(3, live "
+                  "brokers) [0]")
+      ->check(CLI::Range(0, 32767));
 }
 
 // The flags given, over the config file's values (loaded here first).
@@ -208,6 +219,9 @@ void apply_cluster_flags(const BrokerFlags& f, broker::Config& cfg) {
   if (f.session_timeout_ms > 0) cfg.session_timeout_ms = static_cast<std::uint32_t>(f.session_timeout_ms);
   if (f.min_insync_replicas > 0) cfg.min_insync_replicas = f.min_insync_replicas;
   if (f.replica_lag_time_max_ms > 0) cfg.replica_lag_time_max_ms = f.replica_lag_time_max_ms;
+  if (f.offsets_topic_num_partitions > 0) cfg.offsets_topic_num_partitions = f.offsets_topic_num_partitions;
+  if (f.offsets_topic_replication_factor >= 0)
+    cfg.offsets_topic_replication_factor = f.offsets_topic_replication_factor;
   if (!f.unclean.empty())
     cfg.unclean_leader_election = parse_bool("--unclean-leader-election", f.unclean, /*on_off=*/false);
 }

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 #include <vector>
 
 #include "broker/kafka_session.h"
+#include "kafka/error_code.h"
 
 namespace nocopy::broker {
 
@@ -111,6 +113,7 @@ void Broker::join_cluster() {
   o.unclean_leader_election = cfg_.unclean_leader_election;
   cluster_ = std::make_unique<cluster::ClusterNode>(o, member_.get(), member_.get());
   start_replication();
+  start_cluster_groups();
   cluster_->start();
   handler_.set_cluster(cluster_.get(), member_.get());
   spdlog::info("cluster mode: etcd {}, node id {}, advertised {}", cfg_.cluster, cfg_.node_id, adv.to_string());
@@ -149,6 +152,44 @@ void Broker::start_replication() {
   replicas_ = std::make_unique<replication::ReplicaManager>(ro, *cluster_, logs, hooks);
   member_->set_replicas(replicas_.get());
   handler_.set_replicas(replicas_.get());
+}
+
+// Cluster mode: the group coordinator serves the __consumer_offsets
+// partitions this broker leads (GroupsService), told by ClusterMember after
+// the replication layer; the topic is created through etcd on first use.
+void Broker::start_cluster_groups() {
+  GroupsService::ClusterHooks gh;
+  gh.replicas = replicas_.get();
+  gh.offsets_partitions = [this]() -> std::int32_t {
+    auto snap = cluster_->snapshot();
+    if (!snap) return 0;
+    auto it = snap->topics.find(kOffsetsTopic);
+    return it == snap->topics.end() ? 0 : it->second.partition_count;
+  };
+  gh.create_offsets_topic = [this] {
+    auto snap = cluster_->snapshot();
+    if (snap && snap->topics.contains(kOffsetsTopic)) return true;
+    const auto live = static_cast<std::int32_t>(snap ? snap->brokers.size() : 0);
+    const std::int32_t rf =
+        cfg_.offsets_topic_replication_factor > 0 ? cfg_.offsets_topic_replication_factor : std::min(3, live);
+    if (rf <= 0) return false;
+    const std::map<std::string, std::string> configs{{"cleanup.policy", "compact"},
+                                                     {"segment.bytes", std::to_string(cfg_.offsets_segment_bytes)}};
+    auto r = cluster_->create_topic(kOffsetsTopic, cfg_.offsets_topic_num_partitions, rf, {}, configs, false);
+    if (r.error_code == 0) {
+      spdlog::info("groups: created {} ({} partitions, replication factor {})", kOffsetsTopic,
+                   cfg_.offsets_topic_num_partitions, rf);
+      return true;
+    }
+    if (r.error_code == kafka::to_wire(kafka::ErrorCode::topic_already_exists)) return true;
+    spdlog::warn("groups: creating {} with replication factor {}: error {} {}", kOffsetsTopic, rf, r.error_code,
+                 r.message);
+    return false;
+  };
+  groups_->set_cluster(std::move(gh));
+  member_->set_leadership_listener([this](const std::string& topic, std::int32_t p, bool leads, std::int32_t epoch) {
+    if (topic == kOffsetsTopic) groups_->leadership(p, leads, epoch);
+  });
 }
 
 void Broker::schedule_retention() {

@@ -13,23 +13,29 @@ bool ClusterMember::leads(std::string_view topic, std::int32_t partition) const 
 
 void ClusterMember::apply(const std::string& topic, std::int32_t partition, const replication::PartitionState& state) {
   if (replicas_) replicas_->apply(topic, partition, state);
-  std::unique_lock lk(mu_);
-  const auto key = std::make_pair(topic, partition);
-  const bool was = leading_.contains(key);
-  if (state.leader == node_id_) {
-    leading_.insert(key);
-    if (!was) spdlog::info("cluster: leading {}-{} (leader epoch {})", topic, partition, state.leader_epoch);
-  } else {
-    leading_.erase(key);
-    if (was) spdlog::info("cluster: no longer leading {}-{} (leader {}, epoch {})", topic, partition, state.leader,
-                          state.leader_epoch);
+  {
+    std::unique_lock lk(mu_);
+    const auto key = std::make_pair(topic, partition);
+    const bool was = leading_.contains(key);
+    if (state.leader == node_id_) {
+      leading_.insert(key);
+      if (!was) spdlog::info("cluster: leading {}-{} (leader epoch {})", topic, partition, state.leader_epoch);
+    } else {
+      leading_.erase(key);
+      if (was) spdlog::info("cluster: no longer leading {}-{} (leader {}, epoch {})", topic, partition, state.leader,
+                            state.leader_epoch);
+    }
   }
+  if (leadership_) leadership_(topic, partition, state.leader == node_id_, state.leader_epoch);
 }
 
 void ClusterMember::removed(const std::string& topic, std::int32_t partition) {
   if (replicas_) replicas_->removed(topic, partition);
-  std::unique_lock lk(mu_);
-  leading_.erase(std::make_pair(topic, partition));
+  {
+    std::unique_lock lk(mu_);
+    leading_.erase(std::make_pair(topic, partition));
+  }
+  if (leadership_) leadership_(topic, partition, false, -1);
 }
 
 void ClusterMember::brokers(const std::vector<replication::BrokerEndpoint>& live) {

@@ -17,6 +17,7 @@
 // leads() may be called from any reactor thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <shared_mutex>
@@ -40,6 +41,14 @@ class ClusterMember : public replication::ReplicaControl, public cluster::TopicS
   bool leads(std::string_view topic, std::int32_t partition) const;
   /// Before the cluster node starts; may be null (nothing is replicated).
   void set_replicas(replication::ReplicaManager* r) { replicas_ = r; }
+  /// Before the cluster node starts: told, after the replication layer,
+  /// on every state of every partition this broker holds a replica of
+  /// whether it leads it (and in which leader epoch; -1 when the
+  /// partition was removed). Runs on the watch thread; the coordinators
+  /// (GroupsService) load and unload their internal partitions from it.
+  using LeadershipListener =
+      std::function<void(const std::string& topic, std::int32_t partition, bool leads, std::int32_t leader_epoch)>;
+  void set_leadership_listener(LeadershipListener l) { leadership_ = std::move(l); }
 
   void apply(const std::string& topic, std::int32_t partition, const replication::PartitionState& state) override;
   void removed(const std::string& topic, std::int32_t partition) override;
@@ -53,6 +62,7 @@ class ClusterMember : public replication::ReplicaControl, public cluster::TopicS
   TopicRegistry& topics_;
   AdminThread& admin_;
   replication::ReplicaManager* replicas_ = nullptr;
+  LeadershipListener leadership_;
   mutable std::shared_mutex mu_;
   std::set<std::pair<std::string, std::int32_t>, std::less<>> leading_;
 };

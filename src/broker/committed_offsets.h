@@ -38,6 +38,7 @@ class CommittedOffsets {
   void apply(GroupOffsetKey key, GroupOffsetValue value) { offsets_[std::move(key)] = std::move(value); }
   void erase(const GroupOffsetKey& key) { offsets_.erase(key); }
   void erase_group(const std::string& group);
+  void clear() { offsets_.clear(); }
 
  private:
   OffsetLog* log_;

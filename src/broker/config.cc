@@ -94,6 +94,10 @@ void Config::check_cleaner() const {
   if (cleaner_dedupe_buffer_size < 4096) throw std::invalid_argument("cleaner_dedupe_buffer_size: must be >= 4096");
   if (offsets_segment_bytes < 1024 || offsets_segment_bytes > 2147483647)
     throw std::invalid_argument("offsets_segment_bytes: must be 1024..2147483647");
+  if (offsets_topic_num_partitions < 1 || offsets_topic_num_partitions > 1000)
+    throw std::invalid_argument("offsets_topic_num_partitions: must be 1..1000");
+  if (offsets_topic_replication_factor < 0 || offsets_topic_replication_factor > 32767)
+    throw std::invalid_argument("offsets_topic_replication_factor: must be 0..32767 (0: min(3, live brokers))");
 }
 
 HostPort Config::advertised_address() const {
@@ -180,6 +184,8 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("cleaner_backoff_ms", cleaner_backoff_ms);
   num("cleaner_dedupe_buffer_size", cleaner_dedupe_buffer_size);
   num("offsets_segment_bytes", offsets_segment_bytes);
+  num("offsets_topic_num_partitions", offsets_topic_num_partitions);
+  num("offsets_topic_replication_factor", offsets_topic_replication_factor);
   auto real = [&](const char* key, double& field) {
     if (auto* node = t.get(key)) {
       auto v = node->value<double>();

@@ -113,6 +113,14 @@ struct Config {
   // replica_lag_time_max_ms leaves the ISR (replica.lag.time.max.ms).
   std::int32_t min_insync_replicas = 1;
   std::int64_t replica_lag_time_max_ms = 30000;
+  // Cluster mode: __consumer_offsets, created through etcd when a client
+  // first looks a group up (offsets.topic.num.partitions, 1..1000;
+  // offsets.topic.replication.factor, 0: min(3, live brokers) at creation).
+  // 16 partitions spread the groups over up to 16 coordinators while each
+  // broker holds only 16 more logs and fetch entries (Kafka's 50 is sized
+  // for larger clusters); the count is fixed once the topic exists.
+  std::int32_t offsets_topic_num_partitions = 16;
+  std::int32_t offsets_topic_replication_factor = 0;
   bool cluster_mode() const { return !cluster.empty(); }
 
   // Listeners, TLS, SASL, connection limits (security/security_config.h).

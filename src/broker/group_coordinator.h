@@ -148,6 +148,12 @@ class GroupCoordinator {
   bool replay_tombstone(std::span<const std::byte> key);
   // Ends a replay: restored members' sessions start at `now`.
   void finish_replay(TimePoint now);
+  // This coordinator stops serving its groups (cluster mode: the broker no
+  // longer leads their __consumer_offsets partition). Every JoinGroup and
+  // SyncGroup still waiting is answered `error` (NOT_COORDINATOR: the
+  // client looks the coordinator up again) and every group is forgotten;
+  // nothing is stored.
+  void unload(kafka::ErrorCode error);
 
   // Introspection (tests, metrics).
   std::size_t group_count() const { return groups_.size(); }

@@ -57,6 +57,27 @@ void GroupCoordinator::finish_replay(TimePoint now) {
   }
 }
 
+void GroupCoordinator::unload(kafka::ErrorCode error) {
+  for (auto& [id, g] : groups_) {
+    for (auto& m : g->members) {
+      if (m->awaiting_join) {
+        kafka::JoinGroupResponse r;
+        r.error_code = kafka::to_wire(error);
+        r.member_id = m->id;
+        replies_.push(m->awaiting_join, std::move(r));
+      }
+      if (m->awaiting_sync) {
+        kafka::SyncGroupResponse r;
+        r.error_code = kafka::to_wire(error);
+        replies_.push(m->awaiting_sync, std::move(r));
+      }
+    }
+  }
+  groups_.clear();
+  offsets_.clear();
+  replies_.run();
+}
+
 bool GroupCoordinator::replay(std::span<const std::byte> key, std::span<const std::byte> value) {
   const auto key_version = group_records::key_version(key);
   if (!key_version) return false;

@@ -2,19 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
+#include <stdexcept>
 
-#include "broker/group_access.h"
-#include "broker/request_handler.h"
+#include "broker/coordinator_partition.h"
 #include "broker/stored_batches.h"
 #include "kafka/api_key.h"
-#include "kafka/codec.h"
 #include "kafka/error_code.h"
-#include "kafka/messages.h"
-#include "kafka/request.h"
 #include "log/record_batch.h"
-#include "net/event_loop.h"
+#include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 
@@ -25,16 +24,19 @@ std::int64_t wall_ms() {
 }
 }  // namespace
 
+// One partition of __consumer_offsets as the coordinator's store. Single
+// node: plain appends. Cluster mode (`replicas` set): appended only by an
+// unfenced leader whose ISR meets min.insync.replicas, stamped with its
+// leader epoch; the last appended offset is what answers wait for.
 class GroupsService::OffsetsLog final : public OffsetLog {
  public:
-  explicit OffsetsLog(std::shared_ptr<Partition> p) : p_(std::move(p)) {}
+  OffsetsLog(std::shared_ptr<Partition> p, replication::ReplicaManager* replicas, const TopicRegistry& topics)
+      : p_(std::move(p)), replicas_(replicas), topics_(topics) {}
   bool append(std::span<const std::byte> key, std::span<const std::byte> value) override {
     std::string k(reinterpret_cast<const char*>(key.data()), key.size());
     std::string v(reinterpret_cast<const char*>(value.data()), value.size());
     auto batch = log::BatchBuilder().timestamp(wall_ms()).add(std::move(k), std::move(v)).build();
-    auto r = p_->append(batch);
-    if (r.error) spdlog::error("__consumer_offsets append failed: error {}", r.error);
-    return r.error == kafka::to_wire(kafka::ErrorCode::none);
+    return store(batch, "");
   }
   // One batch of null-valued records: appended whole or not at all.
   bool append_tombstones(std::span<const std::vector<std::byte>> keys) override {
@@ -43,28 +45,59 @@ class GroupsService::OffsetsLog final : public OffsetLog {
     b.timestamp(wall_ms());
     for (const auto& k : keys) b.add(std::string(reinterpret_cast<const char*>(k.data()), k.size()), std::nullopt);
     auto batch = b.build();
-    auto r = p_->append(batch);
-    if (r.error) spdlog::error("__consumer_offsets tombstone append failed: error {}", r.error);
-    return r.error == kafka::to_wire(kafka::ErrorCode::none);
+    return store(batch, "tombstone ");
   }
   Partition& partition() { return *p_; }
+  std::int64_t last_appended() const { return last_appended_; }
 
  private:
+  bool store(std::vector<std::byte>& batch, const char* what) {
+    std::int32_t epoch = -1;
+    if (replicas_ != nullptr) {
+      const auto view = replicas_->view(kOffsetsTopic, p_->index());
+      if (!view || view->role != replication::Role::leader || view->fenced) {
+        spdlog::warn("{}-{}: {}append refused: not the unfenced leader", kOffsetsTopic, p_->index(), what);
+        return false;
+      }
+      const auto cfg = topics_.config_of(kOffsetsTopic);
+      const auto min_isr = static_cast<std::size_t>(std::max(cfg ? cfg->min_insync_replicas : 1, 1));
+      if (view->isr_size < min_isr) {
+        spdlog::warn("{}-{}: {}append refused: ISR of {} below min.insync.replicas {}", kOffsetsTopic, p_->index(),
+                     what, view->isr_size, min_isr);
+        return false;
+      }
+      epoch = view->leader_epoch;
+    }
+    auto r = p_->append(batch, false, epoch);
+    if (r.error) {
+      spdlog::error("{}-{} {}append failed: error {}", kOffsetsTopic, p_->index(), what, r.error);
+      return false;
+    }
+    last_appended_ = r.last_offset;
+    if (replicas_ != nullptr) replicas_->on_leader_append(kOffsetsTopic, p_->index());
+    return true;
+  }
+
   std::shared_ptr<Partition> p_;
+  replication::ReplicaManager* replicas_;
+  const TopicRegistry& topics_;
+  std::int64_t last_appended_ = -1;
 };
 
 namespace {
 
-// The compacted __consumer_offsets partition, created on first start.
+// Compacted, as Kafka's (segment.bytes: offsets.topic.segment.bytes): each
+// group's latest metadata and each partition's latest commit survive the
+// log cleaner, deleted groups' tombstones leave after delete.retention.ms.
+TopicConfig::Overrides offsets_overrides(const Config& cfg) {
+  return {{"cleanup.policy", "compact"}, {"segment.bytes", std::to_string(cfg.offsets_segment_bytes)}};
+}
+
+// Single node: the compacted __consumer_offsets partition, created on first start.
 std::shared_ptr<Partition> open_offsets_partition(const Config& cfg, TopicRegistry& topics) {
-  // Compacted, as Kafka's (segment.bytes: offsets.topic.segment.bytes): each
-  // group's latest metadata and each partition's latest commit survive the
-  // log cleaner, deleted groups' tombstones leave after delete.retention.ms.
-  const TopicConfig::Overrides offsets_config{{"cleanup.policy", "compact"},
-                                              {"segment.bytes", std::to_string(cfg.offsets_segment_bytes)}};
   if (auto t = topics.find(kOffsetsTopic); !t) {
     std::string msg;
-    if (topics.create(kOffsetsTopic, 1, offsets_config, false, &msg))
+    if (topics.create(kOffsetsTopic, 1, offsets_overrides(cfg), false, &msg))
       throw std::runtime_error("cannot create " + std::string(kOffsetsTopic) + ": " + msg);
   } else if (!t->config->compacts()) {
     // A data directory from before the offsets topic was compacted.
@@ -111,39 +144,51 @@ void replay_batch(std::span<const std::byte> batch, std::int64_t base_offset, Gr
   }
 }
 
-// Replays every stored record, oldest first.
-ReplayCounts replay_offsets(Partition& part, GroupCoordinator& coordinator) {
+// Replays every stored record, oldest first (to the high watermark, or the
+// log end for a new leader).
+ReplayCounts replay_offsets(Partition& part, GroupCoordinator& coordinator, bool to_log_end) {
   ReplayCounts n;
-  for_each_stored_batch(part, [&](std::span<const std::byte> batch, std::int64_t base_offset) {
-    replay_batch(batch, base_offset, coordinator, n);
-  });
+  for_each_stored_batch(
+      part,
+      [&](std::span<const std::byte> batch, std::int64_t base_offset) {
+        replay_batch(batch, base_offset, coordinator, n);
+      },
+      to_log_end);
   return n;
 }
 
 }  // namespace
 
-GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics) : cfg_(cfg), topics_(topics) {
-  auto part = open_offsets_partition(cfg_, topics_);
-  offsets_log_ = std::make_unique<OffsetsLog>(part);
-
+std::unique_ptr<GroupCoordinator> GroupsService::new_coordinator(OffsetLog* log) const {
   GroupCoordinatorConfig gcfg;
   gcfg.initial_rebalance_delay = std::chrono::milliseconds(cfg_.group_initial_rebalance_delay_ms);
   gcfg.member_id_seed = std::random_device{}();
-  coordinator_ = std::make_unique<GroupCoordinator>(gcfg, offsets_log_.get());
+  return std::make_unique<GroupCoordinator>(gcfg, log);
+}
 
-  const ReplayCounts n = replay_offsets(*part, *coordinator_);
-  // Restored members' sessions start now: a member that does not come back
-  // expires one session timeout after the restart.
-  coordinator_->finish_replay(GroupCoordinator::Clock::now());
-  const std::size_t groups = coordinator_->group_count();
-  spdlog::info("groups: replayed {} record{} from {} ({} skipped), {} group{}", n.replayed,
-               n.replayed == 1 ? "" : "s", kOffsetsTopic, n.skipped, groups, groups == 1 ? "" : "s");
-
+GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics)
+    : cfg_(cfg), topics_(topics), clustered_(cfg.cluster_mode()) {
+  if (!cfg_.cluster_mode()) {
+    auto part = open_offsets_partition(cfg_, topics_);
+    auto shard = std::make_unique<Shard>();
+    shard->log = std::make_unique<OffsetsLog>(part, nullptr, topics_);
+    shard->coordinator = new_coordinator(shard->log.get());
+    const ReplayCounts n = replay_offsets(*part, *shard->coordinator, false);
+    // Restored members' sessions start now: a member that does not come
+    // back expires one session timeout after the restart.
+    shard->coordinator->finish_replay(GroupCoordinator::Clock::now());
+    shard->loaded = true;
+    const std::size_t groups = shard->coordinator->group_count();
+    spdlog::info("groups: replayed {} record{} from {} ({} skipped), {} group{}", n.replayed,
+                 n.replayed == 1 ? "" : "s", kOffsetsTopic, n.skipped, groups, groups == 1 ? "" : "s");
+    shards_.emplace(0, std::move(shard));
+  }
   ticker_ = std::thread([this] {
     while (!stop_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       std::lock_guard lock(mu_);
-      coordinator_->tick(GroupCoordinator::Clock::now());
+      for (auto& [p, s] : shards_)
+        if (s->loaded) s->coordinator->tick(GroupCoordinator::Clock::now());
     }
   });
 }
@@ -152,22 +197,197 @@ GroupsService::~GroupsService() { stop(); }
 
 void GroupsService::stop() {
   stop_ = true;
+  load_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
+  if (loader_.joinable()) loader_.join();
+  std::lock_guard lk(create_mu_);
+  if (creator_.joinable()) creator_.join();
+}
+
+void GroupsService::set_cluster(ClusterHooks hooks) {
+  if (!clustered_) throw std::logic_error("GroupsService::set_cluster on a single node");
+  {
+    // Requests may already arrive (the listeners are up): route() reads the
+    // hooks under mu_, ensure_offsets_topic() under create_mu_.
+    std::lock_guard lock(mu_);
+    std::lock_guard create_lock(create_mu_);
+    cluster_ = std::move(hooks);
+  }
+  loader_ = std::thread([this] { load_loop(); });
+}
+
+std::int32_t GroupsService::partitions_now() const {
+  if (!clustered_) return 1;
+  return cluster_.offsets_partitions ? cluster_.offsets_partitions() : 0;
+}
+
+void GroupsService::ensure_offsets_topic() {
+  if (!clustered_ || stop_.load()) return;
+  if (creating_.exchange(true)) return;
+  std::lock_guard lk(create_mu_);
+  if (creator_.joinable()) creator_.join();  // the previous attempt has ended (creating_ was false)
+  if (!cluster_.create_offsets_topic) {
+    creating_ = false;
+    return;
+  }
+  creator_ = std::thread([this] {
+    try {
+      if (!cluster_.create_offsets_topic()) spdlog::warn("groups: {} not created yet", kOffsetsTopic);
+    } catch (const std::exception& e) {
+      spdlog::warn("groups: creating {}: {}", kOffsetsTopic, e.what());
+    }
+    creating_ = false;
+  });
+}
+
+void GroupsService::leadership(std::int32_t partition, bool leads, std::int32_t leader_epoch) {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(partition);
+  if (leads) {
+    if (it != shards_.end()) {
+      // Still the leader (a newer epoch without another leader between):
+      // what is in memory is this log's state. A load under way for the
+      // older epoch gives up when it sees the new one: load it again.
+      if (it->second->leader_epoch != leader_epoch) {
+        it->second->leader_epoch = leader_epoch;
+        if (!it->second->loaded) {
+          load_queue_.emplace_back(partition, leader_epoch);
+          load_cv_.notify_all();
+        }
+      }
+      return;
+    }
+    auto s = std::make_unique<Shard>();
+    s->partition = partition;
+    s->leader_epoch = leader_epoch;
+    shards_.emplace(partition, std::move(s));
+    load_queue_.emplace_back(partition, leader_epoch);
+    load_cv_.notify_all();
+    spdlog::info("groups: loading {}-{} (leader epoch {})", kOffsetsTopic, partition, leader_epoch);
+    return;
+  }
+  if (it == shards_.end()) return;
+  std::size_t groups = 0;
+  if (it->second->coordinator) {
+    groups = it->second->coordinator->group_count();
+    it->second->coordinator->unload(kafka::ErrorCode::not_coordinator);
+  }
+  shards_.erase(it);
+  spdlog::info("groups: unloaded {}-{} ({} group{}): no longer its leader", kOffsetsTopic, partition, groups,
+               groups == 1 ? "" : "s");
+}
+
+void GroupsService::load_loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_.load()) {
+    if (load_queue_.empty()) {
+      load_cv_.wait_for(lock, std::chrono::milliseconds(200));
+      continue;
+    }
+    auto [p, epoch] = load_queue_.front();
+    load_queue_.pop_front();
+    lock.unlock();
+    try {
+      load(p, epoch);
+    } catch (const std::exception& e) {
+      spdlog::error("groups: loading {}-{}: {}", kOffsetsTopic, p, e.what());
+    }
+    lock.lock();
+  }
+}
+
+// Loader thread: waits until the partition's log exists here and the
+// replication layer has made this broker its leader, replays it into a new
+// coordinator outside the lock, and installs it if the shard is still the
+// one asked for (same partition, same leader epoch, not unloaded meanwhile).
+void GroupsService::load(std::int32_t p, std::int32_t epoch) {
+  auto current = [&] {
+    std::lock_guard lock(mu_);
+    auto it = shards_.find(p);
+    return it != shards_.end() && !it->second->loaded && it->second->leader_epoch == epoch;
+  };
+  std::shared_ptr<Partition> part;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    if (stop_.load() || !current()) return;
+    part = topics_.find(kOffsetsTopic, p);
+    std::optional<replication::ReplicaManager::View> view;
+    if (part) view = cluster_.replicas->view(kOffsetsTopic, p);
+    if (part && view && view->role == replication::Role::leader) break;
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(60)) {
+      spdlog::error("groups: {}-{} never became loadable here (no local log or not its leader after 60 s)",
+                    kOffsetsTopic, p);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto log = std::make_unique<OffsetsLog>(part, cluster_.replicas, topics_);
+  auto coordinator = new_coordinator(log.get());
+  const ReplayCounts n = replay_offsets(*part, *coordinator, true);
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(p);
+  if (it == shards_.end() || it->second->loaded || it->second->leader_epoch != epoch) return;
+  coordinator->finish_replay(GroupCoordinator::Clock::now());
+  const std::size_t groups = coordinator->group_count();
+  it->second->log = std::move(log);
+  it->second->coordinator = std::move(coordinator);
+  it->second->loaded = true;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("groups: loaded {}-{} in {} ms: {} record{} ({} skipped), {} group{}", kOffsetsTopic, p, ms,
+               n.replayed, n.replayed == 1 ? "" : "s", n.skipped, groups, groups == 1 ? "" : "s");
+}
+
+GroupsService::Route GroupsService::route(const std::string& group_id) {
+  if (!clustered_) return {shards_.begin()->second.get(), kafka::ErrorCode::none};
+  const std::int32_t n = partitions_now();
+  if (n <= 0) {
+    ensure_offsets_topic();
+    return {nullptr, kafka::ErrorCode::coordinator_not_available};
+  }
+  auto it = shards_.find(coordinator_partition(group_id, n));
+  if (it == shards_.end()) return {nullptr, kafka::ErrorCode::not_coordinator};
+  if (!it->second->loaded) return {nullptr, kafka::ErrorCode::coordinator_load_in_progress};
+  return {it->second.get(), kafka::ErrorCode::none};
+}
+
+std::int64_t GroupsService::pending_offset(std::int32_t p) const {
+  auto it = shards_.find(p);
+  if (it == shards_.end() || !it->second->log) return -1;
+  return it->second->log->last_appended();
+}
+
+GroupsService::ShardState GroupsService::shard_state(std::int32_t p) const {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(p);
+  if (it == shards_.end()) return ShardState::absent;
+  return it->second->loaded ? ShardState::loaded : ShardState::loading;
+}
+
+std::size_t GroupsService::group_count(std::int32_t p) const {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(p);
+  return it == shards_.end() || !it->second->coordinator ? 0 : it->second->coordinator->group_count();
 }
 
 bool GroupsService::commit_txn_offsets(const std::string& group, const std::vector<TxnOffset>& offsets,
                                        std::int64_t now_ms) {
   std::lock_guard lock(mu_);
+  const Route r = route(group);
+  if (r.shard == nullptr) {
+    spdlog::warn("groups: transactional offsets of group '{}' not stored: error {}", group, kafka::to_wire(r.error));
+    return false;
+  }
   bool ok = true;
   for (const TxnOffset& o : offsets) {
     const auto key = GroupCoordinator::encode_offset_key({group, o.topic, o.partition});
     const auto value = GroupCoordinator::encode_offset_value({o.offset, o.leader_epoch, o.metadata, now_ms});
     // Stored first, then applied the way a replay applies it.
-    if (!offsets_log_->append(key, value)) {
+    if (!r.shard->log->append(key, value)) {
       ok = false;
       continue;
     }
-    coordinator_->replay(key, value);
+    r.shard->coordinator->replay(key, value);
   }
   return ok;
 }
@@ -189,81 +409,6 @@ bool GroupsService::handles(std::int16_t k) {
     default:
       return false;
   }
-}
-
-// Each API is authorized first (group_access.h): a request denied whole is
-// answered without the coordinator, a partly denied one runs without the
-// denied parts, which are added back to the answer denied.
-void GroupsService::handle(std::span<const std::byte> frame, const std::string& client_host, const Access& access,
-                           net::EventLoop& loop, std::function<void(std::optional<buf::Chain>)> respond) {
-  auto req = kafka::decode_request(frame);
-  if (req.status != kafka::RequestStatus::ok) return respond(std::nullopt);
-  const auto corr = req.header.correlation_id;
-  const auto ver = req.header.api_version;
-  // Posts an encoded answer to the connection's loop (callbacks may run on
-  // another thread: another connection's reactor or the ticker).
-  auto post = [&loop, respond, corr, ver](const auto& msg) {
-    auto enc = kafka::encode_response(corr, ver, msg);
-    auto bytes = std::make_shared<std::vector<std::byte>>(std::move(enc.bytes));
-    loop.post([respond, bytes]() mutable {
-      buf::Chain c;
-      c.append(to_buffer(std::move(*bytes)));
-      respond(std::move(c));
-    });
-  };
-  const auto now = GroupCoordinator::Clock::now();
-  const std::string client_id = req.header.client_id.value_or("");
-  std::lock_guard lock(mu_);
-  std::visit(
-      [&](auto& body) {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, kafka::JoinGroupRequest>) {
-          if (auto r = group_access::deny_member_request<kafka::JoinGroupResponse>(body, access)) return post(*r);
-          coordinator_->join_group(body, ver, client_id, client_host, now,
-                                   [post](kafka::JoinGroupResponse r) { post(r); });
-        } else if constexpr (std::is_same_v<T, kafka::SyncGroupRequest>) {
-          if (auto r = group_access::deny_member_request<kafka::SyncGroupResponse>(body, access)) return post(*r);
-          coordinator_->sync_group(body, now, [post](kafka::SyncGroupResponse r) { post(r); });
-        } else if constexpr (std::is_same_v<T, kafka::HeartbeatRequest>) {
-          if (auto r = group_access::deny_member_request<kafka::HeartbeatResponse>(body, access)) return post(*r);
-          post(coordinator_->heartbeat(body, now));
-        } else if constexpr (std::is_same_v<T, kafka::LeaveGroupRequest>) {
-          if (auto r = group_access::deny_member_request<kafka::LeaveGroupResponse>(body, access)) return post(*r);
-          post(coordinator_->leave_group(body, ver, now));
-        } else if constexpr (std::is_same_v<T, kafka::OffsetCommitRequest>) {
-          if (auto r = group_access::deny(body, access)) return post(*r);
-          auto denied = group_access::strip(body, access);
-          auto res = coordinator_->offset_commit(body, now, wall_ms());
-          group_access::add_denied(res, denied);
-          post(res);
-        } else if constexpr (std::is_same_v<T, kafka::OffsetFetchRequest>) {
-          auto res = coordinator_->offset_fetch(body);
-          group_access::filter(body, ver, res, access);
-          post(res);
-        } else if constexpr (std::is_same_v<T, kafka::DescribeGroupsRequest>) {
-          auto res = coordinator_->describe_groups(body);
-          group_access::filter(res, access);
-          post(res);
-        } else if constexpr (std::is_same_v<T, kafka::ListGroupsRequest>) {
-          auto res = coordinator_->list_groups();
-          group_access::filter(res, access);
-          post(res);
-        } else if constexpr (std::is_same_v<T, kafka::DeleteGroupsRequest>) {
-          auto denied = group_access::strip(body, access);
-          auto res = coordinator_->delete_groups(body);
-          group_access::add_denied(res, denied);
-          post(res);
-        } else if constexpr (std::is_same_v<T, kafka::OffsetDeleteRequest>) {
-          if (auto r = group_access::deny(body, access)) return post(*r);
-          auto denied = group_access::strip(body, access);
-          auto res = coordinator_->offset_delete(body);
-          group_access::add_denied(res, denied);
-          post(res);
-        } else {
-          loop.post([respond] { respond(std::nullopt); });
-        }
-      },
-      req.body);
 }
 
 }  // namespace nocopy::broker

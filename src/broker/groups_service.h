@@ -1,24 +1,55 @@
-// GroupsService: wires the I/O-free GroupCoordinator into the
-// broker. Decodes the group APIs with kafka::decode_request(), runs them under
-// one mutex, encodes answers with kafka::encode_response(), and posts every
+// GroupsService: wires the I/O-free GroupCoordinator into the broker.
+// Decodes the group APIs with kafka::decode_request(), runs them under one
+// mutex, encodes answers with kafka::encode_response(), and posts every
 // answer to the requesting connection's loop (coordinator callbacks may fire
 // from another connection's request or from the ticker thread).
 //
-// Committed offsets and group membership (see GroupCoordinator) are stored in
-// the internal partition `__consumer_offsets-0`, a compacted topic
-// (cleanup.policy=compact, segment.bytes = Config::offsets_segment_bytes, 100 MiB by default; an existing one without the
-// policy gets it at start), so the log cleaner keeps only each key's latest
-// record and start-up replays the compacted log (one uncompressed record per
-// commit or completed generation; DeleteGroups and OffsetDelete append one
-// batch of null-valued tombstones) and replayed into the coordinator at
-// start (null values through replay_tombstone()); undecodable records are
+// Storage: committed offsets and group membership (see GroupCoordinator)
+// are records of the internal, compacted topic `__consumer_offsets`
+// (cleanup.policy=compact, segment.bytes = Config::offsets_segment_bytes,
+// 100 MiB by default; an existing one without the policy gets it at
+// start), so the log cleaner keeps only each key's latest record. Each
+// partition of it has its own GroupCoordinator (a "shard") fed by replaying
+// that partition (one uncompressed record per commit or completed
+// generation; DeleteGroups and OffsetDelete append one batch of null-valued
+// tombstones, replayed through replay_tombstone()); undecodable records are
 // skipped with a warning. A ticker thread calls tick() every 100 ms.
 //
-// Thread-safety: handle() from any reactor thread.
+// Single node (no --cluster): one partition, `__consumer_offsets-0`,
+// created on first start and replayed in the constructor; this broker
+// coordinates every group.
+//
+// Cluster mode (set_cluster() before the cluster node starts): the topic has
+// Config::offsets_topic_num_partitions partitions, replicated like any
+// topic; it is created through etcd (ensure_offsets_topic) the first time a
+// client looks a group up. A group belongs to partition
+// coordinator_partition(group_id, partitions) (coordinator_partition.h,
+// Kafka's mapping) and is served only by that partition's leader:
+// - leadership(p, true, epoch) starts loading partition p on the loader
+//   thread (its whole log, to the log end: the new leader's log is the
+//   partition's); meanwhile its groups' requests are answered
+//   COORDINATOR_LOAD_IN_PROGRESS. leadership(p, false, ...) unloads it: its
+//   waiting JoinGroups/SyncGroups are answered NOT_COORDINATOR and its
+//   groups forgotten.
+// - a request for a group of a partition not led here: NOT_COORDINATOR;
+//   while the topic does not exist: COORDINATOR_NOT_AVAILABLE.
+// - writes (commits, group records, tombstones) are appended only while
+//   this broker leads the partition unfenced with an ISR of at least
+//   min.insync.replicas (else the coordinator answers
+//   COORDINATOR_NOT_AVAILABLE), stamped with the leader epoch, and every
+//   answer of a shard is posted only once the partition's high watermark
+//   has passed the shard's last append (acks=all); if it cannot (leadership
+//   lost first) the answer is replaced by NOT_COORDINATOR.
+//
+// Thread-safety: handle(), leadership() and commit_txn_offsets() from any
+// thread.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -34,6 +65,9 @@
 namespace nocopy::net {
 class EventLoop;
 }
+namespace nocopy::replication {
+class ReplicaManager;
+}
 
 namespace nocopy::broker {
 
@@ -41,9 +75,28 @@ inline constexpr const char* kOffsetsTopic = "__consumer_offsets";
 
 class GroupsService {
  public:
-  // Creates/opens __consumer_offsets and replays it. Call before serving.
+  // Single node: creates/opens __consumer_offsets-0 and replays it. Cluster
+  // mode (cfg.cluster_mode()): opens nothing; partitions are loaded as this
+  // broker comes to lead them. Call before serving.
   GroupsService(const Config& cfg, TopicRegistry& topics);
   ~GroupsService();
+
+  // Cluster mode, before the cluster node starts.
+  struct ClusterHooks {
+    replication::ReplicaManager* replicas = nullptr;
+    // Partitions of __consumer_offsets in the cluster's state; 0: absent.
+    std::function<std::int32_t()> offsets_partitions;
+    // Creates __consumer_offsets through etcd (blocking, bounded); true when
+    // it exists afterwards. Run on a background thread.
+    std::function<bool()> create_offsets_topic;
+  };
+  void set_cluster(ClusterHooks hooks);
+  // Cluster mode: the cluster's state says this broker leads (or does not)
+  // partition `partition` of __consumer_offsets in `leader_epoch`.
+  void leadership(std::int32_t partition, bool leads, std::int32_t leader_epoch);
+  // Cluster mode: asks for __consumer_offsets to be created unless it
+  // exists or a creation is under way (returns at once).
+  void ensure_offsets_topic();
 
   static bool handles(std::int16_t api_key);
   // `respond(chain)` is posted to `loop`; an empty optional = close the
@@ -56,6 +109,8 @@ class GroupsService {
   // A committed transaction's offsets (TxnOffsetCommit): stored in
   // __consumer_offsets and made the group's committed offsets, whatever the
   // group's generation (the transaction coordinator checked the producer).
+  // False when not stored (cluster mode: also when this broker does not
+  // currently serve the group's partition).
   struct TxnOffset {
     std::string topic;
     std::int32_t partition = 0;
@@ -65,15 +120,57 @@ class GroupsService {
   };
   bool commit_txn_offsets(const std::string& group, const std::vector<TxnOffset>& offsets, std::int64_t now_ms);
 
+  // Introspection (tests): the state of partition `p`'s groups here.
+  enum class ShardState { absent, loading, loaded };
+  ShardState shard_state(std::int32_t p) const;
+  std::size_t group_count(std::int32_t p) const;
+
  private:
   class OffsetsLog;
+  struct Shard {
+    std::int32_t partition = 0;
+    std::int32_t leader_epoch = -1;
+    bool loaded = false;
+    std::unique_ptr<OffsetsLog> log;
+    std::unique_ptr<GroupCoordinator> coordinator;
+  };
+  // Where a group's requests go: its loaded shard, or the error to answer.
+  struct Route {
+    Shard* shard = nullptr;
+    kafka::ErrorCode error = kafka::ErrorCode::none;
+  };
+  Route route(const std::string& group_id);  // under mu_
+  std::int32_t partitions_now() const;
+  std::unique_ptr<GroupCoordinator> new_coordinator(OffsetLog* log) const;
+  void load_loop();
+  void load(std::int32_t partition, std::int32_t epoch);
+  // The offset the answers of partition `p` wait for (its last append), -1: none. Under mu_.
+  std::int64_t pending_offset(std::int32_t p) const;
+  struct Wait {
+    std::int32_t partition;
+    std::int64_t offset;
+  };
+  // Posts `msg` once every wait is replicated (set_error NOT_COORDINATOR when one is not).
+  template <class Msg, class Post>
+  void answer(std::vector<Wait> waits, Msg msg, Post post);
+  template <class Msg, class Post>
+  void answer_from(Shard* s, Msg msg, Post post);
+
   const Config& cfg_;
   TopicRegistry& topics_;
-  std::unique_ptr<OffsetsLog> offsets_log_;
-  std::mutex mu_;
-  std::unique_ptr<GroupCoordinator> coordinator_;
+  ClusterHooks cluster_;  // set once; guarded by mu_ and create_mu_ while set
+  const bool clustered_;  // Config::cluster_mode()
+  mutable std::mutex mu_;
+  std::map<std::int32_t, std::unique_ptr<Shard>> shards_;
   std::thread ticker_;
   std::atomic<bool> stop_{false};
+  // Cluster mode: the loader thread and its queue (partition, leader epoch).
+  std::condition_variable load_cv_;
+  std::deque<std::pair<std::int32_t, std::int32_t>> load_queue_;  // guarded by mu_
+  std::thread loader_;
+  std::mutex create_mu_;
+  std::thread creator_;  // guarded by create_mu_
+  std::atomic<bool> creating_{false};
 };
 
 }  // namespace nocopy::broker

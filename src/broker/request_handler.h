@@ -154,7 +154,7 @@ class RequestHandler {
   std::int32_t leader_epoch_of(const std::string& topic, std::int32_t partition) const;
   void find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done,
                         const ClientContext& client);
-  kafka::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key,
+  kafka::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key, bool txn_key,
                                                               const ClientContext& client) const;
   void create_topics(const Header& h, kafka::CreateTopicsRequest& req, net::EventLoop& loop, Done& done,
                      const Access& access);

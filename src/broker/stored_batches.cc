@@ -7,11 +7,12 @@
 namespace nocopy::broker {
 
 void for_each_stored_batch(Partition& part,
-                           const std::function<void(std::span<const std::byte>, std::int64_t)>& fn) {
+                           const std::function<void(std::span<const std::byte>, std::int64_t)>& fn,
+                           bool to_log_end) {
   std::int64_t offset = part.log_start_offset();
-  const auto end = part.high_watermark();
+  const auto end = to_log_end ? part.log_end_offset() : part.high_watermark();
   while (offset < end) {
-    auto rr = part.read(offset, 1 << 20);
+    auto rr = part.read(offset, 1 << 20, to_log_end);
     if (rr.error || rr.regions.empty()) break;
     buf::Chain c;
     for (auto& reg : rr.regions) c.append(reg);

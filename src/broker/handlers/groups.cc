@@ -1,5 +1,6 @@
 // Group family. Served here: FindCoordinator (this single broker
-// coordinates every group; in cluster mode the same live broker for a key).
+// coordinates every group; in cluster mode the leader of the group's
+// __consumer_offsets partition).
 // Forwarded undecoded to GroupsService, which decodes and serves OffsetCommit,
 // OffsetFetch, JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups,
 // ListGroups, DeleteGroups and OffsetDelete. The versions served are the
@@ -7,6 +8,7 @@
 #include <iterator>
 #include <optional>
 
+#include "broker/coordinator_partition.h"
 #include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
@@ -31,12 +33,14 @@ void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net
 // (librdkafka also needs FindCoordinator v0 advertised before it sends
 // LZ4-compressed batches.)
 //
-// Cluster mode: groups are not replicated, so every broker must name the
-// same coordinator for a key: the live broker at (Java String.hashCode of
-// the key) modulo the number of live brokers, in id order. It changes when
-// the live brokers change (the group then rebalances on its new
-// coordinator, without the offsets committed to the old one).
-kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(const std::string& key,
+// Cluster mode, groups (key type 0): the leader of the group's partition of
+// __consumer_offsets (coordinator_partition(), Kafka's mapping), which
+// loads the group from that replicated partition; COORDINATOR_NOT_AVAILABLE
+// while the topic does not exist (its creation is asked for) or the
+// partition has no live leader. Transactional ids (key type 1): the live
+// broker at (Java String.hashCode of the key) modulo the number of live
+// brokers, in id order (transaction state is not replicated).
+kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(const std::string& key, bool txn_key,
                                                                             const ClientContext& client) const {
   kafka::FindCoordinatorResponse::Coordinator c;
   c.key = key;
@@ -45,17 +49,33 @@ kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(cons
   c.host = adv.host;
   c.port = adv.port;
   if (!cluster_) return c;
-  auto snap = cluster_->snapshot();
-  if (snap->brokers.empty()) {
+  auto unavailable = [&c](const char* why) {
     c.error_code = code(ErrorCode::coordinator_not_available);
-    c.error_message = "no live broker";
+    c.error_message = why;
     c.node_id = -1;
     c.host.clear();
     c.port = -1;
     return c;
+  };
+  auto snap = cluster_->snapshot();
+  if (snap->brokers.empty()) return unavailable("no live broker");
+  if (!txn_key) {
+    auto t = snap->topics.find(kOffsetsTopic);
+    if (t == snap->topics.end() || t->second.partition_count <= 0) {
+      if (groups_) groups_->ensure_offsets_topic();
+      return unavailable("__consumer_offsets is being created");
+    }
+    const std::int32_t p = coordinator_partition(key, t->second.partition_count);
+    const auto* pe = snap->partition(kOffsetsTopic, p);
+    if (pe == nullptr || pe->state.leader < 0 || !snap->is_live(pe->state.leader))
+      return unavailable("the group's __consumer_offsets partition has no leader");
+    const auto& b = snap->brokers.at(pe->state.leader);
+    c.node_id = b.node_id;
+    c.host = b.host;
+    c.port = b.port;
+    return c;
   }
-  std::uint32_t hash = 0;
-  for (unsigned char ch : key) hash = hash * 31u + ch;
+  const auto hash = static_cast<std::uint32_t>(java_string_hash(key));
   auto it = snap->brokers.begin();
   std::advance(it, static_cast<long>(hash % snap->brokers.size()));
   c.node_id = it->second.node_id;
@@ -74,7 +94,7 @@ void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordina
   auto lookup = [&](const std::string& key) {
     using security::AclOperation;
     if (txn_key ? access.transactional_id(AclOperation::describe, key) : access.group(AclOperation::describe, key))
-      return coordinator_for(key, client);
+      return coordinator_for(key, txn_key, client);
     kafka::FindCoordinatorResponse::Coordinator c;
     c.key = key;
     c.error_code =

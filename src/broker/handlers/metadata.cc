@@ -50,9 +50,16 @@ void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net:
   };
 
   std::vector<std::string> to_create;
+  // __consumer_offsets is never auto-created with the defaults: in cluster
+  // mode it is asked for with its own partitions, replication factor and
+  // configs (GroupsService::ensure_offsets_topic), as Kafka creates it.
+  if (!all && allow_auto && cfg_.auto_create_topics && cluster_ && groups_ &&
+      std::find(names.begin(), names.end(), kOffsetsTopic) != names.end() &&
+      !cluster_->snapshot()->topics.contains(kOffsetsTopic))
+    groups_->ensure_offsets_topic();
   if (!all && allow_auto && cfg_.auto_create_topics)
     for (auto& name : names)
-      if (kafka::is_valid_topic_name(name) &&
+      if (kafka::is_valid_topic_name(name) && name != kOffsetsTopic &&
           (access.cluster(security::AclOperation::create) || access.topic(security::AclOperation::create, name)) &&
           !(cluster_ ? cluster_->snapshot()->topics.contains(name) : static_cast<bool>(topics_.find(name))))
         to_create.push_back(name);
