@@ -88,6 +88,14 @@ void ReplicaFetcher::mark(const Key& k, std::int32_t epoch) {
   if (auto it = parts_.find(k); it != parts_.end()) it->second.epoch = epoch;
 }
 
+bool ReplicaFetcher::still_following(const Key& k, std::int32_t epoch) const {
+  auto st = mgr_.state_of(k.first, k.second);
+  if (!st || st->leader_epoch != epoch || st->leader != leader_id_ || st->leader == mgr_.options().node_id) return false;
+  std::lock_guard lk(mu_);
+  auto it = parts_.find(k);
+  return it != parts_.end() && it->second.epoch == epoch;
+}
+
 void ReplicaFetcher::backoff() {
   std::unique_lock lk(mu_);
   cv_.wait_for(lk, std::chrono::milliseconds(mgr_.options().fetch_backoff_ms), [this] { return stopping_; });
@@ -220,6 +228,7 @@ bool ReplicaFetcher::fetch(const std::vector<Key>& keys) {
   req.min_bytes = 1;
   req.max_bytes = o.fetch_response_max_bytes;
   std::map<Key, LogHandle> logs;
+  std::map<Key, std::int32_t> asked;  // the leader epoch each partition was fetched in
   std::map<Key, Part> parts;
   {
     std::lock_guard lk(mu_);
@@ -238,6 +247,7 @@ bool ReplicaFetcher::fetch(const std::vector<Key>& keys) {
     p.log_start_offset = log.log->log_start_offset();
     p.partition_max_bytes = o.fetch_max_bytes;
     logs[k] = std::move(log);
+    asked[k] = st->leader_epoch;
   }
   if (req.topics.empty()) return false;  // nothing reconciled yet: back off
   kafka::FetchResponse res;
@@ -247,7 +257,12 @@ bool ReplicaFetcher::fetch(const std::vector<Key>& keys) {
     for (const auto& p : t.partitions) {
       const Key k{t.topic, p.partition_index};
       auto l = logs.find(k);
-      if (l != logs.end() && take(k, *l->second.log, p)) any = true;
+      if (l == logs.end()) continue;
+      // The answer may arrive after the partition moved on (this broker
+      // became its leader, or it follows another leader or epoch): its
+      // batches then belong to no log here any more and are dropped.
+      if (!still_following(k, asked[k])) continue;
+      if (take(k, *l->second.log, p)) any = true;
     }
   }
   return any;

@@ -75,6 +75,9 @@ class ReplicaFetcher {
   bool truncate_divergent(const Key& k, log::PartitionLog& log, std::int32_t asked, std::int32_t epoch,
                           std::int64_t end_offset);
   void mark(const Key& k, std::int32_t epoch);  // reconciled in `epoch` (-1: again)
+  // Whether `k` is still followed from this leader in `epoch` (a fetch answer
+  // for it may be applied).
+  bool still_following(const Key& k, std::int32_t epoch) const;
   void backoff();
 
   ReplicaManager& mgr_;
