@@ -167,6 +167,8 @@ class RequestHandler {
   // Transactions (handlers/txn.cc).
   void add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, Done& done,
                              const Access& access);
+  kafka::AddPartitionsToTxnResponse add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req,
+                                                         const Access& access);
   void add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, Done& done,
                           const Access& access);
   void end_txn(const Header& h, const kafka::EndTxnRequest& req, Done& done,

@@ -270,7 +270,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::describe_groups), std::make_pair(0, 5));
   EXPECT_EQ(range(ApiKey::list_groups), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::delete_topics), std::make_pair(0, 5));
-  EXPECT_EQ(range(ApiKey::add_partitions_to_txn), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::add_partitions_to_txn), std::make_pair(0, 5));
   EXPECT_EQ(range(ApiKey::add_offsets_to_txn), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::end_txn), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::txn_offset_commit), std::make_pair(0, 3));

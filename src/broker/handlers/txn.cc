@@ -1,5 +1,6 @@
 // Transaction family, served by the transaction coordinator (TxnService):
-// AddPartitionsToTxn v0-v3, AddOffsetsToTxn v0-v3, EndTxn v0-v3,
+// AddPartitionsToTxn v0-v5 (v4+ the brokers' batched and verify-only
+// form), AddOffsetsToTxn v0-v3, EndTxn v0-v3,
 // TxnOffsetCommit v0-v3, DescribeTransactions v0, ListTransactions v0-v1;
 // and WriteTxnMarkers v0-v1, which writes markers into this broker's
 // partitions directly (Admin.abortTransaction ends a hanging transaction
@@ -15,7 +16,8 @@
 // OPERATION_NOT_ATTEMPTED); AddOffsetsToTxn and TxnOffsetCommit READ on the
 // group (GROUP_AUTHORIZATION_FAILED), TxnOffsetCommit READ on each topic;
 // DescribeTransactions and ListTransactions DESCRIBE on each id;
-// WriteTxnMarkers CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED).
+// WriteTxnMarkers and AddPartitionsToTxn v4+ CLUSTER_ACTION on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED).
 #include <algorithm>
 #include <string>
 
@@ -29,8 +31,61 @@ namespace nocopy::broker {
 using namespace handlers;
 using security::AclOperation;
 
+namespace {
+
+// Every partition of `topics` answered `e`.
+std::vector<kafka::AddPartitionsToTxnResponse::TopicResult> uniform_results(
+    const std::vector<kafka::AddPartitionsToTxnRequest::Topic>& topics, ErrorCode e) {
+  std::vector<kafka::AddPartitionsToTxnResponse::TopicResult> out;
+  for (const auto& t : topics) {
+    auto& rt = out.emplace_back();
+    rt.name = t.name;
+    for (std::int32_t p : t.partitions) rt.results.push_back({p, code(e)});
+  }
+  return out;
+}
+
+}  // namespace
+
+// v4+ (brokers only): each transaction of the batch is added as a v3 request
+// would add it, or -- verify_only -- each partition is checked against the
+// ongoing transaction (NONE when it is in it, else the coordinator's reason).
+kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req,
+                                                                       const Access& access) {
+  kafka::AddPartitionsToTxnResponse r;
+  if (!access.cluster(AclOperation::cluster_action)) {
+    r.error_code = code(ErrorCode::cluster_authorization_failed);
+    return r;
+  }
+  for (const auto& t : req.transactions) {
+    auto& rt = r.results_by_transaction.emplace_back();
+    rt.transactional_id = t.transactional_id;
+    if (!txn_) {
+      rt.topic_results = uniform_results(t.topics, ErrorCode::coordinator_not_available);
+    } else if (t.verify_only) {
+      for (const auto& topic : t.topics) {
+        auto& tr = rt.topic_results.emplace_back();
+        tr.name = topic.name;
+        for (std::int32_t p : topic.partitions) {
+          const ErrorCode e = txn_->coordinator().verify_partition(t.producer_id, t.producer_epoch, topic.name, p);
+          tr.results.push_back({p, code(e)});
+        }
+      }
+    } else {
+      kafka::AddPartitionsToTxnRequest one;
+      one.transactional_id = t.transactional_id;
+      one.producer_id = t.producer_id;
+      one.producer_epoch = t.producer_epoch;
+      one.topics = t.topics;
+      rt.topic_results = std::move(txn_->coordinator().add_partitions(one, 3, TxnService::wall_ms()).results);
+    }
+  }
+  return r;
+}
+
 void RequestHandler::add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, Done& done,
                                            const Access& access) {
+  if (h.api_version >= 4) return done(respond(encode(h, add_partitions_batch(req, access))));
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   const bool topics_ok = std::all_of(req.topics.begin(), req.topics.end(),
                                      [&](const auto& t) { return access.topic(AclOperation::write, t.name); });
