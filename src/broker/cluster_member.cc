@@ -44,16 +44,22 @@ void ClusterMember::brokers(const std::vector<replication::BrokerEndpoint>& live
 }
 
 void ClusterMember::topic_changed(const std::string& name, std::int32_t partitions,
-                                  const std::map<std::string, std::string>& configs) {
+                                  const std::map<std::string, std::string>& configs, const kafka::Uuid& topic_id) {
   TopicConfig::Overrides overrides(configs.begin(), configs.end());
-  admin_.submit([this, name, partitions, overrides] {
+  admin_.submit([this, name, partitions, overrides, topic_id] {
     std::string msg;
     auto existing = topics_.find(name);
     std::int16_t ec = 0;
-    if (!existing)
-      ec = topics_.create(name, partitions, overrides, false, &msg);
-    else if (static_cast<std::int32_t>(existing->partitions.size()) < partitions)
-      ec = topics_.add_partitions(name, partitions, false, &msg);
+    if (!existing) {
+      // A zero id (an old etcd record, before the controller adds one)
+      // gives the local topic a random id until etcd's arrives.
+      ec = topics_.create(name, partitions, overrides, false, &msg, topic_id);
+    } else {
+      if (static_cast<std::int32_t>(existing->partitions.size()) < partitions)
+        ec = topics_.add_partitions(name, partitions, false, &msg);
+      if (!ec && !kafka::is_zero(topic_id) && existing->topic_id != topic_id)
+        ec = topics_.set_topic_id(name, topic_id, &msg);
+    }
     if (ec) spdlog::error("cluster: creating topic {} locally failed (error {}): {}", name, ec, msg);
     if (replicas_) replicas_->attach_logs();
   });

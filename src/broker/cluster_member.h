@@ -53,8 +53,10 @@ class ClusterMember : public replication::ReplicaControl, public cluster::TopicS
   void apply(const std::string& topic, std::int32_t partition, const replication::PartitionState& state) override;
   void removed(const std::string& topic, std::int32_t partition) override;
   void brokers(const std::vector<replication::BrokerEndpoint>& live) override;
-  void topic_changed(const std::string& name, std::int32_t partitions,
-                     const std::map<std::string, std::string>& configs) override;
+  // Creates or grows the topic locally with etcd's id; a local topic whose
+  // id differs (created before ids were kept in etcd) takes etcd's id.
+  void topic_changed(const std::string& name, std::int32_t partitions, const std::map<std::string, std::string>& configs,
+                     const kafka::Uuid& topic_id) override;
   void topic_deleted(const std::string& name) override;
 
  private:

@@ -74,6 +74,16 @@ struct Reply {
   std::string reason;    // for close: why (logged)
 };
 
+// A topic a Metadata request names: by id (v12+, a non-zero id; the name
+// is ignored, as Kafka does) or by name. `invalid`: an id or a null name
+// before v12, or neither a name nor an id (INVALID_REQUEST for that topic).
+struct WantedTopic {
+  std::string name;
+  kafka::Uuid id{};
+  bool by_id = false;
+  bool invalid = false;
+};
+
 class RequestHandler {
  public:
   using Done = std::function<void(Reply)>;
@@ -132,7 +142,10 @@ class RequestHandler {
                  const Access& access);
   void metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done,
                 const ClientContext& client, const Access& access);
-  kafka::MetadataResponse metadata_response(bool all, const std::vector<std::string>& names,
+  void describe_created(kafka::CreateTopicsResponse::Result& r, const TopicConfig::Overrides& overrides,
+                        std::int32_t partitions, std::int16_t rf,
+                        const std::vector<std::vector<std::int32_t>>& assignment) const;
+  kafka::MetadataResponse metadata_response(bool all, const std::vector<WantedTopic>& wanted,
                                             const HostPort& advertised) const;
   // The authorization questions of a request from `client`.
   Access access_of(const ClientContext& client) const;
@@ -219,8 +232,8 @@ class RequestHandler {
   void elect_leaders(const Header& h, kafka::ElectLeadersRequest& req, net::EventLoop& loop, Done& done,
                      const Access& access);
   // Cluster mode: whether this broker leads one of the partitions asked about and is fenced.
-  bool leads_fenced(bool all, const std::vector<std::string>& names) const;
-  kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<std::string>& names) const;
+  bool leads_fenced(bool all, const std::vector<WantedTopic>& wanted) const;
+  kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<WantedTopic>& wanted) const;
 
   const Config& cfg_;
   TopicRegistry& topics_;

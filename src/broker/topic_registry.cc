@@ -5,6 +5,7 @@
 #include <charconv>
 #include <system_error>
 
+#include "broker/partition_metadata_file.h"
 #include "kafka/error_code.h"
 #include "kafka/topic_name.h"
 
@@ -89,17 +90,66 @@ std::size_t TopicRegistry::recover() {
       t->partitions.push_back(make_partition(name, idx, dir, t->config));
     }
     if (!ok) continue;
-    spdlog::info("recovered topic {} ({} partition{}, high watermarks {})", name, t->partitions.size(),
+    try {
+      t->topic_id = recover_topic_id(name, parts);
+    } catch (const std::exception& e) {
+      spdlog::error("topic {}: cannot keep a topic id ({}); skipping the topic", name, e.what());
+      for (auto& p : t->partitions) p->close();
+      continue;
+    }
+    spdlog::info("recovered topic {} (id {}, {} partition{}, high watermarks {})", name,
+                 kafka::uuid_to_string(t->topic_id), t->partitions.size(),
                  t->partitions.size() == 1 ? "" : "s", [&] {
                    std::string s;
                    for (auto& p : t->partitions) s += (s.empty() ? "" : ",") + std::to_string(p->high_watermark());
                    return s;
                  }());
-    std::unique_lock lock(mu_);
-    topics_[name] = std::move(t);
+    publish(std::move(t));
     ++n;
   }
   return n;
+}
+
+kafka::Uuid TopicRegistry::recover_topic_id(const std::string& name,
+                                            const std::map<std::int32_t, fs::path>& dirs) {
+  std::optional<kafka::Uuid> id;
+  std::vector<const fs::path*> missing;
+  for (auto& [idx, dir] : dirs) {
+    auto r = read_partition_metadata(dir);
+    if (!r.error.empty()) spdlog::warn("topic {}: {}; rewriting it", name, r.error);
+    if (!r.topic_id) {
+      missing.push_back(&dir);
+    } else if (!id) {
+      id = r.topic_id;
+    } else if (*r.topic_id != *id) {
+      // Kafka refuses such a log (InconsistentTopicIdException); the id of
+      // the lowest partition is kept so the topic stays readable.
+      spdlog::warn("topic {}: partition {} has topic id {}, the lowest partition's is {}; rewriting it", name, idx,
+                   kafka::uuid_to_string(*r.topic_id), kafka::uuid_to_string(*id));
+      missing.push_back(&dir);
+    }
+  }
+  if (!id) {
+    id = kafka::random_topic_id();
+    spdlog::info("topic {}: had no topic id, assigned {}", name, kafka::uuid_to_string(*id));
+  }
+  for (const fs::path* dir : missing) write_partition_metadata(*dir, *id);
+  return *id;
+}
+
+void TopicRegistry::publish(std::shared_ptr<const Topic> t) {
+  std::unique_lock lock(mu_);
+  auto old = topics_.find(t->name);
+  if (old != topics_.end() && old->second->topic_id != t->topic_id) by_id_.erase(old->second->topic_id);
+  by_id_[t->topic_id] = t;
+  const std::string name = t->name;
+  topics_[name] = std::move(t);
+}
+
+std::shared_ptr<const Topic> TopicRegistry::find_id(const kafka::Uuid& id) const {
+  std::shared_lock lock(mu_);
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<const Topic> TopicRegistry::find(std::string_view name) const {
@@ -134,7 +184,8 @@ std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partiti
 }
 
 std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partitions,
-                                   const TopicConfig::Overrides& overrides, bool validate_only, std::string* message) {
+                                   const TopicConfig::Overrides& overrides, bool validate_only, std::string* message,
+                                   std::optional<kafka::Uuid> topic_id) {
   if (!kafka::is_valid_topic_name(name)) {
     if (message) *message = "topic name is not legal: 1..249 characters of [a-zA-Z0-9._-], not . or ..";
     return kafka::to_wire(kafka::ErrorCode::invalid_topic_exception);
@@ -145,6 +196,7 @@ std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partiti
   }
   auto t = std::make_shared<Topic>();
   t->name = name;
+  t->topic_id = topic_id && !kafka::is_zero(*topic_id) ? *topic_id : kafka::random_topic_id();
   t->overrides = overrides;
   t->config = broker_cfg_;
   if (!overrides.empty()) {
@@ -168,6 +220,7 @@ std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partiti
       // Persisted before the partitions open: a crash leaves a topic that
       // recovers with its overrides.
       if (i == 0) TopicConfig::save(dir, overrides);
+      write_partition_metadata(dir, t->topic_id);
       t->partitions.push_back(make_partition(name, i, dir, t->config));
     }
   } catch (const std::exception& e) {
@@ -176,13 +229,13 @@ std::int16_t TopicRegistry::create(const std::string& name, std::int32_t partiti
     for (auto& p : t->partitions) p->close();
     return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
   }
-  spdlog::info("created topic {} with {} partition{}{}", name, partitions, partitions == 1 ? "" : "s", [&] {
-    std::string s;
-    for (auto& [k, v] : overrides) s += (s.empty() ? ", configs " : ", ") + k + "=" + v;
-    return s;
-  }());
-  std::unique_lock lock(mu_);
-  topics_[name] = std::move(t);
+  spdlog::info("created topic {} (id {}) with {} partition{}{}", name, kafka::uuid_to_string(t->topic_id), partitions,
+               partitions == 1 ? "" : "s", [&] {
+                 std::string s;
+                 for (auto& [k, v] : overrides) s += (s.empty() ? ", configs " : ", ") + k + "=" + v;
+                 return s;
+               }());
+  publish(std::move(t));
   return kafka::to_wire(kafka::ErrorCode::none);
 }
 
@@ -234,8 +287,7 @@ std::int16_t TopicRegistry::alter_config(const std::string& name, const ConfigEd
                flush_changed ? " (the logs' flush cadence changes at the next restart; acks=-1 follows the new "
                                "policy now)"
                              : "");
-  std::unique_lock lock(mu_);
-  topics_[name] = std::move(t);
+  publish(std::move(t));
   return kafka::to_wire(kafka::ErrorCode::none);
 }
 
@@ -249,6 +301,7 @@ std::int16_t TopicRegistry::remove(const std::string& name) {
     if (it == topics_.end()) return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
     t = it->second;
     topics_.erase(it);
+    by_id_.erase(t->topic_id);
   }
   for (auto& p : t->partitions) {
     // Open regions keep their files readable after the unlink.
@@ -289,6 +342,7 @@ std::int16_t TopicRegistry::add_partitions(const std::string& name, std::int32_t
     for (std::int32_t i = current; i < count; ++i) {
       auto dir = cfg_.data_dir / (name + "-" + std::to_string(i));
       fs::create_directories(dir);
+      write_partition_metadata(dir, t->topic_id);
       t->partitions.push_back(make_partition(name, i, dir, t->config));
     }
   } catch (const std::exception& e) {
@@ -302,8 +356,37 @@ std::int16_t TopicRegistry::add_partitions(const std::string& name, std::int32_t
     return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
   }
   spdlog::info("topic {}: {} -> {} partitions", name, current, count);
-  std::unique_lock lock(mu_);
-  topics_[name] = std::move(t);
+  publish(std::move(t));
+  return kafka::to_wire(kafka::ErrorCode::none);
+}
+
+std::int16_t TopicRegistry::set_topic_id(const std::string& name, const kafka::Uuid& id, std::string* message) {
+  if (kafka::is_zero(id)) {
+    if (message) *message = "the zero topic id";
+    return kafka::to_wire(kafka::ErrorCode::invalid_request);
+  }
+  std::lock_guard serial(create_mu_);
+  auto old = find_existing(name, message);
+  if (!old) return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
+  if (old->topic_id == id) return kafka::to_wire(kafka::ErrorCode::none);
+  try {
+    for (auto& p : old->partitions) write_partition_metadata(p->dir(), id);
+  } catch (const std::exception& e) {
+    spdlog::error("topic {}: setting topic id {}: {}", name, kafka::uuid_to_string(id), e.what());
+    if (message) *message = e.what();
+    // Directories already rewritten are put back; the topic keeps its id.
+    for (auto& p : old->partitions) {
+      try {
+        write_partition_metadata(p->dir(), old->topic_id);
+      } catch (const std::exception&) {
+      }
+    }
+    return kafka::to_wire(kafka::ErrorCode::kafka_storage_error);
+  }
+  spdlog::info("topic {}: topic id {} -> {}", name, kafka::uuid_to_string(old->topic_id), kafka::uuid_to_string(id));
+  auto t = std::make_shared<Topic>(*old);
+  t->topic_id = id;
+  publish(std::move(t));
   return kafka::to_wire(kafka::ErrorCode::none);
 }
 

@@ -5,6 +5,13 @@
 // reactor thread. create/remove/recover do file-system work (mkdir, open,
 // recovery, unlink) and must run off the reactor threads (the broker's admin
 // thread); they take the exclusive lock only to publish the change.
+// Topic ids (KIP-516): every topic has a random, non-zero id, kept in each
+// partition directory's partition.metadata (Kafka's file; see
+// partition_metadata_file.h). create() draws one (or takes the cluster's),
+// recover() reads it and gives a topic found without one a new id, written
+// to every partition directory; add_partitions() writes it into the new
+// directories. find_id() looks a topic up by it.
+//
 // Topics are shared_ptr: a reader holding one keeps its partitions (and their
 // open files) alive after a concurrent delete.
 //
@@ -16,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -24,12 +32,15 @@
 #include "broker/config.h"
 #include "broker/partition.h"
 #include "broker/topic_config.h"
+#include "kafka/uuid.h"
 
 namespace nocopy::broker {
 
 // A published Topic is immutable; changes publish a new one.
 struct Topic {
   std::string name;
+  // Never zero once published.
+  kafka::Uuid topic_id{};
   std::vector<std::shared_ptr<Partition>> partitions;
   // The topic's config overrides as persisted in its topic.config (what
   // DescribeConfigs reports as DYNAMIC_TOPIC_CONFIG).
@@ -51,6 +62,8 @@ class TopicRegistry {
   std::size_t recover();
 
   std::shared_ptr<const Topic> find(std::string_view name) const;
+  // The topic with id `id`, or nullptr (also for the zero id).
+  std::shared_ptr<const Topic> find_id(const kafka::Uuid& id) const;
   std::shared_ptr<Partition> find(std::string_view name, std::int32_t partition) const;
   std::vector<std::shared_ptr<const Topic>> list() const;
 
@@ -60,9 +73,17 @@ class TopicRegistry {
   // CreateTopics with per-topic configs: also invalid_config (an unknown
   // name or a bad value, see TopicConfig::check; nothing is created). The
   // overrides are persisted (TopicConfig::save) before any partition opens.
-  // validate_only: every check, nothing created.
+  // validate_only: every check, nothing created. `topic_id`: the id to
+  // keep (cluster mode: the one in etcd); nullopt or zero draws a random one.
   std::int16_t create(const std::string& name, std::int32_t partitions, const TopicConfig::Overrides& overrides,
-                      bool validate_only, std::string* message = nullptr);
+                      bool validate_only, std::string* message = nullptr,
+                      std::optional<kafka::Uuid> topic_id = std::nullopt);
+  // Gives topic `name` the id `id` (cluster mode: etcd's id wins over a
+  // local one, e.g. a topic created before ids were kept): written to every
+  // partition directory, then published. none, unknown_topic_or_partition,
+  // invalid_request (zero id), kafka_storage_error (a write failed; the
+  // topic keeps its old id).
+  std::int16_t set_topic_id(const std::string& name, const kafka::Uuid& id, std::string* message = nullptr);
   // none or unknown_topic_or_partition / invalid_topic.
   std::int16_t remove(const std::string& name);
   // Grows `name` to `count` partitions (CreatePartitions): the new
@@ -106,6 +127,12 @@ class TopicRegistry {
   // The topic `name` for an alter (its name checked); nullptr and
   // `*message` = "topic '<name>' does not exist" otherwise.
   std::shared_ptr<const Topic> find_existing(const std::string& name, std::string* message) const;
+  // The id of the lowest partition directory in `dirs` (by index) that has one,
+  // written into those without it; a new id when none has one. Throws when a
+  // write fails.
+  kafka::Uuid recover_topic_id(const std::string& name, const std::map<std::int32_t, std::filesystem::path>& dirs);
+  // Publishes `t` under its name and id (replacing the previous version).
+  void publish(std::shared_ptr<const Topic> t);
 
   const Config& cfg_;
   // Topics without overrides: a non-owning pointer to cfg_ (which outlives
@@ -114,6 +141,7 @@ class TopicRegistry {
   Metrics* metrics_;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const Topic>, std::less<>> topics_;
+  std::map<kafka::Uuid, std::shared_ptr<const Topic>> by_id_;  // the same topics, by id
   std::mutex create_mu_;  // serializes create/remove (file-system work)
 };
 

@@ -39,8 +39,11 @@ std::string to_json(const PartitionState& s) {
       .dump();
 }
 
-std::string topic_json(std::int32_t partitions, const std::map<std::string, std::string>& configs) {
-  return json{{"partitions", partitions}, {"configs", configs}}.dump();
+std::string topic_json(std::int32_t partitions, const std::map<std::string, std::string>& configs,
+                       const kafka::Uuid& topic_id) {
+  json j{{"partitions", partitions}, {"configs", configs}};
+  if (!kafka::is_zero(topic_id)) j["topic_id"] = kafka::uuid_to_string(topic_id);
+  return j.dump();
 }
 
 namespace {
@@ -81,6 +84,13 @@ ClusterSnapshot build_snapshot(const Keys& keys, const std::map<std::string, Key
         auto& t = snap.topics[key.substr(topics.size())];
         t.partition_count = j.at("partitions").get<std::int32_t>();
         t.configs = j.value("configs", std::map<std::string, std::string>());
+        if (j.contains("topic_id")) {
+          auto id = kafka::parse_uuid(j.at("topic_id").get<std::string>());
+          if (id && !kafka::is_zero(*id))
+            t.topic_id = *id;
+          else
+            warn(key, "topic_id is not a Kafka Uuid; treated as missing");
+        }
         t.mod_revision = kv.mod_revision;
       } else if (key.starts_with(parts)) {
         auto rest = std::string_view(key).substr(parts.size());

@@ -5,7 +5,9 @@
 // Key layout (every key under the prefix, default "/nocopy/"):
 //   brokers/<id>              {"id","host","port","rack"}   bound to the broker's lease
 //   controller                {"id"}                         bound to the controller's lease
-//   topics/<name>             {"partitions","configs":{..}}
+//   topics/<name>             {"partitions","configs":{..},"topic_id"}  (topic_id: Kafka's
+//                             22-character text form; absent in topics written before ids
+//                             were kept -- the controller adds one)
 //   partitions/<name>/<p>     {"leader","leader_epoch","partition_epoch","replicas","isr"}
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "cluster/etcd_client.h"
+#include "kafka/uuid.h"
 #include "replication/partition_state.h"
 
 namespace nocopy::cluster {
@@ -42,6 +45,7 @@ struct PartitionEntry {
 struct TopicEntry {
   std::int32_t partition_count = 0;
   std::map<std::string, std::string> configs;
+  kafka::Uuid topic_id{};  ///< zero: the key has none yet
   std::int64_t mod_revision = 0;
   std::vector<PartitionEntry> partitions;  ///< partition_count entries
 };
@@ -60,7 +64,8 @@ struct ClusterSnapshot {
 
 std::string to_json(const BrokerEndpoint& b);
 std::string to_json(const PartitionState& s);
-std::string topic_json(std::int32_t partitions, const std::map<std::string, std::string>& configs);
+std::string topic_json(std::int32_t partitions, const std::map<std::string, std::string>& configs,
+                       const kafka::Uuid& topic_id);
 
 /// Every key under keys.prefix -> a snapshot. Values that do not parse are
 /// skipped (and named in *warnings when given).

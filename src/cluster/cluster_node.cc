@@ -286,9 +286,10 @@ void ClusterNode::deliver(const ClusterSnapshot& snap) {
   }
   for (auto& [name, t] : snap.topics) {
     auto told = told_topics_.find(name);
-    if (told == told_topics_.end() || told->second.first != t.partition_count || told->second.second != t.configs) {
-      if (topics_) topics_->topic_changed(name, t.partition_count, t.configs);
-      told_topics_[name] = {t.partition_count, t.configs};
+    ToldTopic now{t.partition_count, t.configs, t.topic_id};
+    if (told == told_topics_.end() || told->second != now) {
+      if (topics_) topics_->topic_changed(name, t.partition_count, t.configs, t.topic_id);
+      told_topics_[name] = std::move(now);
     }
     for (std::int32_t p = 0; p < static_cast<std::int32_t>(t.partitions.size()); ++p) {
       const auto& e = t.partitions[static_cast<std::size_t>(p)];
@@ -342,6 +343,15 @@ void ClusterNode::control(const ClusterSnapshot& snap) {
   // Act only on a snapshot that already shows this term.
   if (!term || snap.controller_revision != term) return;
   for (auto& [name, t] : snap.topics) {
+    // A topic written before ids were kept gets one, once: the write is
+    // conditioned on the topic key as read, so it never overwrites an id.
+    if (kafka::is_zero(t.topic_id) && t.mod_revision) {
+      const auto id = kafka::random_topic_id();
+      auto r = etcd_.txn({Compare::mod_revision(keys_.topic(name), t.mod_revision),
+                          Compare::create_revision(keys_.controller(), term)},
+                         {Op::put(keys_.topic(name), topic_json(t.partition_count, t.configs, id))});
+      if (r.succeeded) spdlog::info("cluster: topic {} had no topic id, assigned {}", name, kafka::uuid_to_string(id));
+    }
     for (std::int32_t p = 0; p < static_cast<std::int32_t>(t.partitions.size()); ++p) {
       const auto& e = t.partitions[static_cast<std::size_t>(p)];
       if (!e.mod_revision) continue;
@@ -452,7 +462,8 @@ ClusterNode::Result ClusterNode::create_topic(const std::string& name, std::int3
                                static_cast<std::int32_t>(rng() % static_cast<std::uint32_t>(live.size())));
   }
   if (validate_only) return {};
-  std::vector<Op> ops = {Op::put(keys_.topic(name), topic_json(static_cast<std::int32_t>(replicas.size()), configs))};
+  std::vector<Op> ops = {Op::put(keys_.topic(name), topic_json(static_cast<std::int32_t>(replicas.size()), configs,
+                                                                 kafka::random_topic_id()))};
   for (std::size_t p = 0; p < replicas.size(); ++p) {
     PartitionState s;
     s.replicas = replicas[p];
@@ -487,7 +498,7 @@ ClusterNode::Result ClusterNode::add_partitions(const std::string& name, std::in
     return {code(ErrorCode::invalid_replication_factor),
             "replication factor " + std::to_string(rf) + " with " + std::to_string(live.size()) + " live brokers"};
   if (validate_only) return {};
-  std::vector<Op> ops = {Op::put(keys_.topic(name), topic_json(count, t.configs))};
+  std::vector<Op> ops = {Op::put(keys_.topic(name), topic_json(count, t.configs, t.topic_id))};
   for (std::int32_t p = t.partition_count; p < count; ++p) {
     PartitionState s;
     s.replicas = replicas[static_cast<std::size_t>(p)];

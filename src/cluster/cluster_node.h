@@ -56,9 +56,10 @@ namespace nocopy::cluster {
 class TopicSink {
  public:
   virtual ~TopicSink() = default;
-  /// A topic exists (new, or its partition count or configs changed).
+  /// A topic exists (new, or its partition count, configs or id changed).
+  /// `topic_id` is zero until the controller has given an old topic one.
   virtual void topic_changed(const std::string& name, std::int32_t partitions,
-                             const std::map<std::string, std::string>& configs) = 0;
+                             const std::map<std::string, std::string>& configs, const kafka::Uuid& topic_id) = 0;
   virtual void topic_deleted(const std::string& name) = 0;
 };
 
@@ -179,7 +180,13 @@ class ClusterNode : public replication::IsrChangeSink {
   bool dirty_ = false;  // the worker should run a controller pass
 
   // Watch thread only: what the sinks were last told.
-  std::map<std::string, std::pair<std::int32_t, std::map<std::string, std::string>>> told_topics_;
+  struct ToldTopic {
+    std::int32_t partitions = 0;
+    std::map<std::string, std::string> configs;
+    kafka::Uuid topic_id{};
+    bool operator==(const ToldTopic&) const = default;
+  };
+  std::map<std::string, ToldTopic> told_topics_;
   std::map<std::pair<std::string, std::int32_t>, PartitionState> told_partitions_;
   std::vector<BrokerEndpoint> told_brokers_;
   bool told_any_ = false;

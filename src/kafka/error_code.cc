@@ -83,6 +83,8 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(resource_not_found, "RESOURCE_NOT_FOUND")
     NOCOPY_KAFKA_ERR(duplicate_resource, "DUPLICATE_RESOURCE")
     NOCOPY_KAFKA_ERR(unacceptable_credential, "UNACCEPTABLE_CREDENTIAL")
+    NOCOPY_KAFKA_ERR(unknown_topic_id, "UNKNOWN_TOPIC_ID")
+    NOCOPY_KAFKA_ERR(inconsistent_topic_id, "INCONSISTENT_TOPIC_ID")
     NOCOPY_KAFKA_ERR(transactional_id_not_found, "TRANSACTIONAL_ID_NOT_FOUND")
 #undef NOCOPY_KAFKA_ERR
   }

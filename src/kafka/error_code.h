@@ -85,6 +85,8 @@ enum class ErrorCode : std::int16_t {
   resource_not_found = 91,
   duplicate_resource = 92,
   unacceptable_credential = 93,
+  unknown_topic_id = 100,
+  inconsistent_topic_id = 103,
   transactional_id_not_found = 105,
 };
 

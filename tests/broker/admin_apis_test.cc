@@ -221,7 +221,7 @@ TEST_F(AdminApisTest, CreatePartitionsGrowsPersistsAndValidates) {
     EXPECT_EQ(empty_res.results[0].error_code, 0) << empty_res.results[0].error_message.value_or("");
     // Metadata lists the new partitions.
     kafka::MetadataRequest md;
-    md.topics = std::vector<kafka::MetadataRequest::Topic>{{"t"}};
+    md.topics = std::vector<kafka::MetadataRequest::Topic>{{kafka::Uuid{}, "t"}};
     auto mres = n.call<kafka::MetadataResponse>(1, md);
     ASSERT_EQ(mres.topics.size(), 1u);
     EXPECT_EQ(mres.topics[0].partitions.size(), 6u);

@@ -328,7 +328,7 @@ kafka::CreateTopicsRequest create_req(std::string name, std::vector<kafka::Creat
 
 TEST_F(TopicConfigApisTest, CreateTopicsHonoursConfigsAtEveryVersion) {
   Node n(cfg);
-  for (std::int16_t v = 0; v <= 4; ++v) {
+  for (std::int16_t v = 0; v <= 7; ++v) {
     SCOPED_TRACE("v" + std::to_string(v));
     const std::string name = "ok" + std::to_string(v);
     auto res = n.call<kafka::CreateTopicsResponse>(

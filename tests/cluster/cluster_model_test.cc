@@ -118,7 +118,11 @@ TEST(Snapshot, ParsesTheKeyLayoutAndSkipsBadValues) {
   put(k.broker(1), to_json(BrokerEndpoint{1, "10.0.0.1", 9092, ""}), 2);
   put(k.broker(2), "not json", 3);
   put(k.controller(), R"({"id":1})", 4);
-  put(k.topic("t"), topic_json(2, {{"retention.ms", "1000"}}), 5);
+  kafka::Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(0xa0 + i);
+  put(k.topic("t"), topic_json(2, {{"retention.ms", "1000"}}, id), 5);
+  put(k.topic("old"), R"({"partitions":1,"configs":{}})", 6);                  // written before topic ids
+  put(k.topic("bad"), R"({"partitions":1,"configs":{},"topic_id":"xyz"})", 7);  // id dropped, topic kept
   put(k.partition("t", 0), to_json(PartitionState{1, 0, 0, {1}, {1}}), 5);
   put(k.partition("t", 5), to_json(PartitionState{1, 0, 0, {1}, {1}}), 5);  // beyond the count: orphan
   std::vector<std::string> warnings;
@@ -126,11 +130,15 @@ TEST(Snapshot, ParsesTheKeyLayoutAndSkipsBadValues) {
   EXPECT_EQ(s.revision, 9);
   EXPECT_EQ(s.brokers.size(), 1u);
   EXPECT_EQ(s.brokers.at(1).host, "10.0.0.1");
-  EXPECT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings.size(), 2u) << "the broker that is not JSON, the topic id that is not a Uuid";
   EXPECT_EQ(s.controller_id, 1);
   EXPECT_EQ(s.controller_revision, 4);
   ASSERT_EQ(s.topics.count("t"), 1u);
   EXPECT_EQ(s.topics.at("t").configs.at("retention.ms"), "1000");
+  EXPECT_EQ(s.topics.at("t").topic_id, id);
+  EXPECT_TRUE(kafka::is_zero(s.topics.at("old").topic_id));
+  EXPECT_TRUE(kafka::is_zero(s.topics.at("bad").topic_id));
+  EXPECT_EQ(s.topics.at("bad").partition_count, 1);
   ASSERT_TRUE(s.partition("t", 0));
   EXPECT_EQ(s.partition("t", 0)->state.leader, 1);
   EXPECT_FALSE(s.partition("t", 1)) << "no state written yet";

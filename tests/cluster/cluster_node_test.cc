@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "etcd_process.h"
+#include "cluster/etcd_client.h"
 #include "kafka/error_code.h"
+#include "kafka/uuid.h"
 
 namespace nocopy::cluster {
 namespace {
@@ -30,6 +32,7 @@ struct Recorder : replication::ReplicaControl, TopicSink {
   std::map<std::pair<std::string, std::int32_t>, PartitionState> applied;
   std::vector<std::int32_t> live;
   std::map<std::string, std::int32_t> topics;
+  std::map<std::string, kafka::Uuid> topic_ids;
   void apply(const std::string& t, std::int32_t p, const PartitionState& s) override {
     std::lock_guard lk(mu);
     applied[{t, p}] = s;
@@ -43,9 +46,11 @@ struct Recorder : replication::ReplicaControl, TopicSink {
     live.clear();
     for (auto& b : l) live.push_back(b.node_id);
   }
-  void topic_changed(const std::string& n, std::int32_t parts, const std::map<std::string, std::string>&) override {
+  void topic_changed(const std::string& n, std::int32_t parts, const std::map<std::string, std::string>&,
+                     const kafka::Uuid& id) override {
     std::lock_guard lk(mu);
     topics[n] = parts;
+    topic_ids[n] = id;
   }
   void topic_deleted(const std::string& n) override {
     std::lock_guard lk(mu);
@@ -98,12 +103,19 @@ TEST(ClusterNode, RegistersElectsOneControllerAndCreatesTopics) {
             static_cast<std::int16_t>(kafka::ErrorCode::invalid_replication_factor));
   EXPECT_EQ(b.node->create_topic("u", 1, -1, {{1, 9}}, {}, false).error_code,
             static_cast<std::int16_t>(kafka::ErrorCode::invalid_replica_assignment));
+  const kafka::Uuid id = snap->topics.at("t").topic_id;
+  EXPECT_FALSE(kafka::is_zero(id)) << "the topic's record carries its id";
   for (Node* n : {&a, &b, &c}) {
     ASSERT_TRUE(eventually([&] {
       std::lock_guard lk(n->rec.mu);
       return n->rec.applied.size() == 3 && n->rec.topics["t"] == 3;
     }));
+    std::lock_guard lk(n->rec.mu);
+    EXPECT_EQ(n->rec.topic_ids["t"], id) << "every broker is told the same id";
   }
+  // Growing the topic keeps its id.
+  ASSERT_EQ(c.node->add_partitions("t", 4, false).error_code, 0);
+  EXPECT_EQ(c.node->snapshot()->topics.at("t").topic_id, id);
   int leading = 0;
   for (std::int32_t p = 0; p < 3; ++p) {
     const auto& s = snap->partition("t", p)->state;
@@ -120,6 +132,35 @@ TEST(ClusterNode, RegistersElectsOneControllerAndCreatesTopics) {
     std::lock_guard lk(c.rec.mu);
     return c.rec.applied.empty() && c.rec.topics.empty();
   }));
+}
+
+// A topic record written before topic ids were kept (no "topic_id") gets
+// one from the controller, and every broker is told it.
+TEST(ClusterNode, TheControllerGivesATopicWithoutAnIdOne) {
+  NEED_ETCD();
+  EtcdProcess etcd;
+  {
+    EtcdClient raw({{etcd.endpoint()}});
+    Keys k;
+    raw.put(k.topic("old"), R"({"partitions":1,"configs":{}})");
+    raw.put(k.partition("old", 0), to_json(PartitionState{1, 0, 0, {1, 2}, {1, 2}}));
+  }
+  Node a(etcd, 1), b(etcd, 2);
+  kafka::Uuid id{};
+  ASSERT_TRUE(eventually([&] {
+    auto s = b.node->snapshot();
+    auto it = s->topics.find("old");
+    if (it == s->topics.end() || kafka::is_zero(it->second.topic_id)) return false;
+    id = it->second.topic_id;
+    return true;
+  }, 15s));
+  for (Node* n : {&a, &b}) {
+    ASSERT_TRUE(eventually([&] {
+      std::lock_guard lk(n->rec.mu);
+      return n->rec.topic_ids["old"] == id;
+    }));
+  }
+  EXPECT_EQ(a.node->snapshot()->topics.at("old").partition_count, 1) << "the rest of the record is kept";
 }
 
 TEST(ClusterNode, PreferredElectionMovesALeaderBackAndIsRefusedWhenNotNeeded) {

@@ -27,14 +27,38 @@ def work_dir():
     return os.path.abspath(d)
 
 
-def write_results(client, version, scenarios):
+def write_results(client, version, scenarios, versions=None):
+    """`versions`: {api label: [versions the client used]} (Broker.versions_used)."""
     path = os.path.join(results_dir(), client + ".json")
     doc = {"client": client, "version": version,
            "scenarios": [{"name": n, "status": s, "reason": r} for n, s, r in scenarios]}
+    if versions is not None:
+        doc["versions"] = versions
     with open(path + ".tmp", "w") as f:
         json.dump(doc, f, indent=1)
     os.replace(path + ".tmp", path)
     print("results: " + path)
+
+
+# The data-path APIs whose newest version a current client must negotiate
+# (label, api key): it uses min(its maximum, the broker's).
+NEWEST_CHECKED = (("produce", 0), ("fetch", 1), ("list_offsets", 2), ("metadata", 3))
+
+
+def check_newest(versions, advertised, client_max=None):
+    """Why the client did not use the newest advertised version of each
+    NEWEST_CHECKED API it sent (capped at its own maximum when known), or
+    None."""
+    bad = []
+    for label, key in NEWEST_CHECKED:
+        if label not in versions or key not in advertised:
+            continue
+        want = advertised[key][1]
+        if client_max and label in client_max:
+            want = min(want, client_max[label])
+        if max(versions[label]) != want:
+            bad.append("%s: used %s, newest common version %d" % (label, versions[label], want))
+    return "; ".join(bad) or None
 
 
 def pom_property(pom, name, profile_args):

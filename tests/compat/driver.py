@@ -161,11 +161,14 @@ class Run:
         print("%-28s %-5s %5.1fs %s" % (name, status, time.time() - t0, reason), flush=True)
         self.results.append({"name": name, "status": status, "reason": reason})
 
-    def write(self, version):
+    def write(self, version, versions=None):
         out = os.environ.get("NOCOPY_COMPAT_RESULTS") or os.path.join(os.getcwd(), "compat-results")
         os.makedirs(out, exist_ok=True)
+        doc = {"client": self.name, "version": version, "scenarios": self.results}
+        if versions is not None:
+            doc["versions"] = versions  # {api label: versions the client used}
         with open(os.path.join(out, self.name + ".json"), "w") as f:
-            json.dump({"client": self.name, "version": version, "scenarios": self.results}, f, indent=1)
+            json.dump(doc, f, indent=1)
             f.write("\n")
 
 
@@ -266,6 +269,7 @@ def main():
     b = Broker("--flush", "every").start()
     c = Client(argv, b)
     version = "unknown"
+    versions = {}
     try:
         version = c.call("version")["version"]
         print("%s %s against %s" % (name, version, b.addr), flush=True)
@@ -313,13 +317,16 @@ def main():
         run.scenario("produce_idempotent_keys", produce)
         run.scenario("consume_group_commit", consume)
         run.scenario("admin_describe_groups", describe_group)
+        b.versions_used(versions)
         run.scenario("restart_sigterm",
                      lambda: restart_case(c, b, signal.SIGTERM, 100000, GROUP + "-term"))
         run.scenario("restart_sigkill",
                      lambda: restart_case(c, b, signal.SIGKILL, 200000, GROUP + "-kill"))
         run.scenario("transactions_commit_abort", lambda: transactions_case(c))
+        b.versions_used(versions)
+        print("versions used: %s" % json.dumps(versions, sort_keys=True), flush=True)
     finally:
-        run.write(version)
+        run.write(version, versions)
         rc = b.stop(signal.SIGTERM) if b.alive() else 0
         if run.failed or rc not in (0, None):
             sys.stderr.write("---- broker log ----\n" + b.log()[-6000:] + "\n")

@@ -130,6 +130,30 @@ class Broker:
                 out[k] = float(v)
         return out
 
+    def versions_used(self, into=None):
+        """{api label: sorted versions} of the requests this broker process
+        has counted (nocopy_requests_by_version_total), merged into `into`
+        (counters restart with the process: call before a restart too)."""
+        import re
+        out = into if into is not None else {}
+        pat = r'nocopy_requests_by_version_total\{api="(\w+)",key="\d+",version="(\d+)"\}'
+        for name, value in self.metrics().items():
+            m = re.fullmatch(pat, name)
+            if m and value > 0:
+                vs = set(out.get(m.group(1), [])) | {int(m.group(2))}
+                out[m.group(1)] = sorted(vs)
+        return out
+
+    def advertised(self):
+        """{api_key: (min, max)}: a raw ApiVersions v0 request."""
+        raw = Raw(self)
+        body = raw.call(18, 0, b"")
+        raw.close()
+        err, n = struct.unpack(">hi", body[:6])
+        check(err == 0, "ApiVersions v0 error %d" % err)
+        return {k: (lo, hi) for k, lo, hi in
+                (struct.unpack(">hhh", body[6 + 6 * i:12 + 6 * i]) for i in range(n))}
+
     def __enter__(self):
         return self.start()
 

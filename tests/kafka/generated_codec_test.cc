@@ -416,6 +416,11 @@ TEST(GeneratedCodec, CreateTopicsBytes) {
   // topic_config_error_code is tag 0 of the topic, sent when non-zero.
   r.topics[0].topic_config_error_code = 29;
   expect_wire(r, 5, "00000000" "02" "0274" "0024" "07657869737473" "ffffffff" "ffff" "00" "01" "00" "02" "001d" "00");
+  // v7 (CreateTopicsResponse.json): the TopicId (uuid, 16 raw bytes) right
+  // after the name.
+  for (std::size_t i = 0; i < r.topics[0].topic_id.size(); ++i) r.topics[0].topic_id[i] = static_cast<std::byte>(0xa0 + i);
+  expect_wire(r, 7, "00000000" "02" "0274" "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" "0024" "07657869737473" "ffffffff" "ffff"
+                    "00" "01" "00" "02" "001d" "00");
 }
 
 
@@ -450,7 +455,7 @@ TEST(GeneratedCodec, OffsetFetchRejectsNullWhereNotNullable) {
 
 TEST(GeneratedCodec, MetadataBytes) {
   MetadataRequest q;
-  q.topics = std::vector<MetadataRequest::Topic>{{"t"}};
+  q.topics = std::vector<MetadataRequest::Topic>{{Uuid{}, "t"}};
   expect_wire(q, 4, "00000001" "000174" "01");
   // v9: compact array and string, tag sections, the v8 flags.
   expect_wire(q, 9, "02" "0274" "00" "01" "00" "00" "00");
@@ -458,7 +463,7 @@ TEST(GeneratedCodec, MetadataBytes) {
   r.brokers = {{1, "h", 9092, std::nullopt}};
   r.cluster_id = "c";
   r.controller_id = 1;
-  r.topics = {{0, "t", false, {{0, 0, 1, 5, {1}, {1}, {}}}}};
+  r.topics = {{0, "t", Uuid{}, false, {{0, 0, 1, 5, {1}, {1}, {}}}}};
   // v7: the partition's leader epoch follows its leader.
   expect_wire(r, 7, "00000000" "00000001" "00000001" "000168" "00002384" "ffff" "000163" "00000001"
                     "00000001" "0000" "000174" "00" "00000001" "0000" "00000000" "00000001" "00000005"
@@ -467,6 +472,44 @@ TEST(GeneratedCodec, MetadataBytes) {
   expect_wire(r, 9, "00000000" "02" "00000001" "0268" "00002384" "00" "00" "0263" "00000001"
                     "02" "0000" "0274" "00" "02" "0000" "00000000" "00000001" "00000005" "02" "00000001"
                     "02" "00000001" "01" "00" "80000000" "00" "80000000" "00");
+}
+
+// Metadata v10-13 from Kafka's MetadataRequest.json / MetadataResponse.json:
+// v10 puts TopicId (uuid, 16 raw bytes) before the name in the request and
+// after it in the response; v11 drops IncludeClusterAuthorizedOperations and
+// ClusterAuthorizedOperations; v12 makes the names nullable (compact
+// nullable string: 00 is null); v13 appends the response's ErrorCode.
+TEST(GeneratedCodec, MetadataTopicIdBytes) {
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(i + 1);
+  const char* id_hex = "0102030405060708090a0b0c0d0e0f10";
+  MetadataRequest q;
+  q.topics = std::vector<MetadataRequest::Topic>{{id, std::nullopt}};
+  q.include_cluster_authorized_operations = true;
+  // v12: one topic by id alone, auto-creation allowed, no topic operations.
+  expect_wire(q, 12, (std::string("02") + id_hex + "00" "00" "01" "00" "00").c_str());
+  // v10: the cluster flag is still there (01); a null name is sent as "".
+  q.topics->front().name = "t";
+  expect_wire(q, 10, (std::string("02") + id_hex + "0274" "00" "01" "01" "00" "00").c_str());
+
+  MetadataResponse r;
+  r.brokers = {{1, "h", 9092, std::nullopt}};
+  r.cluster_id = "c";
+  r.controller_id = 1;
+  r.topics = {{0, "t", id, false, {{0, 0, 1, 5, {1}, {1}, {}}}},
+              {100, std::nullopt, id, false, {}}};  // UNKNOWN_TOPIC_ID: asked by id, name null
+  const std::string head = "00000000" "02" "00000001" "0268" "00002384" "00" "00" "0263" "00000001" "03";
+  const std::string known = std::string("0000" "0274") + id_hex + "00" "02" "0000" "00000000" "00000001" "00000005"
+                            "02" "00000001" "02" "00000001" "01" "00" "80000000" "00";
+  const std::string unknown = std::string("0064" "00") + id_hex + "00" "01" "80000000" "00";
+  expect_wire(r, 12, (head + known + unknown + "00").c_str());
+  r.error_code = 0;
+  expect_wire(r, 13, (head + known + unknown + "0000" "00").c_str());
+  // v11: the cluster's operations are gone; v10 still has them.
+  r.topics.pop_back();
+  const std::string head1 = head.substr(0, head.size() - 2) + "02";
+  expect_wire(r, 11, (head1 + known + "00").c_str());
+  expect_wire(r, 10, (head1 + known + "80000000" "00").c_str());
 }
 
 }  // namespace

@@ -214,11 +214,11 @@ TEST(Requests, UnknownApiAndUnsupportedVersion) {
   EXPECT_EQ(d.status, RequestStatus::unknown_api);
   EXPECT_TRUE(d.header_ok);
   EXPECT_EQ(d.header.correlation_id, 7);
-  // Fetch v3 is below the advertised range; Metadata v10 above it.
+  // Fetch v3 is below the advertised range; Metadata v14 above it.
   auto fetch3 = test::from_hex("0001 0003 00000008 0001 63");
   EXPECT_EQ(decode_request(fetch3).status, RequestStatus::unsupported_version);
-  auto meta10 = test::from_hex("0003 000a 00000009 ffff");
-  EXPECT_EQ(decode_request(meta10).status, RequestStatus::unsupported_version);
+  auto meta14 = test::from_hex("0003 000e 00000009 ffff");
+  EXPECT_EQ(decode_request(meta14).status, RequestStatus::unsupported_version);
   // ApiVersions v99 sent with a v1 header and no body (a version probe):
   // the header is still usable, so the broker can answer UNSUPPORTED_VERSION.
   auto probe = test::from_hex("0012 0063 0000000a 0001 78");
@@ -258,7 +258,8 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   };
   EXPECT_EQ(range(ApiKey::produce), std::make_pair(0, 7));
   EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 11));
-  EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 9));
+  EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 13));
+  EXPECT_EQ(range(ApiKey::create_topics), std::make_pair(0, 7));
   EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 8));
   EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 4));

@@ -34,7 +34,9 @@ inline ApiVersionsResponse sample() {
 template <>
 inline MetadataRequest sample() {
   MetadataRequest m;
-  m.topics = std::vector<MetadataRequest::Topic>{{"alpha"}, {"beta"}};
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(i + 1);
+  m.topics = std::vector<MetadataRequest::Topic>{{Uuid{}, "alpha"}, {id, "beta"}};
   m.allow_auto_topic_creation = false;
   m.include_cluster_authorized_operations = true;
   m.include_topic_authorized_operations = true;
@@ -47,9 +49,12 @@ inline MetadataResponse sample() {
   m.brokers = {{1, "127.0.0.1", 9092, "rack-a"}, {2, "localhost", 9093, std::nullopt}};
   m.cluster_id = "nocopy-cluster";
   m.controller_id = 1;
-  m.topics = {{0, "alpha", true, {{0, 0, 1, 7, {1}, {1}, {2}}, {3, 1, 1, -1, {1, 2}, {1}, {}}}, 0x0ff8},
-              {3, "gone", false, {}}};
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(0xf0 - i);
+  m.topics = {{0, "alpha", id, true, {{0, 0, 1, 7, {1}, {1}, {2}}, {3, 1, 1, -1, {1, 2}, {1}, {}}}, 0x0ff8},
+              {3, "gone", Uuid{}, false, {}}};
   m.cluster_authorized_operations = 0x1ff0;
+  m.error_code = 7;
   return m;
 }
 template <>

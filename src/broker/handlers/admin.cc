@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/config_describer.h"
 #include "broker/groups_service.h"
 #include "cluster/cluster_node.h"
 #include "broker/handlers/reply.h"
@@ -112,9 +113,44 @@ void RequestHandler::create_topics(const Header& h, kafka::CreateTopicsRequest& 
       r.name = it.name;
       r.error_code = ec;
       if (ec) r.error_message = msg;
+      if (!ec) describe_created(r, it.configs, parts, it.rf, it.assignment);
+      // v7+: the new topic's id (zero for validate_only and errors).
+      if (!ec && !validate_only) {
+        if (cluster_) {
+          auto snap = cluster_->snapshot();
+          if (auto t = snap->topics.find(it.name); t != snap->topics.end()) r.topic_id = t->second.topic_id;
+        } else if (auto t = topics_.find(it.name)) {
+          r.topic_id = t->topic_id;
+        }
+      }
     }
     post_reply(loop, std::move(d), respond(encode(h, res)));
   });
+}
+
+// v5+: a created (or validated) topic's partition count, replication
+// factor and every topic config it runs with (its overrides as
+// DYNAMIC_TOPIC_CONFIG, the rest from the broker), as DescribeConfigs
+// reports them.
+void RequestHandler::describe_created(kafka::CreateTopicsResponse::Result& r, const TopicConfig::Overrides& overrides,
+                                      std::int32_t partitions, std::int16_t rf,
+                                      const std::vector<std::vector<std::int32_t>>& assignment) const {
+  r.num_partitions = partitions;
+  if (!assignment.empty())
+    r.replication_factor = static_cast<std::int16_t>(assignment.front().size());
+  else
+    r.replication_factor = rf != -1 ? rf : static_cast<std::int16_t>(cluster_ ? cfg_.default_replication_factor : 1);
+  Topic t;
+  t.overrides = overrides;
+  r.configs.emplace();
+  for (auto& e : ConfigDescriber(cfg_, topics_).topic_entries(t)) {
+    auto& c = r.configs->emplace_back();
+    c.name = e.name;
+    c.value = e.value;
+    c.read_only = false;
+    c.config_source = e.overridden ? 1 : e.is_default() ? 5 : 4;  // DYNAMIC_TOPIC / DEFAULT / STATIC_BROKER
+    c.is_sensitive = false;
+  }
 }
 
 void RequestHandler::delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop,

@@ -52,7 +52,8 @@ name declared elsewhere in the message (same C++ type at both places); the
 fields of a reused struct exist wherever the struct does unless they say
 versions= themselves.
 Options: versions=A+ or A-B (default: the message's), nullable=A+ (strings,
-bytes, records, arrays), tag=N (a tagged field, flexible versions only),
+bytes, records, arrays), tag=N (a tagged field, flexible versions only; a
+tagged nested struct is sent when one of its fields is not its default),
 default=V (C++ default and, for tagged fields, the value not sent);
 default=empty on a nullable array makes its C++ default an empty list
 instead of null.
@@ -311,6 +312,8 @@ class Gen:
             return f" = {f.default}"
         if not f.is_array and not f.is_struct and PRIMS[f.elem][2] is not None:
             return f" = {PRIMS[f.elem][2]}"
+        if not f.is_array and f.elem == "uuid":
+            return "{}"  # zeroed: a default-initialized message has no indeterminate id
         return ""
 
     def emit_struct(self, name, fields, scope, indent):
@@ -435,7 +438,10 @@ class Gen:
         if f.elem == "uuid":
             return f"{val} != Uuid{{}}"
         if f.is_struct:
-            raise SchemaError(f"{f.where}: tagged nested structs are not supported")
+            # Sent when any of its fields differs from its default (Kafka
+            # omits a tagged struct equal to its default).
+            inner = [self.not_default(g, f"{val}.{g.name}") for g in f.fields if g.tag is None]
+            return "(" + " || ".join(inner) + ")" if inner else "false"
         d = f.default or PRIMS[f.elem][2]
         return f"{val} != {d}"
 

@@ -87,7 +87,9 @@ def main():
         sys.exit(str(e))
     classpath = os.path.join(out_dir, "classes") + os.pathsep + cp
     broker = harness.Broker(threads=2).start()
+    advertised = broker.advertised()
     results = []
+    versions = {}
     try:
         java = subprocess.Popen(["java", "-Xmx512m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                                  "-cp", classpath, "nocopy.compat.Main", broker.addr] + SCENARIOS,
@@ -97,6 +99,7 @@ def main():
             print(out, flush=True)
             if out.startswith("RESTART "):
                 sig = signal.SIGKILL if out.split()[1] == "SIGKILL" else signal.SIGTERM
+                broker.versions_used(versions)
                 rc = broker.stop(sig)
                 if sig == signal.SIGTERM and rc != 0:
                     raise RuntimeError("broker exited with %s on SIGTERM:\n%s" % (rc, broker.log()))
@@ -107,6 +110,12 @@ def main():
                 parts = out.split(" ", 3)
                 results.append((parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
         rc = java.wait(timeout=60)
+        broker.versions_used(versions)
+        # Every API the 4.x client sends on the data path is at the newest
+        # version this broker advertises (its own maxima are all higher).
+        if line == "4":
+            why = compat_common.check_newest(versions, advertised)
+            results.append(("negotiated_newest_versions", "fail" if why else "pass", why or ""))
         if broker.alive():
             broker.stop()
         results += run_security(classpath)
@@ -114,10 +123,10 @@ def main():
         if broker.alive():
             broker.stop()
         done = {r[0] for r in results}
-        for s in SCENARIOS + SECURITY_SCENARIOS:
+        for s in SCENARIOS + SECURITY_SCENARIOS + (["negotiated_newest_versions"] if line == "4" else []):
             if s not in done:
                 results.append((s, "fail", "the Java program ended before reporting it"))
-        compat_common.write_results(client, version, results)
+        compat_common.write_results(client, version, results, versions)
     failed = [r for r in results if r[1] == "fail"]
     if failed or rc != 0:
         sys.stderr.write("---- broker log (tail) ----\n" + broker.log()[-5000:] + "\n")
