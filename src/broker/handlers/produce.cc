@@ -6,8 +6,8 @@
 // baseOffset in place. acks=-1 under a syncing flush policy waits for the
 // partitions' flushed offsets (ProduceWait): the log's flusher notifies, we
 // never sync here. In cluster mode only the partition's leader appends
-// (NOT_LEADER_OR_FOLLOWER elsewhere, and on a leader fenced by a lost etcd
-// session), stamping its leader epoch; acks=-1
+// (NOT_LEADER_OR_FOLLOWER elsewhere, on a leader fenced by a lost etcd
+// session, and on a broker shutting down), stamping its leader epoch; acks=-1
 // needs an ISR of min.insync.replicas (NOT_ENOUGH_REPLICAS) and is parked,
 // like a flush wait, until the high watermark passes the batch
 // (replication::ReplicaManager) or the request's timeout (REQUEST_TIMED_OUT).
@@ -141,6 +141,10 @@ struct ProduceScope {
   const RequestHandler& handler;
   TxnService* txn;  // null: transactional batches are not verified
   replication::ReplicaManager* replicas;  // null: single node
+  // The broker is shutting down: a replicated partition takes no more
+  // writes, so that none is appended that it can no longer replicate and no
+  // client's sequence runs past what the next leader has.
+  bool draining = false;
 };
 
 // Checks one partition's records and appends them, filling in `pr`. Adds
@@ -173,7 +177,7 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   }
   std::optional<replication::ReplicaManager::View> view;
   if (s.replicas != nullptr) view = s.replicas->view(topic, pr.index);
-  if (view && (view->role != replication::Role::leader || view->fenced))
+  if (view && (view->role != replication::Role::leader || view->fenced || s.draining))
     return fail(ErrorCode::not_leader_or_follower);
   if (view && s.acks == -1 && view->isr_size < static_cast<std::size_t>(std::max(tcfg.min_insync_replicas, 1)))
     return fail(ErrorCode::not_enough_replicas);
@@ -210,7 +214,8 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
   using security::AclOperation;
   const bool txn_ok =
       !req.transactional_id || access.transactional_id(AclOperation::write, *req.transactional_id);
-  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_, replicas_};
+  const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_, replicas_,
+                           draining_.load(std::memory_order_relaxed)};
   kafka::ProduceResponse res;
   // acks=-1: what each partition's answer waits for (flush, high watermark).
   std::vector<FlushWaitEntry> to_flush;
