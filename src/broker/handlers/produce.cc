@@ -145,6 +145,9 @@ struct ProduceScope {
   // writes, so that none is appended that it can no longer replicate and no
   // client's sequence runs past what the next leader has.
   bool draining = false;
+  // This broker's etcd session may have expired: another broker may lead
+  // its partitions in a newer epoch, which it has not heard of yet.
+  bool session_lost = false;
 };
 
 // Checks one partition's records and appends them, filling in `pr`. Adds
@@ -186,6 +189,12 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   const bool will_wait = s.acks == -1 && tcfg.flush != FlushMode::never;
   auto ar = part->append(mut, will_wait, view ? view->leader_epoch : -1);
   pr.error_code = ar.error;
+  // A sequence that does not follow this leader's, on a leader that may have
+  // been replaced, most likely went on at the new leader: answer as a former
+  // leader (retriable), not with the sequence error librdkafka treats as
+  // fatal. Nothing was appended either way.
+  if (view && s.session_lost && ar.error == code(ErrorCode::out_of_order_sequence_number))
+    pr.error_code = code(ErrorCode::not_leader_or_follower);
   if (ar.error != code(ErrorCode::none)) return;
   pr.base_offset = ar.base_offset;
   pr.log_append_time_ms = ar.log_append_time;
@@ -215,7 +224,8 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
   const bool txn_ok =
       !req.transactional_id || access.transactional_id(AclOperation::write, *req.transactional_id);
   const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_, replicas_,
-                           draining_.load(std::memory_order_relaxed)};
+                           draining_.load(std::memory_order_relaxed),
+                           cluster_ != nullptr && !cluster_->session_current()};
   kafka::ProduceResponse res;
   // acks=-1: what each partition's answer waits for (flush, high watermark).
   std::vector<FlushWaitEntry> to_flush;
