@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 
 namespace nocopy::security {
 
@@ -189,6 +190,16 @@ SaslExchange::Step SaslExchange::cyrus_step(std::string_view in) {
   if (sasl_getprop(conn_, SASL_USERNAME, &user) != SASL_OK || user == nullptr) {
     s.status = Status::failed;
     s.error = "no user name after authentication";
+    return s;
+  }
+  // Kafka's rule for PLAIN: an authorization id, when the client sends one,
+  // must be the authenticated user itself -- the principal is always who
+  // proved the password, never a name the client only claimed.
+  const void* authuser = nullptr;
+  if (sasl_getprop(conn_, SASL_AUTHUSER, &authuser) != SASL_OK || authuser == nullptr ||
+      std::string_view(static_cast<const char*>(user)) != std::string_view(static_cast<const char*>(authuser))) {
+    s.status = Status::failed;
+    s.error = "the authorization id differs from the authenticated user";
     return s;
   }
   user_ = static_cast<const char*>(user);
