@@ -38,6 +38,7 @@ struct BrokerFlags {
   std::int32_t min_insync_replicas = -1;
   std::int64_t replica_lag_time_max_ms = -1;
   std::int32_t offsets_topic_num_partitions = -1, offsets_topic_replication_factor = -1;
+  std::int32_t txn_state_num_partitions = -1, txn_state_replication_factor = -1;
   std::string log_level = "info";
   SecurityFlags security;
 };
@@ -158,6 +159,14 @@ void add_cluster_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
                   "cluster mode: replication factor of __consumer_offsets when it is created; 0: min(3, live "
                   "brokers) [0]")
       ->check(CLI::Range(0, 32767));
+  cmd->add_option("--transaction-state-log-num-partitions", f->txn_state_num_partitions,
+                  "cluster mode: partitions of __transaction_state when it is created; a transactional id is "
+                  "coordinated by the leader of partition abs(hash(id)) % N; fixed once created [16]")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--transaction-state-log-replication-factor", f->txn_state_replication_factor,
+                  "cluster mode: replication factor of __transaction_state when it is created; 0: min(3, live "
+                  "brokers); its min.insync.replicas is min(2, this) [0]")
+      ->check(CLI::Range(0, 32767));
 }
 
 // The flags given, over the config file's values (loaded here first).
@@ -222,6 +231,8 @@ void apply_cluster_flags(const BrokerFlags& f, broker::Config& cfg) {
   if (f.offsets_topic_num_partitions > 0) cfg.offsets_topic_num_partitions = f.offsets_topic_num_partitions;
   if (f.offsets_topic_replication_factor >= 0)
     cfg.offsets_topic_replication_factor = f.offsets_topic_replication_factor;
+  if (f.txn_state_num_partitions > 0) cfg.txn_state_num_partitions = f.txn_state_num_partitions;
+  if (f.txn_state_replication_factor >= 0) cfg.txn_state_replication_factor = f.txn_state_replication_factor;
   if (!f.unclean.empty())
     cfg.unclean_leader_election = parse_bool("--unclean-leader-election", f.unclean, /*on_off=*/false);
 }

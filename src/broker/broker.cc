@@ -187,9 +187,56 @@ void Broker::start_cluster_groups() {
     return false;
   };
   groups_->set_cluster(std::move(gh));
+  start_cluster_txn();
   member_->set_leadership_listener([this](const std::string& topic, std::int32_t p, bool leads, std::int32_t epoch) {
     if (topic == kOffsetsTopic) groups_->leadership(p, leads, epoch);
+    if (topic == kTxnStateTopic) txn_->leadership(p, leads, epoch);
   });
+}
+
+// Cluster mode: the transaction coordinator serves the __transaction_state
+// partitions this broker leads (TxnService); the topic is created through
+// etcd on first use, with Kafka's transaction.state.log.min.isr (2) capped
+// by its replication factor; markers go to the partitions' leaders.
+void Broker::start_cluster_txn() {
+  TxnService::ClusterHooks th;
+  th.replicas = replicas_.get();
+  th.state_partitions = [this]() -> std::int32_t {
+    auto snap = cluster_->snapshot();
+    if (!snap) return 0;
+    auto it = snap->topics.find(kTxnStateTopic);
+    return it == snap->topics.end() ? 0 : it->second.partition_count;
+  };
+  th.create_state_topic = [this] {
+    auto snap = cluster_->snapshot();
+    if (snap && snap->topics.contains(kTxnStateTopic)) return true;
+    const auto live = static_cast<std::int32_t>(snap ? snap->brokers.size() : 0);
+    const std::int32_t rf =
+        cfg_.txn_state_replication_factor > 0 ? cfg_.txn_state_replication_factor : std::min(3, live);
+    if (rf <= 0) return false;
+    const std::map<std::string, std::string> configs{{"cleanup.policy", "compact"},
+                                                     {"segment.bytes", "104857600"},
+                                                     {"min.insync.replicas", std::to_string(std::min(2, rf))}};
+    auto r = cluster_->create_topic(kTxnStateTopic, cfg_.txn_state_num_partitions, rf, {}, configs, false);
+    if (r.error_code == 0) {
+      spdlog::info("transactions: created {} ({} partitions, replication factor {})", kTxnStateTopic,
+                   cfg_.txn_state_num_partitions, rf);
+      return true;
+    }
+    if (r.error_code == kafka::to_wire(kafka::ErrorCode::topic_already_exists)) return true;
+    spdlog::warn("transactions: creating {} with replication factor {}: error {} {}", kTxnStateTopic, rf,
+                 r.error_code, r.message);
+    return false;
+  };
+  th.leader_of = [this](const std::string& topic,
+                        std::int32_t p) -> std::optional<replication::BrokerEndpoint> {
+    auto snap = cluster_->snapshot();
+    const auto* pe = snap ? snap->partition(topic, p) : nullptr;
+    if (pe == nullptr) return std::nullopt;
+    if (pe->state.leader < 0 || !snap->is_live(pe->state.leader)) return replication::BrokerEndpoint{};
+    return snap->brokers.at(pe->state.leader);
+  };
+  txn_->set_cluster(std::move(th));
 }
 
 void Broker::schedule_retention() {

@@ -69,6 +69,7 @@ class Broker {
   void join_cluster();  // cluster mode: registers in etcd and follows its state
   void start_replication();  // cluster mode: the ReplicaManager, before the cluster node starts
   void start_cluster_groups();  // cluster mode: the group coordinator follows __consumer_offsets' leaders
+  void start_cluster_txn();  // cluster mode: the transaction coordinator follows __transaction_state's leaders
   // TLS context, SCRAM store (with `scram_users` created) and Cyrus SASL,
   // as the listeners need them.
   void start_security();

@@ -98,6 +98,11 @@ void Config::check_cleaner() const {
     throw std::invalid_argument("offsets_topic_num_partitions: must be 1..1000");
   if (offsets_topic_replication_factor < 0 || offsets_topic_replication_factor > 32767)
     throw std::invalid_argument("offsets_topic_replication_factor: must be 0..32767 (0: min(3, live brokers))");
+  if (txn_state_num_partitions < 1 || txn_state_num_partitions > 1000)
+    throw std::invalid_argument("transaction_state_log_num_partitions: must be 1..1000");
+  if (txn_state_replication_factor < 0 || txn_state_replication_factor > 32767)
+    throw std::invalid_argument(
+        "transaction_state_log_replication_factor: must be 0..32767 (0: min(3, live brokers))");
 }
 
 HostPort Config::advertised_address() const {
@@ -186,6 +191,8 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("offsets_segment_bytes", offsets_segment_bytes);
   num("offsets_topic_num_partitions", offsets_topic_num_partitions);
   num("offsets_topic_replication_factor", offsets_topic_replication_factor);
+  num("transaction_state_log_num_partitions", txn_state_num_partitions);
+  num("transaction_state_log_replication_factor", txn_state_replication_factor);
   auto real = [&](const char* key, double& field) {
     if (auto* node = t.get(key)) {
       auto v = node->value<double>();

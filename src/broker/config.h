@@ -121,6 +121,16 @@ struct Config {
   // for larger clusters); the count is fixed once the topic exists.
   std::int32_t offsets_topic_num_partitions = 16;
   std::int32_t offsets_topic_replication_factor = 0;
+  // Cluster mode: __transaction_state, created through etcd when a client
+  // first looks a transactional id up (transaction.state.log.num.partitions,
+  // 1..1000; transaction.state.log.replication.factor, 0: min(3, live
+  // brokers) at creation). Its min.insync.replicas is Kafka's
+  // transaction.state.log.min.isr default, 2, capped by the replication
+  // factor. 16 partitions, as for __consumer_offsets: up to 16 coordinators
+  // while each broker holds only 16 more logs (Kafka's 50 suits larger
+  // clusters); fixed once the topic exists.
+  std::int32_t txn_state_num_partitions = 16;
+  std::int32_t txn_state_replication_factor = 0;
   bool cluster_mode() const { return !cluster.empty(); }
 
   // Listeners, TLS, SASL, connection limits (security/security_config.h).

@@ -326,17 +326,22 @@ std::int64_t Partition::segment_base_of(std::int64_t offset) const {
 }
 
 std::int16_t Partition::append_marker(std::int64_t producer_id, std::int16_t epoch, bool commit,
-                                      std::int32_t coordinator_epoch) {
+                                      std::int32_t coordinator_epoch, std::int32_t leader_epoch, std::int64_t* offset) {
   std::lock_guard lock(producers_mu_);
   if (epoch < producers_.epoch_of(producer_id)) return kafka::to_wire(kafka::ErrorCode::invalid_producer_epoch);
+  if (auto it = marker_coordinator_epochs_.find(producer_id);
+      it != marker_coordinator_epochs_.end() && coordinator_epoch < it->second)
+    return kafka::to_wire(kafka::ErrorCode::transaction_coordinator_fenced);
   auto batch = log::build_control_batch(
       producer_id, epoch, {commit ? log::ControlType::commit : log::ControlType::abort, coordinator_epoch}, wall_ms());
-  auto r = log_->append(batch);
+  auto r = log_->append(batch, log::PartitionLog::SyncBy::log, leader_epoch);
   if (!r) {
     spdlog::warn("{}-{}: transaction marker not appended: {}", topic_, index_, r.error().to_string());
     return r.error().kafka_error_code();
   }
   producers_.on_marker(producer_id, epoch);
+  marker_coordinator_epochs_[producer_id] = coordinator_epoch;
+  if (offset != nullptr) *offset = r->base_offset;
   auto t = txns_->on_marker(producer_id, commit ? log::ControlType::commit : log::ControlType::abort, r->base_offset,
                             segment_base_of(r->base_offset));
   // The marker is in the log; a lost index entry is rebuilt at the next start.

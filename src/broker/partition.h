@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <mutex>
 #include <span>
 #include <string>
@@ -94,9 +95,15 @@ class Partition {
   // Appends a COMMIT or ABORT marker of (producer_id, epoch) -- the
   // transaction coordinator's call. A marker of an epoch older than the one
   // the partition knows is INVALID_PRODUCER_EPOCH (47); a newer one fences
-  // the older epoch's batches. Wakes fetch waiters (the LSO moved).
+  // the older epoch's batches. A coordinator epoch older than that of the
+  // producer's last marker appended here is TRANSACTION_COORDINATOR_FENCED
+  // (52): a coordinator that lost its __transaction_state partition to a
+  // newer leader. `leader_epoch` >= 0 stamps the batch (a replicated
+  // partition's leader); `offset`, when given, receives the marker's offset.
+  // Wakes fetch waiters (the LSO moved).
   std::int16_t append_marker(std::int64_t producer_id, std::int16_t epoch, bool commit,
-                             std::int32_t coordinator_epoch);
+                             std::int32_t coordinator_epoch, std::int32_t leader_epoch = -1,
+                             std::int64_t* offset = nullptr);
   // First offset of the earliest open transaction, else the high watermark.
   std::int64_t last_stable_offset() const;
   // The aborted transactions a read_committed fetch from `from` reports.
@@ -202,6 +209,10 @@ class Partition {
 
   std::mutex producers_mu_;  // check + append + record as one step
   ProducerStateManager producers_;
+  // The coordinator epoch of each producer's last marker appended by this
+  // broker (guarded by producers_mu_). Kept in memory only: a restarted or
+  // newly elected leader accepts the first marker of any coordinator epoch.
+  std::unordered_map<std::int64_t, std::int32_t> marker_coordinator_epochs_;
   std::string topic_;
   std::int32_t index_;
   std::filesystem::path dir_;

@@ -109,18 +109,18 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
         else if constexpr (std::is_same_v<T, kafka::FindCoordinatorRequest>) find_coordinator(h, body, cb, client);
         else if constexpr (std::is_same_v<T, kafka::DescribeClusterRequest>) describe_cluster(h, body, cb, client);
         else if constexpr (std::is_same_v<T, kafka::ElectLeadersRequest>) elect_leaders(h, body, loop, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::InitProducerIdRequest>) init_producer_id(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::InitProducerIdRequest>) init_producer_id(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::DescribeConfigsRequest>) describe_configs(h, body, cb, access);
         else if constexpr (std::is_same_v<T, kafka::CreatePartitionsRequest>) create_partitions(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::AlterConfigsRequest>) alter_configs(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::IncrementalAlterConfigsRequest>)
           incremental_alter_configs(h, body, loop, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::AddPartitionsToTxnRequest>) add_partitions_to_txn(h, body, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::AddOffsetsToTxnRequest>) add_offsets_to_txn(h, body, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::EndTxnRequest>) end_txn(h, body, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::TxnOffsetCommitRequest>) txn_offset_commit(h, body, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::DescribeTransactionsRequest>) describe_transactions(h, body, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::ListTransactionsRequest>) list_transactions(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::AddPartitionsToTxnRequest>) add_partitions_to_txn(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::AddOffsetsToTxnRequest>) add_offsets_to_txn(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::EndTxnRequest>) end_txn(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::TxnOffsetCommitRequest>) txn_offset_commit(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::DescribeTransactionsRequest>) describe_transactions(h, body, loop, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::ListTransactionsRequest>) list_transactions(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::DescribeAclsRequest>) describe_acls(h, body, cb, access);
         else if constexpr (std::is_same_v<T, kafka::CreateAclsRequest>) create_acls(h, body, loop, cb, access);
         else if constexpr (std::is_same_v<T, kafka::DeleteAclsRequest>) delete_acls(h, body, loop, cb, access);
@@ -131,7 +131,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
           describe_user_scram_credentials(h, body, cb, access);
         else if constexpr (std::is_same_v<T, kafka::AlterUserScramCredentialsRequest>)
           alter_user_scram_credentials(h, body, loop, cb, access);
-        else if constexpr (std::is_same_v<T, kafka::WriteTxnMarkersRequest>) write_txn_markers(h, body, cb, access);
+        else if constexpr (std::is_same_v<T, kafka::WriteTxnMarkersRequest>) write_txn_markers(h, body, loop, cb, access);
         else cb(close_reply(fmt::format("unhandled API key {}", h.api_key)));
       },
       req.body);

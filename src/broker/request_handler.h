@@ -173,26 +173,26 @@ class RequestHandler {
                      const Access& access);
   void delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop, Done& done,
                      const Access& access);
-  void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done,
+  void init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, net::EventLoop& loop, Done& done,
                         const Access& access);
   void describe_configs(const Header& h, const kafka::DescribeConfigsRequest& req, Done& done,
                         const Access& access);
   // Transactions (handlers/txn.cc).
-  void add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, Done& done,
-                             const Access& access);
-  kafka::AddPartitionsToTxnResponse add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req,
-                                                         const Access& access);
-  void add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, Done& done,
+  void add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, net::EventLoop& loop,
+                             Done& done, const Access& access);
+  kafka::AddPartitionsToTxnResponse add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req);
+  void add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, net::EventLoop& loop, Done& done,
                           const Access& access);
-  void end_txn(const Header& h, const kafka::EndTxnRequest& req, Done& done,
+  void end_txn(const Header& h, const kafka::EndTxnRequest& req, net::EventLoop& loop, Done& done,
                const Access& access);
-  void txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req, Done& done,
+  void txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req, net::EventLoop& loop, Done& done,
                          const Access& access);
-  void describe_transactions(const Header& h, const kafka::DescribeTransactionsRequest& req, Done& done,
+  void describe_transactions(const Header& h, const kafka::DescribeTransactionsRequest& req, net::EventLoop& loop,
+                             Done& done,
                              const Access& access);
-  void list_transactions(const Header& h, const kafka::ListTransactionsRequest& req, Done& done,
+  void list_transactions(const Header& h, const kafka::ListTransactionsRequest& req, net::EventLoop& loop, Done& done,
                          const Access& access);
-  void write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req, Done& done,
+  void write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req, net::EventLoop& loop, Done& done,
                          const Access& access);
   void create_partitions(const Header& h, kafka::CreatePartitionsRequest& req, net::EventLoop& loop, Done& done,
                          const Access& access);

@@ -62,8 +62,28 @@ ErrorCode TxnCoordinator::check_producer(const TxnMetadata* m, std::int64_t pid,
 }
 
 bool TxnCoordinator::persist(const TxnMetadata& m) {
-  if (log_ == nullptr) return true;
-  return log_->append(encode_txn_key(m.transactional_id), encode_txn_value(m));
+  if (log_ != nullptr && !log_->append(encode_txn_key(m.transactional_id), encode_txn_value(m))) return false;
+  publish(m);
+  return true;
+}
+
+void TxnCoordinator::publish(const TxnMetadata& m) {
+  std::lock_guard lock(verify_mu_);
+  auto owner = verifiable_owner_.find(m.transactional_id);
+  if (owner != verifiable_owner_.end() && owner->second != m.producer_id) verifiable_.erase(owner->second);
+  verifiable_owner_[m.transactional_id] = m.producer_id;
+  Verifiable& v = verifiable_[m.producer_id];
+  v.epoch = m.producer_epoch;
+  v.ongoing = m.state == TxnState::ongoing;
+  v.partitions = v.ongoing ? m.partitions : std::set<TopicPartition>{};
+}
+
+void TxnCoordinator::unpublish(const std::string& transactional_id) {
+  std::lock_guard lock(verify_mu_);
+  auto owner = verifiable_owner_.find(transactional_id);
+  if (owner == verifiable_owner_.end()) return;
+  verifiable_.erase(owner->second);
+  verifiable_owner_.erase(owner);
 }
 
 bool TxnCoordinator::bump_epoch(TxnMetadata& m) {
@@ -305,16 +325,18 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
 
 kafka::ErrorCode TxnCoordinator::verify_partition(std::int64_t producer_id, std::int16_t epoch,
                                                  const std::string& topic, std::int32_t partition) const {
-  std::lock_guard lock(mu_);
-  auto owner = by_producer_.find(producer_id);
-  if (owner == by_producer_.end()) return ErrorCode::invalid_txn_state;
-  auto it = txns_.find(owner->second);
-  if (it == txns_.end() || it->second.producer_id != producer_id) return ErrorCode::invalid_txn_state;
-  const TxnMetadata& m = it->second;
-  if (epoch < m.producer_epoch) return ErrorCode::invalid_producer_epoch;
-  if (epoch != m.producer_epoch || m.state != TxnState::ongoing || !m.partitions.contains({topic, partition}))
-    return ErrorCode::invalid_txn_state;
+  std::lock_guard lock(verify_mu_);
+  auto it = verifiable_.find(producer_id);
+  if (it == verifiable_.end()) return ErrorCode::invalid_txn_state;
+  const Verifiable& v = it->second;
+  if (epoch < v.epoch) return ErrorCode::invalid_producer_epoch;
+  if (epoch != v.epoch || !v.ongoing || !v.partitions.contains({topic, partition})) return ErrorCode::invalid_txn_state;
   return ErrorCode::none;
+}
+
+bool TxnCoordinator::knows_producer(std::int64_t producer_id) const {
+  std::lock_guard lock(verify_mu_);
+  return verifiable_.contains(producer_id);
 }
 
 kafka::DescribeTransactionsResponse TxnCoordinator::describe(const kafka::DescribeTransactionsRequest& req) const {
@@ -408,6 +430,7 @@ bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std:
       assign(it->second, TxnMetadata{.transactional_id = id});  // unindexes its producer id
       txns_.erase(it);
     }
+    unpublish(id);
     return true;
   }
   auto m = decode_txn_value(value);
@@ -425,6 +448,7 @@ bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std:
   }
   if (it == txns_.end()) it = txns_.emplace(id, TxnMetadata{.transactional_id = id}).first;
   assign(it->second, std::move(*m));
+  publish(it->second);
   return true;
 }
 

@@ -1,5 +1,6 @@
-// TxnCoordinator: Kafka's transaction coordinator for every transactional id
-// (this broker coordinates them all: FindCoordinator key_type 1 names it).
+// TxnCoordinator: Kafka's transaction coordinator for the transactional ids
+// of one partition of __transaction_state (a single node has one, for every
+// id; a cluster one per partition its broker leads).
 //
 // I/O-free: state changes are stored through TxnStateLog (the broker maps it
 // onto the internal `__transaction_state` partition) *before* they take
@@ -38,6 +39,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -69,7 +71,9 @@ class TxnParticipants {
 
 struct TxnCoordinatorConfig {
   std::int32_t max_timeout_ms = 900000;  // transaction.max.timeout.ms
-  std::int32_t coordinator_epoch = 0;    // one coordinator: always 0
+  // Written into every marker: a single node's one coordinator 0, a
+  // cluster's the leader epoch of its __transaction_state partition.
+  std::int32_t coordinator_epoch = 0;
 };
 
 class TxnCoordinator {
@@ -96,6 +100,8 @@ class TxnCoordinator {
   // otherwise INVALID_TXN_STATE (48). One hash lookup by producer id.
   kafka::ErrorCode verify_partition(std::int64_t producer_id, std::int16_t epoch, const std::string& topic,
                                     std::int32_t partition) const;
+  // Whether `producer_id` is the current producer of an id coordinated here.
+  bool knows_producer(std::int64_t producer_id) const;
   kafka::DescribeTransactionsResponse describe(const kafka::DescribeTransactionsRequest& req) const;
   kafka::ListTransactionsResponse list(const kafka::ListTransactionsRequest& req, std::int64_t now) const;
 
@@ -143,9 +149,24 @@ class TxnCoordinator {
   std::function<std::int64_t()> allocate_;
   mutable std::mutex mu_;
   std::map<std::string, TxnMetadata> txns_;
-  // producer id -> its transactional id, for verify_partition(); an entry
-  // for every value of txns_ (guarded by mu_).
+  // producer id -> its transactional id; an entry for every value of txns_
+  // (guarded by mu_).
   std::unordered_map<std::int64_t, std::string> by_producer_;
+  // What verify_partition() reads: each id's stored state, published by
+  // persist() once a change is stored (and by replay), under its own mutex,
+  // which is never held across I/O. So a Produce on a reactor thread never
+  // waits behind a state change being replicated or a marker being sent
+  // (mu_ is held across both). One hash lookup by producer id.
+  struct Verifiable {
+    std::int16_t epoch = -1;
+    bool ongoing = false;
+    std::set<TopicPartition> partitions;
+  };
+  void publish(const TxnMetadata& m);
+  void unpublish(const std::string& transactional_id);
+  mutable std::mutex verify_mu_;
+  std::unordered_map<std::int64_t, Verifiable> verifiable_;          // by producer id
+  std::unordered_map<std::string, std::int64_t> verifiable_owner_;  // transactional id -> producer id
 };
 
 }  // namespace nocopy::txn

@@ -84,5 +84,28 @@ TEST(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
   EXPECT_EQ(error_of(r, 0, "t", 0), to_wire(ErrorCode::invalid_producer_epoch));
 }
 
+// A coordinator that lost its __transaction_state partition to a newer
+// leader (an older coordinator epoch than the producer's last marker) is
+// fenced; the current coordinator's markers go on.
+TEST(WriteTxnMarkers, OlderCoordinatorEpochIsFenced) {
+  testing::TempDir dir;
+  Config cfg;
+  cfg.data_dir = dir.path() / "data";
+  Node n(cfg);
+  ASSERT_EQ(n.topics.create("t", 1), 0);
+  auto with_coordinator_epoch = [](std::int32_t coordinator_epoch) {
+    kafka::WriteTxnMarkersRequest req;
+    req.markers.push_back(marker(7, 3, /*commit=*/true, {{"t", {0}}}));
+    req.markers[0].coordinator_epoch = coordinator_epoch;
+    return req;
+  };
+  EXPECT_EQ(error_of(n.call<kafka::WriteTxnMarkersResponse>(1, with_coordinator_epoch(5)), 0, "t", 0), 0);
+  EXPECT_EQ(error_of(n.call<kafka::WriteTxnMarkersResponse>(1, with_coordinator_epoch(4)), 0, "t", 0),
+            to_wire(ErrorCode::transaction_coordinator_fenced));
+  EXPECT_EQ(error_of(n.call<kafka::WriteTxnMarkersResponse>(1, with_coordinator_epoch(5)), 0, "t", 0), 0);
+  EXPECT_EQ(error_of(n.call<kafka::WriteTxnMarkersResponse>(1, with_coordinator_epoch(6)), 0, "t", 0), 0);
+  EXPECT_EQ(n.topics.find("t", 0)->log_end_offset(), 3);
+}
+
 }  // namespace
 }  // namespace nocopy::broker

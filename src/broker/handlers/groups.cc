@@ -12,6 +12,7 @@
 #include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
+#include "broker/txn_service.h"
 #include "cluster/cluster_node.h"
 
 namespace nocopy::broker {
@@ -37,9 +38,8 @@ void RequestHandler::group_api(std::int16_t key, std::span<std::byte> frame, net
 // __consumer_offsets (coordinator_partition(), Kafka's mapping), which
 // loads the group from that replicated partition; COORDINATOR_NOT_AVAILABLE
 // while the topic does not exist (its creation is asked for) or the
-// partition has no live leader. Transactional ids (key type 1): the live
-// broker at (Java String.hashCode of the key) modulo the number of live
-// brokers, in id order (transaction state is not replicated).
+// partition has no live leader. Transactional ids (key type 1) the same
+// way: the leader of the id's partition of __transaction_state.
 kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(const std::string& key, bool txn_key,
                                                                             const ClientContext& client) const {
   kafka::FindCoordinatorResponse::Coordinator c;
@@ -59,28 +59,24 @@ kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(cons
   };
   auto snap = cluster_->snapshot();
   if (snap->brokers.empty()) return unavailable("no live broker");
-  if (!txn_key) {
-    auto t = snap->topics.find(kOffsetsTopic);
-    if (t == snap->topics.end() || t->second.partition_count <= 0) {
-      if (groups_) groups_->ensure_offsets_topic();
-      return unavailable("__consumer_offsets is being created");
-    }
-    const std::int32_t p = coordinator_partition(key, t->second.partition_count);
-    const auto* pe = snap->partition(kOffsetsTopic, p);
-    if (pe == nullptr || pe->state.leader < 0 || !snap->is_live(pe->state.leader))
-      return unavailable("the group's __consumer_offsets partition has no leader");
-    const auto& b = snap->brokers.at(pe->state.leader);
-    c.node_id = b.node_id;
-    c.host = b.host;
-    c.port = b.port;
-    return c;
+  // A group's partition of __consumer_offsets, a transactional id's of
+  // __transaction_state: its leader coordinates the key.
+  const char* topic = txn_key ? kTxnStateTopic : kOffsetsTopic;
+  auto t = snap->topics.find(topic);
+  if (t == snap->topics.end() || t->second.partition_count <= 0) {
+    if (txn_key && txn_) txn_->ensure_state_topic();
+    if (!txn_key && groups_) groups_->ensure_offsets_topic();
+    return unavailable(txn_key ? "__transaction_state is being created" : "__consumer_offsets is being created");
   }
-  const auto hash = static_cast<std::uint32_t>(java_string_hash(key));
-  auto it = snap->brokers.begin();
-  std::advance(it, static_cast<long>(hash % snap->brokers.size()));
-  c.node_id = it->second.node_id;
-  c.host = it->second.host;
-  c.port = it->second.port;
+  const std::int32_t p = coordinator_partition(key, t->second.partition_count);
+  const auto* pe = snap->partition(topic, p);
+  if (pe == nullptr || pe->state.leader < 0 || !snap->is_live(pe->state.leader))
+    return unavailable(txn_key ? "the transactional id's __transaction_state partition has no leader"
+                               : "the group's __consumer_offsets partition has no leader");
+  const auto& b = snap->brokers.at(pe->state.leader);
+  c.node_id = b.node_id;
+  c.host = b.host;
+  c.port = b.port;
   return c;
 }
 

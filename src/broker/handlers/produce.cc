@@ -170,11 +170,13 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   const auto records = p.records.bytes;
   if (p.records.is_null || records.empty()) return fail(ErrorCode::invalid_record);
   // A transactional batch must belong to its producer's ongoing transaction
-  // with this partition added (the coordinator says).
+  // with this partition added, as the coordinator here that knows the
+  // producer says (cluster mode: a producer coordinated by another broker is
+  // not verified, TxnService::verify_partition).
   if (s.txn && records.size() >= log::kBatchHeaderSize) {
     const log::BatchHeader bh = log::parse_batch_header(records);
     if (bh.is_transactional() && !bh.is_control() && bh.producer_id >= 0) {
-      const auto e = s.txn->coordinator().verify_partition(bh.producer_id, bh.producer_epoch, topic, pr.index);
+      const auto e = s.txn->verify_partition(bh.producer_id, bh.producer_epoch, topic, pr.index);
       if (e != ErrorCode::none) return fail(e);
     }
   }
@@ -298,8 +300,8 @@ ProducerIdAllocator& RequestHandler::producer_ids() {
 // Authorization: WRITE on the transactional id; an idempotent producer
 // needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (Kafka 3's
 // rule).
-void RequestHandler::init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, Done& done,
-                                      const Access& access) {
+void RequestHandler::init_producer_id(const Header& h, const kafka::InitProducerIdRequest& req, net::EventLoop& loop,
+                                      Done& done, const Access& access) {
   using security::AclOperation;
   const bool allowed = req.transactional_id
                            ? access.transactional_id(AclOperation::write, *req.transactional_id)
@@ -317,7 +319,20 @@ void RequestHandler::init_producer_id(const Header& h, const kafka::InitProducer
       r.error_code = code(ErrorCode::coordinator_not_available);
       return done(respond(encode(h, r)));
     }
-    return done(respond(encode(h, txn_->coordinator().init_producer_id(req, h.api_version, TxnService::wall_ms()))));
+    auto call = [this, h, req]() {
+      const TxnService::Route route = txn_->route(*req.transactional_id);
+      if (!route.coordinator) {
+        kafka::InitProducerIdResponse r;
+        r.error_code = code(route.error);
+        r.producer_id = -1;
+        r.producer_epoch = -1;
+        return respond(encode(h, r));
+      }
+      return respond(encode(h, route.coordinator->init_producer_id(req, h.api_version, TxnService::wall_ms())));
+    };
+    if (!txn_->clustered()) return done(call());
+    // Cluster mode: the coordinator's state changes wait for its ISR.
+    return txn_->run([&loop, d = std::move(done), call]() mutable { post_reply(loop, std::move(d), call()); });
   }
   done(respond(encode(h, producer_ids().init_producer_id(req))));
 }

@@ -6,9 +6,13 @@
 // partitions directly (Admin.abortTransaction ends a hanging transaction
 // with it).
 // InitProducerId with a transactional id is in produce.cc beside the
-// idempotent one. Every call runs on the reactor thread under the
-// coordinator's mutex; EndTxn appends its markers (page-cache writes)
-// before it answers.
+// idempotent one. Each request goes to the coordinator of its transactional
+// id (TxnService::route: in cluster mode NOT_COORDINATOR or
+// COORDINATOR_LOAD_IN_PROGRESS when it is not loaded here) through
+// TxnService::run: on a single node inline on the reactor thread (EndTxn
+// appends its markers, page-cache writes, before it answers); in cluster
+// mode on the service's worker thread, since state changes wait for the
+// ISR and markers go over the network, and the answer is posted back.
 //
 // Authorization (Kafka's): WRITE on the transactional id for every
 // producer call (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); AddPartitionsToTxn
@@ -19,12 +23,15 @@
 // WriteTxnMarkers and AddPartitionsToTxn v4+ CLUSTER_ACTION on the cluster
 // (CLUSTER_AUTHORIZATION_FAILED).
 #include <algorithm>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
 #include "broker/txn_service.h"
+#include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 
@@ -45,29 +52,33 @@ std::vector<kafka::AddPartitionsToTxnResponse::TopicResult> uniform_results(
   return out;
 }
 
+// Runs `make` where coordinator calls may block (TxnService::run) and
+// answers `done` with its reply on `loop`'s thread.
+void run_txn(TxnService& txn, net::EventLoop& loop, RequestHandler::Done& done, std::function<Reply()> make) {
+  if (!txn.clustered()) return done(make());
+  txn.run([&loop, d = std::move(done), make = std::move(make)]() mutable { post_reply(loop, std::move(d), make()); });
+}
+
 }  // namespace
 
-// v4+ (brokers only): each transaction of the batch is added as a v3 request
-// would add it, or -- verify_only -- each partition is checked against the
-// ongoing transaction (NONE when it is in it, else the coordinator's reason).
-kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req,
-                                                                       const Access& access) {
+// v4+ (brokers only): each transaction of the batch, at its coordinator,
+// is added as a v3 request would add it, or -- verify_only -- each
+// partition is checked against the ongoing transaction (NONE when it is in
+// it, else the coordinator's reason).
+kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req) {
   kafka::AddPartitionsToTxnResponse r;
-  if (!access.cluster(AclOperation::cluster_action)) {
-    r.error_code = code(ErrorCode::cluster_authorization_failed);
-    return r;
-  }
   for (const auto& t : req.transactions) {
     auto& rt = r.results_by_transaction.emplace_back();
     rt.transactional_id = t.transactional_id;
-    if (!txn_) {
-      rt.topic_results = uniform_results(t.topics, ErrorCode::coordinator_not_available);
+    const TxnService::Route route = txn_->route(t.transactional_id);
+    if (!route.coordinator) {
+      rt.topic_results = uniform_results(t.topics, route.error);
     } else if (t.verify_only) {
       for (const auto& topic : t.topics) {
         auto& tr = rt.topic_results.emplace_back();
         tr.name = topic.name;
         for (std::int32_t p : topic.partitions) {
-          const ErrorCode e = txn_->coordinator().verify_partition(t.producer_id, t.producer_epoch, topic.name, p);
+          const ErrorCode e = route.coordinator->verify_partition(t.producer_id, t.producer_epoch, topic.name, p);
           tr.results.push_back({p, code(e)});
         }
       }
@@ -77,15 +88,27 @@ kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kaf
       one.producer_id = t.producer_id;
       one.producer_epoch = t.producer_epoch;
       one.topics = t.topics;
-      rt.topic_results = std::move(txn_->coordinator().add_partitions(one, 3, TxnService::wall_ms()).results);
+      rt.topic_results = std::move(route.coordinator->add_partitions(one, 3, TxnService::wall_ms()).results);
     }
   }
   return r;
 }
 
-void RequestHandler::add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, Done& done,
-                                           const Access& access) {
-  if (h.api_version >= 4) return done(respond(encode(h, add_partitions_batch(req, access))));
+void RequestHandler::add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req,
+                                           net::EventLoop& loop, Done& done, const Access& access) {
+  if (h.api_version >= 4) {
+    kafka::AddPartitionsToTxnResponse r;
+    if (!access.cluster(AclOperation::cluster_action)) r.error_code = code(ErrorCode::cluster_authorization_failed);
+    if (!txn_) {
+      for (const auto& t : req.transactions) {
+        auto& rt = r.results_by_transaction.emplace_back();
+        rt.transactional_id = t.transactional_id;
+        rt.topic_results = uniform_results(t.topics, ErrorCode::coordinator_not_available);
+      }
+    }
+    if (r.error_code != 0 || !txn_) return done(respond(encode(h, r)));
+    return run_txn(*txn_, loop, done, [this, h, req] { return respond(encode(h, add_partitions_batch(req))); });
+  }
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   const bool topics_ok = std::all_of(req.topics.begin(), req.topics.end(),
                                      [&](const auto& t) { return access.topic(AclOperation::write, t.name); });
@@ -102,11 +125,19 @@ void RequestHandler::add_partitions_to_txn(const Header& h, const kafka::AddPart
     }
     return done(respond(encode(h, r)));
   }
-  done(respond(encode(h, txn_->coordinator().add_partitions(req, h.api_version, TxnService::wall_ms()))));
+  run_txn(*txn_, loop, done, [this, h, req] {
+    const TxnService::Route route = txn_->route(req.transactional_id);
+    if (!route.coordinator) {
+      kafka::AddPartitionsToTxnResponse r;
+      r.results = uniform_results(req.topics, route.error);
+      return respond(encode(h, r));
+    }
+    return respond(encode(h, route.coordinator->add_partitions(req, h.api_version, TxnService::wall_ms())));
+  });
 }
 
-void RequestHandler::add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, Done& done,
-                                        const Access& access) {
+void RequestHandler::add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req,
+                                        net::EventLoop& loop, Done& done, const Access& access) {
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   const bool group_ok = access.group(AclOperation::read, req.group_id);
   if (!txn_ || !id_ok || !group_ok) {
@@ -116,101 +147,193 @@ void RequestHandler::add_offsets_to_txn(const Header& h, const kafka::AddOffsets
                                  : ErrorCode::group_authorization_failed);
     return done(respond(encode(h, r)));
   }
-  done(respond(encode(h, txn_->coordinator().add_offsets(req, h.api_version, TxnService::wall_ms()))));
+  run_txn(*txn_, loop, done, [this, h, req] {
+    const TxnService::Route route = txn_->route(req.transactional_id);
+    if (!route.coordinator) {
+      kafka::AddOffsetsToTxnResponse r;
+      r.error_code = code(route.error);
+      return respond(encode(h, r));
+    }
+    return respond(encode(h, route.coordinator->add_offsets(req, h.api_version, TxnService::wall_ms())));
+  });
 }
 
-void RequestHandler::end_txn(const Header& h, const kafka::EndTxnRequest& req, Done& done, const Access& access) {
+void RequestHandler::end_txn(const Header& h, const kafka::EndTxnRequest& req, net::EventLoop& loop, Done& done,
+                             const Access& access) {
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   if (!txn_ || !id_ok) {
     kafka::EndTxnResponse r;
     r.error_code = code(!txn_ ? ErrorCode::coordinator_not_available : ErrorCode::transactional_id_authorization_failed);
     return done(respond(encode(h, r)));
   }
-  done(respond(encode(h, txn_->coordinator().end_txn(req, h.api_version, TxnService::wall_ms()))));
+  run_txn(*txn_, loop, done, [this, h, req] {
+    const TxnService::Route route = txn_->route(req.transactional_id);
+    if (!route.coordinator) {
+      kafka::EndTxnResponse r;
+      r.error_code = code(route.error);
+      return respond(encode(h, r));
+    }
+    return respond(encode(h, route.coordinator->end_txn(req, h.api_version, TxnService::wall_ms())));
+  });
 }
 
-void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req, Done& done,
-                                       const Access& access) {
+void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req,
+                                       net::EventLoop& loop, Done& done, const Access& access) {
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   const bool group_ok = access.group(AclOperation::read, req.group_id);
   const bool topics_ok = std::all_of(req.topics.begin(), req.topics.end(),
                                      [&](const auto& t) { return access.topic(AclOperation::read, t.name); });
-  if (!txn_ || !id_ok || !group_ok || !topics_ok) {
+  auto failed = [&req](auto error_of) {
     kafka::TxnOffsetCommitResponse r;
     for (const auto& t : req.topics) {
       auto& rt = r.topics.emplace_back();
       rt.name = t.name;
-      const ErrorCode e = !txn_       ? ErrorCode::coordinator_not_available
-                          : !id_ok    ? ErrorCode::transactional_id_authorization_failed
-                          : !group_ok ? ErrorCode::group_authorization_failed
-                          : !access.topic(AclOperation::read, t.name) ? ErrorCode::topic_authorization_failed
-                                                                      : ErrorCode::operation_not_attempted;
+      const ErrorCode e = error_of(t.name);
       for (const auto& p : t.partitions) rt.partitions.push_back({p.partition_index, code(e)});
     }
-    return done(respond(encode(h, r)));
+    return r;
+  };
+  if (!txn_ || !id_ok || !group_ok || !topics_ok) {
+    return done(respond(encode(h, failed([&](const std::string& topic) {
+      return !txn_       ? ErrorCode::coordinator_not_available
+             : !id_ok    ? ErrorCode::transactional_id_authorization_failed
+             : !group_ok ? ErrorCode::group_authorization_failed
+             : !access.topic(AclOperation::read, topic) ? ErrorCode::topic_authorization_failed
+                                                        : ErrorCode::operation_not_attempted;
+    }))));
   }
-  done(respond(encode(h, txn_->coordinator().txn_offset_commit(req, h.api_version))));
+  run_txn(*txn_, loop, done, [this, h, req, failed] {
+    const TxnService::Route route = txn_->route(req.transactional_id);
+    if (!route.coordinator)
+      return respond(encode(h, failed([e = route.error](const std::string&) { return e; })));
+    return respond(encode(h, route.coordinator->txn_offset_commit(req, h.api_version)));
+  });
 }
 
+// Each id at its coordinator; an id of another broker's coordinator answers
+// NOT_COORDINATOR (the admin client looks the coordinator up per id).
 void RequestHandler::describe_transactions(const Header& h, const kafka::DescribeTransactionsRequest& req,
-                                           Done& done, const Access& access) {
-  kafka::DescribeTransactionsResponse r;
-  if (txn_) {
-    r = txn_->coordinator().describe(req);
-  } else {
+                                           net::EventLoop& loop, Done& done, const Access& access) {
+  auto finish = [this, h, req, client = access.client()]() {
+    const Access access = access_of(client);
+    kafka::DescribeTransactionsResponse r;
     for (const auto& id : req.transactional_ids) {
       auto& s = r.transaction_states.emplace_back();
       s.transactional_id = id;
-      s.error_code = code(ErrorCode::coordinator_not_available);
+      s.producer_id = -1;
+      s.producer_epoch = -1;
+      s.transaction_start_time_ms = -1;
+      if (!access.transactional_id(AclOperation::describe, id)) {
+        s.error_code = code(ErrorCode::transactional_id_authorization_failed);
+        continue;
+      }
+      const TxnService::Route route = txn_ ? txn_->route(id) : TxnService::Route{nullptr, ErrorCode::coordinator_not_available};
+      if (!route.coordinator) {
+        s.error_code = code(route.error);
+        continue;
+      }
+      kafka::DescribeTransactionsRequest one;
+      one.transactional_ids.push_back(id);
+      auto answer = route.coordinator->describe(one);
+      if (!answer.transaction_states.empty()) s = std::move(answer.transaction_states.front());
     }
-  }
-  for (auto& s : r.transaction_states) {
-    if (access.transactional_id(AclOperation::describe, s.transactional_id)) continue;
-    kafka::DescribeTransactionsResponse::TransactionState denied;
-    denied.transactional_id = std::move(s.transactional_id);
-    denied.error_code = code(ErrorCode::transactional_id_authorization_failed);
-    s = std::move(denied);
-  }
-  done(respond(encode(h, r)));
+    return respond(encode(h, r));
+  };
+  if (!txn_) return done(finish());
+  run_txn(*txn_, loop, done, std::move(finish));
 }
 
-void RequestHandler::list_transactions(const Header& h, const kafka::ListTransactionsRequest& req, Done& done,
-                                       const Access& access) {
-  kafka::ListTransactionsResponse r;
-  if (txn_) r = txn_->coordinator().list(req, TxnService::wall_ms());
-  else r.error_code = code(ErrorCode::coordinator_not_available);
-  std::erase_if(r.transaction_states,
-                [&](const auto& s) { return !access.transactional_id(AclOperation::describe, s.transactional_id); });
-  done(respond(encode(h, r)));
+// Every coordinator loaded here (an admin client asks every broker).
+void RequestHandler::list_transactions(const Header& h, const kafka::ListTransactionsRequest& req,
+                                       net::EventLoop& loop, Done& done, const Access& access) {
+  if (!txn_) {
+    kafka::ListTransactionsResponse r;
+    r.error_code = code(ErrorCode::coordinator_not_available);
+    return done(respond(encode(h, r)));
+  }
+  run_txn(*txn_, loop, done, [this, h, req, client = access.client()] {
+    const Access access = access_of(client);
+    kafka::ListTransactionsResponse r;
+    for (const auto& c : txn_->coordinators()) {
+      auto part = c->list(req, TxnService::wall_ms());
+      r.unknown_state_filters = std::move(part.unknown_state_filters);
+      for (auto& s : part.transaction_states) r.transaction_states.push_back(std::move(s));
+    }
+    std::erase_if(r.transaction_states,
+                  [&](const auto& s) { return !access.transactional_id(AclOperation::describe, s.transactional_id); });
+    return respond(encode(h, r));
+  });
 }
 
 // Each partition gets its marker (Partition::append_marker: an epoch older
-// than the partition knows is INVALID_PRODUCER_EPOCH); a partition this
-// broker does not serve UNKNOWN_TOPIC_OR_PARTITION (or NOT_LEADER_OR_FOLLOWER
-// in cluster mode). The internal topics take only their coordinators'
-// records: INVALID_TOPIC_EXCEPTION.
-void RequestHandler::write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req, Done& done,
-                                       const Access& access) {
-  kafka::WriteTxnMarkersResponse r;
+// than the partition knows is INVALID_PRODUCER_EPOCH, a coordinator epoch
+// older than the last marker's TRANSACTION_COORDINATOR_FENCED); a partition
+// this broker does not serve UNKNOWN_TOPIC_OR_PARTITION (or
+// NOT_LEADER_OR_FOLLOWER in cluster mode). The internal topics take only
+// their coordinators' records: INVALID_TOPIC_EXCEPTION. In cluster mode a
+// marker is appended only by the unfenced leader, stamped with its leader
+// epoch, and the answer waits until the high watermark has passed every
+// marker (acks=all), as Kafka's coordinators expect; a leadership lost
+// meanwhile answers that partition NOT_LEADER_OR_FOLLOWER.
+void RequestHandler::write_txn_markers(const Header& h, const kafka::WriteTxnMarkersRequest& req,
+                                       net::EventLoop& loop, Done& done, const Access& access) {
+  struct Pending {
+    std::mutex mu;
+    kafka::WriteTxnMarkersResponse r;
+    std::size_t left = 1;  // one for the loop below
+  };
+  auto st = std::make_shared<Pending>();
+  auto finish = [st, h, &loop, d = done]() mutable {
+    // Called with st->mu held, exactly once (left reached 0).
+    post_reply(loop, std::move(d), respond(encode(h, st->r)));
+  };
   const bool allowed = access.cluster(AclOperation::cluster_action);
-  for (const auto& m : req.markers) {
-    auto& rm = r.markers.emplace_back();
+  bool waited = false;
+  std::unique_lock lock(st->mu);
+  for (std::size_t mi = 0; mi < req.markers.size(); ++mi) {
+    const auto& m = req.markers[mi];
+    auto& rm = st->r.markers.emplace_back();
     rm.producer_id = m.producer_id;
-    for (const auto& t : m.topics) {
+    for (std::size_t ti = 0; ti < m.topics.size(); ++ti) {
+      const auto& t = m.topics[ti];
       auto& rt = rm.topics.emplace_back();
       rt.name = t.name;
       const bool internal = t.name == kOffsetsTopic || t.name == kTxnStateTopic;
       for (std::int32_t index : t.partition_indexes) {
         std::int16_t error = code(allowed ? ErrorCode::invalid_topic_exception : ErrorCode::cluster_authorization_failed);
-        if (allowed && !internal) {
-          if (auto p = served(t.name, index, &error))
-            error = p->append_marker(m.producer_id, m.producer_epoch, m.transaction_result, m.coordinator_epoch);
-        }
+        const std::size_t pi = rt.partitions.size();
         rt.partitions.push_back({index, error});
+        if (!allowed || internal) continue;
+        auto p = served(t.name, index, &error);
+        std::optional<replication::ReplicaManager::View> view;
+        if (p && replicas_ != nullptr) view = replicas_->view(t.name, index);
+        std::int64_t offset = -1;
+        if (p && view && (view->role != replication::Role::leader || view->fenced))
+          error = code(ErrorCode::not_leader_or_follower);
+        else if (p)
+          error = p->append_marker(m.producer_id, m.producer_epoch, m.transaction_result, m.coordinator_epoch,
+                                   view ? view->leader_epoch : -1, &offset);
+        st->r.markers[mi].topics[ti].partitions[pi].error_code = error;
+        if (!p || error != 0 || !view) continue;
+        // Only this thread adds to the answer (under st->mu); the waits
+        // write their partition's slot under it too.
+        replicas_->on_leader_append(t.name, index);
+        ++st->left;
+        waited = true;
+        lock.unlock();
+        replicas_->wait_for_high_watermark(t.name, index, offset, [st, mi, ti, pi, finish](std::int16_t e) mutable {
+          std::lock_guard l(st->mu);
+          if (e) st->r.markers[mi].topics[ti].partitions[pi].error_code = e;
+          if (--st->left == 0) finish();
+        });
+        lock.lock();
       }
     }
   }
-  done(respond(encode(h, r)));
+  if (--st->left != 0) return;
+  if (waited) return finish();
+  lock.unlock();
+  done(respond(encode(h, st->r)));
 }
 
 }  // namespace nocopy::broker
