@@ -15,6 +15,7 @@ import os
 import re
 import sys
 
+NUMBER_SO_FAR = re.compile(r"(?<![\w'])\d[\w']*$")
 CONTROL = re.compile(r"\b(if|for|while|switch|catch|do|else)\s*$")
 
 
@@ -36,6 +37,8 @@ def blank(text):
             end = text.find(")" + (m.group(1) if m else "") + '"', i)
             j = n if end < 0 else end + len(m.group(1) if m else "") + 2
             out.append(re.sub(r"[^\n]", " ", text[i:j])); i = j
+        elif c == "'" and i + 1 < n and text[i + 1].isalnum() and NUMBER_SO_FAR.search(text, max(0, i - 40), i):
+            out.append(c); i += 1  # digit separator (1'000), not a character literal
         elif c in "\"'":
             j = i + 1
             while j < n and text[j] != c:

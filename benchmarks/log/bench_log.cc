@@ -123,6 +123,104 @@ std::vector<std::byte> batch_of(std::size_t bytes) {
 
 constexpr std::uint64_t kFileBytes = 64ull << 20;
 
+// Time spent by one side of a comparison: wall, thread CPU, and user/system split.
+struct Side {
+  double wall = 0, cpu = 0;
+  UserSys us;
+
+  // Runs body (which returns false to stop the benchmark) and adds its times.
+  template <typename Body>
+  bool timed(Body&& body) {
+    const UserSys u0 = thread_user_sys();
+    const double c0 = thread_cpu_s();
+    const auto t0 = Clock::now();
+    const bool ok = body();
+    wall += std::chrono::duration<double>(Clock::now() - t0).count();
+    cpu += thread_cpu_s() - c0;
+    const UserSys u1 = thread_user_sys();
+    us.user += u1.user - u0.user;
+    us.sys += u1.sys - u0.sys;
+    return ok;
+  }
+};
+
+// The raw side of BM_AppendVsRawPwrite: the same batches pwritten back to
+// back into 64 MiB files. A finished file is closed and unlinked outside the
+// timed part (as the log's retention is): deleting is not appending, and the
+// two differ in what deletion costs -- the log flushes a rolled segment (as
+// Kafka does), so on a disk filesystem its blocks are allocated by the time
+// it is deleted, while the raw file's delayed allocation never happened.
+class RawAppender {
+ public:
+  RawAppender(std::filesystem::path dir, bool validates) : dir_(std::move(dir)), validates_(validates) {}
+  ~RawAppender() {
+    if (fd_ >= 0) ::close(fd_);
+    if (done_fd_ >= 0) ::close(done_fd_);
+  }
+
+  // Appends `count` copies of batch; false (with the state's error set) on failure.
+  bool append(benchmark::State& state, std::span<const std::byte> batch, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (pos_ + batch.size() > kFileBytes) {
+        done_fd_ = fd_;
+        fd_ = ::open(path(no_++).c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+        pos_ = 0;
+      }
+      if (validates_) {
+        auto v = validate_batch(batch, true);
+        if (!v) {
+          state.SkipWithError("raw side: invalid batch");
+          return false;
+        }
+        benchmark::DoNotOptimize(v);
+      }
+      std::size_t done = 0;
+      while (done < batch.size()) {
+        ssize_t n = ::pwrite(fd_, batch.data() + done, batch.size() - done, static_cast<off_t>(pos_ + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          state.SkipWithError("raw pwrite failed");
+          return false;
+        }
+        done += static_cast<std::size_t>(n);
+      }
+      pos_ += batch.size();
+    }
+    return true;
+  }
+
+  // Untimed: closes and removes the file finished by the last append, if any.
+  void upkeep() {
+    if (done_fd_ < 0) return;
+    ::close(done_fd_);
+    done_fd_ = -1;
+    std::filesystem::remove(path(no_ - 2));
+  }
+
+ private:
+  std::filesystem::path path(int n) const { return dir_ / ("raw-" + std::to_string(n)); }
+
+  std::filesystem::path dir_;
+  bool validates_;
+  int fd_ = -1, done_fd_ = -1, no_ = 0;
+  std::uint64_t pos_ = kFileBytes;  // forces opening the first file
+};
+
+void report_sides(benchmark::State& state, const Side& log_side, const Side& raw_side, std::uint64_t bytes) {
+  const double mib = static_cast<double>(bytes) / (1 << 20);
+  state.counters["log_MiBps"] = mib / log_side.wall;
+  state.counters["raw_MiBps"] = mib / raw_side.wall;
+  state.counters["ratio"] = raw_side.wall / log_side.wall;
+  state.counters["cpu_ratio"] = raw_side.cpu / log_side.cpu;
+  // Where the CPU time went, per MiB: the kernel's share should match (same
+  // pwrites), the difference is the log's own work in user space.
+  state.counters["log_user_ms_per_MiB"] = 1e3 * log_side.us.user / mib;
+  state.counters["log_sys_ms_per_MiB"] = 1e3 * log_side.us.sys / mib;
+  state.counters["raw_user_ms_per_MiB"] = 1e3 * raw_side.us.user / mib;
+  state.counters["raw_sys_ms_per_MiB"] = 1e3 * raw_side.us.sys / mib;
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+
 void BM_AppendVsRawPwrite(benchmark::State& state) {
   const auto mode = state.range(0) == 0 ? WriteMode::pwrite : WriteMode::mmap;
   const auto size = static_cast<std::size_t>(state.range(1));
@@ -139,30 +237,8 @@ void BM_AppendVsRawPwrite(benchmark::State& state) {
   auto log = PartitionLog::open(dir / "log", c);
   auto batch = batch_of(size);
   const std::size_t per_iter = std::max<std::size_t>(1, (1u << 20) / batch.size());
-
-  int raw_fd = -1;
-  int raw_no = 0;
-  std::uint64_t raw_pos = kFileBytes;  // forces opening the first file
-  auto raw_path = [&](int n) { return dir / ("raw-" + std::to_string(n)); };
-
-  // Time spent by one side: wall, thread CPU, and user/system split.
-  struct Side {
-    double wall = 0, cpu = 0;
-    UserSys us;
-  };
+  auto raw = std::make_unique<RawAppender>(dir, raw_validates);
   Side log_side, raw_side;
-  auto timed = [](Side& side, auto&& body) -> bool {
-    const UserSys u0 = thread_user_sys();
-    const double c0 = thread_cpu_s();
-    const auto t0 = Clock::now();
-    const bool ok = body();
-    side.wall += std::chrono::duration<double>(Clock::now() - t0).count();
-    side.cpu += thread_cpu_s() - c0;
-    const UserSys u1 = thread_user_sys();
-    side.us.user += u1.user - u0.user;
-    side.us.sys += u1.sys - u0.sys;
-    return ok;
-  };
   auto log_mib = [&]() -> bool {
     for (std::size_t i = 0; i < per_iter; ++i) {
       store_be64(batch.data(), 0);  // producers send baseOffset 0
@@ -174,74 +250,23 @@ void BM_AppendVsRawPwrite(benchmark::State& state) {
     }
     return true;
   };
-  // A finished raw file, closed and unlinked outside the timed part (as the
-  // log's retention is): deleting is not appending, and the two files differ
-  // in what deletion costs -- the log flushes a rolled segment (as Kafka
-  // does), so on a disk filesystem its blocks are allocated by the time it
-  // is deleted, while the raw file's delayed allocation never happened.
-  int raw_done_fd = -1;
-  auto raw_mib = [&]() -> bool {
-    for (std::size_t i = 0; i < per_iter; ++i) {
-      if (raw_pos + batch.size() > kFileBytes) {
-        raw_done_fd = raw_fd;
-        raw_fd = ::open(raw_path(raw_no++).c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-        raw_pos = 0;
-      }
-      if (raw_validates) {
-        auto v = validate_batch(batch, true);
-        if (!v) {
-          state.SkipWithError("raw side: invalid batch");
-          return false;
-        }
-        benchmark::DoNotOptimize(v);
-      }
-      std::size_t done = 0;
-      while (done < batch.size()) {
-        ssize_t n = ::pwrite(raw_fd, batch.data() + done, batch.size() - done, static_cast<off_t>(raw_pos + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          state.SkipWithError("raw pwrite failed");
-          return false;
-        }
-        done += static_cast<std::size_t>(n);
-      }
-      raw_pos += batch.size();
-    }
-    return true;
-  };
+  auto raw_mib = [&]() -> bool { return raw->append(state, batch, per_iter); };
   std::uint64_t bytes = 0;
   std::uint64_t iter = 0;
   for (auto _ : state) {
     // Alternate which side goes first so neither always inherits the
     // other's cache and page-allocator state.
     const bool log_first = iter++ % 2 == 0;
-    if (!timed(log_first ? log_side : raw_side, log_first ? std::function<bool()>(log_mib) : raw_mib)) return;
-    if (!timed(log_first ? raw_side : log_side, log_first ? std::function<bool()>(raw_mib) : log_mib)) return;
+    if (!(log_first ? log_side.timed(log_mib) : raw_side.timed(raw_mib))) return;
+    if (!(log_first ? raw_side.timed(raw_mib) : log_side.timed(log_mib))) return;
     bytes += per_iter * batch.size();
     // Untimed upkeep on both sides: retention deletes the log's old segment,
     // the raw side its finished file (same amount: one 64 MiB file per 64 MiB).
     (void)log->enforce_retention();
-    if (raw_done_fd >= 0) {
-      ::close(raw_done_fd);
-      raw_done_fd = -1;
-      std::filesystem::remove(raw_path(raw_no - 2));
-    }
+    raw->upkeep();
   }
-  const double log_s = log_side.wall, raw_s = raw_side.wall, log_cpu = log_side.cpu, raw_cpu = raw_side.cpu;
-  const UserSys log_us = log_side.us, raw_us = raw_side.us;
-  const double mib = static_cast<double>(bytes) / (1 << 20);
-  state.counters["log_MiBps"] = mib / log_s;
-  state.counters["raw_MiBps"] = mib / raw_s;
-  state.counters["ratio"] = raw_s / log_s;
-  state.counters["cpu_ratio"] = raw_cpu / log_cpu;
-  // Where the CPU time went, per MiB: the kernel's share should match (same
-  // pwrites), the difference is the log's own work in user space.
-  state.counters["log_user_ms_per_MiB"] = 1e3 * log_us.user / mib;
-  state.counters["log_sys_ms_per_MiB"] = 1e3 * log_us.sys / mib;
-  state.counters["raw_user_ms_per_MiB"] = 1e3 * raw_us.user / mib;
-  state.counters["raw_sys_ms_per_MiB"] = 1e3 * raw_us.sys / mib;
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
-  if (raw_fd >= 0) ::close(raw_fd);
+  report_sides(state, log_side, raw_side, bytes);
+  raw.reset();
   log.reset();
   std::filesystem::remove_all(dir);
 }
@@ -301,100 +326,140 @@ double flush_window(bool group, std::int64_t delay_us, std::chrono::milliseconds
 // the lock, then the waiter whose arrival makes 8 pending runs one
 // fdatasync for all and wakes them (sync_probe.c's protocol); otherwise one
 // fdatasync per append under the lock. Returns appends per second.
-double bare_window(bool group, std::chrono::milliseconds duration) {
-  constexpr int kThreads = 8;
-  auto dir = fresh_dir("bare");
-  const int fd = ::open((dir / "file").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open");
-  std::uint32_t zf = LogConfig{}.sync_zero_fill_bytes;
-  if (const char* z = std::getenv("NOCOPY_ZERO_FILL")) zf = static_cast<std::uint32_t>(std::atoll(z));
-  const std::vector<std::byte> zeros(64 * 1024);
-  auto write_all = [fd](std::span<const std::byte> b, std::int64_t at) {
+class BareFile {
+ public:
+  BareFile(std::filesystem::path dir, bool group, int threads)
+      : dir_(std::move(dir)), group_(group), threads_(threads), rec_(batch_of(1024)),
+        size_(static_cast<std::int64_t>(rec_.size())) {
+    fd_ = ::open((dir_ / "file").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "open");
+    zf_ = LogConfig{}.sync_zero_fill_bytes;
+    if (const char* z = std::getenv("NOCOPY_ZERO_FILL")) zf_ = static_cast<std::uint32_t>(std::atoll(z));
+  }
+  ~BareFile() { ::close(fd_); }
+
+  // One appending thread's loop, until stop().
+  void run() {
+    while (!stop_.load(std::memory_order_relaxed)) {
+      std::unique_lock lk(mu_);
+      const std::int64_t my = ++appended_;
+      const std::int64_t at = (my - 1) * size_;
+      zero_fill(at);
+      if (!group_) {
+        write_all(rec_, at);
+        sync();
+        lk.unlock();
+        done_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      lk.unlock();
+      write_all(rec_, at);
+      lk.lock();
+      ++pending_;
+      wait_synced(lk, my);
+      lk.unlock();
+      done_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  void stop() {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+
+  long done() const { return done_.load(); }
+  std::int64_t syncs() const { return syncs_; }
+  std::int64_t sync_ns() const { return sync_ns_; }
+
+ private:
+  void write_all(std::span<const std::byte> b, std::int64_t at) {
     while (!b.empty()) {
-      const ssize_t w = ::pwrite(fd, b.data(), b.size(), at);
+      const ssize_t w = ::pwrite(fd_, b.data(), b.size(), at);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) throw std::system_error(errno, std::generic_category(), "pwrite");
       b = b.subspan(static_cast<std::size_t>(w));
       at += w;
     }
-  };
-  auto sync = [fd] {
-    if (::fdatasync(fd) != 0) throw std::system_error(errno, std::generic_category(), "fdatasync");
-  };
-  std::mutex mu;
-  std::condition_variable cv;
-  std::int64_t appended = 0, flushed = 0, zero_end = 0;
-  int pending = 0;
-  std::int64_t syncs = 0, sync_ns = 0;  // group: under mu
-  std::atomic<bool> stop{false};
-  std::atomic<long> done{0};
-  const auto rec = batch_of(1024);
-  const auto size = static_cast<std::int64_t>(rec.size());
-  std::vector<std::thread> ts;
-  for (int t = 0; t < kThreads; ++t) {
-    ts.emplace_back([&] {
-      while (!stop.load(std::memory_order_relaxed)) {
-        std::unique_lock lk(mu);
-        const std::int64_t my = ++appended;
-        const std::int64_t at = (my - 1) * size;
-        if (zf != 0 && at + size + zf / 2 > zero_end) {
-          // As LogSegment::zero_fill: top up to zf past the end, page-aligned.
-          const std::int64_t target = (at + size + zf + 4095) / 4096 * 4096;
-          while (zero_end < target) {
-            const auto n = std::min<std::int64_t>(std::ssize(zeros), target - zero_end);
-            write_all(std::span(zeros).first(static_cast<std::size_t>(n)), zero_end);
-            zero_end += n;
-          }
-        }
-        if (!group) {
-          write_all(rec, at);
-          sync();
-          lk.unlock();
-          done.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
+  }
+
+  void sync() {
+    if (::fdatasync(fd_) != 0) throw std::system_error(errno, std::generic_category(), "fdatasync");
+  }
+
+  // As LogSegment::zero_fill: top up to zf past the end, page-aligned. Under mu_.
+  void zero_fill(std::int64_t at) {
+    if (zf_ == 0 || at + size_ + zf_ / 2 <= zero_end_) return;
+    const std::int64_t target = (at + size_ + zf_ + 4095) / 4096 * 4096;
+    while (zero_end_ < target) {
+      const auto n = std::min<std::int64_t>(std::ssize(zeros_), target - zero_end_);
+      write_all(std::span(zeros_).first(static_cast<std::size_t>(n)), zero_end_);
+      zero_end_ += n;
+    }
+  }
+
+  // Group: the waiter whose arrival makes `threads_` pending runs one
+  // fdatasync for all and wakes them; the others wait.
+  void wait_synced(std::unique_lock<std::mutex>& lk, std::int64_t my) {
+    while (flushed_ < my) {
+      if (pending_ >= threads_ || stop_.load(std::memory_order_relaxed)) {
+        const std::int64_t target = appended_;
+        pending_ = 0;
         lk.unlock();
-        write_all(rec, at);
+        const auto s0 = Clock::now();
+        sync();
+        sync_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s0).count();
+        ++syncs_;
         lk.lock();
-        ++pending;
-        while (flushed < my) {
-          if (pending >= kThreads || stop.load(std::memory_order_relaxed)) {
-            const std::int64_t target = appended;
-            pending = 0;
-            lk.unlock();
-            const auto s0 = Clock::now();
-            sync();
-            sync_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s0).count();
-            ++syncs;
-            lk.lock();
-            flushed = std::max(flushed, target);
-            cv.notify_all();
-          } else {
-            cv.wait(lk);
-          }
-        }
-        lk.unlock();
-        done.fetch_add(1, std::memory_order_relaxed);
+        flushed_ = std::max(flushed_, target);
+        cv_.notify_all();
+      } else {
+        cv_.wait(lk);
       }
-    });
+    }
   }
-  const auto t0 = Clock::now();
-  std::this_thread::sleep_for(duration);  // measurement window, not synchronization
+
+  std::filesystem::path dir_;
+  bool group_;
+  int threads_;
+  int fd_ = -1;
+  std::uint32_t zf_ = 0;
+  const std::vector<std::byte> zeros_ = std::vector<std::byte>(64 * 1024);
+  const std::vector<std::byte> rec_;
+  const std::int64_t size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::int64_t appended_ = 0, flushed_ = 0, zero_end_ = 0;  // under mu_
+  int pending_ = 0;
+  std::int64_t syncs_ = 0, sync_ns_ = 0;  // group: under mu_
+  std::atomic<bool> stop_{false};
+  std::atomic<long> done_{0};
+};
+
+double bare_window(bool group, std::chrono::milliseconds duration) {
+  constexpr int kThreads = 8;
+  auto dir = fresh_dir("bare");
+  double secs = 0;
+  long done = 0;
   {
-    std::lock_guard lk(mu);
-    stop = true;
-    cv.notify_all();
+    BareFile file(dir, group, kThreads);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t) ts.emplace_back([&] { file.run(); });
+    const auto t0 = Clock::now();
+    std::this_thread::sleep_for(duration);  // measurement window, not synchronization
+    file.stop();
+    for (auto& t : ts) t.join();
+    secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    done = file.done();
+    if (group && std::getenv("NOCOPY_FLUSH_STATS")) {
+      const double n = static_cast<double>(done);
+      const auto syncs = file.syncs();
+      std::fprintf(stderr, "bare group appends/s=%.0f syncs=%ld per_sync=%.2f avg_sync_us=%.1f\n", n / secs,
+                   static_cast<long>(syncs), syncs ? n / syncs : 0.0, syncs ? file.sync_ns() / 1e3 / syncs : 0.0);
+    }
   }
-  for (auto& t : ts) t.join();
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (group && std::getenv("NOCOPY_FLUSH_STATS")) {
-    const double n = static_cast<double>(done.load());
-    std::fprintf(stderr, "bare group appends/s=%.0f syncs=%ld per_sync=%.2f avg_sync_us=%.1f\n", n / secs,
-                 static_cast<long>(syncs), syncs ? n / syncs : 0.0, syncs ? sync_ns / 1e3 / syncs : 0.0);
-  }
-  ::close(fd);
   std::filesystem::remove_all(dir);
-  return static_cast<double>(done.load()) / secs;
+  return static_cast<double>(done) / secs;
 }
 
 double median_of(std::vector<double> v) {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "broker/coordinator_partition.h"
+#include "io/clock.h"
 #include "broker/stored_batches.h"
 #include "kafka/api_key.h"
 #include "kafka/error_code.h"
@@ -17,12 +18,6 @@
 
 namespace nocopy::broker {
 
-namespace {
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 // One partition of __consumer_offsets as the coordinator's store. Single
 // node: plain appends. Cluster mode (`replicas` set): appended only by an
@@ -35,14 +30,14 @@ class GroupsService::OffsetsLog final : public OffsetLog {
   bool append(std::span<const std::byte> key, std::span<const std::byte> value) override {
     std::string k(reinterpret_cast<const char*>(key.data()), key.size());
     std::string v(reinterpret_cast<const char*>(value.data()), value.size());
-    auto batch = log::BatchBuilder().timestamp(wall_ms()).add(std::move(k), std::move(v)).build();
+    auto batch = log::BatchBuilder().timestamp(io::wall_clock_ms()).add(std::move(k), std::move(v)).build();
     return store(batch, "");
   }
   // One batch of null-valued records: appended whole or not at all.
   bool append_tombstones(std::span<const std::vector<std::byte>> keys) override {
     if (keys.empty()) return true;
     log::BatchBuilder b;
-    b.timestamp(wall_ms());
+    b.timestamp(io::wall_clock_ms());
     for (const auto& k : keys) b.add(std::string(reinterpret_cast<const char*>(k.data()), k.size()), std::nullopt);
     auto batch = b.build();
     return store(batch, "tombstone ");

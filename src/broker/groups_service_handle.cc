@@ -9,6 +9,7 @@
 #include "broker/group_errors.h"
 #include "broker/groups_service.h"
 #include "broker/request_handler.h"
+#include "io/clock.h"
 #include "kafka/codec.h"
 #include "kafka/error_code.h"
 #include "kafka/messages.h"
@@ -18,12 +19,6 @@
 
 namespace nocopy::broker {
 
-namespace {
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 // Single node, or nothing to wait for: posted at once. Otherwise each wait
 // is a replication::ReplicaManager::wait_for_high_watermark on the shard's
@@ -116,7 +111,7 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
           if (auto r = group_access::deny(body, access)) return post(*r);
           auto denied = group_access::strip(body, access);
           const Route rt = route(body.group_id);
-          auto res = rt.shard ? rt.shard->coordinator->offset_commit(body, now, wall_ms())
+          auto res = rt.shard ? rt.shard->coordinator->offset_commit(body, now, io::wall_clock_ms())
                               : group_errors::error_answer(body, rt.error);
           group_access::add_denied(res, denied);
           answer_from(rt.shard, std::move(res), post);

@@ -8,25 +8,13 @@
 #include <limits>
 
 #include "broker/metrics.h"
+#include "io/clock.h"
 #include "io/file.h"
 #include "log/log_cleaner.h"
 #include "log/partition_log.h"
 #include "log/record_batch.h"
 
 namespace nocopy::broker {
-
-namespace {
-
-std::int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-std::int64_t steady_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 LogCleanerPool::LogCleanerPool(const Config& cfg, TopicRegistry& topics, Metrics* metrics)
     : cfg_(cfg), topics_(topics), metrics_(metrics) {}
@@ -134,7 +122,7 @@ bool LogCleanerPool::roll_if_lagging(log::PartitionLog& log, const Config& cfg, 
 
 std::optional<LogCleanerPool::Pick> LogCleanerPool::pick(std::int64_t now_ms) {
   std::optional<Pick> best;
-  const std::int64_t steady = steady_ms();
+  const std::int64_t steady = io::steady_clock_ms();
   std::lock_guard lock(mu_);
   if (stop_.load()) return std::nullopt;
   for (const auto& t : topics_.list()) {
@@ -163,7 +151,7 @@ std::optional<LogCleanerPool::Pick> LogCleanerPool::pick(std::int64_t now_ms) {
 }
 
 bool LogCleanerPool::clean_once(std::optional<std::int64_t> now_ms) {
-  const std::int64_t now = now_ms ? *now_ms : wall_ms();
+  const std::int64_t now = now_ms ? *now_ms : io::wall_clock_ms();
   auto p = pick(now);
   if (!p) return false;
   clean(*p, now, !now_ms);
@@ -192,7 +180,7 @@ void LogCleanerPool::clean(const Pick& p, std::int64_t now_ms, bool use_clock) {
     std::lock_guard lock(mu_);
     in_progress_.erase(p.key);
     if (!r) {
-      failed_until_[p.key] = steady_ms() + cfg_.cleaner_backoff_ms;
+      failed_until_[p.key] = io::steady_clock_ms() + cfg_.cleaner_backoff_ms;
     } else if (r->cleaned_end >= 0) {
       checkpoints_[p.key] = r->cleaned_end;
     }

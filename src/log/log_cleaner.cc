@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "io/clock.h"
 #include "io/file.h"
 #include "io/mapping.h"
 #include "io/mapping_read_guard.h"
@@ -27,11 +28,6 @@ namespace {
 // clean: a decompression bomb stops here).
 constexpr std::size_t kMaxDecompressed = 64u << 20;
 
-std::int64_t system_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 // One clean() call: the map over the dirty section, then the rewrite of the
@@ -41,7 +37,7 @@ class CleanerRun {
   CleanerRun(PartitionLog& log, const CleanerConfig& cfg)
       : log_(log),
         cfg_(cfg),
-        now_(cfg.clock ? cfg.clock() : system_ms()),
+        now_(cfg.clock ? cfg.clock() : io::wall_clock_ms()),
         started_(std::chrono::steady_clock::now()),
         map_(cfg.offset_map_bytes),
         aborted_(cfg.aborted) {}

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "io/clock.h"
 #include "kafka/error_code.h"
 #include "log/partition_log.h"
 #include "replication/replica_fetcher.h"
@@ -47,8 +48,7 @@ void ReplicaManager::stop() {
 
 std::int64_t ReplicaManager::now_ms() const {
   if (opts_.clock_ms) return opts_.clock_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return io::steady_clock_ms();
 }
 
 void ReplicaManager::isr_loop() {

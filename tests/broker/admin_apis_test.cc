@@ -52,6 +52,49 @@ const kafka::DescribeConfigsResponse::Config* find_config(const kafka::DescribeC
   return nullptr;
 }
 
+// The topic's configs at version v: every topic key, operator-set values and
+// their source, synonyms from v1, types and documentation from v3.
+void expect_topic_configs(const kafka::DescribeConfigsResponse::Result& topic, std::int16_t v, const Config& cfg) {
+  EXPECT_EQ(topic.error_code, 0);
+  EXPECT_FALSE(topic.error_message.has_value());
+  for (const char* name : {"cleanup.policy", "retention.ms", "retention.bytes", "segment.bytes", "segment.ms",
+                           "max.message.bytes", "message.timestamp.type", "flush.messages", "flush.ms"}) {
+    EXPECT_NE(find_config(topic, name), nullptr) << name;
+  }
+  const auto* ret = find_config(topic, "retention.ms");
+  ASSERT_NE(ret, nullptr);
+  EXPECT_EQ(ret->value, std::optional<std::string>("3600000"));
+  EXPECT_FALSE(ret->read_only);
+  EXPECT_FALSE(ret->is_sensitive);
+  const auto* seg = find_config(topic, "segment.bytes");
+  ASSERT_NE(seg, nullptr);
+  EXPECT_EQ(seg->value, std::optional<std::string>("1048576"));
+  const auto* mmb = find_config(topic, "max.message.bytes");
+  ASSERT_NE(mmb, nullptr);
+  EXPECT_EQ(mmb->value, std::optional<std::string>(std::to_string(cfg.max_message_bytes)));
+  if (v == 0) {
+    EXPECT_FALSE(ret->is_default);  // set by the operator
+    EXPECT_TRUE(mmb->is_default);
+    EXPECT_TRUE(ret->synonyms.empty());  // not on the wire before v1
+  } else {
+    EXPECT_EQ(ret->config_source, static_cast<std::int8_t>(kafka::ConfigSource::static_broker_config));
+    EXPECT_EQ(mmb->config_source, static_cast<std::int8_t>(kafka::ConfigSource::default_config));
+    // Synonyms: the broker's setting, then Kafka's default.
+    ASSERT_EQ(ret->synonyms.size(), 2u);
+    EXPECT_EQ(ret->synonyms[0].name, "log.retention.ms");
+    EXPECT_EQ(ret->synonyms[0].value, std::optional<std::string>("3600000"));
+    EXPECT_EQ(ret->synonyms[0].source, 4);
+    EXPECT_EQ(ret->synonyms[1].value, std::optional<std::string>("604800000"));
+    EXPECT_EQ(ret->synonyms[1].source, 5);
+    ASSERT_EQ(mmb->synonyms.size(), 1u);
+    EXPECT_EQ(mmb->synonyms[0].name, "message.max.bytes");
+  }
+  if (v >= 3) {
+    EXPECT_EQ(ret->config_type, static_cast<std::int8_t>(kafka::ConfigType::long_));
+    EXPECT_TRUE(ret->documentation.has_value());
+  }
+}
+
 TEST_F(AdminApisTest, DescribeConfigsAtEveryVersion) {
   cfg.retention_ms = 3600000;  // set by the operator: STATIC_BROKER_CONFIG
   cfg.segment_bytes = 1 << 20;
@@ -77,45 +120,7 @@ TEST_F(AdminApisTest, DescribeConfigsAtEveryVersion) {
       EXPECT_EQ(res.results[i].resource_type, req.resources[i].resource_type);
       EXPECT_EQ(res.results[i].resource_name, req.resources[i].resource_name);
     }
-    const auto& topic = res.results[0];
-    EXPECT_EQ(topic.error_code, 0);
-    EXPECT_FALSE(topic.error_message.has_value());
-    for (const char* name : {"cleanup.policy", "retention.ms", "retention.bytes", "segment.bytes", "segment.ms",
-                             "max.message.bytes", "message.timestamp.type", "flush.messages", "flush.ms"}) {
-      EXPECT_NE(find_config(topic, name), nullptr) << name;
-    }
-    const auto* ret = find_config(topic, "retention.ms");
-    ASSERT_NE(ret, nullptr);
-    EXPECT_EQ(ret->value, std::optional<std::string>("3600000"));
-    EXPECT_FALSE(ret->read_only);
-    EXPECT_FALSE(ret->is_sensitive);
-    const auto* seg = find_config(topic, "segment.bytes");
-    ASSERT_NE(seg, nullptr);
-    EXPECT_EQ(seg->value, std::optional<std::string>("1048576"));
-    const auto* mmb = find_config(topic, "max.message.bytes");
-    ASSERT_NE(mmb, nullptr);
-    EXPECT_EQ(mmb->value, std::optional<std::string>(std::to_string(cfg.max_message_bytes)));
-    if (v == 0) {
-      EXPECT_FALSE(ret->is_default);  // set by the operator
-      EXPECT_TRUE(mmb->is_default);
-      EXPECT_TRUE(ret->synonyms.empty());  // not on the wire before v1
-    } else {
-      EXPECT_EQ(ret->config_source, static_cast<std::int8_t>(kafka::ConfigSource::static_broker_config));
-      EXPECT_EQ(mmb->config_source, static_cast<std::int8_t>(kafka::ConfigSource::default_config));
-      // Synonyms: the broker's setting, then Kafka's default.
-      ASSERT_EQ(ret->synonyms.size(), 2u);
-      EXPECT_EQ(ret->synonyms[0].name, "log.retention.ms");
-      EXPECT_EQ(ret->synonyms[0].value, std::optional<std::string>("3600000"));
-      EXPECT_EQ(ret->synonyms[0].source, 4);
-      EXPECT_EQ(ret->synonyms[1].value, std::optional<std::string>("604800000"));
-      EXPECT_EQ(ret->synonyms[1].source, 5);
-      ASSERT_EQ(mmb->synonyms.size(), 1u);
-      EXPECT_EQ(mmb->synonyms[0].name, "message.max.bytes");
-    }
-    if (v >= 3) {
-      EXPECT_EQ(ret->config_type, static_cast<std::int8_t>(kafka::ConfigType::long_));
-      EXPECT_TRUE(ret->documentation.has_value());
-    }
+    expect_topic_configs(res.results[0], v, cfg);
     EXPECT_EQ(res.results[1].error_code, to_wire(ErrorCode::unknown_topic_or_partition));
     EXPECT_TRUE(res.results[1].configs.empty());
     const auto& broker = res.results[2];

@@ -500,6 +500,27 @@ kafka::IncrementalAlterConfigsRequest incr(std::string topic,
   return req;
 }
 
+// APPEND and SUBTRACT on the list config cleanup.policy, then DELETE back to `before`.
+void check_cleanup_policy_list_ops(Node& n, const TopicConfig::Overrides& before) {
+  using Op = kafka::AlterConfigOp;
+  auto op = [](Op o) { return static_cast<std::int8_t>(o); };
+  // APPEND of a value already in the list is a no-op (stores "delete").
+  auto res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::append), "delete"}}));
+  EXPECT_EQ(res.responses[0].error_code, 0);
+  EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "delete");
+  // APPEND compact: both policies; SUBTRACT delete: compact alone.
+  res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::append), "compact"}}));
+  EXPECT_EQ(res.responses[0].error_code, 0);
+  EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "delete,compact");
+  EXPECT_TRUE(n.topics.find("t")->config->compacts());
+  res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::subtract), "delete"}}));
+  EXPECT_EQ(res.responses[0].error_code, 0);
+  EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "compact");
+  EXPECT_FALSE(n.topics.find("t")->config->deletes());
+  res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::delete_), std::nullopt}}));
+  EXPECT_EQ(n.topics.find("t")->overrides, before);
+}
+
 TEST_F(TopicConfigApisTest, IncrementalAlterConfigsSetDeleteValidateAndPersist) {
   using Op = kafka::AlterConfigOp;
   auto op = [](Op o) { return static_cast<std::int8_t>(o); };
@@ -537,23 +558,9 @@ TEST_F(TopicConfigApisTest, IncrementalAlterConfigsSetDeleteValidateAndPersist) 
       auto res = n.call<kafka::IncrementalAlterConfigsResponse>(1, req);
       EXPECT_EQ(res.responses[0].error_code, to_wire(ErrorCode::invalid_request));
     }
-    // APPEND of a value already in the list is a no-op (stores "delete").
-    auto res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::append), "delete"}}));
-    EXPECT_EQ(res.responses[0].error_code, 0);
-    EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "delete");
-    // APPEND compact: both policies; SUBTRACT delete: compact alone.
-    res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::append), "compact"}}));
-    EXPECT_EQ(res.responses[0].error_code, 0);
-    EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "delete,compact");
-    EXPECT_TRUE(n.topics.find("t")->config->compacts());
-    res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::subtract), "delete"}}));
-    EXPECT_EQ(res.responses[0].error_code, 0);
-    EXPECT_EQ(n.topics.find("t")->overrides.at("cleanup.policy"), "compact");
-    EXPECT_FALSE(n.topics.find("t")->config->deletes());
-    res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"cleanup.policy", op(Op::delete_), std::nullopt}}));
-    EXPECT_EQ(n.topics.find("t")->overrides, before);
+    check_cleanup_policy_list_ops(n, before);
     // validate_only: checked, not applied.
-    res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"retention.ms", op(Op::set), "5"}}, true));
+    auto res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"retention.ms", op(Op::set), "5"}}, true));
     EXPECT_EQ(res.responses[0].error_code, 0);
     res = n.call<kafka::IncrementalAlterConfigsResponse>(1, incr("t", {{"retention.ms", op(Op::set), "x"}}, true));
     EXPECT_EQ(res.responses[0].error_code, to_wire(ErrorCode::invalid_config));

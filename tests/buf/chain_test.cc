@@ -216,113 +216,106 @@ class ChainModel {
     }
   }
 
+  // Appends (or prepends) a random segment to chain c, mirrored in its model m.
+  void add_segment(Chain& c, std::string& m, bool front) {
+    auto [seg, bytes] = random_segment();
+    if (auto* b = std::get_if<Buffer>(&seg))
+      front ? c.prepend(std::move(*b)) : c.append(std::move(*b));
+    else
+      front ? c.prepend(std::get<FileRegion>(seg)) : c.append(std::get<FileRegion>(seg));
+    front ? (void)m.insert(0, bytes) : (void)(m += bytes);
+  }
+
+  // Appends (or prepends) chain j (or i itself) to chain i: shared or moved.
+  void join(int i, int j, bool front) {
+    Chain& c = chains_[i];
+    std::string& m = models_[i];
+    const std::string other = models_[j];
+    if (pick(2) == 0 || i == j) {
+      front ? c.prepend(chains_[j].share()) : c.append(chains_[j].share());
+    } else {
+      front ? c.prepend(std::move(chains_[j])) : c.append(std::move(chains_[j]));
+      chains_[j] = Chain();
+      models_[j].clear();
+    }
+    front ? (void)m.insert(0, other) : (void)(m += other);
+  }
+
+  // A slice of chain i, checked, maybe kept in place of chain j.
+  void slice(int i, int j) {
+    const std::string& m = models_[i];
+    const std::uint64_t off = pick_incl(m.size());
+    const std::uint64_t len = pick_incl(m.size() - off);
+    Chain s = chains_[i].slice(off, len);
+    check_invariants(s);
+    ASSERT_EQ(content(s), m.substr(off, len));
+    if (i != j && pick(2) == 0) {
+      chains_[j] = std::move(s);
+      models_[j] = m.substr(off, len);
+    }
+  }
+
+  // Splits chain i: its front goes to chain j.
+  void split(int i, int j) {
+    std::string& m = models_[i];
+    const std::uint64_t n = pick_incl(m.size());
+    Chain front = chains_[i].split(n);
+    check_invariants(front);
+    ASSERT_EQ(content(front), m.substr(0, n));
+    std::string front_m = m.substr(0, n);
+    m.erase(0, n);
+    if (i != j) {
+      chains_[j] = std::move(front);
+      models_[j] = std::move(front_m);
+    }
+  }
+
+  // Out-of-range requests throw and change nothing.
+  void out_of_range(Chain& c, const std::string& m) {
+    const std::uint64_t over = m.size() + 1 + pick(10);
+    EXPECT_THROW((void)c.slice(pick_incl(m.size()), over), std::out_of_range);
+    EXPECT_THROW(c.trim_front(over), std::out_of_range);
+    EXPECT_THROW(c.trim_back(over), std::out_of_range);
+    EXPECT_THROW((void)c.split(over), std::out_of_range);
+  }
+
+  // copy_to appends to existing text; sometimes the chain is cleared after.
+  void copy_out(Chain& c, std::string& m) {
+    std::string out = "x";
+    ASSERT_TRUE(c.copy_to(out));
+    ASSERT_EQ(out, "x" + m);
+    if (pick(8) == 0) {
+      c.clear();
+      m.clear();
+    }
+  }
+
   void step() {
     const int i = static_cast<int>(pick(kChains));
     const int j = static_cast<int>(pick(kChains));
     Chain& c = chains_[i];
     std::string& m = models_[i];
-    switch (pick(12)) {
-      case 0:
-      case 1: {  // append a segment
-        auto [seg, bytes] = random_segment();
-        if (auto* b = std::get_if<Buffer>(&seg))
-          c.append(std::move(*b));
-        else
-          c.append(std::get<FileRegion>(seg));
-        m += bytes;
-        break;
-      }
-      case 2: {  // prepend a segment
-        auto [seg, bytes] = random_segment();
-        if (auto* b = std::get_if<Buffer>(&seg))
-          c.prepend(std::move(*b));
-        else
-          c.prepend(std::get<FileRegion>(seg));
-        m.insert(0, bytes);
-        break;
-      }
-      case 3: {  // append another chain (or this one): shared or moved
-        if (pick(2) == 0 || i == j) {
-          const std::string other = models_[j];
-          c.append(chains_[j].share());
-          m += other;
-        } else {
-          m += models_[j];
-          c.append(std::move(chains_[j]));
-          chains_[j] = Chain();
-          models_[j].clear();
-        }
-        break;
-      }
-      case 4: {  // prepend another chain
-        if (pick(2) == 0 || i == j) {
-          const std::string other = models_[j];
-          c.prepend(chains_[j].share());
-          m.insert(0, other);
-        } else {
-          m.insert(0, models_[j]);
-          c.prepend(std::move(chains_[j]));
-          chains_[j] = Chain();
-          models_[j].clear();
-        }
-        break;
-      }
-      case 5:
-      case 6: {  // slice: check it, maybe keep it in place of another chain
-        const std::uint64_t off = pick_incl(m.size());
-        const std::uint64_t len = pick_incl(m.size() - off);
-        Chain s = c.slice(off, len);
-        check_invariants(s);
-        ASSERT_EQ(content(s), m.substr(off, len));
-        if (i != j && pick(2) == 0) {
-          chains_[j] = std::move(s);
-          models_[j] = m.substr(off, len);
-        }
-        break;
-      }
-      case 7: {  // split: front goes to another chain
-        const std::uint64_t n = pick_incl(m.size());
-        Chain front = c.split(n);
-        check_invariants(front);
-        ASSERT_EQ(content(front), m.substr(0, n));
-        std::string front_m = m.substr(0, n);
-        m.erase(0, n);
-        if (i != j) {
-          chains_[j] = std::move(front);
-          models_[j] = std::move(front_m);
-        }
-        break;
-      }
-      case 8: {
-        const std::uint64_t n = pick_incl(m.size());
-        c.trim_front(n);
-        m.erase(0, n);
-        break;
-      }
-      case 9: {
-        const std::uint64_t n = pick_incl(m.size());
-        c.trim_back(n);
-        m.resize(m.size() - n);
-        break;
-      }
-      case 10: {  // out-of-range requests throw and change nothing
-        const std::uint64_t over = m.size() + 1 + pick(10);
-        EXPECT_THROW((void)c.slice(pick_incl(m.size()), over), std::out_of_range);
-        EXPECT_THROW(c.trim_front(over), std::out_of_range);
-        EXPECT_THROW(c.trim_back(over), std::out_of_range);
-        EXPECT_THROW((void)c.split(over), std::out_of_range);
-        break;
-      }
-      default: {  // copy_to appends to existing text
-        std::string out = "x";
-        ASSERT_TRUE(c.copy_to(out));
-        ASSERT_EQ(out, "x" + m);
-        if (pick(8) == 0) {
-          c.clear();
-          m.clear();
-        }
-        break;
-      }
+    const auto op = pick(12);
+    if (op <= 2) {
+      add_segment(c, m, op == 2);
+    } else if (op <= 4) {
+      join(i, j, op == 4);
+    } else if (op <= 6) {
+      slice(i, j);
+    } else if (op == 7) {
+      split(i, j);
+    } else if (op == 8) {
+      const std::uint64_t n = pick_incl(m.size());
+      c.trim_front(n);
+      m.erase(0, n);
+    } else if (op == 9) {
+      const std::uint64_t n = pick_incl(m.size());
+      c.trim_back(n);
+      m.resize(m.size() - n);
+    } else if (op == 10) {
+      out_of_range(c, m);
+    } else {
+      copy_out(c, m);
     }
     // Keep chains small enough to compare after every step.
     for (int k = 0; k < kChains; ++k) {
