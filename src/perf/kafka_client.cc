@@ -1,5 +1,6 @@
 #include "perf/kafka_client.h"
 
+#include <atomic>
 #include <optional>
 #include <spdlog/spdlog.h>
 
@@ -11,8 +12,14 @@
 namespace nocopy::perf {
 namespace {
 
+// Set when a client was configured with -X debug=...: its lines are what the
+// user asked to see, so they go to stderr whatever the log level.
+std::atomic<bool> g_debug_requested{false};
+
 void log_cb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  if (level <= 3)
+  if (g_debug_requested.load(std::memory_order_relaxed))
+    spdlog::info("rdkafka {} {}", fac, buf);
+  else if (level <= 3)
     spdlog::debug("rdkafka {} {}", fac, buf);  // errors are reported by the caller, with context
   else
     spdlog::trace("rdkafka {} {}", fac, buf);
@@ -25,6 +32,7 @@ std::string err_text(rd_kafka_resp_err_t e) { return rd_kafka_err2str(e); }
 KafkaConf make_conf(const ConfigMap& settings) {
   KafkaConf conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), log_cb);
+  if (settings.contains("debug")) g_debug_requested.store(true, std::memory_order_relaxed);
   char err[512];
   for (const auto& [k, v] : settings) {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
