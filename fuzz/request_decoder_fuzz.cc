@@ -54,6 +54,7 @@ void check_fetch_response(const RequestHeader& h, const FetchRequest& req) {
   for (const auto& t : req.topics) {
     auto& rt = res.responses.emplace_back();
     rt.topic = t.topic;
+    rt.topic_id = t.topic_id;
     for (const auto& p : t.partitions) {
       auto& rp = rt.partitions.emplace_back();
       rp.partition_index = p.partition;

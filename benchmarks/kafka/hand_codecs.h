@@ -1,7 +1,11 @@
 // The Produce and Fetch codecs as they were hand-written before their
 // messages were described in src/kafka/schema: the baseline bench_kafka
 // compares the generated codecs with. Same Reader/Writer/Encoder/Decoder,
-// same field lists; only the serde() bodies are written by hand.
+// same field lists; only the serde() bodies are written by hand. The
+// Produce request and Fetch response cover the newest versions (Produce v13
+// topic ids, Fetch v18 topic ids and tagged fields) as one would write them
+// by hand: tagged fields skipped on decode, the non-default ones written on
+// encode.
 #pragma once
 
 #include <cstdint>
@@ -18,12 +22,14 @@ using kafka::RecordsRef;
 
 
 struct ProduceRequest {
+  static constexpr std::int16_t kFlexibleFrom = 9;
   struct PartitionData {
     std::int32_t index = 0;
     RecordsRef records;
   };
   struct TopicData {
-    std::string name;
+    std::string name;     // v0-12
+    kafka::Uuid topic_id{};  // v13+
     std::vector<PartitionData> partitions;
   };
   std::optional<std::string> transactional_id;  // v3+
@@ -38,12 +44,16 @@ void serde(Io& io, ProduceRequest& m) {
   io.i16(m.acks);
   io.i32(m.timeout_ms);
   io.array(m.topics, [](auto& io2, ProduceRequest::TopicData& t) {
-    io2.str(t.name);
+    if (io2.v <= 12) io2.str(t.name);
+    else io2.uuid(t.topic_id);
     io2.array(t.partitions, [](auto& io3, ProduceRequest::PartitionData& p) {
       io3.i32(p.index);
       io3.records(p.records);
+      io3.tags();
     });
+    io2.tags();
   });
+  io.tags();
 }
 
 struct ProduceResponse {
@@ -138,9 +148,18 @@ void serde(Io& io, FetchRequest& m) {
 }
 
 struct FetchResponse {
+  static constexpr std::int16_t kFlexibleFrom = 12;
   struct AbortedTransaction {
     std::int64_t producer_id = 0;
     std::int64_t first_offset = 0;
+  };
+  struct EpochEndOffset {
+    std::int32_t epoch = -1;
+    std::int64_t end_offset = -1;
+  };
+  struct LeaderIdAndEpoch {
+    std::int32_t leader_id = -1;
+    std::int32_t leader_epoch = -1;
   };
   struct PartitionData {
     std::int32_t partition_index = 0;
@@ -148,6 +167,8 @@ struct FetchResponse {
     std::int64_t high_watermark = -1;
     std::int64_t last_stable_offset = -1;  // v4+
     std::int64_t log_start_offset = -1;    // v5+
+    EpochEndOffset diverging_epoch;        // v12+, tag 0
+    LeaderIdAndEpoch current_leader;       // v12+, tag 1
     // v4+; empty (not null) when there are no transactions: librdkafka and
     // kafkajs default to read_committed.
     std::optional<std::vector<AbortedTransaction>> aborted_transactions = std::vector<AbortedTransaction>{};
@@ -155,7 +176,8 @@ struct FetchResponse {
     RecordsRef records;
   };
   struct Topic {
-    std::string topic;
+    std::string topic;       // v4-12
+    kafka::Uuid topic_id{};  // v13+
     std::vector<PartitionData> partitions;
   };
   std::int32_t throttle_time_ms = 0;
@@ -163,6 +185,45 @@ struct FetchResponse {
   std::int32_t session_id = 0;   // v7+
   std::vector<Topic> responses;
 };
+
+// A partition's tagged fields: decoded when known, written when not the default.
+template <class Io>
+void partition_tags(Io& io, FetchResponse::PartitionData& p) {
+  if (!io.flexible()) return;
+  if constexpr (Io::reading) {
+    io.tagged([&](std::uint32_t tag, auto& t) -> bool {
+      if (tag == 0) {
+        t.i32(p.diverging_epoch.epoch);
+        t.i64(p.diverging_epoch.end_offset);
+        t.tags();
+        return true;
+      }
+      if (tag == 1) {
+        t.i32(p.current_leader.leader_id);
+        t.i32(p.current_leader.leader_epoch);
+        t.tags();
+        return true;
+      }
+      return false;
+    });
+  } else {
+    const bool diverged = p.diverging_epoch.epoch != -1 || p.diverging_epoch.end_offset != -1;
+    const bool leader = p.current_leader.leader_id != -1 || p.current_leader.leader_epoch != -1;
+    io.tag_count((diverged ? 1u : 0u) + (leader ? 1u : 0u));
+    if (diverged)
+      io.tag(0, [&](auto& t) {
+        t.i32(p.diverging_epoch.epoch);
+        t.i64(p.diverging_epoch.end_offset);
+        t.tags();
+      });
+    if (leader)
+      io.tag(1, [&](auto& t) {
+        t.i32(p.current_leader.leader_id);
+        t.i32(p.current_leader.leader_epoch);
+        t.tags();
+      });
+  }
+}
 
 template <class Io>
 void serde(Io& io, FetchResponse& m) {
@@ -172,7 +233,8 @@ void serde(Io& io, FetchResponse& m) {
     io.i32(m.session_id);
   }
   io.array(m.responses, [](auto& io2, FetchResponse::Topic& t) {
-    io2.str(t.topic);
+    if (io2.v <= 12) io2.str(t.topic);
+    else io2.uuid(t.topic_id);
     io2.array(t.partitions, [](auto& io3, FetchResponse::PartitionData& p) {
       io3.i32(p.partition_index);
       io3.i16(p.error_code);
@@ -183,12 +245,16 @@ void serde(Io& io, FetchResponse& m) {
         io3.narray(p.aborted_transactions, [](auto& io4, FetchResponse::AbortedTransaction& a) {
           io4.i64(a.producer_id);
           io4.i64(a.first_offset);
+          io4.tags();
         });
       }
       if (io3.v >= 11) io3.i32(p.preferred_read_replica);
       io3.records(p.records);
+      partition_tags(io3, p);
     });
+    io2.tags();
   });
+  io.tags();  // node_endpoints (v16+, tag 0) is never sent by the bench
 }
 
 }  // namespace nocopy::bench_hand

@@ -143,6 +143,10 @@ void Broker::start_replication() {
   hooks.truncated = [this](const std::string& t, std::int32_t p) {
     if (auto part = topics_.find(t, p)) part->on_truncated();
   };
+  hooks.topic_id = [this](const std::string& t) {
+    auto topic = topics_.find(t);
+    return topic ? topic->topic_id : kafka::Uuid{};
+  };
   auto logs = [this](const std::string& t, std::int32_t p) {
     auto part = topics_.find(t, p);
     if (!part) return replication::LogHandle{};

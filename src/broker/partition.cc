@@ -1,5 +1,6 @@
 #include "broker/partition.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -217,25 +218,24 @@ void Partition::write_producer_snapshot() {
 Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_wait, std::int32_t leader_epoch) {
   AppendResult out;
   // One batch per partition per request, as Kafka requires of magic-2 producers.
-  if (batch.size() < log::kBatchHeaderSize) {
-    out.error = kafka::to_wire(kafka::ErrorCode::corrupt_message);
+  auto refuse = [&](kafka::ErrorCode e, std::string why) {
+    out.error = kafka::to_wire(e);
+    out.message = std::move(why);
     return out;
-  }
+  };
+  if (batch.size() < log::kBatchHeaderSize)
+    return refuse(kafka::ErrorCode::corrupt_message, fmt::format("{} bytes: shorter than a batch header", batch.size()));
   const log::BatchHeader h = log::parse_batch_header(batch);
-  if (h.magic != log::kMagicV2) {
-    out.error = kafka::to_wire(kafka::ErrorCode::invalid_record);
-    return out;
-  }
+  if (h.magic != log::kMagicV2)
+    return refuse(kafka::ErrorCode::invalid_record, fmt::format("magic {} is not 2 (only RecordBatch v2)", h.magic));
   // The size limit (max.message.bytes) is the log's to check.
-  if (h.total_size() != batch.size()) {
-    out.error = h.total_size() < batch.size() ? kafka::to_wire(kafka::ErrorCode::invalid_record)
-                                              : kafka::to_wire(kafka::ErrorCode::corrupt_message);
-    return out;
-  }
-  if (h.is_control() || (h.is_transactional() && h.producer_id < 0)) {
-    out.error = kafka::to_wire(kafka::ErrorCode::invalid_record);
-    return out;
-  }
+  if (h.total_size() != batch.size())
+    return refuse(h.total_size() < batch.size() ? kafka::ErrorCode::invalid_record : kafka::ErrorCode::corrupt_message,
+                  fmt::format("batchLength {} does not match the {} bytes sent (one batch per partition)",
+                              h.batch_length, batch.size()));
+  if (h.is_control()) return refuse(kafka::ErrorCode::invalid_record, "control batches are written by the broker only");
+  if (h.is_transactional() && h.producer_id < 0)
+    return refuse(kafka::ErrorCode::invalid_record, "a transactional batch needs a producer id");
   const ProducerStateManager::BatchId id{h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta + 1};
   std::unique_lock lock(producers_mu_, std::defer_lock);
   if (id.producer_id >= 0) {
@@ -266,6 +266,8 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_
   }
   if (!r) {
     out.error = r.error().kafka_error_code();
+    if (r.error().kind == log::LogErrc::invalid_record || r.error().kind == log::LogErrc::corrupt_message)
+      out.message = r.error().message;
     spdlog::debug("{}-{}: append rejected: {}", topic_, index_, r.error().to_string());
     return out;
   }

@@ -56,6 +56,7 @@ class Partition {
     std::int64_t base_offset = -1;
     std::int64_t last_offset = -1;
     std::int64_t log_append_time = -1;
+    std::string message;  // why an INVALID_RECORD / CORRUPT_MESSAGE batch was refused
   };
   // Validates (magic 2, one batch; the log checks the CRC-32C and
   // max.message.bytes) and appends one RecordBatch,

@@ -32,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -124,6 +125,19 @@ class RequestHandler {
   // (unknown_topic_or_partition or not_leader_or_follower).
   std::shared_ptr<Partition> served(const std::string& topic, std::int32_t partition, std::int16_t* error) const;
 
+  // Who leads a partition as etcd last said, for the current_leader and
+  // node_endpoints of a NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH answer
+  // (KIP-951: the client need not ask Metadata). leader -1: unknown (single
+  // node, no leader); port 0: the leader is not live (no endpoint to send).
+  struct LeaderHint {
+    std::int32_t leader = -1;
+    std::int32_t epoch = -1;
+    std::string host;
+    std::int32_t port = 0;
+    std::optional<std::string> rack;
+  };
+  LeaderHint leader_hint(const std::string& topic, std::int32_t partition) const;
+
   // The SCRAM store managed by Describe/AlterUserScramCredentials (null:
   // answered SECURITY_DISABLED). Before serving.
   void set_scram_store(security::ScramStore* s) { scram_ = s; }
@@ -156,6 +170,11 @@ class RequestHandler {
                const Access& access);
   void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done,
              const Access& access);
+  // Fetch's current_leader for `partition` (v12+; default when unknown),
+  // adding its endpoint to `endpoints` (v16+) once.
+  kafka::FetchResponse::LeaderIdAndEpoch fetch_leader_hint(
+      const std::string& topic, std::int32_t partition, std::int16_t version,
+      std::vector<kafka::FetchResponse::NodeEndpoint>& endpoints) const;
   void replica_fetch_checks(const std::string& topic, const kafka::FetchRequest::Partition& p, std::int32_t replica_id,
                             std::shared_ptr<Partition>& part, std::int16_t& error) const;
   void list_offsets(const Header& h, const kafka::ListOffsetsRequest& req, Done& done,

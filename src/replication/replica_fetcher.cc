@@ -7,6 +7,7 @@
 
 #include "kafka/error_code.h"
 #include "kafka/messages.h"
+#include "kafka/uuid.h"
 #include "log/partition_log.h"
 #include "log/record_batch.h"
 #include "replication/replica_manager.h"
@@ -14,7 +15,10 @@
 namespace nocopy::replication {
 
 namespace {
-constexpr std::int16_t kFetchVersion = 11;
+// Topics by id, last_fetched_epoch, replica_state; v12 (by name) when a
+// topic's id is not known here.
+constexpr std::int16_t kFetchVersion = 18;
+constexpr std::int16_t kFetchByNameVersion = 12;
 constexpr std::int16_t kEpochVersion = 3;  // the first with replica_id
 constexpr int kConnectTimeoutMs = 3000;
 constexpr int kCallTimeoutMs = 10000;  // beyond the fetch's own max wait
@@ -85,7 +89,11 @@ ReplicaFetcher::Stats ReplicaFetcher::stats() const {
 
 void ReplicaFetcher::mark(const Key& k, std::int32_t epoch) {
   std::lock_guard lk(mu_);
-  if (auto it = parts_.find(k); it != parts_.end()) it->second.epoch = epoch;
+  if (auto it = parts_.find(k); it != parts_.end()) {
+    it->second.epoch = epoch;
+    if (epoch < 0) it->second.ask_epochs = true;
+    else it->second.ask_epochs = false;
+  }
 }
 
 bool ReplicaFetcher::still_following(const Key& k, std::int32_t epoch) const {
@@ -122,11 +130,17 @@ void ReplicaFetcher::run() {
       ep = *endpoint_;
       parts = parts_;
     }
+    // A partition new to this fetcher or in a new leader epoch starts
+    // fetching at once: the leader's diverging_epoch answer tells it to
+    // truncate. OffsetForLeaderEpoch is the fallback for a partition that
+    // answer could not settle (ask_epochs).
     std::vector<Key> keys, unreconciled;
     for (const auto& [k, p] : parts) {
       keys.push_back(k);
       auto st = mgr_.state_of(k.first, k.second);
-      if (!st || p.epoch != st->leader_epoch) unreconciled.push_back(k);
+      if (!st || p.epoch == st->leader_epoch) continue;
+      if (p.ask_epochs) unreconciled.push_back(k);
+      else mark(k, st->leader_epoch);
     }
     if (!client_.connected() && !client_.connect(ep.host, ep.port, kConnectTimeoutMs)) {
       if (client_.error() != last_error) spdlog::warn("replica fetcher for leader {}: {}", leader_id_, client_.error());
@@ -223,52 +237,77 @@ bool ReplicaFetcher::truncate_divergent(const Key& k, log::PartitionLog& log, st
 bool ReplicaFetcher::fetch(const std::vector<Key>& keys) {
   const ReplicaOptions& o = mgr_.options();
   kafka::FetchRequest req;
-  req.replica_id = o.node_id;
+  req.replica_id = o.node_id;  // v4-14
+  req.replica_state.replica_id = o.node_id;  // v15+
   req.max_wait_ms = o.fetch_max_wait_ms;
   req.min_bytes = 1;
   req.max_bytes = o.fetch_response_max_bytes;
   std::map<Key, LogHandle> logs;
-  std::map<Key, std::int32_t> asked;  // the leader epoch each partition was fetched in
+  std::map<Key, Asked> asked;
+  std::map<kafka::Uuid, std::string> names;  // the topics' ids, for the answer
   std::map<Key, Part> parts;
   {
     std::lock_guard lk(mu_);
     parts = parts_;
   }
+  bool by_id = true;
   for (const Key& k : keys) {
     auto it = parts.find(k);
     auto st = mgr_.state_of(k.first, k.second);
     if (it == parts.end() || !st || it->second.epoch != st->leader_epoch) continue;  // not reconciled
     LogHandle log = mgr_.log_of(k.first, k.second);
     if (!log) continue;
-    auto& p = topic_entry(req.topics, k.first).partitions.emplace_back();
+    auto& t = topic_entry(req.topics, k.first);
+    if (kafka::is_zero(t.topic_id)) {
+      t.topic_id = mgr_.topic_id(k.first);
+      if (kafka::is_zero(t.topic_id)) by_id = false;
+      else names[t.topic_id] = k.first;
+    }
+    auto& p = t.partitions.emplace_back();
     p.partition = k.second;
     p.current_leader_epoch = st->leader_epoch;
     p.fetch_offset = log.log->log_end_offset();
+    const auto latest = log.log->leader_epochs().latest();
+    p.last_fetched_epoch = latest ? latest->epoch : -1;
     p.log_start_offset = log.log->log_start_offset();
     p.partition_max_bytes = o.fetch_max_bytes;
     logs[k] = std::move(log);
-    asked[k] = st->leader_epoch;
+    asked[k] = {st->leader_epoch, p.last_fetched_epoch};
   }
   if (req.topics.empty()) return false;  // nothing reconciled yet: back off
+  const std::int16_t version = by_id ? kFetchVersion : kFetchByNameVersion;
   kafka::FetchResponse res;
-  if (!client_.call(req, kFetchVersion, res, frame_, o.fetch_max_wait_ms + kCallTimeoutMs)) return false;
+  if (!client_.call(req, version, res, frame_, o.fetch_max_wait_ms + kCallTimeoutMs)) return false;
   bool any = false;
   for (const auto& t : res.responses) {
+    const auto name = version >= 13 ? names.find(t.topic_id) : names.end();
+    if (version >= 13 && name == names.end()) continue;
+    const std::string& topic = version >= 13 ? name->second : t.topic;
     for (const auto& p : t.partitions) {
-      const Key k{t.topic, p.partition_index};
+      const Key k{topic, p.partition_index};
       auto l = logs.find(k);
       if (l == logs.end()) continue;
       // The answer may arrive after the partition moved on (this broker
       // became its leader, or it follows another leader or epoch): its
       // batches then belong to no log here any more and are dropped.
-      if (!still_following(k, asked[k])) continue;
-      if (take(k, *l->second.log, p)) any = true;
+      if (!still_following(k, asked[k].leader_epoch)) continue;
+      if (take(k, *l->second.log, p, asked[k].last_fetched_epoch)) any = true;
     }
   }
   return any;
 }
 
-bool ReplicaFetcher::take(const Key& k, log::PartitionLog& log, const kafka::FetchResponse::PartitionData& p) {
+bool ReplicaFetcher::take(const Key& k, log::PartitionLog& log, const kafka::FetchResponse::PartitionData& p,
+                          std::int32_t last_fetched_epoch) {
+  if (p.error_code == 0 && p.diverging_epoch.epoch >= 0 && p.diverging_epoch.end_offset >= 0) {
+    // Our log went on past where the leader's `epoch` ends: cut it there (or
+    // where that epoch ends here, when earlier) and fetch again. A
+    // divergence this cannot settle goes to OffsetForLeaderEpoch.
+    const bool cut =
+        truncate_divergent(k, log, last_fetched_epoch, p.diverging_epoch.epoch, p.diverging_epoch.end_offset);
+    if (!cut) mark(k, -1);
+    return cut;
+  }
   if (p.error_code == kafka::to_wire(kafka::ErrorCode::offset_out_of_range)) {
     if (p.log_start_offset > log.log_end_offset()) {
       if (auto r = log.truncate_fully_and_start_at(p.log_start_offset); !r)

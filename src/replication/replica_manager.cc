@@ -358,6 +358,13 @@ std::optional<PartitionState> ReplicaManager::state_of(const std::string& topic,
   return it->second.state;
 }
 
+std::optional<BrokerEndpoint> ReplicaManager::endpoint_of(std::int32_t node_id) const {
+  std::lock_guard lk(mu_);
+  auto it = live_.find(node_id);
+  if (it == live_.end()) return std::nullopt;
+  return it->second;
+}
+
 void ReplicaManager::follower_high_watermark(const std::string& topic, std::int32_t partition,
                                              std::int64_t leader_hw) {
   const Key k{topic, partition};

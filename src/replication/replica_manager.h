@@ -52,6 +52,7 @@
 #include <utility>
 #include <vector>
 
+#include "kafka/reader.h"
 #include "log/partition_log.h"
 #include "replication/partition_state.h"
 
@@ -105,6 +106,9 @@ struct ReplicaHooks {
   /// Follower: the log was truncated (its tail, or wholly restarted): state
   /// derived from the removed batches must go.
   std::function<void(const std::string&, std::int32_t)> truncated;
+  /// Follower: the topic's id, which Fetch v13+ names it by (zero: unknown,
+  /// the fetcher then asks by name). Empty: always unknown.
+  std::function<kafka::Uuid(const std::string&)> topic_id;
 };
 
 enum class Role : std::uint8_t { leader, follower };
@@ -162,6 +166,8 @@ class ReplicaManager final : public ReplicaControl {
   /// Follower side, used by ReplicaFetcher.
   LogHandle log_of(const std::string& topic, std::int32_t partition) const;
   std::optional<PartitionState> state_of(const std::string& topic, std::int32_t partition) const;
+  /// A live broker's endpoint, as the cluster layer last listed them.
+  std::optional<BrokerEndpoint> endpoint_of(std::int32_t node_id) const;
   /// After a follower append: the leader's high watermark, capped at the local log end.
   void follower_high_watermark(const std::string& topic, std::int32_t partition, std::int64_t leader_hw);
 
@@ -171,6 +177,10 @@ class ReplicaManager final : public ReplicaControl {
   }
   void truncated(const std::string& topic, std::int32_t partition) const {
     if (hooks_.truncated) hooks_.truncated(topic, partition);
+  }
+  /// The topic's id (ReplicaHooks::topic_id); zero when unknown.
+  kafka::Uuid topic_id(const std::string& topic) const {
+    return hooks_.topic_id ? hooks_.topic_id(topic) : kafka::Uuid{};
   }
 
   const ReplicaOptions& options() const { return opts_; }

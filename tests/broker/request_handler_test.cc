@@ -196,8 +196,8 @@ TEST_F(HandlerTest, ApiVersionsV0AndV3AdvertiseOldMinimums) {
     for (int i = 0; i < n; ++i) {
       auto key = r.i16(), min = r.i16(), max = r.i16();
       if (v == 3) r.skip_tagged_fields();
-      if (key == A(kafka::ApiKey::produce)) produce0 = min == 0 && max == 7;
-      if (key == A(kafka::ApiKey::fetch)) fetch4 = min == 4 && max == 11;
+      if (key == A(kafka::ApiKey::produce)) produce0 = min == 0 && max == 13;
+      if (key == A(kafka::ApiKey::fetch)) fetch4 = min == 4 && max == 18;
       if (key == A(kafka::ApiKey::api_versions)) api0 = min == 0;
     }
     EXPECT_TRUE(produce0 && fetch4 && api0) << "version " << v;

@@ -137,14 +137,14 @@ TEST(GeneratedCodec, ProduceBytes) {
   ProduceRequest m;
   m.acks = -1;
   m.timeout_ms = 1000;
-  m.topics.push_back({"t", {{0, {}}}});
+  m.topics.push_back({.name = "t", .partitions = {{0, {}}}});
   m.topics[0].partitions[0].records.bytes = kBatch;
   // v0: no transactional_id; records are int32-length bytes.
   expect_wire(m, 0, "ffff" "000003e8" "00000001" "000174" "00000001" "00000000" "00000003" "010203");
   // v7: a null transactional_id (int16 -1) first.
   expect_wire(m, 7, "ffff" "ffff" "000003e8" "00000001" "000174" "00000001" "00000000" "00000003" "010203");
   ProduceResponse r;
-  r.responses.push_back({"t", {{0, 0, 42, -1, 0}}});
+  r.responses.push_back({.name = "t", .partitions = {{.index = 0, .base_offset = 42, .log_start_offset = 0}}});
   expect_wire(r, 0, "00000001" "000174" "00000001" "00000000" "0000" "000000000000002a");
   expect_wire(r, 7,
               "00000001" "000174" "00000001" "00000000" "0000" "000000000000002a" "ffffffffffffffff"
@@ -201,6 +201,104 @@ TEST(GeneratedCodec, FetchResponseRecordsSpliced) {
   EXPECT_EQ(w.splices()[0].offset, w.buffer().size());
   EXPECT_EQ(w.size(), w.buffer().size() + 4096);
   EXPECT_EQ(to_hex(w.buffer().last(4)), "00001000");
+}
+
+// The flexible versions Kafka 4 added, byte by byte from Kafka's JSON
+// schemata (FetchRequest/FetchResponse/ProduceRequest/ProduceResponse.json).
+Uuid test_topic_id() {
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(i + 1);
+  return id;
+}
+constexpr const char* kTopicIdHex = "0102030405060708090a0b0c0d0e0f10";
+
+TEST(GeneratedCodec, FetchFlexibleBytes) {
+  FetchRequest q;
+  q.replica_id = 2;  // v4-14 only: from v15 the id travels in replica_state
+  q.replica_state = {2, -1};
+  q.max_wait_ms = 500;
+  q.min_bytes = 1;
+  q.topics.push_back({.topic = "t", .topic_id = test_topic_id()});
+  q.topics[0].partitions.push_back(
+      {.partition = 0, .current_leader_epoch = 7, .fetch_offset = 5, .last_fetched_epoch = 3,
+       .partition_max_bytes = 1 << 20});
+  const std::string part = std::string("00000000" "00000007" "0000000000000005" "00000003" "ffffffffffffffff"
+                                       "00100000");
+  // v12: flexible, the topic by name, replica_id in the body, last_fetched_epoch.
+  expect_wire(q, 12,
+              ("00000002" "000001f4" "00000001" "7fffffff" "00" "00000000" "ffffffff" "02" "0274" "02" + part +
+               "00" "00" "01" "01" "00")
+                  .c_str());
+  // v15: the topic by id, replica_state as tag 1 (id 2, epoch -1, no tags:
+  // 13 bytes); the cluster id (tag 0, null) is not sent.
+  expect_wire(q, 15,
+              ("000001f4" "00000001" "7fffffff" "00" "00000000" "ffffffff" "02" + std::string(kTopicIdHex) + "02" +
+               part + "00" "00" "01" "01" "01" "01" "0d" "00000002" "ffffffffffffffff" "00")
+                  .c_str());
+
+  FetchResponse r;
+  r.responses.push_back({.topic = "t", .topic_id = test_topic_id()});
+  auto& p = r.responses[0].partitions.emplace_back();
+  p.error_code = 6;  // NOT_LEADER_OR_FOLLOWER
+  p.current_leader = {2, 7};
+  r.node_endpoints.push_back({2, "b2", 9093, std::nullopt});
+  const std::string rpart = std::string("00000000" "0006" "ffffffffffffffff" "ffffffffffffffff" "ffffffffffffffff"
+                                        "01" "ffffffff" "01") +
+                            "01" "01" "09" "00000002" "00000007" "00";  // tag 1: current_leader
+  // v12: current_leader; node_endpoints does not exist yet.
+  expect_wire(r, 12, ("00000000" "0000" "00000000" "02" "0274" "02" + rpart + "00" "00").c_str());
+  // v16: the topic by id, node_endpoints as the body's tag 0 (14 bytes).
+  expect_wire(r, 16,
+              ("00000000" "0000" "00000000" "02" + std::string(kTopicIdHex) + "02" + rpart + "00" "01" "00" "0e"
+               "02" "00000002" "036232" "00002385" "00" "00")
+                  .c_str());
+  // diverging_epoch is tag 0 of the partition (epoch 3 ends at 120).
+  FetchResponse d;
+  d.responses.push_back({.topic = "t"});
+  auto& dp = d.responses[0].partitions.emplace_back();
+  dp.diverging_epoch = {3, 120};
+  expect_wire(d, 12,
+              "00000000" "0000" "00000000" "02" "0274" "02" "00000000" "0000" "ffffffffffffffff" "ffffffffffffffff"
+              "ffffffffffffffff" "01" "ffffffff" "01" "01" "00" "0d" "00000003" "0000000000000078" "00" "00" "00");
+}
+
+TEST(GeneratedCodec, ProduceFlexibleBytes) {
+  static const std::byte kBatch[] = {std::byte{1}, std::byte{2}, std::byte{3}};
+  ProduceRequest m;
+  m.acks = -1;
+  m.timeout_ms = 1000;
+  m.topics.push_back({.name = "t", .topic_id = test_topic_id(), .partitions = {{0, {}}}});
+  m.topics[0].partitions[0].records.bytes = kBatch;
+  // v9: compact strings and bytes, a null transactional id (0).
+  expect_wire(m, 9, "00" "ffff" "000003e8" "02" "0274" "02" "00000000" "04010203" "00" "00" "00");
+  // v13: the topic by id.
+  expect_wire(m, 13,
+              ("00" "ffff" "000003e8" "02" + std::string(kTopicIdHex) + "02" "00000000" "04010203" "00" "00" "00")
+                  .c_str());
+
+  ProduceResponse r;
+  r.responses.push_back({.name = "t", .topic_id = test_topic_id()});
+  auto& p = r.responses[0].partitions.emplace_back();
+  p.error_code = 6;
+  p.current_leader = {2, 7};
+  r.node_endpoints.push_back({2, "b2", 9093, std::nullopt});
+  const std::string part = "00000000" "0006" "ffffffffffffffff" "ffffffffffffffff" "ffffffffffffffff"
+                           "01" "00"                                 // no record errors, null message
+                           "01" "00" "09" "00000002" "00000007" "00";  // tag 0: current_leader
+  // v10: current_leader and node_endpoints (the body's tag 0, 14 bytes).
+  const std::string tail = "00" "00000000" "01" "00" "0e" "02" "00000002" "036232" "00002385" "00" "00";
+  expect_wire(r, 10, ("02" "0274" "02" + part + tail).c_str());
+  expect_wire(r, 13, ("02" + std::string(kTopicIdHex) + "02" + part + tail).c_str());
+  // v8 (not flexible): record errors and the message.
+  ProduceResponse e;
+  e.responses.push_back({.name = "t"});
+  auto& ep = e.responses[0].partitions.emplace_back();
+  ep.error_code = 87;  // INVALID_RECORD
+  ep.record_errors = {{3, "k"}};
+  ep.error_message = "m";
+  expect_wire(e, 8,
+              "00000001" "000174" "00000001" "00000000" "0057" "ffffffffffffffff" "ffffffffffffffff"
+              "ffffffffffffffff" "00000001" "00000003" "00016b" "00016d" "00000000");
 }
 
 TEST(GeneratedCodec, HeartbeatBytes) {

@@ -200,11 +200,11 @@ TEST(Messages, FetchResponseSplicePoints) {
   FetchResponse back;
   std::int32_t corr = 0;
   ASSERT_EQ(decode_response(std::span(wire).subspan(4), 11, corr, back), DecodeError::none);
-  ASSERT_EQ(back.responses[0].partitions.size(), 3u);
+  ASSERT_EQ(back.responses[0].partitions.size(), 4u);
   EXPECT_EQ(back.responses[0].partitions[0].records.bytes.size(), 5000u);
   EXPECT_EQ(back.responses[0].partitions[0].records.bytes[0], std::byte{0xab});
-  EXPECT_EQ(back.responses[0].partitions[2].records.bytes.size(), 7u);
-  EXPECT_EQ(back.responses[0].partitions[2].preferred_read_replica, -1);
+  EXPECT_EQ(back.responses[0].partitions[3].records.bytes.size(), 7u);
+  EXPECT_EQ(back.responses[0].partitions[3].preferred_read_replica, -1);
 }
 
 TEST(Requests, UnknownApiAndUnsupportedVersion) {
@@ -256,8 +256,8 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
     }
     return std::pair<int, int>(-1, -1);
   };
-  EXPECT_EQ(range(ApiKey::produce), std::make_pair(0, 7));
-  EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 11));
+  EXPECT_EQ(range(ApiKey::produce), std::make_pair(0, 13));
+  EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 18));
   EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 13));
   EXPECT_EQ(range(ApiKey::create_topics), std::make_pair(0, 7));
   EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 4));

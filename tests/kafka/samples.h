@@ -20,6 +20,13 @@ inline const ByteVec& sample_records() {
   return r;
 }
 
+// A topic id for samples (a nonzero id, so a field sent by mistake shows).
+inline const Uuid kSampleTopicId = [] {
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(0xa0 + i);
+  return id;
+}();
+
 template <class T>
 T sample();
 
@@ -67,14 +74,22 @@ inline ProduceRequest sample() {
   r.bytes = sample_records();
   RecordsRef null_records;
   null_records.is_null = true;
-  m.topics = {{"alpha", {{0, r}, {2, null_records}}}, {"beta", {{1, r}}}};
+  m.topics = {{"alpha", kSampleTopicId, {{0, r}, {2, null_records}}}, {"beta", Uuid{}, {{1, r}}}};
   return m;
 }
 template <>
 inline ProduceResponse sample() {
   ProduceResponse m;
-  m.responses = {{"alpha", {{0, 0, 100, 12345, 7}, {2, 87, -1, -1, -1}}}};
+  ProduceResponse::PartitionResponse ok{.index = 0, .error_code = 0, .base_offset = 100,
+                                        .log_append_time_ms = 12345, .log_start_offset = 7};
+  ProduceResponse::PartitionResponse bad{.index = 2, .error_code = 87};
+  bad.record_errors = {{3, "record 3 has no key"}, {5, std::nullopt}};
+  bad.error_message = "compacted topic";
+  ProduceResponse::PartitionResponse moved{.index = 4, .error_code = 6};
+  moved.current_leader = {2, 9};
+  m.responses = {{"alpha", kSampleTopicId, {ok, bad, moved}}};
   m.throttle_time_ms = 9;
+  m.node_endpoints = {{2, "b2.example", 9093, "rack-b"}, {3, "b3", 9094, std::nullopt}};
   return m;
 }
 template <>
@@ -87,8 +102,16 @@ inline FetchRequest sample() {
   m.isolation_level = 1;
   m.session_id = 3;
   m.session_epoch = 4;
-  m.topics = {{"alpha", {{0, 5, 1000, 10, 1048576}, {1, -1, 0, -1, 65536}}}};
-  m.forgotten_topics_data = {{"beta", {4, 5}}};
+  m.cluster_id = "cluster-1";
+  m.replica_state = {3, 17};
+  FetchRequest::Partition p0{.partition = 0, .current_leader_epoch = 5, .fetch_offset = 1000,
+                             .last_fetched_epoch = 4, .log_start_offset = 10, .partition_max_bytes = 1048576};
+  p0.replica_directory_id = kSampleTopicId;
+  p0.high_watermark = 990;
+  FetchRequest::Partition p1{.partition = 1, .current_leader_epoch = -1, .fetch_offset = 0,
+                             .last_fetched_epoch = -1, .log_start_offset = -1, .partition_max_bytes = 65536};
+  m.topics = {{"alpha", kSampleTopicId, {p0, p1}}};
+  m.forgotten_topics_data = {{"beta", Uuid{}, {4, 5}}};
   m.rack_id = "rack-b";
   return m;
 }
@@ -111,7 +134,14 @@ inline FetchResponse sample() {
   q.error_code = 1;
   q.aborted_transactions.reset();
   q.records.is_null = true;
-  m.responses = {{"alpha", {p, q}}};
+  q.current_leader = {2, 9};
+  FetchResponse::PartitionData d;
+  d.partition_index = 4;
+  d.diverging_epoch = {3, 120};
+  d.snapshot_id = {200, 5};
+  d.records.is_null = true;
+  m.responses = {{"alpha", kSampleTopicId, {p, q, d}}};
+  m.node_endpoints = {{2, "b2.example", 9093, std::nullopt}};
   return m;
 }
 template <>

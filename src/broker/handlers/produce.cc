@@ -1,6 +1,10 @@
-// Produce v3-v7 (v0-v2 are advertised and answered UNSUPPORTED_VERSION per
+// Produce v3-v13 (v0-v2 are advertised and answered UNSUPPORTED_VERSION per
 // partition: they predate record batch v2) and InitProducerId v0-v4
-// (transactional ids: TxnService).
+// (transactional ids: TxnService). v8+: an INVALID_RECORD or CORRUPT_MESSAGE
+// answer says why in error_message. v10+: a NOT_LEADER_OR_FOLLOWER answer
+// names the current leader and epoch and the answer lists its endpoint
+// (KIP-951). v13+ names topics by id: an id no topic has is
+// UNKNOWN_TOPIC_ID.
 //
 // Record batches stay views into the request frame; the log patches their
 // baseOffset in place. acks=-1 under a syncing flush policy waits for the
@@ -168,7 +172,10 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   if (!part) return;
   pr.log_start_offset = part->log_start_offset();
   const auto records = p.records.bytes;
-  if (p.records.is_null || records.empty()) return fail(ErrorCode::invalid_record);
+  if (p.records.is_null || records.empty()) {
+    if (s.version >= 8) pr.error_message = "no record batch for the partition";
+    return fail(ErrorCode::invalid_record);
+  }
   // A transactional batch must belong to its producer's ongoing transaction
   // with this partition added, as the coordinator here that knows the
   // producer says (cluster mode: a producer coordinated by another broker is
@@ -191,6 +198,7 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   const bool will_wait = s.acks == -1 && tcfg.flush != FlushMode::never;
   auto ar = part->append(mut, will_wait, view ? view->leader_epoch : -1);
   pr.error_code = ar.error;
+  if (s.version >= 8 && !ar.message.empty()) pr.error_message = ar.message;
   // A sequence that does not follow this leader's, on a leader that may have
   // been replaced, most likely went on at the new leader: answer as a former
   // leader (retriable), not with the sequence error librdkafka treats as
@@ -204,6 +212,21 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   if (view) s.replicas->on_leader_append(topic, pr.index);
   if (will_wait) waits.push_back({part, ar.last_offset, nullptr, ti, pi});
   if (view && s.acks == -1) waits.push_back({part, ar.last_offset, s.replicas, ti, pi});
+}
+
+// v10+: a partition answered NOT_LEADER_OR_FOLLOWER names its leader, and
+// the answer lists that leader's endpoint once (KIP-951).
+void add_leader_hints(const RequestHandler& handler, std::int16_t version, kafka::ProduceResponse& res) {
+  if (version < 10) return;
+  for (auto& t : res.responses)
+    for (auto& p : t.partitions) {
+      if (p.error_code != code(ErrorCode::not_leader_or_follower)) continue;
+      const auto h = handler.leader_hint(t.name, p.index);
+      if (h.leader < 0) continue;
+      p.current_leader = {h.leader, h.epoch};
+      if (h.port != 0 && std::ranges::none_of(res.node_endpoints, [&](const auto& e) { return e.node_id == h.leader; }))
+        res.node_endpoints.push_back({h.leader, h.host, h.port, h.rack});
+    }
 }
 
 void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
@@ -234,8 +257,20 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
   res.responses.reserve(req.topics.size());
   for (auto& t : req.topics) {
     auto& tr = res.responses.emplace_back();
-    tr.name = std::move(t.name);
+    tr.topic_id = t.topic_id;
+    std::int16_t unknown = 0;
+    if (h.api_version >= 13) {
+      auto known = topics_.find_id(t.topic_id);
+      if (known) tr.name = known->name;
+      else unknown = code(ErrorCode::unknown_topic_id);
+    } else {
+      tr.name = std::move(t.name);
+    }
     tr.partitions.reserve(t.partitions.size());
+    if (unknown) {
+      for (auto& p : t.partitions) tr.partitions.push_back({.index = p.index, .error_code = unknown});
+      continue;
+    }
     // The topic's own flush policy (its override); its max.message.bytes is
     // the partition's log's to check.
     const auto tcfg = topics_.config_of(tr.name);
@@ -255,6 +290,7 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
     spdlog::warn("fault injection: produce appended, response dropped (connection closed)");
     return done(close_reply("fault injection: dropped produce response"));
   }
+  add_leader_hints(*this, h.api_version, res);
   count_errors(res, metrics_);
 
   if (req.acks == 0) {

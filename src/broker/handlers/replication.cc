@@ -13,6 +13,7 @@
 #include "broker/request_handler.h"
 #include "cluster/cluster_node.h"
 #include "log/partition_log.h"
+#include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 
@@ -23,6 +24,39 @@ std::int32_t RequestHandler::leader_epoch_of(const std::string& topic, std::int3
   const auto snap = cluster_->snapshot();
   const cluster::PartitionEntry* e = snap ? snap->partition(topic, partition) : nullptr;
   return e ? e->state.leader_epoch : -1;
+}
+
+// From etcd's latest snapshot; without one (or for a partition it does not
+// list yet), from the replication layer's state of a partition this broker
+// holds a replica of.
+RequestHandler::LeaderHint RequestHandler::leader_hint(const std::string& topic, std::int32_t partition) const {
+  LeaderHint out;
+  const auto snap = cluster_ ? cluster_->snapshot() : nullptr;
+  const cluster::PartitionEntry* e = snap ? snap->partition(topic, partition) : nullptr;
+  if (e) {
+    out.leader = e->state.leader;
+    out.epoch = e->state.leader_epoch;
+  } else if (replicas_) {
+    if (auto st = replicas_->state_of(topic, partition)) {
+      out.leader = st->leader;
+      out.epoch = st->leader_epoch;
+    }
+  }
+  if (out.leader < 0) return LeaderHint{};
+  if (snap) {
+    if (auto b = snap->brokers.find(out.leader); b != snap->brokers.end()) {
+      out.host = b->second.host;
+      out.port = b->second.port;
+      if (!b->second.rack.empty()) out.rack = b->second.rack;
+    }
+  } else if (replicas_) {
+    if (auto b = replicas_->endpoint_of(out.leader)) {
+      out.host = b->host;
+      out.port = b->port;
+      if (!b->rack.empty()) out.rack = b->rack;
+    }
+  }
+  return out;
 }
 
 void RequestHandler::offset_for_leader_epoch(const Header& h, const kafka::OffsetForLeaderEpochRequest& req,
