@@ -327,6 +327,11 @@ std::int64_t Partition::segment_base_of(std::int64_t offset) const {
   return it == bases.begin() ? 0 : *std::prev(it);
 }
 
+bool Partition::in_transaction(std::int64_t producer_id, std::int16_t epoch) {
+  std::lock_guard lock(producers_mu_);
+  return producers_.epoch_of(producer_id) == epoch && txns_->open_transactions().contains(producer_id);
+}
+
 std::int16_t Partition::append_marker(std::int64_t producer_id, std::int16_t epoch, bool commit,
                                       std::int32_t coordinator_epoch, std::int32_t leader_epoch, std::int64_t* offset) {
   std::lock_guard lock(producers_mu_);

@@ -105,6 +105,9 @@ class Partition {
   std::int16_t append_marker(std::int64_t producer_id, std::int16_t epoch, bool commit,
                              std::int32_t coordinator_epoch, std::int32_t leader_epoch = -1,
                              std::int64_t* offset = nullptr);
+  // Whether `producer_id` has a transaction open here at `epoch` (a batch of
+  // it continues that transaction).
+  bool in_transaction(std::int64_t producer_id, std::int16_t epoch);
   // First offset of the earliest open transaction, else the high watermark.
   std::int64_t last_stable_offset() const;
   // The aborted transactions a read_committed fetch from `from` reports.

@@ -30,7 +30,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <unordered_map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -88,6 +90,9 @@ struct WantedTopic {
 class RequestHandler {
  public:
   using Done = std::function<void(Reply)>;
+  // Other brokers' transaction coordinators' verdicts on the transactional
+  // batches of a produce, by partition (RequestHandler::verify_then_produce).
+  using Verdicts = std::map<std::pair<std::string, std::int32_t>, kafka::ErrorCode>;
 
   RequestHandler(const Config& cfg, TopicRegistry& topics, Metrics& metrics, AdminThread& admin);
 
@@ -165,9 +170,16 @@ class RequestHandler {
   Access access_of(const ClientContext& client) const;
   // The address a client on `client`'s listener is told to use.
   HostPort advertised_to(const ClientContext& client) const;
+  // `verified`: the coordinator's verdicts on partitions whose
+  // transactional batches another broker's coordinator has checked
+  // (verify_then_produce); null on the first pass.
   void produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame, net::EventLoop& loop,
-               Done& done,
-               const Access& access);
+               Done& done, const Access& access, const Verdicts* verified = nullptr);
+  // Cluster mode: the partitions of `req` whose first transactional batch
+  // of a producer coordinated on another broker needs that coordinator's
+  // verdict; if any, asks for it and produces once it is in (true).
+  bool verify_then_produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
+                           net::EventLoop& loop, Done& done, const Access& access);
   void fetch(const Header& h, kafka::FetchRequest& req, net::EventLoop& loop, Done& done,
              const Access& access);
   // Fetch's current_leader for `partition` (v12+; default when unknown),
@@ -264,6 +276,11 @@ class RequestHandler {
   const ClusterMember* member_ = nullptr;
   replication::ReplicaManager* replicas_ = nullptr;
   TxnService* txn_ = nullptr;
+  // Producers with a Produce waiting for a remote coordinator's verdict, and
+  // how many: their later Produce requests wait behind it, so that no batch
+  // of theirs is appended ahead of an earlier one (verify_then_produce).
+  std::mutex verifying_mu_;
+  std::unordered_map<std::int64_t, int> verifying_;  // guarded by verifying_mu_
   security::ScramStore* scram_ = nullptr;
   security::Authorizer* authz_ = nullptr;
   // Created on first use from <data_dir>/producer_ids (the reserved-id high

@@ -12,6 +12,7 @@
 #include "broker/stored_batches.h"
 #include "broker/txn_marker_sender.h"
 #include "broker/txn_state_log.h"
+#include "broker/txn_verifier.h"
 #include "buf/chain.h"
 #include "kafka/error_code.h"
 #include "log/record_batch.h"
@@ -65,6 +66,7 @@ void TxnService::stop() {
   if (ticker_.joinable()) ticker_.join();
   if (loader_.joinable()) loader_.join();
   if (worker_.joinable()) worker_.join();
+  if (verifier_) verifier_->stop();
   std::lock_guard lk(create_mu_);
   if (creator_.joinable()) creator_.join();
 }
@@ -147,6 +149,19 @@ kafka::ErrorCode TxnService::verify_partition(std::int64_t producer_id, std::int
   for (const auto& c : coordinators())
     if (c->knows_producer(producer_id)) return c->verify_partition(producer_id, epoch, topic, partition);
   return kafka::ErrorCode::none;  // coordinated by another broker: not verified here
+}
+
+bool TxnService::coordinates(std::int64_t producer_id) {
+  for (const auto& c : coordinators())
+    if (c->knows_producer(producer_id)) return true;
+  return false;
+}
+
+void TxnService::verify_remote(std::string transactional_id, std::int64_t producer_id, std::int16_t epoch,
+                               std::vector<txn::TopicPartition> partitions,
+                               std::function<void(std::vector<kafka::ErrorCode>)> done) {
+  if (!verifier_) return done(std::vector<kafka::ErrorCode>(partitions.size(), kafka::ErrorCode::none));
+  verifier_->verify(std::move(transactional_id), producer_id, epoch, std::move(partitions), std::move(done));
 }
 
 void TxnService::run(std::function<void()> job) {

@@ -66,6 +66,7 @@ class GroupsService;
 class Partition;
 class TxnMarkerSender;
 class TxnStatePartitionLog;
+class TxnVerifier;
 
 inline constexpr const char* kTxnStateTopic = "__transaction_state";
 
@@ -112,10 +113,19 @@ class TxnService final : private txn::TxnParticipants {
   std::vector<std::shared_ptr<txn::TxnCoordinator>> coordinators();
   // Produce verification (TxnCoordinator::verify_partition) by the
   // coordinator here that knows `producer_id`. Cluster mode: a producer no
-  // coordinator here knows is coordinated by another broker and its batch
-  // is not verified (NONE).
+  // coordinator here knows is coordinated by another broker: NONE here (the
+  // Produce handler asks that broker first, verify_remote()).
   kafka::ErrorCode verify_partition(std::int64_t producer_id, std::int16_t epoch, const std::string& topic,
                                     std::int32_t partition);
+  // Whether a coordinator loaded here knows `producer_id` (its batches are
+  // verified by verify_partition here).
+  bool coordinates(std::int64_t producer_id);
+  // Cluster mode: asks the coordinator of `transactional_id` on another
+  // broker whether the producer's transaction is Ongoing with each of
+  // `partitions` added (TxnVerifier); `done` runs on the verifier's thread.
+  void verify_remote(std::string transactional_id, std::int64_t producer_id, std::int16_t epoch,
+                     std::vector<txn::TopicPartition> partitions,
+                     std::function<void(std::vector<kafka::ErrorCode>)> done);
   // Runs `job`, which calls coordinators: inline on a single node, on the
   // worker thread in cluster mode (the job posts its own answer).
   void run(std::function<void()> job);
@@ -157,6 +167,7 @@ class TxnService final : private txn::TxnParticipants {
   const bool clustered_;
   ClusterHooks cluster_;  // set once, before the cluster node starts
   std::unique_ptr<TxnMarkerSender> markers_;  // cluster mode
+  std::unique_ptr<TxnVerifier> verifier_;     // cluster mode
 
   mutable std::mutex mu_;
   std::map<std::int32_t, std::shared_ptr<Shard>> shards_;

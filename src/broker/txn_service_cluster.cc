@@ -10,6 +10,7 @@
 #include "broker/txn_marker_sender.h"
 #include "broker/txn_service.h"
 #include "broker/txn_state_log.h"
+#include "broker/txn_verifier.h"
 #include "replication/replica_manager.h"
 
 namespace nocopy::broker {
@@ -27,6 +28,7 @@ void TxnService::set_cluster(ClusterHooks hooks) {
     std::lock_guard create_lock(create_mu_);
     cluster_ = std::move(hooks);
     markers_ = std::make_unique<TxnMarkerSender>(cluster_.leader_of, kMarkerDeadlineMs);
+    verifier_ = std::make_unique<TxnVerifier>(cluster_.leader_of, cluster_.state_partitions);
   }
   loader_ = std::thread([this] { load_loop(); });
   worker_ = std::thread([this] { work_loop(); });

@@ -19,6 +19,10 @@ Checks: a read_committed consumer sees every record of every transaction
 whose commit was acknowledged exactly once, no record of a transaction whose
 abort was acknowledged, and of a transaction whose outcome the client could
 not learn (an error mid-commit) all of its records or none.
+Then a transactional batch of a producer with no ongoing transaction, sent
+to a partition led by another broker than the coordinator, is refused
+INVALID_TXN_STATE: the leader asked the coordinator (produce verification
+across brokers).
 
 Needs root (ip netns) and /usr/bin/etcd. NOCOPY_BIN names the broker.
 """
@@ -60,6 +64,20 @@ def find_txn_coordinator(addr, key):
         mlen = int.from_bytes(r[6:8], "big", signed=True)
         at = 8 + max(mlen, 0)
         return err, int.from_bytes(r[at:at + 4], "big", signed=True)
+    finally:
+        raw.close()
+
+
+def stray_batch_error(c, broker, partition):
+    """A transactional batch of a producer with no ongoing transaction, Produce v3 straight to `broker`."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=True, producer_id=987654321,
+                                  producer_epoch=0, base_sequence=0, batch_size=1 << 30)
+    b.append(0, timestamp=int(time.time() * 1000), key=None, value=b"stray", headers=[])
+    body = base.harness.kstr(TXN_ID) + base.harness.produce_body(TOPIC, partition, bytes(b.build()), acks=-1)[2:]
+    raw = base.RawAt(c.addr(broker))
+    try:
+        return base.harness.parse_produce_v3(raw.call(0, 3, body))[0]
     finally:
         raw.close()
 
@@ -202,6 +220,17 @@ def scenario(c):
         fail("broker %d did not log loading partition %d of __transaction_state" % (new_coord, part))
     print("broker %d: %s" % (new_coord, loaded[-1]))
     run.p.flush(10)
+    # Produce verification across brokers: the leader of a partition asks
+    # the id's coordinator (another broker) before it appends a batch that
+    # would open a transaction there; one outside any transaction is refused.
+    now_leaders = {q: p.leader for q, p in faults.partitions_of(c, TOPIC, live).items()}
+    q = next(q for q, b in now_leaders.items() if b != new_coord and b in live)
+    err = stray_batch_error(c, now_leaders[q], q)
+    if err != 48:
+        fail("a transactional batch outside any transaction to %s-%d on broker %d: error %d, not INVALID_TXN_STATE "
+             "from coordinator %d" % (TOPIC, q, now_leaders[q], err, new_coord))
+    print("a stray transactional batch to %s-%d (broker %d) refused by coordinator %d: INVALID_TXN_STATE"
+          % (TOPIC, q, now_leaders[q], new_coord))
 
     seen = read_committed(c)
     count = {}

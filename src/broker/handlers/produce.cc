@@ -152,6 +152,8 @@ struct ProduceScope {
   // This broker's etcd session may have expired: another broker may lead
   // its partitions in a newer epoch, which it has not heard of yet.
   bool session_lost = false;
+  // Verdicts of other brokers' coordinators, by partition (null: none).
+  const RequestHandler::Verdicts* verified = nullptr;
 };
 
 // Checks one partition's records and appends them, filling in `pr`. Adds
@@ -183,7 +185,10 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   if (s.txn && records.size() >= log::kBatchHeaderSize) {
     const log::BatchHeader bh = log::parse_batch_header(records);
     if (bh.is_transactional() && !bh.is_control() && bh.producer_id >= 0) {
-      const auto e = s.txn->verify_partition(bh.producer_id, bh.producer_epoch, topic, pr.index);
+      const auto v = s.verified ? s.verified->find({topic, pr.index}) : RequestHandler::Verdicts::const_iterator{};
+      const auto e = s.verified && v != s.verified->end()
+                         ? v->second
+                         : s.txn->verify_partition(bh.producer_id, bh.producer_epoch, topic, pr.index);
       if (e != ErrorCode::none) return fail(e);
     }
   }
@@ -244,13 +249,14 @@ void count_errors(const kafka::ProduceResponse& res, Metrics& metrics) {
 // id (else every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and
 // each topic WRITE (else its partitions are TOPIC_AUTHORIZATION_FAILED).
 void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
-                             net::EventLoop& loop, Done& done, const Access& access) {
+                             net::EventLoop& loop, Done& done, const Access& access, const Verdicts* verified) {
   using security::AclOperation;
+  if (verified == nullptr && verify_then_produce(h, req, frame, loop, done, access)) return;
   const bool txn_ok =
       !req.transactional_id || access.transactional_id(AclOperation::write, *req.transactional_id);
   const ProduceScope scope{h.api_version, req.acks, frame, topics_, metrics_, *this, txn_, replicas_,
                            draining_.load(std::memory_order_relaxed),
-                           cluster_ != nullptr && !cluster_->session_current()};
+                           cluster_ != nullptr && !cluster_->session_current(), verified};
   kafka::ProduceResponse res;
   // acks=-1: what each partition's answer waits for (flush, high watermark).
   std::vector<FlushWaitEntry> to_flush;
@@ -300,6 +306,66 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
   }
   if (to_flush.empty()) return done(respond(encode(h, res)));
   ProduceWait::start(h, std::move(res), to_flush, req.timeout_ms, loop, metrics_, std::move(done));
+}
+
+// KIP-890 across brokers: a transactional batch that would open its
+// producer's transaction in a partition led here, of a producer whose
+// coordinator is another broker, is appended only once that coordinator
+// (AddPartitionsToTxn v4 verify_only, TxnVerifier) says the transaction is
+// Ongoing with the partition added. Batches that continue a transaction
+// already open in the partition need no check. The request frame is copied
+// (it must outlive this call) and decoded again when the verdicts are in;
+// only the first batch of each partition of a transaction pays this. While
+// a producer has a request waiting, its later requests wait behind it
+// (through the verifier's queue, in order), so none of its batches is
+// appended ahead of an earlier one.
+bool RequestHandler::verify_then_produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
+                                         net::EventLoop& loop, Done& done, const Access& access) {
+  if (!txn_ || !txn_->clustered() || !req.transactional_id || req.acks == 0) return false;
+  std::vector<txn::TopicPartition> need;
+  std::int64_t pid = -1;
+  std::int16_t epoch = -1;
+  for (const auto& t : req.topics) {
+    for (const auto& p : t.partitions) {
+      const auto records = p.records.bytes;
+      if (p.records.is_null || records.size() < log::kBatchHeaderSize) continue;
+      const log::BatchHeader bh = log::parse_batch_header(records);
+      if (!bh.is_transactional() || bh.is_control() || bh.producer_id < 0) continue;
+      if (pid < 0) {
+        if (txn_->coordinates(bh.producer_id)) return false;  // verified here, by its own coordinator
+        pid = bh.producer_id;
+        epoch = bh.producer_epoch;
+      }
+      if (bh.producer_id != pid || bh.producer_epoch != epoch) continue;  // one producer per request
+      auto part = topics_.find(t.name, p.index);
+      if (part && !part->in_transaction(pid, epoch)) need.push_back({t.name, p.index});
+    }
+  }
+  if (pid < 0) return false;
+  {
+    std::lock_guard lock(verifying_mu_);
+    if (need.empty() && !verifying_.contains(pid)) return false;
+    ++verifying_[pid];
+  }
+  auto copy = std::make_shared<std::vector<std::byte>>(frame.begin(), frame.end());
+  auto finish = [this, h, copy, &loop, d = std::move(done), client = access.client(), need,
+                 pid](std::vector<ErrorCode> errors) mutable {
+    loop.post([this, h, copy, &loop, d = std::move(d), client, need, errors, pid]() mutable {
+      {
+        std::lock_guard lock(verifying_mu_);
+        if (--verifying_[pid] == 0) verifying_.erase(pid);
+      }
+      kafka::DecodedRequest again = kafka::decode_request(std::span<std::byte>(*copy));
+      auto* body = std::get_if<kafka::ProduceRequest>(&again.body);
+      if (body == nullptr) return d(close_reply("produce request not decodable again"));
+      Verdicts verdicts;
+      for (std::size_t i = 0; i < need.size() && i < errors.size(); ++i)
+        verdicts[{need[i].topic, need[i].partition}] = errors[i];
+      produce(h, *body, std::span<std::byte>(*copy), loop, d, access_of(client), &verdicts);
+    });
+  };
+  txn_->verify_remote(*req.transactional_id, pid, epoch, std::move(need), std::move(finish));
+  return true;
 }
 
 // ------------------------------------------------------------ InitProducerId

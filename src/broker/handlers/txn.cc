@@ -107,6 +107,11 @@ void RequestHandler::add_partitions_to_txn(const Header& h, const kafka::AddPart
       }
     }
     if (r.error_code != 0 || !txn_) return done(respond(encode(h, r)));
+    // Checks only (a partition leader's produce verification) read the
+    // coordinators' verification maps, which never wait: answered inline.
+    const bool checks_only = std::all_of(req.transactions.begin(), req.transactions.end(),
+                                         [](const auto& t) { return t.verify_only; });
+    if (checks_only) return done(respond(encode(h, add_partitions_batch(req))));
     return run_txn(*txn_, loop, done, [this, h, req] { return respond(encode(h, add_partitions_batch(req))); });
   }
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
