@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "io/clock.h"
 #include "kafka/error_code.h"
 #include "kafka/messages.h"
 
@@ -15,11 +16,6 @@ using kafka::ErrorCode;
 using kafka::to_wire;
 constexpr int kCallTimeoutMs = 5000;
 constexpr int kRetryBackoffMs = 100;
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Worth another try against the leader the cluster's state names next.
 bool retriable(std::int16_t e) {
@@ -41,7 +37,7 @@ std::int16_t TxnMarkerSender::write(const std::string& topic, std::int32_t parti
   t.name = topic;
   t.partition_indexes.push_back(partition);
 
-  const std::int64_t deadline = steady_ms() + deadline_ms_;
+  const std::int64_t deadline = io::steady_clock_ms() + deadline_ms_;
   std::int16_t last = to_wire(ErrorCode::leader_not_available);
   std::lock_guard lock(mu_);
   for (;;) {
@@ -64,7 +60,7 @@ std::int16_t TxnMarkerSender::write(const std::string& topic, std::int32_t parti
         if (!retriable(last)) return last;
       }
     }
-    if (steady_ms() + kRetryBackoffMs > deadline) return last;
+    if (io::steady_clock_ms() + kRetryBackoffMs > deadline) return last;
     std::this_thread::sleep_for(std::chrono::milliseconds(kRetryBackoffMs));
   }
 }

@@ -14,16 +14,14 @@
 #include "broker/txn_state_log.h"
 #include "broker/txn_verifier.h"
 #include "buf/chain.h"
+#include "io/clock.h"
 #include "kafka/error_code.h"
 #include "log/record_batch.h"
 #include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 
-std::int64_t TxnService::wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t TxnService::wall_ms() { return io::wall_clock_ms(); }
 
 TxnService::TxnService(const Config& cfg, TopicRegistry& topics, GroupsService* groups,
                        std::function<std::int64_t()> allocate_producer_id)

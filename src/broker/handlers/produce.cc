@@ -326,6 +326,12 @@ bool RequestHandler::verify_then_produce(const Header& h, kafka::ProduceRequest&
   std::int64_t pid = -1;
   std::int16_t epoch = -1;
   for (const auto& t : req.topics) {
+    std::string name = t.name;
+    if (h.api_version >= 13) {  // named by topic id
+      auto known = topics_.find_id(t.topic_id);
+      if (!known) continue;
+      name = known->name;
+    }
     for (const auto& p : t.partitions) {
       const auto records = p.records.bytes;
       if (p.records.is_null || records.size() < log::kBatchHeaderSize) continue;
@@ -337,8 +343,8 @@ bool RequestHandler::verify_then_produce(const Header& h, kafka::ProduceRequest&
         epoch = bh.producer_epoch;
       }
       if (bh.producer_id != pid || bh.producer_epoch != epoch) continue;  // one producer per request
-      auto part = topics_.find(t.name, p.index);
-      if (part && !part->in_transaction(pid, epoch)) need.push_back({t.name, p.index});
+      auto part = topics_.find(name, p.index);
+      if (part && !part->in_transaction(pid, epoch)) need.push_back({name, p.index});
     }
   }
   if (pid < 0) return false;
