@@ -6,8 +6,9 @@ idempotent acks=all producer (replication factor 3, min.insync.replicas=2):
   NOT_LEADER_OR_FOLLOWER, acks=1 as well as acks=all, and no acks=1 write
   it took while cut off survives;
 - another replica of the ISR leads and the producer carries on;
-- once the rules are removed it truncates to the new leader's log, catches
-  up and rejoins the ISR;
+- once the rules are removed it truncates to the new leader's log (the
+  leader's diverging_epoch answer names where its tail diverged), catches up
+  and rejoins the ISR;
 - nothing acknowledged is lost or duplicated, no consumer saw a message
   that was later truncated, and the replicas hold identical batches below
   the high watermark (faults.check).
@@ -78,6 +79,15 @@ def scenario(c):
     took, _ = faults.wait_for("broker %d back in the ISR" % leader,
                               lambda: leader in faults.partitions_of(c, TOPIC, others)[0].isrs, 40)
     print("broker %d back in the ISR %.1f s after the rules were removed" % (leader, took))
+    if taken:
+        # The writes it took while cut off are a tail the new leader never had:
+        # the follower must have cut it (at the diverging_epoch of the
+        # leader's Fetch answer, or through OffsetForLeaderEpoch).
+        with open(os.path.join(c.dir, "b%d.log" % leader), errors="replace") as fh:
+            cuts = [l.strip() for l in fh if "truncated a divergent tail" in l]
+        if not cuts:
+            faults.fail("broker %d rejoined without truncating its divergent tail of %d writes" % (leader, taken))
+        print("broker %d: %s" % (leader, cuts[0][cuts[0].find("replica"):]))
     load.wait_acks(300, 20)
     load.stop()
     watcher.stop()
