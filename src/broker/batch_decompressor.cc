@@ -13,13 +13,13 @@ std::optional<std::vector<std::byte>> BatchDecompressor::decompress_copy(int cod
   return log::codec::decompress(codec, data, max_out);
 }
 
-std::optional<std::int64_t> BatchDecompressor::first_offset_at_or_after(std::span<const std::byte> batch,
-                                                                        std::int64_t ts, std::size_t max_out) {
+std::optional<BatchDecompressor::RecordTime> BatchDecompressor::first_record_at_or_after(
+    std::span<const std::byte> batch, std::int64_t ts, std::size_t max_out) {
   if (batch.size() < log::kBatchHeaderSize) return std::nullopt;
   const log::BatchHeader h = log::parse_batch_header(batch);
   if (h.magic != log::kMagicV2 || h.total_size() != batch.size()) return std::nullopt;
   if (h.log_append_time()) {
-    if (h.max_timestamp >= ts) return h.base_offset;
+    if (h.max_timestamp >= ts) return RecordTime{h.base_offset, h.max_timestamp};
     return std::nullopt;
   }
   const auto body = batch.subspan(log::kBatchHeaderSize);
@@ -41,7 +41,7 @@ std::optional<std::int64_t> BatchDecompressor::first_offset_at_or_after(std::spa
     const std::int64_t ts_delta = rec.varlong();
     const std::int32_t off_delta = rec.varint();
     if (!rec.ok()) return std::nullopt;
-    if (h.base_timestamp + ts_delta >= ts) return h.base_offset + off_delta;
+    if (h.base_timestamp + ts_delta >= ts) return RecordTime{h.base_offset + off_delta, h.base_timestamp + ts_delta};
   }
   return std::nullopt;
 }

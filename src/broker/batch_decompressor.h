@@ -35,8 +35,18 @@ class BatchDecompressor {
   // timestampDelta) is >= ts; nullopt when there is none, the batch is
   // malformed, or (compressed) it cannot be decompressed within max_out.
   // LogAppendTime batches: every record carries the batch's maxTimestamp.
+  struct RecordTime {
+    std::int64_t offset = -1;
+    std::int64_t timestamp = -1;
+  };
+  // The same record with its timestamp.
+  static std::optional<RecordTime> first_record_at_or_after(std::span<const std::byte> batch, std::int64_t ts,
+                                                            std::size_t max_out);
   static std::optional<std::int64_t> first_offset_at_or_after(std::span<const std::byte> batch, std::int64_t ts,
-                                                              std::size_t max_out);
+                                                              std::size_t max_out) {
+    auto r = first_record_at_or_after(batch, ts, max_out);
+    return r ? std::optional<std::int64_t>(r->offset) : std::nullopt;
+  }
 };
 
 }  // namespace nocopy::broker

@@ -1,6 +1,8 @@
 #include "broker/group_coordinator.h"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -85,6 +87,12 @@ void GroupCoordinator::join_group(const kafka::JoinGroupRequest& req, std::int16
   }
   if (g->state == State::dead) return answer_error(ErrorCode::coordinator_not_available, req.member_id);
   if (!g->accepts(req)) return answer_error(ErrorCode::inconsistent_group_protocol, req.member_id);
+  // v7+: a successful answer names the group's protocol type, which
+  // accepts() found equal to the member's.
+  respond = [respond = std::move(respond), type = req.protocol_type](kafka::JoinGroupResponse r) {
+    if (r.error_code == 0) r.protocol_type = type;
+    respond(std::move(r));
+  };
 
   const ClassicGroup::JoinInfo join{
       req, client_id, client_host, milliseconds{req.session_timeout_ms},
@@ -123,6 +131,23 @@ void GroupCoordinator::sync_group(const kafka::SyncGroupRequest& req, TimePoint 
   ClassicGroupMember* m = g->member(req.member_id);
   if (m == nullptr) return answer(ErrorCode::unknown_member_id);
   if (req.generation_id != g->generation) return answer(ErrorCode::illegal_generation);
+  // v5: a member expecting another protocol type or name than the group's
+  // (a null one expects nothing).
+  auto differs = [](const std::optional<std::string>& asked, const std::string& group) {
+    return asked && !group.empty() && *asked != group;
+  };
+  if (differs(req.protocol_type, g->protocol_type) || differs(req.protocol_name, g->protocol_name))
+    return answer(ErrorCode::inconsistent_group_protocol);
+  // Every successful answer (v5) names the group's protocol type and name;
+  // they stay fixed for the generation checked above.
+  respond = [respond = std::move(respond), type = g->protocol_type, name = g->protocol_name](
+                kafka::SyncGroupResponse r) {
+    if (r.error_code == 0) {
+      r.protocol_type = type;
+      r.protocol_name = name;
+    }
+    respond(std::move(r));
+  };
   switch (g->state) {
     case State::empty:
     case State::dead:
@@ -187,7 +212,8 @@ kafka::LeaveGroupResponse GroupCoordinator::leave_group(const kafka::LeaveGroupR
   return r;
 }
 
-kafka::DescribeGroupsResponse GroupCoordinator::describe_groups(const kafka::DescribeGroupsRequest& req) const {
+kafka::DescribeGroupsResponse GroupCoordinator::describe_groups(const kafka::DescribeGroupsRequest& req,
+                                                                std::int16_t version) const {
   kafka::DescribeGroupsResponse r;
   for (const auto& id : req.groups) {
     kafka::DescribeGroupsResponse::Group out;
@@ -198,6 +224,10 @@ kafka::DescribeGroupsResponse GroupCoordinator::describe_groups(const kafka::Des
       out.group_state = "Dead";
     } else if (g == nullptr) {
       out.group_state = "Dead";
+      if (version >= 6) {
+        out.error_code = to_wire(ErrorCode::group_id_not_found);
+        out.error_message = "Group " + id + " not found.";
+      }
     } else {
       out.group_state = ClassicGroup::state_text(g->state);
       out.protocol_type = g->protocol_type;
@@ -221,9 +251,28 @@ kafka::DescribeGroupsResponse GroupCoordinator::describe_groups(const kafka::Des
   return r;
 }
 
-kafka::ListGroupsResponse GroupCoordinator::list_groups() const {
+namespace {
+bool named_in(const std::vector<std::string>& filter, std::string_view value) {
+  if (filter.empty()) return true;
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+  };
+  const std::string v = lower(value);
+  return std::any_of(filter.begin(), filter.end(), [&](const std::string& f) { return lower(f) == v; });
+}
+}  // namespace
+
+kafka::ListGroupsResponse GroupCoordinator::list_groups(const std::vector<std::string>& states,
+                                                        const std::vector<std::string>& types) const {
   kafka::ListGroupsResponse r;
-  for (const auto& [id, g] : groups_) r.groups.push_back({id, g->protocol_type});
+  if (!named_in(types, "classic")) return r;
+  for (const auto& [id, g] : groups_) {
+    const std::string state(ClassicGroup::state_text(g->state));
+    if (!named_in(states, state)) continue;
+    r.groups.push_back({id, g->protocol_type, state, "classic"});
+  }
   return r;
 }
 

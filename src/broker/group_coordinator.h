@@ -107,14 +107,23 @@ class GroupCoordinator {
   void sync_group(const kafka::SyncGroupRequest& req, TimePoint now, SyncCallback respond);
   kafka::HeartbeatResponse heartbeat(const kafka::HeartbeatRequest& req, TimePoint now);
   kafka::LeaveGroupResponse leave_group(const kafka::LeaveGroupRequest& req, std::int16_t version, TimePoint now);
-  kafka::OffsetCommitResponse offset_commit(const kafka::OffsetCommitRequest& req, TimePoint now,
-                                            std::int64_t commit_timestamp_ms);
+  // From v9 a group that does not exist is GROUP_ID_NOT_FOUND (before:
+  // ILLEGAL_GENERATION) unless generation_id is -1, which creates a simple
+  // group that only stores offsets.
+  kafka::OffsetCommitResponse offset_commit(const kafka::OffsetCommitRequest& req, std::int16_t version,
+                                            TimePoint now, std::int64_t commit_timestamp_ms);
   // OffsetFetch: the request's groups (v8+) each answered in `groups`, or
   // its one group_id (v1-v7) in `topics` and `error_code`. Null topics: every
   // partition the group has committed.
   kafka::OffsetFetchResponse offset_fetch(const kafka::OffsetFetchRequest& req) const;
-  kafka::DescribeGroupsResponse describe_groups(const kafka::DescribeGroupsRequest& req) const;
-  kafka::ListGroupsResponse list_groups() const;
+  // A group that does not exist: state Dead, error 0, or from v6
+  // GROUP_ID_NOT_FOUND with a message.
+  kafka::DescribeGroupsResponse describe_groups(const kafka::DescribeGroupsRequest& req,
+                                                std::int16_t version = 5) const;
+  // ListGroups: every group with its state (v4) and type ("classic", v5),
+  // kept when `states` / `types` are empty or name them (any case).
+  kafka::ListGroupsResponse list_groups(const std::vector<std::string>& states = {},
+                                        const std::vector<std::string>& types = {}) const;
   // DeleteGroups: an Empty group (no members; pending member ids do not
   // count, as in Kafka) is removed with all its committed offsets, stored
   // first as tombstones (the group key and every offset key, in one
@@ -204,7 +213,7 @@ class GroupCoordinator {
   std::optional<kafka::ErrorCode> join_request_error(const kafka::JoinGroupRequest& req) const;
   // The error every partition of an OffsetCommit gets from its group, and
   // the group (created for a simple, unmanaged commit).
-  kafka::ErrorCode commit_group_error(const kafka::OffsetCommitRequest& req, TimePoint now);
+  kafka::ErrorCode commit_group_error(const kafka::OffsetCommitRequest& req, std::int16_t version, TimePoint now);
   bool replay_group(std::span<const std::byte> key, std::span<const std::byte> value);
   // Topics the members of a "consumer" group subscribe to (parsed from
   // their ConsumerProtocolSubscription metadata; unparsable metadata adds

@@ -13,11 +13,12 @@ namespace nocopy::broker {
 using kafka::ErrorCode;
 using kafka::to_wire;
 
-ErrorCode GroupCoordinator::commit_group_error(const kafka::OffsetCommitRequest& req, TimePoint now) {
+ErrorCode GroupCoordinator::commit_group_error(const kafka::OffsetCommitRequest& req, std::int16_t version,
+                                               TimePoint now) {
   if (!valid_group_id(req.group_id)) return ErrorCode::invalid_group_id;
   ClassicGroup* g = find_group(req.group_id);
   if (g == nullptr) {
-    if (req.generation_id >= 0) return ErrorCode::illegal_generation;
+    if (req.generation_id >= 0) return version >= 9 ? ErrorCode::group_id_not_found : ErrorCode::illegal_generation;
     // A group that only stores offsets (manual assignment, kcat -o stored).
     find_or_create_group(req.group_id);
     return ErrorCode::none;
@@ -32,9 +33,10 @@ ErrorCode GroupCoordinator::commit_group_error(const kafka::OffsetCommitRequest&
   return ErrorCode::none;
 }
 
-kafka::OffsetCommitResponse GroupCoordinator::offset_commit(const kafka::OffsetCommitRequest& req, TimePoint now,
+kafka::OffsetCommitResponse GroupCoordinator::offset_commit(const kafka::OffsetCommitRequest& req,
+                                                            std::int16_t version, TimePoint now,
                                                             std::int64_t commit_timestamp_ms) {
-  const ErrorCode group_error = commit_group_error(req, now);
+  const ErrorCode group_error = commit_group_error(req, version, now);
   kafka::OffsetCommitResponse r;
   for (const auto& t : req.topics) {
     kafka::OffsetCommitResponse::Topic rt;

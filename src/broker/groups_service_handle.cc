@@ -7,6 +7,7 @@
 
 #include "broker/group_access.h"
 #include "broker/group_errors.h"
+#include "broker/group_topic_ids.h"
 #include "broker/groups_service.h"
 #include "broker/request_handler.h"
 #include "io/clock.h"
@@ -108,16 +109,23 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
           if (!rt.shard) return post(group_errors::error_answer(body, rt.error));
           answer_from(rt.shard, rt.shard->coordinator->leave_group(body, ver, now), post);
         } else if constexpr (std::is_same_v<T, kafka::OffsetCommitRequest>) {
-          if (auto r = group_access::deny(body, access)) return post(*r);
-          auto denied = group_access::strip(body, access);
-          const Route rt = route(body.group_id);
-          auto res = rt.shard ? rt.shard->coordinator->offset_commit(body, now, io::wall_clock_ms())
-                              : group_errors::error_answer(body, rt.error);
-          group_access::add_denied(res, denied);
-          answer_from(rt.shard, std::move(res), post);
+          std::vector<kafka::OffsetCommitRequest::Topic> unknown;
+          if (ver >= 10) unknown = group_topic_ids::resolve(body, topics_);
+          auto res = group_access::deny(body, access);
+          const Route rt = res ? Route{} : route(body.group_id);
+          if (!res) {
+            auto denied = group_access::strip(body, access);
+            res = rt.shard ? rt.shard->coordinator->offset_commit(body, ver, now, io::wall_clock_ms())
+                           : group_errors::error_answer(body, rt.error);
+            group_access::add_denied(*res, denied);
+          }
+          if (ver >= 10) group_topic_ids::finish(*res, unknown, topics_);
+          answer_from(rt.shard, std::move(*res), post);
         } else if constexpr (std::is_same_v<T, kafka::OffsetFetchRequest>) {
           kafka::OffsetFetchResponse res;
           std::vector<Wait> waits;
+          group_topic_ids::FetchUnknown unknown;
+          if (ver >= 10) unknown = group_topic_ids::resolve(body, topics_);
           if (body.groups.empty()) {
             const Route rt = route(body.group_id);
             res = rt.shard ? rt.shard->coordinator->offset_fetch(body) : group_errors::error_answer(body, rt.error);
@@ -138,6 +146,7 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
             }
           }
           group_access::filter(body, ver, res, access);
+          if (ver >= 10) group_topic_ids::finish(res, body, unknown, topics_);
           answer(std::move(waits), std::move(res), post);
         } else if constexpr (std::is_same_v<T, kafka::DescribeGroupsRequest>) {
           kafka::DescribeGroupsResponse res;
@@ -152,7 +161,7 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
             }
             kafka::DescribeGroupsRequest one = body;
             one.groups = {id};
-            auto sub = rt.shard->coordinator->describe_groups(one);
+            auto sub = rt.shard->coordinator->describe_groups(one, ver);
             for (auto& g : sub.groups) res.groups.push_back(std::move(g));
             waits.push_back({rt.shard->partition, pending_offset(rt.shard->partition)});
           }
@@ -168,7 +177,7 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
               res.error_code = kafka::to_wire(kafka::ErrorCode::coordinator_load_in_progress);
               continue;
             }
-            auto sub = s->coordinator->list_groups();
+            auto sub = s->coordinator->list_groups(body.states_filter, body.types_filter);
             for (auto& g : sub.groups) res.groups.push_back(std::move(g));
             waits.push_back({p, pending_offset(p)});
           }

@@ -388,7 +388,7 @@ LogResult<ReadResult> PartitionLog::read(std::int64_t offset, std::uint64_t max_
   return res;
 }
 
-std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) const {
+std::optional<FoundRecord> PartitionLog::record_for_timestamp(std::int64_t ts) const {
   std::vector<std::shared_ptr<LogSegment>> segs;
   {
     std::shared_lock lk(segments_mu_);
@@ -396,24 +396,39 @@ std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t ts) 
   }
   for (const auto& s : segs) {
     if (s->max_timestamp() < ts) continue;
-    if (auto loc = s->find_by_timestamp(ts)) {
-      // Kafka answers with the first *record* at or after ts: look inside
-      // uncompressed CreateTime batches; otherwise the batch's base offset.
-      std::vector<std::byte> scratch;
-      auto bytes = s->bytes(loc->position, loc->size, scratch);
-      if (bytes.empty()) return loc->base_offset;
-      BatchHeader h = parse_batch_header(bytes);
-      if (h.compression() == 0 && !h.log_append_time()) {
-        if (auto recs = parse_records(bytes)) {
-          for (const Record& r : *recs) {
-            if (h.base_timestamp + r.timestamp_delta >= ts) return loc->base_offset + r.offset_delta;
-          }
+    auto loc = s->find_by_timestamp(ts);
+    if (!loc) continue;
+    std::vector<std::byte> scratch;
+    auto bytes = s->bytes(loc->position, loc->size, scratch);
+    if (bytes.size() < kBatchHeaderSize) return FoundRecord{ts, loc->base_offset, -1, false};
+    const BatchHeader h = parse_batch_header(bytes);
+    FoundRecord found{h.max_timestamp, h.base_offset, h.partition_leader_epoch < 0 ? -1 : h.partition_leader_epoch,
+                          h.log_append_time()};
+    if (h.compression() == 0 && !h.log_append_time()) {
+      // Kafka answers the first *record* at or after ts.
+      if (auto recs = parse_records(bytes)) {
+        for (const Record& r : *recs) {
+          if (h.base_timestamp + r.timestamp_delta < ts) continue;
+          found.timestamp = h.base_timestamp + r.timestamp_delta;
+          found.offset = h.base_offset + r.offset_delta;
+          found.exact = true;
+          break;
         }
       }
-      return loc->base_offset;
     }
+    return found;
   }
   return std::nullopt;
+}
+
+std::optional<FoundRecord> PartitionLog::max_timestamp_record() const {
+  std::int64_t max_ts = -1;
+  {
+    std::shared_lock lk(segments_mu_);
+    for (const auto& [b, s] : segments_) max_ts = std::max(max_ts, s->max_timestamp());
+  }
+  if (max_ts < 0) return std::nullopt;
+  return record_for_timestamp(max_ts);
 }
 
 PartitionLog::FlushStats PartitionLog::flush_stats() const { return flusher_.stats(); }

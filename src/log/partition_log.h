@@ -77,6 +77,20 @@
 
 namespace nocopy::log {
 
+// A record found by timestamp: its offset and timestamp (a LogAppendTime
+// batch's records all carry the batch's max timestamp) and its batch's
+// partitionLeaderEpoch. The log looks inside uncompressed batches only:
+// `exact` is false for a compressed CreateTime batch, and then offset is
+// the batch's base offset, timestamp its max timestamp -- a caller that
+// decompresses (broker::BatchDecompressor) finds the record itself.
+struct FoundRecord {
+  std::int64_t timestamp = -1;
+  std::int64_t offset = -1;
+  std::int32_t leader_epoch = -1;
+  bool exact = true;
+  bool operator==(const FoundRecord&) const = default;
+};
+
 struct AppendInfo {
   std::int64_t base_offset = 0;    // offset given to the first record of the request
   std::int64_t last_offset = 0;    // offset of its last record
@@ -144,11 +158,20 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
   // the log end). offset >= upto (and <= log end): no regions, no error.
   static constexpr std::int64_t kLogEnd = std::numeric_limits<std::int64_t>::max();
   LogResult<ReadResult> read(std::int64_t offset, std::uint64_t max_bytes, std::int64_t upto = kLogEnd) const;
-  // Offset of the first record with timestamp >= ts (Kafka's ListOffsets by
-  // time): found through the time index, then inside the batch when it is an
-  // uncompressed CreateTime batch, else that batch's base offset. nullopt
-  // when no record is that recent.
-  std::optional<std::int64_t> offset_for_timestamp(std::int64_t ts) const;
+  // The first record with timestamp >= ts (Kafka's ListOffsets by time),
+  // found through the time index, then inside its batch. nullopt when no
+  // record is that recent.
+  std::optional<FoundRecord> record_for_timestamp(std::int64_t ts) const;
+  // The first record that carries the log's largest timestamp (ListOffsets
+  // MAX_TIMESTAMP, -3): in the first segment whose max timestamp is the
+  // largest, its first batch with that max timestamp. nullopt when no batch
+  // has a timestamp (>= 0).
+  std::optional<FoundRecord> max_timestamp_record() const;
+  // record_for_timestamp(ts)'s offset (inexact: the batch's base offset).
+  std::optional<std::int64_t> offset_for_timestamp(std::int64_t ts) const {
+    auto r = record_for_timestamp(ts);
+    return r ? std::optional<std::int64_t>(r->offset) : std::nullopt;
+  }
 
   std::int64_t log_start_offset() const noexcept { return log_start_.load(std::memory_order_acquire); }
   std::int64_t log_end_offset() const noexcept { return log_end_.load(std::memory_order_acquire); }

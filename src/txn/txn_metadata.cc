@@ -3,8 +3,8 @@
 #include <array>
 #include <utility>
 
-#include "kafka/reader.h"
-#include "kafka/writer.h"
+#include "kafka/transaction_log_records.h"
+#include "kafka/versioned_record.h"
 
 namespace nocopy::txn {
 
@@ -19,9 +19,12 @@ constexpr std::array<std::pair<TxnState, std::string_view>, 8> kNames{{
     {TxnState::dead, "Dead"},
     {TxnState::prepare_epoch_fence, "PrepareEpochFence"},
 }};
+// Written: Kafka's key v0 and value v0 (a v1 value, flexible, is read too),
+// nocopy's pending-offsets key v1 and value v0.
 constexpr std::int16_t kKeyVersion = 0;
 constexpr std::int16_t kValueVersion = 0;
 constexpr std::int16_t kPendingKeyVersion = 1;
+constexpr std::int16_t kPendingValueVersion = 0;
 }  // namespace
 
 std::string_view state_name(TxnState s) {
@@ -37,125 +40,91 @@ std::optional<TxnState> state_from_name(std::string_view name) {
 }
 
 std::vector<std::byte> encode_txn_key(const std::string& transactional_id) {
-  kafka::Writer w;
-  w.i16(kKeyVersion);
-  w.string(transactional_id);
-  return w.take_buffer();
+  return kafka::encode_versioned(kKeyVersion, kafka::TransactionLogKey{transactional_id});
 }
 
 std::vector<std::byte> encode_txn_value(const TxnMetadata& m) {
-  kafka::Writer w;
-  w.i16(kValueVersion);
-  w.i64(m.producer_id);
-  w.i16(m.producer_epoch);
-  w.i32(m.timeout_ms);
-  w.i8(static_cast<std::int8_t>(m.state));
-  std::map<std::string, std::vector<std::int32_t>> by_topic;
-  for (const auto& tp : m.partitions) by_topic[tp.topic].push_back(tp.partition);
-  w.array_length(static_cast<std::int32_t>(by_topic.size()));
-  for (const auto& [topic, parts] : by_topic) {
-    w.string(topic);
-    w.array_length(static_cast<std::int32_t>(parts.size()));
-    for (std::int32_t p : parts) w.i32(p);
+  kafka::TransactionLogValue v;
+  v.producer_id = m.producer_id;
+  v.producer_epoch = m.producer_epoch;
+  v.transaction_timeout_ms = m.timeout_ms;
+  v.transaction_status = static_cast<std::int8_t>(m.state);
+  v.transaction_partitions.emplace();
+  for (const auto& tp : m.partitions) {  // sorted: one entry per topic
+    if (v.transaction_partitions->empty() || v.transaction_partitions->back().topic != tp.topic)
+      v.transaction_partitions->push_back({tp.topic, {}});
+    v.transaction_partitions->back().partition_ids.push_back(tp.partition);
   }
-  w.i64(m.last_update_ms);
-  w.i64(m.start_ms);
-  return w.take_buffer();
+  v.transaction_last_update_timestamp_ms = m.last_update_ms;
+  v.transaction_start_timestamp_ms = m.start_ms;
+  return kafka::encode_versioned(kValueVersion, v);
 }
 
 std::vector<std::byte> encode_pending_key(const std::string& transactional_id) {
-  kafka::Writer w;
-  w.i16(kPendingKeyVersion);
-  w.string(transactional_id);
-  return w.take_buffer();
+  return kafka::encode_versioned(kPendingKeyVersion, kafka::TransactionLogKey{transactional_id});
 }
 
 std::vector<std::byte> encode_pending_value(const TxnMetadata& m) {
-  kafka::Writer w;
-  w.i16(0);
-  w.i64(m.producer_id);
-  w.i16(m.producer_epoch);
+  kafka::TxnPendingOffsetsValue v;
+  v.producer_id = m.producer_id;
+  v.producer_epoch = m.producer_epoch;
   std::set<std::string> groups = m.groups;
   for (const auto& [g, o] : m.pending_offsets) groups.insert(g);
-  w.array_length(static_cast<std::int32_t>(groups.size()));
   for (const std::string& g : groups) {
-    w.string(g);
+    auto& rg = v.groups.emplace_back();
+    rg.group = g;
     auto it = m.pending_offsets.find(g);
-    const std::int32_t n = it == m.pending_offsets.end() ? 0 : static_cast<std::int32_t>(it->second.size());
-    w.array_length(n);
-    if (n == 0) continue;
-    for (const auto& [tp, o] : it->second) {
-      w.string(tp.topic);
-      w.i32(tp.partition);
-      w.i64(o.offset);
-      w.i32(o.leader_epoch);
-      w.string(o.metadata);
-    }
+    if (it == m.pending_offsets.end()) continue;
+    for (const auto& [tp, o] : it->second) rg.offsets.push_back({tp.topic, tp.partition, o.offset, o.leader_epoch, o.metadata});
   }
-  return w.take_buffer();
+  return kafka::encode_versioned(kPendingValueVersion, v);
 }
 
 std::optional<PendingRecord> decode_pending_value(std::span<const std::byte> value) {
-  kafka::Reader r(value);
-  if (r.i16() != 0) return std::nullopt;
+  auto v = kafka::decode_versioned<kafka::TxnPendingOffsetsValue>(value);
+  if (!v) return std::nullopt;
   PendingRecord p;
-  p.producer_id = r.i64();
-  p.producer_epoch = r.i16();
-  const std::int32_t groups = r.array_length();
-  for (std::int32_t i = 0; i < groups && r.ok(); ++i) {
-    std::string g(r.string());
-    p.groups.insert(g);
-    const std::int32_t n = r.array_length();
-    for (std::int32_t k = 0; k < n && r.ok(); ++k) {
-      TopicPartition tp;
-      tp.topic = std::string(r.string());
-      tp.partition = r.i32();
-      PendingOffset o;
-      o.offset = r.i64();
-      o.leader_epoch = r.i32();
-      o.metadata = std::string(r.string());
-      p.offsets[g][tp] = std::move(o);
+  p.producer_id = v->producer_id;
+  p.producer_epoch = v->producer_epoch;
+  for (auto& g : v->groups) {
+    p.groups.insert(g.group);
+    for (auto& o : g.offsets) {
+      p.offsets[g.group][TopicPartition{std::move(o.topic), o.partition}] =
+          PendingOffset{o.offset, o.leader_epoch, std::move(o.metadata)};
     }
   }
-  if (!r.ok() || r.remaining() != 0) return std::nullopt;
   return p;
 }
 
 std::optional<std::pair<std::int16_t, std::string>> decode_any_key(std::span<const std::byte> key) {
-  kafka::Reader r(key);
-  const std::int16_t v = r.i16();
-  std::string id(r.string());
-  if (!r.ok() || (v != kKeyVersion && v != kPendingKeyVersion)) return std::nullopt;
-  return std::pair<std::int16_t, std::string>{v, std::move(id)};
+  std::int16_t version = -1;
+  auto k = kafka::decode_versioned<kafka::TransactionLogKey>(key, kafka::TransactionLogKey::kMaxVersion, false, &version);
+  if (!k) return std::nullopt;
+  return std::pair<std::int16_t, std::string>{version, std::move(k->transactional_id)};
 }
 
 std::optional<std::string> decode_txn_key(std::span<const std::byte> key) {
-  kafka::Reader r(key);
-  if (r.i16() != kKeyVersion) return std::nullopt;
-  std::string id(r.string());
-  if (!r.ok()) return std::nullopt;
-  return id;
+  auto k = kafka::decode_versioned<kafka::TransactionLogKey>(key, kKeyVersion);
+  if (!k) return std::nullopt;
+  return std::move(k->transactional_id);
 }
 
 std::optional<TxnMetadata> decode_txn_value(std::span<const std::byte> value) {
-  kafka::Reader r(value);
-  if (r.i16() != kValueVersion) return std::nullopt;
+  auto v = kafka::decode_versioned<kafka::TransactionLogValue>(value);
+  if (!v) return std::nullopt;
+  if (v->transaction_status < 0 || v->transaction_status > static_cast<std::int8_t>(TxnState::prepare_epoch_fence))
+    return std::nullopt;
   TxnMetadata m;
-  m.producer_id = r.i64();
-  m.producer_epoch = r.i16();
-  m.timeout_ms = r.i32();
-  const std::int8_t status = r.i8();
-  if (status < 0 || status > static_cast<std::int8_t>(TxnState::prepare_epoch_fence)) return std::nullopt;
-  m.state = static_cast<TxnState>(status);
-  const std::int32_t topics = r.array_length();
-  for (std::int32_t i = 0; i < topics && r.ok(); ++i) {
-    std::string topic(r.string());
-    const std::int32_t parts = r.array_length();
-    for (std::int32_t k = 0; k < parts && r.ok(); ++k) m.partitions.insert({topic, r.i32()});
+  m.producer_id = v->producer_id;
+  m.producer_epoch = v->producer_epoch;
+  m.timeout_ms = v->transaction_timeout_ms;
+  m.state = static_cast<TxnState>(v->transaction_status);
+  if (v->transaction_partitions) {
+    for (const auto& t : *v->transaction_partitions)
+      for (std::int32_t p : t.partition_ids) m.partitions.insert({t.topic, p});
   }
-  m.last_update_ms = r.i64();
-  m.start_ms = r.i64();
-  if (!r.ok()) return std::nullopt;
+  m.last_update_ms = v->transaction_last_update_timestamp_ms;
+  m.start_ms = v->transaction_start_timestamp_ms;
   return m;
 }
 

@@ -1,25 +1,25 @@
 // One transactional id's state as the transaction coordinator keeps it, and
-// its record in the internal `__transaction_state` log, in Kafka's format:
+// its records in the internal `__transaction_state` log, in Kafka's format.
+// The layouts are generated from src/kafka/schema (kafka/versioned_record.h:
+// an int16 version, then the body at that version):
 //
-//   key   (TransactionLogKey v0):   int16 version = 0 | string transactional_id
-//   value (TransactionLogValue v0): int16 version = 0 | int64 producer_id |
-//          int16 producer_epoch | int32 transaction_timeout_ms |
-//          int8 transaction_status | nullable array of
-//          [string topic | array of int32 partition] |
-//          int64 last_update_timestamp_ms | int64 start_timestamp_ms
+//   key   TransactionLogKey v0 (transaction_log_key.msg): the transactional id
+//   value TransactionLogValue v0 (transaction_log_value.msg): producer id and
+//         epoch, timeout, status (Kafka's TransactionState id), partitions
+//         per topic, last update and start times. v1 (flexible, Kafka 4.x
+//         with transaction version 2) is read too; its tagged fields
+//         (previous/next producer id, client transaction version) are not
+//         kept.
 //
 // A transaction's pending offsets (TxnOffsetCommit; not in Kafka's log,
 // which keeps them in __consumer_offsets) are stored beside it under their
 // own key version, each time they change:
-//   key   = int16 version = 1 | string transactional_id
-//   value = int16 version = 0 | int64 producer_id | int16 producer_epoch |
-//           array of [string group | array of [string topic |
-//           int32 partition | int64 offset | int32 leader_epoch |
-//           string metadata]]
+//   key   TransactionLogKey v1: the transactional id
+//   value TxnPendingOffsetsValue v0 (txn_pending_offsets_value.msg): producer
+//         id and epoch, then per group its offsets (topic, partition,
+//         offset, leader epoch, metadata)
 // A replay applies them only to the same producer id and epoch while its
 // transaction is open or being completed.
-// Strings are int16-length-prefixed, arrays int32-count-prefixed, all
-// big-endian. The status numbers are Kafka's TransactionState ids.
 #pragma once
 
 #include <compare>

@@ -244,14 +244,14 @@ kafka::OffsetCommitResponse commit(Node& n, const std::string& group, const std:
   kafka::OffsetCommitRequest req;
   req.group_id = group;
   req.generation_id = -1;
-  req.topics = {{topic, {{part, offset, -1, -1, std::nullopt}}}};
+  req.topics = {{.name = topic, .partitions = {{part, offset, -1, -1, std::nullopt}}}};
   return n.call<kafka::OffsetCommitResponse>(2, req);
 }
 
 std::int64_t fetched(Node& n, const std::string& group, const std::string& topic, std::int32_t part) {
   kafka::OffsetFetchRequest req;
   req.group_id = group;
-  req.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{topic, {part}}};
+  req.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = topic, .partition_indexes = {part}}};
   auto res = n.call<kafka::OffsetFetchResponse>(1, req);
   if (res.topics.size() != 1 || res.topics[0].partitions.size() != 1) return -2;
   return res.topics[0].partitions[0].committed_offset;

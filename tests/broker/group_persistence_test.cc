@@ -118,14 +118,14 @@ class GroupPersistenceTest : public ::testing::Test {
     r.group_id = "g";
     r.generation_id = generation;
     r.member_id = member;
-    r.topics.push_back({"t", {{0, off, -1, -1, std::nullopt}}});
-    return gc.offset_commit(r, now_, 1000).topics[0].partitions[0].error_code;
+    r.topics.push_back({.name = "t", .partitions = {{0, off, -1, -1, std::nullopt}}});
+    return gc.offset_commit(r, 8, now_, 1000).topics[0].partitions[0].error_code;
   }
 
   std::int64_t fetched(GroupCoordinator& gc) {
     kafka::OffsetFetchRequest r;
     r.group_id = "g";
-    r.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{"t", {0}}};
+    r.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = "t", .partition_indexes = {0}}};
     return gc.offset_fetch(r).topics[0].partitions[0].committed_offset;
   }
 

@@ -131,7 +131,7 @@ class GroupsClusterTest : public ::testing::Test {
   std::pair<std::int16_t, std::int64_t> fetched(const std::string& group) {
     kafka::OffsetFetchRequest r;
     r.group_id = group;
-    r.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{"orders", {0}}};
+    r.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = "orders", .partition_indexes = {0}}};
     auto res = node->call<kafka::OffsetFetchResponse>(7, r);
     const std::int64_t off = res.topics.empty() ? -2 : res.topics.at(0).partitions.at(0).committed_offset;
     return {res.error_code, off};

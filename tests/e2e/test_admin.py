@@ -16,7 +16,8 @@ DeleteGroups (42) and OffsetDelete (47).
      describeConfigs, createPartitions 5 -> 6, deleteGroups.
   3b. ListOffsets by timestamp inside compressed batches: kafka-python
      produces 100 records in one batch per codec (gzip, snappy, lz4, zstd);
-     offsets_for_times lands on the first record at or after the target.
+     offsets_for_times lands on the first record at or after the target and
+     answers that record's timestamp.
   4. SIGTERM restart: 6 partitions, partition 3's message, the deleted groups
      stay deleted, the kept offsets are back."""
 import json
@@ -246,6 +247,9 @@ def offsets_by_time_in_compressed_batches(b):
             got[target - t0] = r.offset if r else None
             check(r is not None and r.offset == want,
                   "%s: offsets_for_times(t0%+d) = %r, want %d" % (codec, target - t0, r, want))
+            # The answer carries the found record's timestamp, not the target.
+            check(r is not None and r.timestamp == t0 + 10 * want,
+                  "%s: offsets_for_times(t0%+d) timestamp %r, want t0%+d" % (codec, target - t0, r, 10 * want))
         check(c.offsets_for_times({tp: t0 + 991})[tp] is None, "%s: a time after the last record found one" % codec)
         c.close()
     # The batches really are compressed and one each: read the log's first batch header.

@@ -114,14 +114,14 @@ class GroupTest : public ::testing::Test {
     r.group_id = std::move(group);
     r.generation_id = gen;
     r.member_id = member;
-    r.topics = {{"t", {{0, offset, -1, -1, std::string("meta")}}}};
-    return gc_.offset_commit(r, now_, 1700000000000);
+    r.topics = {{.name = "t", .partitions = {{0, offset, -1, -1, std::string("meta")}}}};
+    return gc_.offset_commit(r, 8, now_, 1700000000000);
   }
 
   std::int64_t fetched(const GroupCoordinator& gc, std::string group, std::string topic, std::int32_t part) {
     kafka::OffsetFetchRequest r;
     r.group_id = std::move(group);
-    r.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{std::move(topic), {part}}};
+    r.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = std::move(topic), .partition_indexes = {part}}};
     auto resp = gc.offset_fetch(r);
     EXPECT_EQ(resp.error_code, 0);
     EXPECT_EQ(resp.topics.at(0).partitions.at(0).error_code, 0);
@@ -425,7 +425,7 @@ TEST_F(GroupTest, OffsetFetchManyGroupsAtOnce) {
   ASSERT_EQ(commit(-1, "", 42).topics[0].partitions[0].error_code, 0);
   ASSERT_EQ(commit(-1, "", 7, "other").topics[0].partitions[0].error_code, 0);
   kafka::OffsetFetchRequest req;  // the v8 shape: groups, not group_id/topics
-  req.groups = {{"g", std::vector<kafka::OffsetFetchRequest::Topic>{{"t", {0, 1}}}},
+  req.groups = {{.group_id = "g", .topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = "t", .partition_indexes = {0, 1}}}},
                 {"other", std::nullopt},
                 {"", std::nullopt}};
   auto resp = gc_.offset_fetch(req);
@@ -489,8 +489,8 @@ TEST_F(GroupTest, CommitErrors) {
   kafka::OffsetCommitRequest big;
   big.group_id = "g";
   big.generation_id = -1;
-  big.topics = {{"t", {{0, 1, -1, -1, std::string(5000, 'm')}}}};
-  EXPECT_EQ(gc_.offset_commit(big, now_, 0).topics[0].partitions[0].error_code,
+  big.topics = {{.name = "t", .partitions = {{0, 1, -1, -1, std::string(5000, 'm')}}}};
+  EXPECT_EQ(gc_.offset_commit(big, 8, now_, 0).topics[0].partitions[0].error_code,
             to_wire(ErrorCode::offset_metadata_too_large));
   // Members of an active group must commit with their generation.
   Slot<kafka::JoinGroupResponse> ja;

@@ -479,7 +479,7 @@ TEST(GeneratedCodec, OffsetCommitBytes) {
   q.group_id = "g";
   q.generation_id = 1;
   q.member_id = "m";
-  q.topics.push_back({"t", {{.partition_index = 0, .committed_offset = 5}}});
+  q.topics.push_back({.name = "t", .partitions = {{.partition_index = 0, .committed_offset = 5}}});
   // v2: retention time (-1), null metadata (int16 -1).
   expect_wire(q, 2, "000167" "00000001" "00016d" "ffffffffffffffff" "00000001" "000174" "00000001" "00000000"
                     "0000000000000005" "ffff");
@@ -487,9 +487,68 @@ TEST(GeneratedCodec, OffsetCommitBytes) {
   expect_wire(q, 8, "0267" "00000001" "026d" "00" "02" "0274" "02" "00000000" "0000000000000005" "ffffffff" "00"
                     "00" "00" "00");
   OffsetCommitResponse r;
-  r.topics.push_back({"t", {{0, 27}}});
+  r.topics.push_back({.name = "t", .partitions = {{0, 27}}});
   expect_wire(r, 2, "00000001" "000174" "00000001" "00000000" "001b");
   expect_wire(r, 8, "00000000" "02" "0274" "02" "00000000" "001b" "00" "00" "00");
+}
+
+// The versions Kafka 4.x added (ListOffsetsRequest/Response.json v10-11):
+// v10 appends timeout_ms after the topics; v11 (-6, earliest pending
+// upload) has v10's layout.
+TEST(GeneratedCodec, ListOffsetsNewestVersionsBytes) {
+  ListOffsetsRequest q;
+  q.topics.push_back({"t", {{.partition_index = 0, .timestamp = -3}}});
+  q.timeout_ms = 1000;
+  for (std::int16_t v : {10, 11})
+    expect_wire(q, v, "ffffffff" "00" "02" "0274" "02" "00000000" "ffffffff" "fffffffffffffffd" "00" "00" "000003e8" "00");
+  // v9 has no timeout.
+  expect_wire(q, 9, "ffffffff" "00" "02" "0274" "02" "00000000" "ffffffff" "fffffffffffffffd" "00" "00" "00");
+  ListOffsetsResponse r;
+  r.topics.push_back({"t", {{.partition_index = 0, .error_code = 0, .timestamp = 3000, .offset = 1, .leader_epoch = 5}}});
+  expect_wire(r, 11, "00000000" "02" "0274" "02" "00000000" "0000" "0000000000000bb8" "0000000000000001" "00000005"
+                     "00" "00" "00");
+}
+
+// OffsetCommit v9 is v8's layout; v10 (OffsetCommitRequest/Response.json)
+// replaces each topic's name with its 16-byte id.
+TEST(GeneratedCodec, OffsetCommitTopicIdBytes) {
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(0xa0 + i);
+  OffsetCommitRequest q;
+  q.group_id = "g";
+  q.generation_id = 1;
+  q.member_id = "m";
+  q.topics.push_back({.name = "t", .topic_id = id, .partitions = {{.partition_index = 0, .committed_offset = 5}}});
+  expect_wire(q, 9, "0267" "00000001" "026d" "00" "02" "0274" "02" "00000000" "0000000000000005" "ffffffff" "00"
+                    "00" "00" "00");
+  expect_wire(q, 10, "0267" "00000001" "026d" "00" "02" "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" "02" "00000000"
+                     "0000000000000005" "ffffffff" "00" "00" "00" "00");
+  OffsetCommitResponse r;
+  r.topics.push_back({.name = "t", .topic_id = id, .partitions = {{0, 100}}});
+  expect_wire(r, 10, "00000000" "02" "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" "02" "00000000" "0064" "00" "00" "00");
+}
+
+// OffsetFetch v9 adds each group's member id and epoch (after the group
+// id); v10 names topics by id, in the request and in the answer.
+TEST(GeneratedCodec, OffsetFetchMemberAndTopicIdBytes) {
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(0xa0 + i);
+  OffsetFetchRequest q;
+  q.groups = {{.group_id = "g",
+               .member_id = std::string("m"),
+               .member_epoch = 3,
+               .topics = std::vector<OffsetFetchRequest::Topic>{{.name = "t", .topic_id = id, .partition_indexes = {0}}}}};
+  expect_wire(q, 9, "02" "0267" "026d" "00000003" "02" "0274" "02" "00000000" "00" "00" "00" "00");
+  expect_wire(q, 10, "02" "0267" "026d" "00000003" "02" "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" "02" "00000000" "00" "00"
+                     "00" "00");
+  // A classic consumer: null member id, epoch -1.
+  q.groups[0].member_id.reset();
+  q.groups[0].member_epoch = -1;
+  expect_wire(q, 9, "02" "0267" "00" "ffffffff" "02" "0274" "02" "00000000" "00" "00" "00" "00");
+  OffsetFetchResponse r;
+  r.groups = {{"g", {{.name = "t", .topic_id = id, .partitions = {{0, 5, 2, std::string("m"), 0}}}}, 0}};
+  expect_wire(r, 10, "00000000" "02" "0267" "02" "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" "02" "00000000"
+                     "0000000000000005" "00000002" "026d" "0000" "00" "00" "0000" "00" "00");
 }
 
 TEST(GeneratedCodec, CreateTopicsBytes) {
@@ -525,14 +584,14 @@ TEST(GeneratedCodec, CreateTopicsBytes) {
 TEST(GeneratedCodec, OffsetFetchBytes) {
   OffsetFetchRequest q;
   q.group_id = "g";
-  q.topics = std::vector<OffsetFetchRequest::Topic>{{"t", {0}}};
+  q.topics = std::vector<OffsetFetchRequest::Topic>{{.name = "t", .partition_indexes = {0}}};
   // v1: one group, a non-null topic list.
   expect_wire(q, 1, "000167" "00000001" "000174" "00000001" "00000000");
   // v8: groups replace group_id/topics; "h" asks for every partition (null).
-  q.groups = {{"g", std::vector<OffsetFetchRequest::Topic>{{"t", {0}}}}, {"h", std::nullopt}};
+  q.groups = {{.group_id = "g", .topics = std::vector<OffsetFetchRequest::Topic>{{.name = "t", .partition_indexes = {0}}}}, {"h", std::nullopt}};
   expect_wire(q, 8, "03" "0267" "02" "0274" "02" "00000000" "00" "00" "0268" "00" "00" "00" "00");
   OffsetFetchResponse r;
-  r.topics = {{"t", {{0, 5, 2, std::string("m"), 0}}}};
+  r.topics = {{.name = "t", .partitions = {{0, 5, 2, std::string("m"), 0}}}};
   expect_wire(r, 1, "00000001" "000174" "00000001" "00000000" "0000000000000005" "00016d" "0000");
   r.groups = {{"g", r.topics, 16}};
   expect_wire(r, 8, "00000000" "02" "0267" "02" "0274" "02" "00000000" "0000000000000005" "00000002" "026d" "0000"

@@ -168,7 +168,15 @@ inline JoinGroupRequest sample() {
 }
 template <>
 inline JoinGroupResponse sample() {
-  return {4, 0, 3, "range", "m-1", "m-2", {{"m-1", std::string("inst-1"), blob("md1")}, {"m-2", std::nullopt, blob("")}}};
+  JoinGroupResponse m;
+  m.throttle_time_ms = 4;
+  m.generation_id = 3;
+  m.protocol_type = "consumer";
+  m.protocol_name = "range";
+  m.leader = "m-1";
+  m.member_id = "m-2";
+  m.members = {{"m-1", std::string("inst-1"), blob("md1")}, {"m-2", std::nullopt, blob("")}};
+  return m;
 }
 template <>
 inline HeartbeatRequest sample() {
@@ -210,26 +218,26 @@ inline OffsetCommitRequest sample() {
   m.member_id = "m-1";
   m.group_instance_id = "inst";
   m.retention_time_ms = 86400000;
-  m.topics = {{"alpha", {{0, 100, 2, -1, std::string("meta")}, {1, 5, -1, -1, std::nullopt}}}};
+  m.topics = {{.name = "alpha", .partitions = {{0, 100, 2, -1, std::string("meta")}, {1, 5, -1, -1, std::nullopt}}}};
   return m;
 }
 template <>
 inline OffsetCommitResponse sample() {
-  return {6, {{"alpha", {{0, 0}, {1, 22}}}}};
+  return {6, {{.name = "alpha", .partitions = {{0, 0}, {1, 22}}}}};
 }
 template <>
 inline OffsetFetchRequest sample() {
   OffsetFetchRequest m;
   m.group_id = "g";
-  m.topics = std::vector<OffsetFetchRequest::Topic>{{"alpha", {0, 1, 2}}};
-  m.groups = {{"g", std::vector<OffsetFetchRequest::Topic>{{"alpha", {0, 1}}}}, {"h", std::nullopt}};
+  m.topics = std::vector<OffsetFetchRequest::Topic>{{.name = "alpha", .partition_indexes = {0, 1, 2}}};
+  m.groups = {{.group_id = "g", .topics = std::vector<OffsetFetchRequest::Topic>{{.name = "alpha", .partition_indexes = {0, 1}}}}, {"h", std::nullopt}};
   m.require_stable = true;
   return m;
 }
 template <>
 inline OffsetFetchResponse sample() {
   std::vector<OffsetFetchResponse::Topic> topics = {
-      {"alpha", {{0, 100, 5, std::string("m"), 0}, {1, -1, -1, std::nullopt, 0}}}};
+      {.name = "alpha", .partitions = {{0, 100, 5, std::string("m"), 0}, {1, -1, -1, std::nullopt, 0}}}};
   return {3, topics, 0, {{"g", topics, 0}, {"h", {}, 69}}};
 }
 template <>

@@ -81,6 +81,7 @@ kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(cons
 }
 
 // v4+ answers every key of `coordinator_keys`; earlier versions the one key.
+// Only groups (key_type 0) and transactional ids (1) have coordinators.
 void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordinatorRequest& req, Done& done,
                                       const ClientContext& client) {
   kafka::FindCoordinatorResponse res;
@@ -89,6 +90,15 @@ void RequestHandler::find_coordinator(const Header& h, const kafka::FindCoordina
   const bool txn_key = req.key_type == 1;
   auto lookup = [&](const std::string& key) {
     using security::AclOperation;
+    if (req.key_type != 0 && req.key_type != 1) {  // share groups (2) and unknown types
+      kafka::FindCoordinatorResponse::Coordinator c;
+      c.key = key;
+      c.error_code = code(ErrorCode::invalid_request);
+      c.error_message = "unsupported coordinator key type " + std::to_string(req.key_type);
+      c.node_id = -1;
+      c.port = -1;
+      return c;
+    }
     if (txn_key ? access.transactional_id(AclOperation::describe, key) : access.group(AclOperation::describe, key))
       return coordinator_for(key, txn_key, client);
     kafka::FindCoordinatorResponse::Coordinator c;

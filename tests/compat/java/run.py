@@ -31,7 +31,7 @@ import security_util  # noqa: E402
 SCENARIOS = ["produce_idempotent_keys", "consume_group_commit", "restart_sigterm", "restart_sigkill",
              "admin_create_delete_topics", "admin_describe_topics", "admin_describe_groups",
              "admin_describe_configs", "streams_wordcount_alos", "streams_wordcount_compacted_changelog",
-             "streams_eos", "streams_eos_restart", "transactions_commit_abort"]
+             "streams_eos", "streams_eos_restart", "transactions_commit_abort", "admin_list_offsets"]
 SECURITY_SCENARIOS = ["ssl_produce_consume_group", "sasl_ssl_scram_sha_256_group", "sasl_ssl_scram_sha_512_group",
                       "sasl_ssl_wrong_password", "sasl_ssl_reauthentication"]
 REAUTH_MS = 3000  # the security broker's connections.max.reauth.ms: SASL sessions end after 3 s

@@ -24,7 +24,7 @@ public final class Main {
             "produce_idempotent_keys", "consume_group_commit", "restart_sigterm", "restart_sigkill",
             "admin_create_delete_topics", "admin_describe_topics", "admin_describe_groups",
             "admin_describe_configs", "streams_wordcount_alos", "streams_wordcount_compacted_changelog",
-            "streams_eos", "streams_eos_restart", "transactions_commit_abort");
+            "streams_eos", "streams_eos_restart", "transactions_commit_abort", "admin_list_offsets");
 
     private static final BufferedReader STDIN =
             new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

@@ -18,13 +18,16 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -99,8 +102,46 @@ final class Scenarios implements AutoCloseable {
             case "streams_eos": return new StreamsScenarios(this).exactlyOnce();
             case "streams_eos_restart": return new StreamsScenarios(this).exactlyOnceAcrossRestart();
             case "transactions_commit_abort": return transactionsCommitAbort();
+            case "admin_list_offsets": return adminListOffsets();
             default: throw new IllegalArgumentException("unknown scenario " + name);
         }
+    }
+
+    /**
+     * ListOffsets as Kafka answers it: a timestamp finds the first record (in
+     * offset order) at or after it and answers that record's own timestamp;
+     * maxTimestamp() the first record with the largest timestamp.
+     */
+    Outcome adminListOffsets() throws Exception {
+        String topic = "java-list-offsets";
+        createTopic(topic, 1);
+        TopicPartition tp = new TopicPartition(topic, 0);
+        long t0 = System.currentTimeMillis() - 60000;
+        long[] ts = {t0, t0 + 10, t0 + 50, t0 + 20, t0 + 50, t0 + 30};
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(producerProps())) {
+            for (int i = 0; i < ts.length; i++) {
+                p.send(new ProducerRecord<>(topic, 0, ts[i], "k" + i, "v" + i)).get(60, TimeUnit.SECONDS);
+            }
+        }
+        ListOffsetsResult.ListOffsetsResultInfo max = listOffset(tp, OffsetSpec.maxTimestamp());
+        check(max.offset() == 2 && max.timestamp() == t0 + 50,
+                "maxTimestamp: offset " + max.offset() + " at t0+" + (max.timestamp() - t0) + ", want 2 at t0+50");
+        ListOffsetsResult.ListOffsetsResultInfo byTime = listOffset(tp, OffsetSpec.forTimestamp(t0 + 15));
+        check(byTime.offset() == 2 && byTime.timestamp() == t0 + 50,
+                "forTimestamp(t0+15): offset " + byTime.offset() + " at t0+" + (byTime.timestamp() - t0));
+        check(listOffset(tp, OffsetSpec.earliest()).offset() == 0, "earliest");
+        check(listOffset(tp, OffsetSpec.latest()).offset() == ts.length, "latest");
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(consumerProps(null))) {
+            OffsetAndTimestamp o = c.offsetsForTimes(Map.of(tp, t0 + 5), Duration.ofSeconds(60)).get(tp);
+            check(o != null && o.offset() == 1 && o.timestamp() == t0 + 10, "offsetsForTimes(t0+5): " + o);
+            check(c.offsetsForTimes(Map.of(tp, t0 + 51), Duration.ofSeconds(60)).get(tp) == null,
+                    "offsetsForTimes after the last record found one");
+        }
+        return Outcome.pass("maxTimestamp offset 2, forTimestamp the record's own timestamp, earliest/latest 0/6");
+    }
+
+    private ListOffsetsResult.ListOffsetsResultInfo listOffset(TopicPartition tp, OffsetSpec spec) throws Exception {
+        return admin.listOffsets(Map.of(tp, spec)).partitionResult(tp).get(60, TimeUnit.SECONDS);
     }
 
     Properties producerProps() {
