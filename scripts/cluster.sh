@@ -26,7 +26,9 @@
 # (nocopy; at most 8 characters, distinct per concurrent cluster),
 # NOCOPY_CLUSTER_SUBNET (10.77.0), NOCOPY_CLUSTER_BROKERS (3),
 # NOCOPY_ETCD_PORT (2379), NOCOPY_BIN (build/nocopy), NOCOPY_ETCD
-# (/usr/bin/etcd), NOCOPY_BROKER_ARGS (extra `nocopy broker` flags).
+# (/usr/bin/etcd), NOCOPY_BROKER_ARGS (extra `nocopy broker` flags; `@IP@`
+# in them becomes the broker's own address, e.g.
+# `--listeners SASL_PLAINTEXT://@IP@:9092`).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 DIR=${NOCOPY_CLUSTER_DIR:-$PWD/cluster-data}
@@ -111,11 +113,12 @@ start_etcd() {
 start_broker() {
   local i=$1 ip=$SUBNET.$((10 + $1))
   alive "$DIR/b$i.pid" && return 0
+  local args=${NOCOPY_BROKER_ARGS:-}
   mkdir -p "$DIR/b$i"
   # shellcheck disable=SC2086
   ip netns exec "$NAME-b$i" "$BIN" broker --cluster "etcd://$SUBNET.1:$ETCD_PORT" --node-id "$i" \
     --listen "$ip:9092" --advertised "$ip:9092" --metrics-listen "$ip:9094" --data-dir "$DIR/b$i" \
-    ${NOCOPY_BROKER_ARGS:-} >>"$DIR/b$i.log" 2>&1 &
+    ${args//@IP@/$ip} >>"$DIR/b$i.log" 2>&1 &
   echo $! >"$DIR/b$i.pid"
 }
 

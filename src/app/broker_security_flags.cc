@@ -17,11 +17,12 @@ void SecurityFlags::add_to(CLI::App& cmd) {
   cmd.add_option("--ssl-client-auth", ssl_client_auth, "none | requested | required [none]");
   cmd.add_option("--sasl-mechanisms", sasl_mechanisms, "enabled SASL mechanisms [PLAIN,SCRAM-SHA-256,SCRAM-SHA-512]");
   cmd.add_option("--scram-user", scram_users,
-                 "NAME:PASSWORD: create SCRAM-SHA-256/512 credentials (stored salted in the data dir) for the user "
+                 "NAME:PASSWORD: create SCRAM-SHA-256/512 credentials (stored salted in the data dir, in etcd with "
+                 "--cluster) for the user "
                  "at start if it has none (repeatable; the TOML key scram_users keeps passwords off the command line)");
   cmd.add_option("--authorizer", authorizer,
                  "true: every request needs an ACL allowing it (CreateAcls/DescribeAcls/DeleteAcls; stored in "
-                 "<data-dir>/acls) [false]")
+                 "<data-dir>/acls, in etcd with --cluster) [false]")
       ->check(CLI::IsMember({"true", "false"}));
   cmd.add_option("--super-users", super_users, "principals allowed everything, e.g. User:admin;User:ops");
   cmd.add_option("--allow-everyone-if-no-acl-found", allow_everyone_if_no_acl_found,
@@ -36,6 +37,15 @@ void SecurityFlags::add_to(CLI::App& cmd) {
                  "SASL session lifetime (KIP-368): clients re-authenticate before it ends, an expired connection is "
                  "closed by any request but SaslHandshake; 0 = off, else >= 1000 [0]")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{0xffffffff}));
+  cmd.add_option("--inter-broker-listener-name", inter_broker_listener_name,
+                 "cluster mode: the listener (PLAINTEXT or SASL_PLAINTEXT) followers and other broker-to-broker "
+                 "calls connect to on the other brokers [each broker's first listener, unauthenticated]");
+  cmd.add_option("--inter-broker-sasl-mechanism", inter_broker_sasl_mechanism,
+                 "PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, on a SASL inter-broker listener [PLAIN]");
+  cmd.add_option("--inter-broker-sasl-username", inter_broker_sasl_username,
+                 "the brokers' user on a SASL inter-broker listener (needs CLUSTER_ACTION or super_users)");
+  cmd.add_option("--inter-broker-sasl-password", inter_broker_sasl_password,
+                 "its password (the TOML key inter_broker_sasl_password keeps it off the command line)");
 }
 
 void SecurityFlags::apply(broker::Config& cfg) const {
@@ -58,6 +68,10 @@ void SecurityFlags::apply(broker::Config& cfg) const {
   if (connections_max_reauth_ms >= 0)
     sec.connections_max_reauth_ms = static_cast<std::uint32_t>(connections_max_reauth_ms);
   if (max_connections_per_ip >= 0) sec.max_connections_per_ip = static_cast<std::uint32_t>(max_connections_per_ip);
+  if (!inter_broker_listener_name.empty()) sec.inter_broker_listener_name = inter_broker_listener_name;
+  if (!inter_broker_sasl_mechanism.empty()) sec.inter_broker_sasl_mechanism = inter_broker_sasl_mechanism;
+  if (!inter_broker_sasl_username.empty()) sec.inter_broker_sasl_username = inter_broker_sasl_username;
+  if (!inter_broker_sasl_password.empty()) sec.inter_broker_sasl_password = inter_broker_sasl_password;
   sec.validate();
 }
 

@@ -20,6 +20,8 @@ struct SecurityFlags {
   std::vector<std::string> scram_users;
   std::int64_t auth_timeout_ms = -1, max_connections_per_ip = -1, max_unauthenticated_request_bytes = -1;
   std::int64_t connections_max_reauth_ms = -1;
+  std::string inter_broker_listener_name, inter_broker_sasl_mechanism, inter_broker_sasl_username,
+      inter_broker_sasl_password;
 
   void add_to(CLI::App& cmd);
   // Throws std::invalid_argument naming the flag.

@@ -107,7 +107,11 @@ void Broker::join_cluster() {
   cluster::ClusterOptions o;
   o.endpoints = cluster::EtcdClient::parse_endpoints(cfg_.cluster);
   auto adv = cfg_.advertised_address();
-  o.self = {cfg_.node_id, adv.host, adv.port, cfg_.rack};
+  o.self = {cfg_.node_id, adv.host, adv.port, cfg_.rack, {}};
+  for (std::size_t i = 0; i < cfg_.security.listeners.size(); ++i) {
+    const auto a = cfg_.advertised_for_listener(i);
+    o.self.listeners[security::to_string(cfg_.security.listeners[i].protocol)] = {a.host, a.port};
+  }
   o.session_timeout = std::chrono::milliseconds(cfg_.session_timeout_ms);
   o.default_replication_factor = cfg_.default_replication_factor;
   o.unclean_leader_election = cfg_.unclean_leader_election;
@@ -125,6 +129,12 @@ void Broker::join_cluster() {
 void Broker::start_replication() {
   replication::ReplicaOptions ro;
   ro.node_id = cfg_.node_id;
+  if (const auto& sec = cfg_.security; !sec.inter_broker_listener_name.empty()) {
+    ro.inter_broker.listener = sec.inter_broker_listener_name;
+    if (sec.inter_broker_listener_name == "SASL_PLAINTEXT")
+      ro.inter_broker = {sec.inter_broker_listener_name, sec.inter_broker_sasl_mechanism,
+                         sec.inter_broker_sasl_username, sec.inter_broker_sasl_password};
+  }
   ro.replica_lag_time_max_ms = cfg_.replica_lag_time_max_ms;
   ro.session_current = [node = cluster_.get()] { return node->session_current(); };
   ro.fence_after_ms = cfg_.session_timeout_ms;

@@ -34,6 +34,7 @@
 #include "broker/topic_registry.h"
 #include "buf/chain_sender.h"
 #include "cluster/cluster_node.h"
+#include "cluster/etcd_document.h"
 #include "net/reactor_pool.h"
 #include "net/tls_context.h"
 #include "security/listener_spec.h"
@@ -73,6 +74,10 @@ class Broker {
   // TLS context, SCRAM store (with `scram_users` created) and Cyrus SASL,
   // as the listeners need them.
   void start_security();
+  void start_authorizer();
+  void start_scram_store();
+  // Cluster mode: a started etcd document under the cluster's prefix (ACLs, SCRAM credentials).
+  std::unique_ptr<cluster::EtcdDocument> shared_document(const std::string& key) const;
   std::unique_ptr<net::ConnectionHandler> make_session(net::Connection& conn);
   // Once per TLS listener: which send path it uses (kTLS or user space) and why.
   void log_listeners() const;
@@ -94,7 +99,10 @@ class Broker {
   std::vector<security::ListenerSpec> listeners_;  // bound ports filled in at start
   std::unique_ptr<net::TlsContext> tls_;            // SSL / SASL_SSL listeners; reloaded on SIGHUP
   std::unique_ptr<security::ScramStore> scram_;
-  std::unique_ptr<security::Authorizer> authz_;  // ACLs in <data_dir>/acls
+  std::unique_ptr<security::Authorizer> authz_;  // ACLs in <data_dir>/acls, or in etcd (cluster mode)
+  // Cluster mode: the ACLs and the SCRAM credentials in etcd. Declared after
+  // the authorizer and the store, so their watches stop before those go.
+  std::unique_ptr<cluster::EtcdDocument> acl_doc_, scram_doc_;
   std::unique_ptr<security::SaslAuthenticator> sasl_;
   std::atomic<bool> shut_{false};
   std::thread retention_thread_;

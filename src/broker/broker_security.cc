@@ -19,18 +19,57 @@ void Broker::start_security() {
     to.client_auth = static_cast<net::TlsOptions::ClientAuth>(sec.ssl_client_auth);
     tls_ = std::make_unique<net::TlsContext>(to);
   }
-  if (sec.authorizer) {
-    std::filesystem::create_directories(cfg_.data_dir);
-    authz_ = std::make_unique<security::Authorizer>(security::Authorizer::Options{
-        true, sec.super_users, sec.allow_everyone_if_no_acl_found, cfg_.data_dir / "acls"});
-    handler_.set_authorizer(authz_.get());
-    spdlog::info("authorizer on: {} ACL binding{} loaded from {}, {} super user{}, no ACL means {}", authz_->size(),
-                 authz_->size() == 1 ? "" : "s", (cfg_.data_dir / "acls").string(), sec.super_users.size(),
-                 sec.super_users.size() == 1 ? "" : "s", sec.allow_everyone_if_no_acl_found ? "allow" : "deny");
-  }
+  if (sec.authorizer) start_authorizer();
   if (!sec.any_sasl() && sec.scram_users.empty()) return;
+  start_scram_store();
+  handler_.set_scram_store(scram_.get());
+  if (!sec.any_sasl()) return;
+  sasl_ = std::make_unique<security::SaslAuthenticator>(*scram_, sec.sasl_mechanisms);
+  if (sasl_->mechanisms().empty()) throw std::runtime_error("no SASL mechanism available (libsasl2-modules?)");
+  std::string list;
+  for (const auto& m : sasl_->mechanisms()) list += (list.empty() ? "" : ", ") + m;
+  spdlog::info("SASL mechanisms: {} ({} user{} with SCRAM credentials)", list, scram_->users().size(),
+               scram_->users().size() == 1 ? "" : "s");
+}
+
+std::unique_ptr<cluster::EtcdDocument> Broker::shared_document(const std::string& key) const {
+  auto doc = std::make_unique<cluster::EtcdDocument>(
+      cluster::EtcdDocument::Options{cluster::EtcdClient::parse_endpoints(cfg_.cluster), key});
+  doc->start();  // throws when etcd stays unreachable: the broker does not start
+  return doc;
+}
+
+// Before any listener serves: an authorizer that holds the stored bindings
+// (the file, or in cluster mode etcd's key, read here and then watched).
+void Broker::start_authorizer() {
+  const auto& sec = cfg_.security;
   std::filesystem::create_directories(cfg_.data_dir);
-  scram_ = std::make_unique<security::ScramStore>(cfg_.data_dir / "scram_credentials");
+  security::Authorizer::Options o{true, sec.super_users, sec.allow_everyone_if_no_acl_found, cfg_.data_dir / "acls"};
+  std::string where = o.file.string();
+  if (cfg_.cluster_mode()) {
+    acl_doc_ = shared_document(cluster::Keys{}.acls());
+    o.file.clear();
+    o.shared = acl_doc_.get();
+    where = "etcd key " + acl_doc_->key() + " (watched)";
+  }
+  authz_ = std::make_unique<security::Authorizer>(std::move(o));
+  handler_.set_authorizer(authz_.get());
+  spdlog::info("authorizer on: {} ACL binding{} loaded from {}, {} super user{}, no ACL means {}", authz_->size(),
+               authz_->size() == 1 ? "" : "s", where, sec.super_users.size(), sec.super_users.size() == 1 ? "" : "s",
+               sec.allow_everyone_if_no_acl_found ? "allow" : "deny");
+}
+
+// The SCRAM credentials (the file, or in cluster mode etcd's key) with the
+// `scram_users` created when they have none.
+void Broker::start_scram_store() {
+  const auto& sec = cfg_.security;
+  std::filesystem::create_directories(cfg_.data_dir);
+  if (cfg_.cluster_mode()) {
+    scram_doc_ = shared_document(cluster::Keys{}.scram_credentials());
+    scram_ = std::make_unique<security::ScramStore>(std::filesystem::path{}, scram_doc_.get());
+  } else {
+    scram_ = std::make_unique<security::ScramStore>(cfg_.data_dir / "scram_credentials");
+  }
   scram_->load();
   for (const auto& entry : sec.scram_users) {
     const auto colon = entry.find(':');
@@ -41,14 +80,6 @@ void Broker::start_security() {
       scram_->upsert(user, security::credential_from_password(m, password, static_cast<std::int32_t>(sec.scram_iterations)));
     spdlog::info("SCRAM credentials created for user {}", user);
   }
-  handler_.set_scram_store(scram_.get());
-  if (!sec.any_sasl()) return;
-  sasl_ = std::make_unique<security::SaslAuthenticator>(*scram_, sec.sasl_mechanisms);
-  if (sasl_->mechanisms().empty()) throw std::runtime_error("no SASL mechanism available (libsasl2-modules?)");
-  std::string list;
-  for (const auto& m : sasl_->mechanisms()) list += (list.empty() ? "" : ", ") + m;
-  spdlog::info("SASL mechanisms: {} ({} user{} with SCRAM credentials)", list, scram_->users().size(),
-               scram_->users().size() == 1 ? "" : "s");
 }
 
 std::unique_ptr<net::ConnectionHandler> Broker::make_session(net::Connection& conn) {

@@ -264,7 +264,8 @@ class RequestHandler {
                      const Access& access);
   // Cluster mode: whether this broker leads one of the partitions asked about and is fenced.
   bool leads_fenced(bool all, const std::vector<WantedTopic>& wanted) const;
-  kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<WantedTopic>& wanted) const;
+  kafka::MetadataResponse cluster_metadata_response(bool all, const std::vector<WantedTopic>& wanted,
+                                                    const ClientContext& client) const;
 
   const Config& cfg_;
   TopicRegistry& topics_;

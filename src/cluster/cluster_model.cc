@@ -27,7 +27,13 @@ std::vector<BrokerEndpoint> ClusterSnapshot::live_brokers() const {
 }
 
 std::string to_json(const BrokerEndpoint& b) {
-  return json{{"id", b.node_id}, {"host", b.host}, {"port", b.port}, {"rack", b.rack}}.dump();
+  json j{{"id", b.node_id}, {"host", b.host}, {"port", b.port}, {"rack", b.rack}};
+  if (!b.listeners.empty()) {
+    json ls = json::object();
+    for (const auto& [name, a] : b.listeners) ls[name] = {{"host", a.host}, {"port", a.port}};
+    j["listeners"] = std::move(ls);
+  }
+  return j.dump();
 }
 
 std::string to_json(const PartitionState& s) {
@@ -78,6 +84,9 @@ ClusterSnapshot build_snapshot(const Keys& keys, const std::map<std::string, Key
         b.host = j.at("host").get<std::string>();
         b.port = j.at("port").get<std::uint16_t>();
         b.rack = j.value("rack", std::string());
+        if (auto ls = j.find("listeners"); ls != j.end() && ls->is_object())
+          for (auto& [name, a] : ls->items())
+            b.listeners[name] = {a.at("host").get<std::string>(), a.at("port").get<std::uint16_t>()};
         snap.brokers[b.node_id] = b;
       } else if (key.starts_with(topics)) {
         json j = json::parse(kv.value);

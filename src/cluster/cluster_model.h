@@ -3,7 +3,10 @@
 // controller makes over a snapshot (replica assignment, leader election).
 //
 // Key layout (every key under the prefix, default "/nocopy/"):
-//   brokers/<id>              {"id","host","port","rack"}   bound to the broker's lease
+//   brokers/<id>              {"id","host","port","rack","listeners":{name:{"host","port"}}}
+//                             bound to the broker's lease
+//   acls                      the ACL set (security/acl_file.h's text), cluster/etcd_document.h
+//   scram_credentials         the salted SCRAM credentials (security/scram_store.h's text)
 //   controller                {"id"}                         bound to the controller's lease
 //   topics/<name>             {"partitions","configs":{..},"topic_id"}  (topic_id: Kafka's
 //                             22-character text form; absent in topics written before ids
@@ -30,6 +33,8 @@ struct Keys {
   std::string prefix = "/nocopy/";
   std::string broker(std::int32_t id) const { return prefix + "brokers/" + std::to_string(id); }
   std::string controller() const { return prefix + "controller"; }
+  std::string acls() const { return prefix + "acls"; }
+  std::string scram_credentials() const { return prefix + "scram_credentials"; }
   std::string topic(const std::string& name) const { return prefix + "topics/" + name; }
   std::string partitions_of(const std::string& name) const { return prefix + "partitions/" + name + "/"; }
   std::string partition(const std::string& name, std::int32_t p) const {

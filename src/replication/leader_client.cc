@@ -13,6 +13,9 @@
 
 #include <fmt/format.h>
 
+#include "kafka/messages.h"
+#include "security/scram_client.h"
+
 namespace nocopy::replication {
 
 namespace {
@@ -151,6 +154,59 @@ bool LeaderClient::read_frame(std::vector<std::byte>& frame, int timeout_ms) {
   }
   frame.resize(size);
   return recv_exact(frame.data(), size, deadline);
+}
+
+}  // namespace nocopy::replication
+
+namespace nocopy::replication {
+
+bool LeaderClient::sasl_round(const std::string& token, std::string& reply, int timeout_ms) {
+  kafka::SaslAuthenticateRequest req;
+  req.auth_bytes.resize(token.size());
+  std::memcpy(req.auth_bytes.data(), token.data(), token.size());
+  kafka::SaslAuthenticateResponse res;
+  std::vector<std::byte> frame;
+  if (!call(req, 1, res, frame, timeout_ms)) return false;
+  if (res.error_code != 0) {
+    fail(fmt::format("SASL authentication refused by the leader (error {}): {}", res.error_code,
+                     res.error_message.value_or("")));
+    return false;
+  }
+  reply.assign(reinterpret_cast<const char*>(res.auth_bytes.data()), res.auth_bytes.size());
+  return true;
+}
+
+bool LeaderClient::authenticate(const std::string& mechanism, const std::string& user, const std::string& password,
+                                int timeout_ms) {
+  kafka::SaslHandshakeRequest hs;
+  hs.mechanism = mechanism;
+  kafka::SaslHandshakeResponse hr;
+  std::vector<std::byte> frame;
+  if (!call(hs, 1, hr, frame, timeout_ms)) return false;
+  if (hr.error_code != 0) {
+    fail(fmt::format("the leader refuses SASL mechanism {} (error {})", mechanism, hr.error_code));
+    return false;
+  }
+  std::string reply;
+  if (mechanism == "PLAIN") return sasl_round(std::string(1, '\0') + user + '\0' + password, reply, timeout_ms);
+  const auto m = security::parse_scram_mechanism(mechanism);
+  if (m == security::ScramMechanism::unknown) {
+    fail("unknown SASL mechanism " + mechanism);
+    return false;
+  }
+  security::ScramClient scram(m, user, password);
+  if (!sasl_round(scram.first(), reply, timeout_ms)) return false;
+  const auto final_msg = scram.final_message(reply);
+  if (final_msg.empty()) {
+    fail("SCRAM with the leader: " + scram.error());
+    return false;
+  }
+  if (!sasl_round(final_msg, reply, timeout_ms)) return false;
+  if (!scram.finish(reply)) {
+    fail("SCRAM with the leader: " + scram.error());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace nocopy::replication

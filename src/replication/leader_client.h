@@ -23,6 +23,12 @@ class LeaderClient {
   // Connects (closing any previous connection). False on failure, with error() saying why.
   bool connect(const std::string& host, std::uint16_t port, int timeout_ms);
   bool connected() const { return static_cast<bool>(fd_); }
+  // SASL on the new connection: SaslHandshake v1, then SaslAuthenticate v1
+  // with PLAIN's one message or SCRAM-SHA-256/512's two (the server's
+  // signature checked). False (and the connection closed) on a refusal or
+  // an I/O error, error() saying why.
+  bool authenticate(const std::string& mechanism, const std::string& user, const std::string& password,
+                    int timeout_ms);
   void close();
   const std::string& error() const { return error_; }
 
@@ -44,6 +50,8 @@ class LeaderClient {
   }
 
  private:
+  // One SaslAuthenticate round: `token` out, the server's answer in `reply`.
+  bool sasl_round(const std::string& token, std::string& reply, int timeout_ms);
   bool send_all(const std::vector<std::byte>& bytes, int timeout_ms);
   bool read_frame(std::vector<std::byte>& frame, int timeout_ms);
   bool recv_exact(std::byte* dst, std::size_t len, std::int64_t deadline_ms);

@@ -12,18 +12,36 @@
 //   `partition_epoch`, and a proposal made against a stale `partition_epoch`
 //   is refused, so two writers never both win.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace nocopy::replication {
 
+/// One listener's advertised address.
+struct ListenerAddress {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const ListenerAddress&) const = default;
+};
+
 /// A broker as the cluster advertises it to clients and to other brokers.
 struct BrokerEndpoint {
   int32_t node_id = -1;
-  std::string host;
+  std::string host;  ///< the default address (the first listener's)
   uint16_t port = 0;
   std::string rack;  ///< empty: none
+  /// Every listener's advertised address by listener name (the security
+  /// protocol: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL); empty for a broker
+  /// started without `listeners`.
+  std::map<std::string, ListenerAddress> listeners;
   bool operator==(const BrokerEndpoint&) const = default;
+
+  /// The address of listener `name`, else the default one.
+  ListenerAddress address_for(const std::string& name) const {
+    auto it = listeners.find(name);
+    return it == listeners.end() ? ListenerAddress{host, port} : it->second;
+  }
 };
 
 /// One partition's assignment and leadership, as last committed to etcd.

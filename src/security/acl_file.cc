@@ -27,25 +27,21 @@ std::vector<std::string> split_tabs(const std::string& line) {
 
 }  // namespace
 
-std::set<AclBinding> load_acl_file(const std::filesystem::path& path) {
+std::set<AclBinding> parse_acl_text(std::string_view text, const std::string& origin) {
   std::set<AclBinding> acls;
-  std::ifstream in(path);
-  if (!in) {
-    if (!std::filesystem::exists(path)) return acls;
-    throw std::runtime_error("cannot read " + path.string());
-  }
+  std::istringstream in{std::string(text)};
   std::string line;
   int lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
     if (lineno == 1) {
-      if (line != kHeader) throw std::runtime_error(path.string() + ":1: not a nocopy ACL file");
+      if (line != kHeader) throw std::runtime_error(origin + ":1: not a nocopy ACL file");
       continue;
     }
     if (line.empty()) continue;
     auto f = split_tabs(line);
     auto bad = [&](const std::string& why) {
-      return std::runtime_error(path.string() + ":" + std::to_string(lineno) + ": " + why);
+      return std::runtime_error(origin + ":" + std::to_string(lineno) + ": " + why);
     };
     if (f.size() != 7) throw bad("expected 7 tab-separated fields");
     AclBinding b;
@@ -61,18 +57,33 @@ std::set<AclBinding> load_acl_file(const std::filesystem::path& path) {
     if (auto why = invalid_binding(b)) throw bad(*why);
     acls.insert(std::move(b));
   }
-  if (in.bad()) throw std::runtime_error("read error on " + path.string());
   return acls;
 }
 
-void save_acl_file(const std::filesystem::path& path, const std::set<AclBinding>& acls) {
+std::string acl_text(const std::set<AclBinding>& acls) {
   std::ostringstream out;
   out << kHeader << '\n';
   for (const auto& b : acls)
     out << to_string(b.resource_type) << '\t' << to_string(b.pattern_type) << '\t' << to_string(b.operation) << '\t'
         << to_string(b.permission) << '\t' << base64_encode(b.resource_name) << '\t' << base64_encode(b.principal)
         << '\t' << base64_encode(b.host) << '\n';
-  write_file_atomically(path, out.str(), 0600);
+  return out.str();
+}
+
+std::set<AclBinding> load_acl_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) {
+    if (!std::filesystem::exists(path)) return {};
+    throw std::runtime_error("cannot read " + path.string());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw std::runtime_error("read error on " + path.string());
+  return parse_acl_text(text.str(), path.string());
+}
+
+void save_acl_file(const std::filesystem::path& path, const std::set<AclBinding>& acls) {
+  write_file_atomically(path, acl_text(acls), 0600);
 }
 
 }  // namespace nocopy::security

@@ -12,6 +12,8 @@
 
 #include <filesystem>
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "security/acl.h"
 
@@ -19,5 +21,10 @@ namespace nocopy::security {
 
 std::set<AclBinding> load_acl_file(const std::filesystem::path& path);
 void save_acl_file(const std::filesystem::path& path, const std::set<AclBinding>& acls);
+
+// The same text without a file (what a cluster stores in etcd). parse_acl_text
+// throws std::runtime_error naming `origin` and the line.
+std::string acl_text(const std::set<AclBinding>& acls);
+std::set<AclBinding> parse_acl_text(std::string_view text, const std::string& origin);
 
 }  // namespace nocopy::security

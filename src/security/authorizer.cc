@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
 #include "security/acl_file.h"
 
 namespace nocopy::security {
@@ -25,10 +27,56 @@ bool grants(AclOperation granted, AclOperation wanted) {
   return false;
 }
 
+// Each filter reports every binding it matches, even one another filter of
+// the same request also matches (as Kafka); then all of them are erased.
+std::vector<std::vector<AclBinding>> match_and_erase(std::set<AclBinding>& acls, const std::vector<AclFilter>& filters) {
+  std::vector<std::vector<AclBinding>> out;
+  for (const auto& f : filters) {
+    auto& matched = out.emplace_back();
+    for (const auto& b : acls)
+      if (f.matches(b)) matched.push_back(b);
+  }
+  for (const auto& matched : out)
+    for (const auto& b : matched) acls.erase(b);
+  return out;
+}
+
 }  // namespace
 
 Authorizer::Authorizer(Options opts) : opts_(std::move(opts)) {
-  if (!opts_.file.empty()) acls_ = load_acl_file(opts_.file);
+  if (opts_.shared) {
+    bool first = true;
+    opts_.shared->subscribe([this, first](const SharedDocument::Text& text) mutable {
+      if (!first) return on_shared(text);
+      first = false;
+      auto acls = text ? parse_acl_text(*text, "shared ACLs") : std::set<AclBinding>{};  // throws out of subscribe
+      std::unique_lock lk(mu_);
+      acls_ = std::move(acls);
+    });
+  } else if (!opts_.file.empty()) {
+    acls_ = load_acl_file(opts_.file);
+  }
+}
+
+void Authorizer::on_shared(const SharedDocument::Text& text) {
+  std::set<AclBinding> acls;
+  try {
+    if (text) acls = parse_acl_text(*text, "shared ACLs");
+  } catch (const std::exception& e) {
+    spdlog::error("authorizer: ignoring a malformed ACL set ({}); the previous {} binding(s) stay in force", e.what(),
+                  size());
+    return;
+  }
+  std::unique_lock lk(mu_);
+  acls_ = std::move(acls);
+}
+
+void Authorizer::update_shared(const std::function<bool(std::set<AclBinding>&)>& edit) {
+  opts_.shared->update([&](const SharedDocument::Text& current) -> SharedDocument::Text {
+    auto acls = current ? parse_acl_text(*current, "shared ACLs") : std::set<AclBinding>{};
+    if (!edit(acls) && current) return std::nullopt;
+    return acl_text(acls);
+  });
 }
 
 bool Authorizer::is_super_user(const std::string& principal) const {
@@ -82,6 +130,14 @@ void Authorizer::save_locked() const {
 }
 
 void Authorizer::create(const std::vector<AclBinding>& bindings) {
+  if (opts_.shared) {
+    update_shared([&](std::set<AclBinding>& acls) {
+      const auto before = acls.size();
+      acls.insert(bindings.begin(), bindings.end());
+      return acls.size() != before;
+    });
+    return;
+  }
   std::unique_lock lk(mu_);
   auto before = acls_;
   acls_.insert(bindings.begin(), bindings.end());
@@ -94,18 +150,19 @@ void Authorizer::create(const std::vector<AclBinding>& bindings) {
 }
 
 std::vector<std::vector<AclBinding>> Authorizer::remove(const std::vector<AclFilter>& filters) {
+  if (opts_.shared) {
+    std::vector<std::vector<AclBinding>> out;
+    update_shared([&](std::set<AclBinding>& acls) {
+      out = match_and_erase(acls, filters);
+      for (const auto& m : out)
+        if (!m.empty()) return true;
+      return false;
+    });
+    return out;
+  }
   std::unique_lock lk(mu_);
   auto before = acls_;
-  // Each filter reports every binding it matches, even one another filter
-  // of the same request also matches (as Kafka).
-  std::vector<std::vector<AclBinding>> out;
-  for (const auto& f : filters) {
-    auto& matched = out.emplace_back();
-    for (const auto& b : acls_)
-      if (f.matches(b)) matched.push_back(b);
-  }
-  for (const auto& matched : out)
-    for (const auto& b : matched) acls_.erase(b);
+  auto out = match_and_erase(acls_, filters);
   try {
     save_locked();
   } catch (...) {

@@ -18,17 +18,28 @@
 // create()/remove() change the set and rewrite the file before returning
 // (fsync'd); when the write fails they throw and the set is unchanged.
 //
+// Shared (cluster mode, Options::shared): the set is a SharedDocument (the
+// same text as the file) instead of the file. The constructor subscribes and
+// holds the stored set before it returns (a malformed text throws); every
+// later version replaces the set as it arrives (a malformed one is logged
+// and ignored: the last good set stays in force). create()/remove() update
+// the document, conditioned on the version they read and retried when
+// another broker changed it meanwhile, and return once this authorizer
+// applies the result.
+//
 // Thread-safety: every member may be called from any thread (a
 // shared_mutex: decisions share it, changes take it exclusively).
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "security/acl.h"
+#include "security/shared_document.h"
 
 namespace nocopy::security {
 
@@ -39,9 +50,10 @@ class Authorizer {
     std::vector<std::string> super_users;
     bool allow_everyone_if_no_acl_found = false;
     std::filesystem::path file;  // empty: bindings live in memory only (tests)
+    SharedDocument* shared = nullptr;  // set: the bindings live there, not in `file`; outlives the authorizer
   };
 
-  // Loads `file` (throws on a malformed file).
+  // Loads `file` or the shared document (throws when malformed).
   explicit Authorizer(Options opts);
 
   bool enabled() const { return opts_.enabled; }
@@ -68,6 +80,9 @@ class Authorizer {
 
  private:
   void save_locked() const;
+  void on_shared(const SharedDocument::Text& text);
+  // Applies `edit` to the shared set, returning what the last attempt's edit returned.
+  void update_shared(const std::function<bool(std::set<AclBinding>&)>& edit);
 
   Options opts_;
   mutable std::shared_mutex mu_;

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <spdlog/spdlog.h>
+
 namespace nocopy::security {
 
 const char* to_string(ScramMechanism m) {
@@ -58,8 +60,6 @@ std::string scram_hash(ScramMechanism m, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-namespace {
-
 std::string salted_password(ScramMechanism m, std::string_view password, std::string_view salt, int iterations) {
   std::string out(hash_size(m), '\0');
   if (!PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
@@ -69,9 +69,6 @@ std::string salted_password(ScramMechanism m, std::string_view password, std::st
     throw std::runtime_error("PBKDF2 failed");
   return out;
 }
-
-
-}  // namespace
 
 std::string base64_encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -119,17 +116,11 @@ ScramCredential credential_from_password(ScramMechanism m, std::string_view pass
   return c;
 }
 
-ScramStore::ScramStore(std::filesystem::path path) : path_(std::move(path)) {}
+ScramStore::ScramStore(std::filesystem::path path, SharedDocument* shared) : path_(std::move(path)), shared_(shared) {}
 
-void ScramStore::load() {
-  std::unique_lock lk(mu_);
-  users_.clear();
-  if (path_.empty()) return;
-  std::ifstream in(path_);
-  if (!in) {
-    if (!std::filesystem::exists(path_)) return;
-    throw std::runtime_error("cannot read " + path_.string());
-  }
+ScramStore::Users ScramStore::parse_text(std::string_view text, const std::string& origin) {
+  Users users;
+  std::istringstream in{std::string(text)};
   std::string line;
   int lineno = 0;
   while (std::getline(in, line)) {
@@ -144,50 +135,77 @@ void ScramStore::load() {
     auto s = base64_decode(salt), st = base64_decode(stored), sv = base64_decode(server), u = base64_decode(user);
     if (!ls || c.mechanism == ScramMechanism::unknown || iter < 1 || iter > (1 << 30) || !s || !st || !sv || !u ||
         st->size() != hash_size(c.mechanism) || sv->size() != hash_size(c.mechanism) || u->empty())
-      throw std::runtime_error(path_.string() + ":" + std::to_string(lineno) + ": malformed credential");
+      throw std::runtime_error(origin + ":" + std::to_string(lineno) + ": malformed credential");
     c.iterations = static_cast<std::int32_t>(iter);
     c.salt = *s;
     c.stored_key = *st;
     c.server_key = *sv;
-    auto& v = users_[*u];
+    auto& v = users[*u];
     std::erase_if(v, [&](const ScramCredential& o) { return o.mechanism == c.mechanism; });
     v.push_back(std::move(c));
   }
+  return users;
 }
 
-void ScramStore::save_locked() const {
-  if (path_.empty()) return;
+std::string ScramStore::text(const Users& users) {
   std::ostringstream out;
   out << "# nocopy scram credentials v1\n";
-  for (const auto& [user, creds] : users_)
+  for (const auto& [user, creds] : users)
     for (const auto& c : creds)
       out << to_string(c.mechanism) << ' ' << c.iterations << ' ' << base64_encode(c.salt) << ' '
           << base64_encode(c.stored_key) << ' ' << base64_encode(c.server_key) << ' ' << base64_encode(user) << '\n';
-  write_file_atomically(path_, out.str(), 0600);
+  return out.str();
 }
 
-void ScramStore::upsert(const std::string& user, ScramCredential cred) {
-  std::unique_lock lk(mu_);
-  auto before = users_;
-  auto& v = users_[user];
-  std::erase_if(v, [&](const ScramCredential& o) { return o.mechanism == cred.mechanism; });
-  v.push_back(std::move(cred));
-  try {
-    save_locked();
-  } catch (...) {
-    users_ = std::move(before);
-    throw;
+void ScramStore::load() {
+  if (shared_) {
+    bool first = true;
+    shared_->subscribe([this, first](const SharedDocument::Text& t) mutable {
+      Users users;
+      try {
+        if (t) users = parse_text(*t, "shared SCRAM credentials");
+      } catch (const std::exception& e) {
+        if (first) throw;
+        spdlog::error("scram: ignoring malformed shared credentials ({}); the previous ones stay in force", e.what());
+        return;
+      }
+      first = false;
+      std::unique_lock lk(mu_);
+      users_ = std::move(users);
+    });
+    return;
   }
+  std::unique_lock lk(mu_);
+  users_.clear();
+  if (path_.empty()) return;
+  std::ifstream in(path_);
+  if (!in) {
+    if (!std::filesystem::exists(path_)) return;
+    throw std::runtime_error("cannot read " + path_.string());
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  users_ = parse_text(content.str(), path_.string());
 }
 
-bool ScramStore::remove(const std::string& user, ScramMechanism m) {
+void ScramStore::save_locked() const {
+  if (!path_.empty()) write_file_atomically(path_, text(users_), 0600);
+}
+
+bool ScramStore::edit(const std::function<bool(Users&)>& change) {
+  if (shared_) {
+    bool changed = false;
+    shared_->update([&](const SharedDocument::Text& current) -> SharedDocument::Text {
+      auto users = current ? parse_text(*current, "shared SCRAM credentials") : Users{};
+      changed = change(users);
+      if (!changed) return std::nullopt;
+      return text(users);
+    });
+    return changed;
+  }
   std::unique_lock lk(mu_);
-  auto it = users_.find(user);
-  if (it == users_.end()) return false;
   auto before = users_;
-  auto n = std::erase_if(it->second, [&](const ScramCredential& o) { return o.mechanism == m; });
-  if (n == 0) return false;
-  if (it->second.empty()) users_.erase(it);
+  if (!change(users_)) return false;
   try {
     save_locked();
   } catch (...) {
@@ -195,6 +213,25 @@ bool ScramStore::remove(const std::string& user, ScramMechanism m) {
     throw;
   }
   return true;
+}
+
+void ScramStore::upsert(const std::string& user, ScramCredential cred) {
+  edit([&](Users& users) {
+    auto& v = users[user];
+    std::erase_if(v, [&](const ScramCredential& o) { return o.mechanism == cred.mechanism; });
+    v.push_back(cred);
+    return true;
+  });
+}
+
+bool ScramStore::remove(const std::string& user, ScramMechanism m) {
+  return edit([&](Users& users) {
+    auto it = users.find(user);
+    if (it == users.end()) return false;
+    if (std::erase_if(it->second, [&](const ScramCredential& o) { return o.mechanism == m; }) == 0) return false;
+    if (it->second.empty()) users.erase(it);
+    return true;
+  });
 }
 
 std::vector<ScramCredential> ScramStore::credentials(const std::string& user) const {

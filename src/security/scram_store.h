@@ -17,17 +17,27 @@
 // the new file. A malformed file throws at load (naming the line): the
 // broker refuses to start rather than silently lose its users.
 //
+// Shared (cluster mode): given a SharedDocument, the same text lives there
+// instead of the file. load() subscribes and holds the stored credentials
+// before it returns; every later version replaces them as it arrives (a
+// malformed one is logged and ignored); upsert()/remove() update the
+// document conditioned on the version read (security/shared_document.h), so
+// a user created through one broker logs in on every broker.
+//
 // Thread-safety: every member may be called from any thread.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "security/shared_document.h"
 
 namespace nocopy::security {
 
@@ -52,6 +62,8 @@ ScramCredential credential_from_salted(ScramMechanism m, std::int32_t iterations
 ScramCredential credential_from_password(ScramMechanism m, std::string_view password, std::int32_t iterations,
                                          std::string salt = {});
 
+// PBKDF2 with the mechanism's SHA-2 (RFC 5802's Hi()).
+std::string salted_password(ScramMechanism m, std::string_view password, std::string_view salt, int iterations);
 // HMAC and hash of the mechanism's SHA-2 (OpenSSL).
 std::string scram_hmac(ScramMechanism m, std::string_view key, std::string_view data);
 std::string scram_hash(ScramMechanism m, std::string_view data);
@@ -61,12 +73,14 @@ std::optional<std::string> base64_decode(std::string_view text);
 
 class ScramStore {
  public:
-  // path empty: in memory only (tests).
-  explicit ScramStore(std::filesystem::path path = {});
+  // path empty and no shared document: in memory only (tests). `shared`
+  // outlives the store.
+  explicit ScramStore(std::filesystem::path path = {}, SharedDocument* shared = nullptr);
 
-  void load();  // throws std::runtime_error on an unreadable or malformed file
+  void load();  // throws std::runtime_error on an unreadable or malformed file or document
   // Replace (or add) the user's credential for its mechanism; persists.
-  // Throws std::system_error if the file cannot be written (memory unchanged).
+  // Throws std::system_error if the file cannot be written (memory unchanged),
+  // std::runtime_error if the shared document cannot be.
   void upsert(const std::string& user, ScramCredential cred);
   // false: the user had no credential for that mechanism.
   bool remove(const std::string& user, ScramMechanism m);
@@ -79,9 +93,15 @@ class ScramStore {
   std::optional<ScramCredential> credential(const std::string& user, ScramMechanism m) const;
 
  private:
+  using Users = std::map<std::string, std::vector<ScramCredential>>;
+  static Users parse_text(std::string_view text, const std::string& origin);
+  static std::string text(const Users& users);
   void save_locked() const;
+  // Applies `change` to the credentials and persists them when it returns true.
+  bool edit(const std::function<bool(Users&)>& change);
 
   std::filesystem::path path_;
+  SharedDocument* shared_ = nullptr;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::vector<ScramCredential>> users_;
 };

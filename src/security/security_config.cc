@@ -95,6 +95,10 @@ void SecurityConfig::load_toml(const toml::table& t) {
   num("max_unauthenticated_request_bytes", max_unauthenticated_request_bytes);
   num("max_connections_per_ip", max_connections_per_ip);
   num("connections_max_reauth_ms", connections_max_reauth_ms);
+  str("inter_broker_listener_name", [&](const std::string& v) { inter_broker_listener_name = v; });
+  str("inter_broker_sasl_mechanism", [&](const std::string& v) { inter_broker_sasl_mechanism = v; });
+  str("inter_broker_sasl_username", [&](const std::string& v) { inter_broker_sasl_username = v; });
+  str("inter_broker_sasl_password", [&](const std::string& v) { inter_broker_sasl_password = v; });
 }
 
 bool SecurityConfig::any_tls() const {
@@ -136,6 +140,27 @@ void SecurityConfig::validate() const {
   for (const auto& s : super_users)
     if (s.find(':') == std::string::npos)
       throw std::invalid_argument("super_users: '" + s + "' is not a principal (Type:name, e.g. User:admin)");
+  validate_inter_broker();
+}
+
+void SecurityConfig::validate_inter_broker() const {
+  const auto& name = inter_broker_listener_name;
+  if (name.empty()) return;
+  const ListenerSpec* l = nullptr;
+  for (const auto& x : listeners)
+    if (name == to_string(x.protocol)) l = &x;
+  if (!l)
+    throw std::invalid_argument("inter_broker_listener_name: '" + name + "' is not one of the listeners");
+  if (uses_tls(l->protocol))
+    throw std::invalid_argument("inter_broker_listener_name: brokers connect to one another on PLAINTEXT or "
+                                "SASL_PLAINTEXT, not '" + name + "'");
+  if (!uses_sasl(l->protocol)) return;
+  const auto& m = inter_broker_sasl_mechanism;
+  if (m != "PLAIN" && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512")
+    throw std::invalid_argument("inter_broker_sasl_mechanism: unknown mechanism '" + m + "'");
+  if (inter_broker_sasl_username.empty() || inter_broker_sasl_password.empty())
+    throw std::invalid_argument("inter_broker_listener_name " + name +
+                                " needs inter_broker_sasl_username and inter_broker_sasl_password");
 }
 
 }  // namespace nocopy::security

@@ -59,8 +59,20 @@ struct SecurityConfig {
   // expired connection is closed by any request but SaslHandshake. 0: off.
   std::uint32_t connections_max_reauth_ms = 0;
 
+  // Cluster mode, broker to broker (Kafka's inter.broker.listener.name):
+  // followers and other inter-broker calls connect to the other broker's
+  // listener of this name (PLAINTEXT or SASL_PLAINTEXT, one of `listeners`),
+  // on SASL_PLAINTEXT as the user below. Empty: each broker's first listener,
+  // unauthenticated. With the authorizer on, the principal needs
+  // CLUSTER_ACTION on the cluster (or to be a super user).
+  std::string inter_broker_listener_name;
+  std::string inter_broker_sasl_mechanism = "PLAIN";
+  std::string inter_broker_sasl_username;
+  std::string inter_broker_sasl_password;
+
   void load_toml(const toml::table& t);
   void validate() const;
+  void validate_inter_broker() const;
   bool any_tls() const;
   bool any_sasl() const;
 };

@@ -145,5 +145,24 @@ TEST(Snapshot, ParsesTheKeyLayoutAndSkipsBadValues) {
   EXPECT_FALSE(s.partition("t", 5));
 }
 
+TEST(Snapshot, BrokersCarryTheirListenersByName) {
+  Keys k;
+  BrokerEndpoint b{1, "10.0.0.1", 9092, "r1", {}};
+  b.listeners["PLAINTEXT"] = {"10.0.0.1", 9092};
+  b.listeners["SASL_PLAINTEXT"] = {"10.0.0.1", 9093};
+  std::map<std::string, KeyValue> kvs;
+  kvs[k.broker(1)] = KeyValue{k.broker(1), to_json(b), 2, 2, 1, 0};
+  kvs[k.broker(2)] = KeyValue{k.broker(2), R"({"id":2,"host":"h2","port":9092,"rack":""})", 3, 3, 1, 0};
+  kvs[k.acls()] = KeyValue{k.acls(), "# nocopy acls v1\n", 4, 4, 1, 0};  // not the snapshot's business
+  std::vector<std::string> warnings;
+  auto s = build_snapshot(k, kvs, 4, &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(s.brokers.at(1), b);
+  EXPECT_EQ(s.brokers.at(1).address_for("SASL_PLAINTEXT"), (replication::ListenerAddress{"10.0.0.1", 9093}));
+  EXPECT_EQ(s.brokers.at(1).address_for("SSL"), (replication::ListenerAddress{"10.0.0.1", 9092}));
+  EXPECT_EQ(s.brokers.at(2).address_for("SASL_PLAINTEXT"), (replication::ListenerAddress{"h2", 9092}))
+      << "a broker that registered no listeners: its default address";
+}
+
 }  // namespace
 }  // namespace nocopy::cluster

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "security/sasl_server.h"
+#include "security/scram_client.h"
 #include "security/scram_server.h"
 #include "security/scram_store.h"
 
@@ -167,6 +168,35 @@ TEST(ScramServer, RejectsBadMessages) {
   }
 }
 
+// The brokers' own SCRAM client (inter-broker authentication) against the server.
+TEST(ScramClient, AgainstTheServer) {
+  ScramStore store;
+  for (auto m : {ScramMechanism::sha256, ScramMechanism::sha512})
+    store.upsert("broker,1", credential_from_password(m, "inter-broker", 4096));
+  for (auto m : {ScramMechanism::sha256, ScramMechanism::sha512}) {
+    for (const char* pw : {"inter-broker", "wrong"}) {
+      ScramClient c(m, "broker,1", pw);
+      ScramServer s(store, m);
+      auto s1 = s.step(c.first());
+      ASSERT_EQ(s1.status, ScramServer::Status::more);
+      const auto final_msg = c.final_message(s1.out);
+      ASSERT_FALSE(final_msg.empty()) << c.error();
+      auto s2 = s.step(final_msg);
+      const bool right = std::string(pw) == "inter-broker";
+      EXPECT_EQ(s2.status, right ? ScramServer::Status::done : ScramServer::Status::failed) << to_string(m);
+      if (right) {
+        EXPECT_EQ(s.user(), "broker,1");
+        EXPECT_TRUE(c.finish(s2.out));
+        EXPECT_FALSE(ScramClient(m, "broker,1", pw).finish(s2.out));  // not this exchange's signature
+      }
+    }
+  }
+  ScramClient c(ScramMechanism::sha256, "alice", "pw");
+  c.first();
+  EXPECT_TRUE(c.final_message("r=someone-elses-nonce,s=c2FsdA==,i=4096").empty());  // must extend our nonce
+  EXPECT_FALSE(c.finish("e=invalid-proof"));
+}
+
 // Cyrus SASL's own SCRAM client against our server; PLAIN through Cyrus.
 int get_user(void*, int, const char** result, unsigned* len) {
   *result = "alice";
@@ -244,6 +274,61 @@ TEST(SaslAuthenticator, PlainRejectsForeignAuthzidAndGarbage) {
   EXPECT_EQ(junk->step("no-nul-bytes").status, SaslExchange::Status::failed);
   auto unknown = auth.start("PLAIN");
   EXPECT_EQ(unknown->step(std::string("\0mallory\0pw", 11)).status, SaslExchange::Status::failed);
+}
+
+// Cyrus SASL's PLAIN client with an explicit authorization id (SASL_CB_USER):
+// the bytes it sends, and whether our server accepted them (as alice).
+int get_authzid(void* ctx, int, const char** result, unsigned* len) {
+  *result = static_cast<const char*>(ctx);
+  if (len) *len = static_cast<unsigned>(std::strlen(*result));
+  return SASL_OK;
+}
+
+struct PlainOutcome {
+  std::string sent;
+  SaslExchange::Status status = SaslExchange::Status::failed;
+  std::string user;
+};
+
+PlainOutcome cyrus_plain_with_authzid(SaslAuthenticator& auth, const char* authzid) {
+  sasl_callback_t cbs[] = {{SASL_CB_AUTHNAME, as_cb(&get_user), nullptr},
+                           {SASL_CB_USER, as_cb(&get_authzid), const_cast<char*>(authzid)},
+                           {SASL_CB_PASS, as_cb(&get_secret), const_cast<char*>("pw")},
+                           {SASL_CB_LIST_END, nullptr, nullptr}};
+  PlainOutcome r;
+  if (sasl_client_init(nullptr) != SASL_OK) return r;
+  sasl_conn_t* c = nullptr;
+  if (sasl_client_new("kafka", "localhost", nullptr, nullptr, cbs, 0, &c) != SASL_OK) return r;
+  const char* out = nullptr;
+  unsigned outlen = 0;
+  const char* chosen = nullptr;
+  const int rc = sasl_client_start(c, "PLAIN", nullptr, &out, &outlen, &chosen);
+  if (rc == SASL_OK || rc == SASL_CONTINUE) {
+    r.sent.assign(out ? out : "", outlen);
+    auto ex = auth.start("PLAIN");
+    r.status = ex->step(r.sent).status;
+    r.user = ex->user();
+  }
+  sasl_dispose(&c);
+  return r;
+}
+
+TEST(SaslAuthenticator, CyrusPlainClientWithAnExplicitAuthzid) {
+  ScramStore store;
+  store.upsert("alice", credential_from_password(ScramMechanism::sha256, "pw", 4096));
+  store.upsert("bob", credential_from_password(ScramMechanism::sha256, "bob-pw", 4096));
+  SaslAuthenticator auth(store, {"PLAIN"});
+  ASSERT_EQ(auth.mechanisms().size(), 1u) << "libsasl2-modules (PLAIN) installed?";
+
+  auto same = cyrus_plain_with_authzid(auth, "alice");
+  EXPECT_EQ(same.sent, std::string("alice\0alice\0pw", 14));  // the authzid is on the wire
+  EXPECT_EQ(same.status, SaslExchange::Status::done);
+  EXPECT_EQ(same.user, "alice");
+
+  auto other = cyrus_plain_with_authzid(auth, "bob");  // alice's password, acting as bob
+  EXPECT_EQ(other.sent, std::string("bob\0alice\0pw", 12));
+  EXPECT_EQ(other.status, SaslExchange::Status::failed);
+  EXPECT_NE(other.user, "bob");
 }
 
 }  // namespace

@@ -74,9 +74,10 @@ kafka::FindCoordinatorResponse::Coordinator RequestHandler::coordinator_for(cons
     return unavailable(txn_key ? "the transactional id's __transaction_state partition has no leader"
                                : "the group's __consumer_offsets partition has no leader");
   const auto& b = snap->brokers.at(pe->state.leader);
+  const auto a = b.address_for(security::to_string(client.protocol));
   c.node_id = b.node_id;
-  c.host = b.host;
-  c.port = b.port;
+  c.host = a.host;
+  c.port = a.port;
   return c;
 }
 

@@ -48,7 +48,7 @@ void RequestHandler::metadata(const Header& h, kafka::MetadataRequest& req, net:
   // Runs on the loop's thread (perhaps after the admin thread created
   // topics): the Access is rebuilt from a copy of the client.
   auto encode_md = [this, h, all, wanted, adv = advertised_to(client), client](net::EventLoop&) {
-    auto res = cluster_ ? cluster_metadata_response(all, wanted) : metadata_response(all, wanted, adv);
+    auto res = cluster_ ? cluster_metadata_response(all, wanted, client) : metadata_response(all, wanted, adv);
     const Access a = access_of(client);
     std::size_t i = 0;
     std::erase_if(res.topics, [&](auto& t) {
@@ -206,11 +206,16 @@ bool RequestHandler::leads_fenced(bool all, const std::vector<WantedTopic>& want
 }
 
 // Cluster mode: brokers, controller and partitions as etcd lists them.
-kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, const std::vector<WantedTopic>& wanted) const {
+// Each broker's address is that of the listener the request came on.
+kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, const std::vector<WantedTopic>& wanted,
+                                                                  const ClientContext& client) const {
   auto snap = cluster_->snapshot();
   kafka::MetadataResponse res;
-  for (auto& [id, b] : snap->brokers)
-    res.brokers.push_back({id, b.host, b.port, b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
+  const std::string listener = security::to_string(client.protocol);
+  for (auto& [id, b] : snap->brokers) {
+    auto a = b.address_for(listener);
+    res.brokers.push_back({id, a.host, a.port, b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
+  }
   res.cluster_id = "nocopy";
   res.controller_id = snap->controller_id;
   std::vector<std::string> listed;
@@ -262,9 +267,10 @@ void RequestHandler::describe_cluster(const Header& h, const kafka::DescribeClus
     res.controller_id = snap->controller_id;
     for (auto& [id, b] : snap->brokers) {
       auto& rb = res.brokers.emplace_back();
+      auto a = b.address_for(security::to_string(client.protocol));
       rb.broker_id = id;
-      rb.host = b.host;
-      rb.port = b.port;
+      rb.host = a.host;
+      rb.port = a.port;
       if (!b.rack.empty()) rb.rack = b.rack;
     }
   } else {
