@@ -47,7 +47,7 @@ std::int16_t TxnMarkerSender::write(const std::string& topic, std::int32_t parti
       auto& c = clients_[leader->node_id];
       kafka::WriteTxnMarkersResponse resp;
       std::vector<std::byte> frame;
-      if (!c.connected() && !c.connect(leader->host, leader->port, kCallTimeoutMs)) {
+      if (!c.connected() && !c.connect_to(*leader, auth_, kCallTimeoutMs)) {
         last = to_wire(ErrorCode::network_exception);
         spdlog::debug("transactions: marker to broker {}: {}", leader->node_id, c.error());
       } else if (!c.call(req, 1, resp, frame, kCallTimeoutMs)) {

@@ -11,7 +11,8 @@
 // coordinator keeps the transaction Prepare* for its ticker to retry.
 //
 // One blocking connection per leader broker (replication::LeaderClient),
-// opened on first use. Thread-safety: write() from any thread; calls are
+// opened on first use, to its inter-broker listener and logged in as this
+// broker (ReplicaOptions::inter_broker). Thread-safety: write() from any thread; calls are
 // serialized (the coordinator's worker, loader and ticker share it).
 #pragma once
 
@@ -32,7 +33,9 @@ class TxnMarkerSender {
   // `leader_of(topic, p)`: nullopt when the partition does not exist; an
   // endpoint with node_id -1 when it has no live leader.
   using LeaderOf = std::function<std::optional<replication::BrokerEndpoint>(const std::string&, std::int32_t)>;
-  TxnMarkerSender(LeaderOf leader_of, int deadline_ms) : leader_of_(std::move(leader_of)), deadline_ms_(deadline_ms) {}
+  // `auth`: the leaders' inter-broker listener and this broker's login there.
+  TxnMarkerSender(LeaderOf leader_of, int deadline_ms, replication::InterBrokerAuth auth = {})
+      : leader_of_(std::move(leader_of)), deadline_ms_(deadline_ms), auth_(std::move(auth)) {}
 
   // Kafka error code: NONE once the leader has the marker in its ISR;
   // UNKNOWN_TOPIC_OR_PARTITION when the partition no longer exists.
@@ -42,6 +45,7 @@ class TxnMarkerSender {
  private:
   LeaderOf leader_of_;
   const int deadline_ms_;
+  const replication::InterBrokerAuth auth_;
   std::mutex mu_;
   std::map<std::int32_t, replication::LeaderClient> clients_;  // by broker id, guarded by mu_
 };

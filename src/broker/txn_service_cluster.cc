@@ -27,8 +27,9 @@ void TxnService::set_cluster(ClusterHooks hooks) {
     std::lock_guard lock(mu_);
     std::lock_guard create_lock(create_mu_);
     cluster_ = std::move(hooks);
-    markers_ = std::make_unique<TxnMarkerSender>(cluster_.leader_of, kMarkerDeadlineMs);
-    verifier_ = std::make_unique<TxnVerifier>(cluster_.leader_of, cluster_.state_partitions);
+    const auto auth = cluster_.replicas ? cluster_.replicas->options().inter_broker : replication::InterBrokerAuth{};
+    markers_ = std::make_unique<TxnMarkerSender>(cluster_.leader_of, kMarkerDeadlineMs, auth);
+    verifier_ = std::make_unique<TxnVerifier>(cluster_.leader_of, cluster_.state_partitions, auth);
   }
   loader_ = std::thread([this] { load_loop(); });
   worker_ = std::thread([this] { work_loop(); });

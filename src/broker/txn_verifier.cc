@@ -25,8 +25,9 @@ ErrorCode verdict(std::int16_t e) {
 }
 }  // namespace
 
-TxnVerifier::TxnVerifier(TxnMarkerSender::LeaderOf leader_of, std::function<std::int32_t()> state_partitions)
-    : leader_of_(std::move(leader_of)), state_partitions_(std::move(state_partitions)) {
+TxnVerifier::TxnVerifier(TxnMarkerSender::LeaderOf leader_of, std::function<std::int32_t()> state_partitions,
+                         replication::InterBrokerAuth auth)
+    : leader_of_(std::move(leader_of)), state_partitions_(std::move(state_partitions)), auth_(std::move(auth)) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -92,7 +93,7 @@ std::vector<ErrorCode> TxnVerifier::check(const Job& job) {
   auto& c = clients_[leader->node_id];
   kafka::AddPartitionsToTxnResponse resp;
   std::vector<std::byte> frame;
-  if ((!c.connected() && !c.connect(leader->host, leader->port, kCallTimeoutMs)) ||
+  if ((!c.connected() && !c.connect_to(*leader, auth_, kCallTimeoutMs)) ||
       !c.call(req, 4, resp, frame, kCallTimeoutMs)) {
     spdlog::debug("transactions: verifying with broker {}: {}", leader->node_id, c.error());
     return out;

@@ -11,7 +11,8 @@
 // (Kafka's mapping, for clients that predate the coordinator errors).
 //
 // Requests run on the verifier's own thread over one blocking connection per
-// broker (replication::LeaderClient); `done` is called on that thread.
+// broker (replication::LeaderClient, to its inter-broker listener, logged in
+// as this broker); `done` is called on that thread.
 #pragma once
 
 #include <condition_variable>
@@ -34,7 +35,9 @@ namespace nocopy::broker {
 class TxnVerifier {
  public:
   using Done = std::function<void(std::vector<kafka::ErrorCode>)>;  // one per partition, in order
-  TxnVerifier(TxnMarkerSender::LeaderOf leader_of, std::function<std::int32_t()> state_partitions);
+  // `auth`: the coordinators' inter-broker listener and this broker's login there.
+  TxnVerifier(TxnMarkerSender::LeaderOf leader_of, std::function<std::int32_t()> state_partitions,
+              replication::InterBrokerAuth auth = {});
   ~TxnVerifier();
   void stop();  // pending checks are answered NOT_ENOUGH_REPLICAS
 
@@ -54,6 +57,7 @@ class TxnVerifier {
 
   TxnMarkerSender::LeaderOf leader_of_;
   std::function<std::int32_t()> state_partitions_;
+  const replication::InterBrokerAuth auth_;
   std::map<std::int32_t, replication::LeaderClient> clients_;  // by broker id; the verifier's thread only
   std::mutex mu_;
   std::condition_variable cv_;

@@ -160,6 +160,12 @@ bool LeaderClient::read_frame(std::vector<std::byte>& frame, int timeout_ms) {
 
 namespace nocopy::replication {
 
+bool LeaderClient::connect_to(const BrokerEndpoint& broker, const InterBrokerAuth& auth, int timeout_ms) {
+  const auto addr = broker.address_for(auth.listener);
+  if (!connect(addr.host, addr.port, timeout_ms)) return false;
+  return auth.mechanism.empty() || authenticate(auth.mechanism, auth.user, auth.password, timeout_ms);
+}
+
 bool LeaderClient::sasl_round(const std::string& token, std::string& reply, int timeout_ms) {
   kafka::SaslAuthenticateRequest req;
   req.auth_bytes.resize(token.size());

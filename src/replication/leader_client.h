@@ -14,14 +14,26 @@
 
 #include "io/fd.h"
 #include "kafka/codec.h"
+#include "replication/partition_state.h"
 
 namespace nocopy::replication {
+
+/// How a broker reaches and authenticates to another broker (Kafka's
+/// inter.broker.listener.name and the broker's own SASL credentials).
+struct InterBrokerAuth {
+  std::string listener;   ///< the other broker's listener of this name; empty: its default address
+  std::string mechanism;  ///< empty: no SASL; else PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+  std::string user, password;
+};
 
 class LeaderClient {
  public:
   LeaderClient() = default;
   // Connects (closing any previous connection). False on failure, with error() saying why.
   bool connect(const std::string& host, std::uint16_t port, int timeout_ms);
+  // Connects to `broker`'s listener `auth.listener` and, with a mechanism,
+  // authenticates (below). False on failure, with error() saying why.
+  bool connect_to(const BrokerEndpoint& broker, const InterBrokerAuth& auth, int timeout_ms);
   bool connected() const { return static_cast<bool>(fd_); }
   // SASL on the new connection: SaslHandshake v1, then SaslAuthenticate v1
   // with PLAIN's one message or SCRAM-SHA-256/512's two (the server's

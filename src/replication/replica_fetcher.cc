@@ -109,13 +109,6 @@ void ReplicaFetcher::backoff() {
   cv_.wait_for(lk, std::chrono::milliseconds(mgr_.options().fetch_backoff_ms), [this] { return stopping_; });
 }
 
-bool ReplicaFetcher::connect(const BrokerEndpoint& ep) {
-  const auto& auth = mgr_.options().inter_broker;
-  const auto addr = ep.address_for(auth.listener);
-  if (!client_.connect(addr.host, addr.port, kConnectTimeoutMs)) return false;
-  return auth.mechanism.empty() || client_.authenticate(auth.mechanism, auth.user, auth.password, kCallTimeoutMs);
-}
-
 void ReplicaFetcher::run() {
   std::string last_error;
   for (;;) {
@@ -149,7 +142,7 @@ void ReplicaFetcher::run() {
       if (p.ask_epochs) unreconciled.push_back(k);
       else mark(k, st->leader_epoch);
     }
-    if (!client_.connected() && !connect(ep)) {
+    if (!client_.connected() && !client_.connect_to(ep, mgr_.options().inter_broker, kConnectTimeoutMs)) {
       if (client_.error() != last_error) spdlog::warn("replica fetcher for leader {}: {}", leader_id_, client_.error());
       last_error = client_.error();
       backoff();

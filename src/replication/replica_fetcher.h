@@ -94,8 +94,6 @@ class ReplicaFetcher {
   ReplicaManager& mgr_;
   const std::int32_t leader_id_;
   LeaderClient client_;
-  // Connects to the leader's inter-broker listener and authenticates (ReplicaOptions::inter_broker).
-  bool connect(const BrokerEndpoint& ep);
   std::vector<std::byte> frame_;
 
   mutable std::mutex mu_;

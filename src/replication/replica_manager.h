@@ -54,6 +54,7 @@
 
 #include "kafka/reader.h"
 #include "log/partition_log.h"
+#include "replication/leader_client.h"
 #include "replication/partition_state.h"
 
 namespace nocopy::replication {
@@ -67,17 +68,9 @@ struct LogHandle {
   explicit operator bool() const { return log != nullptr; }
 };
 
-/// How a follower reaches and authenticates to its leader (Kafka's
-/// inter.broker.listener.name and the broker's own SASL credentials).
-struct InterBrokerAuth {
-  std::string listener;   ///< the leader's listener of this name; empty: its default address
-  std::string mechanism;  ///< empty: no SASL; else PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
-  std::string user, password;
-};
-
 struct ReplicaOptions {
   std::int32_t node_id = -1;
-  InterBrokerAuth inter_broker;
+  InterBrokerAuth inter_broker;  ///< how followers reach and log in to their leaders
   std::int64_t replica_lag_time_max_ms = 30000;  ///< Kafka's replica.lag.time.max.ms
   std::int32_t fetch_max_wait_ms = 500;           ///< replica.fetch.wait.max.ms
   std::int32_t fetch_max_bytes = 1 << 20;         ///< per partition, replica.fetch.max.bytes

@@ -6,7 +6,8 @@ listeners; the brokers authenticate to one another as User:broker
 - without a CLUSTER_ACTION binding for User:broker the followers are
   refused and an acks=all produce with min.insync.replicas=3 to a partition
   led by broker 2 fails; once the binding is created through broker 1 the
-  followers replicate and the same produce succeeds;
+  followers replicate and the same produce succeeds; a transaction's COMMIT
+  marker reaches the leader the same way (read_committed sees the record);
 - a SCRAM user created through broker 1 (AlterUserScramCredentials) logs in
   on brokers 2 and 3;
 - a WRITE binding created through broker 1 allows that user's produce on the
@@ -30,7 +31,7 @@ if int(confluent_kafka.version()[0].split(".")[0]) < 2:
         sys.exit(1)
     os.execv(VENV_PY, [VENV_PY] + sys.argv)
 
-from confluent_kafka import KafkaError, Producer  # noqa: E402
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType,  # noqa: E402
                                    AdminClient, NewTopic, ResourcePatternType, ResourceType, ScramCredentialInfo,
                                    ScramMechanism, UserScramCredentialUpsertion)
@@ -78,6 +79,28 @@ def try_produce(c, ids, topic, user=("alice", "alice-secret"), timeout_ms=8000):
     return None if err is None else (err.name() if isinstance(err, KafkaError) else str(err))
 
 
+def transaction_visible(c, topic):
+    """Commits one transactional record as the super user; the seconds until a
+    read_committed consumer sees it (its COMMIT marker written by the leader)."""
+    t0 = time.time()
+    p = Producer(dict(conf(c, "admin", "admin-secret", (1, 2, 3)), **{"transactional.id": "sec-txn"}))
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce(topic, value=b"txn", partition=0)
+    p.commit_transaction(30)
+    cons = Consumer(dict(conf(c, "admin", "admin-secret", (1, 2, 3)),
+                         **{"group.id": "sec-rc", "isolation.level": "read_committed", "enable.auto.commit": False}))
+    cons.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    try:
+        while time.time() - t0 < 30:
+            m = cons.poll(0.5)
+            if m is not None and not m.error() and m.value() == b"txn":
+                return time.time() - t0
+    finally:
+        cons.close()
+    fail("the committed transactional record never became visible to read_committed")
+
+
 def logs_in(c, i):
     try:
         AdminClient(conf(c, "alice", "alice-secret", (i,))).list_topics(timeout=4)
@@ -112,6 +135,10 @@ def scenario(c):
     for topic, leader in (("sec-a", 2), ("sec-b", 1)):
         wait_for("%s led by broker %d with a full ISR" % (topic, leader),
                  lambda: topic_state(c, topic) == (leader, [1, 2, 3]), 20)
+
+    # A transaction's markers reach sec-0's leader over the SASL inter-broker listener.
+    took = transaction_visible(c, "sec-0")
+    print("transactional record committed on sec-0 visible to read_committed after %.2f s" % took)
 
     # A SCRAM user created through broker 1 logs in on brokers 2 and 3.
     results(a1.alter_user_scram_credentials([UserScramCredentialUpsertion(
