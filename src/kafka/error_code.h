@@ -88,6 +88,7 @@ enum class ErrorCode : std::int16_t {
   unknown_topic_id = 100,
   inconsistent_topic_id = 103,
   transactional_id_not_found = 105,
+  invalid_regular_expression = 128,
 };
 
 // "UNKNOWN_TOPIC_OR_PARTITION", ... ; "UNKNOWN_<n>" for unnamed values.

@@ -3,7 +3,9 @@
 // only checked against the ongoing transaction; v0-v3 unchanged beside it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "broker/txn_service.h"
 #include "broker_test_util.h"
@@ -113,6 +115,40 @@ TEST(AddPartitionsBatch, AddsAndVerifiesSeveralTransactionsInOneRequest) {
   kafka::AddPartitionsToTxnRequest check;
   check.transactions.push_back(txn("a", pa, ea, true, {{"t", {1}}}));
   EXPECT_EQ(error_of(n.node.call<kafka::AddPartitionsToTxnResponse>(5, check), "a", "t", 1), 0);
+}
+
+// ListTransactions v2: the whole transactional id must match the pattern;
+// null or empty lists all; a pattern that does not compile is
+// INVALID_REGULAR_EXPRESSION; v0-v1 never filter by pattern.
+TEST(ListTransactions, V2FiltersByTransactionalIdPattern) {
+  testing::TempDir dir;
+  Config cfg;
+  cfg.data_dir = dir.path() / "data";
+  cfg.listen = HostPort::parse("127.0.0.1:9999");
+  TxnNode n(cfg);
+  for (const char* id : {"orders-1", "orders-2", "payments-1"}) n.init(id);
+  auto ids = [&](std::int16_t v, std::optional<std::string> pattern) {
+    kafka::ListTransactionsRequest req;
+    req.transactional_id_pattern = std::move(pattern);
+    auto r = n.node.call<kafka::ListTransactionsResponse>(v, req);
+    EXPECT_EQ(r.error_code, 0);
+    std::vector<std::string> out;
+    for (const auto& s : r.transaction_states) out.push_back(s.transactional_id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids(2, "orders-.*"), (V{"orders-1", "orders-2"}));
+  EXPECT_EQ(ids(2, "orders"), V{});  // a partial match is no match
+  EXPECT_EQ(ids(2, ".*-1"), (V{"orders-1", "payments-1"}));
+  EXPECT_EQ(ids(2, std::nullopt), (V{"orders-1", "orders-2", "payments-1"}));
+  EXPECT_EQ(ids(2, ""), (V{"orders-1", "orders-2", "payments-1"}));
+  EXPECT_EQ(ids(1, "orders-.*"), (V{"orders-1", "orders-2", "payments-1"}));  // not on the wire before v2
+  kafka::ListTransactionsRequest bad;
+  bad.transactional_id_pattern = "orders-(";
+  auto r = n.node.call<kafka::ListTransactionsResponse>(2, bad);
+  EXPECT_EQ(r.error_code, to_wire(ErrorCode::invalid_regular_expression));
+  EXPECT_TRUE(r.transaction_states.empty());
 }
 
 }  // namespace

@@ -280,6 +280,37 @@ kafka::JoinGroupResponse join(Node& n, const std::string& group, const std::stri
   return n.call<kafka::JoinGroupResponse>(1, req);  // v1: no MEMBER_ID_REQUIRED
 }
 
+// DeleteTopics v6 names each topic by name or by id; the answer carries both.
+TEST_F(AdminApisTest, DeleteTopicsV6ByNameOrId) {
+  Node n(cfg);
+  ASSERT_EQ(n.topics.create("by-name", 1), 0);
+  ASSERT_EQ(n.topics.create("by-id", 1), 0);
+  const kafka::Uuid name_id = n.topics.find("by-name")->topic_id;
+  const kafka::Uuid id = n.topics.find("by-id")->topic_id;
+  ASSERT_FALSE(kafka::is_zero(id));
+  kafka::Uuid unknown{};
+  unknown.fill(std::byte{0x42});
+  kafka::DeleteTopicsRequest req;
+  req.topics = {{std::string("by-name"), kafka::kZeroUuid},
+                {std::nullopt, id},
+                {std::nullopt, unknown},
+                {std::nullopt, kafka::kZeroUuid}};
+  req.timeout_ms = 5000;
+  auto res = n.call<kafka::DeleteTopicsResponse>(6, req);
+  ASSERT_EQ(res.responses.size(), 4u);
+  EXPECT_EQ(res.responses[0].error_code, 0);
+  EXPECT_EQ(res.responses[0].name, std::optional<std::string>("by-name"));
+  EXPECT_EQ(res.responses[0].topic_id, name_id);
+  EXPECT_EQ(res.responses[1].error_code, 0);
+  EXPECT_EQ(res.responses[1].name, std::optional<std::string>("by-id"));
+  EXPECT_EQ(res.responses[1].topic_id, id);
+  EXPECT_EQ(res.responses[2].error_code, to_wire(ErrorCode::unknown_topic_id));
+  EXPECT_FALSE(res.responses[2].name.has_value());
+  EXPECT_EQ(res.responses[3].error_code, to_wire(ErrorCode::invalid_request));
+  EXPECT_FALSE(n.topics.find("by-name"));
+  EXPECT_FALSE(n.topics.find("by-id"));
+}
+
 TEST_F(AdminApisTest, DeleteGroupsRemovesEmptyGroupsForGood) {
   {
     Node n(cfg);

@@ -368,9 +368,23 @@ TEST(GeneratedCodec, DeleteGroupsAndTopicsBytes) {
   expect_wire(g, 1, "00000001" "000167");
   expect_wire(g, 2, "02" "0267" "00");
   DeleteTopicsResponse t;
-  t.responses.push_back({"t", 3, std::nullopt});
+  t.responses.push_back({.name = std::string("t"), .error_code = 3});
   expect_wire(t, 0, "00000001" "000174" "0003");
   expect_wire(t, 5, "00000000" "02" "0274" "0003" "00" "00" "00");
+  // v6: each result carries the topic's id after its (nullable) name.
+  const std::string zero_id(32, '0');
+  expect_wire(t, 6, ("00000000" "02" "0274" + zero_id + "0003" "00" "00" "00").c_str());
+  // v6 request: topics by name or id (null name, id 0x11...), topic_names gone.
+  DeleteTopicsRequest r;
+  Uuid id{};
+  id.fill(std::byte{0x11});
+  r.topics.push_back({std::nullopt, id});
+  r.topic_names = {"ignored at v6"};
+  r.timeout_ms = 1000;
+  expect_wire(r, 6, ("02" "00" + std::string(32, '1') + "00" "000003e8" "00").c_str());
+  r.topics.clear();
+  r.topic_names = {"t"};
+  expect_wire(r, 5, "02" "0274" "000003e8" "00");
 }
 
 TEST(GeneratedCodec, SyncGroupAndOffsetDeleteBytes) {

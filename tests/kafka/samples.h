@@ -250,11 +250,11 @@ inline CreateTopicsResponse sample() {
 }
 template <>
 inline DeleteTopicsRequest sample() {
-  return {{"alpha", "beta"}, 3000};
+  return {{{std::string("alpha"), Uuid{}}, {std::nullopt, kSampleTopicId}}, {"alpha", "beta"}, 3000};
 }
 template <>
 inline DeleteTopicsResponse sample() {
-  return {2, {{"alpha", 0}, {"beta", 3}}};
+  return {2, {{.name = std::string("alpha"), .error_code = 0}, {.name = std::string("beta"), .topic_id = kSampleTopicId, .error_code = 3}}};
 }
 template <>
 inline DescribeGroupsRequest sample() {

@@ -153,18 +153,45 @@ void RequestHandler::describe_created(kafka::CreateTopicsResponse::Result& r, co
   }
 }
 
+// v6 names each topic by name or by id: an id is resolved here (unknown:
+// UNKNOWN_TOPIC_ID, neither: INVALID_REQUEST) and answered with both.
 void RequestHandler::delete_topics(const Header& h, kafka::DeleteTopicsRequest& req, net::EventLoop& loop,
                                    Done& done, const Access& access) {
-  std::vector<bool> denied;
-  for (const auto& name : req.topic_names) denied.push_back(!access.topic(security::AclOperation::remove, name));
-  admin_.submit([this, names = std::move(req.topic_names), denied, h, &loop, d = std::move(done)]() mutable {
+  struct Item {
+    std::optional<std::string> name;
+    kafka::Uuid id = kafka::kZeroUuid;
+    std::int16_t error = 0;  // decided here
+  };
+  std::vector<Item> items;
+  if (h.api_version >= 6) {
+    for (auto& t : req.topics) {
+      Item it{std::move(t.name), t.topic_id, 0};
+      if (!it.name && kafka::is_zero(it.id)) {
+        it.error = code(ErrorCode::invalid_request);
+      } else if (!it.name) {
+        auto known = topics_.find_id(it.id);
+        if (known) it.name = known->name;
+        else it.error = code(ErrorCode::unknown_topic_id);
+      }
+      items.push_back(std::move(it));
+    }
+  } else {
+    for (auto& name : req.topic_names) items.push_back({std::move(name), kafka::kZeroUuid, 0});
+  }
+  for (auto& it : items)
+    if (it.error == 0 && !access.topic(security::AclOperation::remove, *it.name))
+      it.error = code(ErrorCode::topic_authorization_failed);
+  admin_.submit([this, items = std::move(items), h, &loop, d = std::move(done)]() mutable {
     kafka::DeleteTopicsResponse res;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      const auto& name = names[i];
-      if (denied[i])
-        res.responses.push_back({name, code(ErrorCode::topic_authorization_failed)});
-      else
-        res.responses.push_back({name, cluster_ ? cluster_->delete_topic(name).error_code : topics_.remove(name)});
+    for (auto& it : items) {
+      auto& r = res.responses.emplace_back();
+      if (it.error == 0 && kafka::is_zero(it.id))
+        if (auto t = topics_.find(*it.name)) it.id = t->topic_id;
+      r.error_code = it.error != 0 ? it.error
+                     : cluster_     ? cluster_->delete_topic(*it.name).error_code
+                                    : topics_.remove(*it.name);
+      r.name = h.api_version >= 6 ? it.name : std::optional<std::string>(it.name.value_or(""));
+      r.topic_id = it.id;
     }
     post_reply(loop, std::move(d), respond(encode(h, res)));
   });

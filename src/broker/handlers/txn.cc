@@ -1,7 +1,7 @@
 // Transaction family, served by the transaction coordinator (TxnService):
 // AddPartitionsToTxn v0-v5 (v4+ the brokers' batched and verify-only
 // form), AddOffsetsToTxn v0-v3, EndTxn v0-v3,
-// TxnOffsetCommit v0-v3, DescribeTransactions v0, ListTransactions v0-v1;
+// TxnOffsetCommit v0-v3, DescribeTransactions v0, ListTransactions v0-v2;
 // and WriteTxnMarkers v0-v1, which writes markers into this broker's
 // partitions directly (Admin.abortTransaction ends a hanging transaction
 // with it).
@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 
 #include "broker/groups_service.h"
@@ -256,7 +257,20 @@ void RequestHandler::list_transactions(const Header& h, const kafka::ListTransac
     r.error_code = code(ErrorCode::coordinator_not_available);
     return done(respond(encode(h, r)));
   }
-  run_txn(*txn_, loop, done, [this, h, req, client = access.client()] {
+  // v2: the whole id must match the pattern (Java's Pattern.matches; the
+  // ECMAScript grammar agrees on the common syntax); a pattern that does not
+  // compile is INVALID_REGULAR_EXPRESSION.
+  std::optional<std::regex> pattern;
+  if (req.transactional_id_pattern && !req.transactional_id_pattern->empty()) {
+    try {
+      pattern.emplace(*req.transactional_id_pattern);
+    } catch (const std::regex_error&) {
+      kafka::ListTransactionsResponse r;
+      r.error_code = code(ErrorCode::invalid_regular_expression);
+      return done(respond(encode(h, r)));
+    }
+  }
+  run_txn(*txn_, loop, done, [this, h, req, pattern = std::move(pattern), client = access.client()] {
     const Access access = access_of(client);
     kafka::ListTransactionsResponse r;
     for (const auto& c : txn_->coordinators()) {
@@ -264,8 +278,10 @@ void RequestHandler::list_transactions(const Header& h, const kafka::ListTransac
       r.unknown_state_filters = std::move(part.unknown_state_filters);
       for (auto& s : part.transaction_states) r.transaction_states.push_back(std::move(s));
     }
-    std::erase_if(r.transaction_states,
-                  [&](const auto& s) { return !access.transactional_id(AclOperation::describe, s.transactional_id); });
+    std::erase_if(r.transaction_states, [&](const auto& s) {
+      return (pattern && !std::regex_match(s.transactional_id, *pattern)) ||
+             !access.transactional_id(AclOperation::describe, s.transactional_id);
+    });
     return respond(encode(h, r));
   });
 }
