@@ -98,7 +98,8 @@ std::int64_t steady_ns() {
 
 bool ClusterNode::session_current() const {
   const auto ok = session_ok_ns_.load();
-  return lease_.load() != 0 && ok != 0 && steady_ns() - ok < ttl_seconds_ * 1'000'000'000;
+  return lease_.load() != 0 && ok != 0 && steady_ns() - ok < ttl_seconds_ * 1'000'000'000 &&
+         delivered_rev_.load() >= registered_rev_.load();
 }
 
 void ClusterNode::register_session() {
@@ -115,6 +116,7 @@ void ClusterNode::register_session() {
     throw EtcdError("node id " + std::to_string(opts_.self.node_id) + " is registered by a live broker (" + holder +
                     "); waiting for its session to end");
   }
+  registered_rev_ = r.revision;  // before lease_: session_current() must never see the new lease without it
   session_ok_ns_ = sent;
   lease_ = lease;
   spdlog::info("cluster: registered as broker {} ({}:{}) with a {} s session", opts_.self.node_id, opts_.self.host,
@@ -258,6 +260,7 @@ void ClusterNode::publish(std::int64_t revision) {
     snapshot_ = snap;
     dirty_ = true;
   }
+  delivered_rev_ = snap->revision;
   cv_.notify_all();
 }
 

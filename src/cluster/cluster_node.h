@@ -6,7 +6,10 @@
 //   lease is noticed at the next renewal; the broker then registers again.
 //   session_current() says whether the lease can still be alive: a renewal
 //   (or the grant) sent less than one TTL ago succeeded. Once it cannot,
-//   etcd may already have handed this broker's partitions to others.
+//   etcd may already have handed this broker's partitions to others. After a
+//   (re)registration it also waits for the watched state to reach the
+//   registration's revision: until then the snapshot may predate what
+//   happened while the broker was gone (a new leader of its partitions).
 // - Controller: every broker campaigns by creating the controller key, bound
 //   to its lease, in a transaction that only succeeds while the key does not
 //   exist (create_revision == 0). The winner is the controller until its lease
@@ -89,9 +92,10 @@ class ClusterNode : public replication::IsrChangeSink {
   std::int32_t node_id() const { return opts_.self.node_id; }
   std::shared_ptr<const ClusterSnapshot> snapshot() const;
   bool is_controller() const { return controller_rev_.load() != 0; }
-  /// Whether this broker's lease cannot have expired yet: the last grant or
+  /// Whether this broker's lease cannot have expired yet -- the last grant or
   /// renewal that succeeded was sent less than one TTL ago (measured from
-  /// the send, so never later than etcd's own expiry).
+  /// the send, so never later than etcd's own expiry) -- and the snapshot
+  /// delivered to the sinks is at or after the revision that registered it.
   bool session_current() const;
   /// Whether this broker leads `topic`-`partition` in the latest snapshot.
   bool is_leader(std::string_view topic, std::int32_t partition) const;
@@ -166,6 +170,8 @@ class ClusterNode : public replication::IsrChangeSink {
   std::atomic<std::int64_t> lease_{0};
   std::atomic<std::int64_t> session_ok_ns_{0};  // steady clock: send time of the last successful grant/renewal
   std::atomic<std::int64_t> controller_rev_{0};  // create_revision of our controller key; 0: not controller
+  std::atomic<std::int64_t> registered_rev_{0};  // revision of the write that registered this broker
+  std::atomic<std::int64_t> delivered_rev_{0};   // revision of the snapshot the sinks were last given
 
   mutable std::mutex mu_;  // guards snapshot_, kvs_, proposals_, dirty_
   mutable std::condition_variable cv_;

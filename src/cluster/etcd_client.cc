@@ -295,9 +295,11 @@ std::int64_t EtcdClient::lease_grant(std::int64_t ttl_seconds) {
   return id;
 }
 
-std::int64_t EtcdClient::lease_keepalive(std::int64_t id) {
+std::int64_t EtcdClient::lease_keepalive(std::int64_t id, std::int64_t* revision) {
   json a = call("/v3/lease/keepalive", {{"ID", std::to_string(id)}});
-  return json_int(a.value("result", json::object()), "TTL");
+  const json r = a.value("result", json::object());
+  if (revision != nullptr) *revision = json_int(r.value("header", json::object()), "revision");
+  return json_int(r, "TTL");
 }
 
 void EtcdClient::lease_revoke(std::int64_t id) { call("/v3/lease/revoke", {{"ID", std::to_string(id)}}); }

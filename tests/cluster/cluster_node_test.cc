@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -350,6 +351,58 @@ TEST(ClusterNode, SurvivesAnEtcdRestart) {
   // Both sessions come back (renewed or registered again) and a new topic is seen by both.
   ASSERT_TRUE(eventually([&] { return a.node->create_topic("u", 1, 2, {}, {}, false).error_code == 0; }, 15s));
   ASSERT_TRUE(eventually([&] { return b.node->snapshot()->topics.contains("u") && b.node->snapshot()->brokers.size() == 2; }, 15s));
+}
+
+// A Recorder whose topic callbacks wait while the gate is closed: it holds
+// the node's watch thread, as a stalled watch stream would.
+struct GatedRecorder : Recorder {
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool closed = false;
+  void topic_changed(const std::string& n, std::int32_t parts, const std::map<std::string, std::string>& c,
+                     const kafka::Uuid& id) override {
+    std::unique_lock lk(gate_mu);
+    gate_cv.wait(lk, [&] { return !closed; });
+    lk.unlock();
+    Recorder::topic_changed(n, parts, c, id);
+  }
+  void set_closed(bool v) {
+    std::lock_guard lk(gate_mu);
+    closed = v;
+    gate_cv.notify_all();
+  }
+};
+
+TEST(ClusterNode, ARegisteredAgainBrokerIsNotCurrentUntilItsViewReachesTheRegistration) {
+  NEED_ETCD();
+  EtcdProcess etcd;
+  GatedRecorder rec;
+  ClusterOptions o;
+  o.endpoints = {etcd.endpoint()};
+  o.self = {1, "127.0.0.1", 9001, ""};
+  o.session_timeout = 2000ms;
+  ClusterNode a(o, &rec, &rec);
+  a.start();
+  Node b(etcd, 2);
+  ASSERT_TRUE(eventually([&] { return a.session_current() && a.snapshot()->brokers.size() == 2; }));
+  rec.set_closed(true);  // a's view stops at the next topic change
+  ASSERT_EQ(b.node->create_topic("t", 1, 1, {{2}}, {}, false).error_code, 0);
+  EtcdClient c({{etcd.endpoint()}});
+  auto lease_of_1 = [&] {
+    for (auto& kv : c.get_prefix(o.prefix + "brokers/").kvs)
+      if (kv.key.ends_with("/1")) return kv.lease;
+    return std::int64_t{0};
+  };
+  const auto old_lease = lease_of_1();
+  ASSERT_NE(old_lease, 0);
+  c.lease_revoke(old_lease);  // as if the session had expired while a was cut off
+  ASSERT_TRUE(eventually([&] { const auto l = lease_of_1(); return l != 0 && l != old_lease; }))
+      << "broker 1 did not register again";
+  std::this_thread::sleep_for(1s);  // a few renewals of the new lease
+  EXPECT_FALSE(a.session_current()) << "the lease is fresh but the view predates the registration";
+  rec.set_closed(false);
+  EXPECT_TRUE(eventually([&] { return a.session_current(); }));
+  EXPECT_TRUE(a.snapshot()->topics.contains("t"));
 }
 
 }  // namespace
