@@ -17,7 +17,9 @@ go-redis). Rounds interleave the peers (the order rotates each round); the
 page generator takes medians over rounds.
 
 Per run: msgs/s, MB/s, broker CPU-seconds per GB (utime+stime of the broker
-PID from /proc/<pid>/stat over the run), the broker's peak RSS during the run
+PID from /proc/<pid>/stat over the run, and each of them alone), the broker's
+system calls per MB (`perf stat -e raw_syscalls:sys_enter -p <pid>`), the
+broker's peak RSS during the run
 (VmHWM, reset through /proc/<pid>/clear_refs before it), and p50/p99/p99.9 ack
 latency as the client reports it.
 
@@ -78,10 +80,46 @@ def wait_port(port, proc, timeout=60):
     raise RuntimeError(f"not listening on {port} after {timeout} s")
 
 
-def cpu_seconds(pid):
+def cpu_times(pid):
+    """(user, system) CPU seconds of every thread of `pid` so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # utime, stime
+
+
+class SyscallCounter:
+    """Counts the system calls `pid` enters while active: `perf stat` on the
+    raw_syscalls:sys_enter tracepoint (root; None when perf or the tracepoint
+    is missing)."""
+
+    def __init__(self, pid):
+        self.out = tempfile.NamedTemporaryFile(prefix="peers-syscalls-", suffix=".csv", delete=False).name
+        try:
+            self.proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-p", str(pid),
+                                          "-o", self.out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)  # attached before the workload starts
+        except OSError:
+            self.proc = None
+
+    def stop(self):
+        """The count, or None."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+        try:
+            with open(self.out) as f:
+                for line in f:
+                    parts = line.strip().split(",")
+                    if len(parts) > 2 and parts[2] == "raw_syscalls:sys_enter" and parts[0].isdigit():
+                        return int(parts[0])
+        finally:
+            os.unlink(self.out)
+        return None
 
 
 def reset_peak_rss(pid):
@@ -262,11 +300,22 @@ def measured(peer, fn):
     """Runs fn() and attaches the broker's CPU time and peak RSS over it."""
     pid = peer.proc.pid
     reset_peak_rss(pid)
-    c0 = cpu_seconds(pid)
-    r = fn()
-    r["broker_cpu_s"] = cpu_seconds(pid) - c0
+    syscalls = SyscallCounter(pid)
+    u0, s0 = cpu_times(pid)
+    try:
+        r = fn()
+    finally:
+        calls = syscalls.stop()
+    u1, s1 = cpu_times(pid)
+    r["broker_user_s"], r["broker_sys_s"] = u1 - u0, s1 - s0
+    r["broker_cpu_s"] = r["broker_user_s"] + r["broker_sys_s"]
+    r["broker_syscalls"] = calls
     r["broker_peak_rss_kb"] = peak_rss_kb(pid)
-    r["cpu_s_per_gb"] = r["broker_cpu_s"] / (r["bytes"] / 1e9) if r.get("bytes") else None
+    gb = r["bytes"] / 1e9 if r.get("bytes") else None
+    r["cpu_s_per_gb"] = r["broker_cpu_s"] / gb if gb else None
+    r["user_cpu_s_per_gb"] = r["broker_user_s"] / gb if gb else None
+    r["sys_cpu_s_per_gb"] = r["broker_sys_s"] / gb if gb else None
+    r["syscalls_per_mb"] = calls / (gb * 1000) if gb and calls is not None else None
     return r
 
 
