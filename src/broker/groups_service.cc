@@ -192,9 +192,8 @@ GroupsService::~GroupsService() { stop(); }
 
 void GroupsService::stop() {
   stop_ = true;
-  load_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  if (loader_.joinable()) loader_.join();
+  if (loader_) loader_->stop();
   std::lock_guard lk(create_mu_);
   if (creator_.joinable()) creator_.join();
 }
@@ -207,8 +206,16 @@ void GroupsService::set_cluster(ClusterHooks hooks) {
     std::lock_guard lock(mu_);
     std::lock_guard create_lock(create_mu_);
     cluster_ = std::move(hooks);
+    CoordinatorLoader::Hooks h;
+    h.topic = kOffsetsTopic;
+    h.name = "groups";
+    h.topics = &topics_;
+    h.replicas = cluster_.replicas;
+    h.wanted = [this](std::int32_t p, std::int32_t epoch) { return load_wanted(p, epoch); };
+    h.load = [this](std::shared_ptr<Partition> part, std::int32_t p, std::int32_t epoch,
+                    CoordinatorLoader::Clock::time_point t0) { load(std::move(part), p, epoch, t0); };
+    loader_ = std::make_unique<CoordinatorLoader>(std::move(h));
   }
-  loader_ = std::thread([this] { load_loop(); });
 }
 
 std::int32_t GroupsService::partitions_now() const {
@@ -245,10 +252,7 @@ void GroupsService::leadership(std::int32_t partition, bool leads, std::int32_t 
       // older epoch gives up when it sees the new one: load it again.
       if (it->second->leader_epoch != leader_epoch) {
         it->second->leader_epoch = leader_epoch;
-        if (!it->second->loaded) {
-          load_queue_.emplace_back(partition, leader_epoch);
-          load_cv_.notify_all();
-        }
+        if (!it->second->loaded) loader_->enqueue(partition, leader_epoch);
       }
       return;
     }
@@ -256,8 +260,7 @@ void GroupsService::leadership(std::int32_t partition, bool leads, std::int32_t 
     s->partition = partition;
     s->leader_epoch = leader_epoch;
     shards_.emplace(partition, std::move(s));
-    load_queue_.emplace_back(partition, leader_epoch);
-    load_cv_.notify_all();
+    loader_->enqueue(partition, leader_epoch);
     spdlog::info("groups: loading {}-{} (leader epoch {})", kOffsetsTopic, partition, leader_epoch);
     return;
   }
@@ -272,50 +275,17 @@ void GroupsService::leadership(std::int32_t partition, bool leads, std::int32_t 
                groups == 1 ? "" : "s");
 }
 
-void GroupsService::load_loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_.load()) {
-    if (load_queue_.empty()) {
-      load_cv_.wait_for(lock, std::chrono::milliseconds(200));
-      continue;
-    }
-    auto [p, epoch] = load_queue_.front();
-    load_queue_.pop_front();
-    lock.unlock();
-    try {
-      load(p, epoch);
-    } catch (const std::exception& e) {
-      spdlog::error("groups: loading {}-{}: {}", kOffsetsTopic, p, e.what());
-    }
-    lock.lock();
-  }
+bool GroupsService::load_wanted(std::int32_t p, std::int32_t epoch) const {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(p);
+  return it != shards_.end() && !it->second->loaded && it->second->leader_epoch == epoch;
 }
 
-// Loader thread: waits until the partition's log exists here and the
-// replication layer has made this broker its leader, replays it into a new
-// coordinator outside the lock, and installs it if the shard is still the
-// one asked for (same partition, same leader epoch, not unloaded meanwhile).
-void GroupsService::load(std::int32_t p, std::int32_t epoch) {
-  auto current = [&] {
-    std::lock_guard lock(mu_);
-    auto it = shards_.find(p);
-    return it != shards_.end() && !it->second->loaded && it->second->leader_epoch == epoch;
-  };
-  std::shared_ptr<Partition> part;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (;;) {
-    if (stop_.load() || !current()) return;
-    part = topics_.find(kOffsetsTopic, p);
-    std::optional<replication::ReplicaManager::View> view;
-    if (part) view = cluster_.replicas->view(kOffsetsTopic, p);
-    if (part && view && view->role == replication::Role::leader) break;
-    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(60)) {
-      spdlog::error("groups: {}-{} never became loadable here (no local log or not its leader after 60 s)",
-                    kOffsetsTopic, p);
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+// Loader thread (CoordinatorLoader): replays the partition into a new
+// coordinator outside the lock and installs it if the shard is still the one
+// asked for (same partition, same leader epoch, not unloaded meanwhile).
+void GroupsService::load(std::shared_ptr<Partition> part, std::int32_t p, std::int32_t epoch,
+                         std::chrono::steady_clock::time_point t0) {
   auto log = std::make_unique<OffsetsLog>(part, cluster_.replicas, topics_);
   auto coordinator = new_coordinator(log.get());
   const ReplayCounts n = replay_offsets(*part, *coordinator, true);

@@ -46,8 +46,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,6 +57,7 @@
 
 #include "broker/access.h"
 #include "broker/config.h"
+#include "broker/coordinator_loader.h"
 #include "broker/group_coordinator.h"
 #include "broker/topic_registry.h"
 #include "buf/chain.h"
@@ -142,8 +142,11 @@ class GroupsService {
   Route route(const std::string& group_id);  // under mu_
   std::int32_t partitions_now() const;
   std::unique_ptr<GroupCoordinator> new_coordinator(OffsetLog* log) const;
-  void load_loop();
-  void load(std::int32_t partition, std::int32_t epoch);
+  // Loader hooks (CoordinatorLoader): whether the shard still waits for
+  // this load, and the replay and install of a loadable partition.
+  bool load_wanted(std::int32_t partition, std::int32_t epoch) const;
+  void load(std::shared_ptr<Partition> part, std::int32_t partition, std::int32_t epoch,
+            std::chrono::steady_clock::time_point started);
   // The offset the answers of partition `p` wait for (its last append), -1: none. Under mu_.
   std::int64_t pending_offset(std::int32_t p) const;
   struct Wait {
@@ -164,10 +167,7 @@ class GroupsService {
   std::map<std::int32_t, std::unique_ptr<Shard>> shards_;
   std::thread ticker_;
   std::atomic<bool> stop_{false};
-  // Cluster mode: the loader thread and its queue (partition, leader epoch).
-  std::condition_variable load_cv_;
-  std::deque<std::pair<std::int32_t, std::int32_t>> load_queue_;  // guarded by mu_
-  std::thread loader_;
+  std::unique_ptr<CoordinatorLoader> loader_;  // cluster mode; set once, in set_cluster()
   std::mutex create_mu_;
   std::thread creator_;  // guarded by create_mu_
   std::atomic<bool> creating_{false};

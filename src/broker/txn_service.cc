@@ -62,7 +62,7 @@ void TxnService::stop() {
   stop_ = true;
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  if (loader_.joinable()) loader_.join();
+  if (loader_) loader_->stop();
   if (worker_.joinable()) worker_.join();
   if (verifier_) verifier_->stop();
   std::lock_guard lk(create_mu_);

@@ -41,6 +41,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -52,6 +53,7 @@
 #include <vector>
 
 #include "broker/config.h"
+#include "broker/coordinator_loader.h"
 #include "broker/topic_registry.h"
 #include "replication/partition_state.h"
 #include "txn/txn_coordinator.h"
@@ -155,8 +157,10 @@ class TxnService final : private txn::TxnParticipants {
   // Replays every stored record of `part` into `c` (to the log end when `to_log_end`).
   static void replay(Partition& part, txn::TxnCoordinator& c, bool to_log_end);
   std::int32_t partitions_now() const;
-  void load_loop();
-  void load(std::int32_t partition, std::int32_t epoch);
+  // Loader hooks (CoordinatorLoader), as GroupsService's.
+  bool load_wanted(std::int32_t partition, std::int32_t epoch) const;
+  void load(std::shared_ptr<Partition> part, std::int32_t partition, std::int32_t epoch,
+            std::chrono::steady_clock::time_point started);
   void work_loop();
   void tick_all();
 
@@ -171,12 +175,11 @@ class TxnService final : private txn::TxnParticipants {
 
   mutable std::mutex mu_;
   std::map<std::int32_t, std::shared_ptr<Shard>> shards_;
-  std::deque<std::pair<std::int32_t, std::int32_t>> load_queue_;  // (partition, leader epoch)
   std::deque<std::function<void()>> jobs_;
   std::condition_variable cv_;
   std::atomic<bool> stop_{false};
   std::thread ticker_;
-  std::thread loader_;
+  std::unique_ptr<CoordinatorLoader> loader_;  // cluster mode; set once, in set_cluster()
   std::thread worker_;
   std::mutex create_mu_;
   std::thread creator_;  // guarded by create_mu_

@@ -30,8 +30,17 @@ void TxnService::set_cluster(ClusterHooks hooks) {
     const auto auth = cluster_.replicas ? cluster_.replicas->options().inter_broker : replication::InterBrokerAuth{};
     markers_ = std::make_unique<TxnMarkerSender>(cluster_.leader_of, kMarkerDeadlineMs, auth);
     verifier_ = std::make_unique<TxnVerifier>(cluster_.leader_of, cluster_.state_partitions, auth);
+    CoordinatorLoader::Hooks h;
+    h.topic = kTxnStateTopic;
+    h.name = "transactions";
+    h.topics = &topics_;
+    h.replicas = cluster_.replicas;
+    h.require_view_epoch = true;
+    h.wanted = [this](std::int32_t p, std::int32_t epoch) { return load_wanted(p, epoch); };
+    h.load = [this](std::shared_ptr<Partition> part, std::int32_t p, std::int32_t epoch,
+                    CoordinatorLoader::Clock::time_point t0) { load(std::move(part), p, epoch, t0); };
+    loader_ = std::make_unique<CoordinatorLoader>(std::move(h));
   }
-  loader_ = std::thread([this] { load_loop(); });
   worker_ = std::thread([this] { work_loop(); });
 }
 
@@ -70,8 +79,7 @@ void TxnService::leadership(std::int32_t partition, bool leads, std::int32_t lea
     s->partition = partition;
     s->leader_epoch = leader_epoch;
     shards_[partition] = std::move(s);
-    load_queue_.emplace_back(partition, leader_epoch);
-    cv_.notify_all();
+    loader_->enqueue(partition, leader_epoch);
     spdlog::info("transactions: loading {}-{} (leader epoch {})", kTxnStateTopic, partition, leader_epoch);
     return;
   }
@@ -82,51 +90,18 @@ void TxnService::leadership(std::int32_t partition, bool leads, std::int32_t lea
                partition, ids);
 }
 
-void TxnService::load_loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_.load()) {
-    if (load_queue_.empty()) {
-      cv_.wait_for(lock, std::chrono::milliseconds(200));
-      continue;
-    }
-    auto [p, epoch] = load_queue_.front();
-    load_queue_.pop_front();
-    lock.unlock();
-    try {
-      load(p, epoch);
-    } catch (const std::exception& e) {
-      spdlog::error("transactions: loading {}-{}: {}", kTxnStateTopic, p, e.what());
-    }
-    lock.lock();
-  }
+bool TxnService::load_wanted(std::int32_t p, std::int32_t epoch) const {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(p);
+  return it != shards_.end() && !it->second->loaded && it->second->leader_epoch == epoch;
 }
 
-// Loader thread: waits until the partition's log exists here and the
-// replication layer has made this broker its leader, replays it into a new
-// coordinator outside the lock, and installs it if the shard is still the
-// one asked for. Transactions left Prepare* are completed by the ticker, so
-// that markers to a partition without a leader yet do not hold the load.
-void TxnService::load(std::int32_t p, std::int32_t epoch) {
-  auto current = [&] {
-    std::lock_guard lock(mu_);
-    auto it = shards_.find(p);
-    return it != shards_.end() && !it->second->loaded && it->second->leader_epoch == epoch;
-  };
-  std::shared_ptr<Partition> part;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (;;) {
-    if (stop_.load() || !current()) return;
-    part = topics_.find(kTxnStateTopic, p);
-    std::optional<replication::ReplicaManager::View> view;
-    if (part) view = cluster_.replicas->view(kTxnStateTopic, p);
-    if (part && view && view->role == replication::Role::leader && view->leader_epoch >= epoch) break;
-    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(60)) {
-      spdlog::error("transactions: {}-{} never became loadable here (no local log or not its leader after 60 s)",
-                    kTxnStateTopic, p);
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+// Loader thread (CoordinatorLoader): replays the partition into a new
+// coordinator outside the lock and installs it if the shard is still the one
+// asked for. Transactions left Prepare* are completed by the ticker, so that
+// markers to a partition without a leader yet do not hold the load.
+void TxnService::load(std::shared_ptr<Partition> part, std::int32_t p, std::int32_t epoch,
+                      std::chrono::steady_clock::time_point t0) {
   auto log = std::make_unique<TxnStatePartitionLog>(part, cluster_.replicas, topics_, epoch);
   auto coordinator = new_coordinator(log.get(), epoch);
   replay(*part, *coordinator, true);
