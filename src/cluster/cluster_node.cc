@@ -145,6 +145,7 @@ bool ClusterNode::campaign() {
 void ClusterNode::session_loop() {
   const auto period = std::chrono::milliseconds(ttl_seconds_ * 1000 / 3);
   auto last_ok = std::chrono::steady_clock::now();
+  auto registered_at = last_ok;
   while (!stop_.load()) {
     {
       std::unique_lock lk(mu_);
@@ -156,6 +157,7 @@ void ClusterNode::session_loop() {
       if (!lease_.load()) {
         register_session();
         last_ok = std::chrono::steady_clock::now();
+        registered_at = last_ok;
       } else if (etcd_.lease_keepalive(lease_.load()) > 0) {
         session_ok_ns_ = sent;
         last_ok = std::chrono::steady_clock::now();
@@ -164,6 +166,14 @@ void ClusterNode::session_loop() {
         lease_ = 0;
         controller_rev_ = 0;
         continue;
+      }
+      // A watch stream that survived a cut may resume only when TCP next
+      // retransmits: read the state again rather than wait for it.
+      if (delivered_rev_.load() < registered_rev_.load() && std::chrono::steady_clock::now() - registered_at > period) {
+        std::lock_guard lk(mu_);
+        restart_watch_ = true;
+        registered_at = std::chrono::steady_clock::now();
+        cv_.notify_all();
       }
       if (snapshot()->controller_id < 0 && !campaign()) sleep_for(100ms);
     } catch (const EtcdError& e) {
@@ -216,7 +226,9 @@ void ClusterNode::watch_loop() {
         });
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_.load() || ended.load(); });
+      cv_.wait(lk, [&] { return stop_.load() || ended.load() || restart_watch_; });
+      if (restart_watch_ && !ended.load()) reason = "the watch fell behind this broker's registration";
+      restart_watch_ = false;
     }
     watch_->stop();
     watch_.reset();

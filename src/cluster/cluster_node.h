@@ -9,7 +9,8 @@
 //   etcd may already have handed this broker's partitions to others. After a
 //   (re)registration it also waits for the watched state to reach the
 //   registration's revision: until then the snapshot may predate what
-//   happened while the broker was gone (a new leader of its partitions).
+//   happened while the broker was gone (a new leader of its partitions);
+//   a watch still behind one renewal period later is restarted.
 // - Controller: every broker campaigns by creating the controller key, bound
 //   to its lease, in a transaction that only succeeds while the key does not
 //   exist (create_revision == 0). The winner is the controller until its lease
@@ -172,6 +173,8 @@ class ClusterNode : public replication::IsrChangeSink {
   std::atomic<std::int64_t> controller_rev_{0};  // create_revision of our controller key; 0: not controller
   std::atomic<std::int64_t> registered_rev_{0};  // revision of the write that registered this broker
   std::atomic<std::int64_t> delivered_rev_{0};   // revision of the snapshot the sinks were last given
+  // The session thread restarts the watch when delivered_rev_ stays below
+  // registered_rev_ for more than a renewal period.
 
   mutable std::mutex mu_;  // guards snapshot_, kvs_, proposals_, dirty_
   mutable std::condition_variable cv_;
@@ -184,6 +187,7 @@ class ClusterNode : public replication::IsrChangeSink {
   };
   std::deque<Proposal> proposals_;
   bool dirty_ = false;  // the worker should run a controller pass
+  bool restart_watch_ = false;  // the session thread asks the watch thread to read the state again
 
   // Watch thread only: what the sinks were last told.
   struct ToldTopic {

@@ -295,11 +295,9 @@ std::int64_t EtcdClient::lease_grant(std::int64_t ttl_seconds) {
   return id;
 }
 
-std::int64_t EtcdClient::lease_keepalive(std::int64_t id, std::int64_t* revision) {
+std::int64_t EtcdClient::lease_keepalive(std::int64_t id) {
   json a = call("/v3/lease/keepalive", {{"ID", std::to_string(id)}});
-  const json r = a.value("result", json::object());
-  if (revision != nullptr) *revision = json_int(r.value("header", json::object()), "revision");
-  return json_int(r, "TTL");
+  return json_int(a.value("result", json::object()), "TTL");
 }
 
 void EtcdClient::lease_revoke(std::int64_t id) { call("/v3/lease/revoke", {{"ID", std::to_string(id)}}); }

@@ -112,9 +112,8 @@ class EtcdClient {
   /// Returns the lease id. `ttl_seconds` >= 1.
   std::int64_t lease_grant(std::int64_t ttl_seconds);
   /// Renews the lease once; returns its remaining TTL in seconds, 0 when the
-  /// lease has expired or does not exist. `revision` (when not null) gets the
-  /// store's revision at the renewal.
-  std::int64_t lease_keepalive(std::int64_t id, std::int64_t* revision = nullptr);
+  /// lease has expired or does not exist.
+  std::int64_t lease_keepalive(std::int64_t id);
   void lease_revoke(std::int64_t id);
 
   /// The end of the range of every key starting with `prefix` (etcd's
