@@ -214,6 +214,18 @@ def tail_section(path):
     return md + [""]
 
 
+def jvm_latency_note(docs):
+    """Lines saying how long ProducerPerformance's latency runs lasted, for the runs that had any."""
+    out = []
+    for d in docs:
+        if d.get("jvm_latency_duration_s") and any(r.get("client") == "kafka-perf" and r["workload"].startswith("latency")
+                                                   for r in d["runs"]):
+            out += [f"ProducerPerformance has no warm-up phase, so over a few seconds its p99 is the JVM's start "
+                    f"whichever broker it talks to: in `{d['command']}` its latency runs lasted "
+                    f"{d['jvm_latency_duration_s']:g} s (`--jvm-latency-duration`).", ""]
+    return out
+
+
 def chart(doc, med, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -302,6 +314,7 @@ def main():
         "msgs/s and 8 at 10,000 msgs/s. On a single node acks=all and acks=1 wait for the same thing (the "
         "leader's append); NATS and Redis have no acks setting and run the same publish for both.",
         "",
+        *jvm_latency_note(docs),
         "![throughput and p99 latency](peers.svg)",
         "",
         "## Targets",

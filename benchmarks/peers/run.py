@@ -358,9 +358,13 @@ def workloads(peer, client, opt):
                 ["produce", "-b", peer.addr, "-t", t, "-s", "100", "-a", "1", "-d", str(dur), "-p", "1", "-r",
                  str(r), "--linger-ms", "0", "--produce-batch", "1", "--timeout", "30000", *e]))
         elif client == "kafka-perf":
+            # ProducerPerformance has no warm-up phase: over a few seconds its p99 is the JVM's
+            # start (class loading, JIT), whichever broker it talks to. It runs longer, so that
+            # the start falls beyond the percentiles that are compared.
             extra = ["max.in.flight.requests.per.connection=1"] if rate == 2000 else []
             yield desc, lambda t=topic, r=rate, e=extra: producer_performance(
-                peer.addr, t, 100, "1", int(r * dur), rate=r, extra=["linger.ms=0", *e])
+                peer.addr, t, 100, "1", int(r * max(dur, opt.jvm_latency_duration)), rate=r,
+                extra=["linger.ms=0", *e])
         else:
             inflight = "1" if rate == 2000 else "8"
             yield desc, lambda t=topic, r=rate, k=inflight: loadgen(
@@ -389,6 +393,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per produce/latency workload")
+    ap.add_argument("--jvm-latency-duration", type=float, default=30.0,
+                    help="seconds per latency workload of ProducerPerformance (longer than --duration: the "
+                         "JVM's start would otherwise be its p99)")
     ap.add_argument("--peers", default="kafka,nocopy,nats,redis")
     ap.add_argument("--sizes", default="100,1024,102400")
     ap.add_argument("--workloads", default="produce,consume,latency", help="kinds to run")
@@ -399,7 +406,7 @@ def main():
     ap.add_argument("--out", default=None, help="JSON results [results/<UTC time>.json]")
     opt = ap.parse_args()
     if opt.quick:
-        opt.rounds, opt.duration, opt.sizes = 1, 1.0, "1024"
+        opt.rounds, opt.duration, opt.sizes, opt.jvm_latency_duration = 1, 1.0, "1024", 1.0
     opt.sizes = [int(s) for s in opt.sizes.split(",")]
     peers = opt.peers.split(",")
     opt.data_root = opt.data_root or os.path.join(ROOT, "build", "peers-data")
@@ -446,7 +453,7 @@ def main():
     os.makedirs(os.path.dirname(opt.out), exist_ok=True)
     doc = {"date": stamp.strftime("%Y-%m-%d %H:%M UTC"),
            "command": "python3 benchmarks/peers/run.py " + " ".join(sys.argv[1:]),
-           "rounds": opt.rounds, "duration_s": opt.duration,
+           "rounds": opt.rounds, "duration_s": opt.duration, "jvm_latency_duration_s": opt.jvm_latency_duration,
            "host": {"nproc": os.cpu_count(), "kernel": platform.release(),
                     "loadavg_1m_min": min(loads, default=0), "loadavg_1m_max": max(loads, default=0),
                     "loadavg_1m_mean": sum(loads) / len(loads) if loads else 0},
