@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "kafka/messages.h"
@@ -23,8 +24,8 @@ struct NoParticipants : txn::TxnParticipants {
   std::int16_t write_marker(const txn::TopicPartition&, std::int64_t, std::int16_t, bool, std::int32_t) override {
     return 0;
   }
-  bool commit_offsets(const std::string&, const std::map<txn::TopicPartition, txn::PendingOffset>&) override {
-    return true;
+  std::optional<txn::TopicPartition> offsets_partition(const std::string&) override {
+    return txn::TopicPartition{"__consumer_offsets", 0};
   }
 };
 

@@ -13,6 +13,7 @@
 #include "broker/stored_batches.h"
 #include "kafka/api_key.h"
 #include "kafka/error_code.h"
+#include "log/control_batch.h"
 #include "log/record_batch.h"
 #include "replication/replica_manager.h"
 
@@ -41,6 +42,17 @@ class GroupsService::OffsetsLog final : public OffsetLog {
     for (const auto& k : keys) b.add(std::string(reinterpret_cast<const char*>(k.data()), k.size()), std::nullopt);
     auto batch = b.build();
     return store(batch, "tombstone ");
+  }
+  // The offsets of a transaction: one transactional batch of the producer
+  // (no sequence: the partition checks only its epoch).
+  bool append_txn(std::int64_t producer_id, std::int16_t epoch, const std::vector<PendingTxnOffsets::Record>& records) {
+    log::BatchBuilder b;
+    b.timestamp(io::wall_clock_ms()).producer(producer_id, epoch, -1).attributes(0x10);
+    for (const auto& r : records)
+      b.add(std::string(reinterpret_cast<const char*>(r.key.data()), r.key.size()),
+            std::string(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
+    auto batch = b.build();
+    return store(batch, "transactional ");
   }
   Partition& partition() { return *p_; }
   std::int64_t last_appended() const { return last_appended_; }
@@ -115,9 +127,20 @@ struct ReplayCounts {
 };
 
 // Replays the records of one batch (uncompressed, written by us) into the
-// coordinator.
+// coordinator. A transactional batch's offsets go to `pending` under its
+// producer; a marker applies (COMMIT) or drops (ABORT) what its producer has
+// pending.
 void replay_batch(std::span<const std::byte> batch, std::int64_t base_offset, GroupCoordinator& coordinator,
-                  ReplayCounts& n) {
+                  PendingTxnOffsets& pending, ReplayCounts& n) {
+  const log::BatchHeader h = log::parse_batch_header(batch);
+  if (h.is_control()) {
+    if (auto m = log::parse_control_batch(batch)) {
+      const bool commit = m->type == log::ControlType::commit;
+      for (auto& r : pending.take(h.producer_id))
+        if (commit) coordinator.replay(r.key, r.value);
+    }
+    return;
+  }
   auto recs = log::parse_records(batch);
   if (!recs) {
     spdlog::warn("groups: skipping unreadable batch at offset {} of {}", base_offset, kOffsetsTopic);
@@ -126,6 +149,17 @@ void replay_batch(std::span<const std::byte> batch, std::int64_t base_offset, Gr
   for (auto& rec : *recs) {
     if (!rec.key) continue;
     const auto key = std::as_bytes(std::span(rec.key->data(), rec.key->size()));
+    if (h.is_transactional() && rec.value) {
+      const auto k = GroupCoordinator::decode_offset_key(key);
+      if (!k) {
+        ++n.skipped;
+        continue;
+      }
+      const auto value = std::as_bytes(std::span(rec.value->data(), rec.value->size()));
+      pending.add(h.producer_id, *k, {{key.begin(), key.end()}, {value.begin(), value.end()}});
+      ++n.replayed;
+      continue;
+    }
     // A null value is a tombstone (DeleteGroups, OffsetDelete).
     const bool ok = rec.value
                         ? coordinator.replay(key, std::as_bytes(std::span(rec.value->data(), rec.value->size())))
@@ -141,12 +175,13 @@ void replay_batch(std::span<const std::byte> batch, std::int64_t base_offset, Gr
 
 // Replays every stored record, oldest first (to the high watermark, or the
 // log end for a new leader).
-ReplayCounts replay_offsets(Partition& part, GroupCoordinator& coordinator, bool to_log_end) {
+ReplayCounts replay_offsets(Partition& part, GroupCoordinator& coordinator, PendingTxnOffsets& pending,
+                            bool to_log_end) {
   ReplayCounts n;
   for_each_stored_batch(
       part,
       [&](std::span<const std::byte> batch, std::int64_t base_offset) {
-        replay_batch(batch, base_offset, coordinator, n);
+        replay_batch(batch, base_offset, coordinator, pending, n);
       },
       to_log_end);
   return n;
@@ -168,7 +203,7 @@ GroupsService::GroupsService(const Config& cfg, TopicRegistry& topics)
     auto shard = std::make_unique<Shard>();
     shard->log = std::make_unique<OffsetsLog>(part, nullptr, topics_);
     shard->coordinator = new_coordinator(shard->log.get());
-    const ReplayCounts n = replay_offsets(*part, *shard->coordinator, false);
+    const ReplayCounts n = replay_offsets(*part, *shard->coordinator, shard->txn_offsets, false);
     // Restored members' sessions start now: a member that does not come
     // back expires one session timeout after the restart.
     shard->coordinator->finish_replay(GroupCoordinator::Clock::now());
@@ -288,15 +323,21 @@ void GroupsService::load(std::shared_ptr<Partition> part, std::int32_t p, std::i
                          std::chrono::steady_clock::time_point t0) {
   auto log = std::make_unique<OffsetsLog>(part, cluster_.replicas, topics_);
   auto coordinator = new_coordinator(log.get());
-  const ReplayCounts n = replay_offsets(*part, *coordinator, true);
+  PendingTxnOffsets pending;
+  const ReplayCounts n = replay_offsets(*part, *coordinator, pending, true);
   std::lock_guard lock(mu_);
   auto it = shards_.find(p);
   if (it == shards_.end() || it->second->loaded || it->second->leader_epoch != epoch) return;
   coordinator->finish_replay(GroupCoordinator::Clock::now());
   const std::size_t groups = coordinator->group_count();
-  it->second->log = std::move(log);
-  it->second->coordinator = std::move(coordinator);
-  it->second->loaded = true;
+  Shard& s = *it->second;
+  s.log = std::move(log);
+  s.coordinator = std::move(coordinator);
+  s.txn_offsets = std::move(pending);
+  // Markers appended while the log was read (a second one is a no-op).
+  for (auto [pid, commit] : s.markers_while_loading) complete_in(s, pid, commit);
+  s.markers_while_loading.clear();
+  s.loaded = true;
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   spdlog::info("groups: loaded {}-{} in {} ms: {} record{} ({} skipped), {} group{}", kOffsetsTopic, p, ms,
@@ -335,26 +376,83 @@ std::size_t GroupsService::group_count(std::int32_t p) const {
   return it == shards_.end() || !it->second->coordinator ? 0 : it->second->coordinator->group_count();
 }
 
-bool GroupsService::commit_txn_offsets(const std::string& group, const std::vector<TxnOffset>& offsets,
-                                       std::int64_t now_ms) {
+std::optional<std::int32_t> GroupsService::partition_of(const std::string& group) {
   std::lock_guard lock(mu_);
-  const Route r = route(group);
-  if (r.shard == nullptr) {
-    spdlog::warn("groups: transactional offsets of group '{}' not stored: error {}", group, kafka::to_wire(r.error));
-    return false;
+  const std::int32_t n = partitions_now();
+  if (n <= 0) {
+    ensure_offsets_topic();
+    return std::nullopt;
   }
-  bool ok = true;
-  for (const TxnOffset& o : offsets) {
-    const auto key = GroupCoordinator::encode_offset_key({group, o.topic, o.partition});
-    const auto value = GroupCoordinator::encode_offset_value({o.offset, o.leader_epoch, o.metadata, now_ms});
-    // Stored first, then applied the way a replay applies it.
-    if (!r.shard->log->append(key, value)) {
-      ok = false;
-      continue;
+  return coordinator_partition(group, n);
+}
+
+kafka::ErrorCode GroupsService::route_error(const std::string& group) {
+  std::lock_guard lock(mu_);
+  return route(group).error;
+}
+
+void GroupsService::txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
+                                      std::function<void(const kafka::TxnOffsetCommitResponse&)> post) {
+  kafka::TxnOffsetCommitResponse r;
+  auto answer_all = [&](kafka::ErrorCode e) {
+    for (const auto& t : req.topics) {
+      auto& rt = r.topics.emplace_back();
+      rt.name = t.name;
+      for (const auto& p : t.partitions) rt.partitions.push_back({p.partition_index, kafka::to_wire(e)});
     }
-    r.shard->coordinator->replay(key, value);
+  };
+  std::lock_guard lock(mu_);
+  const Route rt = req.group_id.empty() ? Route{nullptr, kafka::ErrorCode::invalid_group_id} : route(req.group_id);
+  if (rt.shard == nullptr) {
+    answer_all(rt.error);
+    return post(r);
   }
-  return ok;
+  std::vector<std::pair<GroupOffsetKey, PendingTxnOffsets::Record>> records;
+  const std::int64_t now_ms = io::wall_clock_ms();
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions) {
+      GroupOffsetKey k{req.group_id, t.name, p.partition_index};
+      records.push_back({k,
+                         {GroupCoordinator::encode_offset_key(k),
+                          GroupCoordinator::encode_offset_value({p.committed_offset, p.committed_leader_epoch,
+                                                                 p.committed_metadata.value_or(""), now_ms})}});
+    }
+  if (records.empty()) return post(r);
+  std::vector<PendingTxnOffsets::Record> batch;
+  for (const auto& [k, rec] : records) batch.push_back(rec);
+  if (!rt.shard->log->append_txn(req.producer_id, req.producer_epoch, batch)) {
+    answer_all(kafka::ErrorCode::coordinator_not_available);
+    return post(r);
+  }
+  for (auto& [k, rec] : records) rt.shard->txn_offsets.add(req.producer_id, k, std::move(rec));
+  answer_all(kafka::ErrorCode::none);
+  if (!clustered_ || cluster_.replicas == nullptr) return post(r);
+  // acks=all: answered once the batch is replicated (NOT_COORDINATOR if leadership is lost first).
+  cluster_.replicas->wait_for_high_watermark(
+      kOffsetsTopic, rt.shard->partition, rt.shard->log->last_appended(),
+      [r = std::move(r), post = std::move(post)](std::int16_t error) mutable {
+        if (error)
+          for (auto& t : r.topics)
+            for (auto& p : t.partitions) p.error_code = kafka::to_wire(kafka::ErrorCode::not_coordinator);
+        post(r);
+      });
+}
+
+void GroupsService::complete_in(Shard& s, std::int64_t producer_id, bool commit) {
+  for (auto& rec : s.txn_offsets.take(producer_id))
+    if (commit) s.coordinator->replay(rec.key, rec.value);
+}
+
+void GroupsService::complete_txn(std::int32_t partition, std::int64_t producer_id, bool commit) {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(partition);
+  if (it == shards_.end()) return;  // not served here: a load reads the marker from the log
+  Shard& s = *it->second;
+  if (!s.loaded) {
+    s.markers_while_loading.emplace_back(producer_id, commit);
+    return;
+  }
+  complete_in(s, producer_id, commit);
 }
 
 bool GroupsService::handles(std::int16_t k) {

@@ -41,8 +41,7 @@
 //   has passed the shard's last append (acks=all); if it cannot (leadership
 //   lost first) the answer is replaced by NOT_COORDINATOR.
 //
-// Thread-safety: handle(), leadership() and commit_txn_offsets() from any
-// thread.
+// Thread-safety: every public member from any thread.
 #pragma once
 
 #include <atomic>
@@ -51,6 +50,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -59,8 +59,10 @@
 #include "broker/config.h"
 #include "broker/coordinator_loader.h"
 #include "broker/group_coordinator.h"
+#include "broker/pending_txn_offsets.h"
 #include "broker/topic_registry.h"
 #include "buf/chain.h"
+#include "kafka/messages.h"
 
 namespace nocopy::net {
 class EventLoop;
@@ -106,19 +108,35 @@ class GroupsService {
               net::EventLoop& loop, std::function<void(std::optional<buf::Chain>)> respond);
   void stop();
 
-  // A committed transaction's offsets (TxnOffsetCommit): stored in
-  // __consumer_offsets and made the group's committed offsets, whatever the
-  // group's generation (the transaction coordinator checked the producer).
-  // False when not stored (cluster mode: also when this broker does not
-  // currently serve the group's partition).
-  struct TxnOffset {
-    std::string topic;
-    std::int32_t partition = 0;
-    std::int64_t offset = -1;
-    std::int32_t leader_epoch = -1;
-    std::string metadata;
-  };
-  bool commit_txn_offsets(const std::string& group, const std::vector<TxnOffset>& offsets, std::int64_t now_ms);
+  // Transactional offsets, as Kafka's group coordinator keeps them. The
+  // client sends TxnOffsetCommit here (the group's coordinator) after
+  // AddOffsetsToTxn has added the group's __consumer_offsets partition to
+  // its transaction; the caller has verified that (the transaction
+  // coordinator's verify_partition). The offsets are appended to that
+  // partition as one transactional batch of the producer (its id and
+  // epoch, no sequence) and stay pending -- OffsetFetch does not see them,
+  // and answers UNSTABLE_OFFSET_COMMIT for them when require_stable --
+  // until the transaction's marker in that partition: complete_txn() then
+  // makes them the group's committed offsets (COMMIT), whatever the group's
+  // generation, or drops them (ABORT). A load replays the partition the
+  // same way, so offsets whose marker is not in the log stay pending.
+  // `post` gets the answer, once the batch is replicated in cluster mode
+  // (possibly on another thread).
+  void txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
+                         std::function<void(const kafka::TxnOffsetCommitResponse&)> post);
+  // The partition of __consumer_offsets that holds `group`'s records; in
+  // cluster mode nullopt while the topic does not exist (its creation is
+  // asked for).
+  std::optional<std::int32_t> partition_of(const std::string& group);
+  // NONE when `group` is served (loaded) here, else the error to answer
+  // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE).
+  kafka::ErrorCode route_error(const std::string& group);
+  // A COMMIT (`commit`) or ABORT marker of `producer_id` is in partition
+  // `partition` of __consumer_offsets here (replicated, in cluster mode):
+  // the producer's pending offsets there are applied or dropped. A shard
+  // still loading applies it once loaded (its replay may have read the log
+  // before the marker).
+  void complete_txn(std::int32_t partition, std::int64_t producer_id, bool commit);
 
   // Introspection (tests): the state of partition `p`'s groups here.
   enum class ShardState { absent, loading, loaded };
@@ -133,7 +151,13 @@ class GroupsService {
     bool loaded = false;
     std::unique_ptr<OffsetsLog> log;
     std::unique_ptr<GroupCoordinator> coordinator;
+    PendingTxnOffsets txn_offsets;
+    // Markers that arrived while loading: (producer id, commit).
+    std::vector<std::pair<std::int64_t, bool>> markers_while_loading;
   };
+  // Applies (commit) or drops the producer's pending offsets of `s`. Under mu_.
+  static void complete_in(Shard& s, std::int64_t producer_id, bool commit);
+
   // Where a group's requests go: its loaded shard, or the error to answer.
   struct Route {
     Shard* shard = nullptr;

@@ -54,6 +54,30 @@ void GroupsService::answer_from(Shard* s, Msg msg, Post post) {
   answer(std::move(waits), std::move(msg), std::move(post));
 }
 
+namespace {
+
+// UNSTABLE_OFFSET_COMMIT (88): OffsetFetch with require_stable of a
+// partition that a transaction has pending offsets for.
+constexpr std::int16_t kUnstableOffsetCommit = 88;
+
+// OffsetFetch with require_stable: each partition of `group` with offsets
+// pending in a transaction answers UNSTABLE_OFFSET_COMMIT with no offset
+// (the client retries until the transaction ends), as Kafka does.
+template <class Topics>
+void mark_unstable(const PendingTxnOffsets& pending, const std::string& group, Topics& topics) {
+  if (pending.producers() == 0) return;
+  for (auto& t : topics)
+    for (auto& p : t.partitions)
+      if (p.error_code == 0 && pending.pending(group, t.name, p.partition_index)) {
+        p.error_code = kUnstableOffsetCommit;
+        p.committed_offset = -1;
+        p.committed_leader_epoch = -1;
+        p.metadata = "";
+      }
+}
+
+}  // namespace
+
 // Each API is authorized first (group_access.h): a request denied whole is
 // answered without the coordinator, a partly denied one runs without the
 // denied parts, which are added back to the answer denied. Then each group
@@ -129,6 +153,7 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
           if (body.groups.empty()) {
             const Route rt = route(body.group_id);
             res = rt.shard ? rt.shard->coordinator->offset_fetch(body) : group_errors::error_answer(body, rt.error);
+            if (rt.shard && body.require_stable) mark_unstable(rt.shard->txn_offsets, body.group_id, res.topics);
             if (rt.shard) waits.push_back({rt.shard->partition, pending_offset(rt.shard->partition)});
           } else {
             for (const auto& g : body.groups) {
@@ -141,6 +166,7 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
               one.groups.push_back(g);
               one.require_stable = body.require_stable;
               auto sub = rt.shard->coordinator->offset_fetch(one);
+              if (body.require_stable) mark_unstable(rt.shard->txn_offsets, g.group_id, sub.groups.front().topics);
               res.groups.push_back(std::move(sub.groups.front()));
               waits.push_back({rt.shard->partition, pending_offset(rt.shard->partition)});
             }

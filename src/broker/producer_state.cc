@@ -85,6 +85,9 @@ ProducerStateManager::Check ProducerStateManager::check(const BatchId& b) const 
     c.error = ErrorCode::invalid_producer_epoch;
     return c;
   }
+  // No sequence (-1): a coordinator's batch (the group coordinator's
+  // transactional offsets); only its epoch is checked, it is never a retry.
+  if (b.base_sequence < 0) return c;
   if (b.producer_epoch > e.epoch) {
     // A bumped epoch restarts the sequence.
     if (b.base_sequence != 0) {
@@ -117,6 +120,7 @@ void ProducerStateManager::record(const BatchId& b, std::int64_t first_offset, s
     e.epoch = b.producer_epoch;
     e.batches.clear();
   }
+  if (b.base_sequence < 0) return;  // no sequence: nothing to deduplicate against
   e.batches.push_back(BatchMeta{b.base_sequence, b.last_sequence(), first_offset, last_offset});
   while (e.batches.size() > kMaxBatchesPerProducer) e.batches.pop_front();
 }

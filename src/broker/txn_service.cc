@@ -207,16 +207,17 @@ std::int16_t TxnService::write_marker(const txn::TopicPartition& tp, std::int64_
   if (clustered_) return markers_->write(tp.topic, tp.partition, producer_id, epoch, commit, coordinator_epoch);
   auto p = topics_.find(tp.topic, tp.partition);
   if (!p) return kafka::to_wire(kafka::ErrorCode::unknown_topic_or_partition);
-  return p->append_marker(producer_id, epoch, commit, coordinator_epoch);
+  const std::int16_t e = p->append_marker(producer_id, epoch, commit, coordinator_epoch);
+  // The group coordinator applies or drops the transaction's offsets there.
+  if (e == 0 && tp.topic == kOffsetsTopic && groups_) groups_->complete_txn(tp.partition, producer_id, commit);
+  return e;
 }
 
-bool TxnService::commit_offsets(const std::string& group,
-                                const std::map<txn::TopicPartition, txn::PendingOffset>& offsets) {
-  if (!groups_) return false;
-  std::vector<GroupsService::TxnOffset> list;
-  list.reserve(offsets.size());
-  for (const auto& [tp, o] : offsets) list.push_back({tp.topic, tp.partition, o.offset, o.leader_epoch, o.metadata});
-  return groups_->commit_txn_offsets(group, list, wall_ms());
+std::optional<txn::TopicPartition> TxnService::offsets_partition(const std::string& group) {
+  if (!groups_) return std::nullopt;
+  const auto p = groups_->partition_of(group);
+  if (!p) return std::nullopt;
+  return txn::TopicPartition{kOffsetsTopic, *p};
 }
 
 }  // namespace nocopy::broker

@@ -75,8 +75,8 @@ inline constexpr const char* kTxnStateTopic = "__transaction_state";
 class TxnService final : private txn::TxnParticipants {
  public:
   // Single node: creates/opens __transaction_state-0 and replays it. Cluster
-  // mode: opens nothing. `groups` may be null (transactional offsets are then
-  // refused at commit with an error log).
+  // mode: opens nothing. `groups` (the group coordinators) may be null:
+  // AddOffsetsToTxn is then COORDINATOR_NOT_AVAILABLE.
   TxnService(const Config& cfg, TopicRegistry& topics, GroupsService* groups,
              std::function<std::int64_t()> allocate_producer_id);
   ~TxnService() override;
@@ -150,8 +150,7 @@ class TxnService final : private txn::TxnParticipants {
   bool partition_exists(const std::string& topic, std::int32_t partition) override;
   std::int16_t write_marker(const txn::TopicPartition& tp, std::int64_t producer_id, std::int16_t epoch, bool commit,
                             std::int32_t coordinator_epoch) override;
-  bool commit_offsets(const std::string& group,
-                      const std::map<txn::TopicPartition, txn::PendingOffset>& offsets) override;
+  std::optional<txn::TopicPartition> offsets_partition(const std::string& group) override;
 
   std::unique_ptr<txn::TxnCoordinator> new_coordinator(TxnStatePartitionLog* log, std::int32_t coordinator_epoch);
   // Replays every stored record of `part` into `c` (to the log end when `to_log_end`).

@@ -15,7 +15,6 @@ constexpr std::int16_t kMaxEpoch = 32766;  // Kafka: Short.MAX_VALUE - 1 is the 
 
 // Decided, markers being written.
 bool completing(TxnState s) { return s == TxnState::prepare_commit || s == TxnState::prepare_abort; }
-bool open_or_completing(TxnState s) { return s == TxnState::ongoing || completing(s); }
 
 // Drops what the transaction holds: partitions, groups, pending offsets.
 void clear_transaction(TxnMetadata& m) {
@@ -121,13 +120,6 @@ ErrorCode TxnCoordinator::end_locked(TxnMetadata& m, bool commit, std::int64_t n
     }
   }
   if (!all_written) return ErrorCode::none;  // stays Prepare*: tick() retries, the outcome is decided
-  if (commit) {
-    for (const auto& [group, offsets] : m.pending_offsets) {
-      if (!participants_->commit_offsets(group, offsets))
-        spdlog::error("transactions: offsets of group {} in the transaction of {} could not be stored", group,
-                      m.transactional_id);
-    }
-  }
   TxnMetadata done = m;
   done.state = commit ? TxnState::complete_commit : TxnState::complete_abort;
   clear_transaction(done);
@@ -257,50 +249,22 @@ kafka::AddOffsetsToTxnResponse TxnCoordinator::add_offsets(const kafka::AddOffse
   auto [m, e] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
   if (e == ErrorCode::none && req.group_id.empty()) e = ErrorCode::invalid_group_id;
   if (e == ErrorCode::none && completing(m->state)) e = ErrorCode::concurrent_transactions;
-  if (e == ErrorCode::none && m->state != TxnState::ongoing) {
+  // The group's __consumer_offsets partition joins the transaction (one
+  // stored change, beginning the transaction if none is open): the group
+  // coordinator keeps the offsets of TxnOffsetCommit pending there until
+  // this transaction's marker.
+  std::optional<TopicPartition> tp;
+  if (e == ErrorCode::none && !(tp = participants_->offsets_partition(req.group_id)))
+    e = ErrorCode::coordinator_not_available;
+  if (e == ErrorCode::none && (m->state != TxnState::ongoing || !m->partitions.contains(*tp))) {
     TxnMetadata next = *m;
-    begin_transaction(next, now);
+    if (m->state != TxnState::ongoing) begin_transaction(next, now);
+    next.partitions.insert(*tp);
     next.last_update_ms = now;
     if (!persist(next)) e = ErrorCode::coordinator_not_available;
     else *m = std::move(next);
   }
-  if (e == ErrorCode::none && !m->groups.contains(req.group_id)) {
-    TxnMetadata next = *m;
-    next.groups.insert(req.group_id);
-    if (log_ != nullptr && !log_->append(encode_pending_key(m->transactional_id), encode_pending_value(next)))
-      e = ErrorCode::coordinator_not_available;
-    else
-      m->groups.insert(req.group_id);
-  }
   r.error_code = to_wire(e);
-  return r;
-}
-
-kafka::TxnOffsetCommitResponse TxnCoordinator::txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
-                                                                 std::int16_t version) {
-  kafka::TxnOffsetCommitResponse r;
-  std::lock_guard lock(mu_);
-  auto [m, e] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
-  if (e == ErrorCode::none && req.group_id.empty()) e = ErrorCode::invalid_group_id;
-  if (e == ErrorCode::none && (m->state != TxnState::ongoing || !m->groups.contains(req.group_id)))
-    e = ErrorCode::invalid_txn_state;  // no AddOffsetsToTxn for this group in this transaction
-  if (e == ErrorCode::none) {
-    // Stored (the whole pending set) before it counts, so a restart keeps it.
-    TxnMetadata next = *m;
-    for (const auto& t : req.topics)
-      for (const auto& p : t.partitions)
-        next.pending_offsets[req.group_id][{t.name, p.partition_index}] =
-            PendingOffset{p.committed_offset, p.committed_leader_epoch, p.committed_metadata.value_or("")};
-    if (log_ != nullptr && !log_->append(encode_pending_key(m->transactional_id), encode_pending_value(next)))
-      e = ErrorCode::coordinator_not_available;
-    else
-      m->pending_offsets = std::move(next.pending_offsets);
-  }
-  for (const auto& t : req.topics) {
-    auto& rt = r.topics.emplace_back();
-    rt.name = t.name;
-    for (const auto& p : t.partitions) rt.partitions.push_back({p.partition_index, to_wire(e)});
-  }
   return r;
 }
 
@@ -413,18 +377,9 @@ bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std:
   if (!k) return false;
   const std::string& id = k->second;
   std::lock_guard lock(mu_);
-  if (k->first == 1) {  // pending offsets: only for the open transaction of that producer
-    if (value.empty()) return true;
-    auto p = decode_pending_value(value);
-    if (!p) return false;
-    auto it = txns_.find(id);
-    if (it == txns_.end() || it->second.producer_id != p->producer_id ||
-        it->second.producer_epoch != p->producer_epoch || !open_or_completing(it->second.state))
-      return true;  // stale: its transaction is over
-    it->second.groups = std::move(p->groups);
-    it->second.pending_offsets = std::move(p->offsets);
-    return true;
-  }
+  // Key v1 (pending offsets, kept here by earlier versions): the group
+  // coordinator keeps transactional offsets now; ignored.
+  if (k->first == 1) return true;
   if (value.empty()) {
     if (auto it = txns_.find(id); it != txns_.end()) {
       assign(it->second, TxnMetadata{.transactional_id = id});  // unindexes its producer id
@@ -436,16 +391,7 @@ bool TxnCoordinator::replay(std::span<const std::byte> key, std::span<const std:
   auto m = decode_txn_value(value);
   if (!m) return false;
   m->transactional_id = id;
-  // Pending offsets carry over while the same transaction goes on (Ongoing
-  // -> Ongoing with more partitions -> Prepare*); any other step ends it.
   auto it = txns_.find(id);
-  const bool same_txn = it != txns_.end() && it->second.producer_id == m->producer_id &&
-                        it->second.producer_epoch == m->producer_epoch && open_or_completing(it->second.state) &&
-                        open_or_completing(m->state);
-  if (same_txn) {
-    m->groups = std::move(it->second.groups);
-    m->pending_offsets = std::move(it->second.pending_offsets);
-  }
   if (it == txns_.end()) it = txns_.emplace(id, TxnMetadata{.transactional_id = id}).first;
   assign(it->second, std::move(*m));
   publish(it->second);

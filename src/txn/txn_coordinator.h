@@ -4,14 +4,13 @@
 //
 // I/O-free: state changes are stored through TxnStateLog (the broker maps it
 // onto the internal `__transaction_state` partition) *before* they take
-// effect in memory, markers are written and transactional offsets applied
-// through TxnParticipants, and every call gets the wall clock in ms (`now`),
-// so tests drive time. One mutex serializes every call; a call that ends a
+// effect in memory, markers are written through TxnParticipants, and every
+// call gets the wall clock in ms (`now`), so tests drive time. One mutex serializes every call; a call that ends a
 // transaction writes its markers before it returns (page-cache appends).
 //
 // The state machine (Kafka's TransactionState):
 //   Empty --AddPartitions/AddOffsets--> Ongoing --EndTxn--> PrepareCommit|PrepareAbort
-//   Prepare* --markers written, offsets applied--> CompleteCommit|CompleteAbort
+//   Prepare* --markers written--> CompleteCommit|CompleteAbort
 //   Complete*/Empty --AddPartitions--> Ongoing; InitProducerId --> Empty (epoch + 1)
 // A transaction that stays Ongoing longer than its timeout is aborted by
 // tick(): the epoch is bumped first, so the producer that left it is fenced.
@@ -28,10 +27,11 @@
 // (50); the state log refusing a write COORDINATOR_NOT_AVAILABLE (15), with
 // nothing changed.
 //
-// Transactional offsets (TxnOffsetCommit, after AddOffsetsToTxn for the
-// group) stay pending -- stored in the state log under their own key each
-// time they change, so a restart keeps them -- and are applied to the group
-// at commit, dropped at abort.
+// Transactional offsets, as in Kafka: AddOffsetsToTxn adds the group's
+// __consumer_offsets partition (TxnParticipants::offsets_partition) to the
+// transaction; the client's TxnOffsetCommit goes to the group coordinator,
+// which keeps the offsets pending in that partition until the marker this
+// coordinator writes there like in any other partition of the transaction.
 #pragma once
 
 #include <cstdint>
@@ -65,8 +65,9 @@ class TxnParticipants {
   // A partition that no longer exists answers UNKNOWN_TOPIC_OR_PARTITION.
   virtual std::int16_t write_marker(const TopicPartition& tp, std::int64_t producer_id, std::int16_t epoch,
                                     bool commit, std::int32_t coordinator_epoch) = 0;
-  // Makes a committed transaction's offsets the group's committed offsets.
-  virtual bool commit_offsets(const std::string& group, const std::map<TopicPartition, PendingOffset>& offsets) = 0;
+  // The __consumer_offsets partition that holds `group`'s offsets; nullopt
+  // when it cannot be named yet (that topic does not exist).
+  virtual std::optional<TopicPartition> offsets_partition(const std::string& group) = 0;
 };
 
 struct TxnCoordinatorConfig {
@@ -90,7 +91,6 @@ class TxnCoordinator {
                                                    std::int64_t now);
   kafka::AddOffsetsToTxnResponse add_offsets(const kafka::AddOffsetsToTxnRequest& req, std::int16_t version,
                                              std::int64_t now);
-  kafka::TxnOffsetCommitResponse txn_offset_commit(const kafka::TxnOffsetCommitRequest& req, std::int16_t version);
   kafka::EndTxnResponse end_txn(const kafka::EndTxnRequest& req, std::int16_t version, std::int64_t now);
   // Produce of a transactional batch of (producer_id, epoch) to
   // topic-partition: its transaction must be Ongoing with that partition
@@ -137,7 +137,7 @@ class TxnCoordinator {
   // m = next, keeping by_producer_ in step when the producer id changes.
   void assign(TxnMetadata& m, TxnMetadata next);
   bool persist(const TxnMetadata& m);
-  // Prepare -> markers -> offsets -> Complete. `m` must be Ongoing (or
+  // Prepare -> markers -> Complete. `m` must be Ongoing (or
   // Prepare*, to retry). Error COORDINATOR_NOT_AVAILABLE when the state
   // could not be stored; markers that fail leave it Prepare* for tick().
   kafka::ErrorCode end_locked(TxnMetadata& m, bool commit, std::int64_t now);

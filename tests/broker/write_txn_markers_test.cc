@@ -1,10 +1,12 @@
 // WriteTxnMarkers: markers written straight into this broker's partitions
-// (how Admin.abortTransaction ends a hanging transaction), per-partition
-// errors, at both versions.
+// (how Admin.abortTransaction ends a hanging transaction, and how a
+// cluster's coordinators end transactional offsets in __consumer_offsets),
+// per-partition errors, at both versions.
 #include <gtest/gtest.h>
 
 #include "broker/groups_service.h"
 #include "broker/partition.h"
+#include "broker/txn_service.h"
 #include "broker_test_util.h"
 #include "kafka/error_code.h"
 #include "log/record_batch.h"
@@ -55,11 +57,21 @@ TEST(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
   ASSERT_EQ(p0->append(batch).error, 0);  // producer 7 opens a transaction nobody ends
   ASSERT_EQ(p0->last_stable_offset(), 0);
 
+  // Producer 8 has transactional offsets of group "g" pending in __consumer_offsets-0.
+  kafka::TxnOffsetCommitRequest offsets;
+  offsets.group_id = "g";
+  offsets.producer_id = 8;
+  offsets.producer_epoch = 1;
+  offsets.topics.emplace_back().name = "t";
+  offsets.topics[0].partitions.push_back({1, 42, -1, std::nullopt});
+  n.groups->txn_offset_commit(offsets, [](const kafka::TxnOffsetCommitResponse& r) {
+    EXPECT_EQ(r.topics.at(0).partitions.at(0).error_code, 0);
+  });
   for (std::int16_t v : {0, 1}) {
     SCOPED_TRACE("v" + std::to_string(v));
     kafka::WriteTxnMarkersRequest req;
-    req.markers.push_back(marker(7, 3, /*commit=*/false, {{"t", {0, 9}}, {"missing", {0}}, {kOffsetsTopic, {0}}}));
-    req.markers.push_back(marker(8, 1, /*commit=*/true, {{"t", {1}}}));
+    req.markers.push_back(marker(7, 3, /*commit=*/false, {{"t", {0, 9}}, {"missing", {0}}, {kTxnStateTopic, {0}}}));
+    req.markers.push_back(marker(8, 1, /*commit=*/true, {{"t", {1}}, {kOffsetsTopic, {0}}}));
     auto r = n.call<kafka::WriteTxnMarkersResponse>(v, req);
     ASSERT_EQ(r.markers.size(), 2u);
     EXPECT_EQ(r.markers[0].producer_id, 7);
@@ -67,9 +79,18 @@ TEST(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
     EXPECT_EQ(error_of(r, 0, "t", 0), 0);
     EXPECT_EQ(error_of(r, 0, "t", 9), to_wire(ErrorCode::unknown_topic_or_partition));
     EXPECT_EQ(error_of(r, 0, "missing", 0), to_wire(ErrorCode::unknown_topic_or_partition));
-    EXPECT_EQ(error_of(r, 0, kOffsetsTopic, 0), to_wire(ErrorCode::invalid_topic_exception));
+    EXPECT_EQ(error_of(r, 0, kTxnStateTopic, 0), to_wire(ErrorCode::invalid_topic_exception));
     EXPECT_EQ(error_of(r, 1, "t", 1), 0);
+    EXPECT_EQ(error_of(r, 1, kOffsetsTopic, 0), 0);
   }
+  // The COMMIT marker in __consumer_offsets made producer 8's offsets the group's.
+  kafka::OffsetFetchRequest fetch;
+  fetch.group_id = "g";
+  fetch.require_stable = true;
+  fetch.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = "t", .partition_indexes = {1}}};
+  auto fetched = n.call<kafka::OffsetFetchResponse>(7, fetch);
+  EXPECT_EQ(fetched.topics.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(fetched.topics.at(0).partitions.at(0).committed_offset, 42);
   // The abort ended the transaction: the LSO is the end, the data is listed
   // as aborted for read_committed fetches.
   EXPECT_EQ(p0->last_stable_offset(), p0->high_watermark());

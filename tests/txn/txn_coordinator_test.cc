@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "kafka/error_code.h"
@@ -34,7 +35,6 @@ struct Marker {
 
 struct Parts : TxnParticipants {
   std::vector<Marker> markers;
-  std::map<std::string, std::map<TopicPartition, PendingOffset>> committed;
   std::int16_t marker_error = 0;
   bool partition_exists(const std::string& topic, std::int32_t p) override { return topic != "missing" && p < 3; }
   std::int16_t write_marker(const TopicPartition& tp, std::int64_t pid, std::int16_t epoch, bool commit,
@@ -43,9 +43,10 @@ struct Parts : TxnParticipants {
     markers.push_back({tp, pid, epoch, commit});
     return 0;
   }
-  bool commit_offsets(const std::string& group, const std::map<TopicPartition, PendingOffset>& o) override {
-    for (const auto& [tp, v] : o) committed[group][tp] = v;
-    return true;
+  // Groups live in partition 7 of __consumer_offsets ("nogroups": none yet).
+  std::optional<TopicPartition> offsets_partition(const std::string& group) override {
+    if (group == "nogroups") return std::nullopt;
+    return TopicPartition{"__consumer_offsets", 7};
   }
 };
 
@@ -146,15 +147,6 @@ TEST_F(TxnCoordinatorTest, BadRequests) {
   EXPECT_EQ(a.results[0].results[0].partition_error_code, to_wire(ErrorCode::operation_not_attempted));
   EXPECT_EQ(a.results[1].results[0].partition_error_code, to_wire(ErrorCode::unknown_topic_or_partition));
   EXPECT_EQ(c->find("t")->state, TxnState::empty);
-  // TxnOffsetCommit without AddOffsetsToTxn.
-  kafka::TxnOffsetCommitRequest t;
-  t.transactional_id = "t";
-  t.group_id = "g";
-  t.producer_id = i.producer_id;
-  t.producer_epoch = 0;
-  t.topics.emplace_back().name = "a";
-  t.topics[0].partitions.push_back({0, 5, -1, std::nullopt});
-  EXPECT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, to_wire(ErrorCode::invalid_txn_state));
   // The state log refusing a write changes nothing.
   log.fail = true;
   auto b = add("t", i.producer_id, 0, {{"a", 0}});
@@ -164,7 +156,7 @@ TEST_F(TxnCoordinatorTest, BadRequests) {
   EXPECT_EQ(c->find("t")->producer_epoch, 0);
 }
 
-TEST_F(TxnCoordinatorTest, OffsetsAreAppliedOnlyOnCommit) {
+TEST_F(TxnCoordinatorTest, AddOffsetsAddsTheGroupsOffsetsPartition) {
   auto i = init("t");
   kafka::AddOffsetsToTxnRequest ao;
   ao.transactional_id = "t";
@@ -172,23 +164,22 @@ TEST_F(TxnCoordinatorTest, OffsetsAreAppliedOnlyOnCommit) {
   ao.producer_epoch = 0;
   ao.group_id = "g";
   ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
-  kafka::TxnOffsetCommitRequest t;
-  t.transactional_id = "t";
-  t.group_id = "g";
-  t.producer_id = i.producer_id;
-  t.producer_epoch = 0;
-  t.topics.emplace_back().name = "in";
-  t.topics[0].partitions.push_back({0, 42, -1, std::string("m")});
-  ASSERT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, 0);
-  ASSERT_EQ(end("t", i.producer_id, 0, false), 0);
-  EXPECT_TRUE(parts.committed.empty());  // aborted: dropped
-  ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
-  t.topics[0].partitions[0].committed_offset = 43;
-  ASSERT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, 0);
-  EXPECT_TRUE(parts.committed.empty());  // pending until the commit
+  EXPECT_EQ(c->find("t")->state, TxnState::ongoing);
+  const TopicPartition offsets{"__consumer_offsets", 7};
+  EXPECT_TRUE(c->find("t")->partitions.contains(offsets));
+  // The group coordinator's check before it keeps TxnOffsetCommit's offsets.
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "__consumer_offsets", 7), ErrorCode::none);
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "__consumer_offsets", 6), ErrorCode::invalid_txn_state);
+  // The commit's marker goes there like to any partition of the transaction.
   ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
-  ASSERT_EQ(parts.committed["g"].size(), 1u);
-  EXPECT_EQ((parts.committed["g"][{"in", 0}].offset), 43);
+  ASSERT_EQ(parts.markers.size(), 1u);
+  EXPECT_EQ(parts.markers[0].tp, offsets);
+  EXPECT_TRUE(parts.markers[0].commit);
+  EXPECT_EQ(c->verify_partition(i.producer_id, 0, "__consumer_offsets", 7), ErrorCode::invalid_txn_state);
+  // No partition to name (the topic does not exist yet): retriable, nothing changes.
+  ao.group_id = "nogroups";
+  EXPECT_EQ(c->add_offsets(ao, 3, 0).error_code, to_wire(ErrorCode::coordinator_not_available));
+  EXPECT_EQ(c->find("t")->state, TxnState::complete_commit);
 }
 
 TEST_F(TxnCoordinatorTest, TimeoutAbortsAndFencesTheProducer) {
@@ -280,44 +271,32 @@ TEST(TxnRecord, KafkaLayoutRoundTrip) {
 namespace nocopy::txn {
 namespace {
 
-TEST_F(TxnCoordinatorTest, PendingOffsetsSurviveARestart) {
+TEST_F(TxnCoordinatorTest, OffsetsPartitionSurvivesARestart) {
   auto i = init("t");
-  add("t", i.producer_id, 0, {{"a", 0}});
   kafka::AddOffsetsToTxnRequest ao;
   ao.transactional_id = "t";
   ao.producer_id = i.producer_id;
   ao.producer_epoch = 0;
   ao.group_id = "g";
   ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
-  kafka::TxnOffsetCommitRequest t;
-  t.transactional_id = "t";
-  t.group_id = "g";
-  t.producer_id = i.producer_id;
-  t.producer_epoch = 0;
-  t.topics.emplace_back().name = "in";
-  t.topics[0].partitions.push_back({0, 77, -1, std::nullopt});
-  ASSERT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code, 0);
-  // A restart while the transaction is open: the producer then commits.
+  // A pending-offsets record (key version 1) an earlier version wrote is ignored.
+  TxnMetadata old = *c->find("t");
+  old.pending_offsets["g"][{"in", 0}] = PendingOffset{77, -1, ""};
+  log.records.emplace_back(encode_pending_key("t"), encode_pending_value(old));
+  // A restart while the transaction is open: the producer then aborts.
   c = make();
   for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
   c->finish_replay(10);
   EXPECT_EQ(c->find("t")->state, TxnState::ongoing);
-  ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
-  EXPECT_EQ((parts.committed["g"][{"in", 0}].offset), 77);
-  // A later restart does not bring the applied offsets back as pending.
-  parts.committed.clear();
-  c = make();
-  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
   EXPECT_TRUE(c->find("t")->pending_offsets.empty());
-  add("t", i.producer_id, 0, {{"a", 0}});
-  ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
-  EXPECT_TRUE(parts.committed.empty());
-  // A failed store of the offsets is refused and changes nothing.
-  ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
+  ASSERT_EQ(end("t", i.producer_id, 0, false), 0);
+  ASSERT_EQ(parts.markers.size(), 1u);
+  EXPECT_EQ(parts.markers[0].tp, (TopicPartition{"__consumer_offsets", 7}));
+  EXPECT_FALSE(parts.markers[0].commit);
+  // A failed store is refused and changes nothing.
   log.fail = true;
-  EXPECT_EQ(c->txn_offset_commit(t, 3).topics[0].partitions[0].error_code,
-            to_wire(ErrorCode::coordinator_not_available));
-  EXPECT_TRUE(c->find("t")->pending_offsets.empty());
+  EXPECT_EQ(c->add_offsets(ao, 3, 0).error_code, to_wire(ErrorCode::coordinator_not_available));
+  EXPECT_EQ(c->find("t")->state, TxnState::complete_abort);
 }
 
 }  // namespace

@@ -183,13 +183,21 @@ void RequestHandler::end_txn(const Header& h, const kafka::EndTxnRequest& req, n
   });
 }
 
+// Served by the group's coordinator (GroupsService::txn_offset_commit), as
+// in Kafka. First the producer's transaction must hold the group's
+// __consumer_offsets partition (AddOffsetsToTxn): asked of its transaction
+// coordinator, here or (cluster mode) on another broker as a Produce's
+// verification is (TxnService::verify_remote). A stale epoch is
+// PRODUCER_FENCED (v2+; INVALID_PRODUCER_EPOCH before), a transaction
+// without that partition INVALID_TXN_STATE, a coordinator that cannot
+// answer COORDINATOR_NOT_AVAILABLE (the client retries).
 void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req,
                                        net::EventLoop& loop, Done& done, const Access& access) {
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   const bool group_ok = access.group(AclOperation::read, req.group_id);
   const bool topics_ok = std::all_of(req.topics.begin(), req.topics.end(),
                                      [&](const auto& t) { return access.topic(AclOperation::read, t.name); });
-  auto failed = [&req](auto error_of) {
+  auto failed = [req](auto error_of) {
     kafka::TxnOffsetCommitResponse r;
     for (const auto& t : req.topics) {
       auto& rt = r.topics.emplace_back();
@@ -199,21 +207,37 @@ void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCo
     }
     return r;
   };
-  if (!txn_ || !id_ok || !group_ok || !topics_ok) {
+  auto uniform = [failed](ErrorCode e) { return failed([e](const std::string&) { return e; }); };
+  if (!txn_ || !groups_ || !id_ok || !group_ok || !topics_ok) {
     return done(respond(encode(h, failed([&](const std::string& topic) {
-      return !txn_       ? ErrorCode::coordinator_not_available
-             : !id_ok    ? ErrorCode::transactional_id_authorization_failed
-             : !group_ok ? ErrorCode::group_authorization_failed
+      return !txn_ || !groups_ ? ErrorCode::coordinator_not_available
+             : !id_ok          ? ErrorCode::transactional_id_authorization_failed
+             : !group_ok       ? ErrorCode::group_authorization_failed
              : !access.topic(AclOperation::read, topic) ? ErrorCode::topic_authorization_failed
                                                         : ErrorCode::operation_not_attempted;
     }))));
   }
-  run_txn(*txn_, loop, done, [this, h, req, failed] {
-    const TxnService::Route route = txn_->route(req.transactional_id);
-    if (!route.coordinator)
-      return respond(encode(h, failed([e = route.error](const std::string&) { return e; })));
-    return respond(encode(h, route.coordinator->txn_offset_commit(req, h.api_version)));
-  });
+  const std::optional<std::int32_t> partition = groups_->partition_of(req.group_id);
+  ErrorCode route = partition ? groups_->route_error(req.group_id) : ErrorCode::coordinator_not_available;
+  if (route == ErrorCode::none && req.group_id.empty()) route = ErrorCode::invalid_group_id;
+  if (route != ErrorCode::none) return done(respond(encode(h, uniform(route))));
+  // Posts the answer to the connection's loop (the verdict or the
+  // replication of the offsets may complete on another thread).
+  auto post = [h, &loop, d = done](const kafka::TxnOffsetCommitResponse& r) {
+    post_reply(loop, d, respond(encode(h, r)));
+  };
+  auto on_verdict = [this, req, version = h.api_version, uniform, post](ErrorCode verdict) {
+    if (verdict == ErrorCode::invalid_producer_epoch && version >= 2) verdict = ErrorCode::producer_fenced;
+    if (verdict == ErrorCode::not_enough_replicas) verdict = ErrorCode::coordinator_not_available;
+    if (verdict != ErrorCode::none) return post(uniform(verdict));
+    groups_->txn_offset_commit(req, post);
+  };
+  if (!txn_->clustered() || txn_->coordinates(req.producer_id))
+    return on_verdict(txn_->verify_partition(req.producer_id, req.producer_epoch, kOffsetsTopic, *partition));
+  txn_->verify_remote(req.transactional_id, req.producer_id, req.producer_epoch, {{kOffsetsTopic, *partition}},
+                      [on_verdict](std::vector<ErrorCode> verdicts) {
+                        on_verdict(verdicts.empty() ? ErrorCode::coordinator_not_available : verdicts.front());
+                      });
 }
 
 // Each id at its coordinator; an id of another broker's coordinator answers
@@ -319,7 +343,8 @@ void RequestHandler::write_txn_markers(const Header& h, const kafka::WriteTxnMar
       const auto& t = m.topics[ti];
       auto& rt = rm.topics.emplace_back();
       rt.name = t.name;
-      const bool internal = t.name == kOffsetsTopic || t.name == kTxnStateTopic;
+      const bool internal = t.name == kTxnStateTopic;
+      const bool offsets = t.name == kOffsetsTopic;
       for (std::int32_t index : t.partition_indexes) {
         std::int16_t error = code(allowed ? ErrorCode::invalid_topic_exception : ErrorCode::cluster_authorization_failed);
         const std::size_t pi = rt.partitions.size();
@@ -335,6 +360,15 @@ void RequestHandler::write_txn_markers(const Header& h, const kafka::WriteTxnMar
           error = p->append_marker(m.producer_id, m.producer_epoch, m.transaction_result, m.coordinator_epoch,
                                    view ? view->leader_epoch : -1, &offset);
         st->r.markers[mi].topics[ti].partitions[pi].error_code = error;
+        // The group coordinator ends the producer's pending offsets there:
+        // at once on a single node; in cluster mode once the marker is
+        // replicated, on this connection's loop (a replication callback may
+        // run where the groups' lock is held), before the answer is posted.
+        const bool ends_offsets = offsets && groups_ != nullptr && p && error == 0;
+        if (ends_offsets && !view) groups_->complete_txn(index, m.producer_id, m.transaction_result);
+        auto end_offsets = [this, &loop, ends_offsets, index, pid = m.producer_id, commit = m.transaction_result] {
+          if (ends_offsets) loop.post([this, index, pid, commit] { groups_->complete_txn(index, pid, commit); });
+        };
         if (!p || error != 0 || !view) continue;
         // Only this thread adds to the answer (under st->mu); the waits
         // write their partition's slot under it too.
@@ -342,11 +376,13 @@ void RequestHandler::write_txn_markers(const Header& h, const kafka::WriteTxnMar
         ++st->left;
         waited = true;
         lock.unlock();
-        replicas_->wait_for_high_watermark(t.name, index, offset, [st, mi, ti, pi, finish](std::int16_t e) mutable {
+        auto on_hw = [st, mi, ti, pi, finish, end_offsets](std::int16_t e) mutable {
+          if (!e) end_offsets();
           std::lock_guard l(st->mu);
           if (e) st->r.markers[mi].topics[ti].partitions[pi].error_code = e;
           if (--st->left == 0) finish();
-        });
+        };
+        replicas_->wait_for_high_watermark(t.name, index, offset, std::move(on_hw));
         lock.lock();
       }
     }

@@ -17,7 +17,9 @@ import java.util.Properties;
  * "SCENARIO name pass|fail|xfail reason" on stdout. A scenario that needs the
  * broker restarted prints "RESTART SIGTERM" or "RESTART SIGKILL" and blocks
  * until the driver (run.py) answers "OK" on stdin, the broker listening again
- * on the same address with the same data directory.
+ * on the same address with the same data directory. The cluster scenario
+ * (streams_eos_cluster, run by tests/cluster/test_streams_eos_cluster.py
+ * against three brokers) prints "KILL node" for a SIGKILL of that broker.
  */
 public final class Main {
     static final List<String> ALL = List.of(
@@ -30,12 +32,20 @@ public final class Main {
             new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
 
     /** Asks the driver to restart the broker with the given signal; returns once it is back. */
-    static synchronized void restartBroker(String signal) throws Exception {
-        System.out.println("RESTART " + signal);
+    static void restartBroker(String signal) throws Exception {
+        askDriver("RESTART " + signal);
+    }
+
+    /**
+     * Prints a request to the driver ("RESTART SIGKILL"; a cluster driver also takes "KILL node")
+     * and returns once it answers "OK".
+     */
+    static synchronized void askDriver(String request) throws Exception {
+        System.out.println(request);
         System.out.flush();
         String line = STDIN.readLine();
         if (!"OK".equals(line)) {
-            throw new IllegalStateException("driver did not restart the broker: " + line);
+            throw new IllegalStateException("driver did not do \"" + request + "\": " + line);
         }
     }
 

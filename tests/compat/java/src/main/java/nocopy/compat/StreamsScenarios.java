@@ -66,6 +66,12 @@ final class StreamsScenarios {
      */
     private KafkaStreams build(String app, String in, String out, String guarantee, boolean deleteChangelog)
             throws Exception {
+        return build(app, in, out, guarantee, deleteChangelog, new Properties());
+    }
+
+    /** The word count with `extra` Streams properties on top of the defaults below. */
+    KafkaStreams build(String app, String in, String out, String guarantee, boolean deleteChangelog,
+                       Properties extra) throws Exception {
         StreamsBuilder b = new StreamsBuilder();
         Materialized<String, Long, KeyValueStore<Bytes, byte[]>> store = Materialized.as("counts");
         if (deleteChangelog) {
@@ -87,6 +93,7 @@ final class StreamsScenarios {
         p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("nocopy-streams-").toString());
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_BLOCK_MS_CONFIG), 20000);
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        p.putAll(extra);
         return new KafkaStreams(b.build(), p);
     }
 
@@ -97,7 +104,7 @@ final class StreamsScenarios {
     }
 
     /** Rounds [from, to) of LINES, flushed (every record acknowledged). */
-    private static void produceRounds(KafkaProducer<String, String> p, String in, int from, int to) {
+    static void produceRounds(KafkaProducer<String, String> p, String in, int from, int to) {
         int i = from * LINES.length;
         for (int r = from; r < to; r++) {
             for (String line : LINES) {
@@ -171,8 +178,8 @@ final class StreamsScenarios {
         return readCounts(out, expected, died, seconds, false);
     }
 
-    private Map<String, Long> readCounts(String out, Map<String, Long> expected, AtomicReference<Throwable> died,
-                                         int seconds, boolean readCommitted) {
+    Map<String, Long> readCounts(String out, Map<String, Long> expected, AtomicReference<Throwable> died,
+                                 int seconds, boolean readCommitted) {
         Properties cp = s.consumerProps(null);
         if (readCommitted) {
             cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
