@@ -72,6 +72,9 @@ void TxnService::stop() {
 std::unique_ptr<txn::TxnCoordinator> TxnService::new_coordinator(TxnStatePartitionLog* log, std::int32_t coordinator_epoch) {
   txn::TxnCoordinatorConfig c;
   c.coordinator_epoch = coordinator_epoch;
+  // Cluster mode: markers go over the network (up to kMarkerDeadlineMs
+  // against a dead leader); EndTxn answers before them (handlers/txn.cc).
+  c.complete_after_answer = clustered_;
   return std::make_unique<txn::TxnCoordinator>(c, log, static_cast<txn::TxnParticipants*>(this), allocate_);
 }
 

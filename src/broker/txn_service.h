@@ -30,9 +30,11 @@
 //   and nothing changed in memory.
 // - markers go to each partition's leader as WriteTxnMarkers (TxnMarkerSender),
 //   which answers once its ISR has the marker; NOT_LEADER_OR_FOLLOWER is
-//   retried against the leader the cluster's state names next. A transaction
-//   completes only when every marker is acknowledged; until then it stays
-//   Prepare* and the ticker retries.
+//   retried against the leader the cluster's state names next. EndTxn is
+//   answered once Prepare* is stored; the worker thread then writes the
+//   markers. A transaction completes only when every marker is
+//   acknowledged; until then it stays Prepare* (CONCURRENT_TRANSACTIONS for
+//   its id) and the ticker retries.
 // - coordinator calls block (replication, markers over the network): they
 //   run on one worker thread (run()), never on a reactor thread.
 // A ticker thread calls tick(now) on every loaded coordinator every 100 ms.

@@ -100,13 +100,18 @@ bool TxnCoordinator::bump_epoch(TxnMetadata& m) {
   }
 }
 
-ErrorCode TxnCoordinator::end_locked(TxnMetadata& m, bool commit, std::int64_t now) {
+ErrorCode TxnCoordinator::prepare_locked(TxnMetadata& m, bool commit, std::int64_t now) {
   TxnMetadata prep = m;
   prep.state = commit ? TxnState::prepare_commit : TxnState::prepare_abort;
   prep.last_update_ms = now;
+  if (!persist(prep)) return ErrorCode::coordinator_not_available;
+  m = std::move(prep);
+  return ErrorCode::none;
+}
+
+ErrorCode TxnCoordinator::end_locked(TxnMetadata& m, bool commit, std::int64_t now) {
   if (m.state == TxnState::ongoing) {
-    if (!persist(prep)) return ErrorCode::coordinator_not_available;
-    m = prep;
+    if (const ErrorCode e = prepare_locked(m, commit, now); e != ErrorCode::none) return e;
   }
   bool all_written = true;
   for (const TopicPartition& tp : m.partitions) {
@@ -275,7 +280,9 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
   auto [m, e] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
   if (e == ErrorCode::none) {
     switch (m->state) {
-      case TxnState::ongoing: e = end_locked(*m, req.committed, now); break;
+      case TxnState::ongoing:
+        e = cfg_.complete_after_answer ? prepare_locked(*m, req.committed, now) : end_locked(*m, req.committed, now);
+        break;
       case TxnState::complete_commit: e = req.committed ? ErrorCode::none : ErrorCode::invalid_txn_state; break;
       case TxnState::complete_abort: e = req.committed ? ErrorCode::invalid_txn_state : ErrorCode::none; break;
       case TxnState::prepare_commit:
@@ -285,6 +292,13 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
   }
   r.error_code = to_wire(e);
   return r;
+}
+
+void TxnCoordinator::complete(const std::string& transactional_id, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = txns_.find(transactional_id);
+  if (it != txns_.end() && completing(it->second.state))
+    end_locked(it->second, it->second.state == TxnState::prepare_commit, now);
 }
 
 kafka::ErrorCode TxnCoordinator::verify_partition(std::int64_t producer_id, std::int16_t epoch,

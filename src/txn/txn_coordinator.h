@@ -6,7 +6,8 @@
 // onto the internal `__transaction_state` partition) *before* they take
 // effect in memory, markers are written through TxnParticipants, and every
 // call gets the wall clock in ms (`now`), so tests drive time. One mutex serializes every call; a call that ends a
-// transaction writes its markers before it returns (page-cache appends).
+// transaction writes its markers before it returns (page-cache appends),
+// except EndTxn with TxnCoordinatorConfig::complete_after_answer.
 //
 // The state machine (Kafka's TransactionState):
 //   Empty --AddPartitions/AddOffsets--> Ongoing --EndTxn--> PrepareCommit|PrepareAbort
@@ -75,6 +76,12 @@ struct TxnCoordinatorConfig {
   // Written into every marker: a single node's one coordinator 0, a
   // cluster's the leader epoch of its __transaction_state partition.
   std::int32_t coordinator_epoch = 0;
+  // EndTxn answers once PrepareCommit / PrepareAbort is stored, as Kafka's
+  // coordinator does; the caller then completes the transaction (markers)
+  // with complete() after sending the answer. Until it is complete, calls
+  // for that id get CONCURRENT_TRANSACTIONS. Off: EndTxn writes the markers
+  // before it answers (a single node, whose markers are page-cache appends).
+  bool complete_after_answer = false;
 };
 
 class TxnCoordinator {
@@ -92,6 +99,10 @@ class TxnCoordinator {
   kafka::AddOffsetsToTxnResponse add_offsets(const kafka::AddOffsetsToTxnRequest& req, std::int16_t version,
                                              std::int64_t now);
   kafka::EndTxnResponse end_txn(const kafka::EndTxnRequest& req, std::int16_t version, std::int64_t now);
+  // With complete_after_answer: writes the markers of `transactional_id`'s
+  // transaction if it is PrepareCommit / PrepareAbort (failed markers leave
+  // it so, for tick()). Nothing to do otherwise.
+  void complete(const std::string& transactional_id, std::int64_t now);
   // Produce of a transactional batch of (producer_id, epoch) to
   // topic-partition: its transaction must be Ongoing with that partition
   // added (KIP-890's verification; here the leader is the coordinator), so
@@ -141,6 +152,8 @@ class TxnCoordinator {
   // Prepare*, to retry). Error COORDINATOR_NOT_AVAILABLE when the state
   // could not be stored; markers that fail leave it Prepare* for tick().
   kafka::ErrorCode end_locked(TxnMetadata& m, bool commit, std::int64_t now);
+  // Ongoing -> Prepare*, stored (COORDINATOR_NOT_AVAILABLE when it is not).
+  kafka::ErrorCode prepare_locked(TxnMetadata& m, bool commit, std::int64_t now);
   bool bump_epoch(TxnMetadata& m);  // false: no producer id available
 
   TxnCoordinatorConfig cfg_;

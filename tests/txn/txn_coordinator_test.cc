@@ -271,6 +271,32 @@ TEST(TxnRecord, KafkaLayoutRoundTrip) {
 namespace nocopy::txn {
 namespace {
 
+TEST_F(TxnCoordinatorTest, CompleteAfterAnswerAnswersEndTxnBeforeTheMarkers) {
+  c = std::make_unique<TxnCoordinator>(TxnCoordinatorConfig{.complete_after_answer = true}, &log, &parts,
+                                       [this] { return next_pid++; });
+  auto i = init("t");
+  add("t", i.producer_id, 0, {{"a", 0}, {"b", 1}});
+  ASSERT_EQ(end("t", i.producer_id, 0, true), 0);
+  EXPECT_EQ(c->find("t")->state, TxnState::prepare_commit);  // stored, answered
+  EXPECT_TRUE(parts.markers.empty());
+  // Until the markers are written: the same EndTxn again, the next
+  // transaction and a new producer are CONCURRENT_TRANSACTIONS.
+  EXPECT_EQ(end("t", i.producer_id, 0, true), to_wire(ErrorCode::concurrent_transactions));
+  EXPECT_EQ(add("t", i.producer_id, 0, {{"a", 0}}).results[0].results[0].partition_error_code,
+            to_wire(ErrorCode::concurrent_transactions));
+  parts.marker_error = to_wire(ErrorCode::not_leader_or_follower);
+  c->complete("t", 5);  // a marker fails: still PrepareCommit, the ticker retries
+  EXPECT_EQ(c->find("t")->state, TxnState::prepare_commit);
+  EXPECT_EQ(init("t").error_code, to_wire(ErrorCode::concurrent_transactions));
+  parts.marker_error = 0;
+  c->complete("t", 6);
+  EXPECT_EQ(c->find("t")->state, TxnState::complete_commit);
+  EXPECT_EQ(parts.markers.size(), 2u);
+  EXPECT_EQ(end("t", i.producer_id, 0, true), 0);  // a retry of the same outcome: success
+  c->complete("t", 7);  // nothing left to do
+  EXPECT_EQ(parts.markers.size(), 2u);
+}
+
 TEST_F(TxnCoordinatorTest, OffsetsPartitionSurvivesARestart) {
   auto i = init("t");
   kafka::AddOffsetsToTxnRequest ao;

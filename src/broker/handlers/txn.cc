@@ -12,7 +12,9 @@
 // TxnService::run: on a single node inline on the reactor thread (EndTxn
 // appends its markers, page-cache writes, before it answers); in cluster
 // mode on the service's worker thread, since state changes wait for the
-// ISR and markers go over the network, and the answer is posted back.
+// ISR and markers go over the network, and the answer is posted back
+// (EndTxn's once Prepare* is stored; the worker then writes the markers).
+// TxnOffsetCommit goes to the group's coordinator instead (GroupsService).
 //
 // Authorization (Kafka's): WRITE on the transactional id for every
 // producer call (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); AddPartitionsToTxn
@@ -172,14 +174,22 @@ void RequestHandler::end_txn(const Header& h, const kafka::EndTxnRequest& req, n
     r.error_code = code(!txn_ ? ErrorCode::coordinator_not_available : ErrorCode::transactional_id_authorization_failed);
     return done(respond(encode(h, r)));
   }
-  run_txn(*txn_, loop, done, [this, h, req] {
+  auto answer = [this, h, req](std::shared_ptr<txn::TxnCoordinator>& coordinator) {
     const TxnService::Route route = txn_->route(req.transactional_id);
-    if (!route.coordinator) {
-      kafka::EndTxnResponse r;
-      r.error_code = code(route.error);
-      return respond(encode(h, r));
-    }
-    return respond(encode(h, route.coordinator->end_txn(req, h.api_version, TxnService::wall_ms())));
+    coordinator = route.coordinator;
+    kafka::EndTxnResponse r;
+    r.error_code = code(route.error);
+    if (coordinator) r = coordinator->end_txn(req, h.api_version, TxnService::wall_ms());
+    return respond(encode(h, r));
+  };
+  std::shared_ptr<txn::TxnCoordinator> coordinator;
+  if (!txn_->clustered()) return done(answer(coordinator));
+  // Cluster mode: answered once Prepare* is stored; the markers follow on the
+  // worker thread, before any later request of this broker's coordinators.
+  txn_->run([&loop, d = std::move(done), answer, id = req.transactional_id]() mutable {
+    std::shared_ptr<txn::TxnCoordinator> c;
+    post_reply(loop, std::move(d), answer(c));
+    if (c) c->complete(id, TxnService::wall_ms());
   });
 }
 
