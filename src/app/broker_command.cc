@@ -22,6 +22,7 @@ struct BrokerFlags {
   std::int64_t flush_interval_ms = -1;
   std::int64_t group_commit_delay_us = -1;
   std::int64_t preallocate_bytes = -1;
+  std::int64_t replica_drop_behind_bytes = -1;
   std::string auto_create;
   bool lookup_mmap = false;
   std::int32_t default_partitions = -1, max_message_bytes = -1, node_id = -1;
@@ -79,6 +80,10 @@ void add_log_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
   cmd->add_option("--preallocate-bytes", f->preallocate_bytes,
                   "bytes reserved (fallocate) past the end of each partition's active segment, so appends "
                   "do not allocate page by page; 0 = off [1048576]")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
+  cmd->add_option("--replica-drop-behind-bytes", f->replica_drop_behind_bytes,
+                  "cluster mode: a follower's log writes back and drops from the page cache what it "
+                  "appended, in chunks of this many bytes; 0 = off [8388608]")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
   cmd->add_flag("--lookup-mmap", f->lookup_mmap,
                "offset lookups read batch headers through a mapping of the segment instead of pread "
@@ -189,6 +194,8 @@ void apply_log_flags(const BrokerFlags& f, broker::Config& cfg) {
   if (f.flush_interval_ms > 0) cfg.flush_interval_ms = static_cast<std::uint32_t>(f.flush_interval_ms);
   if (f.group_commit_delay_us >= 0) cfg.group_commit_delay_us = static_cast<std::uint32_t>(f.group_commit_delay_us);
   if (f.preallocate_bytes >= 0) cfg.preallocate_bytes = static_cast<std::uint32_t>(f.preallocate_bytes);
+  if (f.replica_drop_behind_bytes >= 0)
+    cfg.replica_drop_behind_bytes = static_cast<std::uint32_t>(f.replica_drop_behind_bytes);
   if (f.lookup_mmap) cfg.lookup_mmap = true;
 }
 

@@ -173,6 +173,13 @@ void Config::load_toml(const std::filesystem::path& file) {
     }
     preallocate_bytes = static_cast<std::uint32_t>(*v);
   }
+  if (auto* node = t.get("replica_drop_behind_bytes")) {
+    auto v = node->value<std::int64_t>();
+    if (!v || *v < 0 || *v > (1 << 30)) {
+      throw std::invalid_argument("config key 'replica_drop_behind_bytes': expected an integer in [0, 1073741824]");
+    }
+    replica_drop_behind_bytes = static_cast<std::uint32_t>(*v);
+  }
   flag("auto_create_topics", auto_create_topics);
   flag("lookup_mmap", lookup_mmap);
   num("default_partitions", default_partitions);

@@ -53,6 +53,9 @@ struct Config {
   // Bytes reserved past the end of each partition's active segment
   // (log::LogConfig::preallocate_bytes; 0 = off, at most 1 GiB).
   std::uint32_t preallocate_bytes = 1 << 20;
+  // Cluster mode: a follower's write-behind and drop-behind chunk
+  // (log::LogConfig::replica_drop_behind_bytes; 0 = off, at most 1 GiB).
+  std::uint32_t replica_drop_behind_bytes = 8 << 20;
   // Offset lookups (where a fetch starts) read batch headers through a
   // mapping of the segment instead of pread (log::LogConfig::map_for_reads).
   // Off by default: a fault on a mapping of page-cache pages maps the whole

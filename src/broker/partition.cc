@@ -26,6 +26,7 @@ log::LogConfig log_config(const Config& cfg) {
   lc.retention_bytes = cfg.retention_bytes;
   lc.max_message_bytes = static_cast<std::uint32_t>(cfg.max_message_bytes);
   lc.preallocate_bytes = cfg.preallocate_bytes;
+  lc.replica_drop_behind_bytes = cfg.replica_drop_behind_bytes;
   lc.map_for_reads = cfg.lookup_mmap;
   lc.allow_control_batches = true;  // markers; Partition::append refuses them from clients
   switch (cfg.flush) {

@@ -110,6 +110,15 @@ Result<void> File::fadvise(std::uint64_t offset, std::uint64_t len, int advice) 
   return {};
 }
 
+Result<void> File::sync_range(std::uint64_t offset, std::uint64_t len, unsigned flags) const {
+  int rc;
+  do {
+    rc = ::sync_file_range(fd_.get(), static_cast<off_t>(offset), static_cast<off_t>(len), flags);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return fail(errno, "sync_file_range", path_.string());
+  return {};
+}
+
 Result<std::size_t> File::pread_full(std::span<std::byte> dst, std::uint64_t offset) const {
   std::size_t done = 0;
   while (done < dst.size()) {

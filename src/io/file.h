@@ -46,6 +46,11 @@ class File {
   Result<void> release_reserved(std::uint64_t size, std::uint64_t reserved_end) const;
   Result<void> fdatasync() const;
   Result<void> fadvise(std::uint64_t offset, std::uint64_t len, int advice) const;
+  // sync_file_range(2) over [offset, offset+len) with `flags`
+  // (SYNC_FILE_RANGE_WRITE and friends): writeback of data pages only, no
+  // metadata and no device cache flush -- a hint about when to write, never
+  // a durability guarantee (fdatasync is that).
+  Result<void> sync_range(std::uint64_t offset, std::uint64_t len, unsigned flags) const;
 
   // Positional I/O looping over short transfers and EINTR. pread_full stops
   // early only at end of file (returns the bytes read).

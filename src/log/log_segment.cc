@@ -1,5 +1,6 @@
 #include "log/log_segment.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -309,6 +310,7 @@ void LogSegment::make_active() {
     map_view(std::max<std::uint64_t>(c.size, opts_.segment_bytes), true);
   }
   zero_end_ = c.size;
+  behind_next_ = c.size / kPage * kPage;  // page-aligned chunks: fadvise drops whole pages only
   if (opts_.write_mode == WriteMode::pwrite && opts_.preallocate_bytes != 0 && opts_.zero_fill_bytes == 0) {
     prealloc_end_ = c.size;
     // A crash may have left an earlier reservation past the end (at most a
@@ -374,6 +376,31 @@ void LogSegment::zero_fill(std::uint64_t end) noexcept {
     at += n;
   }
   zero_end_ = target;
+}
+
+void LogSegment::drop_behind(std::uint64_t chunk) noexcept {
+  if (chunk == 0 || opts_.write_mode != WriteMode::pwrite) return;
+  const std::uint64_t end = size_.load(std::memory_order_relaxed);
+  // Far behind: appended without drop-behind (as the leader). Only the last
+  // two chunks are taken up, so that a new follower does not wait for the
+  // writeback of a whole segment.
+  if (end - behind_next_ > 4 * chunk) behind_next_ = (end - 2 * chunk) / kPage * kPage;
+  while (behind_next_ + chunk <= end) {
+    const std::uint64_t at = behind_next_;
+    if (auto r = file_->sync_range(at, chunk, SYNC_FILE_RANGE_WRITE); !r) {
+      spdlog::debug("segment {}: starting writeback of [{}, +{}): {}", base_offset_, at, chunk, r.error().message());
+    }
+    if (at >= chunk) {
+      // The previous chunk: its writeback was started a chunk ago. Only
+      // clean pages can be dropped, hence the wait.
+      const std::uint64_t prev = at - chunk;
+      auto r = file_->sync_range(prev, chunk,
+                                 SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+      if (r) r = file_->fadvise(prev, chunk, POSIX_FADV_DONTNEED);
+      if (!r) spdlog::debug("segment {}: dropping [{}, +{}): {}", base_offset_, prev, chunk, r.error().message());
+    }
+    behind_next_ = at + chunk;
+  }
 }
 
 LogResult<void> LogSegment::sync() {

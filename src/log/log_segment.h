@@ -172,6 +172,18 @@ class LogSegment {
   // (MADV_POPULATE_WRITE). Returns true when more remains. One thread at a
   // time (the log's flusher run); harmless if the segment was sealed.
   bool prefault(std::uint64_t max_bytes) noexcept;
+  // pwrite mode, a follower's appends (PartitionLog::append_replicated):
+  // write-behind and drop-behind in chunks of `chunk` bytes up to the
+  // committed end. Each newly completed chunk's writeback is started
+  // (sync_file_range WRITE); the chunk before it -- started one chunk ago --
+  // is waited for and dropped from the page cache (POSIX_FADV_DONTNEED), so
+  // the kernel reuses those pages for the next appends instead of filling
+  // fresh ones. More than four chunks behind (appends made as the leader),
+  // it starts again two chunks before the end. A no-op in mmap mode and for
+  // chunk 0. Advisory: failures are
+  // logged at debug level, the log's flush policy still decides durability.
+  // Writer side (under the log's append lock).
+  void drop_behind(std::uint64_t chunk) noexcept;
   static constexpr const char* kDeletedSuffix = ".deleted";
   // The three files of a segment: <20-digit base offset> + each suffix.
   static constexpr const char* kFileSuffixes[] = {".log", ".index", ".timeindex"};
@@ -287,6 +299,9 @@ class LogSegment {
   static constexpr std::uint64_t kNoPrealloc = ~std::uint64_t{0};
   std::uint64_t prealloc_end_ = kNoPrealloc;
   std::uint64_t reserved_end_ = 0;
+  // drop_behind(): where the next chunk starts (every byte before it has had
+  // its writeback started); set to the committed size by make_active().
+  std::uint64_t behind_next_ = 0;
   // Flusher-only state: how far prefault() got.
   std::uint64_t prefaulted_ = 0;
 };

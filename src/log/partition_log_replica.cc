@@ -117,6 +117,7 @@ LogResult<AppendInfo> PartitionLog::append_replicated(std::span<std::byte> batch
   std::int64_t records = 0;
   for (const AppendedBatch& b : infos) records += b.last_offset - b.base_offset + 1;
   if (auto r = sync_appended_outlined(**seg, last + 1, records); !r) return std::unexpected(r.error());
+  (*seg)->drop_behind(config_.replica_drop_behind_bytes);
   return info;
 }
 

@@ -1,7 +1,12 @@
 // The log's replication primitives: the high watermark, the leader-epoch
 // cache and its checkpoint file, a follower's appends with the leader's
 // offsets, truncation of a divergent tail.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -223,6 +228,102 @@ TEST(ReplicatedAppend, KeepsTheLeadersOffsetsAndBytes) {
   follower = PartitionLog::open(fdir.path(), small_segments());
   EXPECT_EQ(all_bytes(*follower), expect);
   EXPECT_EQ(follower->leader_epochs().entries(), leader->leader_epochs().entries());
+}
+
+// How many of the first `bytes` of `file` are in the page cache, in pages.
+std::size_t resident_pages(const std::filesystem::path& file, std::size_t bytes) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  void* m = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  EXPECT_NE(m, MAP_FAILED);
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> v((bytes + page - 1) / page);
+  EXPECT_EQ(::mincore(m, bytes, v.data()), 0);
+  ::munmap(m, bytes);
+  std::size_t n = 0;
+  for (unsigned char c : v) n += c & 1;
+  return n;
+}
+
+// A follower's appends write back and drop what lies a chunk behind the log
+// end (LogConfig::replica_drop_behind_bytes); a leader's appends do not. The
+// bytes read back are the leader's either way.
+TEST(ReplicatedAppend, DropsWhatLiesAChunkBehindFromThePageCache) {
+  TempDir ldir, fdir, kdir;  // a disk filesystem: tmpfs pages cannot be dropped
+  struct statfs fs{};
+  ASSERT_EQ(::statfs(fdir.path().c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "the temporary directory is tmpfs";
+  LogConfig c;
+  c.segment_bytes = 4 << 20;
+  c.replica_drop_behind_bytes = 64 << 10;
+  auto leader = PartitionLog::open(ldir.path(), c);
+  for (int i = 0; i < 150; ++i) {
+    auto b = make_batch(i, 4, 1000);
+    ASSERT_TRUE(leader->append(b, PartitionLog::SyncBy::log, 3));
+  }
+  auto follower = PartitionLog::open(fdir.path(), c);
+  c.replica_drop_behind_bytes = 0;
+  auto keeper = PartitionLog::open(kdir.path(), c);
+  while (follower->log_end_offset() < leader->log_end_offset()) {
+    auto r = leader->read(follower->log_end_offset(), 20000);
+    ASSERT_TRUE(r);
+    auto bytes = read_regions(r->regions);
+    std::size_t whole = 0;
+    while (whole + kBatchHeaderSize <= bytes.size()) {
+      BatchHeader h = parse_batch_header(std::span<const std::byte>(bytes).subspan(whole));
+      if (whole + h.total_size() > bytes.size()) break;
+      whole += h.total_size();
+    }
+    ASSERT_GT(whole, 0u);
+    auto copy = bytes;
+    ASSERT_TRUE(follower->append_replicated(std::span(bytes).first(whole)));
+    ASSERT_TRUE(keeper->append_replicated(std::span(copy).first(whole)));
+  }
+  const auto seg = [](const TempDir& d) { return d.path() / LogSegment::file_name(0, ".log"); };
+  const std::size_t size = std::filesystem::file_size(seg(fdir));
+  ASSERT_GT(size, 5u * (64 << 10));
+  const std::size_t dropped_part = size - 2 * (64 << 10);  // all of it lies more than a chunk behind
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t pages = (dropped_part + page - 1) / page;
+  EXPECT_EQ(resident_pages(seg(fdir), dropped_part), 0u);
+  EXPECT_EQ(resident_pages(seg(kdir), dropped_part), pages);
+  EXPECT_EQ(resident_pages(seg(ldir), dropped_part), pages);
+  const auto expect = all_bytes(*leader);
+  EXPECT_EQ(all_bytes(*follower), expect);
+  EXPECT_EQ(all_bytes(*keeper), expect);
+  follower.reset();
+  follower = PartitionLog::open(fdir.path(), c);
+  EXPECT_EQ(all_bytes(*follower), expect);
+
+  // A log written as the leader, then following: what it appended as the
+  // leader stays cached (but for the last two or three chunks), what it
+  // appends as a follower is dropped.
+  TempDir sdir;
+  c.replica_drop_behind_bytes = 64 << 10;
+  auto solo = PartitionLog::open(sdir.path(), c);
+  for (int i = 0; i < 90; ++i) {
+    auto b = make_batch(i, 4, 1000);
+    ASSERT_TRUE(solo->append(b, PartitionLog::SyncBy::log, 3));
+  }
+  const std::size_t led = std::filesystem::file_size(seg(sdir));
+  ASSERT_GT(led, 4u * (64 << 10));
+  while (solo->log_end_offset() < leader->log_end_offset()) {
+    auto r = leader->read(solo->log_end_offset(), 20000);
+    ASSERT_TRUE(r);
+    auto bytes = read_regions(r->regions);
+    std::size_t whole = 0;
+    while (whole + kBatchHeaderSize <= bytes.size()) {
+      BatchHeader h = parse_batch_header(std::span<const std::byte>(bytes).subspan(whole));
+      if (whole + h.total_size() > bytes.size()) break;
+      whole += h.total_size();
+    }
+    ASSERT_TRUE(solo->append_replicated(std::span(bytes).first(whole)));
+  }
+  const std::size_t kept = led - 3 * (64 << 10);
+  EXPECT_EQ(resident_pages(seg(sdir), kept), (kept + page - 1) / page);
+  const std::size_t grown = std::filesystem::file_size(seg(sdir));
+  EXPECT_LE(resident_pages(seg(sdir), grown - 2 * (64 << 10)), (kept + page - 1) / page + 8);
 }
 
 class Truncation : public ::testing::TestWithParam<WriteMode> {
