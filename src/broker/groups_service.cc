@@ -47,7 +47,7 @@ class GroupsService::OffsetsLog final : public OffsetLog {
   // (no sequence: the partition checks only its epoch).
   bool append_txn(std::int64_t producer_id, std::int16_t epoch, const std::vector<PendingTxnOffsets::Record>& records) {
     log::BatchBuilder b;
-    b.timestamp(io::wall_clock_ms()).producer(producer_id, epoch, -1).attributes(0x10);
+    b.timestamp(io::wall_clock_ms()).producer(producer_id, epoch, -1).attributes(log::kAttrTransactional);
     for (const auto& r : records)
       b.add(std::string(reinterpret_cast<const char*>(r.key.data()), r.key.size()),
             std::string(reinterpret_cast<const char*>(r.value.data()), r.value.size()));

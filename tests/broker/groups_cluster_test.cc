@@ -4,7 +4,7 @@
 // from its log when it becomes leader (COORDINATOR_LOAD_IN_PROGRESS
 // meanwhile), unloading them when it stops leading (NOT_COORDINATOR),
 // refusing writes below min.insync.replicas and answering a commit only
-// once the ISR holds it. The replication layer is a real ReplicaManager
+// once the ISR holds it; transactional offsets across a load. The replication layer is a real ReplicaManager
 // without fetchers; followers' progress is reported by hand.
 #include <gtest/gtest.h>
 
@@ -17,6 +17,8 @@
 
 #include "broker_test_util.h"
 #include "broker/coordinator_partition.h"
+#include "log/control_batch.h"
+#include "log/record_batch.h"
 #include "test_node.h"
 #include "replication/replica_manager.h"
 
@@ -195,6 +197,47 @@ TEST_F(GroupsClusterTest, LoadInProgressUntilTheReplicationLayerLeads) {
   replicas->apply(kOffsetsTopic, 1, replication::PartitionState{1, 2, 2, {1, 2, 3}, {1}});
   wait_loaded(1);
   EXPECT_EQ(commit_error(g, 3), 0);
+}
+
+// Transactional offsets in the log when a broker becomes the leader: those
+// without a marker stay pending (UNSTABLE_OFFSET_COMMIT with require_stable);
+// a marker that reaches the broker while it loads the partition (the replay
+// may have read the log before it) is applied once the load ends.
+TEST_F(GroupsClusterTest, LoadKeepsPendingOffsetsAndAppliesMarkersThatArriveMeanwhile) {
+  start();
+  const std::string g = group_in(1);
+  auto part = node->topics.find(kOffsetsTopic, 1);
+  for (std::int64_t pid : {1000, 2000}) {
+    const auto k = GroupCoordinator::encode_offset_key({g, "orders", 0});
+    const auto v = GroupCoordinator::encode_offset_value({pid / 100, -1, "", 1});
+    auto batch = log::BatchBuilder()
+                     .timestamp(1)
+                     .producer(pid, 0, -1)
+                     .attributes(log::kAttrTransactional)
+                     .add(std::string(reinterpret_cast<const char*>(k.data()), k.size()),
+                          std::string(reinterpret_cast<const char*>(v.data()), v.size()))
+                     .build();
+    ASSERT_EQ(part->append(batch).error, 0);
+  }
+  // Loading: the replication layer has not made this broker the leader yet.
+  replicas->apply(kOffsetsTopic, 1, replication::PartitionState{2, 1, 1, {1, 2, 3}, {1, 2}});
+  node->groups->leadership(1, true, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(node->groups->shard_state(1), GroupsService::ShardState::loading);
+  node->groups->complete_txn(1, 1000, true);  // producer 1000's COMMIT marker
+  replicas->apply(kOffsetsTopic, 1, replication::PartitionState{1, 2, 2, {1, 2, 3}, {1}});
+  wait_loaded(1);
+  EXPECT_EQ(fetched(g), std::make_pair(std::int16_t{0}, std::int64_t{10}));
+  kafka::OffsetFetchRequest stable;
+  stable.group_id = g;
+  stable.require_stable = true;
+  stable.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = "orders", .partition_indexes = {0}}};
+  auto res = node->call<kafka::OffsetFetchResponse>(7, stable);
+  EXPECT_EQ(res.topics.at(0).partitions.at(0).error_code, 88);  // producer 2000's offset is pending
+  node->groups->complete_txn(1, 2000, false);
+  res = node->call<kafka::OffsetFetchResponse>(7, stable);
+  EXPECT_EQ(res.topics.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(res.topics.at(0).partitions.at(0).committed_offset, 10);
 }
 
 TEST_F(GroupsClusterTest, BelowMinInsyncReplicasCommitsAreRefused) {
