@@ -61,9 +61,11 @@ TEST(Config, LoadsToml) {
                          "fetch_strategy = \"splice\"\n"
                          "segment_bytes = 1048576\n"
                          "preallocate_bytes = 0\n"
+                         "replica_drop_behind_bytes = 0\n"
                          "lookup_mmap = true\n";
   Config c;
   EXPECT_EQ(c.preallocate_bytes, 1u << 20);
+  EXPECT_EQ(c.replica_drop_behind_bytes, 8u << 20);
   EXPECT_FALSE(c.lookup_mmap);
   c.load_toml(file);
   EXPECT_EQ(c.listen.port, 19092);
@@ -75,6 +77,7 @@ TEST(Config, LoadsToml) {
   EXPECT_EQ(c.fetch_strategy, io::Strategy::splice);
   EXPECT_EQ(c.segment_bytes, 1048576u);
   EXPECT_EQ(c.preallocate_bytes, 0u);
+  EXPECT_EQ(c.replica_drop_behind_bytes, 0u);
   EXPECT_TRUE(c.lookup_mmap);
 }
 
@@ -86,7 +89,8 @@ TEST(Config, RejectsBadToml) {
   EXPECT_THROW(c.load_toml(file), std::invalid_argument);
   std::ofstream(file) << "threads = \"many\"\n";
   EXPECT_THROW(c.load_toml(file), std::invalid_argument);
-  for (const char* bad : {"preallocate_bytes = -1\n", "preallocate_bytes = 2147483648\n", "lookup_mmap = \"yes\"\n"}) {
+  for (const char* bad : {"preallocate_bytes = -1\n", "preallocate_bytes = 2147483648\n", "lookup_mmap = \"yes\"\n",
+                          "replica_drop_behind_bytes = -1\n", "replica_drop_behind_bytes = 2147483648\n"}) {
     std::ofstream(file) << bad;
     EXPECT_THROW(c.load_toml(file), std::invalid_argument) << bad;
   }
