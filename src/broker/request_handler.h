@@ -211,7 +211,7 @@ class RequestHandler {
   // Transactions (handlers/txn.cc).
   void add_partitions_to_txn(const Header& h, const kafka::AddPartitionsToTxnRequest& req, net::EventLoop& loop,
                              Done& done, const Access& access);
-  kafka::AddPartitionsToTxnResponse add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req);
+  kafka::AddPartitionsToTxnResponse add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req, std::int16_t version);
   void add_offsets_to_txn(const Header& h, const kafka::AddOffsetsToTxnRequest& req, net::EventLoop& loop, Done& done,
                           const Access& access);
   void end_txn(const Header& h, const kafka::EndTxnRequest& req, net::EventLoop& loop, Done& done,

@@ -18,6 +18,7 @@ ErrorCode verdict(std::int16_t e) {
     case ErrorCode::none:
     case ErrorCode::invalid_producer_epoch:
     case ErrorCode::invalid_txn_state:
+    case ErrorCode::transaction_abortable:
       return static_cast<ErrorCode>(e);
     default:
       return ErrorCode::not_enough_replicas;
@@ -94,7 +95,7 @@ std::vector<ErrorCode> TxnVerifier::check(const Job& job) {
   kafka::AddPartitionsToTxnResponse resp;
   std::vector<std::byte> frame;
   if ((!c.connected() && !c.connect_to(*leader, auth_, kCallTimeoutMs)) ||
-      !c.call(req, 4, resp, frame, kCallTimeoutMs)) {
+      !c.call(req, 5, resp, frame, kCallTimeoutMs)) {
     spdlog::debug("transactions: verifying with broker {}: {}", leader->node_id, c.error());
     return out;
   }

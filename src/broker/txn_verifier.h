@@ -2,10 +2,11 @@
 // A partition's leader that receives the first transactional batch of a
 // producer whose transactional id another broker coordinates asks that
 // coordinator -- the leader of the id's __transaction_state partition -- with
-// AddPartitionsToTxn v4 `verify_only` whether the producer's transaction is
+// AddPartitionsToTxn v5 `verify_only` whether the producer's transaction is
 // Ongoing with the partitions added, before it appends, as Kafka 3.6+
 // brokers do. The answer per partition: NONE, INVALID_PRODUCER_EPOCH or
-// INVALID_TXN_STATE as the coordinator says; anything that kept the
+// TRANSACTION_ABORTABLE as the coordinator says (the Produce handler turns
+// the last into what the client's version knows); anything that kept the
 // coordinator from answering (no leader, NOT_COORDINATOR, a load in
 // progress, a broken connection) NOT_ENOUGH_REPLICAS, which producers retry
 // (Kafka's mapping, for clients that predate the coordinator errors).

@@ -88,6 +88,7 @@ enum class ErrorCode : std::int16_t {
   unknown_topic_id = 100,
   inconsistent_topic_id = 103,
   transactional_id_not_found = 105,
+  transaction_abortable = 120,  // KIP-890: abort the transaction and carry on (not fatal)
   invalid_regular_expression = 128,
 };
 
@@ -95,5 +96,15 @@ enum class ErrorCode : std::int16_t {
 std::string error_name(ErrorCode code);
 
 constexpr std::int16_t to_wire(ErrorCode c) { return static_cast<std::int16_t>(c); }
+
+// A transactional produce or offset commit outside its producer's ongoing
+// transaction (KIP-890): TRANSACTION_ABORTABLE, which a client aborts and
+// carries on from, for request versions that know it (Produce v11+,
+// TxnOffsetCommit v4+, AddPartitionsToTxn v5+); INVALID_TXN_STATE for older
+// ones. Other codes are returned unchanged.
+constexpr ErrorCode txn_error_for_version(ErrorCode e, bool abortable_known) {
+  if (e != ErrorCode::invalid_txn_state && e != ErrorCode::transaction_abortable) return e;
+  return abortable_known ? ErrorCode::transaction_abortable : ErrorCode::invalid_txn_state;
+}
 
 }  // namespace nocopy::kafka

@@ -44,13 +44,22 @@ def write_results(client, version, scenarios, versions=None):
 # (label, api key): it uses min(its maximum, the broker's).
 NEWEST_CHECKED = (("produce", 0), ("fetch", 1), ("list_offsets", 2), ("metadata", 3))
 
+# The transaction APIs a transactional producer sends (with
+# sendOffsetsToTransaction), and the newest versions Kafka 4.x's Java client
+# sends them at while the broker finalizes no transaction version 2
+# (EndTxn and TxnOffsetCommit v5+ belong to it; AddPartitionsToTxn v4+ is
+# the brokers' form).
+TXN_CHECKED = (("init_producer_id", 22), ("add_partitions_to_txn", 24), ("add_offsets_to_txn", 25),
+               ("end_txn", 26), ("txn_offset_commit", 28))
+JAVA4_TXN_MAX = {"add_partitions_to_txn": 3, "end_txn": 4, "txn_offset_commit": 4}
 
-def check_newest(versions, advertised, client_max=None):
+
+def check_newest(versions, advertised, client_max=None, checked=NEWEST_CHECKED):
     """Why the client did not use the newest advertised version of each
-    NEWEST_CHECKED API it sent (capped at its own maximum when known), or
+    `checked` API it sent (capped at its own maximum when known), or
     None."""
     bad = []
-    for label, key in NEWEST_CHECKED:
+    for label, key in checked:
         if label not in versions or key not in advertised:
             continue
         want = advertised[key][1]

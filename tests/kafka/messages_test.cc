@@ -264,7 +264,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::list_offsets), std::make_pair(1, 11));
   EXPECT_EQ(range(ApiKey::offset_commit), std::make_pair(2, 10));
   EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 10));
-  EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::init_producer_id), std::make_pair(0, 5));
   EXPECT_EQ(range(ApiKey::find_coordinator), std::make_pair(0, 6));
   EXPECT_EQ(range(ApiKey::join_group), std::make_pair(0, 9));
   EXPECT_EQ(range(ApiKey::heartbeat), std::make_pair(0, 4));
@@ -274,9 +274,9 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::list_groups), std::make_pair(0, 5));
   EXPECT_EQ(range(ApiKey::delete_topics), std::make_pair(0, 6));
   EXPECT_EQ(range(ApiKey::add_partitions_to_txn), std::make_pair(0, 5));
-  EXPECT_EQ(range(ApiKey::add_offsets_to_txn), std::make_pair(0, 3));
-  EXPECT_EQ(range(ApiKey::end_txn), std::make_pair(0, 3));
-  EXPECT_EQ(range(ApiKey::txn_offset_commit), std::make_pair(0, 3));
+  EXPECT_EQ(range(ApiKey::add_offsets_to_txn), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::end_txn), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::txn_offset_commit), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::describe_transactions), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::list_transactions), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::describe_configs), std::make_pair(0, 4));
@@ -292,7 +292,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::sasl_authenticate), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::describe_user_scram_credentials), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::alter_user_scram_credentials), std::make_pair(0, 0));
-  EXPECT_EQ(range(ApiKey::write_txn_markers), std::make_pair(0, 1));
+  EXPECT_EQ(range(ApiKey::write_txn_markers), std::make_pair(1, 2));
   EXPECT_EQ(range(ApiKey::describe_acls), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::create_acls), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::delete_acls), std::make_pair(0, 3));

@@ -1,5 +1,5 @@
 // Produce v3-v13 (v0-v2 are advertised and answered UNSUPPORTED_VERSION per
-// partition: they predate record batch v2) and InitProducerId v0-v4
+// partition: they predate record batch v2) and InitProducerId v0-v5
 // (transactional ids: TxnService). v8+: an INVALID_RECORD or CORRUPT_MESSAGE
 // answer says why in error_message. v10+: a NOT_LEADER_OR_FOLLOWER answer
 // names the current leader and epoch and the answer lists its endpoint
@@ -181,7 +181,8 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   // A transactional batch must belong to its producer's ongoing transaction
   // with this partition added, as the coordinator here that knows the
   // producer says (cluster mode: a producer coordinated by another broker is
-  // not verified, TxnService::verify_partition).
+  // not verified, TxnService::verify_partition). Outside it: INVALID_TXN_STATE
+  // (v8+ with Kafka's message), TRANSACTION_ABORTABLE from v11 (KIP-890).
   if (s.txn && records.size() >= log::kBatchHeaderSize) {
     const log::BatchHeader bh = log::parse_batch_header(records);
     if (bh.is_transactional() && !bh.is_control() && bh.producer_id >= 0) {
@@ -189,7 +190,12 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
       const auto e = s.verified && v != s.verified->end()
                          ? v->second
                          : s.txn->verify_partition(bh.producer_id, bh.producer_epoch, topic, pr.index);
-      if (e != ErrorCode::none) return fail(e);
+      if (e != ErrorCode::none) {
+        const ErrorCode answer = kafka::txn_error_for_version(e, s.version >= 11);
+        if (s.version >= 8 && answer == ErrorCode::invalid_txn_state)
+          pr.error_message = "Partition was not added to the transaction";
+        return fail(answer);
+      }
     }
   }
   std::optional<replication::ReplicaManager::View> view;
@@ -311,7 +317,7 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
 // KIP-890 across brokers: a transactional batch that would open its
 // producer's transaction in a partition led here, of a producer whose
 // coordinator is another broker, is appended only once that coordinator
-// (AddPartitionsToTxn v4 verify_only, TxnVerifier) says the transaction is
+// (AddPartitionsToTxn v5 verify_only, TxnVerifier) says the transaction is
 // Ongoing with the partition added. Batches that continue a transaction
 // already open in the partition need no check. The request frame is copied
 // (it must outlive this call) and decoded again when the verdicts are in;

@@ -1,8 +1,8 @@
 // Transaction family, served by the transaction coordinator (TxnService):
 // AddPartitionsToTxn v0-v5 (v4+ the brokers' batched and verify-only
-// form), AddOffsetsToTxn v0-v3, EndTxn v0-v3,
-// TxnOffsetCommit v0-v3, DescribeTransactions v0, ListTransactions v0-v2;
-// and WriteTxnMarkers v0-v1, which writes markers into this broker's
+// form), AddOffsetsToTxn v0-v4, EndTxn v0-v4,
+// TxnOffsetCommit v0-v4, DescribeTransactions v0, ListTransactions v0-v2;
+// and WriteTxnMarkers v1-v2, which writes markers into this broker's
 // partitions directly (Admin.abortTransaction ends a hanging transaction
 // with it).
 // InitProducerId with a transactional id is in produce.cc beside the
@@ -67,8 +67,10 @@ void run_txn(TxnService& txn, net::EventLoop& loop, RequestHandler::Done& done, 
 // v4+ (brokers only): each transaction of the batch, at its coordinator,
 // is added as a v3 request would add it, or -- verify_only -- each
 // partition is checked against the ongoing transaction (NONE when it is in
-// it, else the coordinator's reason).
-kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req) {
+// it, else the coordinator's reason; not in it: TRANSACTION_ABORTABLE from v5,
+// INVALID_TXN_STATE in v4).
+kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kafka::AddPartitionsToTxnRequest& req,
+                                                                      std::int16_t version) {
   kafka::AddPartitionsToTxnResponse r;
   for (const auto& t : req.transactions) {
     auto& rt = r.results_by_transaction.emplace_back();
@@ -82,7 +84,7 @@ kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kaf
         tr.name = topic.name;
         for (std::int32_t p : topic.partitions) {
           const ErrorCode e = route.coordinator->verify_partition(t.producer_id, t.producer_epoch, topic.name, p);
-          tr.results.push_back({p, code(e)});
+          tr.results.push_back({p, code(kafka::txn_error_for_version(e, version >= 5))});
         }
       }
     } else {
@@ -114,8 +116,9 @@ void RequestHandler::add_partitions_to_txn(const Header& h, const kafka::AddPart
     // coordinators' verification maps, which never wait: answered inline.
     const bool checks_only = std::all_of(req.transactions.begin(), req.transactions.end(),
                                          [](const auto& t) { return t.verify_only; });
-    if (checks_only) return done(respond(encode(h, add_partitions_batch(req))));
-    return run_txn(*txn_, loop, done, [this, h, req] { return respond(encode(h, add_partitions_batch(req))); });
+    if (checks_only) return done(respond(encode(h, add_partitions_batch(req, h.api_version))));
+    return run_txn(*txn_, loop, done,
+                   [this, h, req] { return respond(encode(h, add_partitions_batch(req, h.api_version))); });
   }
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   const bool topics_ok = std::all_of(req.topics.begin(), req.topics.end(),
@@ -199,8 +202,9 @@ void RequestHandler::end_txn(const Header& h, const kafka::EndTxnRequest& req, n
 // coordinator, here or (cluster mode) on another broker as a Produce's
 // verification is (TxnService::verify_remote). A stale epoch is
 // PRODUCER_FENCED (v2+; INVALID_PRODUCER_EPOCH before), a transaction
-// without that partition INVALID_TXN_STATE, a coordinator that cannot
-// answer COORDINATOR_NOT_AVAILABLE (the client retries).
+// without that partition TRANSACTION_ABORTABLE (v4+, KIP-890;
+// INVALID_TXN_STATE before), a coordinator that cannot answer
+// COORDINATOR_NOT_AVAILABLE (the client retries).
 void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req,
                                        net::EventLoop& loop, Done& done, const Access& access) {
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
@@ -239,6 +243,7 @@ void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCo
   auto on_verdict = [this, req, version = h.api_version, uniform, post](ErrorCode verdict) {
     if (verdict == ErrorCode::invalid_producer_epoch && version >= 2) verdict = ErrorCode::producer_fenced;
     if (verdict == ErrorCode::not_enough_replicas) verdict = ErrorCode::coordinator_not_available;
+    verdict = kafka::txn_error_for_version(verdict, version >= 4);
     if (verdict != ErrorCode::none) return post(uniform(verdict));
     groups_->txn_offset_commit(req, post);
   };

@@ -112,9 +112,16 @@ def main():
         rc = java.wait(timeout=60)
         broker.versions_used(versions)
         # Every API the 4.x client sends on the data path is at the newest
-        # version this broker advertises (its own maxima are all higher).
+        # version this broker advertises (its own maxima are all higher), and
+        # so is every transaction API, up to what the client sends without
+        # transaction version 2.
         if line == "4":
-            why = compat_common.check_newest(versions, advertised)
+            why = "; ".join(w for w in (
+                compat_common.check_newest(versions, advertised),
+                compat_common.check_newest(versions, advertised, compat_common.JAVA4_TXN_MAX,
+                                           compat_common.TXN_CHECKED),
+                "; ".join("%s: not sent" % label for label, _ in compat_common.TXN_CHECKED
+                          if label not in versions)) if w) or None
             results.append(("negotiated_newest_versions", "fail" if why else "pass", why or ""))
         if broker.alive():
             broker.stop()

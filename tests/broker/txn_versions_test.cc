@@ -1,0 +1,147 @@
+// The transaction APIs at Kafka 4.x's versions through the RequestHandler:
+// a whole transaction at InitProducerId v5, AddOffsetsToTxn v4,
+// TxnOffsetCommit v4 and EndTxn v4; and KIP-890's TRANSACTION_ABORTABLE,
+// answered for a transactional batch or offset commit outside the
+// producer's transaction to versions that know it (Produce v11+,
+// TxnOffsetCommit v4+) and INVALID_TXN_STATE to older ones.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "broker/txn_service.h"
+#include "broker_test_util.h"
+#include "kafka/error_code.h"
+#include "log/record_batch.h"
+#include "test_node.h"
+
+namespace nocopy::broker {
+namespace {
+
+using kafka::ErrorCode;
+using kafka::to_wire;
+using testing::Node;
+
+struct TxnVersionsTest : ::testing::Test {
+  TxnVersionsTest() {
+    cfg.data_dir = dir.path() / "data";
+    cfg.listen = HostPort::parse("127.0.0.1:9999");
+    node = std::make_unique<Node>(cfg);
+    txn = std::make_unique<TxnService>(cfg, node->topics, node->groups.get(),
+                                       [this] { return node->handler.allocate_producer_id(); });
+    node->handler.set_txn(txn.get());
+    EXPECT_EQ(node->topics.create("t", 2), 0);
+  }
+  ~TxnVersionsTest() override {
+    node->handler.set_txn(nullptr);
+    txn.reset();
+    node.reset();
+  }
+
+  kafka::InitProducerIdResponse init(const std::string& id, std::int16_t version) {
+    kafka::InitProducerIdRequest req;
+    req.transactional_id = id;
+    req.transaction_timeout_ms = 60000;
+    return node->call<kafka::InitProducerIdResponse>(version, req);
+  }
+  // One transactional batch of `pid`/`epoch` for t-`partition` at `version`.
+  kafka::ProduceResponse::PartitionResponse produce(std::int16_t version, const std::string& id, std::int64_t pid,
+                                                    std::int16_t epoch, std::int32_t partition, std::int32_t seq) {
+    const auto batch = log::BatchBuilder()
+                           .timestamp(1000)
+                           .producer(pid, epoch, seq)
+                           .attributes(log::kAttrTransactional)
+                           .add("k", "v")
+                           .build();
+    kafka::ProduceRequest req;
+    req.transactional_id = id;
+    req.acks = 1;
+    req.timeout_ms = 1000;
+    auto& t = req.topics.emplace_back();
+    t.name = "t";
+    auto& p = t.partitions.emplace_back();
+    p.index = partition;
+    p.records.bytes = batch;
+    auto r = node->call<kafka::ProduceResponse>(version, req);
+    EXPECT_EQ(r.responses.size(), 1u);
+    EXPECT_EQ(r.responses.at(0).partitions.size(), 1u);
+    return r.responses.at(0).partitions.at(0);
+  }
+  kafka::TxnOffsetCommitRequest offsets(const std::string& id, std::int64_t pid, std::int16_t epoch) {
+    kafka::TxnOffsetCommitRequest req;
+    req.transactional_id = id;
+    req.group_id = "g";
+    req.producer_id = pid;
+    req.producer_epoch = epoch;
+    req.topics.emplace_back().name = "t";
+    req.topics[0].partitions.push_back({0, 1, -1, std::nullopt});
+    return req;
+  }
+
+  testing::TempDir dir;
+  Config cfg;
+  std::unique_ptr<Node> node;
+  std::unique_ptr<TxnService> txn;
+};
+
+TEST_F(TxnVersionsTest, WholeTransactionAtTheNewestVersions) {
+  const auto i = init("a", 5);
+  ASSERT_EQ(i.error_code, 0);
+  kafka::AddPartitionsToTxnRequest add;
+  add.transactional_id = "a";
+  add.producer_id = i.producer_id;
+  add.producer_epoch = i.producer_epoch;
+  add.topics = {{"t", {0}}};
+  auto a = node->call<kafka::AddPartitionsToTxnResponse>(3, add);
+  ASSERT_EQ(a.results.size(), 1u);
+  EXPECT_EQ(a.results[0].results.at(0).partition_error_code, 0);
+  EXPECT_EQ(produce(11, "a", i.producer_id, i.producer_epoch, 0, 0).error_code, 0);
+  kafka::AddOffsetsToTxnRequest ao;
+  ao.transactional_id = "a";
+  ao.producer_id = i.producer_id;
+  ao.producer_epoch = i.producer_epoch;
+  ao.group_id = "g";
+  EXPECT_EQ(node->call<kafka::AddOffsetsToTxnResponse>(4, ao).error_code, 0);
+  auto c = node->call<kafka::TxnOffsetCommitResponse>(4, offsets("a", i.producer_id, i.producer_epoch));
+  ASSERT_EQ(c.topics.size(), 1u);
+  EXPECT_EQ(c.topics[0].partitions.at(0).error_code, 0);
+  kafka::EndTxnRequest end;
+  end.transactional_id = "a";
+  end.producer_id = i.producer_id;
+  end.producer_epoch = i.producer_epoch;
+  end.committed = true;
+  EXPECT_EQ(node->call<kafka::EndTxnResponse>(4, end).error_code, 0);
+  // A second InitProducerId v5 fences the first epoch.
+  const auto again = init("a", 5);
+  EXPECT_EQ(again.producer_id, i.producer_id);
+  EXPECT_EQ(again.producer_epoch, i.producer_epoch + 1);
+}
+
+TEST_F(TxnVersionsTest, ProduceOutsideTheTransactionIsAbortableFromV11) {
+  const auto i = init("a", 5);
+  ASSERT_EQ(i.error_code, 0);
+  // Nothing added to a transaction: every version refuses the batch.
+  auto v10 = produce(10, "a", i.producer_id, i.producer_epoch, 1, 0);
+  EXPECT_EQ(v10.error_code, to_wire(ErrorCode::invalid_txn_state));
+  EXPECT_EQ(v10.error_message.value_or(""), "Partition was not added to the transaction");
+  auto v7 = produce(7, "a", i.producer_id, i.producer_epoch, 1, 0);
+  EXPECT_EQ(v7.error_code, to_wire(ErrorCode::invalid_txn_state));
+  for (std::int16_t v : {11, 12}) {
+    SCOPED_TRACE("v" + std::to_string(v));
+    auto r = produce(v, "a", i.producer_id, i.producer_epoch, 1, 0);
+    EXPECT_EQ(r.error_code, to_wire(ErrorCode::transaction_abortable));
+    EXPECT_EQ(r.base_offset, -1);
+  }
+  EXPECT_EQ(node->topics.find("t", 1)->log_end_offset(), 0);
+}
+
+TEST_F(TxnVersionsTest, TxnOffsetCommitWithoutAddOffsetsIsAbortableFromV4) {
+  const auto i = init("a", 5);
+  ASSERT_EQ(i.error_code, 0);
+  auto v3 = node->call<kafka::TxnOffsetCommitResponse>(3, offsets("a", i.producer_id, i.producer_epoch));
+  EXPECT_EQ(v3.topics.at(0).partitions.at(0).error_code, to_wire(ErrorCode::invalid_txn_state));
+  auto v4 = node->call<kafka::TxnOffsetCommitResponse>(4, offsets("a", i.producer_id, i.producer_epoch));
+  EXPECT_EQ(v4.topics.at(0).partitions.at(0).error_code, to_wire(ErrorCode::transaction_abortable));
+}
+
+}  // namespace
+}  // namespace nocopy::broker
