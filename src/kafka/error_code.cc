@@ -87,6 +87,7 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(inconsistent_topic_id, "INCONSISTENT_TOPIC_ID")
     NOCOPY_KAFKA_ERR(transactional_id_not_found, "TRANSACTIONAL_ID_NOT_FOUND")
     NOCOPY_KAFKA_ERR(transaction_abortable, "TRANSACTION_ABORTABLE")
+    NOCOPY_KAFKA_ERR(offset_not_available, "OFFSET_NOT_AVAILABLE")
     NOCOPY_KAFKA_ERR(invalid_regular_expression, "INVALID_REGULAR_EXPRESSION")
 #undef NOCOPY_KAFKA_ERR
   }

@@ -71,6 +71,7 @@ enum class ErrorCode : std::int16_t {
   non_empty_group = 68,
   group_id_not_found = 69,
   fenced_leader_epoch = 74,
+  offset_not_available = 78,
   unknown_leader_epoch = 75,
   unsupported_compression_type = 76,
   member_id_required = 79,

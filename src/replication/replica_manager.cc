@@ -108,12 +108,14 @@ void ReplicaManager::settle(const Key& k, Replica& r, After& a) {
   if (!r.log) return;  // attach_logs() finishes when the log exists
   if (r.state.leader == opts_.node_id) {
     const bool same_term = r.led_epoch == r.state.leader_epoch;
+    if (!same_term) r.epoch_start_offset = r.log.log->log_end_offset();
     become_leader(k, r, same_term);
     if (!same_term) a.new_leader.push_back(k);
     r.led_epoch = r.state.leader_epoch;
     advance_high_watermark(k, r, a);
   } else {
     r.led_epoch = -1;
+    r.epoch_start_offset = -1;
     become_follower(k, r, a);
   }
 }
@@ -223,7 +225,7 @@ std::optional<ReplicaManager::View> ReplicaManager::view(const std::string& topi
   const Replica& r = it->second;
   const bool leads = r.state.leader == opts_.node_id && r.log;
   return View{leads ? Role::leader : Role::follower, r.state.leader, r.state.leader_epoch, r.state.isr.size(),
-              leads && fenced(r)};
+              leads && fenced(r), leads ? r.epoch_start_offset : -1};
 }
 
 bool ReplicaManager::fenced(const Replica& r) const {

@@ -145,6 +145,10 @@ class ReplicaManager final : public ReplicaControl {
     /// and no other replica fetched from it lately (cut off from etcd and
     /// its followers). It must not acknowledge writes (any acks).
     bool fenced = false;
+    /// Leader: its log end when it became leader in this epoch (Kafka's
+    /// leader epoch start offset), else -1. A high watermark below it is
+    /// not known yet: ListOffsets answers clients OFFSET_NOT_AVAILABLE.
+    std::int64_t epoch_start_offset = -1;
   };
   std::optional<View> view(const std::string& topic, std::int32_t partition) const;
 
@@ -207,6 +211,7 @@ class ReplicaManager final : public ReplicaControl {
     std::vector<Waiter> waiters;                  ///< acks=all waiting for the high watermark
     std::int64_t isr_proposed_ms = -1;            ///< a proposal not yet come back (-1: none)
     std::int32_t led_epoch = -1;                  ///< the leader epoch this broker became leader in (-1: not leading)
+    std::int64_t epoch_start_offset = -1;         ///< the log end when it became leader in led_epoch
   };
   // What a locked step leaves to do once the lock is released.
   struct After {

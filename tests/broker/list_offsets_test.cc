@@ -2,11 +2,14 @@
 // by timestamp answers its own timestamp and offset, MAX_TIMESTAMP (-3)
 // the first record with the largest timestamp (also inside a compressed
 // batch), the special timestamps of tiered storage, the versions that may
-// ask for them, and read_committed's last stable offset.
+// ask for them, read_committed's last stable offset, a partition named
+// twice (INVALID_REQUEST), and a new leader whose high watermark is not
+// known yet (OFFSET_NOT_AVAILABLE).
 #include <gtest/gtest.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,7 @@
 #include "kafka/list_offsets.h"
 #include "log/crc32c.h"
 #include "log/record_batch.h"
+#include "replication/replica_manager.h"
 #include "test_node.h"
 
 namespace nocopy::broker {
@@ -174,6 +178,88 @@ TEST_F(ListOffsetsTest, ReadCommittedStopsAtTheLastStableOffset) {
   EXPECT_EQ(list(n, 2, "t", 1500, 0).offset, 1);
   EXPECT_EQ(list(n, 7, "t", kafka::kMaxTimestamp, 1).offset, -1);
   EXPECT_EQ(list(n, 7, "t", kafka::kMaxTimestamp, 0).offset, 1);
+}
+
+// Kafka answers every occurrence of a partition named twice INVALID_REQUEST;
+// the other partitions of the request are answered as usual.
+TEST_F(ListOffsetsTest, PartitionNamedTwiceIsInvalidRequest) {
+  Node n(cfg);
+  ASSERT_EQ(n.topics.create("t", 2), 0);
+  auto batch = log::BatchBuilder().timestamp(1000).add("a", "1").build();
+  ASSERT_EQ(n.topics.find("t", 1)->append(batch).error, 0);
+  kafka::ListOffsetsRequest req;
+  req.timeout_ms = 1000;
+  req.topics = {{"t", {{.partition_index = 0, .timestamp = -1}, {.partition_index = 1, .timestamp = -1}}},
+                {"t", {{.partition_index = 0, .timestamp = -2}}}};
+  auto res = n.call<kafka::ListOffsetsResponse>(11, req);
+  ASSERT_EQ(res.topics.size(), 2u);
+  const auto& first = res.topics[0].partitions;
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].error_code, to_wire(ErrorCode::invalid_request));
+  EXPECT_EQ(first[0].offset, -1);
+  EXPECT_EQ(first[1].error_code, 0);
+  EXPECT_EQ(first[1].offset, 1);
+  EXPECT_EQ(res.topics[1].partitions.at(0).error_code, to_wire(ErrorCode::invalid_request));
+}
+
+struct NoSink : replication::IsrChangeSink {
+  void propose_isr(const std::string&, std::int32_t, const replication::PartitionState&) override {}
+};
+
+// A broker elected leader with records its followers have not confirmed:
+// its high watermark lies below its log end at the election until they
+// fetch. Clients asking for the latest offset, or for a record at or above
+// the high watermark, get OFFSET_NOT_AVAILABLE (retriable) rather than an
+// offset that may go back; the earliest offset and followers' requests
+// (replica_id >= 0) are answered.
+TEST_F(ListOffsetsTest, NewLeaderWithoutHighWatermarkIsOffsetNotAvailable) {
+  Node n(cfg);
+  ASSERT_EQ(n.topics.create("t", 1), 0);
+  auto part = n.topics.find("t", 0);
+  auto batch = log::BatchBuilder().timestamp(1000).add("a", "1").add("b", "2", {}, 5).build();
+  ASSERT_EQ(part->append(batch).error, 0);
+  NoSink sink;
+  replication::ReplicaOptions o;
+  o.node_id = 1;
+  o.isr_check_interval_ms = 0;
+  o.run_fetchers = false;
+  auto rm = std::make_unique<replication::ReplicaManager>(o, sink, [&n](const std::string& t, std::int32_t p) {
+    auto found = n.topics.find(t, p);
+    if (!found) return replication::LogHandle{};
+    log::PartitionLog* l = &found->log();
+    return replication::LogHandle{std::move(found), l};
+  });
+  rm->brokers({{1, "b1", 9092, ""}, {2, "b2", 9093, ""}});
+  rm->apply("t", 0, {1, 5, 5, {1, 2}, {1, 2}});  // led here from epoch 5, log end 2
+  n.handler.set_replicas(rm.get());
+  ASSERT_EQ(part->high_watermark(), 0);
+
+  const auto not_available = to_wire(ErrorCode::offset_not_available);
+  for (std::int16_t v : {1, 4, 11}) {
+    SCOPED_TRACE("v" + std::to_string(v));
+    EXPECT_EQ(list(n, v, "t", -1).error_code, not_available);
+    EXPECT_EQ(list(n, v, "t", 1000).error_code, not_available);  // found at offset 0, not below the HW
+    auto earliest = list(n, v, "t", -2);
+    EXPECT_EQ(earliest.error_code, 0);
+    EXPECT_EQ(earliest.offset, 0);
+  }
+  EXPECT_EQ(list(n, 11, "t", 9999).error_code, 0);  // no record found: -1/-1
+  kafka::ListOffsetsRequest follower;
+  follower.replica_id = 2;
+  follower.topics = {{"t", {{.partition_index = 0, .timestamp = -1}}}};
+  auto f = n.call<kafka::ListOffsetsResponse>(11, follower).topics.at(0).partitions.at(0);
+  EXPECT_EQ(f.error_code, 0);
+  EXPECT_EQ(f.offset, 0);
+
+  // The follower catches up: the high watermark reaches the epoch's start.
+  rm->on_follower_fetch("t", 0, 2, 2);
+  ASSERT_EQ(part->high_watermark(), 2);
+  auto latest = list(n, 11, "t", -1);
+  EXPECT_EQ(latest.error_code, 0);
+  EXPECT_EQ(latest.offset, 2);
+  EXPECT_EQ(latest.leader_epoch, 5);
+  EXPECT_EQ(list(n, 11, "t", 1000).offset, 0);
+  n.handler.set_replicas(nullptr);
 }
 
 }  // namespace

@@ -15,8 +15,17 @@
 // batch; a single node keeps what producers sent and answers -1.
 // -4, -5 and -6 from a version too old for them are UNSUPPORTED_VERSION.
 // timeout_ms (v10+) bounds remote lookups, of which there are none.
+// A partition named more than once is INVALID_REQUEST at each place.
+// Cluster mode: a leader whose high watermark is still below its log end at
+// the election (the followers have not told it yet) answers a client
+// (replica_id -1) OFFSET_NOT_AVAILABLE for -1 and for a record found at or
+// above the high watermark / LSO, as Kafka does, rather than an offset that
+// may go back.
 #include <array>
 #include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/batch_decompressor.h"
@@ -68,13 +77,17 @@ struct Answer {
   std::int64_t timestamp = -1;
   std::int64_t offset = -1;
   std::int32_t leader_epoch = -1;
+  ErrorCode error = ErrorCode::none;
 };
 
-// `leader_epoch`: the partition's (cluster mode), else -1.
-Answer look_up(Partition& part, std::int64_t ts, bool read_committed, std::int32_t leader_epoch) {
+// `leader_epoch`: the partition's (cluster mode), else -1. `hw_unknown`: a
+// client asks a new leader whose high watermark lags its epoch's start.
+Answer look_up(Partition& part, std::int64_t ts, bool read_committed, std::int32_t leader_epoch, bool hw_unknown) {
   const std::int64_t fetchable = read_committed ? part.last_stable_offset() : part.high_watermark();
+  const Answer not_available{-1, -1, -1, ErrorCode::offset_not_available};
   switch (ts) {
     case kafka::kLatestTimestamp:
+      if (hw_unknown) return not_available;
       return {-1, fetchable, leader_epoch};
     case kafka::kEarliestTimestamp:
     case kafka::kEarliestLocalTimestamp: {
@@ -94,8 +107,17 @@ Answer look_up(Partition& part, std::int64_t ts, bool read_committed, std::int32
   auto found = ts == kafka::kMaxTimestamp ? part.log().max_timestamp_record() : part.log().record_for_timestamp(ts);
   if (!found) return {};
   const log::FoundRecord r = exact_record(part, *found, ts == kafka::kMaxTimestamp ? found->timestamp : ts);
-  if (r.offset >= fetchable) return {};
+  if (r.offset >= fetchable) return hw_unknown ? not_available : Answer{};
   return {r.timestamp, r.offset, leader_epoch >= 0 ? r.leader_epoch : -1};
+}
+
+// The partitions `req` names more than once.
+std::set<std::pair<std::string, std::int32_t>> named_twice(const kafka::ListOffsetsRequest& req) {
+  std::set<std::pair<std::string, std::int32_t>> seen, twice;
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions)
+      if (!seen.emplace(t.name, p.partition_index).second) twice.emplace(t.name, p.partition_index);
+  return twice;
 }
 
 }  // namespace
@@ -107,6 +129,7 @@ void RequestHandler::list_offsets(const Header& h, const kafka::ListOffsetsReque
                                   const Access& access) {
   kafka::ListOffsetsResponse res;
   res.topics.reserve(req.topics.size());
+  const auto twice = named_twice(req);
   for (auto& t : req.topics) {
     auto& rt = res.topics.emplace_back();
     rt.name = t.name;
@@ -119,6 +142,10 @@ void RequestHandler::list_offsets(const Header& h, const kafka::ListOffsetsReque
         rp.error_code = code(ErrorCode::topic_authorization_failed);
         continue;
       }
+      if (twice.contains({t.name, p.partition_index})) {
+        rp.error_code = code(ErrorCode::invalid_request);
+        continue;
+      }
       if (kafka::timestamp_needs_newer_version(p.timestamp, h.api_version)) {
         rp.error_code = code(ErrorCode::unsupported_version);
         continue;
@@ -126,15 +153,18 @@ void RequestHandler::list_offsets(const Header& h, const kafka::ListOffsetsReque
       auto part = served(t.name, p.partition_index, &rp.error_code);
       if (!part) continue;
       std::int32_t epoch = -1;
+      bool hw_unknown = false;
       if (auto view = replicas_ ? replicas_->view(t.name, p.partition_index) : std::nullopt) {
         epoch = view->leader_epoch;
+        hw_unknown = req.replica_id == -1 && view->epoch_start_offset > part->high_watermark();
         if (p.current_leader_epoch >= 0 && p.current_leader_epoch != epoch) {
           rp.error_code = code(p.current_leader_epoch < epoch ? ErrorCode::fenced_leader_epoch
                                                               : ErrorCode::unknown_leader_epoch);
           continue;
         }
       }
-      const Answer a = look_up(*part, p.timestamp, req.isolation_level == 1, epoch);
+      const Answer a = look_up(*part, p.timestamp, req.isolation_level == 1, epoch, hw_unknown);
+      rp.error_code = code(a.error);
       rp.timestamp = a.timestamp;
       rp.offset = a.offset;
       rp.leader_epoch = a.leader_epoch;
