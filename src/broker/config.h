@@ -74,6 +74,11 @@ struct Config {
   // producer.id.expiration.ms: idempotent-producer state idle this long is
   // forgotten at the next retention pass (-1: never).
   std::int64_t producer_id_expiration_ms = 86400000;
+  // log.message.timestamp.before.max.ms / after.max.ms: a produced record
+  // whose timestamp lies further than this before / after the broker's
+  // clock is INVALID_TIMESTAMP (Kafka 4's defaults: no bound / one hour).
+  std::int64_t message_timestamp_before_max_ms = std::numeric_limits<std::int64_t>::max();
+  std::int64_t message_timestamp_after_max_ms = 3600000;
 
   // Log compaction (Kafka's names in comments; topics override the first
   // five with cleanup.policy, delete.retention.ms, min.compaction.lag.ms,

@@ -1,9 +1,11 @@
 // Produce v3-v13 (v0-v2 are advertised and answered UNSUPPORTED_VERSION per
 // partition: they predate record batch v2) and InitProducerId v0-v5
 // (transactional ids: TxnService). v8+: an INVALID_RECORD or CORRUPT_MESSAGE
-// answer says why in error_message. v10+: a NOT_LEADER_OR_FOLLOWER answer
-// names the current leader and epoch and the answer lists its endpoint
-// (KIP-951). v13+ names topics by id: an id no topic has is
+// answer says why in error_message; records refused one by one (a record
+// without a key in a compacted topic, a timestamp out of range:
+// RecordValidator) are listed in record_errors. v10+: a
+// NOT_LEADER_OR_FOLLOWER answer names the current leader and epoch and the
+// answer lists its endpoint (KIP-951). v13+ names topics by id: an id no topic has is
 // UNKNOWN_TOPIC_ID.
 //
 // Record batches stay views into the request frame; the log patches their
@@ -30,6 +32,7 @@
 
 #include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
+#include "broker/record_validator.h"
 #include "broker/request_handler.h"
 #include "broker/txn_service.h"
 #include "cluster/cluster_node.h"
@@ -43,6 +46,11 @@ namespace nocopy::broker {
 using namespace handlers;
 
 namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // One thing a partition's acks=-1 answer waits for: its flush, or (cluster
 // mode) its replication to the ISR. A partition may have both entries.
@@ -204,6 +212,17 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
     return fail(ErrorCode::not_leader_or_follower);
   if (view && s.acks == -1 && view->isr_size < static_cast<std::size_t>(std::max(tcfg.min_insync_replicas, 1)))
     return fail(ErrorCode::not_enough_replicas);
+  // Kafka's per-record checks: a record without a key in a compacted topic,
+  // a timestamp out of range; v8+ lists each refused record.
+  const RecordRules rules{tcfg.compacts(), true, tcfg.message_timestamp_before_max_ms,
+                          tcfg.message_timestamp_after_max_ms};
+  if (auto rv = validate_records(records, topic, pr.index, rules, now_ms()); rv.error != ErrorCode::none) {
+    if (s.version >= 8) {
+      pr.error_message = std::move(rv.message);
+      for (auto& e : rv.errors) pr.record_errors.push_back({e.batch_index, std::move(e.message)});
+    }
+    return fail(rv.error);
+  }
   // The records are a view into the (writable) request frame: patch in place.
   auto mut = s.frame.subspan(static_cast<std::size_t>(records.data() - s.frame.data()), records.size());
   const bool will_wait = s.acks == -1 && tcfg.flush != FlushMode::never;
