@@ -3,7 +3,6 @@
 // OffsetDelete (47), including what survives a restart (a fresh
 // TopicRegistry/GroupsService over the same data dir).
 #include <gtest/gtest.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <future>
@@ -22,7 +21,6 @@
 #include "kafka/codec.h"
 #include "kafka/error_code.h"
 #include "kafka/messages.h"
-#include "log/crc32c.h"
 #include "log/record_batch.h"
 #include "net/event_loop.h"
 
@@ -34,16 +32,7 @@ using kafka::to_wire;
 using testing::Node;
 
 
-class AdminApisTest : public ::testing::Test {
- protected:
-  AdminApisTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-    cfg.group_initial_rebalance_delay_ms = 0;
-  }
-  testing::TempDir dir;
-  Config cfg;
-};
+class AdminApisTest : public testing::NodeTest {};
 
 const kafka::DescribeConfigsResponse::Config* find_config(const kafka::DescribeConfigsResponse::Result& r,
                                                           const std::string& name) {
@@ -403,17 +392,7 @@ TEST_F(AdminApisTest, ListOffsetsByTimestampLooksInsideCompressedBatches) {
   b.timestamp(2000);
   for (int i = 0; i < 50; ++i) b.add("k" + std::to_string(i), std::string(40, 'v'), {}, 10 * i);
   auto plain = b.build();
-  std::vector<std::byte> zs(ZSTD_compressBound(plain.size()));
-  auto len = ZSTD_compress(zs.data(), zs.size(), plain.data() + log::kBatchHeaderSize,
-                           plain.size() - log::kBatchHeaderSize, 1);
-  ASSERT_FALSE(ZSTD_isError(len));
-  std::vector<std::byte> batch(log::kBatchHeaderSize + len);
-  std::copy_n(plain.begin(), log::kBatchHeaderSize, batch.begin());
-  std::copy_n(zs.begin(), len, batch.begin() + log::kBatchHeaderSize);
-  log::store_be16(batch.data() + 21, 4);
-  log::store_be32(batch.data() + 8, static_cast<std::int32_t>(batch.size() - log::kLogOverhead));
-  log::store_be32(batch.data() + log::kCrcOffset,
-                  static_cast<std::int32_t>(log::crc32c(std::span(batch).subspan(log::kCrcCoveredFrom))));
+  auto batch = testing::zstd_batch(plain);
   ASSERT_EQ(part->append(batch).error, 0);  // offsets 1..50
   auto lookup = [&](std::int64_t ts) {
     kafka::ListOffsetsRequest req;

@@ -69,15 +69,9 @@ kafka::FetchRequest fetch_req(const std::string& name, const kafka::Uuid& id, st
   return r;
 }
 
-class FetchProduceVersionsTest : public ::testing::Test {
+class FetchProduceVersionsTest : public testing::NodeTest {
  protected:
-  FetchProduceVersionsTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-    cfg.node_id = 1;
-  }
-  testing::TempDir dir;
-  Config cfg;
+  FetchProduceVersionsTest() { cfg.node_id = 1; }
 };
 
 TEST_F(FetchProduceVersionsTest, TopicsById) {

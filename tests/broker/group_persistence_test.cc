@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../groups/group_test_util.h"
 #include "broker/group_coordinator.h"
 #include "kafka/error_code.h"
 #include "kafka/writer.h"
@@ -18,39 +19,7 @@ using kafka::ErrorCode;
 using kafka::to_wire;
 using std::chrono::milliseconds;
 using TimePoint = GroupCoordinator::TimePoint;
-
-kafka::ByteVec bytes(std::string_view s) {
-  auto b = std::as_bytes(std::span(s.data(), s.size()));
-  return {b.begin(), b.end()};
-}
-
-template <class R>
-struct Slot {
-  std::optional<R> value;
-  int calls = 0;
-  auto callback() {
-    return [this](R r) {
-      value = std::move(r);
-      ++calls;
-    };
-  }
-};
-
-class RecordingLog : public OffsetLog {
- public:
-  bool append(std::span<const std::byte> key, std::span<const std::byte> value) override {
-    if (fail) return false;
-    records.emplace_back(kafka::ByteVec(key.begin(), key.end()), kafka::ByteVec(value.begin(), value.end()));
-    return true;
-  }
-  std::size_t group_records() const {
-    std::size_t n = 0;
-    for (const auto& [k, v] : records) n += GroupCoordinator::decode_group_key(k).has_value() ? 1 : 0;
-    return n;
-  }
-  std::vector<std::pair<kafka::ByteVec, kafka::ByteVec>> records;
-  bool fail = false;
-};
+using namespace testing;  // bytes, Slot, MemoryOffsetLog
 
 GroupCoordinatorConfig config() {
   GroupCoordinatorConfig c;
@@ -137,7 +106,7 @@ class GroupPersistenceTest : public ::testing::Test {
     return gc;
   }
 
-  RecordingLog log_;
+  MemoryOffsetLog log_;
   TimePoint now_{std::chrono::seconds(1000)};
   std::string a_, b_;
   std::int32_t generation_ = 0;
@@ -189,7 +158,7 @@ TEST_F(GroupPersistenceTest, CompletedGenerationIsStoredAndRestoredStable) {
 TEST_F(GroupPersistenceTest, MemberThatDoesNotComeBackExpiresAndTriggersRebalance) {
   GroupCoordinator gc(config(), &log_);
   form_group(gc);
-  RecordingLog after;  // what the restarted coordinator writes
+  MemoryOffsetLog after;  // what the restarted coordinator writes
   auto restarted = restart(&after);
   // a keeps heartbeating, b never comes back.
   for (int i = 0; i < 3; ++i) {

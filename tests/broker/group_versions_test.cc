@@ -21,16 +21,7 @@ using kafka::ErrorCode;
 using kafka::to_wire;
 using testing::Node;
 
-class GroupVersionsTest : public ::testing::Test {
- protected:
-  GroupVersionsTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-    cfg.group_initial_rebalance_delay_ms = 0;
-  }
-  testing::TempDir dir;
-  Config cfg;
-};
+class GroupVersionsTest : public testing::NodeTest {};
 
 kafka::Uuid some_id(int first) {
   kafka::Uuid id{};

@@ -19,14 +19,15 @@
 #include "broker/coordinator_partition.h"
 #include "log/control_batch.h"
 #include "log/record_batch.h"
+#include "replicas_fixture.h"
 #include "test_node.h"
-#include "replication/replica_manager.h"
 
 namespace nocopy::broker {
 namespace {
 
 using kafka::ErrorCode;
 using kafka::to_wire;
+using testing::NoSink;
 
 TEST(CoordinatorPartition, JavaStringHashCode) {
   // Values of java.lang.String#hashCode (as OpenJDK prints them).
@@ -57,10 +58,6 @@ TEST(CoordinatorPartition, KafkaAbsModulo) {
   EXPECT_THROW(coordinator_partition("g", 0), std::invalid_argument);
 }
 
-struct NoSink : replication::IsrChangeSink {
-  void propose_isr(const std::string&, std::int32_t, const replication::PartitionState&) override {}
-};
-
 constexpr std::int32_t kParts = 4;
 
 Config cluster_config(const std::filesystem::path& dir, std::int32_t min_isr = 1) {
@@ -80,16 +77,7 @@ class GroupsClusterTest : public ::testing::Test {
     node = std::make_unique<testing::Node>(cfg);
     std::string msg;
     ASSERT_EQ(node->topics.create(kOffsetsTopic, kParts, {{"cleanup.policy", "compact"}}, false, &msg), 0) << msg;
-    replication::ReplicaOptions o;
-    o.node_id = 1;
-    o.isr_check_interval_ms = 0;
-    o.run_fetchers = false;
-    replicas = std::make_unique<replication::ReplicaManager>(o, sink, [this](const std::string& t, std::int32_t p) {
-      auto part = node->topics.find(t, p);
-      if (!part) return replication::LogHandle{};
-      log::PartitionLog* l = &part->log();
-      return replication::LogHandle{std::move(part), l};
-    });
+    replicas = testing::replicas_over(*node, sink);
     GroupsService::ClusterHooks h;
     h.replicas = replicas.get();
     h.offsets_partitions = [] { return kParts; };
@@ -255,25 +243,14 @@ TEST_F(GroupsClusterTest, CommitAnsweredOnlyOnceTheIsrHoldsIt) {
   const std::string g = group_in(0);
   lead(0, 1, 1, {1, 2});
   wait_loaded(0);
-  auto f = std::make_shared<std::vector<std::byte>>(kafka::encode_request(11, 8, commit(g, 42), "unit"));
-  auto done = std::make_shared<std::promise<Reply>>();
-  node->loop.post([this, f, done] {
-    node->handler.handle(std::span(*f).subspan(4), node->loop, [done](Reply r) { done->set_value(std::move(r)); });
-  });
-  auto fut = done->get_future();
+  auto fut = node->post(8, commit(g, 42));
   // Appended here, but follower 2 (in the ISR) has not fetched it.
   EXPECT_EQ(fut.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
   const auto end = node->topics.find(kOffsetsTopic, 0)->log_end_offset();
   EXPECT_EQ(end, 1);
   replicas->on_follower_fetch(kOffsetsTopic, 0, 2, end);
   ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  auto reply = fut.get();
-  auto s = reply.chain.to_string_copy();
-  ASSERT_TRUE(s.has_value());
-  kafka::OffsetCommitResponse res;
-  std::int32_t corr = 0;
-  ASSERT_EQ(kafka::decode_response(std::as_bytes(std::span(s->data(), s->size())).subspan(4), 8, corr, res),
-            kafka::DecodeError::none);
+  auto res = testing::Node::decode<kafka::OffsetCommitResponse>(8, fut.get());
   EXPECT_EQ(res.topics.at(0).partitions.at(0).error_code, 0);
 }
 
@@ -283,21 +260,11 @@ TEST_F(GroupsClusterTest, LosingLeadershipAnswersAWaitingCommitNotCoordinator) {
   lead(0, 1, 1, {1, 2});
   wait_loaded(0);
   // A commit waiting for follower 2 when broker 2 takes the partition over.
-  auto f = std::make_shared<std::vector<std::byte>>(kafka::encode_request(11, 8, commit(g, 42), "unit"));
-  auto done = std::make_shared<std::promise<Reply>>();
-  node->loop.post([this, f, done] {
-    node->handler.handle(std::span(*f).subspan(4), node->loop, [done](Reply r) { done->set_value(std::move(r)); });
-  });
-  auto fut = done->get_future();
+  auto fut = node->post(8, commit(g, 42));
   EXPECT_EQ(fut.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
   lead(0, 2, 2, {2});
   ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  auto s = fut.get().chain.to_string_copy();
-  ASSERT_TRUE(s.has_value());
-  kafka::OffsetCommitResponse res;
-  std::int32_t corr = 0;
-  ASSERT_EQ(kafka::decode_response(std::as_bytes(std::span(s->data(), s->size())).subspan(4), 8, corr, res),
-            kafka::DecodeError::none);
+  auto res = testing::Node::decode<kafka::OffsetCommitResponse>(8, fut.get());
   EXPECT_EQ(res.topics.at(0).partitions.at(0).error_code, to_wire(ErrorCode::not_coordinator));
 }
 

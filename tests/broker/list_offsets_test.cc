@@ -6,7 +6,6 @@
 // twice (INVALID_REQUEST), and a new leader whose high watermark is not
 // known yet (OFFSET_NOT_AVAILABLE).
 #include <gtest/gtest.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <memory>
@@ -16,7 +15,6 @@
 #include "broker_test_util.h"
 #include "kafka/error_code.h"
 #include "kafka/list_offsets.h"
-#include "log/crc32c.h"
 #include "log/record_batch.h"
 #include "replication/replica_manager.h"
 #include "test_node.h"
@@ -27,33 +25,9 @@ namespace {
 using kafka::ErrorCode;
 using kafka::to_wire;
 using testing::Node;
+using testing::zstd_batch;
 
-class ListOffsetsTest : public ::testing::Test {
- protected:
-  ListOffsetsTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-    cfg.group_initial_rebalance_delay_ms = 0;
-  }
-  testing::TempDir dir;
-  Config cfg;
-};
-
-// `plain` with its records zstd-compressed (attributes codec 4, new CRC).
-std::vector<std::byte> zstd_batch(const std::vector<std::byte>& plain) {
-  std::vector<std::byte> zs(ZSTD_compressBound(plain.size()));
-  auto len = ZSTD_compress(zs.data(), zs.size(), plain.data() + log::kBatchHeaderSize,
-                           plain.size() - log::kBatchHeaderSize, 1);
-  EXPECT_FALSE(ZSTD_isError(len));
-  std::vector<std::byte> batch(log::kBatchHeaderSize + len);
-  std::copy_n(plain.begin(), log::kBatchHeaderSize, batch.begin());
-  std::copy_n(zs.begin(), len, batch.begin() + log::kBatchHeaderSize);
-  log::store_be16(batch.data() + 21, 4);
-  log::store_be32(batch.data() + 8, static_cast<std::int32_t>(batch.size() - log::kLogOverhead));
-  log::store_be32(batch.data() + log::kCrcOffset,
-                  static_cast<std::int32_t>(log::crc32c(std::span(batch).subspan(log::kCrcCoveredFrom))));
-  return batch;
-}
+class ListOffsetsTest : public testing::NodeTest {};
 
 kafka::ListOffsetsResponse::Partition list(Node& n, std::int16_t v, const std::string& topic, std::int64_t ts,
                                            std::int8_t isolation = 0) {

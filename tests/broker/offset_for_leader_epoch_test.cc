@@ -16,15 +16,7 @@ using kafka::ErrorCode;
 using kafka::to_wire;
 using testing::Node;
 
-class OffsetForLeaderEpochTest : public ::testing::Test {
- protected:
-  OffsetForLeaderEpochTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-  }
-  testing::TempDir dir;
-  Config cfg;
-};
+class OffsetForLeaderEpochTest : public testing::NodeTest {};
 
 void append(log::PartitionLog& log, std::int32_t epoch, int records) {
   log::BatchBuilder b;

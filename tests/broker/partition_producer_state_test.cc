@@ -5,7 +5,7 @@
 #include "kafka/error_code.h"
 #include "broker/metrics.h"
 #include "broker/partition.h"
-#include "broker_test_util.h"
+#include "partition_fixture.h"
 #include "log/record_batch.h"
 
 namespace nocopy::broker {
@@ -18,12 +18,9 @@ std::vector<std::byte> batch(std::int64_t pid, std::int16_t epoch, std::int32_t 
   return b.build();
 }
 
-TEST(PartitionProducerState, RetriedBatchIsStoredOnceEvenAcrossARestart) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path();
-  Metrics metrics{io::Strategy::sendfile};
-  const auto pdir = dir.path() / "t-0";
+class PartitionProducerState : public testing::PartitionTest {};
+
+TEST_F(PartitionProducerState, RetriedBatchIsStoredOnceEvenAcrossARestart) {
   {
     Partition p("t", 0, pdir, cfg, &metrics);
     auto b0 = batch(7, 0, 0, 3);
@@ -55,13 +52,9 @@ TEST(PartitionProducerState, RetriedBatchIsStoredOnceEvenAcrossARestart) {
   p.close();
 }
 
-TEST(PartitionProducerState, IdleProducersAreForgottenAtRetentionPasses) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path();
-  Metrics metrics{io::Strategy::sendfile};
+TEST_F(PartitionProducerState, IdleProducersAreForgottenAtRetentionPasses) {
   {
-    Partition p("t", 0, dir.path() / "t-0", cfg, &metrics);  // default: a day
+    Partition p("t", 0, pdir, cfg, &metrics);  // default: a day
     auto b = batch(7, 0, 0, 1);
     ASSERT_EQ(p.append(b).error, 0);
     p.enforce_retention();
@@ -69,7 +62,7 @@ TEST(PartitionProducerState, IdleProducersAreForgottenAtRetentionPasses) {
     p.close();
   }
   cfg.producer_id_expiration_ms = 0;  // everything idle is expired at the next pass
-  Partition p("t", 0, dir.path() / "t-0", cfg, &metrics);
+  Partition p("t", 0, pdir, cfg, &metrics);
   EXPECT_EQ(p.producer_count(), 1u) << "rebuilt from the log";
   p.enforce_retention();  // the rebuilt producer's clock starts here
   auto b1 = batch(7, 0, 1, 1);

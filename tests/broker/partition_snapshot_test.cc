@@ -11,7 +11,7 @@
 #include "broker/partition.h"
 #include "broker/producer_snapshot.h"
 #include "log/crc32c.h"
-#include "broker_test_util.h"
+#include "partition_fixture.h"
 #include "log/record_batch.h"
 
 namespace nocopy::broker {
@@ -37,17 +37,7 @@ void fill(Partition& p) {
   }
 }
 
-struct PartitionSnapshotTest : ::testing::Test {
-  testing::TempDir dir;
-  Config cfg = [this] {
-    Config c;
-    c.data_dir = dir.path();
-    return c;
-  }();
-  Metrics metrics{io::Strategy::sendfile};
-  std::filesystem::path pdir = dir.path() / "t-0";
-  std::unique_ptr<Partition> open() { return std::make_unique<Partition>("t", 0, pdir, cfg, &metrics); }
-};
+class PartitionSnapshotTest : public testing::PartitionTest {};
 
 TEST_F(PartitionSnapshotTest, AnOpenTransactionFarBehindTheLogEndSurvivesEveryKindOfRestart) {
   std::vector<std::byte> idem = log::BatchBuilder().timestamp(1).producer(30, 0, 0).add("i", "x").build();

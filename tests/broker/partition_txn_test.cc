@@ -6,7 +6,7 @@
 
 #include "broker/metrics.h"
 #include "broker/partition.h"
-#include "broker_test_util.h"
+#include "partition_fixture.h"
 #include "kafka/error_code.h"
 #include "log/control_batch.h"
 #include "log/record_batch.h"
@@ -23,12 +23,9 @@ std::vector<std::byte> txn_batch(std::int64_t pid, std::int16_t epoch, std::int3
 
 std::uint64_t batch_size() { return txn_batch(1, 0, 0).size(); }
 
-TEST(PartitionTxn, LsoStopsAtTheOpenTransactionAndMarkersMoveIt) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path();
-  Metrics metrics{io::Strategy::sendfile};
-  const auto pdir = dir.path() / "t-0";
+class PartitionTxn : public testing::PartitionTest {};
+
+TEST_F(PartitionTxn, LsoStopsAtTheOpenTransactionAndMarkersMoveIt) {
   {
     Partition p("t", 0, pdir, cfg, &metrics);
     auto plain = log::BatchBuilder().timestamp(1).add("a", "b").build();
@@ -89,12 +86,7 @@ TEST(PartitionTxn, LsoStopsAtTheOpenTransactionAndMarkersMoveIt) {
   EXPECT_EQ(p.last_stable_offset(), p.high_watermark());
 }
 
-TEST(PartitionTxn, AMissingIndexEntryIsRebuiltFromTheMarker) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path();
-  Metrics metrics{io::Strategy::sendfile};
-  const auto pdir = dir.path() / "t-0";
+TEST_F(PartitionTxn, AMissingIndexEntryIsRebuiltFromTheMarker) {
   {
     Partition p("t", 0, pdir, cfg, &metrics);
     auto a = txn_batch(3, 0, 0, 2);

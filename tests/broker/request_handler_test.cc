@@ -16,20 +16,18 @@
 #include "broker_test_util.h"
 #include "log/record_batch.h"
 #include "net/event_loop.h"
+#include "test_node.h"
 
 namespace nocopy::broker {
 namespace {
 
 using testing::frame;
-using testing::TempDir;
 
 constexpr std::int16_t A(kafka::ApiKey k) { return static_cast<std::int16_t>(k); }
 
-class HandlerTest : public ::testing::Test {
+class HandlerTest : public testing::NodeTest {
  protected:
   HandlerTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
     cfg.max_message_bytes = 10000;
     topics.recover();
   }
@@ -166,8 +164,6 @@ class HandlerTest : public ::testing::Test {
     return fr;
   }
 
-  TempDir dir;
-  Config cfg;
   Metrics metrics{io::Strategy::sendfile};
   TopicRegistry topics{cfg, &metrics};
   AdminThread admin;

@@ -22,13 +22,7 @@ namespace {
 using kafka::ErrorCode;
 using kafka::to_wire;
 using testing::Node;
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
 TEST(TopicConfigCheck, AcceptsWhatTheBrokerImplements) {
   for (auto [n, v] : std::vector<std::pair<const char*, const char*>>{{"retention.ms", "-1"},
@@ -303,16 +297,7 @@ TEST_F(TopicRegistryConfigTest, PartitionKeepsItsConfigAfterTheTopicIsGone) {
 
 // ---------------------------------------------------------------- via the wire
 
-class TopicConfigApisTest : public ::testing::Test {
- protected:
-  TopicConfigApisTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-    cfg.group_initial_rebalance_delay_ms = 0;
-  }
-  testing::TempDir dir;
-  Config cfg;
-};
+class TopicConfigApisTest : public testing::NodeTest {};
 
 kafka::CreateTopicsRequest create_req(std::string name, std::vector<kafka::CreateTopicsRequest::Config> configs,
                                       bool validate_only = false) {

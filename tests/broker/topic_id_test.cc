@@ -18,29 +18,16 @@ namespace {
 using kafka::ErrorCode;
 using kafka::to_wire;
 using testing::Node;
+using testing::slurp;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class TopicIdTest : public ::testing::Test {
+class TopicIdTest : public testing::NodeTest {
  protected:
-  TopicIdTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-    cfg.group_initial_rebalance_delay_ms = 0;
-  }
   static void close_all(TopicRegistry& r) {
     for (auto& p : r.all_partitions()) p->close();
   }
   std::filesystem::path meta(const std::string& dir_name) const {
     return cfg.data_dir / dir_name / kPartitionMetadataFile;
   }
-  testing::TempDir dir;
-  Config cfg;
   Metrics metrics{io::Strategy::sendfile};
 };
 

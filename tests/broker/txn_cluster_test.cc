@@ -24,7 +24,7 @@
 #include "broker/txn_service.h"
 #include "broker_test_util.h"
 #include "log/record_batch.h"
-#include "replication/replica_manager.h"
+#include "replicas_fixture.h"
 #include "test_node.h"
 #include "txn/txn_metadata.h"
 
@@ -33,10 +33,7 @@ namespace {
 
 using kafka::ErrorCode;
 using kafka::to_wire;
-
-struct NoSink : replication::IsrChangeSink {
-  void propose_isr(const std::string&, std::int32_t, const replication::PartitionState&) override {}
-};
+using testing::NoSink;
 
 constexpr std::int32_t kParts = 4;
 
@@ -54,16 +51,7 @@ class TxnClusterTest : public ::testing::Test {
               0)
         << msg;
     ASSERT_EQ(node->topics.create("t", 2, {}, false, &msg), 0) << msg;
-    replication::ReplicaOptions o;
-    o.node_id = 1;
-    o.isr_check_interval_ms = 0;
-    o.run_fetchers = false;
-    replicas = std::make_unique<replication::ReplicaManager>(o, sink, [this](const std::string& t, std::int32_t p) {
-      auto part = node->topics.find(t, p);
-      if (!part) return replication::LogHandle{};
-      log::PartitionLog* l = &part->log();
-      return replication::LogHandle{std::move(part), l};
-    });
+    replicas = testing::replicas_over(*node, sink);
     txn = std::make_unique<TxnService>(cfg, node->topics, node->groups.get(), [this] { return next_pid++; });
     TxnService::ClusterHooks h;
     h.replicas = replicas.get();
@@ -103,11 +91,14 @@ class TxnClusterTest : public ::testing::Test {
       if (coordinator_partition(id, kParts) == p) return id;
     }
   }
-  kafka::InitProducerIdResponse init(const std::string& id) {
+  static kafka::InitProducerIdRequest init_req(const std::string& id) {
     kafka::InitProducerIdRequest req;
     req.transactional_id = id;
     req.transaction_timeout_ms = 60000;
-    return node->call<kafka::InitProducerIdResponse>(3, req);
+    return req;
+  }
+  kafka::InitProducerIdResponse init(const std::string& id) {
+    return node->call<kafka::InitProducerIdResponse>(3, init_req(id));
   }
   std::int16_t add(const std::string& id, const kafka::InitProducerIdResponse& i, std::int32_t partition) {
     kafka::AddPartitionsToTxnRequest req;
@@ -232,26 +223,13 @@ TEST_F(TxnClusterTest, StateChangesWaitForTheIsrAndNeedMinInsyncReplicas) {
   EXPECT_EQ(node->topics.find(kTxnStateTopic, 3)->log_end_offset(), 0);
   // ISR {1, 2}: the answer waits until follower 2 has the record.
   replicas->apply(kTxnStateTopic, 3, replication::PartitionState{1, 1, 2, {1, 2, 3}, {1, 2}});
-  kafka::InitProducerIdRequest req;
-  req.transactional_id = id;
-  req.transaction_timeout_ms = 60000;
-  auto f = std::make_shared<std::vector<std::byte>>(kafka::encode_request(11, 3, req, "unit"));
-  auto done = std::make_shared<std::promise<Reply>>();
-  node->loop.post([this, f, done] {
-    node->handler.handle(std::span(*f).subspan(4), node->loop, [done](Reply r) { done->set_value(std::move(r)); });
-  });
-  auto fut = done->get_future();
+  auto fut = node->post(3, init_req(id));
   EXPECT_EQ(fut.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
   const auto end = node->topics.find(kTxnStateTopic, 3)->log_end_offset();
   EXPECT_EQ(end, 1);
   replicas->on_follower_fetch(kTxnStateTopic, 3, 2, end);
   ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  auto s = fut.get().chain.to_string_copy();
-  ASSERT_TRUE(s.has_value());
-  kafka::InitProducerIdResponse res;
-  std::int32_t corr = 0;
-  ASSERT_EQ(kafka::decode_response(std::as_bytes(std::span(s->data(), s->size())).subspan(4), 3, corr, res),
-            kafka::DecodeError::none);
+  auto res = testing::Node::decode<kafka::InitProducerIdResponse>(3, fut.get());
   EXPECT_EQ(res.error_code, 0);
   EXPECT_GE(res.producer_id, 1000);
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "group_test_util.h"
 #include "kafka/error_code.h"
 
 namespace nocopy::broker {
@@ -16,35 +17,7 @@ using kafka::ErrorCode;
 using kafka::to_wire;
 using std::chrono::milliseconds;
 using TimePoint = GroupCoordinator::TimePoint;
-
-kafka::ByteVec bytes(std::string_view s) {
-  auto b = std::as_bytes(std::span(s.data(), s.size()));
-  return {b.begin(), b.end()};
-}
-
-// Records what each asynchronous callback delivered.
-template <class R>
-struct Slot {
-  std::optional<R> value;
-  int calls = 0;
-  auto callback() {
-    return [this](R r) {
-      value = std::move(r);
-      ++calls;
-    };
-  }
-};
-
-class MemoryOffsetLog : public OffsetLog {
- public:
-  bool append(std::span<const std::byte> key, std::span<const std::byte> value) override {
-    if (fail) return false;
-    records.emplace_back(kafka::ByteVec(key.begin(), key.end()), kafka::ByteVec(value.begin(), value.end()));
-    return true;
-  }
-  std::vector<std::pair<kafka::ByteVec, kafka::ByteVec>> records;
-  bool fail = false;
-};
+using namespace testing;  // bytes, Slot, MemoryOffsetLog
 
 class GroupTest : public ::testing::Test {
  protected:
@@ -106,6 +79,30 @@ class GroupTest : public ::testing::Test {
     sync(id, j.value->generation_id, s, {{id, bytes("all")}});
     EXPECT_EQ(s.value->error_code, 0);
     return id;
+  }
+
+  // Members a (the leader) and b synced into generation 2, assigned "x" and "y".
+  std::pair<std::string, std::string> stable_pair() {
+    Slot<kafka::JoinGroupResponse> ja;
+    std::string a = stable_single(ja);
+    std::string b = new_member_id();
+    Slot<kafka::JoinGroupResponse> jb, ja2;
+    join(b, jb);
+    join(a, ja2);
+    Slot<kafka::SyncGroupResponse> sa, sb;
+    sync(a, 2, sa, {{a, bytes("x")}, {b, bytes("y")}});
+    sync(b, 2, sb);
+    return {a, b};
+  }
+
+  // `member` rejoins and, the only member left, leads generation `gen`.
+  void rejoin_alone(const std::string& member, std::int32_t gen) {
+    Slot<kafka::JoinGroupResponse> j;
+    join(member, j);
+    ASSERT_EQ(j.calls, 1);
+    EXPECT_EQ(j.value->generation_id, gen);
+    EXPECT_EQ(j.value->leader, member);
+    EXPECT_EQ(j.value->members.size(), 1u);
   }
 
   kafka::OffsetCommitResponse commit(std::int32_t gen, const std::string& member, std::int64_t offset,
@@ -209,15 +206,7 @@ TEST_F(GroupTest, SecondMemberTriggersRebalanceAndSplitsAssignments) {
 }
 
 TEST_F(GroupTest, FollowerRejoinWithSameMetadataWhenStableGetsCurrentGeneration) {
-  Slot<kafka::JoinGroupResponse> ja;
-  std::string a = stable_single(ja);
-  std::string b = new_member_id();
-  Slot<kafka::JoinGroupResponse> jb, ja2;
-  join(b, jb);
-  join(a, ja2);
-  Slot<kafka::SyncGroupResponse> sa, sb;
-  sync(a, 2, sa, {{a, bytes("x")}, {b, bytes("y")}});
-  sync(b, 2, sb);
+  auto [a, b] = stable_pair();
   ASSERT_EQ(gc_.state_name("g"), "Stable");
   Slot<kafka::JoinGroupResponse> again;
   join(b, again);
@@ -231,15 +220,7 @@ TEST_F(GroupTest, FollowerRejoinWithSameMetadataWhenStableGetsCurrentGeneration)
 }
 
 TEST_F(GroupTest, LeaveHandsPartitionsToTheRemainingMember) {
-  Slot<kafka::JoinGroupResponse> ja;
-  std::string a = stable_single(ja);
-  std::string b = new_member_id();
-  Slot<kafka::JoinGroupResponse> jb, ja2;
-  join(b, jb);
-  join(a, ja2);
-  Slot<kafka::SyncGroupResponse> sa, sb;
-  sync(a, 2, sa, {{a, bytes("x")}, {b, bytes("y")}});
-  sync(b, 2, sb);
+  auto [a, b] = stable_pair();
 
   kafka::LeaveGroupRequest leave;
   leave.group_id = "g";
@@ -249,12 +230,7 @@ TEST_F(GroupTest, LeaveHandsPartitionsToTheRemainingMember) {
   EXPECT_EQ(lr.error_code, 0);
   EXPECT_EQ(gc_.state_name("g"), "PreparingRebalance");
   EXPECT_EQ(heartbeat(b, 2), to_wire(ErrorCode::rebalance_in_progress));
-  Slot<kafka::JoinGroupResponse> jb2;
-  join(b, jb2);
-  ASSERT_EQ(jb2.calls, 1);
-  EXPECT_EQ(jb2.value->generation_id, 3);
-  EXPECT_EQ(jb2.value->leader, b);
-  ASSERT_EQ(jb2.value->members.size(), 1u);
+  rejoin_alone(b, 3);
   EXPECT_EQ(heartbeat(a, 3), to_wire(ErrorCode::unknown_member_id));
 }
 
@@ -285,15 +261,7 @@ TEST_F(GroupTest, BatchLeaveReportsPerMemberErrors) {
 }
 
 TEST_F(GroupTest, SessionTimeoutRemovesSilentMember) {
-  Slot<kafka::JoinGroupResponse> ja;
-  std::string a = stable_single(ja);
-  std::string b = new_member_id();
-  Slot<kafka::JoinGroupResponse> jb, ja2;
-  join(b, jb);
-  join(a, ja2);
-  Slot<kafka::SyncGroupResponse> sa, sb;
-  sync(a, 2, sa, {{a, bytes("x")}, {b, bytes("y")}});
-  sync(b, 2, sb);
+  auto [a, b] = stable_pair();
   ASSERT_TRUE(gc_.next_deadline().has_value());
   EXPECT_EQ(*gc_.next_deadline(), now_ + milliseconds(10000));
 
@@ -303,11 +271,7 @@ TEST_F(GroupTest, SessionTimeoutRemovesSilentMember) {
   gc_.tick(now_);  // a's session (10 s) is over
   EXPECT_EQ(gc_.state_name("g"), "PreparingRebalance");
   EXPECT_EQ(heartbeat(a, 2), to_wire(ErrorCode::unknown_member_id));
-  Slot<kafka::JoinGroupResponse> jb2;
-  join(b, jb2);
-  ASSERT_EQ(jb2.calls, 1);
-  EXPECT_EQ(jb2.value->generation_id, 3);
-  EXPECT_EQ(jb2.value->leader, b);
+  rejoin_alone(b, 3);
 }
 
 TEST_F(GroupTest, RebalanceTimeoutDropsMembersThatDoNotRejoin) {

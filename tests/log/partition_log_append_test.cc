@@ -3,19 +3,11 @@
 // limits reconfigured on an open log.
 #include "log/partition_log.h"
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <expected>
-#include <fstream>
-#include <functional>
 #include <future>
-#include <optional>
-#include <random>
 #include <string>
 #include <thread>
 
@@ -33,7 +25,6 @@ using test::read_regions;
 using test::TempDir;
 
 using test::PartitionLogTest;
-using test::patched;
 
 TEST_P(PartitionLogTest, GroupCommitFromConcurrentAppenders) {
   LogConfig c = every_append_config();

@@ -5,12 +5,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <expected>
 #include <fstream>
 #include <functional>
-#include <future>
 #include <optional>
 #include <random>
 #include <string>
@@ -22,10 +19,7 @@
 namespace nocopy::log {
 namespace {
 
-using test::allocated_bytes;
 using test::make_batch;
-using test::newest_log_file;
-using test::page_up;
 using test::read_regions;
 using test::TempDir;
 

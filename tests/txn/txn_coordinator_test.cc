@@ -77,6 +77,20 @@ struct TxnCoordinatorTest : ::testing::Test {
     }
     return c->add_partitions(r, 3, now);
   }
+  // A coordinator started over from everything `log` holds (before finish_replay).
+  void restart() {
+    c = make();
+    for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  }
+  // AddOffsetsToTxn of group `g` to transaction "t", epoch 0.
+  static kafka::AddOffsetsToTxnRequest add_offsets_req(std::int64_t pid) {
+    kafka::AddOffsetsToTxnRequest r;
+    r.transactional_id = "t";
+    r.producer_id = pid;
+    r.producer_epoch = 0;
+    r.group_id = "g";
+    return r;
+  }
   std::int16_t end(const std::string& id, std::int64_t pid, std::int16_t epoch, bool commit, std::int64_t now = 0) {
     kafka::EndTxnRequest r;
     r.transactional_id = id;
@@ -158,11 +172,7 @@ TEST_F(TxnCoordinatorTest, BadRequests) {
 
 TEST_F(TxnCoordinatorTest, AddOffsetsAddsTheGroupsOffsetsPartition) {
   auto i = init("t");
-  kafka::AddOffsetsToTxnRequest ao;
-  ao.transactional_id = "t";
-  ao.producer_id = i.producer_id;
-  ao.producer_epoch = 0;
-  ao.group_id = "g";
+  auto ao = add_offsets_req(i.producer_id);
   ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
   EXPECT_EQ(c->find("t")->state, TxnState::ongoing);
   const TopicPartition offsets{"__consumer_offsets", 7};
@@ -203,8 +213,7 @@ TEST_F(TxnCoordinatorTest, FailedMarkersAreRetriedAndStateSurvivesARestart) {
   EXPECT_EQ(end("t", i.producer_id, 0, true), to_wire(ErrorCode::concurrent_transactions));
   // Restart from the stored records: the commit is completed at start-up.
   parts.marker_error = 0;
-  c = make();
-  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  restart();
   EXPECT_EQ(c->find("t")->state, TxnState::prepare_commit);
   c->finish_replay(100);
   EXPECT_EQ(parts.markers.size(), 2u);
@@ -299,19 +308,14 @@ TEST_F(TxnCoordinatorTest, CompleteAfterAnswerAnswersEndTxnBeforeTheMarkers) {
 
 TEST_F(TxnCoordinatorTest, OffsetsPartitionSurvivesARestart) {
   auto i = init("t");
-  kafka::AddOffsetsToTxnRequest ao;
-  ao.transactional_id = "t";
-  ao.producer_id = i.producer_id;
-  ao.producer_epoch = 0;
-  ao.group_id = "g";
+  auto ao = add_offsets_req(i.producer_id);
   ASSERT_EQ(c->add_offsets(ao, 3, 0).error_code, 0);
   // A pending-offsets record (key version 1) an earlier version wrote is ignored.
   TxnMetadata old = *c->find("t");
   old.pending_offsets["g"][{"in", 0}] = PendingOffset{77, -1, ""};
   log.records.emplace_back(encode_pending_key("t"), encode_pending_value(old));
   // A restart while the transaction is open: the producer then aborts.
-  c = make();
-  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  restart();
   c->finish_replay(10);
   EXPECT_EQ(c->find("t")->state, TxnState::ongoing);
   EXPECT_TRUE(c->find("t")->pending_offsets.empty());
@@ -376,8 +380,7 @@ TEST_F(TxnCoordinatorTest, ProduceVerificationFollowsProducerIdsAcrossIdsAndRest
   EXPECT_EQ(c->verify_partition(fresh.producer_id, 0, "b", 1), ErrorCode::none);
   // A restart rebuilds the lookup from the state log; a removed id (empty
   // value) owns nothing afterwards.
-  c = make();
-  for (auto& [k, v] : log.records) ASSERT_TRUE(c->replay(k, v));
+  restart();
   ASSERT_TRUE(c->replay(encode_txn_key("worn"), encode_txn_value(last)));
   add("worn", 5000, 32766, {{"b", 2}});
   EXPECT_EQ(c->verify_partition(pids[7], 0, "a", 7 % 3), ErrorCode::none);
