@@ -7,8 +7,11 @@
 // resource type does not have, a principal that is not Type:name) is
 // INVALID_REQUEST with the reason. Changes rewrite the ACL file (fsync) on
 // the admin thread.
+#include <exception>
 #include <map>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
@@ -60,18 +63,71 @@ kafka::DeleteAclsResponse::MatchingAcl matching_of(const security::AclBinding& b
   return m;
 }
 
+// Why every entry of a request is refused at once: no enabled authorizer, or
+// the principal lacks `op` on the cluster. Empty: each entry is judged alone.
+struct Refusal {
+  std::int16_t error_code = 0;
+  std::string message;
+  explicit operator bool() const { return error_code != 0; }
+};
+
+Refusal refusal(const security::Authorizer* authz, const Access& access, AclOperation op, const char* denied) {
+  if (!authz || !authz->enabled()) return {code(ErrorCode::security_disabled), kNoAuthorizer};
+  if (!access.cluster(op)) return {code(ErrorCode::cluster_authorization_failed), denied};
+  return {};
+}
+
+// The entries of a CreateAcls or DeleteAcls request that go to the
+// authorizer, each with the index of its result.
+template <class T>
+struct Accepted {
+  std::vector<T> items;
+  std::vector<std::size_t> result_at;
+};
+
+// One result in `results` per entry: refused all together, INVALID_REQUEST
+// with the reason `invalid` gives for what `convert` makes of it, or accepted
+// (no error yet).
+template <class Results, class Entries, class Convert, class Invalid>
+auto accept(Results& results, const Entries& entries, const Refusal& refused, Convert convert, Invalid invalid) {
+  Accepted<decltype(convert(entries.front()))> out;
+  for (const auto& e : entries) {
+    auto& r = results.emplace_back();
+    if (refused) {
+      r.error_code = refused.error_code;
+      r.error_message = refused.message;
+      continue;
+    }
+    auto item = convert(e);
+    if (auto why = invalid(item)) {
+      r.error_code = code(ErrorCode::invalid_request);
+      r.error_message = *why;
+      continue;
+    }
+    out.items.push_back(std::move(item));
+    out.result_at.push_back(results.size() - 1);
+  }
+  return out;
+}
+
+// The authorizer failed to store a change: every accepted entry gets the error.
+template <class Results>
+void fail_accepted(Results& results, const std::vector<std::size_t>& result_at, const std::exception& e) {
+  for (auto i : result_at) {
+    results[i].error_code = code(ErrorCode::unknown_server_error);
+    results[i].error_message = e.what();
+  }
+}
+
 }  // namespace
 
 void RequestHandler::describe_acls(const Header& h, const kafka::DescribeAclsRequest& req, Done& done,
                                    const Access& access) {
   kafka::DescribeAclsResponse res;
   const auto f = filter_of(req);
-  if (!authz_ || !authz_->enabled()) {
-    res.error_code = code(ErrorCode::security_disabled);
-    res.error_message = kNoAuthorizer;
-  } else if (!access.cluster(AclOperation::describe)) {
-    res.error_code = code(ErrorCode::cluster_authorization_failed);
-    res.error_message = "not authorized to describe ACLs";
+  if (auto refused = refusal(authz_, access, AclOperation::describe, "not authorized to describe ACLs")) {
+    res.error_code = refused.error_code;
+    res.error_message = refused.message;
   } else if (auto why = security::invalid_filter(f)) {
     res.error_code = code(ErrorCode::invalid_request);
     res.error_message = *why;
@@ -98,43 +154,15 @@ void RequestHandler::describe_acls(const Header& h, const kafka::DescribeAclsReq
 void RequestHandler::create_acls(const Header& h, kafka::CreateAclsRequest& req, net::EventLoop& loop, Done& done,
                                  const Access& access) {
   kafka::CreateAclsResponse res;
-  std::int16_t refuse_all = 0;
-  std::string why_all;
-  if (!authz_ || !authz_->enabled()) {
-    refuse_all = code(ErrorCode::security_disabled);
-    why_all = kNoAuthorizer;
-  } else if (!access.cluster(AclOperation::alter)) {
-    refuse_all = code(ErrorCode::cluster_authorization_failed);
-    why_all = "not authorized to create ACLs";
-  }
-  std::vector<security::AclBinding> valid;
-  std::vector<std::size_t> valid_at;  // their results
-  for (const auto& c : req.creations) {
-    auto& r = res.results.emplace_back();
-    if (refuse_all) {
-      r.error_code = refuse_all;
-      r.error_message = why_all;
-      continue;
-    }
-    auto b = binding_of(c);
-    if (auto why = security::invalid_binding(b)) {
-      r.error_code = code(ErrorCode::invalid_request);
-      r.error_message = *why;
-      continue;
-    }
-    valid.push_back(std::move(b));
-    valid_at.push_back(res.results.size() - 1);
-  }
-  if (valid.empty()) return done(respond(encode(h, res)));
-  admin_.submit([this, h, res = std::move(res), valid = std::move(valid), valid_at = std::move(valid_at), &loop,
-                 d = std::move(done)]() mutable {
+  auto valid = accept(res.results, req.creations,
+                      refusal(authz_, access, AclOperation::alter, "not authorized to create ACLs"), binding_of,
+                      [](const security::AclBinding& b) { return security::invalid_binding(b); });
+  if (valid.items.empty()) return done(respond(encode(h, res)));
+  admin_.submit([this, h, res = std::move(res), valid = std::move(valid), &loop, d = std::move(done)]() mutable {
     try {
-      authz_->create(valid);
+      authz_->create(valid.items);
     } catch (const std::exception& e) {
-      for (auto i : valid_at) {
-        res.results[i].error_code = code(ErrorCode::unknown_server_error);
-        res.results[i].error_message = e.what();
-      }
+      fail_accepted(res.results, valid.result_at, e);
     }
     post_reply(loop, std::move(d), respond(encode(h, res)));
   });
@@ -143,45 +171,18 @@ void RequestHandler::create_acls(const Header& h, kafka::CreateAclsRequest& req,
 void RequestHandler::delete_acls(const Header& h, kafka::DeleteAclsRequest& req, net::EventLoop& loop, Done& done,
                                  const Access& access) {
   kafka::DeleteAclsResponse res;
-  std::int16_t refuse_all = 0;
-  std::string why_all;
-  if (!authz_ || !authz_->enabled()) {
-    refuse_all = code(ErrorCode::security_disabled);
-    why_all = kNoAuthorizer;
-  } else if (!access.cluster(AclOperation::alter)) {
-    refuse_all = code(ErrorCode::cluster_authorization_failed);
-    why_all = "not authorized to delete ACLs";
-  }
-  std::vector<security::AclFilter> valid;
-  std::vector<std::size_t> valid_at;
-  for (const auto& f : req.filters) {
-    auto& r = res.filter_results.emplace_back();
-    if (refuse_all) {
-      r.error_code = refuse_all;
-      r.error_message = why_all;
-      continue;
-    }
-    auto filter = filter_of(f);
-    if (auto why = security::invalid_filter(filter)) {
-      r.error_code = code(ErrorCode::invalid_request);
-      r.error_message = *why;
-      continue;
-    }
-    valid.push_back(std::move(filter));
-    valid_at.push_back(res.filter_results.size() - 1);
-  }
-  if (valid.empty()) return done(respond(encode(h, res)));
-  admin_.submit([this, h, res = std::move(res), valid = std::move(valid), valid_at = std::move(valid_at), &loop,
-                 d = std::move(done)]() mutable {
+  auto valid = accept(res.filter_results, req.filters,
+                      refusal(authz_, access, AclOperation::alter, "not authorized to delete ACLs"),
+                      [](const kafka::DeleteAclsRequest::Filter& f) { return filter_of(f); },
+                      [](const security::AclFilter& f) { return security::invalid_filter(f); });
+  if (valid.items.empty()) return done(respond(encode(h, res)));
+  admin_.submit([this, h, res = std::move(res), valid = std::move(valid), &loop, d = std::move(done)]() mutable {
     try {
-      auto removed = authz_->remove(valid);
+      auto removed = authz_->remove(valid.items);
       for (std::size_t i = 0; i < removed.size(); ++i)
-        for (const auto& b : removed[i]) res.filter_results[valid_at[i]].matching_acls.push_back(matching_of(b));
+        for (const auto& b : removed[i]) res.filter_results[valid.result_at[i]].matching_acls.push_back(matching_of(b));
     } catch (const std::exception& e) {
-      for (auto i : valid_at) {
-        res.filter_results[i].error_code = code(ErrorCode::unknown_server_error);
-        res.filter_results[i].error_message = e.what();
-      }
+      fail_accepted(res.filter_results, valid.result_at, e);
     }
     post_reply(loop, std::move(d), respond(encode(h, res)));
   });
