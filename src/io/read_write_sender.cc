@@ -1,6 +1,5 @@
 #include "io/read_write_sender.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,17 +14,6 @@ void ReadWriteSender::FreeDeleter::operator()(std::byte* p) const noexcept { std
 
 ReadWriteSender::ReadWriteSender(std::size_t chunk_size) : chunk_(std::max<std::size_t>(chunk_size, 4096)) {}
 
-bool ReadWriteSender::leftover_matches(int file_fd, off_t offset) {
-  if (begin_ == end_) return false;
-  if (file_fd != left_fd_ || offset != left_offset_) return false;
-  // Same descriptor number and offset: make sure it is still the same file
-  // (the descriptor may have been closed and reused).
-  struct stat st{};
-  ++counters_.syscalls;
-  if (::fstat(file_fd, &st) != 0) return false;
-  return st.st_dev == left_dev_ && st.st_ino == left_ino_;
-}
-
 Result<Progress> ReadWriteSender::send_some(int file_fd, off_t offset, std::size_t len, int sock_fd) {
   Progress p;
   if (len == 0) return p;
@@ -35,7 +23,7 @@ Result<Progress> ReadWriteSender::send_some(int file_fd, off_t offset, std::size
     buf_.reset(static_cast<std::byte*>(std::aligned_alloc(page, bytes)));
     if (!buf_) return fail(ENOMEM, "aligned_alloc");
   }
-  if (!leftover_matches(file_fd, offset)) begin_ = end_ = 0;
+  if (begin_ == end_ || !kept_.continued_by(file_fd, offset, counters_)) begin_ = end_ = 0;
   // Never send more than asked even if the kept buffer holds more.
   if (end_ - begin_ > len) end_ = begin_ + len;
 
@@ -64,16 +52,7 @@ Result<Progress> ReadWriteSender::send_some(int file_fd, off_t offset, std::size
       const int e = errno;
       if (e == EINTR) continue;
       if (e == EAGAIN) {
-        struct stat st{};
-        ++counters_.syscalls;
-        if (::fstat(file_fd, &st) == 0) {
-          left_fd_ = file_fd;
-          left_dev_ = st.st_dev;
-          left_ino_ = st.st_ino;
-          left_offset_ = at;
-        } else {
-          begin_ = end_ = 0;
-        }
+        if (!kept_.remember(file_fd, at, counters_)) begin_ = end_ = 0;
         p.would_block = true;
         return p;
       }

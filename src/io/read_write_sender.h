@@ -17,6 +17,7 @@
 
 #include <memory>
 
+#include "io/kept_position.h"
 #include "io/transfer.h"
 
 namespace nocopy::io {
@@ -29,8 +30,6 @@ class ReadWriteSender final : public FileSender {
   Strategy strategy() const override { return Strategy::read_write; }
 
  private:
-  bool leftover_matches(int file_fd, off_t offset);
-
   std::size_t chunk_;
   struct FreeDeleter {
     void operator()(std::byte* p) const noexcept;
@@ -38,13 +37,10 @@ class ReadWriteSender final : public FileSender {
   // Page-aligned: a malloc'd buffer 16 bytes off a cache line measurably
   // slows the copies in and out of it.
   std::unique_ptr<std::byte[], FreeDeleter> buf_;
-  // Unsent bytes buf_[begin_, end_) are the file's bytes at left_offset_.
+  // Unsent bytes buf_[begin_, end_) are the file's bytes at kept_.
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
-  int left_fd_ = -1;
-  dev_t left_dev_ = 0;
-  ino_t left_ino_ = 0;
-  off_t left_offset_ = 0;
+  detail::KeptPosition kept_;
 };
 
 }  // namespace nocopy::io

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -20,7 +19,7 @@ constexpr std::uint64_t kFileToPipe = 1;
 constexpr std::uint64_t kPipeToSocket = 2;
 }  // namespace
 
-UringSpliceSender::UringSpliceSender(const SenderOptions& opts) : pipe_size_(opts.pipe_size) {
+UringSpliceSender::UringSpliceSender(const SenderOptions& opts) : pipe_(opts.pipe_size) {
   std::string why;
   if (opts.force_fallback) {
     why = "io_uring: IORING_OP_SPLICE disabled by SenderOptions::force_fallback";
@@ -37,39 +36,6 @@ UringSpliceSender::UringSpliceSender(const SenderOptions& opts) : pipe_size_(opt
 Result<Progress> UringSpliceSender::fallback_send(int file_fd, off_t offset, std::size_t len, int sock_fd) {
   ++counters_.fallbacks;
   return send_via(*fallback_, file_fd, offset, len, sock_fd);
-}
-
-bool UringSpliceSender::pending_matches(int file_fd, off_t offset) {
-  if (file_fd != pend_fd_ || offset != pend_offset_) return false;
-  struct stat st{};
-  ++counters_.syscalls;
-  if (::fstat(file_fd, &st) != 0) return false;
-  return st.st_dev == pend_dev_ && st.st_ino == pend_ino_;
-}
-
-void UringSpliceSender::prepare_pipe(int file_fd, off_t offset) {
-  if (!pipe_) {
-    pipe_ = Pipe::create(pipe_size_);
-    counters_.syscalls += 3;
-  }
-  if (in_pipe_ > 0 && !pending_matches(file_fd, offset)) {
-    pipe_ = Pipe::create(pipe_size_);
-    counters_.syscalls += 3;
-    in_pipe_ = 0;
-  }
-}
-
-void UringSpliceSender::remember_pending(int file_fd, off_t at) {
-  struct stat st{};
-  ++counters_.syscalls;
-  if (::fstat(file_fd, &st) == 0) {
-    pend_fd_ = file_fd;
-    pend_dev_ = st.st_dev;
-    pend_ino_ = st.st_ino;
-    pend_offset_ = at;
-  } else {
-    pend_fd_ = -1;
-  }
 }
 
 Result<bool> UringSpliceSender::writable(int file_fd, off_t at, int sock_fd) {
@@ -89,12 +55,12 @@ Result<UringSpliceSender::SpliceResults> UringSpliceSender::splice_round(int fil
   io_uring* ring = ring_->get();
   if (fill) {
     io_uring_sqe* s1 = io_uring_get_sqe(ring);
-    io_uring_prep_splice(s1, file_fd, at, pipe_.write_fd(), -1, static_cast<unsigned>(want), SPLICE_F_MOVE);
+    io_uring_prep_splice(s1, file_fd, at, pipe_.pipe().write_fd(), -1, static_cast<unsigned>(want), SPLICE_F_MOVE);
     s1->flags |= IOSQE_IO_LINK;
     io_uring_sqe_set_data64(s1, kFileToPipe);
   }
   io_uring_sqe* s2 = io_uring_get_sqe(ring);
-  io_uring_prep_splice(s2, pipe_.read_fd(), -1, sock_fd, -1, static_cast<unsigned>(want), sock_flags);
+  io_uring_prep_splice(s2, pipe_.pipe().read_fd(), -1, sock_fd, -1, static_cast<unsigned>(want), sock_flags);
   io_uring_sqe_set_data64(s2, kPipeToSocket);
   const unsigned expect = fill ? 2 : 1;
   int rc;
@@ -120,7 +86,7 @@ Result<Progress> UringSpliceSender::send_some(int file_fd, off_t offset, std::si
   if (fallback_) return fallback_send(file_fd, offset, len, sock_fd);
   Progress p;
   if (len == 0) return p;
-  prepare_pipe(file_fd, offset);
+  pipe_.prepare(file_fd, offset, counters_);
   int fl = ::fcntl(sock_fd, F_GETFL);
   ++counters_.syscalls;
   if (fl < 0) return fail(errno, "fcntl", detail::where(file_fd, offset, sock_fd));
@@ -133,45 +99,46 @@ Result<Progress> UringSpliceSender::send_some(int file_fd, off_t offset, std::si
       auto w = writable(file_fd, at, sock_fd);
       if (!w) return std::unexpected(w.error());
       if (!*w) {
-        remember_pending(file_fd, at);
+        pipe_.keep(file_fd, at, counters_);
         p.would_block = true;
         return p;
       }
     }
-    const bool fill = in_pipe_ == 0;
-    const std::size_t want = fill ? std::min(len - p.bytes, pipe_.capacity()) : std::min(in_pipe_, len - p.bytes);
+    const bool fill = pipe_.held() == 0;
+    const std::size_t want =
+        fill ? std::min(len - p.bytes, pipe_.pipe().capacity()) : std::min(pipe_.held(), len - p.bytes);
     const unsigned more = (p.bytes + want < len) ? SPLICE_F_MORE : 0;
     auto r = splice_round(file_fd, at, sock_fd, want, fill,
                           SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0) | more);
     if (!r) return std::unexpected(r.error());
     if (fill) {
       if (r->file < 0) {
-        return fail(-r->file, "io_uring splice", detail::where(file_fd, at, pipe_.write_fd()) + " (file -> pipe)");
+        return fail(-r->file, "io_uring splice",
+                    detail::where(file_fd, at, pipe_.pipe().write_fd()) + " (file -> pipe)");
       }
       if (r->file == 0) {
         return std::unexpected(detail::truncated("io_uring splice", file_fd, static_cast<std::uint64_t>(at),
                                                  static_cast<std::uint64_t>(offset) + len));
       }
-      in_pipe_ = static_cast<std::size_t>(r->file);
+      pipe_.filled(static_cast<std::size_t>(r->file));
     }
     if (r->socket == -ECANCELED || r->socket == -EINTR) continue;  // short file->pipe broke the link: retry
     if (r->socket == -EAGAIN) {
-      remember_pending(file_fd, at);
+      pipe_.keep(file_fd, at, counters_);
       p.would_block = true;
       return p;
     }
     if (r->socket < 0) {
       if (r->socket == -EPIPE) guard.note_epipe();
-      in_pipe_ = 0;
-      pipe_ = Pipe();
+      pipe_.discard();
       return fail(-r->socket, "io_uring splice", detail::where(file_fd, at, sock_fd) + " (pipe -> socket)");
     }
     if (r->socket == 0) return fail(EIO, "io_uring splice", "pipe -> socket moved 0 bytes");
-    in_pipe_ -= static_cast<std::size_t>(r->socket);
+    pipe_.drained(static_cast<std::size_t>(r->socket));
     p.bytes += static_cast<std::size_t>(r->socket);
     counters_.bytes_zero_copy += static_cast<std::size_t>(r->socket);
   }
-  if (in_pipe_ > 0) pend_offset_ = offset + static_cast<off_t>(len);
+  pipe_.sent_up_to(offset + static_cast<off_t>(len));
   return p;
 }
 

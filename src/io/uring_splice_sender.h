@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "io/pipe.h"
+#include "io/splice_pipe.h"
 #include "io/splice_sender.h"
 #include "io/transfer.h"
 #include "io/uring.h"
@@ -33,14 +33,9 @@ class UringSpliceSender final : public FileSender {
 
  private:
   Result<Progress> fallback_send(int file_fd, off_t offset, std::size_t len, int sock_fd);
-  bool pending_matches(int file_fd, off_t offset);
-  // send_some's steps: a pipe ready for `offset` (a new one when what it
-  // holds came from elsewhere); the position of bytes left in the pipe;
-  // whether a non-blocking socket can take more (poll, EINTR retried); one
-  // round of file -> pipe (when `fill`) and pipe -> socket splices linked in
-  // the ring, answering their results.
-  void prepare_pipe(int file_fd, off_t offset);
-  void remember_pending(int file_fd, off_t at);
+  // send_some's steps: whether a non-blocking socket can take more (poll,
+  // EINTR retried); one round of file -> pipe (when `fill`) and pipe ->
+  // socket splices linked in the ring, answering their results.
   Result<bool> writable(int file_fd, off_t at, int sock_fd);
   struct SpliceResults {
     int file = 1;    // file -> pipe: bytes, or -errno (1 when not submitted)
@@ -49,16 +44,10 @@ class UringSpliceSender final : public FileSender {
   Result<SpliceResults> splice_round(int file_fd, off_t at, int sock_fd, std::size_t want, bool fill,
                                      unsigned sock_flags);
 
-  std::size_t pipe_size_;
   std::unique_ptr<Uring> ring_;
   std::unique_ptr<SpliceSender> fallback_;
   std::string fallback_reason_;
-  Pipe pipe_;
-  std::size_t in_pipe_ = 0;
-  int pend_fd_ = -1;
-  dev_t pend_dev_ = 0;
-  ino_t pend_ino_ = 0;
-  off_t pend_offset_ = 0;
+  detail::SplicePipe pipe_;
 };
 
 }  // namespace nocopy::io
