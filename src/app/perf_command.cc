@@ -60,6 +60,27 @@ void end_progress(const Common& c) {
   throw CLI::RuntimeError(code);
 }
 
+// Runs a workload (`run` returns its result; std::invalid_argument means bad
+// options: exit 2, any other exception exit 1), then prints the result as
+// JSON or as the summary text.
+template <class Options, class Run>
+auto run_and_print(const Options& o, const Common& c, Run run) {
+  decltype(run()) r;
+  try {
+    r = run();
+    end_progress(c);
+  } catch (const std::invalid_argument& e) {
+    fail(e.what(), 2);
+  } catch (const std::exception& e) {
+    fail(e.what(), 1);
+  }
+  if (c.json)
+    std::cout << perf::to_json(o, r).dump(2) << std::endl;
+  else
+    std::cout << perf::summary_text(r) << std::flush;
+  return r;
+}
+
 void add_produce(CLI::App* perf) {
   auto o = std::make_shared<perf::ProduceOptions>();
   auto c = std::make_shared<Common>();
@@ -83,24 +104,14 @@ void add_produce(CLI::App* perf) {
       ->capture_default_str();
   cmd->add_option("-r,--rate", o->rate, "target msgs/s over all instances (0: unlimited)")->capture_default_str();
   cmd->callback([o, c] {
-    perf::ProduceResult r;
-    try {
+    const auto r = run_and_print(*o, *c, [&] {
       o->extra = to_config(c->extra);
       perf::ProduceWorkload w(*o);
       perf::ProduceProgressFn pf;
       if (!c->quiet && c->progress_s > 0)
         pf = [o](const perf::ProduceProgress& p) { progress_out(perf::progress_line(p, o->message_size)); };
-      r = w.run(pf, c->progress_s > 0 ? c->progress_s : 1.0);
-      end_progress(*c);
-    } catch (const std::invalid_argument& e) {
-      fail(e.what(), 2);
-    } catch (const std::exception& e) {
-      fail(e.what(), 1);
-    }
-    if (c->json)
-      std::cout << perf::to_json(*o, r).dump(2) << std::endl;
-    else
-      std::cout << perf::summary_text(r) << std::flush;
+      return w.run(pf, c->progress_s > 0 ? c->progress_s : 1.0);
+    });
     if (r.failed > 0 || r.acked == 0) fail("produce: " + std::to_string(r.failed) + " messages failed" +
                                            (r.first_error.empty() ? "" : " (" + r.first_error + ")"), 1);
   });
@@ -124,24 +135,14 @@ void add_consume(CLI::App* perf) {
       ->capture_default_str();
   cmd->add_option("--queued-max-kbytes", o->queued_max_kbytes, "queued.max.messages.kbytes")->capture_default_str();
   cmd->callback([o, c] {
-    perf::ConsumeResult r;
-    try {
+    const auto r = run_and_print(*o, *c, [&] {
       o->extra = to_config(c->extra);
       o->validate();
       perf::ConsumeProgressFn pf;
       if (!c->quiet && c->progress_s > 0)
         pf = [](const perf::ConsumeProgress& p) { progress_out(perf::progress_line(p)); };
-      r = perf::run_consume(*o, pf, c->progress_s > 0 ? c->progress_s : 1.0);
-      end_progress(*c);
-    } catch (const std::invalid_argument& e) {
-      fail(e.what(), 2);
-    } catch (const std::exception& e) {
-      fail(e.what(), 1);
-    }
-    if (c->json)
-      std::cout << perf::to_json(*o, r).dump(2) << std::endl;
-    else
-      std::cout << perf::summary_text(r) << std::flush;
+      return perf::run_consume(*o, pf, c->progress_s > 0 ? c->progress_s : 1.0);
+    });
     if (r.missing > 0 || r.duplicates > 0 || r.errors > 0 || r.messages == 0)
       fail("consume: " + std::to_string(r.missing) + " missing, " + std::to_string(r.duplicates) + " duplicated, " +
                std::to_string(r.errors) + " errors" + (r.first_error.empty() ? "" : " (" + r.first_error + ")"),

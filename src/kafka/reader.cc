@@ -164,17 +164,8 @@ std::span<const std::byte> Reader::bytes() {
 }
 
 std::int32_t Reader::array_length() {
-  std::int64_t len = flexible_ ? static_cast<std::int64_t>(uvarint()) - 1 : i32();
-  if (!ok()) return -1;
-  if (len < -1) {
-    fail(DecodeError::negative_length);
-    return -1;
-  }
-  if (len > static_cast<std::int64_t>(remaining())) {
-    fail(DecodeError::bad_length);
-    return -1;
-  }
-  return static_cast<std::int32_t>(len);
+  // An array count is prefixed like bytes: int32, or uvarint + 1 when flexible.
+  return static_cast<std::int32_t>(length_prefix(true));
 }
 
 void Reader::skip_tagged_fields() {

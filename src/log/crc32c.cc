@@ -96,6 +96,24 @@ __attribute__((target("sse4.2"), always_inline)) inline void streams_3way(const 
   } while (p < end);
 }
 
+// The crc32 instruction over what the wide loops leave: 8 bytes at a time,
+// then byte by byte.
+__attribute__((target("sse4.2"), always_inline)) inline std::uint32_t crc_tail(const unsigned char* p,
+                                                                                std::size_t n, std::uint64_t c) {
+  while (n >= 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = _mm_crc32_u64(c, v);
+    p += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    c = _mm_crc32_u8(static_cast<std::uint32_t>(c), *p++);
+    --n;
+  }
+  return static_cast<std::uint32_t>(c);
+}
+
 // Three independent crc32 streams hide the instruction's 3-cycle latency;
 // their results are spliced with the shift tables.
 __attribute__((target("sse4.2"))) std::uint64_t crc_3way(const unsigned char*& p, std::size_t& n,
@@ -179,18 +197,7 @@ __attribute__((target("sse4.2,pclmul"))) std::uint32_t crc_clmul(const unsigned 
     p += 3 * block;
     n -= 3 * block;
   }
-  while (n >= 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    c = _mm_crc32_u64(c, v);
-    p += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    c = _mm_crc32_u8(static_cast<std::uint32_t>(c), *p++);
-    --n;
-  }
-  return static_cast<std::uint32_t>(c);
+  return crc_tail(p, n, c);
 }
 
 // --- folding 256-bit lanes with VPCLMULQDQ ---------------------------------
@@ -337,18 +344,7 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_sse42(const unsigned char* p
   }
   c = crc_3way(p, n, c, kLong, shift_long());
   c = crc_3way(p, n, c, kShort, shift_short());
-  while (n >= 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    c = _mm_crc32_u64(c, v);
-    p += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    c = _mm_crc32_u8(static_cast<std::uint32_t>(c), *p++);
-    --n;
-  }
-  return static_cast<std::uint32_t>(c);
+  return crc_tail(p, n, c);
 }
 
 bool detect_sse42() {

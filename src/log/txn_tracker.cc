@@ -10,16 +10,26 @@ namespace nocopy::log {
 
 TransactionTracker::TransactionTracker(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
-void TransactionTracker::load(std::span<const std::int64_t> segment_bases) {
-  std::lock_guard lock(mu_);
+namespace {
+
+// Removes the .txnindex files in `dir` of segments not in `segment_bases`
+// (errors ignored: a file left behind goes at the next pass).
+void remove_stale_indexes(const std::filesystem::path& dir, std::span<const std::int64_t> segment_bases) {
   const std::set<std::int64_t> live(segment_bases.begin(), segment_bases.end());
   std::error_code ec;
   std::vector<std::filesystem::path> stale;
-  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::int64_t base = TxnIndexFile::base_of(e.path());
     if (base >= 0 && !live.contains(base)) stale.push_back(e.path());
   }
   for (const auto& p : stale) std::filesystem::remove(p, ec);
+}
+
+}  // namespace
+
+void TransactionTracker::load(std::span<const std::int64_t> segment_bases) {
+  std::lock_guard lock(mu_);
+  remove_stale_indexes(dir_, segment_bases);
   aborted_.clear();
   for (std::int64_t base : segment_bases) {
     try {
@@ -126,14 +136,7 @@ std::size_t TransactionTracker::aborted_count() const {
 void TransactionTracker::prune(std::int64_t log_start, std::span<const std::int64_t> segment_bases) {
   std::lock_guard lock(mu_);
   std::erase_if(aborted_, [&](const AbortedTxn& a) { return a.last_offset < log_start; });
-  const std::set<std::int64_t> live(segment_bases.begin(), segment_bases.end());
-  std::error_code ec;
-  std::vector<std::filesystem::path> stale;
-  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::int64_t base = TxnIndexFile::base_of(e.path());
-    if (base >= 0 && !live.contains(base)) stale.push_back(e.path());
-  }
-  for (const auto& p : stale) std::filesystem::remove(p, ec);
+  remove_stale_indexes(dir_, segment_bases);
 }
 
 }  // namespace nocopy::log
