@@ -29,12 +29,11 @@ import argparse
 import json
 import os
 import statistics
-import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e"))
-from harness import Broker, Raw, fetch_body_v4, parse_fetch_v4  # noqa: E402
+from harness import Broker, Raw, fetch_body_v4, parse_fetch_v4, whole_batches  # noqa: E402
 
 from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
@@ -70,14 +69,7 @@ def consume(b, topic):
         if err:
             raise SystemExit("fetch error %d at %d" % (err, offset))
         total += len(recs)
-        pos = 0
-        while pos + 61 <= len(recs):
-            base, length = struct.unpack_from(">qi", recs, pos)
-            if pos + 12 + length > len(recs):
-                break
-            (delta,) = struct.unpack_from(">i", recs, pos + 23)
-            offset = base + delta + 1
-            pos += 12 + length
+        _, offset = whole_batches(recs, offset)
         if offset >= hw:
             break
     r.close()

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Broker, Raw, build_batch, check, create_topic_body_v0, fetch_body_v4,  # noqa: E402
-                     parse_create_topics_v0, parse_produce_v3, produce_body)
+                     parse_create_topics_v0, parse_produce_v3, produce_body, whole_batches)
 
 MIB = int(os.environ.get("NOCOPY_BENCH_MIB", "128"))
 ROUNDS = int(os.environ.get("NOCOPY_BENCH_ROUNDS", "3"))
@@ -53,26 +53,28 @@ def load(b):
     return total
 
 
-def consume_all(b):
-    s = socket.create_connection(("127.0.0.1", b.port))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    corr = 0
-    served = 0
-    offset = 0
+def recv_into_all(s, view, n):
+    got = 0
+    while got < n:
+        k = s.recv_into(view[got:], n - got)
+        check(k > 0, "eof")
+        got += k
+
+
+def fetch_all(s):
+    """Reads partition bench-0 from offset 0 to its high watermark over the
+    connected socket s with raw Fetch v4 requests (4 MiB responses); returns
+    the record bytes served."""
+    corr = served = offset = 0
     buf = bytearray(8 << 20)
     while True:
         corr += 1
         body = struct.pack(">hhi", 1, 4, corr) + struct.pack(">h", 1) + b"b" + fetch_body_v4(
             "bench", 0, offset, 0, max_bytes=4 << 20)
         s.sendall(struct.pack(">i", len(body)) + body)
-        hdr = s.recv(4, socket.MSG_WAITALL)
-        (size,) = struct.unpack(">i", hdr)
-        view = memoryview(buf)[:size]
-        got = 0
-        while got < size:
-            n = s.recv_into(view[got:], size - got)
-            check(n > 0, "eof")
-            got += n
+        recv_into_all(s, memoryview(buf), 4)
+        (size,) = struct.unpack_from(">i", buf, 0)
+        recv_into_all(s, memoryview(buf), size)
         # partition header: corr(4) throttle(4) ntopics(4) name(2+5) nparts(4) part(4) err(2) hw(8) lso(8) aborted(4) len(4)
         off = 4 + 4 + 4 + 2 + 5 + 4 + 4
         err, hw = struct.unpack_from(">hq", buf, off)
@@ -82,23 +84,20 @@ def consume_all(b):
         check(err == 0, "fetch err %d" % err)
         if rl <= 0:
             break
-        # walk whole batches; the tail may be partial
-        pos = off
-        end = off + rl
-        last = offset
-        while pos + 61 <= end:
-            base, blen = struct.unpack_from(">qi", buf, pos)
-            if pos + 12 + blen > end:
-                break
-            (lod,) = struct.unpack_from(">i", buf, pos + 23)
-            last = base + lod + 1
-            pos += 12 + blen
+        _, offset = whole_batches(buf, offset, off, off + rl)
         served += rl
-        offset = last
         if offset >= hw:
             break
-    s.close()
     return served
+
+
+def consume_all(b):
+    s = socket.create_connection(("127.0.0.1", b.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    try:
+        return fetch_all(s)
+    finally:
+        s.close()
 
 
 def main():

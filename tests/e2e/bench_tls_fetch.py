@@ -13,16 +13,14 @@ so the wall-clock throughput over TLS includes it; the broker CPU figure
 does not."""
 import os
 import shutil
-import socket
 import statistics
-import struct
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Broker, check, fetch_body_v4, free_port  # noqa: E402
-from bench_fetch_cpu import cpu_seconds, load  # noqa: E402
+from harness import Broker, free_port  # noqa: E402
+from bench_fetch_cpu import cpu_seconds, fetch_all, load  # noqa: E402
 import security_util as su  # noqa: E402
 
 MIB = int(os.environ.get("NOCOPY_BENCH_MIB", "128"))
@@ -30,54 +28,12 @@ ROUNDS = int(os.environ.get("NOCOPY_BENCH_ROUNDS", "3"))
 PASSES = 2
 
 
-def recv_into_all(s, view, n):
-    got = 0
-    while got < n:
-        k = s.recv_into(view[got:], n - got)
-        check(k > 0, "eof")
-        got += k
-
-
-def consume_all(s):
-    corr = served = offset = 0
-    buf = bytearray(8 << 20)
-    while True:
-        corr += 1
-        body = struct.pack(">hhi", 1, 4, corr) + struct.pack(">h", 1) + b"b" + fetch_body_v4(
-            "bench", 0, offset, 0, max_bytes=4 << 20)
-        s.sendall(struct.pack(">i", len(body)) + body)
-        recv_into_all(s, memoryview(buf), 4)
-        (size,) = struct.unpack_from(">i", buf, 0)
-        recv_into_all(s, memoryview(buf), size)
-        off = 4 + 4 + 4 + 2 + 5 + 4 + 4
-        err, hw = struct.unpack_from(">hq", buf, off)
-        off += 2 + 8 + 8 + 4
-        (rl,) = struct.unpack_from(">i", buf, off)
-        off += 4
-        check(err == 0, "fetch err %d" % err)
-        if rl <= 0:
-            break
-        pos, end, last = off, off + rl, offset
-        while pos + 61 <= end:
-            base, blen = struct.unpack_from(">qi", buf, pos)
-            if pos + 12 + blen > end:
-                break
-            (lod,) = struct.unpack_from(">i", buf, pos + 23)
-            last = base + lod + 1
-            pos += 12 + blen
-        served += rl
-        offset = last
-        if offset >= hw:
-            break
-    return served
-
-
 def measure(b, port, ctx):
     s = su.Conn(port, ctx).s
     s.settimeout(60)
-    consume_all(s)  # warm the page cache and the session
+    fetch_all(s)  # warm the page cache and the session
     m0, c0, t0 = b.metrics(), cpu_seconds(b.proc.pid), time.time()
-    served = sum(consume_all(s) for _ in range(PASSES))
+    served = sum(fetch_all(s) for _ in range(PASSES))
     m1, c1, t1 = b.metrics(), cpu_seconds(b.proc.pid), time.time()
     s.close()
     gib = served / (1 << 30)

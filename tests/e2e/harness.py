@@ -9,6 +9,7 @@ $NOCOPY_BIN (set by ctest) or argv[1].
 import os
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -187,17 +188,13 @@ def request(api_key, version, corr, body, client_id="e2e"):
     return struct.pack(">i", len(payload)) + payload
 
 
-class Raw:
-    """A blocking raw Kafka connection."""
+class RawSocket:
+    """A blocking connection to 127.0.0.1:port, TLS when an ssl.SSLContext is given:
+    size-prefixed frames in and out."""
 
-    def __init__(self, broker, timeout=10):
-        self.s = socket.create_connection(("127.0.0.1", broker.port), timeout=timeout)
-        self.corr = 0
-
-    def send(self, api_key, version, body):
-        self.corr += 1
-        self.s.sendall(request(api_key, version, self.corr, body))
-        return self.corr
+    def __init__(self, port, ctx=None, timeout=10):
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.s = ctx.wrap_socket(s, server_hostname="localhost") if ctx else s
 
     def recv_exact(self, n):
         data = b""
@@ -208,17 +205,10 @@ class Raw:
             data += b
         return data
 
-    def recv(self):
+    def recv_frame(self):
+        """The next frame, without its size prefix."""
         (size,) = struct.unpack(">i", self.recv_exact(4))
-        body = self.recv_exact(size)
-        (corr,) = struct.unpack(">i", body[:4])
-        return corr, body[4:]
-
-    def call(self, api_key, version, body):
-        c = self.send(api_key, version, body)
-        corr, resp = self.recv()
-        assert corr == c, "correlation id %d != %d" % (corr, c)
-        return resp
+        return self.recv_exact(size)
 
     def closed_by_peer(self, timeout=5):
         self.s.settimeout(timeout)
@@ -227,10 +217,34 @@ class Raw:
                 b = self.s.recv(65536)
                 if not b:
                     return True
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
             return True
         except socket.timeout:
             return False
+
+
+class Raw(RawSocket):
+    """A blocking raw Kafka connection."""
+
+    def __init__(self, broker, timeout=10):
+        super().__init__(broker.port, timeout=timeout)
+        self.corr = 0
+
+    def send(self, api_key, version, body):
+        self.corr += 1
+        self.s.sendall(request(api_key, version, self.corr, body))
+        return self.corr
+
+    def recv(self):
+        body = self.recv_frame()
+        (corr,) = struct.unpack(">i", body[:4])
+        return corr, body[4:]
+
+    def call(self, api_key, version, body):
+        c = self.send(api_key, version, body)
+        corr, resp = self.recv()
+        assert corr == c, "correlation id %d != %d" % (corr, c)
+        return resp
 
     def close(self):
         self.s.close()
@@ -280,6 +294,22 @@ def parse_fetch_v4(resp):
     (rl,) = struct.unpack_from(">i", resp, off)
     off += 4
     return err, hw, resp[off:off + max(rl, 0)]
+
+
+def whole_batches(records, offset, pos=0, end=None):
+    """Walks the whole RecordBatches in records[pos:end] (a fetched record
+    set, whose last batch may be cut short) -> (position after the last whole
+    batch, the offset after it: its base offset + last offset delta + 1, or
+    `offset` when there is no whole batch)."""
+    end = len(records) if end is None else end
+    while pos + 61 <= end:
+        base, length = struct.unpack_from(">qi", records, pos)
+        if pos + 12 + length > end:
+            break
+        (delta,) = struct.unpack_from(">i", records, pos + 23)
+        offset = base + delta + 1
+        pos += 12 + length
+    return pos, offset
 
 
 def create_topic_body_v0(name, partitions, rf=1):

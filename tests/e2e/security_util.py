@@ -3,12 +3,11 @@ openssl command line at run time, a raw Kafka connection over TCP or TLS,
 SASL exchanges by hand, and the flexible (compact) encodings of the SCRAM
 credential APIs."""
 import os
-import socket
 import ssl
 import struct
 import subprocess
 
-from harness import kstr, request
+from harness import RawSocket, kstr, request
 
 SUBJ_CA = "/CN=nocopy-test-ca"
 
@@ -44,12 +43,11 @@ def client_context(ca, cert=None, key=None):
     return ctx
 
 
-class Conn:
+class Conn(RawSocket):
     """A blocking raw Kafka connection to 127.0.0.1:port, TLS when ctx is given."""
 
     def __init__(self, port, ctx=None, timeout=10):
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.s = ctx.wrap_socket(s, server_hostname="localhost") if ctx else s
+        super().__init__(port, ctx, timeout)
         self.corr = 0
 
     def send_raw(self, data):
@@ -64,18 +62,8 @@ class Conn:
             self.s.sendall(request(api_key, version, self.corr, body))
         return self.corr
 
-    def recv_exact(self, n):
-        data = b""
-        while len(data) < n:
-            b = self.s.recv(n - len(data))
-            if not b:
-                raise EOFError("connection closed after %d of %d bytes" % (len(data), n))
-            data += b
-        return data
-
     def recv(self):
-        (size,) = struct.unpack(">i", self.recv_exact(4))
-        return self.recv_exact(size)
+        return self.recv_frame()
 
     def call(self, api_key, version, body, flexible=False):
         c = self.send(api_key, version, body, flexible)
@@ -83,18 +71,6 @@ class Conn:
         (corr,) = struct.unpack(">i", resp[:4])
         assert corr == c, "correlation id %d != %d" % (corr, c)
         return resp[5:] if flexible else resp[4:]  # response header v1 has a tagged-field byte
-
-    def closed_by_peer(self, timeout=5):
-        self.s.settimeout(timeout)
-        try:
-            while True:
-                b = self.s.recv(65536)
-                if not b:
-                    return True
-        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
-            return True
-        except socket.timeout:
-            return False
 
     def close(self):
         try:

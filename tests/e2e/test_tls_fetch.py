@@ -16,14 +16,13 @@ the per-address connection limit.
 import os
 import shutil
 import ssl
-import struct
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Broker, build_batch, check, create_topic_body_v0, fetch_body_v4, free_port,  # noqa: E402
-                     parse_create_topics_v0, parse_fetch_v4, parse_produce_v3, produce_body)
+                     parse_create_topics_v0, parse_fetch_v4, parse_produce_v3, produce_body, whole_batches)
 import security_util as su  # noqa: E402
 
 STRATEGIES = ["sendfile", "splice", "mmap_write", "read_write", "uring_splice", "uring_send_zc", "msg_zerocopy"]
@@ -56,14 +55,7 @@ def read_all(conn):
             break
         out += recs
         # Advance past the last whole batch: baseOffset + lastOffsetDelta + 1.
-        pos, last = 0, offset
-        while pos + 12 <= len(recs):
-            base, blen = struct.unpack_from(">qi", recs, pos)
-            if pos + 12 + blen > len(recs):
-                break
-            (delta,) = struct.unpack_from(">i", recs, pos + 23)
-            last = base + delta + 1
-            pos += 12 + blen
+        pos, last = whole_batches(recs, offset)
         out = out[:len(out) - (len(recs) - pos)]
         if last >= hw:
             break
