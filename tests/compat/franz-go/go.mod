@@ -2,6 +2,10 @@ module nocopy/tests/compat/franz-go
 
 go 1.26.0
 
+require nocopy/tests/compat/gocli v0.0.0
+
+replace nocopy/tests/compat/gocli => ../gocli
+
 require (
 	github.com/twmb/franz-go v1.22.3
 	github.com/twmb/franz-go/pkg/kadm v1.20.0

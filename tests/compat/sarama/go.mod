@@ -2,6 +2,10 @@ module nocopy/tests/compat/sarama
 
 go 1.26.0
 
+require nocopy/tests/compat/gocli v0.0.0
+
+replace nocopy/tests/compat/gocli => ../gocli
+
 require github.com/IBM/sarama v1.61.1
 
 require (

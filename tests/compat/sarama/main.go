@@ -5,46 +5,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"nocopy/tests/compat/gocli"
 )
-
-func fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
-	os.Exit(1)
-}
-
-func emit(v any) {
-	if err := json.NewEncoder(os.Stdout).Encode(v); err != nil {
-		fail("encode: %v", err)
-	}
-}
-
-func atoi(s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		fail("not a number: %q", s)
-	}
-	return n
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/IBM/sarama" {
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
-}
 
 // config is the Kafka protocol level Sarama speaks (it picks request
 // versions from it) plus retries long enough to outlast a broker restart.
@@ -58,81 +28,78 @@ func config() *sarama.Config {
 }
 
 func main() {
-	if len(os.Args) < 3 {
-		fail("usage: %s <bootstrap> <command> [args]", os.Args[0])
-	}
-	addr, cmd, args := os.Args[1], os.Args[2], os.Args[3:]
+	addr, cmd, args := gocli.Args()
 	switch cmd {
 	case "version":
-		emit(map[string]string{"version": version()})
+		gocli.Emit(map[string]string{"version": gocli.ModuleVersion("github.com/IBM/sarama")})
 		return
 	case "produce":
-		produce(addr, args[0], atoi(args[1]), atoi(args[2]), atoi(args[3]))
+		produce(addr, args[0], gocli.Atoi(args[1]), gocli.Atoi(args[2]), gocli.Atoi(args[3]))
 		return
 	case "consume", "consume_committed":
-		consume(addr, args[0], args[1], atoi(args[2]), atoi(args[3]), cmd == "consume_committed")
+		consume(addr, args[0], args[1], gocli.Atoi(args[2]), gocli.Atoi(args[3]), cmd == "consume_committed")
 		return
 	case "txn_produce":
-		txnProduce(addr, args[0], args[1], atoi(args[2]), atoi(args[3]), args[4] == "commit")
+		txnProduce(addr, args[0], args[1], gocli.Atoi(args[2]), gocli.Atoi(args[3]), args[4] == "commit")
 		return
 	}
 	adm, err := sarama.NewClusterAdmin([]string{addr}, config())
 	if err != nil {
-		fail("admin: %v", err)
+		gocli.Fail("admin: %v", err)
 	}
 	defer adm.Close()
 	switch cmd {
 	case "create":
-		d := &sarama.TopicDetail{NumPartitions: int32(atoi(args[1])), ReplicationFactor: 1}
+		d := &sarama.TopicDetail{NumPartitions: int32(gocli.Atoi(args[1])), ReplicationFactor: 1}
 		if err := adm.CreateTopic(args[0], d, false); err != nil {
-			fail("create %s: %v", args[0], err)
+			gocli.Fail("create %s: %v", args[0], err)
 		}
-		emit(map[string]any{})
+		gocli.Emit(map[string]any{})
 	case "delete":
 		if err := adm.DeleteTopic(args[0]); err != nil {
-			fail("delete %s: %v", args[0], err)
+			gocli.Fail("delete %s: %v", args[0], err)
 		}
-		emit(map[string]any{})
+		gocli.Emit(map[string]any{})
 	case "list":
 		ts, err := adm.ListTopics()
 		if err != nil {
-			fail("list: %v", err)
+			gocli.Fail("list: %v", err)
 		}
 		names := []string{}
 		for n := range ts {
 			names = append(names, n)
 		}
-		emit(map[string]any{"topics": names})
+		gocli.Emit(map[string]any{"topics": names})
 	case "describe_topic":
 		md, err := adm.DescribeTopics([]string{args[0]})
 		if err != nil {
-			fail("describe %s: %v", args[0], err)
+			gocli.Fail("describe %s: %v", args[0], err)
 		}
 		if len(md) != 1 || md[0].Err != sarama.ErrNoError {
-			fail("describe %s: %v", args[0], md)
+			gocli.Fail("describe %s: %v", args[0], md)
 		}
-		emit(map[string]any{"partitions": len(md[0].Partitions)})
+		gocli.Emit(map[string]any{"partitions": len(md[0].Partitions)})
 	case "describe_configs":
 		es, err := adm.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: args[0]})
 		if err != nil {
-			fail("describe configs %s: %v", args[0], err)
+			gocli.Fail("describe configs %s: %v", args[0], err)
 		}
 		cfg := map[string]string{}
 		for _, e := range es {
 			cfg[e.Name] = e.Value
 		}
-		emit(map[string]any{"configs": cfg})
+		gocli.Emit(map[string]any{"configs": cfg})
 	case "describe_group":
 		gs, err := adm.DescribeConsumerGroups([]string{args[0]})
 		if err != nil {
-			fail("describe group %s: %v", args[0], err)
+			gocli.Fail("describe group %s: %v", args[0], err)
 		}
 		if len(gs) != 1 || gs[0].Err != sarama.ErrNoError {
-			fail("describe group %s: %v", args[0], gs)
+			gocli.Fail("describe group %s: %v", args[0], gs)
 		}
-		emit(map[string]any{"state": gs[0].State, "protocol_type": gs[0].ProtocolType})
+		gocli.Emit(map[string]any{"state": gs[0].State, "protocol_type": gs[0].ProtocolType})
 	default:
-		fail("unknown command %q", cmd)
+		gocli.Fail("unknown command %q", cmd)
 	}
 }
 
@@ -148,7 +115,7 @@ func produce(addr, topic string, from, count, delayMs int) {
 	c.Net.MaxOpenRequests = 1
 	p, err := sarama.NewAsyncProducer([]string{addr}, c)
 	if err != nil {
-		fail("producer: %v", err)
+		gocli.Fail("producer: %v", err)
 	}
 	done := make(chan error)
 	go func() {
@@ -174,15 +141,15 @@ func produce(addr, topic string, from, count, delayMs int) {
 	select {
 	case err := <-done:
 		if err != nil {
-			fail("produce: %v", err)
+			gocli.Fail("produce: %v", err)
 		}
 	case <-time.After(110 * time.Second):
-		fail("produce: not every record acknowledged within 110 s")
+		gocli.Fail("produce: not every record acknowledged within 110 s")
 	}
 	if err := p.Close(); err != nil {
-		fail("producer close: %v", err)
+		gocli.Fail("producer close: %v", err)
 	}
-	emit(map[string]int{"acked": count})
+	gocli.Emit(map[string]int{"acked": count})
 }
 
 // txnProduce sends count records in one transaction of a transactional
@@ -196,10 +163,10 @@ func txnProduce(addr, topic, txnID string, from, count int, commit bool) {
 	c.Net.MaxOpenRequests = 1
 	p, err := sarama.NewSyncProducer([]string{addr}, c)
 	if err != nil {
-		fail("producer: %v", err)
+		gocli.Fail("producer: %v", err)
 	}
 	if err := p.BeginTxn(); err != nil {
-		fail("begin transaction: %v", err)
+		gocli.Fail("begin transaction: %v", err)
 	}
 	msgs := make([]*sarama.ProducerMessage, 0, count)
 	for i := from; i < from+count; i++ {
@@ -207,7 +174,7 @@ func txnProduce(addr, topic, txnID string, from, count int, commit bool) {
 			Key: sarama.StringEncoder(fmt.Sprintf("k%d", i%50)), Value: sarama.StringEncoder(strconv.Itoa(i))})
 	}
 	if err := p.SendMessages(msgs); err != nil {
-		fail("produce: %v", err)
+		gocli.Fail("produce: %v", err)
 	}
 	if commit {
 		err = p.CommitTxn()
@@ -215,12 +182,12 @@ func txnProduce(addr, topic, txnID string, from, count int, commit bool) {
 		err = p.AbortTxn()
 	}
 	if err != nil {
-		fail("end transaction (commit %v): %v", commit, err)
+		gocli.Fail("end transaction (commit %v): %v", commit, err)
 	}
 	if err := p.Close(); err != nil {
-		fail("producer close: %v", err)
+		gocli.Fail("producer close: %v", err)
 	}
-	emit(map[string]int{"acked": count})
+	gocli.Emit(map[string]int{"acked": count})
 }
 
 // collector is the group handler: it marks every record it keeps and
@@ -262,7 +229,7 @@ func consume(addr, topic, group string, count, timeoutS int, readCommitted bool)
 	c.Consumer.Offsets.AutoCommit.Enable = false
 	g, err := sarama.NewConsumerGroup([]string{addr}, group, c)
 	if err != nil {
-		fail("consumer group: %v", err)
+		gocli.Fail("consumer group: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(timeoutS)*time.Second)
 	defer cancel()
@@ -274,16 +241,16 @@ func consume(addr, topic, group string, count, timeoutS int, readCommitted bool)
 	}()
 	for ctx.Err() == nil {
 		if err := g.Consume(ctx, []string{topic}, h); err != nil && ctx.Err() == nil {
-			fail("consume: %v", err)
+			gocli.Fail("consume: %v", err)
 		}
 	}
 	if err := g.Close(); err != nil {
-		fail("close: %v", err)
+		gocli.Fail("close: %v", err)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.out) < count {
-		fail("consume: %d of %d records after %ds", len(h.out), count, timeoutS)
+		gocli.Fail("consume: %d of %d records after %ds", len(h.out), count, timeoutS)
 	}
-	emit(map[string]any{"records": h.out})
+	gocli.Emit(map[string]any{"records": h.out})
 }

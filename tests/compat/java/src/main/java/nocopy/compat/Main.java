@@ -55,27 +55,30 @@ public final class Main {
         System.out.flush();
     }
 
-    public static void main(String[] args) throws Exception {
-        if (args.length < 1) {
-            System.err.println("usage: Main BOOTSTRAP [scenario...]");
-            System.exit(2);
-        }
-        String bootstrap = args[0];
+    /** One scenario by name. */
+    interface Runner {
+        Scenarios.Outcome run(String name) throws Exception;
+    }
+
+    /**
+     * Runs the scenarios named in args[first..] (all of `all` when none is named) one after
+     * another, reporting each; a scenario that throws fails. Returns whether any failed.
+     */
+    static boolean runAll(String[] args, int first, List<String> all, Runner runner) {
         List<String> wanted = new ArrayList<>();
-        for (int i = 1; i < args.length; i++) {
+        for (int i = first; i < args.length; i++) {
             wanted.add(args[i]);
         }
         if (wanted.isEmpty()) {
-            wanted.addAll(ALL);
+            wanted.addAll(all);
         }
-        Scenarios s = new Scenarios(bootstrap);
         boolean failed = false;
         for (String name : wanted) {
             long t0 = System.nanoTime();
             String status;
             String reason;
             try {
-                Scenarios.Outcome o = s.run(name);
+                Scenarios.Outcome o = runner.run(name);
                 status = o.status;
                 reason = o.reason;
             } catch (Throwable e) {
@@ -88,6 +91,17 @@ public final class Main {
             report(name, status, reason);
             failed |= status.equals("fail");
         }
+        return failed;
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            System.err.println("usage: Main BOOTSTRAP [scenario...]");
+            System.exit(2);
+        }
+        String bootstrap = args[0];
+        Scenarios s = new Scenarios(bootstrap);
+        boolean failed = runAll(args, 1, ALL, s::run);
         s.close();
         System.exit(failed ? 1 : 0);
     }

@@ -272,29 +272,7 @@ public final class SecurityMain {
             System.exit(2);
         }
         SecurityMain s = new SecurityMain(args);
-        List<String> wanted = new ArrayList<>();
-        for (int i = 5; i < args.length; i++) {
-            wanted.add(args[i]);
-        }
-        if (wanted.isEmpty()) {
-            wanted.addAll(ALL);
-        }
-        boolean failed = false;
-        for (String name : wanted) {
-            String status;
-            String reason;
-            try {
-                Scenarios.Outcome o = s.run(name);
-                status = o.status;
-                reason = o.reason;
-            } catch (Throwable e) {
-                status = "fail";
-                reason = Scenarios.describe(e);
-                e.printStackTrace();
-            }
-            Main.report(name, status, reason);
-            failed |= status.equals("fail");
-        }
+        boolean failed = Main.runAll(args, 5, ALL, s::run);
         System.exit(failed ? 1 : 0);
     }
 }

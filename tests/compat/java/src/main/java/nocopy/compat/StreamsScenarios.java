@@ -114,28 +114,46 @@ final class StreamsScenarios {
         p.flush();
     }
 
-    Scenarios.Outcome wordCountAtLeastOnce() throws Exception {
-        String app = "java-wc-alos";
+    /** What a scenario checks once the output holds the expected counts, before Streams closes. */
+    private interface Check {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs the word count `app` (topics app-in and app-out of `partitions` partitions each) over all
+     * rounds of LINES until the output, read with read_committed when asked, holds the expected
+     * counts; then `more`. A stream thread that dies fails the run. Returns the expected counts.
+     */
+    private Map<String, Long> countWords(String app, int partitions, String guarantee, boolean deleteChangelog,
+                                         boolean readCommitted, Check more) throws Exception {
         String in = app + "-in";
         String out = app + "-out";
-        s.createTopic(in, 3);
-        s.createTopic(out, 3);
+        s.createTopic(in, partitions);
+        s.createTopic(out, partitions);
         produceLines(in);
         Map<String, Long> expected = expectedCounts();
         AtomicReference<Throwable> died = new AtomicReference<>();
-        try (KafkaStreams ks = build(app, in, out, StreamsConfig.AT_LEAST_ONCE, true)) {
+        try (KafkaStreams ks = build(app, in, out, guarantee, deleteChangelog)) {
             ks.setUncaughtExceptionHandler(e -> {
                 died.set(e);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
             ks.start();
-            Map<String, Long> latest = readCounts(out, expected, died, 120);
+            Map<String, Long> latest = readCounts(out, expected, died, 120, readCommitted);
             Scenarios.check(latest.equals(expected), "counts " + latest + " != expected " + expected);
+            more.run();
+            ks.close(Duration.ofSeconds(30));
+        }
+        return expected;
+    }
+
+    Scenarios.Outcome wordCountAtLeastOnce() throws Exception {
+        String app = "java-wc-alos";
+        Map<String, Long> expected = countWords(app, 3, StreamsConfig.AT_LEAST_ONCE, true, false, () -> {
             Set<String> topics = s.admin.listTopics().names().get(60, TimeUnit.SECONDS);
             Scenarios.check(topics.contains(app + "-counts-repartition"), "no repartition topic: " + topics);
             Scenarios.check(topics.contains(app + "-counts-changelog"), "no changelog topic: " + topics);
-            ks.close(Duration.ofSeconds(30));
-        }
+        });
         return Scenarios.Outcome.pass(expected.size() + " words counted exactly through the "
                 + "repartition topic and a store changelogged with cleanup.policy=delete");
     }
@@ -146,38 +164,21 @@ final class StreamsScenarios {
      */
     Scenarios.Outcome wordCountCompactedChangelog() throws Exception {
         String app = "java-wc-compact";
-        String in = app + "-in";
-        String out = app + "-out";
-        s.createTopic(in, 1);
-        s.createTopic(out, 1);
-        produceLines(in);
-        Map<String, Long> expected = expectedCounts();
-        AtomicReference<Throwable> died = new AtomicReference<>();
-        try (KafkaStreams ks = build(app, in, out, StreamsConfig.AT_LEAST_ONCE, false)) {
-            ks.setUncaughtExceptionHandler(e -> {
-                died.set(e);
-                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-            });
-            ks.start();
-            Map<String, Long> latest = readCounts(out, expected, died, 120);
-            Scenarios.check(latest.equals(expected), "counts " + latest + " != expected " + expected);
+        Map<String, Long> expected = countWords(app, 1, StreamsConfig.AT_LEAST_ONCE, false, false, () -> {
             String changelog = app + "-counts-changelog";
             var res = new org.apache.kafka.common.config.ConfigResource(
                     org.apache.kafka.common.config.ConfigResource.Type.TOPIC, changelog);
             String policy = s.admin.describeConfigs(List.of(res)).all().get(60, TimeUnit.SECONDS)
                     .get(res).get("cleanup.policy").value();
             Scenarios.check(policy.contains("compact"), changelog + " has cleanup.policy=" + policy);
-            ks.close(Duration.ofSeconds(30));
-        }
+        });
         return Scenarios.Outcome.pass(expected.size() + " words counted exactly with a compacted changelog");
     }
 
-    /** The newest count per word on the output topic, until it equals `expected` or time runs out. */
-    private Map<String, Long> readCounts(String out, Map<String, Long> expected, AtomicReference<Throwable> died,
-                                         int seconds) {
-        return readCounts(out, expected, died, seconds, false);
-    }
-
+    /**
+     * The newest count per word on the output topic (read_committed when asked), until it equals
+     * `expected` or time runs out.
+     */
     Map<String, Long> readCounts(String out, Map<String, Long> expected, AtomicReference<Throwable> died,
                                  int seconds, boolean readCommitted) {
         Properties cp = s.consumerProps(null);
@@ -211,24 +212,7 @@ final class StreamsScenarios {
      * exactly the expected counts.
      */
     Scenarios.Outcome exactlyOnce() throws Exception {
-        String app = "java-wc-eos";
-        String in = app + "-in";
-        String out = app + "-out";
-        s.createTopic(in, 3);
-        s.createTopic(out, 3);
-        produceLines(in);
-        Map<String, Long> expected = expectedCounts();
-        AtomicReference<Throwable> died = new AtomicReference<>();
-        try (KafkaStreams ks = build(app, in, out, StreamsConfig.EXACTLY_ONCE_V2, true)) {
-            ks.setUncaughtExceptionHandler(e -> {
-                died.set(e);
-                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-            });
-            ks.start();
-            Map<String, Long> latest = readCounts(out, expected, died, 120, true);
-            Scenarios.check(latest.equals(expected), "counts " + latest + " != expected " + expected);
-            ks.close(Duration.ofSeconds(30));
-        }
+        Map<String, Long> expected = countWords("java-wc-eos", 3, StreamsConfig.EXACTLY_ONCE_V2, true, true, () -> { });
         return Scenarios.Outcome.pass(expected.size() + " words counted exactly under exactly_once_v2, "
                 + "read back with read_committed");
     }

@@ -1,0 +1,3 @@
+module nocopy/tests/compat/gocli
+
+go 1.26.0
