@@ -16,12 +16,8 @@ constexpr std::int16_t kMaxEpoch = 32766;  // Kafka: Short.MAX_VALUE - 1 is the 
 // Decided, markers being written.
 bool completing(TxnState s) { return s == TxnState::prepare_commit || s == TxnState::prepare_abort; }
 
-// Drops what the transaction holds: partitions, groups, pending offsets.
-void clear_transaction(TxnMetadata& m) {
-  m.partitions.clear();
-  m.groups.clear();
-  m.pending_offsets.clear();
-}
+// Drops what the transaction holds: its partitions.
+void clear_transaction(TxnMetadata& m) { m.partitions.clear(); }
 
 // `m` with a new, empty Ongoing transaction begun at `now`.
 void begin_transaction(TxnMetadata& m, std::int64_t now) {

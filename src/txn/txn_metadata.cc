@@ -19,12 +19,9 @@ constexpr std::array<std::pair<TxnState, std::string_view>, 8> kNames{{
     {TxnState::dead, "Dead"},
     {TxnState::prepare_epoch_fence, "PrepareEpochFence"},
 }};
-// Written: Kafka's key v0 and value v0 (a v1 value, flexible, is read too),
-// nocopy's pending-offsets key v1 and value v0.
+// Written: Kafka's key v0 and value v0 (a v1 value, flexible, is read too).
 constexpr std::int16_t kKeyVersion = 0;
 constexpr std::int16_t kValueVersion = 0;
-constexpr std::int16_t kPendingKeyVersion = 1;
-constexpr std::int16_t kPendingValueVersion = 0;
 }  // namespace
 
 std::string_view state_name(TxnState s) {
@@ -58,42 +55,6 @@ std::vector<std::byte> encode_txn_value(const TxnMetadata& m) {
   v.transaction_last_update_timestamp_ms = m.last_update_ms;
   v.transaction_start_timestamp_ms = m.start_ms;
   return kafka::encode_versioned(kValueVersion, v);
-}
-
-std::vector<std::byte> encode_pending_key(const std::string& transactional_id) {
-  return kafka::encode_versioned(kPendingKeyVersion, kafka::TransactionLogKey{transactional_id});
-}
-
-std::vector<std::byte> encode_pending_value(const TxnMetadata& m) {
-  kafka::TxnPendingOffsetsValue v;
-  v.producer_id = m.producer_id;
-  v.producer_epoch = m.producer_epoch;
-  std::set<std::string> groups = m.groups;
-  for (const auto& [g, o] : m.pending_offsets) groups.insert(g);
-  for (const std::string& g : groups) {
-    auto& rg = v.groups.emplace_back();
-    rg.group = g;
-    auto it = m.pending_offsets.find(g);
-    if (it == m.pending_offsets.end()) continue;
-    for (const auto& [tp, o] : it->second) rg.offsets.push_back({tp.topic, tp.partition, o.offset, o.leader_epoch, o.metadata});
-  }
-  return kafka::encode_versioned(kPendingValueVersion, v);
-}
-
-std::optional<PendingRecord> decode_pending_value(std::span<const std::byte> value) {
-  auto v = kafka::decode_versioned<kafka::TxnPendingOffsetsValue>(value);
-  if (!v) return std::nullopt;
-  PendingRecord p;
-  p.producer_id = v->producer_id;
-  p.producer_epoch = v->producer_epoch;
-  for (auto& g : v->groups) {
-    p.groups.insert(g.group);
-    for (auto& o : g.offsets) {
-      p.offsets[g.group][TopicPartition{std::move(o.topic), o.partition}] =
-          PendingOffset{o.offset, o.leader_epoch, std::move(o.metadata)};
-    }
-  }
-  return p;
 }
 
 std::optional<std::pair<std::int16_t, std::string>> decode_any_key(std::span<const std::byte> key) {

@@ -11,15 +11,10 @@
 //         (previous/next producer id, client transaction version) are not
 //         kept.
 //
-// A transaction's pending offsets (TxnOffsetCommit; not in Kafka's log,
-// which keeps them in __consumer_offsets) are stored beside it under their
-// own key version, each time they change:
-//   key   TransactionLogKey v1: the transactional id
-//   value TxnPendingOffsetsValue v0 (txn_pending_offsets_value.msg): producer
-//         id and epoch, then per group its offsets (topic, partition,
-//         offset, leader epoch, metadata)
-// A replay applies them only to the same producer id and epoch while its
-// transaction is open or being completed.
+// Key version 1 (never written by Kafka) held the pending transactional
+// offsets of earlier nocopy versions; transactional offsets now live in
+// __consumer_offsets (the group coordinator's), and a replay skips those
+// records (decode_any_key tells them apart).
 #pragma once
 
 #include <compare>
@@ -57,14 +52,6 @@ struct TopicPartition {
   auto operator<=>(const TopicPartition&) const = default;
 };
 
-// An offset committed inside the transaction (TxnOffsetCommit), applied to
-// its group when the transaction commits.
-struct PendingOffset {
-  std::int64_t offset = -1;
-  std::int32_t leader_epoch = -1;
-  std::string metadata;
-};
-
 struct TxnMetadata {
   std::string transactional_id;
   std::int64_t producer_id = -1;
@@ -74,24 +61,11 @@ struct TxnMetadata {
   std::set<TopicPartition> partitions;
   std::int64_t last_update_ms = -1;
   std::int64_t start_ms = -1;
-  // Not in the record: the groups of AddOffsetsToTxn and their pending
-  // offsets, kept in memory until the transaction ends.
-  std::set<std::string> groups;
-  std::map<std::string, std::map<TopicPartition, PendingOffset>> pending_offsets;
 };
 
 std::vector<std::byte> encode_txn_key(const std::string& transactional_id);
-std::vector<std::byte> encode_pending_key(const std::string& transactional_id);
-// groups (AddOffsetsToTxn) and pending offsets of `m`.
-std::vector<std::byte> encode_pending_value(const TxnMetadata& m);
-struct PendingRecord {
-  std::int64_t producer_id = -1;
-  std::int16_t producer_epoch = -1;
-  std::set<std::string> groups;
-  std::map<std::string, std::map<TopicPartition, PendingOffset>> offsets;
-};
-std::optional<PendingRecord> decode_pending_value(std::span<const std::byte> value);
-// The key's version (0: state, 1: pending offsets) and id; nullopt when undecodable.
+// The key's version (0: state, 1: an earlier version's pending offsets) and
+// id; nullopt when undecodable.
 std::optional<std::pair<std::int16_t, std::string>> decode_any_key(std::span<const std::byte> key);
 std::vector<std::byte> encode_txn_value(const TxnMetadata& m);
 // nullopt: undecodable or of a version this broker does not read.
