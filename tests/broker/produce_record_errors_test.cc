@@ -4,7 +4,6 @@
 // listed in record_errors (Produce v8+) with Kafka's messages; nothing of
 // the batch is appended. And validate_records() alone on a compressed batch.
 #include <gtest/gtest.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,7 +13,6 @@
 #include "broker/record_validator.h"
 #include "broker_test_util.h"
 #include "kafka/error_code.h"
-#include "log/crc32c.h"
 #include "log/record_batch.h"
 #include "test_node.h"
 
@@ -24,6 +22,7 @@ namespace {
 using kafka::ErrorCode;
 using kafka::to_wire;
 using testing::Node;
+using testing::zstd_batch;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -105,22 +104,6 @@ TEST_F(ProduceRecordErrorsTest, TimestampOutOfRangeIsInvalidTimestamp) {
   // Within the range (timestamps an hour back and half an hour ahead): appended.
   auto fine = log::BatchBuilder().timestamp(now - 3600000).add("a", "1").add("b", "2", {}, 5400000).build();
   EXPECT_EQ(produce(n, 8, "t", fine).error_code, 0);
-}
-
-// `plain` with its records zstd-compressed (attributes codec 4, new CRC).
-std::vector<std::byte> zstd_batch(const std::vector<std::byte>& plain) {
-  std::vector<std::byte> zs(ZSTD_compressBound(plain.size()));
-  auto len = ZSTD_compress(zs.data(), zs.size(), plain.data() + log::kBatchHeaderSize,
-                           plain.size() - log::kBatchHeaderSize, 1);
-  EXPECT_FALSE(ZSTD_isError(len));
-  std::vector<std::byte> batch(log::kBatchHeaderSize + len);
-  std::copy_n(plain.begin(), log::kBatchHeaderSize, batch.begin());
-  std::copy_n(zs.begin(), len, batch.begin() + log::kBatchHeaderSize);
-  log::store_be16(batch.data() + 21, 4);
-  log::store_be32(batch.data() + 8, static_cast<std::int32_t>(batch.size() - log::kLogOverhead));
-  log::store_be32(batch.data() + log::kCrcOffset,
-                  static_cast<std::int32_t>(log::crc32c(std::span(batch).subspan(log::kCrcCoveredFrom))));
-  return batch;
 }
 
 TEST(RecordValidator, LooksInsideCompressedBatchesOnlyWhenItMust) {
