@@ -44,7 +44,8 @@ def medians(runs):
     out = {}
     for key, rs in groups.items():
         ok = [r for r in rs if r["ok"]]
-        m = {"n": len(ok), "failed": len(rs) - len(ok), "errors": [r["error"] for r in rs if not r["ok"]]}
+        m = {"n": len(ok), "failed": len(rs) - len(ok), "errors": [r["error"] for r in rs if not r["ok"]],
+             "filled": bool(ok) and all(r.get("mem_free_mb_before") is not None for r in ok)}
         for k in METRICS:
             vals = [r[k] for r in ok if r.get(k) is not None]
             m[k] = statistics.median(vals) if vals else None
@@ -97,13 +98,15 @@ def kafka_table(doc, med, client):
 
 def cpu_split_table(doc, med, client):
     """User and kernel CPU-s/GB and system calls per MB of both Kafka-protocol brokers (runs that recorded them)."""
-    lines = [f"| workload ({client}) | Kafka user | Kafka kernel | nocopy user | nocopy kernel | user ratio | "
-             "kernel ratio | Kafka syscalls/MB | nocopy syscalls/MB |", "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    lines = [f"| workload ({client}) | page cache | Kafka user | Kafka kernel | nocopy user | nocopy kernel | "
+             "user ratio | kernel ratio | Kafka syscalls/MB | nocopy syscalls/MB |",
+             "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for w in order(doc):
         k, n = med.get(("kafka", client, w)) or {}, med.get(("nocopy", client, w)) or {}
         if k.get("user_cpu_s_per_gb") is None and n.get("user_cpu_s_per_gb") is None:
             continue
-        lines.append(f"| {w} | {fmt(k.get('user_cpu_s_per_gb'))} | {fmt(k.get('sys_cpu_s_per_gb'))} | "
+        filled = "filled" if k.get("filled") and n.get("filled") else "free"
+        lines.append(f"| {w} | {filled} | {fmt(k.get('user_cpu_s_per_gb'))} | {fmt(k.get('sys_cpu_s_per_gb'))} | "
                      f"{fmt(n.get('user_cpu_s_per_gb'))} | {fmt(n.get('sys_cpu_s_per_gb'))} | "
                      f"{ratio(n.get('user_cpu_s_per_gb'), k.get('user_cpu_s_per_gb'))} | "
                      f"{ratio(n.get('sys_cpu_s_per_gb'), k.get('sys_cpu_s_per_gb'))} | "
@@ -120,13 +123,18 @@ def cpu_split_section(doc, med):
           "and the system calls it entered per MB moved (`perf stat -e raw_syscalls:sys_enter -p <pid>` over the "
           "run). Both brokers pay the same kernel work per byte -- receiving it from the socket and copying it into "
           "the page cache on produce, sending it from the page cache on consume -- so kernel time compresses the "
-          "total ratio toward 1. On this VM that kernel share is inflated further: the guest's balloon device "
-          "reports free pages to the host (`/sys/bus/virtio/devices/virtio0/features` has "
-          "VIRTIO_BALLOON_F_REPORTING), so the first write to a page-cache page the host had taken back faults "
-          "in the hypervisor, and the time lands on the copy. `perf record -g -p <nocopy pid>` during `nocopy perf "
-          "produce -s 1024 -a 1 -n 2000000` put 20% of the broker's CPU in `copy_folio_from_iter_atomic` (the "
-          "page-cache copy) with a mostly empty page cache, and 60% once 7 GB had been written before it (CRC32C "
-          "of the records: 9% and 4%).", ""]
+          "total ratio toward 1.", "",
+          "Page cache: before every workload run.py fills free memory with clean page cache (a sparse file as large "
+          "as RAM, mapped with `MADV_POPULATE_READ`; `--no-fill-page-cache` skips it), since on a long-running broker "
+          "host the page cache is full and appends take their pages from reclaim. This VM's balloon device reports "
+          "free pages to the host (`/sys/bus/virtio/devices/virtio0/features` has VIRTIO_BALLOON_F_REPORTING), and "
+          "the first write to a page the host took back faults in the hypervisor, the time landing on the writer's "
+          "copy: `dd if=/dev/zero of=f bs=1M count=2048` took 3.70 s of system time on such memory, 0.37-0.46 s "
+          "with the page cache full, 0.18 s overwriting cached pages. Rows marked *free* were measured without the "
+          "fill: their kernel time depends on which broker first touched memory the host had taken back (`perf "
+          "record -g -p <nocopy pid>` during `nocopy perf produce -s 1024 -a 1 -n 2000000` put 20% of the broker's "
+          "CPU in `copy_folio_from_iter_atomic`, the page-cache copy, with a mostly empty page cache and 60% once "
+          "7 GB had been written before it).", ""]
     for t in tables:
         if t:
             md += t + [""]
