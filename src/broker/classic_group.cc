@@ -70,6 +70,17 @@ const ClassicGroupMember* ClassicGroup::member(const std::string& member_id) con
   return nullptr;
 }
 
+ErrorCode ClassicGroup::member_error(const std::string& member_id,
+                                     const std::optional<std::string>& instance_id) const {
+  if (instance_id) {
+    auto holds = [&](const auto& m) { return m->instance_id == instance_id; };
+    auto holder = std::find_if(members.rbegin(), members.rend(), holds);
+    if (holder == members.rend()) return ErrorCode::unknown_member_id;
+    if ((*holder)->id != member_id) return ErrorCode::fenced_instance_id;
+  }
+  return member(member_id) != nullptr ? ErrorCode::none : ErrorCode::unknown_member_id;
+}
+
 bool ClassicGroup::accepts(const kafka::JoinGroupRequest& req) const {
   if (members.empty()) return true;
   if (req.protocol_type != protocol_type) return false;

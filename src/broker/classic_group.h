@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "broker/group_records.h"
+#include "kafka/error_code.h"
 #include "kafka/join_group.h"
 #include "kafka/sync_group.h"
 
@@ -93,6 +94,12 @@ class ClassicGroup {
 
   ClassicGroupMember* member(const std::string& member_id);
   const ClassicGroupMember* member(const std::string& member_id) const;
+  // Whether a request naming `member_id` (and, for a static member,
+  // `instance_id`) comes from a current member, as Kafka validates it:
+  // an instance id held by a member with another id is FENCED_INSTANCE_ID
+  // (the latest member to join with it holds it), an instance id nobody
+  // holds or a member id not in the group UNKNOWN_MEMBER_ID, else NONE.
+  kafka::ErrorCode member_error(const std::string& member_id, const std::optional<std::string>& instance_id) const;
   // Whether a joiner speaks the group's protocol type and shares at least
   // one protocol with every current member (other than itself).
   bool accepts(const kafka::JoinGroupRequest& req) const;

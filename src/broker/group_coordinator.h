@@ -72,6 +72,7 @@
 #include "kafka/offset_delete.h"
 #include "kafka/offset_fetch.h"
 #include "kafka/sync_group.h"
+#include "kafka/txn_offset_commit.h"
 
 namespace nocopy::broker {
 
@@ -112,6 +113,22 @@ class GroupCoordinator {
   // group that only stores offsets.
   kafka::OffsetCommitResponse offset_commit(const kafka::OffsetCommitRequest& req, std::int16_t version,
                                             TimePoint now, std::int64_t commit_timestamp_ms);
+  // Whether a TxnOffsetCommit may store its offsets in `req.group_id`
+  // (the zombie fencing of KIP-447), as Kafka's group coordinator decides:
+  // - generation -1, no member id, no instance id (v0-v2, or a producer
+  //   committing for a group without being its member): accepted, also for
+  //   a group that does not exist (then created, a simple group, as by an
+  //   OffsetCommit with generation -1); a group that does not exist with a
+  //   generation >= 0 is ILLEGAL_GENERATION;
+  // - a Dead group: COORDINATOR_NOT_AVAILABLE; generation -1 on an Empty
+  //   group: accepted;
+  // - else the sender must be a current member (ClassicGroup::member_error:
+  //   FENCED_INSTANCE_ID, UNKNOWN_MEMBER_ID) of the group's generation
+  //   (else ILLEGAL_GENERATION). Unlike OffsetCommit, a rebalance in
+  //   progress is no error: a member of the current generation commits
+  //   during PreparingRebalance and CompletingRebalance alike.
+  // Nothing is stored and no session is extended.
+  kafka::ErrorCode txn_offset_commit_error(const kafka::TxnOffsetCommitRequest& req);
   // OffsetFetch: the request's groups (v8+) each answered in `groups`, or
   // its one group_id (v1-v7) in `topics` and `error_code`. Null topics: every
   // partition the group has committed.

@@ -1,5 +1,5 @@
-// GroupCoordinator: committed offsets (OffsetCommit, OffsetFetch,
-// OffsetDelete) and DeleteGroups.
+// GroupCoordinator: committed offsets (OffsetCommit, the group checks of
+// TxnOffsetCommit, OffsetFetch, OffsetDelete) and DeleteGroups.
 #include <algorithm>
 #include <utility>
 
@@ -26,11 +26,25 @@ ErrorCode GroupCoordinator::commit_group_error(const kafka::OffsetCommitRequest&
   if (req.generation_id < 0 && g->state == State::empty) return ErrorCode::none;  // not using group management
   if (g->state == State::completing_rebalance) return ErrorCode::rebalance_in_progress;
   if (g->state == State::dead) return ErrorCode::coordinator_not_available;
-  ClassicGroupMember* m = g->member(req.member_id);
-  if (m == nullptr) return ErrorCode::unknown_member_id;
+  if (const ErrorCode e = g->member_error(req.member_id, req.group_instance_id); e != ErrorCode::none) return e;
   if (req.generation_id != g->generation) return ErrorCode::illegal_generation;
-  m->last_heartbeat = now;
+  g->member(req.member_id)->last_heartbeat = now;
   return ErrorCode::none;
+}
+
+ErrorCode GroupCoordinator::txn_offset_commit_error(const kafka::TxnOffsetCommitRequest& req) {
+  if (!valid_group_id(req.group_id)) return ErrorCode::invalid_group_id;
+  ClassicGroup* g = find_group(req.group_id);
+  if (g == nullptr) {
+    if (req.generation_id >= 0) return ErrorCode::illegal_generation;
+    find_or_create_group(req.group_id);
+    return ErrorCode::none;
+  }
+  if (g->state == State::dead) return ErrorCode::coordinator_not_available;
+  if (req.generation_id < 0 && g->state == State::empty) return ErrorCode::none;
+  if (req.generation_id < 0 && req.member_id.empty() && !req.group_instance_id) return ErrorCode::none;
+  if (const ErrorCode e = g->member_error(req.member_id, req.group_instance_id); e != ErrorCode::none) return e;
+  return req.generation_id == g->generation ? ErrorCode::none : ErrorCode::illegal_generation;
 }
 
 kafka::OffsetCommitResponse GroupCoordinator::offset_commit(const kafka::OffsetCommitRequest& req,

@@ -407,6 +407,11 @@ void GroupsService::txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
     answer_all(rt.error);
     return post(r);
   }
+  // Zombie fencing (v3+): a member of an older generation stores nothing.
+  if (const kafka::ErrorCode e = rt.shard->coordinator->txn_offset_commit_error(req); e != kafka::ErrorCode::none) {
+    answer_all(e);
+    return post(r);
+  }
   std::vector<std::pair<GroupOffsetKey, PendingTxnOffsets::Record>> records;
   const std::int64_t now_ms = io::wall_clock_ms();
   for (const auto& t : req.topics)

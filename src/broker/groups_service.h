@@ -112,7 +112,12 @@ class GroupsService {
   // client sends TxnOffsetCommit here (the group's coordinator) after
   // AddOffsetsToTxn has added the group's __consumer_offsets partition to
   // its transaction; the caller has verified that (the transaction
-  // coordinator's verify_partition). The offsets are appended to that
+  // coordinator's verify_partition). The group's coordinator then checks
+  // the sender's generation, member id and instance id
+  // (GroupCoordinator::txn_offset_commit_error): a zombie of an older
+  // generation gets ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID /
+  // FENCED_INSTANCE_ID for every partition and nothing is appended, so its
+  // transaction stays open for it to abort. Else the offsets are appended to that
   // partition as one transactional batch of the producer (its id and
   // epoch, no sequence) and stay pending -- OffsetFetch does not see them,
   // and answers UNSTABLE_OFFSET_COMMIT for them when require_stable --

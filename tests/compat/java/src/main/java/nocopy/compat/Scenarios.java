@@ -102,6 +102,7 @@ final class Scenarios implements AutoCloseable {
             case "streams_eos": return new StreamsScenarios(this).exactlyOnce();
             case "streams_eos_restart": return new StreamsScenarios(this).exactlyOnceAcrossRestart();
             case "streams_eos_cluster": return new ClusterStreamsScenario(this, new StreamsScenarios(this)).run();
+            case "txn_zombie_fenced": return new ZombieTxnScenario(this).run();
             case "transactions_commit_abort": return transactionsCommitAbort();
             case "admin_list_offsets": return adminListOffsets();
             default: throw new IllegalArgumentException("unknown scenario " + name);
@@ -197,7 +198,16 @@ final class Scenarios implements AutoCloseable {
      * holds each sequence number 0..n-1 exactly once, each key on one partition in order.
      */
     void verifyLog(String topic, int n) {
-        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(consumerProps(null))) {
+        verifyLog(topic, n, false);
+    }
+
+    /** verifyLog, reading with read_committed (records of aborted transactions skipped) when asked. */
+    void verifyLog(String topic, int n, boolean readCommitted) {
+        Properties props = consumerProps(null);
+        if (readCommitted) {
+            props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        }
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(props)) {
             List<TopicPartition> tps = new ArrayList<>();
             c.partitionsFor(topic, Duration.ofSeconds(30)).forEach(pi -> tps.add(new TopicPartition(topic, pi.partition())));
             c.assign(tps);
