@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "broker_test_util.h"
+#include "group_join_util.h"
 #include "test_node.h"
 
 namespace nocopy::broker {
@@ -117,49 +118,14 @@ TEST_F(GroupTxnOffsetsTest, ReplayKeepsPendingWithoutAMarker) {
 
 class GroupTxnFencingTest : public GroupTxnOffsetsTest {
  protected:
-  static kafka::JoinGroupRequest join_req(const std::string& member, const std::optional<std::string>& instance) {
-    kafka::JoinGroupRequest r;
-    r.group_id = "g";
-    r.session_timeout_ms = 10000;
-    r.rebalance_timeout_ms = 30000;
-    r.member_id = member;
-    r.group_instance_id = instance;
-    r.protocol_type = "consumer";
-    r.protocols = {{"range", kafka::ByteVec{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}}}};
-    return r;
-  }
-  // JoinGroup v5 sent without waiting for the answer (it waits for the rebalance).
-  std::future<Reply> join_async(const std::string& member, const std::optional<std::string>& instance = {}) {
-    return node->post(5, join_req(member, instance));
-  }
-  static kafka::JoinGroupResponse joined(std::future<Reply>& f) {
-    EXPECT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-    return testing::Node::decode<kafka::JoinGroupResponse>(5, f.get());
-  }
-  // A new member's id (JoinGroup v5 answers MEMBER_ID_REQUIRED with it).
-  std::string member_id(const std::optional<std::string>& instance = {}) {
-    auto f = join_async("", instance);
-    auto r = joined(f);
-    EXPECT_EQ(r.error_code, to_wire(ErrorCode::member_id_required));
-    return r.member_id;
-  }
+  std::future<Reply> join_async(const std::string& member) { return testing::join_async(*node, "g", member); }
+  std::string member_id() { return testing::new_member_id(*node, "g"); }
   void sync(const std::string& member, std::int32_t generation,
             std::vector<kafka::SyncGroupRequest::Assignment> assignments = {}) {
-    kafka::SyncGroupRequest r;
-    r.group_id = "g";
-    r.generation_id = generation;
-    r.member_id = member;
-    r.assignments = std::move(assignments);
-    EXPECT_EQ(node->call<kafka::SyncGroupResponse>(3, r).error_code, 0);
+    testing::sync(*node, "g", member, generation, std::move(assignments));
   }
-  // One member joined and synced: returns (member id, generation).
   std::pair<std::string, std::int32_t> stable_single(const std::optional<std::string>& instance = {}) {
-    const std::string id = member_id(instance);
-    auto f = join_async(id, instance);
-    auto j = joined(f);
-    EXPECT_EQ(j.error_code, 0);
-    sync(id, j.generation_id, {{id, kafka::ByteVec{std::byte{1}}}});
-    return {id, j.generation_id};
+    return testing::stable_single(*node, "g", instance);
   }
 
   // TxnOffsetCommit of orders-0 and orders-1, payments-0 for group `group`:
@@ -262,8 +228,8 @@ TEST_F(GroupTxnFencingTest, ARejoinedMemberCommitsItsOldGenerationCannot) {
   EXPECT_EQ(commit_as(1000, gen1, a), all(ErrorCode::none));
   // a rejoins: generation 2, CompletingRebalance until the leader's sync.
   auto ja = join_async(a);
-  const auto ra = joined(ja);
-  const auto rb = joined(jb);
+  const auto ra = testing::joined(ja);
+  const auto rb = testing::joined(jb);
   ASSERT_EQ(ra.error_code, 0);
   ASSERT_EQ(rb.error_code, 0);
   const std::int32_t gen2 = ra.generation_id;

@@ -4,7 +4,8 @@
 // from its log when it becomes leader (COORDINATOR_LOAD_IN_PROGRESS
 // meanwhile), unloading them when it stops leading (NOT_COORDINATOR),
 // refusing writes below min.insync.replicas and answering a commit only
-// once the ISR holds it; transactional offsets across a load. The replication layer is a real ReplicaManager
+// once the ISR holds it; transactional offsets across a load, and the
+// fencing of a stale member's transactional offsets there. The replication layer is a real ReplicaManager
 // without fetchers; followers' progress is reported by hand.
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "broker_test_util.h"
+#include "group_join_util.h"
 #include "broker/coordinator_partition.h"
 #include "log/control_batch.h"
 #include "log/record_batch.h"
@@ -126,6 +128,24 @@ class GroupsClusterTest : public ::testing::Test {
     const std::int64_t off = res.topics.empty() ? -2 : res.topics.at(0).partitions.at(0).committed_offset;
     return {res.error_code, off};
   }
+  // TxnOffsetCommit v3 of orders-0 by producer 1000 as `member` of
+  // `generation`: its error, once answered (after the ISR has the batch).
+  std::int16_t txn_commit_error(const std::string& group, std::int32_t generation, const std::string& member,
+                                std::int64_t offset) {
+    kafka::TxnOffsetCommitRequest r;
+    r.transactional_id = "t";
+    r.group_id = group;
+    r.producer_id = 1000;
+    r.producer_epoch = 0;
+    r.generation_id = generation;
+    r.member_id = member;
+    r.topics.push_back({.name = "orders", .partitions = {{0, offset, -1, std::nullopt}}});
+    auto p = std::make_shared<std::promise<kafka::TxnOffsetCommitResponse>>();
+    node->groups->txn_offset_commit(r, [p](const kafka::TxnOffsetCommitResponse& res) { p->set_value(res); });
+    auto f = p->get_future();
+    EXPECT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    return f.get().topics.at(0).partitions.at(0).error_code;
+  }
   // A group id whose partition is `p`.
   static std::string group_in(std::int32_t p) {
     for (int i = 0;; ++i) {
@@ -226,6 +246,31 @@ TEST_F(GroupsClusterTest, LoadKeepsPendingOffsetsAndAppliesMarkersThatArriveMean
   res = node->call<kafka::OffsetFetchResponse>(7, stable);
   EXPECT_EQ(res.topics.at(0).partitions.at(0).error_code, 0);
   EXPECT_EQ(res.topics.at(0).partitions.at(0).committed_offset, 10);
+}
+
+// Zombie fencing in the group's shard: a transactional commit of an
+// unknown member or a stale generation is refused with nothing appended,
+// also after the leadership moved away and back (the group's membership
+// reloaded from its record).
+TEST_F(GroupsClusterTest, StaleMembersTransactionalOffsetsAreRefusedAcrossALoad) {
+  start();
+  const std::string g = group_in(2);
+  lead(2, 1, 1);
+  wait_loaded(2);
+  const auto [a, gen] = testing::stable_single(*node, g);
+  auto part = node->topics.find(kOffsetsTopic, 2);
+  const std::int64_t end = part->log_end_offset();
+  EXPECT_EQ(txn_commit_error(g, gen + 1, a, 5), to_wire(ErrorCode::illegal_generation));
+  EXPECT_EQ(txn_commit_error(g, gen, "ghost", 5), to_wire(ErrorCode::unknown_member_id));
+  EXPECT_EQ(part->log_end_offset(), end);
+  EXPECT_EQ(txn_commit_error(g, gen, a, 5), 0);
+  EXPECT_EQ(part->log_end_offset(), end + 1);
+  lead(2, 2, 2);
+  lead(2, 1, 3);
+  wait_loaded(2);
+  EXPECT_EQ(txn_commit_error(g, gen - 1, a, 6), to_wire(ErrorCode::illegal_generation));
+  EXPECT_EQ(txn_commit_error(g, gen, "ghost", 6), to_wire(ErrorCode::unknown_member_id));
+  EXPECT_EQ(txn_commit_error(g, gen, a, 6), 0);
 }
 
 TEST_F(GroupsClusterTest, BelowMinInsyncReplicasCommitsAreRefused) {
