@@ -5,9 +5,10 @@ Usage: run_scenario.py SCENARIO SECONDS. Builds the program with Maven offline
 (the 4.x client line; scripts/setup-compat.sh fills ~/.m2), starts the broker
 with tests/e2e/harness.py, runs `Main BOOTSTRAP SCENARIO` and kills it after
 SECONDS (the build does not count). Exits non-zero unless the scenario reports
-"pass". For scenarios outside the compat matrix, such as txn_zombie_fenced
+"pass". For scenarios outside the compat matrix: txn_zombie_fenced
 (ZombieTxnScenario.java: a zombie's transactional offset commit fenced by the
-group coordinator after a rebalance).
+group coordinator after a rebalance) and streams_eos_rebalance (Kafka Streams
+exactly_once_v2 with a second instance joining mid-run).
 """
 import os
 import subprocess

@@ -20,6 +20,8 @@ import java.util.Properties;
  * on the same address with the same data directory. The cluster scenario
  * (streams_eos_cluster, run by tests/cluster/test_streams_eos_cluster.py
  * against three brokers) prints "KILL node" for a SIGKILL of that broker.
+ * txn_zombie_fenced and streams_eos_rebalance are not in the default list either; ctest runs
+ * each against a broker of its own (run_scenario.py).
  */
 public final class Main {
     static final List<String> ALL = List.of(

@@ -101,6 +101,7 @@ final class Scenarios implements AutoCloseable {
                 return new StreamsScenarios(this).wordCountCompactedChangelog();
             case "streams_eos": return new StreamsScenarios(this).exactlyOnce();
             case "streams_eos_restart": return new StreamsScenarios(this).exactlyOnceAcrossRestart();
+            case "streams_eos_rebalance": return new StreamsScenarios(this).exactlyOnceRebalance();
             case "streams_eos_cluster": return new ClusterStreamsScenario(this, new StreamsScenarios(this)).run();
             case "txn_zombie_fenced": return new ZombieTxnScenario(this).run();
             case "transactions_commit_abort": return transactionsCommitAbort();

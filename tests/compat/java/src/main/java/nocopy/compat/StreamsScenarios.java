@@ -218,6 +218,59 @@ final class StreamsScenarios {
     }
 
     /**
+     * exactly_once_v2 with a second instance joining mid-run: the first instance counts the first
+     * half of the lines (read back committed), then a second instance of the application starts
+     * while the rest is produced, so the group rebalances while the first instance's transactions
+     * are open and its offsets are committed (TxnOffsetCommit with its generation) during the
+     * rebalance. Read with read_committed, the output must hold exactly the expected counts, with
+     * tasks on both instances at the end and no stream thread dead.
+     */
+    Scenarios.Outcome exactlyOnceRebalance() throws Exception {
+        String app = "java-wc-eos-rebalance";
+        String in = app + "-in";
+        String out = app + "-out";
+        s.createTopic(in, 4);
+        s.createTopic(out, 4);
+        int half = ROUNDS / 2;
+        AtomicReference<Throwable> died = new AtomicReference<>();
+        StreamsUncaughtExceptionHandler fail = e -> {
+            died.set(e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        };
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(s.producerProps());
+             KafkaStreams first = build(app, in, out, StreamsConfig.EXACTLY_ONCE_V2, true);
+             KafkaStreams second = build(app, in, out, StreamsConfig.EXACTLY_ONCE_V2, true)) {
+            first.setUncaughtExceptionHandler(fail);
+            second.setUncaughtExceptionHandler(fail);
+            produceRounds(p, in, 0, half);
+            first.start();
+            Map<String, Long> before = readCounts(out, expectedCounts(half), died, 60, true);
+            Scenarios.check(before.equals(expectedCounts(half)),
+                    "before the second instance: counts " + before + " != expected " + expectedCounts(half));
+            second.start();
+            for (int r = half; r < ROUNDS; r += 5) {
+                produceRounds(p, in, r, Math.min(r + 5, ROUNDS));
+                Thread.sleep(300);
+            }
+            Map<String, Long> expected = expectedCounts();
+            Map<String, Long> latest = readCounts(out, expected, died, 60, true);
+            Scenarios.check(latest.equals(expected), "after the rebalance: counts " + latest + " != expected " + expected);
+            int firstTasks = activeTasks(first);
+            int secondTasks = activeTasks(second);
+            Scenarios.check(firstTasks > 0 && secondTasks > 0,
+                    "active tasks after the rebalance: " + firstTasks + " and " + secondTasks);
+            second.close(Duration.ofSeconds(30));
+            first.close(Duration.ofSeconds(30));
+            return Scenarios.Outcome.pass(expected.size() + " words counted exactly under exactly_once_v2 while a "
+                    + "second instance joined mid-run (active tasks " + firstTasks + " + " + secondTasks + ")");
+        }
+    }
+
+    private static int activeTasks(KafkaStreams ks) {
+        return ks.metadataForLocalThreads().stream().mapToInt(t -> t.activeTasks().size()).sum();
+    }
+
+    /**
      * exactly_once_v2 across a SIGKILL of the broker: the first half of the lines is counted and
      * read back committed; then, while Streams runs, a quarter more is produced, the broker is
      * killed and started again (a transaction of Streams may be open at that moment and is lost
