@@ -27,7 +27,10 @@ ClusterNode::ClusterNode(ClusterOptions opts, replication::ReplicaControl* repli
       topics_(topics),
       etcd_({opts_.endpoints, 2000ms, 1000ms}),
       ttl_seconds_(std::max<std::int64_t>(2, (opts_.session_timeout.count() + 999) / 1000)),
-      snapshot_(std::make_shared<ClusterSnapshot>()) {}
+      snapshot_(std::make_shared<ClusterSnapshot>()),
+      watch_({opts_.endpoints, keys_.prefix, "the cluster state"},
+             {[this] { load_all(); }, [this] { return snapshot()->revision; },
+              [this](std::int64_t rev, const std::vector<WatchEvent>& evs) { on_events(rev, evs); }}) {}
 
 ClusterNode::~ClusterNode() { stop(); }
 
@@ -55,21 +58,12 @@ bool ClusterNode::sleep_for(std::chrono::milliseconds d) {
 }
 
 void ClusterNode::start() {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ttl_seconds_ + 2);
-  for (;;) {
-    try {
-      register_session();
-      break;
-    } catch (const EtcdError& e) {
-      if (std::chrono::steady_clock::now() >= deadline) throw;
-      spdlog::warn("cluster: {} (retrying)", e.what());
-      std::this_thread::sleep_for(500ms);
-    }
-  }
+  retry_until(std::chrono::steady_clock::now() + std::chrono::seconds(ttl_seconds_ + 2),
+              "registering broker " + std::to_string(opts_.self.node_id), [this] { register_session(); });
   load_all();
   campaign();
   session_thread_ = std::thread([this] { session_loop(); });
-  watch_thread_ = std::thread([this] { watch_loop(); });
+  watch_.start();
   worker_thread_ = std::thread([this] { worker_loop(); });
 }
 
@@ -78,7 +72,7 @@ void ClusterNode::stop() {
   cv_.notify_all();
   if (session_thread_.joinable()) session_thread_.join();
   if (worker_thread_.joinable()) worker_thread_.join();
-  if (watch_thread_.joinable()) watch_thread_.join();
+  watch_.stop();
   if (auto lease = lease_.exchange(0)) {
     try {
       etcd_.lease_revoke(lease);
@@ -170,10 +164,8 @@ void ClusterNode::session_loop() {
       // A watch stream that survived a cut may resume only when TCP next
       // retransmits: read the state again rather than wait for it.
       if (delivered_rev_.load() < registered_rev_.load() && std::chrono::steady_clock::now() - registered_at > period) {
-        std::lock_guard lk(mu_);
-        restart_watch_ = true;
+        watch_.restart("the watch fell behind this broker's registration");
         registered_at = std::chrono::steady_clock::now();
-        cv_.notify_all();
       }
       if (snapshot()->controller_id < 0 && !campaign()) sleep_for(100ms);
     } catch (const EtcdError& e) {
@@ -196,48 +188,6 @@ void ClusterNode::load_all() {
     for (auto& kv : r.kvs) kvs_[kv.key] = kv;
   }
   publish(r.revision);
-}
-
-void ClusterNode::watch_loop() {
-  bool need_load = false;
-  while (!stop_.load()) {
-    try {
-      if (need_load) load_all();
-    } catch (const EtcdError& e) {
-      spdlog::warn("cluster: {}", e.what());
-      sleep_for(500ms);
-      continue;
-    }
-    std::int64_t from;
-    {
-      std::lock_guard lk(mu_);
-      from = snapshot_->revision + 1;
-    }
-    std::atomic<bool> ended{false};
-    std::string reason;
-    const auto& endpoint = opts_.endpoints[watch_endpoint_ % opts_.endpoints.size()];
-    watch_ = std::make_unique<EtcdWatch>(
-        endpoint, keys_.prefix, from, [this](std::int64_t rev, const std::vector<WatchEvent>& evs) { on_events(rev, evs); },
-        [this, &ended, &reason](const std::string& why) {
-          std::lock_guard lk(mu_);
-          reason = why;
-          ended = true;
-          cv_.notify_all();
-        });
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_.load() || ended.load() || restart_watch_; });
-      if (restart_watch_ && !ended.load()) reason = "the watch fell behind this broker's registration";
-      restart_watch_ = false;
-    }
-    watch_->stop();
-    watch_.reset();
-    if (stop_.load()) break;
-    spdlog::warn("cluster: {}; reading the cluster state again", reason);
-    ++watch_endpoint_;
-    need_load = true;
-    sleep_for(300ms);
-  }
 }
 
 void ClusterNode::on_events(std::int64_t revision, const std::vector<WatchEvent>& events) {

@@ -21,19 +21,20 @@
 // - The controller elects leaders (reconcile_partition in cluster_model.h)
 //   when brokers come and go.
 // - Watch: every key under the prefix is mirrored (read once, then a watch
-//   from the next revision; re-read after the watch ends). Each change is
-//   published as a new ClusterSnapshot and passed on: TopicSink for topics
-//   (so every broker creates the topics it hosts), ReplicaControl::apply /
-//   removed for the partitions this broker is a replica of, and
-//   ReplicaControl::brokers when the live brokers change. These callbacks run
-//   on the watch thread, one at a time, in revision order.
+//   from the next revision; re-read after the watch ends, EtcdWatchLoop).
+//   Each change is published as a new ClusterSnapshot and passed on:
+//   TopicSink for topics (so every broker creates the topics it hosts),
+//   ReplicaControl::apply / removed for the partitions this broker is a
+//   replica of, and ReplicaControl::brokers when the live brokers change.
+//   These callbacks run on the watch's threads, one at a time, in revision
+//   order.
 // - ISR proposals (IsrChangeSink) are committed by a transaction conditioned
 //   on the partition's mod_revision when the proposal's partition_epoch and
 //   leader match the current state; otherwise they are dropped (the proposer
 //   learns the current state through apply).
 //
-// Threads: a session thread, a watch thread (plus the EtcdWatch stream's
-// own), and a worker thread for controller writes and ISR proposals. Public
+// Threads: a session thread, the EtcdWatchLoop's (plus its stream's), and a
+// worker thread for controller writes and ISR proposals. Public
 // methods are thread-safe.
 #pragma once
 
@@ -51,7 +52,7 @@
 
 #include "cluster/cluster_model.h"
 #include "cluster/etcd_client.h"
-#include "cluster/etcd_watch.h"
+#include "cluster/etcd_watch_loop.h"
 #include "replication/partition_state.h"
 
 namespace nocopy::cluster {
@@ -150,7 +151,6 @@ class ClusterNode : public replication::IsrChangeSink {
   void register_session();  // grants a lease and writes brokers/<id>; throws
   bool campaign();          // tries to become the controller; true if it did
   void session_loop();
-  void watch_loop();
   void worker_loop();
   void load_all();  // re-reads the prefix into kvs_ and publishes
   void on_events(std::int64_t revision, const std::vector<WatchEvent>& events);
@@ -187,7 +187,6 @@ class ClusterNode : public replication::IsrChangeSink {
   };
   std::deque<Proposal> proposals_;
   bool dirty_ = false;  // the worker should run a controller pass
-  bool restart_watch_ = false;  // the session thread asks the watch thread to read the state again
 
   // Watch thread only: what the sinks were last told.
   struct ToldTopic {
@@ -200,10 +199,9 @@ class ClusterNode : public replication::IsrChangeSink {
   std::map<std::pair<std::string, std::int32_t>, PartitionState> told_partitions_;
   std::vector<BrokerEndpoint> told_brokers_;
   bool told_any_ = false;
-  std::size_t watch_endpoint_ = 0;
 
-  std::thread session_thread_, watch_thread_, worker_thread_;
-  std::unique_ptr<EtcdWatch> watch_;
+  std::thread session_thread_, worker_thread_;
+  EtcdWatchLoop watch_;  // the session thread restart()s it when it falls behind
 };
 
 }  // namespace nocopy::cluster

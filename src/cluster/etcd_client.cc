@@ -1,12 +1,15 @@
 #include "cluster/etcd_client.h"
 
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 
 #include <mutex>
+#include <thread>
 
 #include "cluster/base64.h"
+#include "cluster/curl_post.h"
 
 namespace nocopy::cluster {
 
@@ -204,20 +207,12 @@ json EtcdClient::call(const char* path, const json& body) {
     std::string response;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_reset(h);
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    const auto headers = setup_json_post(h, url, payload, errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.timeout.count()));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode rc = curl_easy_perform(h);
-    curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
       errors += "; " + opts_.endpoints[idx] + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc));
       continue;
@@ -301,5 +296,19 @@ std::int64_t EtcdClient::lease_keepalive(std::int64_t id) {
 }
 
 void EtcdClient::lease_revoke(std::int64_t id) { call("/v3/lease/revoke", {{"ID", std::to_string(id)}}); }
+
+void retry_until(std::chrono::steady_clock::time_point deadline, std::string_view what,
+                 const std::function<void()>& attempt, std::chrono::milliseconds pause) {
+  for (;;) {
+    try {
+      attempt();
+      return;
+    } catch (const EtcdError& e) {
+      if (std::chrono::steady_clock::now() >= deadline) throw;
+      spdlog::warn("cluster: {}: {} (retrying)", what, e.what());
+      std::this_thread::sleep_for(pause);
+    }
+  }
+}
 
 }  // namespace nocopy::cluster

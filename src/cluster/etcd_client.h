@@ -17,9 +17,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -136,5 +138,12 @@ class EtcdClient {
 /// An int64 as the gateway writes it: a JSON string ("42"), a number, or
 /// absent (0).
 std::int64_t json_int(const nlohmann::json& obj, const char* field);
+
+/// Runs `attempt` until it returns. When it throws EtcdError before
+/// `deadline`, the error is logged ("cluster: <what>: <error> (retrying)")
+/// and the attempt made again after `pause`; at or after `deadline` the
+/// error is passed on. Blocks the calling thread.
+void retry_until(std::chrono::steady_clock::time_point deadline, std::string_view what,
+                 const std::function<void()>& attempt, std::chrono::milliseconds pause = std::chrono::milliseconds(500));
 
 }  // namespace nocopy::cluster

@@ -1,40 +1,27 @@
 #include "cluster/etcd_document.h"
 
-#include <spdlog/spdlog.h>
-
 #include <random>
+#include <thread>
 
 namespace nocopy::cluster {
 
 using namespace std::chrono_literals;
 
-EtcdDocument::EtcdDocument(Options opts) : opts_(std::move(opts)), etcd_({opts_.endpoints, 2000ms, 1000ms}) {}
+EtcdDocument::EtcdDocument(Options opts)
+    : opts_(std::move(opts)),
+      etcd_({opts_.endpoints, 2000ms, 1000ms}),
+      watch_({opts_.endpoints, opts_.key, opts_.key},
+             {[this] { read_key(); }, [this] { return revision(); },
+              [this](std::int64_t, const std::vector<WatchEvent>& events) { on_events(events); }}) {}
 
 EtcdDocument::~EtcdDocument() { stop(); }
 
 void EtcdDocument::start() {
-  const auto deadline = std::chrono::steady_clock::now() + opts_.start_timeout;
-  for (;;) {
-    try {
-      read_key();
-      break;
-    } catch (const EtcdError& e) {
-      if (std::chrono::steady_clock::now() >= deadline) throw;
-      spdlog::warn("cluster: reading {}: {} (retrying)", opts_.key, e.what());
-      std::this_thread::sleep_for(500ms);
-    }
-  }
-  watch_thread_ = std::thread([this] { watch_loop(); });
+  retry_until(std::chrono::steady_clock::now() + opts_.start_timeout, "reading " + opts_.key, [this] { read_key(); });
+  watch_.start();
 }
 
-void EtcdDocument::stop() {
-  {
-    std::lock_guard lk(mu_);
-    if (stop_.exchange(true)) return;
-  }
-  cv_.notify_all();
-  if (watch_thread_.joinable()) watch_thread_.join();
-}
+void EtcdDocument::stop() { watch_.stop(); }
 
 void EtcdDocument::subscribe(Listener listener) {
   std::lock_guard lk(deliver_mu_);
@@ -95,47 +82,6 @@ void EtcdDocument::on_events(const std::vector<WatchEvent>& events) {
       deliver(Text{}, e.kv.mod_revision);
     else
       deliver(Text{e.kv.value}, e.kv.mod_revision);
-  }
-}
-
-void EtcdDocument::watch_loop() {
-  bool need_read = false;
-  while (!stop_.load()) {
-    if (need_read) {
-      try {
-        read_key();
-        need_read = false;
-      } catch (const EtcdError& e) {
-        spdlog::warn("cluster: reading {}: {}", opts_.key, e.what());
-        std::unique_lock lk(mu_);
-        cv_.wait_for(lk, 500ms, [&] { return stop_.load(); });
-        continue;
-      }
-    }
-    bool ended = false;
-    std::string reason;
-    const auto& endpoint = opts_.endpoints[watch_endpoint_ % opts_.endpoints.size()];
-    auto watch = std::make_unique<EtcdWatch>(
-        endpoint, opts_.key, revision() + 1,
-        [this](std::int64_t, const std::vector<WatchEvent>& evs) { on_events(evs); },
-        [this, &ended, &reason](const std::string& why) {
-          std::lock_guard lk(mu_);
-          reason = why;
-          ended = true;
-          cv_.notify_all();
-        });
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_.load() || ended; });
-    }
-    watch->stop();
-    watch.reset();
-    if (stop_.load()) break;
-    spdlog::warn("cluster: {}; reading {} again", reason, opts_.key);
-    ++watch_endpoint_;
-    need_read = true;
-    std::unique_lock lk(mu_);
-    cv_.wait_for(lk, 300ms, [&] { return stop_.load(); });
   }
 }
 

@@ -9,8 +9,8 @@
 // ones update() stores (delivered by update() itself, so its caller reads
 // its own write); a version older than one delivered is dropped. When the
 // watch ends (etcd restarted, connection lost, revision compacted) the key
-// is read again and watched again on the next endpoint; meanwhile the last
-// version stays in force.
+// is read again and watched again on the next endpoint (EtcdWatchLoop);
+// meanwhile the last version stays in force.
 //
 // update(): read the key, ask `change`, then a transaction that puts the new
 // text only if the key's mod_revision is still the one read (create_revision
@@ -27,16 +27,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cluster/etcd_client.h"
-#include "cluster/etcd_watch.h"
+#include "cluster/etcd_watch_loop.h"
 #include "security/shared_document.h"
 
 namespace nocopy::cluster {
@@ -72,7 +69,6 @@ class EtcdDocument : public security::SharedDocument {
  private:
   void read_key();  // reads the key and delivers it; throws EtcdError
   void deliver(const Text& text, std::int64_t revision);
-  void watch_loop();
   void on_events(const std::vector<WatchEvent>& events);
 
   Options opts_;
@@ -83,12 +79,8 @@ class EtcdDocument : public security::SharedDocument {
   Text current_;
   std::int64_t revision_ = 0;
 
-  std::mutex mu_;  // guards the watch's end, with cv_
-  std::condition_variable cv_;
-  std::atomic<bool> stop_{false};
   std::atomic<std::int64_t> conflicts_{0};
-  std::size_t watch_endpoint_ = 0;
-  std::thread watch_thread_;
+  EtcdWatchLoop watch_;  // last: stopped before what its callbacks use goes
 };
 
 }  // namespace nocopy::cluster

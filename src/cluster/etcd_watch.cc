@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/base64.h"
+#include "cluster/curl_post.h"
 
 namespace nocopy::cluster {
 
@@ -98,12 +99,7 @@ void EtcdWatch::run() {
     reason = "watch: curl_easy_init failed";
   } else {
     char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    const auto headers = setup_json_post(h, url, payload, errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &EtcdWatch::on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, this);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -113,10 +109,7 @@ void EtcdWatch::run() {
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 2L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 1L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode rc = curl_easy_perform(h);
-    curl_slist_free_all(headers);
     if (stop_.load())
       reason.clear();
     else if (!error_.empty())

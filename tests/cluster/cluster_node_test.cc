@@ -22,10 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::EtcdProcess;
-
-#define NEED_ETCD()                                                                                 \
-  if (!EtcdProcess::available()) GTEST_SKIP() << "etcd not installed (" << EtcdProcess::binary()  \
-                                              << "); scripts/setup.sh installs Debian's etcd-server"
+using test::eventually;
 
 // Records what the cluster layer tells a broker.
 struct Recorder : replication::ReplicaControl, TopicSink {
@@ -58,15 +55,6 @@ struct Recorder : replication::ReplicaControl, TopicSink {
     topics.erase(n);
   }
 };
-
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
 
 struct Node {
   Recorder rec;

@@ -18,10 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using test::EtcdProcess;
 
-#define NEED_ETCD()                                                                                 \
-  if (!EtcdProcess::available()) GTEST_SKIP() << "etcd not installed (" << EtcdProcess::binary()  \
-                                              << "); scripts/setup.sh installs Debian's etcd-server"
-
 TEST(Base64, RoundTripsEveryLength) {
   std::string s;
   for (int i = 0; i < 40; ++i) {

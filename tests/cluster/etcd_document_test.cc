@@ -28,10 +28,7 @@ using security::AclOperation;
 using security::Authorizer;
 using security::ResourceType;
 using test::EtcdProcess;
-
-#define NEED_ETCD()                                                                                 \
-  if (!EtcdProcess::available()) GTEST_SKIP() << "etcd not installed (" << EtcdProcess::binary()  \
-                                              << "); scripts/setup.sh installs Debian's etcd-server"
+using test::eventually;
 
 constexpr const char* kAclKey = "/nocopy/acls";
 
@@ -59,16 +56,6 @@ struct Broker {
     return authz->authorize(principal, "10.0.0.1", AclOperation::read, ResourceType::topic, topic);
   }
 };
-
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit = 5s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
 
 TEST(EtcdAcls, EmptyMeansDenyAndALaterBrokerLoadsTheSetBeforeServing) {
   NEED_ETCD();

@@ -1,14 +1,19 @@
 // A real etcd server for the cluster tests: /usr/bin/etcd (Debian's
 // etcd-server) on free loopback ports, data in a fresh temporary directory,
 // stopped by its PID. available() is false when the binary is missing, and
-// the tests then skip saying so.
+// the tests then skip saying so (NEED_ETCD() at the top of a test).
+// eventually(): what the tests against it wait with.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <thread>
 
 namespace nocopy::cluster::test {
 
@@ -34,4 +39,20 @@ class EtcdProcess {
   pid_t pid_ = -1;
 };
 
+// Polls `f` every 20 ms until it holds (true) or `limit` has passed (false).
+inline bool eventually(const std::function<bool()>& f,
+                       std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return f();
+}
+
 }  // namespace nocopy::cluster::test
+
+#define NEED_ETCD()                                                                                               \
+  if (!::nocopy::cluster::test::EtcdProcess::available())                                                         \
+  GTEST_SKIP() << "etcd not installed (" << ::nocopy::cluster::test::EtcdProcess::binary()                        \
+               << "); scripts/setup.sh installs Debian's etcd-server"
