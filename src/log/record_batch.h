@@ -126,6 +126,19 @@ inline BatchHeader parse_batch_header(std::span<const std::byte> bytes) noexcept
   return h;
 }
 
+// The length of the longest prefix of `bytes` made of whole batches, judged
+// by the headers' batchLength alone (a fetch answer may end inside a batch,
+// as Kafka's may; a batchLength <= 0 ends the prefix).
+inline std::size_t whole_batches(std::span<const std::byte> bytes) noexcept {
+  std::size_t pos = 0;
+  while (pos + kBatchHeaderSize <= bytes.size()) {
+    const BatchHeader h = parse_batch_header(bytes.subspan(pos));
+    if (h.batch_length <= 0 || pos + h.total_size() > bytes.size()) break;
+    pos += h.total_size();
+  }
+  return pos;
+}
+
 // Structural checks of one batch at the start of `bytes` (which may hold more
 // after it): enough bytes for the header and the declared length, magic 2,
 // batchLength large enough for a header, lastOffsetDelta + 1 == recordsCount,

@@ -24,18 +24,6 @@ constexpr int kConnectTimeoutMs = 3000;
 constexpr int kCallTimeoutMs = 10000;  // beyond the fetch's own max wait
 constexpr int kIdleWaitMs = 200;
 
-// The longest prefix of `b` made of whole batches (a fetch answer may end
-// inside one, as Kafka's).
-std::size_t whole_batches(std::span<const std::byte> b) {
-  std::size_t pos = 0;
-  while (pos + log::kBatchHeaderSize <= b.size()) {
-    const log::BatchHeader h = log::parse_batch_header(b.subspan(pos));
-    if (h.batch_length <= 0 || pos + h.total_size() > b.size()) break;
-    pos += h.total_size();
-  }
-  return pos;
-}
-
 template <class Topics>
 auto& topic_entry(Topics& topics, const std::string& name) {
   auto t = std::find_if(topics.begin(), topics.end(), [&](const auto& x) { return x.topic == name; });
@@ -329,7 +317,7 @@ bool ReplicaFetcher::take(const Key& k, log::PartitionLog& log, const kafka::Fet
     spdlog::debug("replica fetcher {}-{}: fetch error {}", k.first, k.second, p.error_code);
     return false;
   }
-  const std::size_t whole = whole_batches(p.records.bytes);
+  const std::size_t whole = log::whole_batches(p.records.bytes);
   if (whole > 0) {
     // A writable view of our own receive buffer (the records are a view into it).
     const auto at = static_cast<std::size_t>(p.records.bytes.data() - frame_.data());

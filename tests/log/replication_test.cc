@@ -195,13 +195,7 @@ TEST(ReplicatedAppend, KeepsTheLeadersOffsetsAndBytes) {
     auto r = leader->read(follower->log_end_offset(), 700);
     ASSERT_TRUE(r);
     auto bytes = read_regions(r->regions);
-    // Whole batches only (a region may end inside one).
-    std::size_t whole = 0;
-    while (whole + kBatchHeaderSize <= bytes.size()) {
-      BatchHeader h = parse_batch_header(std::span<const std::byte>(bytes).subspan(whole));
-      if (whole + h.total_size() > bytes.size()) break;
-      whole += h.total_size();
-    }
+    const std::size_t whole = whole_batches(bytes);  // a region may end inside a batch
     ASSERT_GT(whole, 0u);
     auto a = follower->append_replicated(std::span(bytes).first(whole));
     ASSERT_TRUE(a) << a.error().to_string();
@@ -269,12 +263,7 @@ TEST(ReplicatedAppend, DropsWhatLiesAChunkBehindFromThePageCache) {
     auto r = leader->read(follower->log_end_offset(), 20000);
     ASSERT_TRUE(r);
     auto bytes = read_regions(r->regions);
-    std::size_t whole = 0;
-    while (whole + kBatchHeaderSize <= bytes.size()) {
-      BatchHeader h = parse_batch_header(std::span<const std::byte>(bytes).subspan(whole));
-      if (whole + h.total_size() > bytes.size()) break;
-      whole += h.total_size();
-    }
+    const std::size_t whole = whole_batches(bytes);
     ASSERT_GT(whole, 0u);
     auto copy = bytes;
     ASSERT_TRUE(follower->append_replicated(std::span(bytes).first(whole)));
@@ -312,12 +301,7 @@ TEST(ReplicatedAppend, DropsWhatLiesAChunkBehindFromThePageCache) {
     auto r = leader->read(solo->log_end_offset(), 20000);
     ASSERT_TRUE(r);
     auto bytes = read_regions(r->regions);
-    std::size_t whole = 0;
-    while (whole + kBatchHeaderSize <= bytes.size()) {
-      BatchHeader h = parse_batch_header(std::span<const std::byte>(bytes).subspan(whole));
-      if (whole + h.total_size() > bytes.size()) break;
-      whole += h.total_size();
-    }
+    const std::size_t whole = whole_batches(bytes);
     ASSERT_TRUE(solo->append_replicated(std::span(bytes).first(whole)));
   }
   const std::size_t kept = led - 3 * (64 << 10);
