@@ -77,6 +77,19 @@ const ShiftTable& shift_short() {
   return t;
 }
 
+// One word of three crc32 streams: the 8 bytes at p, p+block and p+2 block.
+__attribute__((target("sse4.2"), always_inline)) inline void word_3way(const unsigned char* p, std::size_t block,
+                                                                       std::uint64_t& c0, std::uint64_t& c1,
+                                                                       std::uint64_t& c2) {
+  std::uint64_t a, b, d;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + block, 8);
+  std::memcpy(&d, p + 2 * block, 8);
+  c0 = _mm_crc32_u64(c0, a);
+  c1 = _mm_crc32_u64(c1, b);
+  c2 = _mm_crc32_u64(c2, d);
+}
+
 // Runs three crc32 streams over [p, p+block), [p+block, p+2 block) and
 // [p+2 block, p+3 block) (block a multiple of 8); c1 and c2 start at 0. The
 // caller splices the three registers.
@@ -85,13 +98,7 @@ __attribute__((target("sse4.2"), always_inline)) inline void streams_3way(const 
                                                                           std::uint64_t& c2) {
   const unsigned char* end = p + block;
   do {
-    std::uint64_t a, b, d;
-    std::memcpy(&a, p, 8);
-    std::memcpy(&b, p + block, 8);
-    std::memcpy(&d, p + 2 * block, 8);
-    c0 = _mm_crc32_u64(c0, a);
-    c1 = _mm_crc32_u64(c1, b);
-    c2 = _mm_crc32_u64(c2, d);
+    word_3way(p, block, c0, c1, c2);
     p += 8;
   } while (p < end);
 }
@@ -287,16 +294,7 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t fused_rou
       y3 = fold128(y3, k128, f + 96);
       f += 128;
     }
-    for (std::size_t w = 0; w < W; ++w) {
-      std::uint64_t a, b, d;
-      std::memcpy(&a, s, 8);
-      std::memcpy(&b, s + block, 8);
-      std::memcpy(&d, s + 2 * block, 8);
-      c0 = _mm_crc32_u64(c0, a);
-      c1 = _mm_crc32_u64(c1, b);
-      c2 = _mm_crc32_u64(c2, d);
-      s += 8;
-    }
+    for (std::size_t w = 0; w < W; ++w, s += 8) word_3way(s, block, c0, c1, c2);
   }
   const std::uint64_t folded = reduce_chunks(y0, y1, y2, y3);
   return static_cast<std::uint32_t>(shift_clmul(folded, 3 * block, k) ^ shift_clmul(c0, 2 * block, k) ^
