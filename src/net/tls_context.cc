@@ -22,18 +22,10 @@ namespace nocopy::net {
 
 namespace {
 
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
+[[noreturn]] void fail(const std::string& what) {
+  const std::string errors = openssl_errors();
+  throw std::runtime_error(what + ": " + (errors.empty() ? "unknown OpenSSL error" : errors));
 }
-
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + openssl_errors()); }
 
 }  // namespace
 

@@ -13,17 +13,6 @@ namespace {
 
 constexpr std::size_t kMaxRecord = 16 * 1024;
 
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
 // Maps an SSL_get_error() outcome that is neither success nor WANT_* to an IoError.
 io::IoError tls_error(int err, const char* call) {
   if (err == SSL_ERROR_SYSCALL) {
@@ -34,6 +23,17 @@ io::IoError tls_error(int err, const char* call) {
 }
 
 }  // namespace
+
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
 
 TlsSession::TlsSession(SSL* ssl) : ssl_(ssl) {}
 

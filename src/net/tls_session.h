@@ -33,6 +33,10 @@
 
 namespace nocopy::net {
 
+// OpenSSL's error queue of this thread, drained: every entry's text, joined
+// by "; " ("" when it was empty).
+std::string openssl_errors();
+
 class TlsSession final : public io::ByteSink {
  public:
   // Adopts `ssl` (already bound to the socket, in accept state).
