@@ -66,11 +66,10 @@ struct TxnNode {
   std::unique_ptr<TxnService> txn;
 };
 
-TEST(AddPartitionsBatch, AddsAndVerifiesSeveralTransactionsInOneRequest) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path() / "data";
-  cfg.listen = HostPort::parse("127.0.0.1:9999");
+class AddPartitionsBatch : public testing::NodeTest {};
+class ListTransactions : public testing::NodeTest {};
+
+TEST_F(AddPartitionsBatch, AddsAndVerifiesSeveralTransactionsInOneRequest) {
   TxnNode n(cfg);
   ASSERT_EQ(n.node.topics.create("t", 3), 0);
   auto [pa, ea] = n.init("a");
@@ -122,11 +121,7 @@ TEST(AddPartitionsBatch, AddsAndVerifiesSeveralTransactionsInOneRequest) {
 // ListTransactions v2: the whole transactional id must match the pattern;
 // null or empty lists all; a pattern that does not compile is
 // INVALID_REGULAR_EXPRESSION; v0-v1 never filter by pattern.
-TEST(ListTransactions, V2FiltersByTransactionalIdPattern) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path() / "data";
-  cfg.listen = HostPort::parse("127.0.0.1:9999");
+TEST_F(ListTransactions, V2FiltersByTransactionalIdPattern) {
   TxnNode n(cfg);
   for (const char* id : {"orders-1", "orders-2", "payments-1"}) n.init(id);
   auto ids = [&](std::int16_t v, std::optional<std::string> pattern) {

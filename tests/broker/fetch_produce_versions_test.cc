@@ -16,7 +16,7 @@
 #include "kafka/messages.h"
 #include "log/partition_log.h"
 #include "log/record_batch.h"
-#include "replication/replica_manager.h"
+#include "replicas_fixture.h"
 #include "test_node.h"
 
 namespace nocopy::broker {
@@ -25,6 +25,7 @@ namespace {
 using kafka::ErrorCode;
 using kafka::to_wire;
 using testing::Node;
+using testing::produce_request;
 
 std::vector<std::byte> batch_of(int records) {
   log::BatchBuilder b;
@@ -36,20 +37,6 @@ std::vector<std::byte> batch_of(int records) {
 void append(log::PartitionLog& log, std::int32_t epoch, int records) {
   auto batch = batch_of(records);
   ASSERT_TRUE(log.append(batch, log::PartitionLog::SyncBy::log, epoch).has_value());
-}
-
-kafka::ProduceRequest produce_req(const std::string& name, const kafka::Uuid& id, std::int32_t partition,
-                                  std::span<const std::byte> records) {
-  kafka::ProduceRequest r;
-  r.acks = 1;
-  r.timeout_ms = 1000;
-  auto& t = r.topics.emplace_back();
-  t.name = name;
-  t.topic_id = id;
-  auto& p = t.partitions.emplace_back();
-  p.index = partition;
-  p.records.bytes = records;
-  return r;
 }
 
 kafka::FetchRequest fetch_req(const std::string& name, const kafka::Uuid& id, std::int32_t partition,
@@ -82,12 +69,12 @@ TEST_F(FetchProduceVersionsTest, TopicsById) {
   unknown[0] ^= std::byte{0xff};
   const auto records = batch_of(3);
 
-  auto pr = n.call<kafka::ProduceResponse>(13, produce_req("", id, 0, records));
+  auto pr = n.call<kafka::ProduceResponse>(13, produce_request("", 0, records, id));
   ASSERT_EQ(pr.responses.size(), 1u);
   EXPECT_EQ(pr.responses[0].topic_id, id);
   EXPECT_EQ(pr.responses[0].partitions[0].error_code, 0);
   EXPECT_EQ(pr.responses[0].partitions[0].base_offset, 0);
-  auto bad = n.call<kafka::ProduceResponse>(13, produce_req("", unknown, 0, records));
+  auto bad = n.call<kafka::ProduceResponse>(13, produce_request("", 0, records, unknown));
   ASSERT_EQ(bad.responses.size(), 1u);
   EXPECT_EQ(bad.responses[0].topic_id, unknown);
   EXPECT_EQ(bad.responses[0].partitions[0].error_code, to_wire(ErrorCode::unknown_topic_id));
@@ -150,24 +137,11 @@ TEST_F(FetchProduceVersionsTest, DivergingEpoch) {
   EXPECT_EQ(part(20, 7).error_code, to_wire(ErrorCode::offset_out_of_range));
 }
 
-struct NoSink : replication::IsrChangeSink {
-  void propose_isr(const std::string&, std::int32_t, const replication::PartitionState&) override {}
-};
-
 TEST_F(FetchProduceVersionsTest, LeaderEpochsAndCurrentLeader) {
   Node n(cfg);
   ASSERT_EQ(n.topics.create("t", 2), 0);
-  NoSink sink;
-  replication::ReplicaOptions o;
-  o.node_id = 1;
-  o.isr_check_interval_ms = 0;
-  o.run_fetchers = false;
-  auto rm = std::make_unique<replication::ReplicaManager>(o, sink, [&n](const std::string& t, std::int32_t p) {
-    auto part = n.topics.find(t, p);
-    if (!part) return replication::LogHandle{};
-    log::PartitionLog* l = &part->log();
-    return replication::LogHandle{std::move(part), l};
-  });
+  testing::NoSink sink;
+  auto rm = testing::replicas_over(n, sink);
   rm->brokers({{1, "b1", 9092, ""}, {2, "b2", 9093, "r2"}});
   rm->apply("t", 0, {1, 5, 5, {1, 2}, {1, 2}});  // led here in epoch 5
   rm->apply("t", 1, {2, 6, 6, {1, 2}, {1, 2}});  // led by broker 2 in epoch 6
@@ -213,7 +187,7 @@ TEST_F(FetchProduceVersionsTest, LeaderEpochsAndCurrentLeader) {
   const auto records = batch_of(2);
   for (std::int16_t v : {9, 10, 13}) {
     SCOPED_TRACE("produce v" + std::to_string(v));
-    auto r = n.call<kafka::ProduceResponse>(v, produce_req("t", id, 1, records));
+    auto r = n.call<kafka::ProduceResponse>(v, produce_request("t", 1, records, id));
     const auto& p = r.responses.at(0).partitions.at(0);
     EXPECT_EQ(p.error_code, to_wire(ErrorCode::not_leader_or_follower));
     EXPECT_EQ(p.current_leader.leader_id, v >= 10 ? 2 : -1);
@@ -228,13 +202,13 @@ TEST_F(FetchProduceVersionsTest, InvalidRecordSaysWhy) {
   ASSERT_EQ(n.topics.create("t", 1), 0);
   auto records = batch_of(1);
   records[16] = std::byte{1};  // magic 1: not a RecordBatch v2
-  auto r = n.call<kafka::ProduceResponse>(8, produce_req("t", {}, 0, records));
+  auto r = n.call<kafka::ProduceResponse>(8, produce_request("t", 0, records));
   const auto& p = r.responses.at(0).partitions.at(0);
   EXPECT_EQ(p.error_code, to_wire(ErrorCode::invalid_record));
   ASSERT_TRUE(p.error_message.has_value());
   EXPECT_NE(p.error_message->find("magic 1"), std::string::npos) << *p.error_message;
   EXPECT_TRUE(p.record_errors.empty());  // the batch as a whole, not one record
-  auto old = n.call<kafka::ProduceResponse>(7, produce_req("t", {}, 0, records));
+  auto old = n.call<kafka::ProduceResponse>(7, produce_request("t", 0, records));
   EXPECT_EQ(old.responses.at(0).partitions.at(0).error_code, to_wire(ErrorCode::invalid_record));
 }
 

@@ -16,7 +16,7 @@
 #include "kafka/error_code.h"
 #include "kafka/list_offsets.h"
 #include "log/record_batch.h"
-#include "replication/replica_manager.h"
+#include "replicas_fixture.h"
 #include "test_node.h"
 
 namespace nocopy::broker {
@@ -176,10 +176,6 @@ TEST_F(ListOffsetsTest, PartitionNamedTwiceIsInvalidRequest) {
   EXPECT_EQ(res.topics[1].partitions.at(0).error_code, to_wire(ErrorCode::invalid_request));
 }
 
-struct NoSink : replication::IsrChangeSink {
-  void propose_isr(const std::string&, std::int32_t, const replication::PartitionState&) override {}
-};
-
 // A broker elected leader with records its followers have not confirmed:
 // its high watermark lies below its log end at the election until they
 // fetch. Clients asking for the latest offset, or for a record at or above
@@ -192,17 +188,8 @@ TEST_F(ListOffsetsTest, NewLeaderWithoutHighWatermarkIsOffsetNotAvailable) {
   auto part = n.topics.find("t", 0);
   auto batch = log::BatchBuilder().timestamp(1000).add("a", "1").add("b", "2", {}, 5).build();
   ASSERT_EQ(part->append(batch).error, 0);
-  NoSink sink;
-  replication::ReplicaOptions o;
-  o.node_id = 1;
-  o.isr_check_interval_ms = 0;
-  o.run_fetchers = false;
-  auto rm = std::make_unique<replication::ReplicaManager>(o, sink, [&n](const std::string& t, std::int32_t p) {
-    auto found = n.topics.find(t, p);
-    if (!found) return replication::LogHandle{};
-    log::PartitionLog* l = &found->log();
-    return replication::LogHandle{std::move(found), l};
-  });
+  testing::NoSink sink;
+  auto rm = testing::replicas_over(n, sink);
   rm->brokers({{1, "b1", 9092, ""}, {2, "b2", 9093, ""}});
   rm->apply("t", 0, {1, 5, 5, {1, 2}, {1, 2}});  // led here from epoch 5, log end 2
   n.handler.set_replicas(rm.get());

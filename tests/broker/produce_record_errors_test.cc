@@ -31,26 +31,11 @@ std::int64_t now_ms() {
 
 kafka::ProduceResponse::PartitionResponse produce(Node& n, std::int16_t v, const std::string& topic,
                                                   std::span<const std::byte> records) {
-  kafka::ProduceRequest r;
-  r.acks = 1;
-  r.timeout_ms = 1000;
-  auto& t = r.topics.emplace_back();
-  t.name = topic;
-  auto& p = t.partitions.emplace_back();
-  p.index = 0;
-  p.records.bytes = records;
-  auto res = n.call<kafka::ProduceResponse>(v, r);
+  auto res = n.call<kafka::ProduceResponse>(v, testing::produce_request(topic, 0, records));
   return res.responses.at(0).partitions.at(0);
 }
 
-struct ProduceRecordErrorsTest : ::testing::Test {
-  ProduceRecordErrorsTest() {
-    cfg.data_dir = dir.path() / "data";
-    cfg.listen = HostPort::parse("127.0.0.1:9999");
-  }
-  testing::TempDir dir;
-  Config cfg;
-};
+class ProduceRecordErrorsTest : public testing::NodeTest {};
 
 TEST_F(ProduceRecordErrorsTest, CompactedTopicRefusesRecordsWithoutKey) {
   Node n(cfg);

@@ -1,5 +1,5 @@
-// A ReplicaManager for the cluster-mode coordinator tests: it serves a
-// Node's partitions, runs no fetchers (the tests report followers' progress
+// A ReplicaManager for the tests of cluster-mode paths (coordinators,
+// leader epochs, ListOffsets on a new leader): it serves a Node's partitions, runs no fetchers (the tests report followers' progress
 // by hand) and drops every ISR change it proposes.
 #pragma once
 

@@ -8,6 +8,7 @@
 #include <future>
 #include <memory>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -88,6 +89,22 @@ struct Node {
   net::EventLoop loop;
   std::thread loop_thread;
 };
+
+// A Produce request (acks 1, 1 s timeout) of `records` for one partition of
+// `topic`; `topic_id` names the topic at v13+.
+inline kafka::ProduceRequest produce_request(const std::string& topic, std::int32_t partition,
+                                             std::span<const std::byte> records, const kafka::Uuid& topic_id = {}) {
+  kafka::ProduceRequest r;
+  r.acks = 1;
+  r.timeout_ms = 1000;
+  auto& t = r.topics.emplace_back();
+  t.name = topic;
+  t.topic_id = topic_id;
+  auto& p = t.partitions.emplace_back();
+  p.index = partition;
+  p.records.bytes = records;
+  return r;
+}
 
 // A test with a temporary data dir and a Config over it for Nodes: listener
 // 127.0.0.1:9999, no initial rebalance delay.

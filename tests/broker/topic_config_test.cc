@@ -358,18 +358,8 @@ TEST_F(TopicConfigApisTest, ProduceUsesTheTopicsMaxMessageBytes) {
   ASSERT_EQ(n.topics.create("big", 1), 0);
   std::string value(1000, 'v');
   for (const char* topic : {"small", "big"}) {
-    kafka::ProduceRequest req;
-    req.acks = 1;
-    req.timeout_ms = 1000;
-    auto& t = req.topics.emplace_back();
-    t.name = topic;
-    auto& p = t.partitions.emplace_back();
-    p.index = 0;
     auto batch = log::BatchBuilder().timestamp(1).add(std::string("k"), value).build();
-    std::vector<std::byte> bytes(batch.begin(), batch.end());
-    p.records.bytes = bytes;
-    p.records.is_null = false;
-    auto pr = n.call<kafka::ProduceResponse>(7, req);
+    auto pr = n.call<kafka::ProduceResponse>(7, testing::produce_request(topic, 0, batch));
     ASSERT_EQ(pr.responses.size(), 1u);
     EXPECT_EQ(pr.responses[0].partitions[0].error_code,
               std::string(topic) == "small" ? to_wire(ErrorCode::message_too_large) : 0)

@@ -52,15 +52,8 @@ struct TxnVersionsTest : ::testing::Test {
                            .attributes(log::kAttrTransactional)
                            .add("k", "v")
                            .build();
-    kafka::ProduceRequest req;
+    auto req = testing::produce_request("t", partition, batch);
     req.transactional_id = id;
-    req.acks = 1;
-    req.timeout_ms = 1000;
-    auto& t = req.topics.emplace_back();
-    t.name = "t";
-    auto& p = t.partitions.emplace_back();
-    p.index = partition;
-    p.records.bytes = batch;
     auto r = node->call<kafka::ProduceResponse>(version, req);
     EXPECT_EQ(r.responses.size(), 1u);
     EXPECT_EQ(r.responses.at(0).partitions.size(), 1u);

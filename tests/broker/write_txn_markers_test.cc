@@ -45,11 +45,9 @@ std::int16_t error_of(const kafka::WriteTxnMarkersResponse& r, std::size_t m, co
   return -1;
 }
 
-TEST(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path() / "data";
-  cfg.listen = HostPort::parse("127.0.0.1:9999");
+class WriteTxnMarkers : public testing::NodeTest {};
+
+TEST_F(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
   Node n(cfg);
   ASSERT_EQ(n.topics.create("t", 2), 0);
   auto p0 = n.topics.find("t", 0);
@@ -109,10 +107,7 @@ TEST(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
 // A coordinator that lost its __transaction_state partition to a newer
 // leader (an older coordinator epoch than the producer's last marker) is
 // fenced; the current coordinator's markers go on.
-TEST(WriteTxnMarkers, OlderCoordinatorEpochIsFenced) {
-  testing::TempDir dir;
-  Config cfg;
-  cfg.data_dir = dir.path() / "data";
+TEST_F(WriteTxnMarkers, OlderCoordinatorEpochIsFenced) {
   Node n(cfg);
   ASSERT_EQ(n.topics.create("t", 1), 0);
   auto with_coordinator_epoch = [](std::int32_t coordinator_epoch) {
