@@ -17,35 +17,16 @@
 #include "kafka/serde.h"
 #include "kafka/writer.h"
 #include "test_util.h"
+#include "wire_test_util.h"
 
 namespace nocopy::kafka {
 namespace {
 
+using test::decode;
+using test::encode;
+using test::expect_wire;
 using test::from_hex;
 using test::to_hex;
-
-template <class Msg>
-bool flexible_at(std::int16_t v) {
-  return Msg::kFlexibleFrom >= 0 && v >= Msg::kFlexibleFrom;
-}
-
-template <class Msg>
-std::vector<std::byte> encode(const Msg& m, std::int16_t v) {
-  Writer w(flexible_at<Msg>(v));
-  Encoder e(w, v);
-  serde(e, const_cast<Msg&>(m));
-  EXPECT_TRUE(w.splices().empty());
-  return w.take_buffer();
-}
-
-template <class Msg>
-DecodeError decode(std::span<const std::byte> bytes, std::int16_t v, Msg& out) {
-  Reader r(bytes, flexible_at<Msg>(v));
-  Decoder d(r, v);
-  serde(d, out);
-  if (r.ok() && r.remaining() != 0) return DecodeError::trailing_bytes;
-  return r.error();
-}
 
 struct RoundTrip {
   int checked = 0;
@@ -120,16 +101,6 @@ TEST(GeneratedCodec, FuzzSeeds) {
   Seeds s{dir.c_str()};
   for_each_generated_message(s);
   EXPECT_GT(s.checked, 0);
-}
-
-template <class Msg>
-void expect_wire(const Msg& m, std::int16_t v, const char* hex) {
-  SCOPED_TRACE("v" + std::to_string(v));
-  EXPECT_EQ(to_hex(encode(m, v)), hex);
-  Msg back;
-  auto bytes = from_hex(hex);
-  ASSERT_EQ(decode(bytes, v, back), DecodeError::none);
-  EXPECT_EQ(to_hex(encode(back, v)), hex);
 }
 
 TEST(GeneratedCodec, ProduceBytes) {

@@ -11,41 +11,12 @@
 
 #include "kafka/error_code.h"
 #include "kafka/messages.h"
-#include "kafka/reader.h"
-#include "kafka/serde.h"
-#include "kafka/writer.h"
-#include "test_util.h"
+#include "wire_test_util.h"
 
 namespace nocopy::kafka {
 namespace {
 
-using test::from_hex;
-using test::to_hex;
-
-template <class Msg>
-bool flexible_at(std::int16_t v) {
-  return Msg::kFlexibleFrom >= 0 && v >= Msg::kFlexibleFrom;
-}
-
-template <class Msg>
-void expect_wire(const Msg& m, std::int16_t v, const char* hex) {
-  SCOPED_TRACE("v" + std::to_string(v));
-  Writer w(flexible_at<Msg>(v));
-  Encoder e(w, v);
-  serde(e, const_cast<Msg&>(m));
-  EXPECT_EQ(to_hex(w.take_buffer()), hex);
-  auto bytes = from_hex(hex);
-  Reader r(bytes, flexible_at<Msg>(v));
-  Decoder d(r, v);
-  Msg back;
-  serde(d, back);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.remaining(), 0u);
-  Writer again(flexible_at<Msg>(v));
-  Encoder e2(again, v);
-  serde(e2, back);
-  EXPECT_EQ(to_hex(again.take_buffer()), hex);
-}
+using test::expect_wire;
 
 constexpr std::int16_t kAbortable = 120;  // TRANSACTION_ABORTABLE
 
