@@ -247,33 +247,6 @@ TEST_F(TxnCoordinatorTest, DescribeAndList) {
   EXPECT_EQ(c->list(l, 200).transaction_states.size(), 1u);
 }
 
-TEST(TxnRecord, KafkaLayoutRoundTrip) {
-  TxnMetadata m;
-  m.producer_id = 7;
-  m.producer_epoch = 2;
-  m.timeout_ms = 30000;
-  m.state = TxnState::ongoing;
-  m.partitions = {{"a", 0}, {"a", 3}, {"b", 1}};
-  m.last_update_ms = 11;
-  m.start_ms = 10;
-  auto v = encode_txn_value(m);
-  // version 0 | pid | epoch | timeout | status | 2 topics ...
-  EXPECT_EQ(v.size(), 2u + 8 + 2 + 4 + 1 + 4 + (2 + 1 + 4 + 8) + (2 + 1 + 4 + 4) + 8 + 8);
-  EXPECT_EQ(static_cast<int>(v[16]), 1);  // Ongoing
-  auto d = decode_txn_value(v);
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->partitions, m.partitions);
-  EXPECT_EQ(d->start_ms, 10);
-  auto k = encode_txn_key("tid");
-  EXPECT_EQ(k.size(), 2u + 2 + 3);
-  EXPECT_EQ(decode_txn_key(k), "tid");
-  // Truncated or unknown versions are refused.
-  v.pop_back();
-  EXPECT_FALSE(decode_txn_value(v));
-  k[1] = std::byte{9};
-  EXPECT_FALSE(decode_txn_key(k));
-}
-
 }  // namespace
 }  // namespace nocopy::txn
 

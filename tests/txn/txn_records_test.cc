@@ -13,26 +13,15 @@
 #include "kafka/transaction_log_records.h"
 #include "kafka/versioned_record.h"
 #include "txn/txn_metadata.h"
+#include "../kafka/test_util.h"
 
 namespace nocopy::txn {
 namespace {
 
-std::vector<std::byte> hex(std::string_view h) {
-  std::vector<std::byte> out;
-  auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<std::byte>(nib(h[i]) * 16 + nib(h[i + 1])));
-  return out;
-}
+using kafka::test::to_hex;
 
-std::string to_hex(std::span<const std::byte> b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (std::byte x : b) {
-    s.push_back(d[std::to_integer<int>(x) >> 4]);
-    s.push_back(d[std::to_integer<int>(x) & 15]);
-  }
-  return s;
-}
+// The bytes a hex string spells.
+std::vector<std::byte> hex(std::string_view h) { return kafka::test::from_hex(h); }
 
 TxnMetadata sample() {
   TxnMetadata m;
@@ -116,8 +105,13 @@ TEST(TxnRecords, KeyVersionOneIsToldApart) {
   EXPECT_EQ(decode_any_key(hex(kKeyV0))->first, 0);
   // Only Kafka's key version is a transactional id's state.
   EXPECT_FALSE(decode_txn_key(hex("0001" "0003" "747864")));
+  EXPECT_FALSE(decode_txn_key(hex("0009" "0003" "747864")));
   EXPECT_FALSE(decode_any_key(hex("0002" "0003" "747864")));
+  // Truncated values are refused, by a byte or more.
   EXPECT_FALSE(decode_txn_value(hex(std::string(kValueV0).substr(0, 20))));
+  auto short_by_one = hex(kValueV0);
+  short_by_one.pop_back();
+  EXPECT_FALSE(decode_txn_value(short_by_one));
 }
 
 }  // namespace
