@@ -40,6 +40,7 @@ struct BrokerFlags {
   std::int64_t replica_lag_time_max_ms = -1;
   std::int32_t offsets_topic_num_partitions = -1, offsets_topic_replication_factor = -1;
   std::int32_t txn_state_num_partitions = -1, txn_state_replication_factor = -1;
+  std::int32_t transaction_version = -1;
   std::string log_level = "info";
   SecurityFlags security;
 };
@@ -172,6 +173,11 @@ void add_cluster_options(CLI::App* cmd, const std::shared_ptr<BrokerFlags>& f) {
                   "cluster mode: replication factor of __transaction_state when it is created; 0: min(3, live "
                   "brokers); its min.insync.replicas is min(2, this) [0]")
       ->check(CLI::Range(0, 32767));
+  cmd->add_option("--transaction-version", f->transaction_version,
+                  "the transaction.version feature level finalized in ApiVersions: 2 lets Java 4.x producers "
+                  "use transaction version 2 (an epoch bump per transaction, partitions added by the broker); "
+                  "0 and 1 keep clients adding partitions themselves [2]")
+      ->check(CLI::Range(0, 2));
 }
 
 // The flags given, over the config file's values (loaded here first).
@@ -240,6 +246,7 @@ void apply_cluster_flags(const BrokerFlags& f, broker::Config& cfg) {
     cfg.offsets_topic_replication_factor = f.offsets_topic_replication_factor;
   if (f.txn_state_num_partitions > 0) cfg.txn_state_num_partitions = f.txn_state_num_partitions;
   if (f.txn_state_replication_factor >= 0) cfg.txn_state_replication_factor = f.txn_state_replication_factor;
+  if (f.transaction_version >= 0) cfg.transaction_version = static_cast<std::int16_t>(f.transaction_version);
   if (!f.unclean.empty())
     cfg.unclean_leader_election = parse_bool("--unclean-leader-election", f.unclean, /*on_off=*/false);
 }

@@ -105,6 +105,8 @@ void Config::check_cleaner() const {
   if (txn_state_replication_factor < 0 || txn_state_replication_factor > 32767)
     throw std::invalid_argument(
         "transaction_state_log_replication_factor: must be 0..32767 (0: min(3, live brokers))");
+  if (transaction_version < 0 || transaction_version > 2)
+    throw std::invalid_argument("transaction_version: must be 0..2");
 }
 
 HostPort Config::advertised_address() const {
@@ -204,6 +206,7 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("offsets_topic_replication_factor", offsets_topic_replication_factor);
   num("transaction_state_log_num_partitions", txn_state_num_partitions);
   num("transaction_state_log_replication_factor", txn_state_replication_factor);
+  num("transaction_version", transaction_version);
   auto real = [&](const char* key, double& field) {
     if (auto* node = t.get(key)) {
       auto v = node->value<double>();

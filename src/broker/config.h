@@ -139,6 +139,12 @@ struct Config {
   // clusters); fixed once the topic exists.
   std::int32_t txn_state_num_partitions = 16;
   std::int32_t txn_state_replication_factor = 0;
+  // The `transaction.version` feature level this broker finalizes in
+  // ApiVersions (0..2; Kafka 4.x's default 2). At 2, Java 4.x producers use
+  // transaction version 2 (EndTxn v5 bumping the epoch, partitions added by
+  // Produce v12+ and TxnOffsetCommit v5); 0 and 1 advertise EndTxn and
+  // TxnOffsetCommit only to v4, so clients add partitions themselves.
+  std::int16_t transaction_version = 2;
   bool cluster_mode() const { return !cluster.empty(); }
 
   // Listeners, TLS, SASL, connection limits (security/security_config.h).

@@ -137,11 +137,11 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
       req.body);
 }
 
-// ApiVersions v0-v3.
+// ApiVersions v0-v4, with the transaction.version feature at the broker's level.
 void RequestHandler::api_versions(const Header& h, Done& done) {
   // Unsupported version: UNSUPPORTED_VERSION with ApiVersions' own range,
   // encoded in the v0 layout (encode_response does that).
-  kafka::ApiVersionsResponse res = kafka::make_api_versions_response(h.api_version);
+  kafka::ApiVersionsResponse res = kafka::make_api_versions_response(h.api_version, cfg_.transaction_version);
   if (!groups_) std::erase_if(res.api_keys, [](const auto& a) { return GroupsService::handles(a.api_key); });
   auto chain = encode(h, res);
   metrics_.on_response(h.api_key, chain.length());

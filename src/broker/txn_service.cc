@@ -75,6 +75,7 @@ std::unique_ptr<txn::TxnCoordinator> TxnService::new_coordinator(TxnStatePartiti
   // Cluster mode: markers go over the network (up to kMarkerDeadlineMs
   // against a dead leader); EndTxn answers before them (handlers/txn.cc).
   c.complete_after_answer = clustered_;
+  c.transaction_version = cfg_.transaction_version;
   return std::make_unique<txn::TxnCoordinator>(c, log, static_cast<txn::TxnParticipants*>(this), allocate_);
 }
 
@@ -165,6 +166,38 @@ void TxnService::verify_remote(std::string transactional_id, std::int64_t produc
   verifier_->verify(std::move(transactional_id), producer_id, epoch, std::move(partitions), std::move(done));
 }
 
+void TxnService::add_to_txn(std::string transactional_id, std::int64_t producer_id, std::int16_t epoch,
+                            std::vector<txn::TopicPartition> partitions,
+                            std::function<void(std::vector<kafka::ErrorCode>)> done) {
+  Route here = route(transactional_id);
+  if (!here.coordinator && here.error == kafka::ErrorCode::not_coordinator && verifier_) {
+    verifier_->verify(std::move(transactional_id), producer_id, epoch, std::move(partitions), std::move(done), true);
+    return;
+  }
+  run([this, id = std::move(transactional_id), producer_id, epoch, partitions = std::move(partitions),
+       done = std::move(done)] {
+    // Routed again where it runs: leadership may have moved meanwhile.
+    const Route r = route(id);
+    std::vector<kafka::ErrorCode> out(partitions.size(), txn::add_verdict(r.error));
+    if (!r.coordinator || partitions.empty()) return done(std::move(out));
+    kafka::AddPartitionsToTxnRequest one;
+    one.transactional_id = id;
+    one.producer_id = producer_id;
+    one.producer_epoch = epoch;
+    for (const auto& tp : partitions) {
+      if (one.topics.empty() || one.topics.back().name != tp.topic) one.topics.emplace_back().name = tp.topic;
+      one.topics.back().partitions.push_back(tp.partition);
+    }
+    const auto answer = r.coordinator->add_partitions(one, 5, wall_ms());
+    for (std::size_t i = 0; i < partitions.size(); ++i)
+      for (const auto& t : answer.results)
+        for (const auto& p : t.results)
+          if (t.name == partitions[i].topic && p.partition_index == partitions[i].partition)
+            out[i] = txn::add_verdict(static_cast<kafka::ErrorCode>(p.partition_error_code));
+    done(std::move(out));
+  });
+}
+
 void TxnService::run(std::function<void()> job) {
   if (!clustered_) return job();
   {
@@ -203,6 +236,12 @@ TxnService::ShardState TxnService::shard_state(std::int32_t p) const {
 bool TxnService::partition_exists(const std::string& topic, std::int32_t partition) {
   if (topic == kTxnStateTopic || topic == kOffsetsTopic) return false;
   return topics_.find(topic, partition) != nullptr;
+}
+
+bool TxnService::partition_exists_for_broker(const std::string& topic, std::int32_t partition) {
+  // The group coordinator named the group's partition itself.
+  if (topic == kOffsetsTopic) return partition >= 0;
+  return partition_exists(topic, partition);
 }
 
 std::int16_t TxnService::write_marker(const txn::TopicPartition& tp, std::int64_t producer_id, std::int16_t epoch,

@@ -130,6 +130,18 @@ class TxnService final : private txn::TxnParticipants {
   void verify_remote(std::string transactional_id, std::int64_t producer_id, std::int16_t epoch,
                      std::vector<txn::TopicPartition> partitions,
                      std::function<void(std::vector<kafka::ErrorCode>)> done);
+  // Transaction version 2: adds `partitions` to the producer's transaction
+  // at the coordinator of `transactional_id` (a Produce v12+ batch opening
+  // it in a partition, a TxnOffsetCommit v5's group), as AddPartitionsToTxn
+  // v5 without verify_only; `done` gets one answer per partition as
+  // txn::add_verdict() maps the coordinator's. Single node: inline, `done`
+  // runs before this returns. Cluster mode: the coordinator here runs it on
+  // the worker thread, another broker's is asked through the TxnVerifier;
+  // `done` runs on that thread. Calls for one id run in order (an empty
+  // `partitions` only keeps its place in that order).
+  void add_to_txn(std::string transactional_id, std::int64_t producer_id, std::int16_t epoch,
+                  std::vector<txn::TopicPartition> partitions,
+                  std::function<void(std::vector<kafka::ErrorCode>)> done);
   // Runs `job`, which calls coordinators: inline on a single node, on the
   // worker thread in cluster mode (the job posts its own answer).
   void run(std::function<void()> job);
@@ -150,6 +162,7 @@ class TxnService final : private txn::TxnParticipants {
   };
 
   bool partition_exists(const std::string& topic, std::int32_t partition) override;
+  bool partition_exists_for_broker(const std::string& topic, std::int32_t partition) override;
   std::int16_t write_marker(const txn::TopicPartition& tp, std::int64_t producer_id, std::int16_t epoch, bool commit,
                             std::int32_t coordinator_epoch) override;
   std::optional<txn::TopicPartition> offsets_partition(const std::string& group) override;

@@ -46,11 +46,11 @@ void TxnVerifier::stop() {
 }
 
 void TxnVerifier::verify(std::string transactional_id, std::int64_t producer_id, std::int16_t epoch,
-                         std::vector<txn::TopicPartition> partitions, Done done) {
+                         std::vector<txn::TopicPartition> partitions, Done done, bool add) {
   {
     std::lock_guard lock(mu_);
     if (!stop_) {
-      jobs_.push_back({std::move(transactional_id), producer_id, epoch, std::move(partitions), std::move(done)});
+      jobs_.push_back({std::move(transactional_id), producer_id, epoch, std::move(partitions), std::move(done), add});
       cv_.notify_all();
       return;
     }
@@ -86,7 +86,7 @@ std::vector<ErrorCode> TxnVerifier::check(const Job& job) {
   t.transactional_id = job.transactional_id;
   t.producer_id = job.producer_id;
   t.producer_epoch = job.epoch;
-  t.verify_only = true;
+  t.verify_only = !job.add;
   for (const auto& tp : job.partitions) {
     if (t.topics.empty() || t.topics.back().name != tp.topic) t.topics.emplace_back().name = tp.topic;
     t.topics.back().partitions.push_back(tp.partition);
@@ -104,7 +104,9 @@ std::vector<ErrorCode> TxnVerifier::check(const Job& job) {
     for (const auto& tr : resp.results_by_transaction.front().topic_results) {
       if (tr.name != job.partitions[i].topic) continue;
       for (const auto& pr : tr.results)
-        if (pr.partition_index == job.partitions[i].partition) out[i] = verdict(pr.partition_error_code);
+        if (pr.partition_index == job.partitions[i].partition)
+          out[i] = job.add ? txn::add_verdict(static_cast<ErrorCode>(pr.partition_error_code))
+                           : verdict(pr.partition_error_code);
     }
   }
   return out;

@@ -4,7 +4,8 @@
 // coordinator -- the leader of the id's __transaction_state partition -- with
 // AddPartitionsToTxn v5 `verify_only` whether the producer's transaction is
 // Ongoing with the partitions added, before it appends, as Kafka 3.6+
-// brokers do. The answer per partition: NONE, INVALID_PRODUCER_EPOCH or
+// brokers do; for a transaction version 2 producer it asks the coordinator
+// to add them instead (verify_only false), as Kafka 4.x brokers do. The answer per partition: NONE, INVALID_PRODUCER_EPOCH or
 // TRANSACTION_ABORTABLE as the coordinator says (the Produce handler turns
 // the last into what the client's version knows); anything that kept the
 // coordinator from answering (no leader, NOT_COORDINATOR, a load in
@@ -42,8 +43,11 @@ class TxnVerifier {
   ~TxnVerifier();
   void stop();  // pending checks are answered NOT_ENOUGH_REPLICAS
 
+  // `add` (transaction version 2): the partitions are added to the
+  // transaction (verify_only false) rather than checked; the answers as
+  // txn::add_verdict() maps them.
   void verify(std::string transactional_id, std::int64_t producer_id, std::int16_t epoch,
-              std::vector<txn::TopicPartition> partitions, Done done);
+              std::vector<txn::TopicPartition> partitions, Done done, bool add = false);
 
  private:
   struct Job {
@@ -52,6 +56,7 @@ class TxnVerifier {
     std::int16_t epoch = -1;
     std::vector<txn::TopicPartition> partitions;
     Done done;
+    bool add = false;
   };
   std::vector<kafka::ErrorCode> check(const Job& job);
   void loop();

@@ -2,7 +2,14 @@
 
 namespace nocopy::kafka {
 
-ApiVersionsResponse make_api_versions_response(std::int16_t request_version) {
+namespace {
+// The first version of each API that is transaction version 2 only.
+std::int16_t tv2_from(ApiKey key) {
+  return key == ApiKey::end_txn || key == ApiKey::txn_offset_commit ? 5 : -1;
+}
+}  // namespace
+
+ApiVersionsResponse make_api_versions_response(std::int16_t request_version, std::int16_t transaction_version) {
   ApiVersionsResponse r;
   const ApiInfo* self = find_api(static_cast<std::int16_t>(ApiKey::api_versions));
   if (request_version < self->min_version || request_version > self->max_version) {
@@ -11,8 +18,14 @@ ApiVersionsResponse make_api_versions_response(std::int16_t request_version) {
     return r;
   }
   for (const ApiInfo& a : supported_apis()) {
-    r.api_keys.push_back({static_cast<std::int16_t>(a.key), a.min_version, a.max_version});
+    std::int16_t max = a.max_version;
+    if (const std::int16_t tv2 = tv2_from(a.key); tv2 >= 0 && transaction_version < 2 && max >= tv2) max = tv2 - 1;
+    r.api_keys.push_back({static_cast<std::int16_t>(a.key), a.min_version, max});
   }
+  r.supported_features.push_back({kTransactionVersionFeature, 0, kMaxTransactionVersion});
+  r.finalized_features_epoch = kFinalizedFeaturesEpoch;
+  if (transaction_version > 0)
+    r.finalized_features.push_back({kTransactionVersionFeature, transaction_version, transaction_version});
   return r;
 }
 

@@ -14,10 +14,25 @@
 
 namespace nocopy::kafka {
 
+// The feature this broker has: `transaction.version` (KIP-890), supported
+// 0..2 and finalized at the broker's level. Java 4.x producers use
+// transaction version 2 when the finalized level is 2 or more.
+inline constexpr const char* kTransactionVersionFeature = "transaction.version";
+inline constexpr std::int16_t kMaxTransactionVersion = 2;
+// The epoch of the finalized features (KIP-584): fixed, as the level is set
+// by configuration at start (clients read the features once the epoch is
+// above -1).
+inline constexpr std::int64_t kFinalizedFeaturesEpoch = 1;
+
 // The response the broker sends: every API of supported_apis() with its
-// advertised range. For an unsupported `request_version` the error is
+// advertised range, and (v3+) the features: `transaction.version` supported
+// 0..2 and, at `transaction_version` 1..2, finalized at that level (a level
+// 0 feature is not listed as finalized, as Kafka does). Below level 2 EndTxn
+// and TxnOffsetCommit are advertised only up to v4 (their v5 is transaction
+// version 2). For an unsupported `request_version` the error is
 // UNSUPPORTED_VERSION and only ApiVersions' own range is listed; encode that
 // at version 0.
-ApiVersionsResponse make_api_versions_response(std::int16_t request_version);
+ApiVersionsResponse make_api_versions_response(std::int16_t request_version,
+                                               std::int16_t transaction_version = kMaxTransactionVersion);
 
 }  // namespace nocopy::kafka

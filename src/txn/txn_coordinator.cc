@@ -19,6 +19,14 @@ bool completing(TxnState s) { return s == TxnState::prepare_commit || s == TxnSt
 // Drops what the transaction holds: its partitions.
 void clear_transaction(TxnMetadata& m) { m.partitions.clear(); }
 
+// The start of a state change of `m`: a copy that remembers the producer id
+// it changes from (Kafka's previous producer id).
+TxnMetadata transition(const TxnMetadata& m) {
+  TxnMetadata next = m;
+  next.prev_producer_id = m.producer_id;
+  return next;
+}
+
 // `m` with a new, empty Ongoing transaction begun at `now`.
 void begin_transaction(TxnMetadata& m, std::int64_t now) {
   m.state = TxnState::ongoing;
@@ -26,6 +34,20 @@ void begin_transaction(TxnMetadata& m, std::int64_t now) {
   clear_transaction(m);
 }
 }  // namespace
+
+ErrorCode add_verdict(ErrorCode e) {
+  switch (e) {
+    case ErrorCode::none: return ErrorCode::none;
+    case ErrorCode::producer_fenced:
+    case ErrorCode::invalid_producer_epoch: return ErrorCode::invalid_producer_epoch;
+    case ErrorCode::concurrent_transactions:
+    case ErrorCode::coordinator_not_available:
+    case ErrorCode::not_coordinator:
+    case ErrorCode::coordinator_load_in_progress:
+    case ErrorCode::not_enough_replicas: return ErrorCode::not_enough_replicas;
+    default: return ErrorCode::invalid_txn_state;
+  }
+}
 
 TxnCoordinator::TxnCoordinator(TxnCoordinatorConfig cfg, TxnStateLog* log, TxnParticipants* participants,
                                std::function<std::int64_t()> allocate_producer_id)
@@ -57,7 +79,9 @@ ErrorCode TxnCoordinator::check_producer(const TxnMetadata* m, std::int64_t pid,
 }
 
 bool TxnCoordinator::persist(const TxnMetadata& m) {
-  if (log_ != nullptr && !log_->append(encode_txn_key(m.transactional_id), encode_txn_value(m))) return false;
+  const std::int16_t value_version = cfg_.transaction_version >= 2 ? 1 : 0;
+  if (log_ != nullptr && !log_->append(encode_txn_key(m.transactional_id), encode_txn_value(m, value_version)))
+    return false;
   publish(m);
   return true;
 }
@@ -96,12 +120,31 @@ bool TxnCoordinator::bump_epoch(TxnMetadata& m) {
   }
 }
 
-ErrorCode TxnCoordinator::prepare_locked(TxnMetadata& m, bool commit, std::int64_t now) {
-  TxnMetadata prep = m;
+ErrorCode TxnCoordinator::prepare_locked(TxnMetadata& m, bool commit, std::int64_t now, bool bump) {
+  TxnMetadata prep = transition(m);
   prep.state = commit ? TxnState::prepare_commit : TxnState::prepare_abort;
   prep.last_update_ms = now;
+  if (bump) {
+    prep.client_version = 2;
+    if (m.state != TxnState::ongoing) {  // an abort with nothing open: no partitions, begun now
+      clear_transaction(prep);
+      prep.start_ms = now;
+    }
+    prep.next_producer_id = -1;
+    if (m.producer_epoch >= kMaxEpoch) {
+      // The bump reaches 32767, which no client may use: the transaction
+      // moves to a new producer id when it completes.
+      try {
+        prep.next_producer_id = allocate_();
+      } catch (const std::exception& e) {
+        spdlog::error("transactions: no producer id for {}: {}", m.transactional_id, e.what());
+        return ErrorCode::coordinator_not_available;
+      }
+    }
+    ++prep.producer_epoch;
+  }
   if (!persist(prep)) return ErrorCode::coordinator_not_available;
-  m = std::move(prep);
+  assign(m, std::move(prep));
   return ErrorCode::none;
 }
 
@@ -121,14 +164,19 @@ ErrorCode TxnCoordinator::end_locked(TxnMetadata& m, bool commit, std::int64_t n
     }
   }
   if (!all_written) return ErrorCode::none;  // stays Prepare*: tick() retries, the outcome is decided
-  TxnMetadata done = m;
+  TxnMetadata done = transition(m);
   done.state = commit ? TxnState::complete_commit : TxnState::complete_abort;
   clear_transaction(done);
   done.last_update_ms = now;
+  if (done.next_producer_id >= 0) {  // transaction version 2 past the last epoch: the new producer id
+    done.producer_id = done.next_producer_id;
+    done.producer_epoch = 0;
+  }
+  done.next_producer_id = -1;
   // If this record is lost, a restart finds Prepare* and writes the same
   // markers again, which readers ignore.
   if (!persist(done)) spdlog::warn("transactions: completion of {} not stored; it is redone at start-up", m.transactional_id);
-  m = std::move(done);
+  assign(m, std::move(done));
   return ErrorCode::none;
 }
 
@@ -185,7 +233,7 @@ ErrorCode TxnCoordinator::reinit(TxnMetadata& m, const kafka::InitProducerIdRequ
     end_locked(m, m.state == TxnState::prepare_commit, now);
     if (completing(m.state)) return ErrorCode::concurrent_transactions;
   }
-  TxnMetadata next = m;
+  TxnMetadata next = transition(m);
   if (!bump_epoch(next)) return ErrorCode::coordinator_not_available;
   if (m.state == TxnState::ongoing) {
     // The previous producer left a transaction open: fence it (markers with
@@ -194,7 +242,7 @@ ErrorCode TxnCoordinator::reinit(TxnMetadata& m, const kafka::InitProducerIdRequ
     assign(m, next);
     if (end_locked(m, false, now) != ErrorCode::none) return ErrorCode::coordinator_not_available;
     if (m.state != TxnState::complete_abort) return ErrorCode::concurrent_transactions;
-    next = m;
+    next = transition(m);
   }
   next.state = TxnState::empty;
   next.timeout_ms = req.transaction_timeout_ms;
@@ -217,14 +265,19 @@ kafka::AddPartitionsToTxnResponse TxnCoordinator::add_partitions(const kafka::Ad
   if (all == ErrorCode::none) {
     for (const auto& t : req.topics)
       for (std::int32_t p : t.partitions)
-        if (!participants_->partition_exists(t.name, p)) unknown.insert({t.name, p});
+        if (!(version >= 4 ? participants_->partition_exists_for_broker(t.name, p)
+                           : participants_->partition_exists(t.name, p)))
+          unknown.insert({t.name, p});
   }
   if (all == ErrorCode::none && unknown.empty()) {
-    TxnMetadata next = *m;
+    TxnMetadata next = transition(*m);
     if (next.state != TxnState::ongoing) begin_transaction(next, now);
     for (const auto& t : req.topics)
       for (std::int32_t p : t.partitions) next.partitions.insert({t.name, p});
     if (next.partitions != m->partitions || next.state != m->state) {
+      // v4+ comes from a broker adding a partition for a transaction
+      // version 2 producer; v0-v3 from a client that adds its own.
+      next.client_version = version >= 4 ? 2 : 0;
       next.last_update_ms = now;
       if (!persist(next)) all = ErrorCode::coordinator_not_available;
       else *m = std::move(next);
@@ -258,8 +311,9 @@ kafka::AddOffsetsToTxnResponse TxnCoordinator::add_offsets(const kafka::AddOffse
   if (e == ErrorCode::none && !(tp = participants_->offsets_partition(req.group_id)))
     e = ErrorCode::coordinator_not_available;
   if (e == ErrorCode::none && (m->state != TxnState::ongoing || !m->partitions.contains(*tp))) {
-    TxnMetadata next = *m;
+    TxnMetadata next = transition(*m);
     if (m->state != TxnState::ongoing) begin_transaction(next, now);
+    next.client_version = 0;  // AddOffsetsToTxn: a client of transaction version 0/1
     next.partitions.insert(*tp);
     next.last_update_ms = now;
     if (!persist(next)) e = ErrorCode::coordinator_not_available;
@@ -273,6 +327,10 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
                                               std::int64_t now) {
   kafka::EndTxnResponse r;
   std::lock_guard lock(mu_);
+  if (version >= 5) {
+    r.error_code = to_wire(end_txn_v2(req, now, r));
+    return r;
+  }
   auto [m, e] = owned(req.transactional_id, req.producer_id, req.producer_epoch, version >= 2);
   if (e == ErrorCode::none) {
     switch (m->state) {
@@ -288,6 +346,63 @@ kafka::EndTxnResponse TxnCoordinator::end_txn(const kafka::EndTxnRequest& req, s
   }
   r.error_code = to_wire(e);
   return r;
+}
+
+ErrorCode TxnCoordinator::end_v2_locked(TxnMetadata& m, bool commit, std::int64_t now) {
+  if (const ErrorCode e = prepare_locked(m, commit, now, true); e != ErrorCode::none) return e;
+  return cfg_.complete_after_answer ? ErrorCode::none : end_locked(m, commit, now);
+}
+
+// Kafka's TransactionCoordinator for transaction version 2: which epoch is
+// valid depends on the state (a retry carries the epoch before the bump, or
+// the previous producer id at the last epoch after an overflow), then the
+// table of outcomes by state: a retry of the outcome reached is NONE, the
+// other outcome INVALID_TXN_STATE; an abort with nothing open is an empty
+// abort (epoch bumped).
+ErrorCode TxnCoordinator::end_txn_v2(const kafka::EndTxnRequest& req, std::int64_t now, kafka::EndTxnResponse& r) {
+  if (req.transactional_id.empty()) return ErrorCode::invalid_request;
+  auto it = txns_.find(req.transactional_id);
+  if (it == txns_.end()) return ErrorCode::invalid_producer_id_mapping;
+  TxnMetadata& m = it->second;
+  const bool retry_on_overflow = m.producer_id != req.producer_id && m.prev_producer_id == req.producer_id &&
+                                 req.producer_epoch == kMaxEpoch && m.producer_epoch == 0;
+  const bool retry_on_bump = m.producer_id == req.producer_id && m.producer_epoch == req.producer_epoch + 1;
+  const bool current = m.producer_epoch == req.producer_epoch;
+  bool valid = current;
+  if (completing(m.state)) valid = retry_on_bump;
+  else if (m.state == TxnState::complete_commit || m.state == TxnState::complete_abort)
+    valid = retry_on_bump || retry_on_overflow || current;
+  if (m.producer_id != req.producer_id && !retry_on_overflow) return ErrorCode::invalid_producer_id_mapping;
+  if (!valid) return ErrorCode::producer_fenced;
+  const bool retry = retry_on_bump || retry_on_overflow;
+  const bool commit = req.committed;
+  ErrorCode e = ErrorCode::invalid_txn_state;
+  switch (m.state) {
+    case TxnState::ongoing: e = end_v2_locked(m, commit, now); break;
+    case TxnState::complete_commit:
+      if (commit == retry) e = retry ? ErrorCode::none : end_v2_locked(m, false, now);
+      break;
+    case TxnState::complete_abort:
+      if (!commit) e = retry ? ErrorCode::none : end_v2_locked(m, false, now);
+      break;
+    case TxnState::prepare_commit:
+      if (commit) e = ErrorCode::concurrent_transactions;
+      break;
+    case TxnState::prepare_abort:
+      if (!commit) e = ErrorCode::concurrent_transactions;
+      break;
+    case TxnState::empty:
+      if (!commit) e = end_v2_locked(m, false, now);
+      break;
+    default: break;
+  }
+  if (e != ErrorCode::none) return e;
+  // What the producer uses next: once complete, the new producer id after
+  // an overflow, else the bumped epoch.
+  const bool moves = m.next_producer_id >= 0;
+  r.producer_id = moves ? m.next_producer_id : m.producer_id;
+  r.producer_epoch = moves ? std::int16_t{0} : m.producer_epoch;
+  return ErrorCode::none;
 }
 
 void TxnCoordinator::complete(const std::string& transactional_id, std::int64_t now) {
@@ -372,7 +487,7 @@ std::size_t TxnCoordinator::tick(std::int64_t now) {
     }
     if (m.state != TxnState::ongoing || m.start_ms < 0 || now - m.start_ms <= m.timeout_ms) continue;
     // Fence the producer that left it open, then abort with the new epoch.
-    TxnMetadata next = m;
+    TxnMetadata next = transition(m);
     if (!bump_epoch(next) || !persist(next)) continue;
     assign(m, std::move(next));
     spdlog::info("transactions: {} open for more than {} ms: aborted (producer {} now at epoch {})", id, m.timeout_ms,

@@ -13,6 +13,21 @@
 //   Empty --AddPartitions/AddOffsets--> Ongoing --EndTxn--> PrepareCommit|PrepareAbort
 //   Prepare* --markers written--> CompleteCommit|CompleteAbort
 //   Complete*/Empty --AddPartitions--> Ongoing; InitProducerId --> Empty (epoch + 1)
+// Transaction version 2 (KIP-890; EndTxn v5, partitions added by brokers
+// with AddPartitionsToTxn v4+): every EndTxn bumps the producer epoch when
+// it prepares the outcome; the markers carry the bumped epoch (fencing the
+// transaction's own batches against a late retry) and the answer names the
+// producer id and epoch to use next. An epoch bump that would reach 32767
+// allocates the next producer id, kept with the transaction
+// (next_producer_id) and taken with epoch 0 when it completes. A retried
+// EndTxn with the epoch before the bump (or, after an overflow, the previous
+// producer id at 32766) is answered as Kafka does: NONE with the current id
+// and epoch for the outcome already reached, INVALID_TXN_STATE for the
+// other. Under version 2 an abort with no transaction open (Empty,
+// CompleteCommit, CompleteAbort at the current epoch) is an empty abort that
+// bumps the epoch too. Both versions run side by side: the request's
+// version decides (EndTxn v0-v4 keep the epoch).
+//
 // A transaction that stays Ongoing longer than its timeout is aborted by
 // tick(): the epoch is bumped first, so the producer that left it is fenced.
 // InitProducerId of an id with an Ongoing transaction aborts it the same way
@@ -51,6 +66,16 @@
 
 namespace nocopy::txn {
 
+// What a broker's add of a partition to a transaction version 2 producer's
+// transaction (a Produce v12+ batch, a TxnOffsetCommit v5) makes of the
+// coordinator's per-partition answer, as Kafka's brokers map it: NONE; a
+// stale epoch INVALID_PRODUCER_EPOCH; a coordinator that could not decide
+// now (CONCURRENT_TRANSACTIONS while markers are written, not the
+// coordinator, loading, unavailable) NOT_ENOUGH_REPLICAS, which producers
+// retry; anything else INVALID_TXN_STATE (TRANSACTION_ABORTABLE to versions
+// that know it).
+kafka::ErrorCode add_verdict(kafka::ErrorCode coordinator_error);
+
 class TxnStateLog {
  public:
   virtual ~TxnStateLog() = default;
@@ -62,6 +87,12 @@ class TxnParticipants {
  public:
   virtual ~TxnParticipants() = default;
   virtual bool partition_exists(const std::string& topic, std::int32_t partition) = 0;
+  // The same for a broker's add (AddPartitionsToTxn v4+, transaction version
+  // 2), which may name a group's __consumer_offsets partition too (the group
+  // coordinator's add for TxnOffsetCommit v5), unlike a client.
+  virtual bool partition_exists_for_broker(const std::string& topic, std::int32_t partition) {
+    return partition_exists(topic, partition);
+  }
   // Appends a COMMIT/ABORT marker; returns a Kafka error code (0 = written).
   // A partition that no longer exists answers UNKNOWN_TOPIC_OR_PARTITION.
   virtual std::int16_t write_marker(const TopicPartition& tp, std::int64_t producer_id, std::int16_t epoch,
@@ -82,6 +113,10 @@ struct TxnCoordinatorConfig {
   // for that id get CONCURRENT_TRANSACTIONS. Off: EndTxn writes the markers
   // before it answers (a single node, whose markers are page-cache appends).
   bool complete_after_answer = false;
+  // The broker's finalized transaction.version: 2 writes state records as
+  // TransactionLogValue v1 (with the transaction version 2 fields), below
+  // that v0, as Kafka does.
+  std::int16_t transaction_version = 0;
 };
 
 class TxnCoordinator {
@@ -94,10 +129,16 @@ class TxnCoordinator {
 
   kafka::InitProducerIdResponse init_producer_id(const kafka::InitProducerIdRequest& req, std::int16_t version,
                                                  std::int64_t now);
+  // v0-v3: a client adds partitions (transaction version 0/1). `version` 4+
+  // (a broker's add for a transaction version 2 producer: its leader or its
+  // group coordinator, with the v4+ request's one transaction in the v3
+  // fields) marks the transaction as version 2.
   kafka::AddPartitionsToTxnResponse add_partitions(const kafka::AddPartitionsToTxnRequest& req, std::int16_t version,
                                                    std::int64_t now);
   kafka::AddOffsetsToTxnResponse add_offsets(const kafka::AddOffsetsToTxnRequest& req, std::int16_t version,
                                              std::int64_t now);
+  // v5: transaction version 2 (see above); its answer carries the producer
+  // id and epoch to use next (-1/-1 with an error).
   kafka::EndTxnResponse end_txn(const kafka::EndTxnRequest& req, std::int16_t version, std::int64_t now);
   // With complete_after_answer: writes the markers of `transactional_id`'s
   // transaction if it is PrepareCommit / PrepareAbort (failed markers leave
@@ -153,7 +194,14 @@ class TxnCoordinator {
   // could not be stored; markers that fail leave it Prepare* for tick().
   kafka::ErrorCode end_locked(TxnMetadata& m, bool commit, std::int64_t now);
   // Ongoing -> Prepare*, stored (COORDINATOR_NOT_AVAILABLE when it is not).
-  kafka::ErrorCode prepare_locked(TxnMetadata& m, bool commit, std::int64_t now);
+  // `bump` (transaction version 2): with the epoch bumped, the next producer
+  // id allocated when the bump reaches the last epoch; any state may be
+  // prepared so (an empty abort has no partitions).
+  kafka::ErrorCode prepare_locked(TxnMetadata& m, bool commit, std::int64_t now, bool bump = false);
+  // EndTxn v5.
+  kafka::ErrorCode end_txn_v2(const kafka::EndTxnRequest& req, std::int64_t now, kafka::EndTxnResponse& r);
+  // Prepare (bumped) and, unless complete_after_answer, complete.
+  kafka::ErrorCode end_v2_locked(TxnMetadata& m, bool commit, std::int64_t now);
   bool bump_epoch(TxnMetadata& m);  // false: no producer id available
 
   TxnCoordinatorConfig cfg_;

@@ -19,9 +19,8 @@ constexpr std::array<std::pair<TxnState, std::string_view>, 8> kNames{{
     {TxnState::dead, "Dead"},
     {TxnState::prepare_epoch_fence, "PrepareEpochFence"},
 }};
-// Written: Kafka's key v0 and value v0 (a v1 value, flexible, is read too).
+// Written: Kafka's key v0; values v0 or v1 as the caller asks.
 constexpr std::int16_t kKeyVersion = 0;
-constexpr std::int16_t kValueVersion = 0;
 }  // namespace
 
 std::string_view state_name(TxnState s) {
@@ -40,7 +39,7 @@ std::vector<std::byte> encode_txn_key(const std::string& transactional_id) {
   return kafka::encode_versioned(kKeyVersion, kafka::TransactionLogKey{transactional_id});
 }
 
-std::vector<std::byte> encode_txn_value(const TxnMetadata& m) {
+std::vector<std::byte> encode_txn_value(const TxnMetadata& m, std::int16_t version) {
   kafka::TransactionLogValue v;
   v.producer_id = m.producer_id;
   v.producer_epoch = m.producer_epoch;
@@ -54,7 +53,10 @@ std::vector<std::byte> encode_txn_value(const TxnMetadata& m) {
   }
   v.transaction_last_update_timestamp_ms = m.last_update_ms;
   v.transaction_start_timestamp_ms = m.start_ms;
-  return kafka::encode_versioned(kValueVersion, v);
+  v.previous_producer_id = m.prev_producer_id;
+  v.next_producer_id = m.next_producer_id;
+  v.client_transaction_version = m.client_version;
+  return kafka::encode_versioned(version >= 1 ? std::int16_t{1} : std::int16_t{0}, v);
 }
 
 std::optional<std::pair<std::int16_t, std::string>> decode_any_key(std::span<const std::byte> key) {
@@ -86,6 +88,9 @@ std::optional<TxnMetadata> decode_txn_value(std::span<const std::byte> value) {
   }
   m.last_update_ms = v->transaction_last_update_timestamp_ms;
   m.start_ms = v->transaction_start_timestamp_ms;
+  m.prev_producer_id = v->previous_producer_id;
+  m.next_producer_id = v->next_producer_id;
+  m.client_version = v->client_transaction_version;
   return m;
 }
 

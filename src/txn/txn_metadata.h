@@ -4,12 +4,14 @@
 // an int16 version, then the body at that version):
 //
 //   key   TransactionLogKey v0 (transaction_log_key.msg): the transactional id
-//   value TransactionLogValue v0 (transaction_log_value.msg): producer id and
+//   value TransactionLogValue (transaction_log_value.msg): producer id and
 //         epoch, timeout, status (Kafka's TransactionState id), partitions
-//         per topic, last update and start times. v1 (flexible, Kafka 4.x
-//         with transaction version 2) is read too; its tagged fields
-//         (previous/next producer id, client transaction version) are not
-//         kept.
+//         per topic, last update and start times; v1 (flexible, what Kafka
+//         4.x writes once transaction.version 2 is finalized) adds the
+//         previous and next producer ids and the client's transaction
+//         version as tagged fields. Both are read; v1 is written when the
+//         broker finalizes transaction version 2, else v0 (which has no
+//         place for those three fields).
 //
 // Key version 1 (never written by Kafka) held the pending transactional
 // offsets of earlier nocopy versions; transactional offsets now live in
@@ -61,13 +63,27 @@ struct TxnMetadata {
   std::set<TopicPartition> partitions;
   std::int64_t last_update_ms = -1;
   std::int64_t start_ms = -1;
+  // Transaction version 2 (KIP-890), as Kafka keeps them:
+  // the producer id before the last state change (after an epoch overflow
+  // moved the id to a new producer id: the old one, so that a retried
+  // EndTxn of the old id is recognised);
+  std::int64_t prev_producer_id = -1;
+  // the producer id the transaction moves to once it completes, allocated
+  // when an EndTxn's epoch bump would pass the last usable epoch (-1: none);
+  std::int64_t next_producer_id = -1;
+  // the version of the client's transaction protocol: 2 when it was begun
+  // by an implicit add (AddPartitionsToTxn v4+ from a broker) or ended by
+  // EndTxn v5, else 0 (Kafka's TV_0 for the clients that add partitions
+  // themselves).
+  std::int16_t client_version = 0;
 };
 
 std::vector<std::byte> encode_txn_key(const std::string& transactional_id);
 // The key's version (0: state, 1: an earlier version's pending offsets) and
 // id; nullopt when undecodable.
 std::optional<std::pair<std::int16_t, std::string>> decode_any_key(std::span<const std::byte> key);
-std::vector<std::byte> encode_txn_value(const TxnMetadata& m);
+// `version` 0 or 1 (v1: with the three transaction version 2 fields).
+std::vector<std::byte> encode_txn_value(const TxnMetadata& m, std::int16_t version = 0);
 // nullopt: undecodable or of a version this broker does not read.
 std::optional<std::string> decode_txn_key(std::span<const std::byte> key);
 std::optional<TxnMetadata> decode_txn_value(std::span<const std::byte> value);

@@ -3,7 +3,10 @@
 // TxnOffsetCommit v4 and EndTxn v4; and KIP-890's TRANSACTION_ABORTABLE,
 // answered for a transactional batch or offset commit outside the
 // producer's transaction to versions that know it (Produce v11+,
-// TxnOffsetCommit v4+) and INVALID_TXN_STATE to older ones.
+// TxnOffsetCommit v4+) and INVALID_TXN_STATE to older ones. Transaction
+// version 2: Produce v12 and TxnOffsetCommit v5 adding the partition and the
+// group themselves, EndTxn v5 bumping the epoch, at the broker's
+// transaction_version 2 (and Produce v12 verified as before below it).
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -110,6 +113,7 @@ TEST_F(TxnVersionsTest, WholeTransactionAtTheNewestVersions) {
 }
 
 TEST_F(TxnVersionsTest, ProduceOutsideTheTransactionIsAbortableFromV11) {
+  cfg.transaction_version = 1;  // Produce v12 adds nothing below transaction version 2
   const auto i = init("a", 5);
   ASSERT_EQ(i.error_code, 0);
   // Nothing added to a transaction: every version refuses the batch.
@@ -134,6 +138,62 @@ TEST_F(TxnVersionsTest, TxnOffsetCommitWithoutAddOffsetsIsAbortableFromV4) {
   EXPECT_EQ(v3.topics.at(0).partitions.at(0).error_code, to_wire(ErrorCode::invalid_txn_state));
   auto v4 = node->call<kafka::TxnOffsetCommitResponse>(4, offsets("a", i.producer_id, i.producer_epoch));
   EXPECT_EQ(v4.topics.at(0).partitions.at(0).error_code, to_wire(ErrorCode::transaction_abortable));
+}
+
+TEST_F(TxnVersionsTest, TransactionVersion2AddsPartitionsAndGroupsAndBumpsTheEpoch) {
+  ASSERT_EQ(cfg.transaction_version, 2);  // the default, as Kafka 4.x
+  const auto i = init("a", 5);
+  ASSERT_EQ(i.error_code, 0);
+  const auto pid = i.producer_id;
+  // No AddPartitionsToTxn: the leader adds t-0 for the Produce v12.
+  auto p = produce(12, "a", pid, 0, 0, 0);
+  ASSERT_EQ(p.error_code, 0);
+  EXPECT_EQ(p.base_offset, 0);
+  EXPECT_EQ(produce(12, "a", pid, 0, 0, 1).error_code, 0);  // continues the open transaction
+  // No AddOffsetsToTxn: the group coordinator adds the group's partition.
+  auto c = node->call<kafka::TxnOffsetCommitResponse>(5, offsets("a", pid, 0));
+  EXPECT_EQ(c.topics.at(0).partitions.at(0).error_code, 0);
+  auto d = txn->route("a").coordinator->find("a");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->state, txn::TxnState::ongoing);
+  EXPECT_EQ(d->partitions.size(), 2u);  // t-0 and the group's __consumer_offsets partition
+  EXPECT_EQ(d->client_version, 2);
+  kafka::EndTxnRequest end;
+  end.transactional_id = "a";
+  end.producer_id = pid;
+  end.producer_epoch = 0;
+  end.committed = true;
+  auto e = node->call<kafka::EndTxnResponse>(5, end);
+  ASSERT_EQ(e.error_code, 0);
+  EXPECT_EQ(e.producer_id, pid);
+  EXPECT_EQ(e.producer_epoch, 1);
+  // The COMMIT marker carries epoch 1 and closes the transaction in t-0.
+  auto part = node->topics.find("t", 0);
+  EXPECT_EQ(part->log_end_offset(), 3);
+  EXPECT_EQ(part->last_stable_offset(), 3);
+  EXPECT_FALSE(part->in_transaction(pid, 0));
+  // A retried EndTxn (the answer lost): success with the current identity.
+  auto retry = node->call<kafka::EndTxnResponse>(5, end);
+  EXPECT_EQ(retry.error_code, 0);
+  EXPECT_EQ(retry.producer_epoch, 1);
+  EXPECT_EQ(part->log_end_offset(), 3);  // no second marker
+  // A late batch of the finished transaction is fenced; the next epoch starts at sequence 0.
+  EXPECT_EQ(produce(12, "a", pid, 0, 0, 2).error_code, to_wire(ErrorCode::invalid_producer_epoch));
+  EXPECT_EQ(produce(12, "a", pid, 1, 0, 0).error_code, 0);
+  EXPECT_EQ(part->last_stable_offset(), 3);  // the new transaction holds it
+  // Once the next transaction began, the old retry is fenced.
+  EXPECT_EQ(node->call<kafka::EndTxnResponse>(5, end).error_code, to_wire(ErrorCode::producer_fenced));
+  end.producer_epoch = 1;
+  end.committed = false;
+  e = node->call<kafka::EndTxnResponse>(5, end);
+  ASSERT_EQ(e.error_code, 0);
+  EXPECT_EQ(e.producer_epoch, 2);
+  EXPECT_EQ(part->last_stable_offset(), part->log_end_offset());
+  // ApiVersions offers EndTxn and TxnOffsetCommit v5 and finalizes the feature at 2.
+  auto v = node->call<kafka::ApiVersionsResponse>(3, kafka::ApiVersionsRequest{});
+  ASSERT_EQ(v.finalized_features.size(), 1u);
+  EXPECT_EQ(v.finalized_features[0].name, "transaction.version");
+  EXPECT_EQ(v.finalized_features[0].max_version_level, 2);
 }
 
 }  // namespace

@@ -44,14 +44,13 @@ def write_results(client, version, scenarios, versions=None):
 # (label, api key): it uses min(its maximum, the broker's).
 NEWEST_CHECKED = (("produce", 0), ("fetch", 1), ("list_offsets", 2), ("metadata", 3))
 
-# The transaction APIs a transactional producer sends (with
-# sendOffsetsToTransaction), and the newest versions Kafka 4.x's Java client
-# sends them at while the broker finalizes no transaction version 2
-# (EndTxn and TxnOffsetCommit v5+ belong to it; AddPartitionsToTxn v4+ is
-# the brokers' form).
-TXN_CHECKED = (("init_producer_id", 22), ("add_partitions_to_txn", 24), ("add_offsets_to_txn", 25),
-               ("end_txn", 26), ("txn_offset_commit", 28))
-JAVA4_TXN_MAX = {"add_partitions_to_txn": 3, "end_txn": 4, "txn_offset_commit": 4}
+# The transaction APIs a transaction version 2 producer (Kafka 4.x's Java
+# client while the broker finalizes transaction.version 2) sends with
+# sendOffsetsToTransaction, each at the newest version the broker advertises:
+# EndTxn and TxnOffsetCommit v5 exist only under transaction version 2.
+TXN_CHECKED = (("init_producer_id", 22), ("end_txn", 26), ("txn_offset_commit", 28))
+# The ones it no longer sends: the brokers add its partitions and groups.
+TXN_V1_ONLY = (("add_partitions_to_txn", 24), ("add_offsets_to_txn", 25))
 
 
 def check_newest(versions, advertised, client_max=None, checked=NEWEST_CHECKED):

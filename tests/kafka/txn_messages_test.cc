@@ -1,6 +1,7 @@
 // The transaction APIs' wire layouts at Kafka 4.x's versions: InitProducerId
-// v5, AddOffsetsToTxn v2/v4, EndTxn v4/v5, TxnOffsetCommit v2/v4,
-// WriteTxnMarkers v1/v2. Each vector is what Kafka 4.4's generated Java
+// v5, AddOffsetsToTxn v2/v4, EndTxn v4/v5, TxnOffsetCommit v2/v4/v5,
+// AddPartitionsToTxn v5 (a broker's add), WriteTxnMarkers v1/v2, and the
+// transaction.version feature in ApiVersions v3. Each vector is what Kafka 4.4's generated Java
 // message classes (kafka-clients, `Message.write`) write for the same
 // values. Round trips at every version and truncation at every byte are in
 // generated_codec_test.cc.
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kafka/api_versions.h"
 #include "kafka/error_code.h"
 #include "kafka/messages.h"
 #include "wire_test_util.h"
@@ -54,6 +56,8 @@ TEST(TxnMessages, EndTxnV4AndV5) {
   q.producer_epoch = 2;
   q.committed = true;
   expect_wire(q, 4, "0274" "0000000000000005" "0002" "01" "00");
+  q.committed = false;  // v5: the same request, from a transaction version 2 producer
+  expect_wire(q, 5, "0274" "0000000000000005" "0002" "00" "00");
   EndTxnResponse r;
   expect_wire(r, 4, "00000000" "0000" "00");
   // v5: the producer id and epoch to use next (-1/-1 by default).
@@ -79,7 +83,7 @@ TxnOffsetCommitRequest one_offset() {
   return q;
 }
 
-TEST(TxnMessages, TxnOffsetCommitV2AndV4) {
+TEST(TxnMessages, TxnOffsetCommitV2V4AndV5) {
   TxnOffsetCommitRequest q = one_offset();
   // v2: int16 strings, leader epoch, null metadata (-1).
   expect_wire(q, 2,
@@ -88,14 +92,66 @@ TEST(TxnMessages, TxnOffsetCommitV2AndV4) {
   q.generation_id = 1;
   q.member_id = "m";
   // v4: + generation, member id, null instance id; compact arrays, tags.
-  expect_wire(q, 4,
-              "0274" "0267" "0000000000000005" "0002" "00000001" "026d" "00" "02" "0261" "02" "00000000"
-              "000000000000000a" "ffffffff" "00" "00" "00" "00");
+  // v5 is v4's layout (transaction version 2 changes who adds the group).
+  for (std::int16_t v : {4, 5})
+    expect_wire(q, v,
+                "0274" "0267" "0000000000000005" "0002" "00000001" "026d" "00" "02" "0261" "02" "00000000"
+                "000000000000000a" "ffffffff" "00" "00" "00" "00");
   TxnOffsetCommitResponse r;
   auto& t = r.topics.emplace_back();
   t.name = "a";
   t.partitions.push_back({0, kAbortable});
   expect_wire(r, 4, "00000000" "02" "0261" "02" "00000000" "0078" "00" "00" "00");
+  t.partitions[0].error_code = 51;  // CONCURRENT_TRANSACTIONS
+  expect_wire(r, 5, "00000000" "02" "0261" "02" "00000000" "0033" "00" "00" "00");
+}
+
+TEST(TxnMessages, AddPartitionsToTxnV5BrokerAdd) {
+  AddPartitionsToTxnRequest q;
+  auto& t = q.transactions.emplace_back();
+  t.transactional_id = "t";
+  t.producer_id = 5;
+  t.producer_epoch = 2;
+  t.verify_only = false;  // add, as a transaction version 2 producer's leader asks
+  auto& topic = t.topics.emplace_back();
+  topic.name = "a";
+  topic.partitions = {0, 1};
+  expect_wire(q, 5, "02" "0274" "0000000000000005" "0002" "00" "02" "0261" "03" "00000000" "00000001" "00" "00" "00");
+}
+
+// What the broker answers at each transaction.version level, byte for byte
+// as Kafka writes the same fields (the API list cut to EndTxn here).
+TEST(TxnMessages, TransactionVersionFeatureInApiVersions) {
+  auto only_end_txn = [](ApiVersionsResponse r) {
+    std::erase_if(r.api_keys, [](const auto& a) { return a.api_key != 26; });
+    return r;
+  };
+  const auto at2 = only_end_txn(make_api_versions_response(3, 2));
+  expect_wire(at2, 3,
+              "0000" "02" "001a" "0000" "0005" "00" "00000000"
+              "03" "00" "1a" "02" "147472616e73616374696f6e2e76657273696f6e" "0000" "0002" "00"
+              "01" "08" "0000000000000001"
+              "02" "1a" "02" "147472616e73616374696f6e2e76657273696f6e" "0002" "0002" "00");
+  // Level 0: supported but not finalized; EndTxn v5 not offered.
+  const auto at0 = only_end_txn(make_api_versions_response(3, 0));
+  expect_wire(at0, 3,
+              "0000" "02" "001a" "0000" "0004" "00" "00000000"
+              "02" "00" "1a" "02" "147472616e73616374696f6e2e76657273696f6e" "0000" "0002" "00"
+              "01" "08" "0000000000000001");
+  // Level 1 finalizes 1 and keeps EndTxn and TxnOffsetCommit at v4.
+  const auto at1 = make_api_versions_response(3, 1);
+  ASSERT_EQ(at1.finalized_features.size(), 1u);
+  EXPECT_EQ(at1.finalized_features[0].max_version_level, 1);
+  for (const auto& a : at1.api_keys) {
+    if (a.api_key == 26 || a.api_key == 28) {
+      EXPECT_EQ(a.max_version, 4);
+    }
+  }
+  for (const auto& a : make_api_versions_response(3, 2).api_keys) {
+    if (a.api_key == 26 || a.api_key == 28) {
+      EXPECT_EQ(a.max_version, 5);
+    }
+  }
 }
 
 TEST(TxnMessages, WriteTxnMarkersV1AndV2) {

@@ -87,6 +87,14 @@ TEST(TxnRecords, KafkaBytesV1Flexible) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->state, TxnState::complete_commit);
   EXPECT_EQ(m->partitions, (std::set<TopicPartition>{{"t", 0}, {"t", 1}}));
+  // The transaction version 2 fields are kept, and written back the same.
+  EXPECT_EQ(m->prev_producer_id, 7);
+  EXPECT_EQ(m->next_producer_id, 9);
+  EXPECT_EQ(m->client_version, 2);
+  EXPECT_EQ(to_hex(encode_txn_value(*m, 1)), v1);
+  // As v0 they have no place: the rest of the record is the same.
+  EXPECT_EQ(decode_txn_value(encode_txn_value(*m, 0))->client_version, 0);
+  EXPECT_EQ(decode_txn_value(encode_txn_value(*m, 0))->partitions, m->partitions);
   // A v1 value without tagged fields ends with an empty tag section.
   kafka::TransactionLogValue plain;
   plain.transaction_partitions.reset();  // null: no partitions

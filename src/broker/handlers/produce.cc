@@ -333,20 +333,26 @@ void RequestHandler::produce(const Header& h, kafka::ProduceRequest& req, std::s
   ProduceWait::start(h, std::move(res), to_flush, req.timeout_ms, loop, metrics_, std::move(done));
 }
 
-// KIP-890 across brokers: a transactional batch that would open its
-// producer's transaction in a partition led here, of a producer whose
-// coordinator is another broker, is appended only once that coordinator
-// (AddPartitionsToTxn v5 verify_only, TxnVerifier) says the transaction is
-// Ongoing with the partition added. Batches that continue a transaction
-// already open in the partition need no check. The request frame is copied
-// (it must outlive this call) and decoded again when the verdicts are in;
-// only the first batch of each partition of a transaction pays this. While
-// a producer has a request waiting, its later requests wait behind it
-// (through the verifier's queue, in order), so none of its batches is
-// appended ahead of an earlier one.
+// KIP-890: a transactional batch that would open its producer's
+// transaction in a partition (its producer has no transaction open there at
+// that epoch) is appended only once the transaction's coordinator has a
+// say. Transaction version 2 (Produce v12+ while the broker finalizes
+// transaction.version 2): the coordinator adds the partition to the
+// transaction (TxnService::add_to_txn; on a single node inline, before the
+// append). Otherwise, in cluster mode, a producer whose coordinator is
+// another broker is checked there (AddPartitionsToTxn v5 verify_only,
+// TxnVerifier); one coordinated here is checked by append_partition. Batches
+// that continue a transaction already open in the partition need neither.
+// Asynchronous cases copy the request frame (it must outlive this call) and
+// decode it again when the verdicts are in; only the first batch of each
+// partition of a transaction pays this. While a producer has a request
+// waiting, its later requests wait behind it (through the same queue, in
+// order), so none of its batches is appended ahead of an earlier one.
 bool RequestHandler::verify_then_produce(const Header& h, kafka::ProduceRequest& req, std::span<std::byte> frame,
                                          net::EventLoop& loop, Done& done, const Access& access) {
-  if (!txn_ || !txn_->clustered() || !req.transactional_id || req.acks == 0) return false;
+  if (!txn_ || !req.transactional_id || req.acks == 0) return false;
+  const bool adds = h.api_version >= 12 && cfg_.transaction_version >= 2;
+  if (!adds && !txn_->clustered()) return false;
   std::vector<txn::TopicPartition> need;
   std::int64_t pid = -1;
   std::int16_t epoch = -1;
@@ -363,7 +369,7 @@ bool RequestHandler::verify_then_produce(const Header& h, kafka::ProduceRequest&
       const log::BatchHeader bh = log::parse_batch_header(records);
       if (!bh.is_transactional() || bh.is_control() || bh.producer_id < 0) continue;
       if (pid < 0) {
-        if (txn_->coordinates(bh.producer_id)) return false;  // verified here, by its own coordinator
+        if (!adds && txn_->coordinates(bh.producer_id)) return false;  // verified here, by its own coordinator
         pid = bh.producer_id;
         epoch = bh.producer_epoch;
       }
@@ -373,15 +379,28 @@ bool RequestHandler::verify_then_produce(const Header& h, kafka::ProduceRequest&
     }
   }
   if (pid < 0) return false;
+  auto verdicts_of = [](const std::vector<txn::TopicPartition>& asked, const std::vector<ErrorCode>& errors) {
+    Verdicts v;
+    for (std::size_t i = 0; i < asked.size() && i < errors.size(); ++i) v[{asked[i].topic, asked[i].partition}] = errors[i];
+    return v;
+  };
+  if (!txn_->clustered()) {  // transaction version 2 on a single node: added inline
+    if (need.empty()) return false;
+    Verdicts verdicts;
+    txn_->add_to_txn(*req.transactional_id, pid, epoch, need,
+                     [&](std::vector<ErrorCode> errors) { verdicts = verdicts_of(need, errors); });
+    produce(h, req, frame, loop, done, access, &verdicts);
+    return true;
+  }
   {
     std::lock_guard lock(verifying_mu_);
     if (need.empty() && !verifying_.contains(pid)) return false;
     ++verifying_[pid];
   }
   auto copy = std::make_shared<std::vector<std::byte>>(frame.begin(), frame.end());
-  auto finish = [this, h, copy, &loop, d = std::move(done), client = access.client(), need,
-                 pid](std::vector<ErrorCode> errors) mutable {
-    loop.post([this, h, copy, &loop, d = std::move(d), client, need, errors, pid]() mutable {
+  auto finish = [this, h, copy, &loop, d = std::move(done), client = access.client(), need, pid,
+                 verdicts_of](std::vector<ErrorCode> errors) mutable {
+    loop.post([this, h, copy, &loop, d = std::move(d), client, need, errors, pid, verdicts_of]() mutable {
       {
         std::lock_guard lock(verifying_mu_);
         if (--verifying_[pid] == 0) verifying_.erase(pid);
@@ -389,13 +408,12 @@ bool RequestHandler::verify_then_produce(const Header& h, kafka::ProduceRequest&
       kafka::DecodedRequest again = kafka::decode_request(std::span<std::byte>(*copy));
       auto* body = std::get_if<kafka::ProduceRequest>(&again.body);
       if (body == nullptr) return d(close_reply("produce request not decodable again"));
-      Verdicts verdicts;
-      for (std::size_t i = 0; i < need.size() && i < errors.size(); ++i)
-        verdicts[{need[i].topic, need[i].partition}] = errors[i];
+      Verdicts verdicts = verdicts_of(need, errors);
       produce(h, *body, std::span<std::byte>(*copy), loop, d, access_of(client), &verdicts);
     });
   };
-  txn_->verify_remote(*req.transactional_id, pid, epoch, std::move(need), std::move(finish));
+  if (adds) txn_->add_to_txn(*req.transactional_id, pid, epoch, std::move(need), std::move(finish));
+  else txn_->verify_remote(*req.transactional_id, pid, epoch, std::move(need), std::move(finish));
   return true;
 }
 

@@ -1,7 +1,7 @@
 // Transaction family, served by the transaction coordinator (TxnService):
 // AddPartitionsToTxn v0-v5 (v4+ the brokers' batched and verify-only
-// form), AddOffsetsToTxn v0-v4, EndTxn v0-v4,
-// TxnOffsetCommit v0-v4, DescribeTransactions v0, ListTransactions v0-v2;
+// form), AddOffsetsToTxn v0-v4, EndTxn v0-v5 (v5: transaction version 2),
+// TxnOffsetCommit v0-v5, DescribeTransactions v0, ListTransactions v0-v2;
 // and WriteTxnMarkers v1-v2, which writes markers into this broker's
 // partitions directly (Admin.abortTransaction ends a hanging transaction
 // with it).
@@ -93,7 +93,7 @@ kafka::AddPartitionsToTxnResponse RequestHandler::add_partitions_batch(const kaf
       one.producer_id = t.producer_id;
       one.producer_epoch = t.producer_epoch;
       one.topics = t.topics;
-      rt.topic_results = std::move(route.coordinator->add_partitions(one, 3, TxnService::wall_ms()).results);
+      rt.topic_results = std::move(route.coordinator->add_partitions(one, version, TxnService::wall_ms()).results);
     }
   }
   return r;
@@ -198,7 +198,8 @@ void RequestHandler::end_txn(const Header& h, const kafka::EndTxnRequest& req, n
 
 // Served by the group's coordinator (GroupsService::txn_offset_commit), as
 // in Kafka. First the producer's transaction must hold the group's
-// __consumer_offsets partition (AddOffsetsToTxn): asked of its transaction
+// __consumer_offsets partition -- v5 (transaction version 2): added to it
+// now (TxnService::add_to_txn); v0-v4: by AddOffsetsToTxn, asked of its transaction
 // coordinator, here or (cluster mode) on another broker as a Produce's
 // verification is (TxnService::verify_remote). A stale epoch is
 // PRODUCER_FENCED (v2+; INVALID_PRODUCER_EPOCH before), a transaction
@@ -247,6 +248,14 @@ void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCo
     if (verdict != ErrorCode::none) return post(uniform(verdict));
     groups_->txn_offset_commit(req, post);
   };
+  // v5 (transaction version 2): the group's partition is added to the
+  // transaction here, at the transaction's coordinator, instead of checked.
+  if (h.api_version >= 5) {
+    return txn_->add_to_txn(req.transactional_id, req.producer_id, req.producer_epoch, {{kOffsetsTopic, *partition}},
+                            [on_verdict](std::vector<ErrorCode> verdicts) {
+                              on_verdict(verdicts.empty() ? ErrorCode::coordinator_not_available : verdicts.front());
+                            });
+  }
   if (!txn_->clustered() || txn_->coordinates(req.producer_id))
     return on_verdict(txn_->verify_partition(req.producer_id, req.producer_epoch, kOffsetsTopic, *partition));
   txn_->verify_remote(req.transactional_id, req.producer_id, req.producer_epoch, {{kOffsetsTopic, *partition}},

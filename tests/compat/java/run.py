@@ -113,16 +113,23 @@ def main():
         broker.versions_used(versions)
         # Every API the 4.x client sends on the data path is at the newest
         # version this broker advertises (its own maxima are all higher), and
-        # so is every transaction API, up to what the client sends without
-        # transaction version 2.
+        # so is every transaction API: the client runs transaction version 2
+        # (EndTxn v5, TxnOffsetCommit v5, no AddPartitionsToTxn or
+        # AddOffsetsToTxn of its own).
         if line == "4":
             why = "; ".join(w for w in (
                 compat_common.check_newest(versions, advertised),
-                compat_common.check_newest(versions, advertised, compat_common.JAVA4_TXN_MAX,
-                                           compat_common.TXN_CHECKED),
+                compat_common.check_newest(versions, advertised, checked=compat_common.TXN_CHECKED),
                 "; ".join("%s: not sent" % label for label, _ in compat_common.TXN_CHECKED
-                          if label not in versions)) if w) or None
-            results.append(("negotiated_newest_versions", "fail" if why else "pass", why or ""))
+                          if label not in versions),
+                "; ".join("%s: sent %s, which a transaction version 2 producer does not" % (label, versions[label])
+                          for label, _ in compat_common.TXN_V1_ONLY if label in versions),
+                "; ".join("%s: used %s, not transaction version 2's v5" % (label, versions[label])
+                          for label in ("end_txn", "txn_offset_commit")
+                          if label in versions and max(versions[label]) < 5)) if w) or None
+            used = ", ".join("%s %s" % (label, versions.get(label, []))
+                             for label in ("produce", "init_producer_id", "end_txn", "txn_offset_commit"))
+            results.append(("negotiated_newest_versions", "fail" if why else "pass", why or used))
         if broker.alive():
             broker.stop()
         results += run_security(classpath)
