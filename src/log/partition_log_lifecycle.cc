@@ -5,7 +5,6 @@
 // marker. The append/read path lives in partition_log.cc.
 #include "log/partition_log.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "log/checkpoint_file.h"
 #include "log/cleaner_swap.h"
 #include "log/record_batch.h"
 
@@ -223,20 +223,7 @@ LogResult<void> PartitionLog::write_recovery_point(std::int64_t offset) {
   return {};
 }
 
-void PartitionLog::fsync_dir() {
-  int fd;
-  do {
-    fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    spdlog::warn("log {}: open for fsync: {}", dir_.string(), std::strerror(errno));
-    return;
-  }
-  if (::fsync(fd) != 0 && errno != EINVAL) {
-    spdlog::warn("log {}: fsync of the directory: {}", dir_.string(), std::strerror(errno));
-  }
-  ::close(fd);
-}
+void PartitionLog::fsync_dir() { fsync_directory(dir_); }
 
 void PartitionLog::close() {
   std::lock_guard lk(append_mu_);
