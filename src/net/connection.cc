@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/listener.h"
+
 namespace nocopy::net {
 
 namespace {
@@ -72,18 +74,7 @@ Connection::~Connection() {
 }
 
 std::string Connection::peer_string() const {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (peer_.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&peer_);
-    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
-  }
-  if (peer_.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<const sockaddr_in6*>(&peer_);
-    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
-  }
-  return "local";
+  return peer_.ss_family == AF_INET || peer_.ss_family == AF_INET6 ? format_address(peer_) : "local";
 }
 
 std::string Connection::peer_host() const {
