@@ -78,6 +78,26 @@ bool serve_echo(TlsSession& s, int fd, std::string& got, std::size_t want) {
   return true;
 }
 
+// Client side, blocking, OpenSSL's own: a handshake over `fd`, `msg` written,
+// then read back until as many bytes came (or the connection ended); what
+// came back. `ciphersuites`: the TLS 1.3 suites offered (null: OpenSSL's).
+std::string client_echo(int fd, const std::string& msg, const char* ciphersuites = nullptr) {
+  SSL_CTX* c = SSL_CTX_new(TLS_client_method());
+  if (ciphersuites) SSL_CTX_set_ciphersuites(c, ciphersuites);
+  SSL* ssl = SSL_new(c);
+  SSL_set_fd(ssl, fd);
+  std::string back;
+  if (SSL_connect(ssl) == 1) {
+    std::size_t n = 0;
+    SSL_write_ex(ssl, msg.data(), msg.size(), &n);
+    char buf[16384];
+    while (back.size() < msg.size() && SSL_read_ex(ssl, buf, sizeof buf, &n) == 1) back.append(buf, n);
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(c);
+  return back;
+}
+
 TEST(Tls, HandshakeAndEchoAgainstOpenSslClient) {
   auto dir = make_cert();
   ASSERT_FALSE(dir.empty()) << "openssl req failed";
@@ -89,19 +109,7 @@ TEST(Tls, HandshakeAndEchoAgainstOpenSslClient) {
   auto session = ctx.new_session(p.server);
   const std::string msg(100'000, 'x');
   std::string echoed;
-  std::thread client([&] {
-    SSL_CTX* c = SSL_CTX_new(TLS_client_method());
-    SSL* ssl = SSL_new(c);
-    SSL_set_fd(ssl, p.client);
-    if (SSL_connect(ssl) == 1) {
-      std::size_t n = 0;
-      SSL_write_ex(ssl, msg.data(), msg.size(), &n);
-      char buf[16384];
-      while (echoed.size() < msg.size() && SSL_read_ex(ssl, buf, sizeof buf, &n) == 1) echoed.append(buf, n);
-    }
-    SSL_free(ssl);
-    SSL_CTX_free(c);
-  });
+  std::thread client([&] { echoed = client_echo(p.client, msg); });
   std::string got;
   EXPECT_TRUE(serve_echo(*session, p.server, got, msg.size()));
   client.join();
@@ -134,21 +142,7 @@ TEST(Tls, KernelTlsPathWhenTheKernelOffersIt) {
   auto p = tcp_pair();
   auto session = ctx.new_session(p.server);
   const std::string msg(1000, 'k');
-  std::thread client([&] {
-    SSL_CTX* c = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256");
-    SSL* ssl = SSL_new(c);
-    SSL_set_fd(ssl, p.client);
-    std::size_t n = 0;
-    char buf[2048];
-    std::string back;
-    if (SSL_connect(ssl) == 1) {
-      SSL_write_ex(ssl, msg.data(), msg.size(), &n);
-      while (back.size() < msg.size() && SSL_read_ex(ssl, buf, sizeof buf, &n) == 1) back.append(buf, n);
-    }
-    SSL_free(ssl);
-    SSL_CTX_free(c);
-  });
+  std::thread client([&] { client_echo(p.client, msg, "TLS_AES_128_GCM_SHA256"); });
   std::string got;
   EXPECT_TRUE(serve_echo(*session, p.server, got, msg.size()));
   client.join();
