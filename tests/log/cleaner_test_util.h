@@ -1,11 +1,12 @@
 // Helpers of the log cleaner tests: a small-segment log config, a reader of
-// every record of a log, random puts and deletes with their model, and the
-// check of a cleaned log against that model.
+// every record of a log, random puts and deletes with their model, the
+// check of a cleaned log against that model, and a reopen as after a crash.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -149,6 +150,20 @@ inline void expect_compacted(const PartitionLog& log, const std::map<std::string
     EXPECT_LE(h.base_offset, recs[i].offset);
     EXPECT_GE(h.last_offset(), recs[i].offset);
   }
+}
+
+// Closes `log` and opens `dir` again as after a crash -- no clean-shutdown
+// marker, no recovery point, so every segment is scanned -- and expects
+// recovery to cut nothing.
+inline void reopen_after_crash(std::unique_ptr<PartitionLog>& log, const test::TempDir& dir, std::int64_t* now) {
+  log->close();
+  log.reset();
+  std::filesystem::remove(dir / ".clean_shutdown");
+  std::filesystem::remove(dir / "recovery-point-offset-checkpoint");
+  log = PartitionLog::open(dir.path(), small_config(now));
+  ASSERT_TRUE(log);
+  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
+  EXPECT_EQ(log->recovery_report().bytes_truncated, 0u);
 }
 
 }  // namespace nocopy::log::cleaner_test

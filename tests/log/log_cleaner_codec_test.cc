@@ -131,13 +131,7 @@ TEST_P(LogCleanerCodec, CompressedBatchesAreCompactedAndRecompressedWithTheirCod
     EXPECT_EQ(it->second.value, last.value) << k;
   }
   // Reopened after a crash: every cleaned segment passes recovery's checks.
-  log->close();
-  log.reset();
-  std::filesystem::remove(dir / ".clean_shutdown");
-  std::filesystem::remove(dir / "recovery-point-offset-checkpoint");
-  log = PartitionLog::open(dir.path(), small_config(&now));
-  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
-  EXPECT_EQ(log->recovery_report().bytes_truncated, 0u);
+  reopen_after_crash(log, dir, &now);
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, LogCleanerCodec,

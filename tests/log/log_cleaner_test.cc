@@ -66,13 +66,7 @@ TEST(LogCleaner, RandomPutsAndDeletesMatchTheModel) {
   log->close();
   log = PartitionLog::open(dir.path(), small_config(&now));
   expect_compacted(*log, model, now, cfg.delete_retention_ms);
-  log->close();
-  log.reset();
-  std::filesystem::remove(dir / ".clean_shutdown");
-  std::filesystem::remove(dir / "recovery-point-offset-checkpoint");
-  log = PartitionLog::open(dir.path(), small_config(&now));
-  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
-  EXPECT_EQ(log->recovery_report().bytes_truncated, 0u);
+  reopen_after_crash(log, dir, &now);
   expect_compacted(*log, model, now, cfg.delete_retention_ms);
   // Appends carry on after the last offset.
   auto info = log->append(*std::make_unique<std::vector<std::byte>>(batch_of({{"key-1", "after"}}, now)));
@@ -174,13 +168,7 @@ TEST(LogCleaner, IdempotentProducersKeepTheirLastBatchEvenEmpty) {
     EXPECT_EQ(headers(*follower).size(), 3u);
   }
   // Recovery accepts the empty batch (every segment scanned after a crash).
-  log->close();
-  log.reset();
-  std::filesystem::remove(dir / ".clean_shutdown");
-  std::filesystem::remove(dir / "recovery-point-offset-checkpoint");
-  log = PartitionLog::open(dir.path(), small_config(&now));
-  EXPECT_EQ(log->recovery_report().bytes_truncated, 0u);
-  EXPECT_FALSE(log->recovery_report().mid_log_corruption);
+  reopen_after_crash(log, dir, &now);
   check();
 }
 
