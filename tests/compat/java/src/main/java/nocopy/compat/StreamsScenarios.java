@@ -252,6 +252,13 @@ final class StreamsScenarios {
                 produceRounds(p, in, r, Math.min(r + 5, ROUNDS));
                 Thread.sleep(300);
             }
+            // The join can complete after the first instance has counted everything: wait for it
+            // (bounded) before the counts are read, so that both instances own tasks at the end.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while ((activeTasks(first) == 0 || activeTasks(second) == 0) && System.nanoTime() < deadline
+                    && died.get() == null) {
+                Thread.sleep(200);
+            }
             Map<String, Long> expected = expectedCounts();
             Map<String, Long> latest = readCounts(out, expected, died, 60, true);
             Scenarios.check(latest.equals(expected), "after the rebalance: counts " + latest + " != expected " + expected);
