@@ -122,7 +122,7 @@ std::vector<std::string> strip(kafka::DeleteGroupsRequest& req, const Access& a)
 }
 
 void add_denied(kafka::DeleteGroupsResponse& res, const std::vector<std::string>& denied) {
-  for (const auto& g : denied) res.results.push_back({g, kGroupDenied});
+  for (const auto& g : denied) res.results.push_back({g, kGroupDenied, "Not authorized to delete group " + g + "."});
 }
 
 std::optional<kafka::OffsetDeleteResponse> deny(const kafka::OffsetDeleteRequest& req, const Access& a) {

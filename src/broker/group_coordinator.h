@@ -147,7 +147,8 @@ class GroupCoordinator {
   // append_tombstones() call) so a replay does not bring it back. Per group:
   // NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND when unknown,
   // INVALID_GROUP_ID for "", COORDINATOR_NOT_AVAILABLE when the tombstones
-  // could not be stored (nothing is deleted then).
+  // could not be stored (nothing is deleted then). Every error carries
+  // error_message saying why (sent from v3); a deleted group's is null.
   kafka::DeleteGroupsResponse delete_groups(const kafka::DeleteGroupsRequest& req);
   // OffsetDelete: tombstones the listed partitions' committed offsets. A
   // partition of a topic that a member of a "consumer" group subscribes to

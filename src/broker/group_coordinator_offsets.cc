@@ -131,18 +131,23 @@ kafka::DeleteGroupsResponse GroupCoordinator::delete_groups(const kafka::DeleteG
   for (const auto& id : req.groups_names) {
     auto& out = r.results.emplace_back();
     out.group_id = id;
+    auto fail = [&out](ErrorCode e, std::string why) {
+      out.error_code = to_wire(e);
+      out.error_message = std::move(why);
+    };
     if (!valid_group_id(id)) {
-      out.error_code = to_wire(ErrorCode::invalid_group_id);
+      fail(ErrorCode::invalid_group_id, "The group id is empty.");
       continue;
     }
     auto it = groups_.find(id);
     if (it == groups_.end() || it->second->state == State::dead) {
-      out.error_code = to_wire(ErrorCode::group_id_not_found);
+      fail(ErrorCode::group_id_not_found, fmt::format("Group {} does not exist.", id));
       continue;
     }
     const ClassicGroup& g = *it->second;
     if (g.state != State::empty || !g.members.empty()) {
-      out.error_code = to_wire(ErrorCode::non_empty_group);
+      fail(ErrorCode::non_empty_group, fmt::format("Group {} is not empty: it has {} member{}.", id,
+                                                   g.members.size(), g.members.size() == 1 ? "" : "s"));
       continue;
     }
     // Offsets first, the group key last: replaying the group's tombstone
@@ -151,7 +156,8 @@ kafka::DeleteGroupsResponse GroupCoordinator::delete_groups(const kafka::DeleteG
     for (const auto& [key, value] : offsets_.of_group(id)) keys.push_back(encode_offset_key(key));
     keys.push_back(encode_group_key(id));
     if (log_ != nullptr && !log_->append_tombstones(keys)) {
-      out.error_code = to_wire(ErrorCode::coordinator_not_available);
+      fail(ErrorCode::coordinator_not_available,
+           fmt::format("The tombstones of group {} could not be stored; nothing was deleted.", id));
       continue;
     }
     // Pending member ids die with the group: a JoinGroup with one is

@@ -217,7 +217,9 @@ void GroupsService::handle(std::span<const std::byte> frame, const std::string& 
           for (const auto& id : body.groups_names) {
             const Route rt = route(id);
             if (!rt.shard) {
-              res.results.push_back({id, kafka::to_wire(rt.error)});
+              res.results.push_back({id, kafka::to_wire(rt.error),
+                                     fmt::format("This broker cannot delete group {} now: {}.", id,
+                                                 kafka::error_name(rt.error))});
               continue;
             }
             kafka::DeleteGroupsRequest one;

@@ -84,7 +84,7 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
   if (req.status == kafka::RequestStatus::unknown_api || (!groups_ && GroupsService::handles(h.api_key)))
     return done(close_reply(fmt::format("unknown API key {}", h.api_key)));
   // ApiVersions is answered whatever its version or body (KIP-511).
-  if (h.api_key == static_cast<std::int16_t>(kafka::ApiKey::api_versions)) return api_versions(h, done);
+  if (h.api_key == static_cast<std::int16_t>(kafka::ApiKey::api_versions)) return api_versions(req, done);
   if (req.status == kafka::RequestStatus::unsupported_version)
     return done(close_reply(fmt::format("unsupported version {} of {}", h.api_version, kafka::api_label(h.api_key))));
   if (req.status != kafka::RequestStatus::ok)
@@ -137,11 +137,19 @@ void RequestHandler::handle(std::span<std::byte> frame, net::EventLoop& loop, Do
       req.body);
 }
 
-// ApiVersions v0-v4, with the transaction.version feature at the broker's level.
-void RequestHandler::api_versions(const Header& h, Done& done) {
+// ApiVersions v0-v5, with the transaction.version feature at the broker's
+// level. A body that does not decode at a supported version is answered as
+// v0-v2's empty one (KIP-511); a decoded one is checked as Kafka does
+// (software names v3+, cluster and node v5+).
+void RequestHandler::api_versions(const kafka::DecodedRequest& req, Done& done) {
+  const Header& h = req.header;
   // Unsupported version: UNSUPPORTED_VERSION with ApiVersions' own range,
   // encoded in the v0 layout (encode_response does that).
   kafka::ApiVersionsResponse res = kafka::make_api_versions_response(h.api_version, cfg_.transaction_version);
+  if (const auto* body = std::get_if<kafka::ApiVersionsRequest>(&req.body)) {
+    const ErrorCode e = kafka::check_api_versions_request(*body, h.api_version, kClusterId, cfg_.node_id);
+    if (e != ErrorCode::none) res = kafka::api_versions_error_response(e);
+  }
   if (!groups_) std::erase_if(res.api_keys, [](const auto& a) { return GroupsService::handles(a.api_key); });
   auto chain = encode(h, res);
   metrics_.on_response(h.api_key, chain.length());

@@ -48,6 +48,7 @@
 #include "broker/topic_registry.h"
 #include "buf/chain.h"
 #include "kafka/messages.h"
+#include "kafka/request.h"
 #include "kafka/request_header.h"
 
 namespace nocopy::net {
@@ -156,7 +157,7 @@ class RequestHandler {
 
  private:
   using Header = kafka::RequestHeader;
-  void api_versions(const Header& h, Done& done);
+  void api_versions(const kafka::DecodedRequest& req, Done& done);
   void group_api(std::int16_t key, std::span<std::byte> frame, net::EventLoop& loop, Done& done,
                  const Access& access);
   void metadata(const Header& h, kafka::MetadataRequest& req, net::EventLoop& loop, Done& done,

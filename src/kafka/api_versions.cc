@@ -29,4 +29,37 @@ ApiVersionsResponse make_api_versions_response(std::int16_t request_version, std
   return r;
 }
 
+namespace {
+
+bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// Kafka's SOFTWARE_NAME_VERSION_PATTERN: [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?
+bool valid_software_token(std::string_view s) {
+  if (s.empty() || !alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '-' && c != '.') return false;
+  return true;
+}
+
+}  // namespace
+
+ErrorCode check_api_versions_request(const ApiVersionsRequest& req, std::int16_t version,
+                                     std::string_view cluster_id, std::int32_t node_id) {
+  const bool names_cluster = req.cluster_id.has_value();
+  const bool names_node = req.node_id != -1;
+  if (version >= 5 && names_cluster != names_node) return ErrorCode::invalid_request;
+  if (version >= 3 && !(valid_software_token(req.client_software_name) &&
+                        valid_software_token(req.client_software_version)))
+    return ErrorCode::invalid_request;
+  if (version >= 5 && names_cluster && (*req.cluster_id != cluster_id || req.node_id != node_id))
+    return ErrorCode::rebootstrap_required;
+  return ErrorCode::none;
+}
+
+ApiVersionsResponse api_versions_error_response(ErrorCode error) {
+  ApiVersionsResponse r;
+  r.error_code = to_wire(error);
+  return r;
+}
+
 }  // namespace nocopy::kafka

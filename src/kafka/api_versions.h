@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kafka/api_key.h"
@@ -34,5 +35,19 @@ inline constexpr std::int64_t kFinalizedFeaturesEpoch = 1;
 // at version 0.
 ApiVersionsResponse make_api_versions_response(std::int16_t request_version,
                                                std::int16_t transaction_version = kMaxTransactionVersion);
+
+// Kafka's checks of a decoded request at an advertised `version`, in its
+// order: v3+ names its software and version in Kafka's alphabet (letters,
+// digits, '-' and '.', starting and ending with a letter or digit), else
+// INVALID_REQUEST; v5+ gives both `cluster_id` and `node_id` or neither
+// (INVALID_REQUEST), and when given they name this broker's cluster and
+// node, else REBOOTSTRAP_REQUIRED (KIP-1242: the client's metadata is stale
+// and it bootstraps again). ErrorCode::none when the request passes.
+ErrorCode check_api_versions_request(const ApiVersionsRequest& req, std::int16_t version,
+                                     std::string_view cluster_id, std::int32_t node_id);
+
+// The answer to a request that failed those checks: the error, no APIs
+// (Kafka's ApiVersionsRequest::getErrorResponse).
+ApiVersionsResponse api_versions_error_response(ErrorCode error);
 
 }  // namespace nocopy::kafka

@@ -89,6 +89,7 @@ std::string error_name(ErrorCode code) {
     NOCOPY_KAFKA_ERR(transaction_abortable, "TRANSACTION_ABORTABLE")
     NOCOPY_KAFKA_ERR(offset_not_available, "OFFSET_NOT_AVAILABLE")
     NOCOPY_KAFKA_ERR(invalid_regular_expression, "INVALID_REGULAR_EXPRESSION")
+    NOCOPY_KAFKA_ERR(rebootstrap_required, "REBOOTSTRAP_REQUIRED")
 #undef NOCOPY_KAFKA_ERR
   }
   return fmt::format("UNKNOWN_{}", static_cast<int>(code));

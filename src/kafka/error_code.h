@@ -91,6 +91,7 @@ enum class ErrorCode : std::int16_t {
   transactional_id_not_found = 105,
   transaction_abortable = 120,  // KIP-890: abort the transaction and carry on (not fatal)
   invalid_regular_expression = 128,
+  rebootstrap_required = 129,  // KIP-1242: ApiVersions v5 named another cluster or node
 };
 
 // "UNKNOWN_TOPIC_OR_PARTITION", ... ; "UNKNOWN_<n>" for unnamed values.

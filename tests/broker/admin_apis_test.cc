@@ -8,6 +8,8 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "broker/admin_thread.h"
@@ -312,7 +314,7 @@ TEST_F(AdminApisTest, DeleteGroupsRemovesEmptyGroupsForGood) {
     EXPECT_EQ(fetched(n, "gone", "t", 1), 9);
 
     kafka::DeleteGroupsRequest req{{"gone", "busy", "never", ""}};
-    for (std::int16_t v : {0, 2}) {
+    for (std::int16_t v : {0, 2, 3}) {
       SCOPED_TRACE("v" + std::to_string(v));
       auto res = n.call<kafka::DeleteGroupsResponse>(v, req);
       ASSERT_EQ(res.results.size(), 4u);
@@ -322,6 +324,12 @@ TEST_F(AdminApisTest, DeleteGroupsRemovesEmptyGroupsForGood) {
       EXPECT_EQ(res.results[1].error_code, to_wire(ErrorCode::non_empty_group));
       EXPECT_EQ(res.results[2].error_code, to_wire(ErrorCode::group_id_not_found));
       EXPECT_EQ(res.results[3].error_code, to_wire(ErrorCode::invalid_group_id));
+      // v3: every error says why; below v3 there is no message on the wire.
+      using Msg = std::optional<std::string>;
+      EXPECT_EQ(res.results[0].error_message, v < 3 ? Msg{} : Msg{"Group gone does not exist."});
+      EXPECT_EQ(res.results[1].error_message, v < 3 ? Msg{} : Msg{"Group busy is not empty: it has 1 member."});
+      EXPECT_EQ(res.results[2].error_message, v < 3 ? Msg{} : Msg{"Group never does not exist."});
+      EXPECT_EQ(res.results[3].error_message, v < 3 ? Msg{} : Msg{"The group id is empty."});
     }
     EXPECT_EQ(fetched(n, "gone", "t", 0), -1);
     EXPECT_EQ(fetched(n, "gone", "t", 1), -1);
@@ -332,7 +340,9 @@ TEST_F(AdminApisTest, DeleteGroupsRemovesEmptyGroupsForGood) {
     // The deleted group can be used again from scratch.
     EXPECT_EQ(commit(n, "gone", "t", 1, 1).topics[0].partitions[0].error_code, 0);
     kafka::DeleteGroupsRequest again{{"gone"}};
-    EXPECT_EQ(n.call<kafka::DeleteGroupsResponse>(1, again).results[0].error_code, 0);
+    auto deleted = n.call<kafka::DeleteGroupsResponse>(3, again).results.at(0);
+    EXPECT_EQ(deleted.error_code, 0);
+    EXPECT_FALSE(deleted.error_message.has_value()) << "a deleted group has no message";
   }
   // Restart: the tombstones keep "gone" deleted; the others are back.
   Node n(cfg);

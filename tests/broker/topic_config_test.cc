@@ -651,7 +651,10 @@ TEST_F(TopicConfigApisTest, AlteredLimitsApplyToTheOpenPartitions) {
 
 TEST_F(TopicConfigApisTest, ApiVersionsAdvertisesTheAlterApis) {
   Node n(cfg);
-  auto res = n.call<kafka::ApiVersionsResponse>(3, kafka::ApiVersionsRequest{});
+  kafka::ApiVersionsRequest req;
+  req.client_software_name = "nocopy-test";
+  req.client_software_version = "1.0";
+  auto res = n.call<kafka::ApiVersionsResponse>(3, req);
   auto range = [&](std::int16_t key) {
     for (auto& a : res.api_keys)
       if (a.api_key == key) return std::pair<int, int>(a.min_version, a.max_version);

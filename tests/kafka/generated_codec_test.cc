@@ -358,6 +358,38 @@ TEST(GeneratedCodec, DeleteGroupsAndTopicsBytes) {
   expect_wire(r, 5, "02" "0274" "000003e8" "00");
 }
 
+// Kafka 4.4's DeleteGroupsResponse.json v3: each result's nullable
+// error_message after its error code; the request keeps the v2 layout.
+TEST(GeneratedCodec, DeleteGroupsV3Bytes) {
+  DeleteGroupsRequest g;
+  g.groups_names = {"g"};
+  expect_wire(g, 3, "02" "0267" "00");
+  DeleteGroupsResponse r;
+  r.results.push_back({.group_id = "g", .error_code = 68, .error_message = std::string("The group is not empty.")});
+  r.results.push_back({.group_id = "h", .error_code = 0, .error_message = std::nullopt});
+  const std::string msg = test::to_hex(std::as_bytes(std::span(std::string_view("The group is not empty."))));
+  expect_wire(r, 3, ("00000000" "03" "0267" "0044" "18" + msg + "00" "0268" "0000" "00" "00" "00").c_str());
+  // v2 has no message.
+  expect_wire(r, 2, "00000000" "03" "0267" "0044" "00" "0268" "0000" "00" "00");
+}
+
+// Kafka 4.4's ApiVersionsRequest.json v5 (KIP-1242): a nullable cluster id
+// and a node id (default -1) after the software names; the response keeps
+// the v3 layout.
+TEST(GeneratedCodec, ApiVersionsV5Bytes) {
+  ApiVersionsRequest q;
+  q.client_software_name = "n";
+  q.client_software_version = "1";
+  expect_wire(q, 5, "026e" "0231" "00" "ffffffff" "00");
+  q.cluster_id = "c";
+  q.node_id = 7;
+  expect_wire(q, 5, "026e" "0231" "0263" "00000007" "00");
+  expect_wire(q, 4, "026e" "0231" "00");
+  ApiVersionsResponse m;
+  m.error_code = 129;
+  expect_wire(m, 5, "0081" "01" "00000000" "00");
+}
+
 TEST(GeneratedCodec, SyncGroupAndOffsetDeleteBytes) {
   SyncGroupResponse s;
   s.assignment = {std::byte{0xab}};

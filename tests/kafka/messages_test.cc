@@ -260,7 +260,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::fetch), std::make_pair(4, 18));
   EXPECT_EQ(range(ApiKey::metadata), std::make_pair(0, 13));
   EXPECT_EQ(range(ApiKey::create_topics), std::make_pair(0, 7));
-  EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 4));
+  EXPECT_EQ(range(ApiKey::api_versions), std::make_pair(0, 5));
   EXPECT_EQ(range(ApiKey::list_offsets), std::make_pair(1, 11));
   EXPECT_EQ(range(ApiKey::offset_commit), std::make_pair(2, 10));
   EXPECT_EQ(range(ApiKey::offset_fetch), std::make_pair(1, 10));
@@ -281,7 +281,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::list_transactions), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::describe_configs), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::create_partitions), std::make_pair(0, 3));
-  EXPECT_EQ(range(ApiKey::delete_groups), std::make_pair(0, 2));
+  EXPECT_EQ(range(ApiKey::delete_groups), std::make_pair(0, 3));
   EXPECT_EQ(range(ApiKey::offset_delete), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::alter_configs), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::incremental_alter_configs), std::make_pair(0, 1));
@@ -302,7 +302,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
 TEST(ApiVersions, UnsupportedVersionAnsweredInV0Layout) {
   ApiVersionsResponse r = make_api_versions_response(9);
   EncodedResponse e = encode_response(7, 9, r);
-  EXPECT_EQ(to_hex(e.bytes), "00000010" "00000007" "0023" "00000001" "0012" "0000" "0004");
+  EXPECT_EQ(to_hex(e.bytes), "00000010" "00000007" "0023" "00000001" "0012" "0000" "0005");
 }
 
 TEST(ApiVersions, V3ResponseHeaderHasNoTaggedFields) {

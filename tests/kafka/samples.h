@@ -32,7 +32,7 @@ T sample();
 
 template <>
 inline ApiVersionsRequest sample() {
-  return {"librdkafka", "2.0.2"};
+  return {"librdkafka", "2.0.2", "nocopy", 0};
 }
 template <>
 inline ApiVersionsResponse sample() {
@@ -344,7 +344,7 @@ inline DeleteGroupsRequest sample() {
 }
 template <>
 inline DeleteGroupsResponse sample() {
-  return {2, {{"g1", 0}, {"g2", 68}, {"", 24}}};
+  return {2, {{"g1", 0, std::nullopt}, {"g2", 68, "Group g2 is not empty: it has 1 member."}, {"", 24, "The group id is empty."}}};
 }
 template <>
 inline OffsetDeleteRequest sample() {

@@ -160,7 +160,7 @@ kafka::MetadataResponse RequestHandler::metadata_response(bool all, const std::v
                                                          const HostPort& adv) const {
   kafka::MetadataResponse res;
   res.brokers.push_back({cfg_.node_id, adv.host, adv.port, std::nullopt});
-  res.cluster_id = "nocopy";
+  res.cluster_id = kClusterId;
   res.controller_id = cfg_.node_id;
   std::vector<std::string> listed;
   if (all)
@@ -216,7 +216,7 @@ kafka::MetadataResponse RequestHandler::cluster_metadata_response(bool all, cons
     auto a = b.address_for(listener);
     res.brokers.push_back({id, a.host, a.port, b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
   }
-  res.cluster_id = "nocopy";
+  res.cluster_id = kClusterId;
   res.controller_id = snap->controller_id;
   std::vector<std::string> listed;
   if (all)
@@ -258,7 +258,7 @@ void RequestHandler::describe_cluster(const Header& h, const kafka::DescribeClus
                                       const ClientContext& client) {
   kafka::DescribeClusterResponse res;
   res.endpoint_type = req.endpoint_type;
-  res.cluster_id = "nocopy";
+  res.cluster_id = kClusterId;
   if (req.endpoint_type != 1) {
     res.error_code = code(ErrorCode::invalid_request);
     res.error_message = "only broker endpoints (endpoint type 1) exist";

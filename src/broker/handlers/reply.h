@@ -22,6 +22,10 @@ namespace nocopy::broker::handlers {
 using kafka::ErrorCode;
 constexpr std::int16_t code(ErrorCode c) { return kafka::to_wire(c); }
 
+// The cluster id every broker answers (Metadata, DescribeCluster) and checks
+// ApiVersions v5 against.
+inline constexpr const char* kClusterId = "nocopy";
+
 // An encoded response as a chain: the encoded bytes (one Buffer, sliced at
 // the splice points, never copied) with regions[i] inserted at splice i.
 buf::Chain to_chain(kafka::EncodedResponse enc, const std::vector<std::vector<buf::FileRegion>>& regions = {});
