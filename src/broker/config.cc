@@ -82,11 +82,18 @@ std::optional<std::string> Config::check_policy(std::string_view policy) {
   return std::nullopt;
 }
 
+std::optional<std::string> Config::check_timestamp_type(std::string_view type) {
+  if (type == "CreateTime" || type == "LogAppendTime") return std::nullopt;
+  return "invalid value '" + std::string(type) + "' for configuration message.timestamp.type: String must be one "
+         "of: CreateTime, LogAppendTime";
+}
+
 void Config::check_cleaner() const {
   if (auto e = check_policy(cleanup_policy)) throw std::invalid_argument(*e);
   if (delete_retention_ms < 0) throw std::invalid_argument("delete_retention_ms: must be >= 0");
   if (message_timestamp_before_max_ms < 0 || message_timestamp_after_max_ms < 0)
     throw std::invalid_argument("message_timestamp_before_max_ms / _after_max_ms: must be >= 0");
+  if (auto e = check_timestamp_type(message_timestamp_type)) throw std::invalid_argument(*e);
   if (min_compaction_lag_ms < 0) throw std::invalid_argument("min_compaction_lag_ms: must be >= 0");
   if (max_compaction_lag_ms < 1) throw std::invalid_argument("max_compaction_lag_ms: must be >= 1");
   if (!(min_cleanable_dirty_ratio >= 0 && min_cleanable_dirty_ratio <= 1))
@@ -194,6 +201,7 @@ void Config::load_toml(const std::filesystem::path& file) {
   num("producer_id_expiration_ms", producer_id_expiration_ms);
   num("message_timestamp_before_max_ms", message_timestamp_before_max_ms);
   num("message_timestamp_after_max_ms", message_timestamp_after_max_ms);
+  str("message_timestamp_type", [&](const std::string& v) { message_timestamp_type = v; });
   str("cleanup_policy", [&](const std::string& v) { cleanup_policy = v; });
   num("delete_retention_ms", delete_retention_ms);
   num("min_compaction_lag_ms", min_compaction_lag_ms);

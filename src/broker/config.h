@@ -79,6 +79,14 @@ struct Config {
   // clock is INVALID_TIMESTAMP (Kafka 4's defaults: no bound / one hour).
   std::int64_t message_timestamp_before_max_ms = std::numeric_limits<std::int64_t>::max();
   std::int64_t message_timestamp_after_max_ms = 3600000;
+  // log.message.timestamp.type: CreateTime (the producer's timestamps, checked
+  // against the two bounds above) or LogAppendTime (the log stamps each
+  // batch's maxTimestamp with its append time; the bounds do not apply).
+  std::string message_timestamp_type = "CreateTime";
+  bool log_append_time() const { return message_timestamp_type == "LogAppendTime"; }
+  // Why `type` is not a valid message.timestamp.type (Kafka's two names,
+  // case-sensitive), or nullopt.
+  static std::optional<std::string> check_timestamp_type(std::string_view type);
 
   // Log compaction (Kafka's names in comments; topics override the first
   // five with cleanup.policy, delete.retention.ms, min.compaction.lag.ms,

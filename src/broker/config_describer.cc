@@ -64,8 +64,7 @@ std::vector<ConfigDescriber::Entry> ConfigDescriber::broker_topic_entries() cons
   const Config d;  // Kafka's defaults are nocopy's defaults
   // Values the log layer runs with that Config does not set (log::LogConfig
   // defaults): segment age 7 days, an index entry every 4 KiB, 10 MiB
-  // index files, CreateTime stamps, delete (no compaction), batches stored
-  // as the producer compressed them.
+  // index files, batches stored as the producer compressed them.
   return {
       {"cleanup.policy", cfg_.cleanup_policy, d.cleanup_policy, "log.cleanup.policy", ConfigType::list,
        "delete: old segments are removed by retention.ms / retention.bytes; compact: the log cleaner keeps "
@@ -92,8 +91,16 @@ std::vector<ConfigDescriber::Entry> ConfigDescriber::broker_topic_entries() cons
        "log bytes between offset index entries"},
       {"max.message.bytes", num(cfg_.max_message_bytes), num(d.max_message_bytes), "message.max.bytes",
        ConfigType::int_, "largest record batch accepted"},
-      {"message.timestamp.type", "CreateTime", "CreateTime", "log.message.timestamp.type", ConfigType::string,
-       "timestamps are the producer's"},
+      {"message.timestamp.after.max.ms", num(cfg_.message_timestamp_after_max_ms),
+       num(d.message_timestamp_after_max_ms), "log.message.timestamp.after.max.ms", ConfigType::long_,
+       "CreateTime: a record stamped further than this after the broker's clock is INVALID_TIMESTAMP"},
+      {"message.timestamp.before.max.ms", num(cfg_.message_timestamp_before_max_ms),
+       num(d.message_timestamp_before_max_ms), "log.message.timestamp.before.max.ms", ConfigType::long_,
+       "CreateTime: a record stamped further than this before the broker's clock is INVALID_TIMESTAMP"},
+      {"message.timestamp.type", cfg_.message_timestamp_type, d.message_timestamp_type, "log.message.timestamp.type",
+       ConfigType::string,
+       "CreateTime: the producer's timestamps; LogAppendTime: each batch is stamped with the time the log "
+       "appended it"},
       {"min.insync.replicas", num(cfg_.min_insync_replicas), num(d.min_insync_replicas), "min.insync.replicas",
        ConfigType::int_, "in-sync replicas an acks=all produce needs (cluster mode)"},
       {"retention.bytes", num(cfg_.retention_bytes), num(d.retention_bytes), "log.retention.bytes", ConfigType::long_,

@@ -6,7 +6,7 @@
 // DYNAMIC_TOPIC_CONFIG (1), is_default false, and (v1+ synonyms) the
 // override itself first, then the broker-level synonym(s). Every other
 // config is the broker-wide one (cleanup.policy, retention.*, segment.*,
-// max.message.bytes, message.timestamp.type, flush.*, ...), each with the
+// max.message.bytes, message.timestamp.*, flush.*, ...), each with the
 // broker config it comes from as its synonym (log.retention.ms,
 // message.max.bytes, ...). Source: STATIC_BROKER_CONFIG (4) when the broker
 // was started with a value other than Kafka's default (flag or TOML file),

@@ -29,6 +29,7 @@ log::LogConfig log_config(const Config& cfg) {
   lc.replica_drop_behind_bytes = cfg.replica_drop_behind_bytes;
   lc.map_for_reads = cfg.lookup_mmap;
   lc.allow_control_batches = true;  // markers; Partition::append refuses them from clients
+  lc.timestamp_type = cfg.log_append_time() ? log::TimestampType::log_append_time : log::TimestampType::create_time;
   switch (cfg.flush) {
     case FlushMode::never: lc.flush.mode = log::FlushPolicy::Mode::never; break;
     case FlushMode::interval:
@@ -275,7 +276,7 @@ Partition::AppendResult Partition::append(std::span<std::byte> batch, bool will_
   if (id.producer_id >= 0) producers_.record(id, r->base_offset, r->last_offset, wall_ms());
   out.base_offset = r->base_offset;
   out.last_offset = r->last_offset;
-  out.log_append_time = -1;
+  out.log_append_time = r->log_append_time;  // -1 under CreateTime
   wake_appended();
   return out;
 }

@@ -57,6 +57,8 @@ std::optional<Range> numeric_range(std::string_view name) {
   if (name == "flush.messages") return Range{1, kLongMax, "long"};
   if (name == "delete.retention.ms" || name == "min.compaction.lag.ms") return Range{0, kLongMax, "long"};
   if (name == "max.compaction.lag.ms") return Range{1, kLongMax, "long"};
+  if (name == "message.timestamp.before.max.ms" || name == "message.timestamp.after.max.ms")
+    return Range{0, kLongMax, "long"};
   if (name == "min.insync.replicas") return Range{1, kIntMax, "int"};
   return std::nullopt;
 }
@@ -69,7 +71,6 @@ struct Fixed {
 };
 constexpr Fixed kFixed[] = {
     {"compression.type", "producer", "batches are stored as the producer compressed them"},
-    {"message.timestamp.type", "CreateTime", "LogAppendTime is not implemented per topic"},
     {"segment.ms", "604800000", "the segment roll age is fixed"},
     {"index.interval.bytes", "4096", "the index interval is fixed"},
     {"segment.index.bytes", "10485760", "the index size is fixed"},
@@ -98,6 +99,8 @@ void fsync_path(const std::filesystem::path& p, int flags) {
 std::vector<std::string> TopicConfig::names() {
   std::vector<std::string> out = {"cleanup.policy",        "delete.retention.ms",   "flush.messages",
                                   "flush.ms",              "max.compaction.lag.ms", "max.message.bytes",
+                                  "message.timestamp.after.max.ms", "message.timestamp.before.max.ms",
+                                  "message.timestamp.type",
                                   "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "min.insync.replicas",
                                   "retention.bytes",
                                   "retention.ms",          "segment.bytes"};
@@ -109,6 +112,7 @@ std::vector<std::string> TopicConfig::names() {
 std::optional<std::string> TopicConfig::check(std::string_view name, std::string_view value) {
   const std::string n(name);
   if (name == "cleanup.policy") return Config::check_policy(trim(value));
+  if (name == "message.timestamp.type") return Config::check_timestamp_type(trim(value));
   if (name == "min.cleanable.dirty.ratio") {
     auto v = parse_double(value);
     if (!v) return "invalid value '" + std::string(value) + "' for configuration " + n + ": expected a double";
@@ -153,6 +157,10 @@ Config TopicConfig::apply(const Config& base, const Overrides& overrides) {
   if (auto v = get("delete.retention.ms")) c.delete_retention_ms = *v;
   if (auto v = get("min.compaction.lag.ms")) c.min_compaction_lag_ms = *v;
   if (auto v = get("max.compaction.lag.ms")) c.max_compaction_lag_ms = *v;
+  if (auto v = get("message.timestamp.before.max.ms")) c.message_timestamp_before_max_ms = *v;
+  if (auto v = get("message.timestamp.after.max.ms")) c.message_timestamp_after_max_ms = *v;
+  if (auto it = overrides.find("message.timestamp.type"); it != overrides.end())
+    c.message_timestamp_type = std::string(trim(it->second));
   if (auto it = overrides.find("min.cleanable.dirty.ratio"); it != overrides.end())
     c.min_cleanable_dirty_ratio = *parse_double(it->second);
   auto messages = get("flush.messages");

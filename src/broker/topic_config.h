@@ -18,7 +18,8 @@
 //   max.compaction.lag.ms  long >= 1
 //   min.cleanable.dirty.ratio  double 0..1
 //   compression.type   producer (batches are stored as sent)
-//   message.timestamp.type  CreateTime
+//   message.timestamp.type  CreateTime | LogAppendTime (case-sensitive)
+//   message.timestamp.before.max.ms, message.timestamp.after.max.ms  long >= 0
 //   segment.ms, index.interval.bytes, segment.index.bytes: only the value
 //                      the log runs with (604800000, 4096, 10485760)
 // Values are trimmed of surrounding blanks and stored as given otherwise.

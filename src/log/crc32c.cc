@@ -453,6 +453,46 @@ CrcFn pick_crc() {
 }
 }  // namespace
 
+namespace {
+
+// a(x) * b(x) modulo the polynomial, both in the reflected bit order (bit
+// 31 is x^0), as zlib's multmodp.
+std::uint32_t mult_mod_p(std::uint32_t a, std::uint32_t b) noexcept {
+  std::uint32_t m = 1u << 31;
+  std::uint32_t p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = (b & 1u) ? (b >> 1) ^ kPoly : b >> 1;
+  }
+  return p;
+}
+
+// x^(2^k) modulo the polynomial for k = 0..63 (x^1 = bit 30).
+std::array<std::uint32_t, 64> make_x2n() noexcept {
+  std::array<std::uint32_t, 64> t{};
+  std::uint32_t p = 1u << 30;
+  for (auto& e : t) {
+    e = p;
+    p = mult_mod_p(p, p);
+  }
+  return t;
+}
+
+}  // namespace
+
+std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b) noexcept {
+  static const std::array<std::uint32_t, 64> kX2n = make_x2n();
+  // x^(8 len_b): the bits of len_b select powers x^(2^(k+3)).
+  std::uint32_t x = 1u << 31;  // x^0
+  for (unsigned k = 3; len_b != 0; len_b >>= 1, ++k)
+    if (len_b & 1u) x = mult_mod_p(kX2n[k & 63], x);
+  return mult_mod_p(x, crc_a) ^ crc_b;
+}
+
 std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
   // A function-local static, so that static initializers elsewhere may checksum too.
   static const CrcFn kCrc = pick_crc();

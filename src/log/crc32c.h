@@ -25,6 +25,14 @@ namespace nocopy::log {
 // over `data`. crc32c("123456789") == 0xE3069283.
 std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
 
+// crc32c(A || B) from crc32c(A), crc32c(B) and B's length alone, without
+// B's bytes: zlib's crc32_combine for the Castagnoli polynomial,
+// O(log len_b) carry-less multiplies. Because the checksum is affine,
+// crc32c(A' || B) == crc32c(A || B) ^ crc32c_combine(crc32c(A) ^ crc32c(A'),
+// 0, len_b) for |A'| == |A|: the checksum of a batch whose header changed
+// is updated without reading its records.
+std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b) noexcept;
+
 std::uint32_t crc32c_software(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
 // The best hardware implementation. Precondition: crc32c_hardware_available().
 std::uint32_t crc32c_hardware(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "log/cleaner_swap.h"
+#include "log/crc32c.h"
 #include "log/record_batch.h"
 
 namespace nocopy::log {
@@ -192,12 +193,19 @@ std::shared_ptr<LogSegment> PartitionLog::next_segment(std::int64_t base) const 
     if (append_time >= 0) [[unlikely]] {
       // Kafka's LogAppendTime: the batch's maxTimestamp becomes the append
       // time and attribute bit 3 says so; records keep their deltas. The
-      // CRC covers both fields, so it is recomputed (baseOffset is not
-      // covered and is patched below as usual).
+      // CRC covers both fields; validate() checked it, so it is updated
+      // from the header bytes alone (crc32c_combine) instead of re-read
+      // over the records under the lock (baseOffset is not covered and is
+      // patched below as usual).
       std::byte* h = batches.data() + p;
+      constexpr std::size_t kCovered = kBatchHeaderSize - kCrcCoveredFrom;
+      const std::uint32_t before = crc32c(std::span<const std::byte>(h + kCrcCoveredFrom, kCovered));
       store_be16(h + 21, static_cast<std::int16_t>(load_be16(h + 21) | 0x08));
       store_be64(h + 35, append_time);
-      update_batch_crc(batches.subspan(p, b.size));
+      const std::uint32_t after = crc32c(std::span<const std::byte>(h + kCrcCoveredFrom, kCovered));
+      const auto crc = static_cast<std::uint32_t>(load_be32(h + kCrcOffset)) ^
+                       crc32c_combine(before ^ after, 0, b.size - kBatchHeaderSize);
+      store_be32(h + kCrcOffset, static_cast<std::int32_t>(crc));
       b.max_timestamp = append_time;
     }
     store_be64(batches.data() + p, next);
@@ -286,6 +294,7 @@ void PartitionLog::reconfigure(const LogConfig& limits) {
   config_.retention_rolls_expired_active = limits.retention_rolls_expired_active;
   config_.max_message_bytes = limits.max_message_bytes;
   max_message_bytes_.store(limits.max_message_bytes, std::memory_order_relaxed);
+  config_.timestamp_type = limits.timestamp_type;
 }
 
 LogResult<void> PartitionLog::roll() {

@@ -261,8 +261,9 @@ class PartitionLog final : private FlushScheduler::Client, private Flusher::Targ
   void close();
 
   // Changes the limits of an open log -- segment_bytes, segment_ms,
-  // retention_ms, retention_bytes, retention_rolls_expired_active and
-  // max_message_bytes -- from the next append, roll or retention pass on
+  // retention_ms, retention_bytes, retention_rolls_expired_active,
+  // max_message_bytes and timestamp_type -- from the next append, roll or
+  // retention pass on
   // (as Kafka applies a topic's config change to its open logs). A smaller
   // segment_bytes rolls the active segment at the next append that does not
   // fit; existing segments are not rewritten. Every other field (write mode,

@@ -39,6 +39,9 @@ TEST(TopicConfigCheck, AcceptsWhatTheBrokerImplements) {
                                                                       {"cleanup.policy", "delete"},
                                                                       {"compression.type", "producer"},
                                                                       {"message.timestamp.type", "CreateTime"},
+                                                                      {"message.timestamp.type", "LogAppendTime"},
+                                                                      {"message.timestamp.before.max.ms", "0"},
+                                                                      {"message.timestamp.after.max.ms", "9223372036854775807"},
                                                                       {"segment.ms", "604800000"}}) {
     auto err = TopicConfig::check(n, v);
     EXPECT_FALSE(err.has_value()) << n << "=" << v << ": " << err.value_or("");
@@ -74,7 +77,9 @@ TEST(TopicConfigCheck, RejectsUnknownNamesAndBadValuesWithAReason) {
                                   {"min.compaction.lag.ms", "-1", "must be 0.."},
                                   {"max.compaction.lag.ms", "0", "must be 1.."},
                                   {"compression.type", "zstd", "only producer"},
-                                  {"message.timestamp.type", "LogAppendTime", "only CreateTime"},
+                                  {"message.timestamp.type", "logappendtime", "must be one of: CreateTime, LogAppendTime"},
+                                  {"message.timestamp.after.max.ms", "-1", "must be 0.."},
+                                  {"message.timestamp.before.max.ms", "soon", "expected a long"},
                                   {"segment.ms", "1000", "only 604800000"}}) {
     auto err = TopicConfig::check(c.name, c.value);
     ASSERT_TRUE(err.has_value()) << c.name << "=" << c.value;

@@ -25,6 +25,27 @@ TEST(Crc32c, KnownVectors) {
   EXPECT_EQ(crc32c_software(inc), 0x46DD794Eu);
 }
 
+TEST(Crc32c, CombineEqualsTheChecksumOfTheConcatenation) {
+  std::mt19937_64 rng(7);
+  std::vector<std::byte> data(200000);
+  for (auto& b : data) b = static_cast<std::byte>(rng());
+  for (std::size_t len_b : {0u, 1u, 7u, 61u, 4096u, 65537u, 199000u}) {
+    const std::size_t len_a = rng() % 1000;
+    auto all = std::span<const std::byte>(data).first(len_a + len_b);
+    EXPECT_EQ(crc32c_combine(crc32c(all.first(len_a)), crc32c(all.subspan(len_a)), len_b), crc32c(all))
+        << "len_a=" << len_a << " len_b=" << len_b;
+  }
+  // A changed 40-byte header: the new checksum from the old one and the two
+  // headers' checksums, without the 100 KB behind them.
+  std::vector<std::byte> batch(data.begin(), data.begin() + 100040);
+  const std::uint32_t old_crc = crc32c(batch);
+  const std::uint32_t old_head = crc32c(std::span<const std::byte>(batch).first(40));
+  batch[3] ^= std::byte{0x08};
+  batch[20] = std::byte{0x42};
+  const std::uint32_t new_head = crc32c(std::span<const std::byte>(batch).first(40));
+  EXPECT_EQ(old_crc ^ crc32c_combine(old_head ^ new_head, 0, 100000), crc32c(batch));
+}
+
 TEST(Crc32c, HardwareMatchesSoftwareOnRandomData) {
   if (!crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   std::mt19937_64 rng(42);

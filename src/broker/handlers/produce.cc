@@ -213,8 +213,9 @@ void append_partition(const ProduceScope& s, const std::string& topic, const Con
   if (view && s.acks == -1 && view->isr_size < static_cast<std::size_t>(std::max(tcfg.min_insync_replicas, 1)))
     return fail(ErrorCode::not_enough_replicas);
   // Kafka's per-record checks: a record without a key in a compacted topic,
-  // a timestamp out of range; v8+ lists each refused record.
-  const RecordRules rules{tcfg.compacts(), true, tcfg.message_timestamp_before_max_ms,
+  // a timestamp out of range (CreateTime only: under LogAppendTime the log
+  // stamps the batch); v8+ lists each refused record.
+  const RecordRules rules{tcfg.compacts(), !tcfg.log_append_time(), tcfg.message_timestamp_before_max_ms,
                           tcfg.message_timestamp_after_max_ms};
   if (auto rv = validate_records(records, topic, pr.index, rules, now_ms()); rv.error != ErrorCode::none) {
     if (s.version >= 8) {
