@@ -36,14 +36,8 @@ class TopicTimestampTest : public testing::NodeTest {
  protected:
   static kafka::ProduceResponse::PartitionResponse produce(Node& n, const std::string& topic,
                                                           std::span<const std::byte> records) {
-    kafka::ProduceRequest r;
-    r.acks = 1;
-    r.timeout_ms = 1000;
-    auto& t = r.topics.emplace_back();
-    t.name = topic;
-    auto& p = t.partitions.emplace_back();
-    p.records.bytes = records;
-    return n.call<kafka::ProduceResponse>(9, r).responses.at(0).partitions.at(0);
+    auto res = n.call<kafka::ProduceResponse>(9, testing::produce_request(topic, 0, records));
+    return res.responses.at(0).partitions.at(0);
   }
   // The stored batch at `offset` of partition 0, read back from its segment.
   static std::vector<std::byte> stored_batch(Node& n, const std::string& topic, std::int64_t offset) {
