@@ -190,7 +190,10 @@ TEST_F(TxnVersionsTest, TransactionVersion2AddsPartitionsAndGroupsAndBumpsTheEpo
   EXPECT_EQ(e.producer_epoch, 2);
   EXPECT_EQ(part->last_stable_offset(), part->log_end_offset());
   // ApiVersions offers EndTxn and TxnOffsetCommit v5 and finalizes the feature at 2.
-  auto v = node->call<kafka::ApiVersionsResponse>(3, kafka::ApiVersionsRequest{});
+  kafka::ApiVersionsRequest av;  // v3+ names its software (else INVALID_REQUEST, as in Kafka)
+  av.client_software_name = "nocopy-test";
+  av.client_software_version = "1.0";
+  auto v = node->call<kafka::ApiVersionsResponse>(3, av);
   ASSERT_EQ(v.finalized_features.size(), 1u);
   EXPECT_EQ(v.finalized_features[0].name, "transaction.version");
   EXPECT_EQ(v.finalized_features[0].max_version_level, 2);
