@@ -105,6 +105,10 @@ void TxnCoordinator::unpublish(const std::string& transactional_id) {
   verifiable_owner_.erase(owner);
 }
 
+void TxnCoordinator::fence_epoch(TxnMetadata& m) {
+  if (m.producer_epoch < kMaxEpoch + 1) ++m.producer_epoch;
+}
+
 bool TxnCoordinator::bump_epoch(TxnMetadata& m) {
   if (m.producer_epoch < kMaxEpoch) {
     ++m.producer_epoch;
@@ -234,15 +238,19 @@ ErrorCode TxnCoordinator::reinit(TxnMetadata& m, const kafka::InitProducerIdRequ
     if (completing(m.state)) return ErrorCode::concurrent_transactions;
   }
   TxnMetadata next = transition(m);
-  if (!bump_epoch(next)) return ErrorCode::coordinator_not_available;
   if (m.state == TxnState::ongoing) {
     // The previous producer left a transaction open: fence it (markers with
-    // the bumped epoch) and abort it.
+    // the next epoch, under its own producer id) and abort it. The new
+    // producer gets that epoch, or a new producer id when it was the last.
+    fence_epoch(next);
     if (!persist(next)) return ErrorCode::coordinator_not_available;
     assign(m, next);
     if (end_locked(m, false, now) != ErrorCode::none) return ErrorCode::coordinator_not_available;
     if (m.state != TxnState::complete_abort) return ErrorCode::concurrent_transactions;
     next = transition(m);
+    if (next.producer_epoch > kMaxEpoch && !bump_epoch(next)) return ErrorCode::coordinator_not_available;
+  } else if (!bump_epoch(next)) {
+    return ErrorCode::coordinator_not_available;
   }
   next.state = TxnState::empty;
   next.timeout_ms = req.transaction_timeout_ms;
@@ -488,7 +496,8 @@ std::size_t TxnCoordinator::tick(std::int64_t now) {
     if (m.state != TxnState::ongoing || m.start_ms < 0 || now - m.start_ms <= m.timeout_ms) continue;
     // Fence the producer that left it open, then abort with the new epoch.
     TxnMetadata next = transition(m);
-    if (!bump_epoch(next) || !persist(next)) continue;
+    fence_epoch(next);
+    if (!persist(next)) continue;
     assign(m, std::move(next));
     spdlog::info("transactions: {} open for more than {} ms: aborted (producer {} now at epoch {})", id, m.timeout_ms,
                  m.producer_id, m.producer_epoch);

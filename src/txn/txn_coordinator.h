@@ -203,6 +203,10 @@ class TxnCoordinator {
   // Prepare (bumped) and, unless complete_after_answer, complete.
   kafka::ErrorCode end_v2_locked(TxnMetadata& m, bool commit, std::int64_t now);
   bool bump_epoch(TxnMetadata& m);  // false: no producer id available
+  // The epoch that fences a producer's open transaction before its abort:
+  // the next one, 32767 included (no client gets it, markers may carry it,
+  // as in Kafka), so the markers close it under its own producer id.
+  static void fence_epoch(TxnMetadata& m);
 
   TxnCoordinatorConfig cfg_;
   TxnStateLog* log_;

@@ -121,6 +121,50 @@ TEST_F(TxnCoordinatorTest, TimeoutAbortsAndFencesTheProducer) {
   EXPECT_EQ(end("t", i.producer_id, 0, true), to_wire(ErrorCode::producer_fenced));
 }
 
+// A version 1 producer at the last usable epoch (32766) with a transaction
+// open in partition a-0, as a restart would load it.
+void load_open_at_last_epoch(TxnCoordinatorTest& t) {
+  TxnMetadata m;
+  m.producer_id = 1000;
+  m.producer_epoch = 32766;
+  m.state = TxnState::complete_commit;
+  m.timeout_ms = 1000;
+  ASSERT_TRUE(t.c->replay(encode_txn_key("t"), encode_txn_value(m)));
+  t.next_pid = 5000;
+  ASSERT_EQ(t.add("t", 1000, 32766, {{"a", 0}}).results.at(0).results.at(0).partition_error_code, 0);
+}
+
+TEST_F(TxnCoordinatorTest, AnOpenTransactionAtTheLastEpochIsAbortedUnderItsOwnProducerIdOnInit) {
+  load_open_at_last_epoch(*this);
+  auto i = init("t", 1000, 10);
+  ASSERT_EQ(i.error_code, 0);
+  // The abort markers close producer 1000's transaction (epoch 32767, which
+  // no client gets); the new producer starts a new producer id.
+  ASSERT_EQ(parts.markers.size(), 1u);
+  EXPECT_EQ(parts.markers[0].pid, 1000);
+  EXPECT_EQ(parts.markers[0].epoch, 32767);
+  EXPECT_FALSE(parts.markers[0].commit);
+  EXPECT_EQ(i.producer_id, 5000);
+  EXPECT_EQ(i.producer_epoch, 0);
+  EXPECT_NE(end("t", 1000, 32766, true), 0);
+  EXPECT_EQ(add("t", 5000, 0, {{"a", 0}}).results.at(0).results.at(0).partition_error_code, 0);
+}
+
+TEST_F(TxnCoordinatorTest, ATimedOutTransactionAtTheLastEpochIsAbortedUnderItsOwnProducerId) {
+  load_open_at_last_epoch(*this);
+  EXPECT_EQ(c->tick(1001), 1u);
+  ASSERT_EQ(parts.markers.size(), 1u);
+  EXPECT_EQ(parts.markers[0].pid, 1000);
+  EXPECT_EQ(parts.markers[0].epoch, 32767);
+  EXPECT_FALSE(parts.markers[0].commit);
+  EXPECT_EQ(c->find("t")->state, TxnState::complete_abort);
+  EXPECT_NE(end("t", 1000, 32766, true), 0);  // the producer that left it open is fenced
+  auto i = init("t");
+  ASSERT_EQ(i.error_code, 0);
+  EXPECT_EQ(i.producer_id, 5000);
+  EXPECT_EQ(i.producer_epoch, 0);
+}
+
 TEST_F(TxnCoordinatorTest, FailedMarkersAreRetriedAndStateSurvivesARestart) {
   auto i = init("t");
   add("t", i.producer_id, 0, {{"a", 0}, {"a", 1}});
