@@ -101,10 +101,12 @@ class TopicRegistry {
   // copy of the current overrides and changes it (returning a Kafka error
   // code to refuse, with *message). The result is validated (invalid_config),
   // persisted (TopicConfig::save) and published as the topic's overrides,
-  // which DescribeConfigs reports at once. The open partitions keep running
-  // with the Config they were opened with: Partition/PartitionLog take their
-  // settings at open only, so a change takes effect when the broker restarts
-  // (logged). validate_only: every check, nothing written.
+  // which DescribeConfigs reports at once and Produce's checks read from
+  // then on; the open partitions take it live as Kafka does
+  // (Partition::reconfigure: max.message.bytes from the next append,
+  // segment.bytes / retention.* at the next roll / retention pass). Only the
+  // logs' own flush cadence (flush.*) waits for them to reopen (logged).
+  // validate_only: every check, nothing written.
   // Kafka error code: none, unknown_topic_or_partition, invalid_config,
   // whatever `edit` returns, kafka_storage_error (the file write failed;
   // nothing changed).
