@@ -3,12 +3,15 @@ confluent-kafka (librdkafka 2.x re-authenticates, KIP-368): one producer and
 one group consumer on a SASL listener, a record every 50 ms for `seconds`
 while consuming, then the rest consumed. argv: JSON {"conf", "topic",
 "seconds"}; prints one JSON line {produced, delivered, consumed, missing,
-duplicates, errors}. Every call is bounded by timeouts."""
+duplicates, errors}. The topic is created before the consumer subscribes, so
+librdkafka never reports a subscribed topic that does not exist yet. Every
+call is bounded by timeouts."""
 import json
 import sys
 import time
 
 from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 
 def main():
@@ -25,6 +28,8 @@ def main():
         else:
             delivered.append(msg.value().decode())
 
+    admin = AdminClient(conf)
+    admin.create_topics([NewTopic(topic, 1, 1)], operation_timeout=10)[topic].result(timeout=20)
     producer = Producer(dict(conf, **{"error_cb": on_error, "acks": "all", "linger.ms": 5}))
     consumer = Consumer(dict(conf, **{"group.id": "reauth-group", "auto.offset.reset": "earliest",
                                       "error_cb": on_error, "enable.auto.commit": True,
