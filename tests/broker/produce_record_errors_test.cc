@@ -6,12 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <vector>
 
 #include "broker/record_validator.h"
 #include "broker_test_util.h"
+#include "io/clock.h"
 #include "kafka/error_code.h"
 #include "log/record_batch.h"
 #include "test_node.h"
@@ -24,11 +24,6 @@ using kafka::to_wire;
 using testing::Node;
 using testing::zstd_batch;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 kafka::ProduceResponse::PartitionResponse produce(Node& n, std::int16_t v, const std::string& topic,
                                                   std::span<const std::byte> records) {
   auto res = n.call<kafka::ProduceResponse>(v, testing::produce_request(topic, 0, records));
@@ -40,7 +35,7 @@ class ProduceRecordErrorsTest : public testing::NodeTest {};
 TEST_F(ProduceRecordErrorsTest, CompactedTopicRefusesRecordsWithoutKey) {
   Node n(cfg);
   ASSERT_EQ(n.topics.create("c", 1, {{"cleanup.policy", "compact"}}, false), 0);
-  const std::int64_t now = now_ms();
+  const std::int64_t now = io::wall_clock_ms();
   auto batch = log::BatchBuilder().timestamp(now).add("k", "1").add(std::nullopt, "2").add("k", "3")
                    .add(std::nullopt, "4").build();
   auto p = produce(n, 9, "c", batch);
@@ -68,7 +63,7 @@ TEST_F(ProduceRecordErrorsTest, TimestampOutOfRangeIsInvalidTimestamp) {
   cfg.message_timestamp_before_max_ms = 86400000;  // one day back; one hour ahead (Kafka's default)
   Node n(cfg);
   ASSERT_EQ(n.topics.create("t", 1), 0);
-  const std::int64_t now = now_ms();
+  const std::int64_t now = io::wall_clock_ms();
   // Records 1 (two hours ahead) and 2 (two days back) are out of range.
   auto batch = log::BatchBuilder()
                    .timestamp(now)

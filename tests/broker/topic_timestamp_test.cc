@@ -8,12 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <chrono>
 #include <string>
 #include <vector>
 
 #include "broker/topic_config.h"
 #include "broker_test_util.h"
+#include "io/clock.h"
 #include "kafka/error_code.h"
 #include "log/record_batch.h"
 #include "test_node.h"
@@ -26,11 +26,6 @@ using kafka::to_wire;
 using testing::Node;
 
 constexpr std::int64_t kCoarseTickMs = 20;  // above a jiffy at HZ=100
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class TopicTimestampTest : public testing::NodeTest {
  protected:
@@ -91,11 +86,11 @@ TEST_F(TopicTimestampTest, LogAppendTimeTopicStampsBatchesWithARecomputedCrc) {
   ASSERT_EQ(n.call<kafka::CreateTopicsResponse>(5, create("ct", {})).topics.at(0).error_code, 0);
   // Stamped two days back: out of CreateTime's range once a bound is set,
   // and never looked at under LogAppendTime.
-  const std::int64_t sent = now_ms() - 2 * 86400000LL;
+  const std::int64_t sent = io::wall_clock_ms() - 2 * 86400000LL;
   auto batch = log::BatchBuilder().timestamp(sent).add("k", "1").add("k", "2", {}, 5).build();
-  const std::int64_t before = now_ms();
+  const std::int64_t before = io::wall_clock_ms();
   auto pr = produce(n, "lat", batch);
-  const std::int64_t after = now_ms();
+  const std::int64_t after = io::wall_clock_ms();
   ASSERT_EQ(pr.error_code, 0);
   // The log reads the coarse wall clock (CLOCK_REALTIME_COARSE): up to one
   // clock tick behind the precise one read before the produce.
@@ -133,10 +128,10 @@ TEST_F(TopicTimestampTest, PerTopicBoundsDecideInvalidTimestamp) {
   ASSERT_EQ(n.topics.create("strict", 1, {{"message.timestamp.before.max.ms", "60000"},
                                           {"message.timestamp.after.max.ms", "0"}}, false), 0);
   ASSERT_EQ(n.topics.create("loose", 1), 0);
-  auto hour_ago = log::BatchBuilder().timestamp(now_ms() - 3600000).add("k", "1").build();
+  auto hour_ago = log::BatchBuilder().timestamp(io::wall_clock_ms() - 3600000).add("k", "1").build();
   EXPECT_EQ(produce(n, "strict", hour_ago).error_code, to_wire(ErrorCode::invalid_timestamp));
   EXPECT_EQ(produce(n, "loose", hour_ago).error_code, 0);  // the broker's bound: none
-  auto ahead = log::BatchBuilder().timestamp(now_ms() + 600000).add("k", "1").build();
+  auto ahead = log::BatchBuilder().timestamp(io::wall_clock_ms() + 600000).add("k", "1").build();
   EXPECT_EQ(produce(n, "strict", ahead).error_code, to_wire(ErrorCode::invalid_timestamp));
   EXPECT_EQ(produce(n, "loose", ahead).error_code, 0);  // within the hour
 }
