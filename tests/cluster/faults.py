@@ -14,10 +14,12 @@ network namespaces, scripts/cluster.sh; faults injected with `kill`,
   below the high watermark.
 """
 import os
+import re
 import shutil
 import sys
 import threading
 import time
+import urllib.request
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -31,7 +33,9 @@ wait_for = base.wait_for
 BROKERS = (1, 2, 3)
 
 
-def start_cluster(extra_args=""):
+def start_cluster(extra_args="", metrics=False):
+    """metrics: the brokers serve /metrics on SUBNET.(10+i):9094 (see
+    versions_used) instead of running with --no-metrics."""
     if os.geteuid() != 0:
         fail("needs root for network namespaces")
     if not os.access(os.environ.get("NOCOPY_ETCD", "/usr/bin/etcd"), os.X_OK):
@@ -39,6 +43,8 @@ def start_cluster(extra_args=""):
     if not shutil.which("iptables"):
         fail("iptables is not installed (scripts/setup.sh installs it)")
     c = base.Cluster()
+    if metrics:
+        c.env["NOCOPY_BROKER_ARGS"] = c.env["NOCOPY_BROKER_ARGS"].replace("--no-metrics", "")
     c.env["NOCOPY_BROKER_ARGS"] += " " + extra_args
     c.run("up")
     return c
@@ -260,9 +266,26 @@ def check(c, topic, partitions, load, watcher=None, stop_cluster=True):
     return where
 
 
-def run(scenario, extra_args=""):
+def versions_used(c, ids, into):
+    """Merges {api label: set of versions} of the requests brokers `ids`
+    have counted (nocopy_requests_by_version_total; counters restart with a
+    broker process) into `into`. Needs start_cluster(metrics=True)."""
+    pat = re.compile(r'^nocopy_requests_by_version_total\{api="(\w+)",key="\d+",version="(\d+)"\} (\S+)$', re.M)
+    for i in ids:
+        url = "http://%s.%d:9094/metrics" % (c.subnet, 10 + i)
+        try:
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError as e:
+            fail("%s: %s" % (url, e))
+        for m in pat.finditer(text):
+            if float(m.group(3)) > 0:
+                into.setdefault(m.group(1), set()).add(int(m.group(2)))
+    return into
+
+
+def run(scenario, extra_args="", metrics=False):
     """Starts a cluster, runs scenario(c), dumps the logs on failure, always stops it."""
-    c = start_cluster(extra_args)
+    c = start_cluster(extra_args, metrics)
     try:
         scenario(c)
     except BaseException:

@@ -18,7 +18,11 @@ Checks: the output topic read with read_committed holds exactly the expected
 counts (a record counted twice or lost shows as a wrong count), within the
 scenario's own bounds (40 s before the kill, 60 s after it); then the
 group's committed offsets, fetched with require_stable, reach the end of
-every input partition.
+every input partition. The brokers' request counters (read from each one's
+/metrics before the kill and at the end) show the client ran transaction
+version 2, the cluster's default: EndTxn and TxnOffsetCommit at v5 or
+newer only, no AddOffsetsToTxn, and AddPartitionsToTxn only in the
+brokers' own form (v4+: a leader adding a partition at the coordinator).
 
 Needs root (ip netns), /usr/bin/etcd, Java and Maven with ~/.m2 filled
 (scripts/setup-compat.sh). NOCOPY_BIN names the broker.
@@ -61,13 +65,14 @@ def scenario(c, classpath):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     timer = threading.Timer(LIMIT, java.kill)
     timer.start()
-    result, killed = None, None
+    result, killed, versions = None, None, {}
     try:
         for line in java.stdout:
             line = line.rstrip("\n")
             print(line, flush=True)
             if line.startswith("KILL "):
                 killed = int(line.split()[1])
+                faults.versions_used(c, faults.BROKERS, versions)
                 c.run("kill", str(killed))
                 print("broker %d SIGKILLed %.1f s into the scenario" % (killed, time.time() - t0), flush=True)
                 java.stdin.write("OK\n")
@@ -95,11 +100,25 @@ def scenario(c, classpath):
     if not loaded:
         fail("no live broker logged loading __consumer_offsets-%d after broker %d was killed" % (part, killed))
     print(loaded[-1])
+    check_transaction_version_2(faults.versions_used(c, [i for i in faults.BROKERS if i != killed], versions))
     print("streams_eos_cluster passed in %.1f s" % (time.time() - t0))
+
+
+def check_transaction_version_2(versions):
+    used = {api: sorted(versions.get(api, ())) for api in
+            ("end_txn", "txn_offset_commit", "add_offsets_to_txn", "add_partitions_to_txn")}
+    print("transaction APIs used: %s" % used)
+    for api in ("end_txn", "txn_offset_commit"):
+        if not used[api] or used[api][0] < 5:
+            fail("%s at %s: not transaction version 2 (v5+) only" % (api, used[api]))
+    if used["add_offsets_to_txn"]:
+        fail("AddOffsetsToTxn %s sent: a transaction version 2 producer does not" % used["add_offsets_to_txn"])
+    if used["add_partitions_to_txn"] and used["add_partitions_to_txn"][0] < 4:
+        fail("AddPartitionsToTxn %s: a client's form, not only the brokers' (v4+)" % used["add_partitions_to_txn"])
 
 
 if __name__ == "__main__":
     cp = java_classpath()
     faults.run(lambda c: scenario(c, cp),
                "--offsets-topic-num-partitions %d --transaction-state-log-num-partitions %d --min-insync-replicas 2"
-               % (OFFSETS_PARTITIONS, STATE_PARTITIONS))
+               % (OFFSETS_PARTITIONS, STATE_PARTITIONS), metrics=True)
