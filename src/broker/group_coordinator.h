@@ -119,7 +119,7 @@ class GroupCoordinator {
   //   committing for a group without being its member): accepted, also for
   //   a group that does not exist (then created, a simple group, as by an
   //   OffsetCommit with generation -1); a group that does not exist with a
-  //   generation >= 0 is ILLEGAL_GENERATION;
+  //   generation >= 0 is ILLEGAL_GENERATION (v6+: GROUP_ID_NOT_FOUND);
   // - a Dead group: COORDINATOR_NOT_AVAILABLE; generation -1 on an Empty
   //   group: accepted;
   // - else the sender must be a current member (ClassicGroup::member_error:
@@ -128,7 +128,7 @@ class GroupCoordinator {
   //   progress is no error: a member of the current generation commits
   //   during PreparingRebalance and CompletingRebalance alike.
   // Nothing is stored and no session is extended.
-  kafka::ErrorCode txn_offset_commit_error(const kafka::TxnOffsetCommitRequest& req);
+  kafka::ErrorCode txn_offset_commit_error(const kafka::TxnOffsetCommitRequest& req, std::int16_t version);
   // OffsetFetch: the request's groups (v8+) each answered in `groups`, or
   // its one group_id (v1-v7) in `topics` and `error_code`. Null topics: every
   // partition the group has committed.

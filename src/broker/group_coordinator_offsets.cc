@@ -32,11 +32,11 @@ ErrorCode GroupCoordinator::commit_group_error(const kafka::OffsetCommitRequest&
   return ErrorCode::none;
 }
 
-ErrorCode GroupCoordinator::txn_offset_commit_error(const kafka::TxnOffsetCommitRequest& req) {
+ErrorCode GroupCoordinator::txn_offset_commit_error(const kafka::TxnOffsetCommitRequest& req, std::int16_t version) {
   if (!valid_group_id(req.group_id)) return ErrorCode::invalid_group_id;
   ClassicGroup* g = find_group(req.group_id);
   if (g == nullptr) {
-    if (req.generation_id >= 0) return ErrorCode::illegal_generation;
+    if (req.generation_id >= 0) return version >= 6 ? ErrorCode::group_id_not_found : ErrorCode::illegal_generation;
     find_or_create_group(req.group_id);
     return ErrorCode::none;
   }

@@ -31,6 +31,18 @@ kafka::Uuid id_of(const std::string& name, const TopicRegistry& topics) {
   return t ? t->topic_id : kafka::Uuid{};
 }
 
+// Sets every answered topic's id and answers the unknown ones.
+template <class Response, class Topic>
+void finish_commit(Response& res, const std::vector<Topic>& unknown, const TopicRegistry& topics) {
+  for (auto& t : res.topics) t.topic_id = id_of(t.name, topics);
+  for (const auto& t : unknown) {
+    auto& rt = res.topics.emplace_back();
+    rt.topic_id = t.topic_id;
+    for (const auto& p : t.partitions)
+      rt.partitions.push_back({p.partition_index, kafka::to_wire(kafka::ErrorCode::unknown_topic_id)});
+  }
+}
+
 }  // namespace
 
 std::vector<kafka::OffsetCommitRequest::Topic> resolve(kafka::OffsetCommitRequest& req, const TopicRegistry& topics) {
@@ -39,13 +51,17 @@ std::vector<kafka::OffsetCommitRequest::Topic> resolve(kafka::OffsetCommitReques
 
 void finish(kafka::OffsetCommitResponse& res, const std::vector<kafka::OffsetCommitRequest::Topic>& unknown,
             const TopicRegistry& topics) {
-  for (auto& t : res.topics) t.topic_id = id_of(t.name, topics);
-  for (const auto& t : unknown) {
-    auto& rt = res.topics.emplace_back();
-    rt.topic_id = t.topic_id;
-    for (const auto& p : t.partitions)
-      rt.partitions.push_back({p.partition_index, kafka::to_wire(kafka::ErrorCode::unknown_topic_id)});
-  }
+  finish_commit(res, unknown, topics);
+}
+
+std::vector<kafka::TxnOffsetCommitRequest::Topic> resolve(kafka::TxnOffsetCommitRequest& req,
+                                                          const TopicRegistry& topics) {
+  return name_topics(req.topics, topics);
+}
+
+void finish(kafka::TxnOffsetCommitResponse& res, const std::vector<kafka::TxnOffsetCommitRequest::Topic>& unknown,
+            const TopicRegistry& topics) {
+  finish_commit(res, unknown, topics);
 }
 
 FetchUnknown resolve(kafka::OffsetFetchRequest& req, const TopicRegistry& topics) {

@@ -1,4 +1,5 @@
-// OffsetCommit and OffsetFetch v10+ name topics by id (KIP-848): before the
+// OffsetCommit and OffsetFetch v10+ and TxnOffsetCommit v6+ name topics by
+// id (KIP-848, KIP-1319): before the
 // coordinator sees a request, each id is replaced by its topic's name; the
 // topics whose id no broker topic has are taken out and answered
 // UNKNOWN_TOPIC_ID (every partition), as Kafka does. Once answered, every
@@ -18,6 +19,12 @@ namespace nocopy::broker::group_topic_ids {
 std::vector<kafka::OffsetCommitRequest::Topic> resolve(kafka::OffsetCommitRequest& req, const TopicRegistry& topics);
 // Adds the unknown topics to `res` and sets every topic's id.
 void finish(kafka::OffsetCommitResponse& res, const std::vector<kafka::OffsetCommitRequest::Topic>& unknown,
+            const TopicRegistry& topics);
+
+// TxnOffsetCommit: the same two steps.
+std::vector<kafka::TxnOffsetCommitRequest::Topic> resolve(kafka::TxnOffsetCommitRequest& req,
+                                                          const TopicRegistry& topics);
+void finish(kafka::TxnOffsetCommitResponse& res, const std::vector<kafka::TxnOffsetCommitRequest::Topic>& unknown,
             const TopicRegistry& topics);
 
 // OffsetFetch (groups form): the unknown topics of each group, in the

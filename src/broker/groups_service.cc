@@ -391,7 +391,7 @@ kafka::ErrorCode GroupsService::route_error(const std::string& group) {
   return route(group).error;
 }
 
-void GroupsService::txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
+void GroupsService::txn_offset_commit(const kafka::TxnOffsetCommitRequest& req, std::int16_t version,
                                       std::function<void(const kafka::TxnOffsetCommitResponse&)> post) {
   kafka::TxnOffsetCommitResponse r;
   auto answer_all = [&](kafka::ErrorCode e) {
@@ -408,7 +408,7 @@ void GroupsService::txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
     return post(r);
   }
   // Zombie fencing (v3+): a member of an older generation stores nothing.
-  if (const kafka::ErrorCode e = rt.shard->coordinator->txn_offset_commit_error(req); e != kafka::ErrorCode::none) {
+  if (const kafka::ErrorCode e = rt.shard->coordinator->txn_offset_commit_error(req, version); e != kafka::ErrorCode::none) {
     answer_all(e);
     return post(r);
   }

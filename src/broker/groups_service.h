@@ -126,8 +126,9 @@ class GroupsService {
   // generation, or drops them (ABORT). A load replays the partition the
   // same way, so offsets whose marker is not in the log stay pending.
   // `post` gets the answer, once the batch is replicated in cluster mode
-  // (possibly on another thread).
-  void txn_offset_commit(const kafka::TxnOffsetCommitRequest& req,
+  // (possibly on another thread). `version` is the request's (its errors
+  // differ by version).
+  void txn_offset_commit(const kafka::TxnOffsetCommitRequest& req, std::int16_t version,
                          std::function<void(const kafka::TxnOffsetCommitResponse&)> post);
   // The partition of __consumer_offsets that holds `group`'s records; in
   // cluster mode nullopt while the topic does not exist (its creation is

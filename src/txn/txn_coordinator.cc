@@ -78,6 +78,12 @@ ErrorCode TxnCoordinator::check_producer(const TxnMetadata* m, std::int64_t pid,
   return ErrorCode::none;
 }
 
+// The record's value version follows the finalized transaction.version,
+// not the client's: v1 only once the level is 2, so every broker that may
+// load the partition (one of an older release, or after a downgrade of the
+// level) can read it. A client that sends EndTxn v5 to a broker at level < 2
+// (above the range it advertises) is served as version 2, and its record
+// drops the v1-only fields, as Kafka's TransactionLog.valueToBytes does.
 bool TxnCoordinator::persist(const TxnMetadata& m) {
   const std::int16_t value_version = cfg_.transaction_version >= 2 ? 1 : 0;
   if (log_ != nullptr && !log_->append(encode_txn_key(m.transactional_id), encode_txn_value(m, value_version)))

@@ -39,13 +39,14 @@ class GroupTxnOffsetsTest : public ::testing::Test {
     cfg.group_initial_rebalance_delay_ms = 0;
     node = std::make_unique<testing::Node>(cfg);
   }
+  std::int16_t version = 4;  // of the TxnOffsetCommit requests sent
   void restart() {
     node.reset();
     node = std::make_unique<testing::Node>(cfg);
   }
   kafka::TxnOffsetCommitResponse txn_offset_commit(const kafka::TxnOffsetCommitRequest& r) {
     std::promise<kafka::TxnOffsetCommitResponse> p;
-    node->groups->txn_offset_commit(r, [&p](const kafka::TxnOffsetCommitResponse& res) { p.set_value(res); });
+    node->groups->txn_offset_commit(r, version, [&p](const kafka::TxnOffsetCommitResponse& res) { p.set_value(res); });
     return p.get_future().get();
   }
   std::int16_t txn_commit(std::int64_t pid, std::int16_t epoch, std::int64_t offset) {
@@ -175,6 +176,15 @@ TEST_F(GroupTxnFencingTest, AGenerationOfAGroupThatDoesNotExistIsIllegal) {
   EXPECT_EQ(commit_as(1000, -1, "", {}, 5, ""), all(ErrorCode::invalid_group_id));
   // Nothing stored: no batch in __consumer_offsets.
   EXPECT_EQ(log_end(), 0);
+}
+
+TEST_F(GroupTxnFencingTest, FromVersionSixAGroupThatDoesNotExistIsNotFound) {
+  version = 6;
+  EXPECT_EQ(commit_as(1000, 3, "m", {}, 5, "missing"), all(ErrorCode::group_id_not_found));
+  EXPECT_EQ(commit_as(1000, 0, "", {}, 5, "missing"), all(ErrorCode::group_id_not_found));
+  EXPECT_EQ(log_end(), 0);
+  // Without a generation the group is still created, as before.
+  EXPECT_EQ(commit_as(1000, -1, "", {}, 5, "missing"), all(ErrorCode::none));
 }
 
 TEST_F(GroupTxnFencingTest, UnknownMembersAndStaleGenerationsStoreNothing) {

@@ -141,7 +141,7 @@ class GroupsClusterTest : public ::testing::Test {
     r.member_id = member;
     r.topics.push_back({.name = "orders", .partitions = {{0, offset, -1, std::nullopt}}});
     auto p = std::make_shared<std::promise<kafka::TxnOffsetCommitResponse>>();
-    node->groups->txn_offset_commit(r, [p](const kafka::TxnOffsetCommitResponse& res) { p->set_value(res); });
+    node->groups->txn_offset_commit(r, 4, [p](const kafka::TxnOffsetCommitResponse& res) { p->set_value(res); });
     auto f = p->get_future();
     EXPECT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
     return f.get().topics.at(0).partitions.at(0).error_code;

@@ -7,6 +7,8 @@
 // version 2: Produce v12 and TxnOffsetCommit v5 adding the partition and the
 // group themselves, EndTxn v5 bumping the epoch, at the broker's
 // transaction_version 2 (and Produce v12 verified as before below it).
+// TxnOffsetCommit v6 naming topics by id, an unknown id answered
+// UNKNOWN_TOPIC_ID beside the committed ones.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -197,6 +199,48 @@ TEST_F(TxnVersionsTest, TransactionVersion2AddsPartitionsAndGroupsAndBumpsTheEpo
   ASSERT_EQ(v.finalized_features.size(), 1u);
   EXPECT_EQ(v.finalized_features[0].name, "transaction.version");
   EXPECT_EQ(v.finalized_features[0].max_version_level, 2);
+}
+
+TEST_F(TxnVersionsTest, TxnOffsetCommitV6NamesTopicsById) {
+  const auto i = init("a", 5);
+  ASSERT_EQ(i.error_code, 0);
+  const kafka::Uuid id = node->topics.find("t")->topic_id;
+  kafka::Uuid unknown{};
+  unknown[15] = std::byte{7};
+  auto req = offsets("a", i.producer_id, i.producer_epoch);
+  req.topics[0].name.clear();
+  req.topics[0].topic_id = id;
+  req.topics.emplace_back().topic_id = unknown;
+  req.topics[1].partitions.push_back({3, 7, -1, std::nullopt});
+  auto c = node->call<kafka::TxnOffsetCommitResponse>(6, req);
+  ASSERT_EQ(c.topics.size(), 2u);
+  EXPECT_EQ(c.topics[0].topic_id, id);
+  EXPECT_EQ(c.topics[0].partitions.at(0).error_code, 0);
+  EXPECT_EQ(c.topics[1].topic_id, unknown);
+  ASSERT_EQ(c.topics[1].partitions.size(), 1u);
+  EXPECT_EQ(c.topics[1].partitions[0].partition_index, 3);
+  EXPECT_EQ(c.topics[1].partitions[0].error_code, to_wire(ErrorCode::unknown_topic_id));
+  // The offset of t-0 is pending in the transaction; the commit makes it the group's.
+  kafka::EndTxnRequest end;
+  end.transactional_id = "a";
+  end.producer_id = i.producer_id;
+  end.producer_epoch = i.producer_epoch;
+  end.committed = true;
+  ASSERT_EQ(node->call<kafka::EndTxnResponse>(5, end).error_code, 0);
+  kafka::OffsetFetchRequest f;
+  f.group_id = "g";
+  f.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = "t", .partition_indexes = {0}}};
+  auto fetched = node->call<kafka::OffsetFetchResponse>(7, f);
+  EXPECT_EQ(fetched.topics.at(0).partitions.at(0).committed_offset, 1);
+  // A group generation for a group that does not exist: GROUP_ID_NOT_FOUND at v6.
+  req = offsets("a", i.producer_id, static_cast<std::int16_t>(i.producer_epoch + 1));
+  req.group_id = "nobody";
+  req.generation_id = 4;
+  req.member_id = "m";
+  req.topics[0].name.clear();
+  req.topics[0].topic_id = id;
+  auto missing = node->call<kafka::TxnOffsetCommitResponse>(6, req);
+  EXPECT_EQ(missing.topics.at(0).partitions.at(0).error_code, to_wire(ErrorCode::group_id_not_found));
 }
 
 }  // namespace

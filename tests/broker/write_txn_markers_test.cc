@@ -63,7 +63,7 @@ TEST_F(WriteTxnMarkers, AbortsAHangingTransactionAndAnswersEachPartition) {
   offsets.producer_epoch = 1;
   offsets.topics.emplace_back().name = "t";
   offsets.topics[0].partitions.push_back({1, 42, -1, std::nullopt});
-  n.groups->txn_offset_commit(offsets, [](const kafka::TxnOffsetCommitResponse& r) {
+  n.groups->txn_offset_commit(offsets, 4, [](const kafka::TxnOffsetCommitResponse& r) {
     EXPECT_EQ(r.topics.at(0).partitions.at(0).error_code, 0);
   });
   for (std::int16_t v : {1, 2}) {

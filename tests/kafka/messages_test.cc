@@ -276,7 +276,7 @@ TEST(ApiVersions, AdvertisedTableMatchesNotes) {
   EXPECT_EQ(range(ApiKey::add_partitions_to_txn), std::make_pair(0, 5));
   EXPECT_EQ(range(ApiKey::add_offsets_to_txn), std::make_pair(0, 4));
   EXPECT_EQ(range(ApiKey::end_txn), std::make_pair(0, 5));  // v5: transaction version 2, finalized by default
-  EXPECT_EQ(range(ApiKey::txn_offset_commit), std::make_pair(0, 5));
+  EXPECT_EQ(range(ApiKey::txn_offset_commit), std::make_pair(0, 6));
   EXPECT_EQ(range(ApiKey::describe_transactions), std::make_pair(0, 0));
   EXPECT_EQ(range(ApiKey::list_transactions), std::make_pair(0, 2));
   EXPECT_EQ(range(ApiKey::describe_configs), std::make_pair(0, 4));

@@ -1,5 +1,5 @@
 // The transaction APIs' wire layouts at Kafka 4.x's versions: InitProducerId
-// v5, AddOffsetsToTxn v2/v4, EndTxn v4/v5, TxnOffsetCommit v2/v4/v5,
+// v5, AddOffsetsToTxn v2/v4, EndTxn v4/v5, TxnOffsetCommit v2/v4/v5/v6,
 // AddPartitionsToTxn v5 (a broker's add), WriteTxnMarkers v1/v2, and the
 // transaction.version feature in ApiVersions v3. Each vector is what Kafka 4.4's generated Java
 // message classes (kafka-clients, `Message.write`) write for the same
@@ -106,6 +106,25 @@ TEST(TxnMessages, TxnOffsetCommitV2V4AndV5) {
   expect_wire(r, 5, "00000000" "02" "0261" "02" "00000000" "0033" "00" "00" "00");
 }
 
+// v6 names each topic by its id (KIP-1319), in requests and answers alike.
+TEST(TxnMessages, TxnOffsetCommitV6TopicIds) {
+  Uuid id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::byte>(i + 1);
+  TxnOffsetCommitRequest q = one_offset();
+  q.generation_id = 1;
+  q.member_id = "m";
+  q.topics[0].name.clear();
+  q.topics[0].topic_id = id;
+  expect_wire(q, 6,
+              "0274" "0267" "0000000000000005" "0002" "00000001" "026d" "00" "02"
+              "0102030405060708090a0b0c0d0e0f10" "02" "00000000" "000000000000000a" "ffffffff" "00" "00" "00" "00");
+  TxnOffsetCommitResponse r;
+  auto& t = r.topics.emplace_back();
+  t.topic_id = id;
+  t.partitions.push_back({0, to_wire(ErrorCode::unknown_topic_id)});
+  expect_wire(r, 6, "00000000" "02" "0102030405060708090a0b0c0d0e0f10" "02" "00000000" "0064" "00" "00" "00");
+}
+
 TEST(TxnMessages, AddPartitionsToTxnV5BrokerAdd) {
   AddPartitionsToTxnRequest q;
   auto& t = q.transactions.emplace_back();
@@ -148,8 +167,11 @@ TEST(TxnMessages, TransactionVersionFeatureInApiVersions) {
     }
   }
   for (const auto& a : make_api_versions_response(3, 2).api_keys) {
-    if (a.api_key == 26 || a.api_key == 28) {
+    if (a.api_key == 26) {
       EXPECT_EQ(a.max_version, 5);
+    }
+    if (a.api_key == 28) {
+      EXPECT_EQ(a.max_version, 6);  // v6: topic ids
     }
   }
 }

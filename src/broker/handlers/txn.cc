@@ -1,7 +1,7 @@
 // Transaction family, served by the transaction coordinator (TxnService):
 // AddPartitionsToTxn v0-v5 (v4+ the brokers' batched and verify-only
 // form), AddOffsetsToTxn v0-v4, EndTxn v0-v5 (v5: transaction version 2),
-// TxnOffsetCommit v0-v5, DescribeTransactions v0, ListTransactions v0-v2;
+// TxnOffsetCommit v0-v6 (v6: topics by id), DescribeTransactions v0, ListTransactions v0-v2;
 // and WriteTxnMarkers v1-v2, which writes markers into this broker's
 // partitions directly (Admin.abortTransaction ends a hanging transaction
 // with it).
@@ -30,6 +30,7 @@
 #include <regex>
 #include <string>
 
+#include "broker/group_topic_ids.h"
 #include "broker/groups_service.h"
 #include "broker/handlers/reply.h"
 #include "broker/request_handler.h"
@@ -206,8 +207,17 @@ void RequestHandler::end_txn(const Header& h, const kafka::EndTxnRequest& req, n
 // without that partition TRANSACTION_ABORTABLE (v4+, KIP-890;
 // INVALID_TXN_STATE before), a coordinator that cannot answer
 // COORDINATOR_NOT_AVAILABLE (the client retries).
-void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& req,
+void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCommitRequest& request,
                                        net::EventLoop& loop, Done& done, const Access& access) {
+  // v6 names topics by id: named here, and the ids no topic has are left
+  // out and answered UNKNOWN_TOPIC_ID whatever happens to the rest.
+  kafka::TxnOffsetCommitRequest req = request;
+  std::vector<kafka::TxnOffsetCommitRequest::Topic> unknown;
+  if (h.api_version >= 6) unknown = group_topic_ids::resolve(req, topics_);
+  auto reply = [h, unknown, this](kafka::TxnOffsetCommitResponse r) {
+    if (h.api_version >= 6) group_topic_ids::finish(r, unknown, topics_);
+    return respond(encode(h, r));
+  };
   const bool id_ok = access.transactional_id(AclOperation::write, req.transactional_id);
   const bool group_ok = access.group(AclOperation::read, req.group_id);
   const bool topics_ok = std::all_of(req.topics.begin(), req.topics.end(),
@@ -224,29 +234,27 @@ void RequestHandler::txn_offset_commit(const Header& h, const kafka::TxnOffsetCo
   };
   auto uniform = [failed](ErrorCode e) { return failed([e](const std::string&) { return e; }); };
   if (!txn_ || !groups_ || !id_ok || !group_ok || !topics_ok) {
-    return done(respond(encode(h, failed([&](const std::string& topic) {
+    return done(reply(failed([&](const std::string& topic) {
       return !txn_ || !groups_ ? ErrorCode::coordinator_not_available
              : !id_ok          ? ErrorCode::transactional_id_authorization_failed
              : !group_ok       ? ErrorCode::group_authorization_failed
              : !access.topic(AclOperation::read, topic) ? ErrorCode::topic_authorization_failed
                                                         : ErrorCode::operation_not_attempted;
-    }))));
+    })));
   }
   const std::optional<std::int32_t> partition = groups_->partition_of(req.group_id);
   ErrorCode route = partition ? groups_->route_error(req.group_id) : ErrorCode::coordinator_not_available;
   if (route == ErrorCode::none && req.group_id.empty()) route = ErrorCode::invalid_group_id;
-  if (route != ErrorCode::none) return done(respond(encode(h, uniform(route))));
+  if (route != ErrorCode::none) return done(reply(uniform(route)));
   // Posts the answer to the connection's loop (the verdict or the
   // replication of the offsets may complete on another thread).
-  auto post = [h, &loop, d = done](const kafka::TxnOffsetCommitResponse& r) {
-    post_reply(loop, d, respond(encode(h, r)));
-  };
+  auto post = [reply, &loop, d = done](const kafka::TxnOffsetCommitResponse& r) { post_reply(loop, d, reply(r)); };
   auto on_verdict = [this, req, version = h.api_version, uniform, post](ErrorCode verdict) {
     if (verdict == ErrorCode::invalid_producer_epoch && version >= 2) verdict = ErrorCode::producer_fenced;
     if (verdict == ErrorCode::not_enough_replicas) verdict = ErrorCode::coordinator_not_available;
     verdict = kafka::txn_error_for_version(verdict, version >= 4);
     if (verdict != ErrorCode::none) return post(uniform(verdict));
-    groups_->txn_offset_commit(req, post);
+    groups_->txn_offset_commit(req, version, post);
   };
   // v5 (transaction version 2): the group's partition is added to the
   // transaction here, at the transaction's coordinator, instead of checked.

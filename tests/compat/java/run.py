@@ -114,7 +114,7 @@ def main():
         # Every API the 4.x client sends on the data path is at the newest
         # version this broker advertises (its own maxima are all higher), and
         # so is every transaction API: the client runs transaction version 2
-        # (EndTxn v5, TxnOffsetCommit v5, no AddPartitionsToTxn or
+        # (EndTxn v5, TxnOffsetCommit v5+, no AddPartitionsToTxn or
         # AddOffsetsToTxn of its own).
         if line == "4":
             why = "; ".join(w for w in (
