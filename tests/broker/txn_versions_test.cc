@@ -74,6 +74,14 @@ struct TxnVersionsTest : ::testing::Test {
     req.topics[0].partitions.push_back({0, 1, -1, std::nullopt});
     return req;
   }
+  static kafka::EndTxnRequest commit(const std::string& id, std::int64_t pid, std::int16_t epoch) {
+    kafka::EndTxnRequest end;
+    end.transactional_id = id;
+    end.producer_id = pid;
+    end.producer_epoch = epoch;
+    end.committed = true;
+    return end;
+  }
 
   testing::TempDir dir;
   Config cfg;
@@ -102,12 +110,7 @@ TEST_F(TxnVersionsTest, WholeTransactionAtTheNewestVersions) {
   auto c = node->call<kafka::TxnOffsetCommitResponse>(4, offsets("a", i.producer_id, i.producer_epoch));
   ASSERT_EQ(c.topics.size(), 1u);
   EXPECT_EQ(c.topics[0].partitions.at(0).error_code, 0);
-  kafka::EndTxnRequest end;
-  end.transactional_id = "a";
-  end.producer_id = i.producer_id;
-  end.producer_epoch = i.producer_epoch;
-  end.committed = true;
-  EXPECT_EQ(node->call<kafka::EndTxnResponse>(4, end).error_code, 0);
+  EXPECT_EQ(node->call<kafka::EndTxnResponse>(4, commit("a", i.producer_id, i.producer_epoch)).error_code, 0);
   // A second InitProducerId v5 fences the first epoch.
   const auto again = init("a", 5);
   EXPECT_EQ(again.producer_id, i.producer_id);
@@ -160,11 +163,7 @@ TEST_F(TxnVersionsTest, TransactionVersion2AddsPartitionsAndGroupsAndBumpsTheEpo
   EXPECT_EQ(d->state, txn::TxnState::ongoing);
   EXPECT_EQ(d->partitions.size(), 2u);  // t-0 and the group's __consumer_offsets partition
   EXPECT_EQ(d->client_version, 2);
-  kafka::EndTxnRequest end;
-  end.transactional_id = "a";
-  end.producer_id = pid;
-  end.producer_epoch = 0;
-  end.committed = true;
+  kafka::EndTxnRequest end = commit("a", pid, 0);
   auto e = node->call<kafka::EndTxnResponse>(5, end);
   ASSERT_EQ(e.error_code, 0);
   EXPECT_EQ(e.producer_id, pid);
@@ -221,12 +220,7 @@ TEST_F(TxnVersionsTest, TxnOffsetCommitV6NamesTopicsById) {
   EXPECT_EQ(c.topics[1].partitions[0].partition_index, 3);
   EXPECT_EQ(c.topics[1].partitions[0].error_code, to_wire(ErrorCode::unknown_topic_id));
   // The offset of t-0 is pending in the transaction; the commit makes it the group's.
-  kafka::EndTxnRequest end;
-  end.transactional_id = "a";
-  end.producer_id = i.producer_id;
-  end.producer_epoch = i.producer_epoch;
-  end.committed = true;
-  ASSERT_EQ(node->call<kafka::EndTxnResponse>(5, end).error_code, 0);
+  ASSERT_EQ(node->call<kafka::EndTxnResponse>(5, commit("a", i.producer_id, i.producer_epoch)).error_code, 0);
   kafka::OffsetFetchRequest f;
   f.group_id = "g";
   f.topics = std::vector<kafka::OffsetFetchRequest::Topic>{{.name = "t", .partition_indexes = {0}}};
