@@ -232,6 +232,11 @@ class GroupCoordinator {
   // The error every partition of an OffsetCommit gets from its group, and
   // the group (created for a simple, unmanaged commit).
   kafka::ErrorCode commit_group_error(const kafka::OffsetCommitRequest& req, std::int16_t version, TimePoint now);
+  // A commit (OffsetCommit or TxnOffsetCommit) to group `id`, which does
+  // not exist: generation -1 creates it as a simple group (offsets only:
+  // manual assignment, kcat -o stored) and is accepted; a generation >= 0
+  // is GROUP_ID_NOT_FOUND to versions that know it, else ILLEGAL_GENERATION.
+  kafka::ErrorCode commit_to_missing_group(const std::string& id, std::int32_t generation, bool not_found_known);
   bool replay_group(std::span<const std::byte> key, std::span<const std::byte> value);
   // Topics the members of a "consumer" group subscribe to (parsed from
   // their ConsumerProtocolSubscription metadata; unparsable metadata adds

@@ -13,16 +13,18 @@ namespace nocopy::broker {
 using kafka::ErrorCode;
 using kafka::to_wire;
 
+ErrorCode GroupCoordinator::commit_to_missing_group(const std::string& id, std::int32_t generation,
+                                                    bool not_found_known) {
+  if (generation >= 0) return not_found_known ? ErrorCode::group_id_not_found : ErrorCode::illegal_generation;
+  find_or_create_group(id);
+  return ErrorCode::none;
+}
+
 ErrorCode GroupCoordinator::commit_group_error(const kafka::OffsetCommitRequest& req, std::int16_t version,
                                                TimePoint now) {
   if (!valid_group_id(req.group_id)) return ErrorCode::invalid_group_id;
   ClassicGroup* g = find_group(req.group_id);
-  if (g == nullptr) {
-    if (req.generation_id >= 0) return version >= 9 ? ErrorCode::group_id_not_found : ErrorCode::illegal_generation;
-    // A group that only stores offsets (manual assignment, kcat -o stored).
-    find_or_create_group(req.group_id);
-    return ErrorCode::none;
-  }
+  if (g == nullptr) return commit_to_missing_group(req.group_id, req.generation_id, version >= 9);
   if (req.generation_id < 0 && g->state == State::empty) return ErrorCode::none;  // not using group management
   if (g->state == State::completing_rebalance) return ErrorCode::rebalance_in_progress;
   if (g->state == State::dead) return ErrorCode::coordinator_not_available;
@@ -35,11 +37,7 @@ ErrorCode GroupCoordinator::commit_group_error(const kafka::OffsetCommitRequest&
 ErrorCode GroupCoordinator::txn_offset_commit_error(const kafka::TxnOffsetCommitRequest& req, std::int16_t version) {
   if (!valid_group_id(req.group_id)) return ErrorCode::invalid_group_id;
   ClassicGroup* g = find_group(req.group_id);
-  if (g == nullptr) {
-    if (req.generation_id >= 0) return version >= 6 ? ErrorCode::group_id_not_found : ErrorCode::illegal_generation;
-    find_or_create_group(req.group_id);
-    return ErrorCode::none;
-  }
+  if (g == nullptr) return commit_to_missing_group(req.group_id, req.generation_id, version >= 6);
   if (g->state == State::dead) return ErrorCode::coordinator_not_available;
   if (req.generation_id < 0 && g->state == State::empty) return ErrorCode::none;
   if (req.generation_id < 0 && req.member_id.empty() && !req.group_instance_id) return ErrorCode::none;
