@@ -14,7 +14,6 @@ network namespaces, scripts/cluster.sh; faults injected with `kill`,
   below the high watermark.
 """
 import os
-import re
 import shutil
 import sys
 import threading
@@ -267,19 +266,16 @@ def check(c, topic, partitions, load, watcher=None, stop_cluster=True):
 
 
 def versions_used(c, ids, into):
-    """Merges {api label: set of versions} of the requests brokers `ids`
-    have counted (nocopy_requests_by_version_total; counters restart with a
-    broker process) into `into`. Needs start_cluster(metrics=True)."""
-    pat = re.compile(r'^nocopy_requests_by_version_total\{api="(\w+)",key="\d+",version="(\d+)"\} (\S+)$', re.M)
+    """Merges {api label: sorted versions} of the requests brokers `ids`
+    have counted (counters restart with a broker process) into `into`.
+    Needs start_cluster(metrics=True)."""
     for i in ids:
         url = "http://%s.%d:9094/metrics" % (c.subnet, 10 + i)
         try:
             text = urllib.request.urlopen(url, timeout=5).read().decode()
         except OSError as e:
             fail("%s: %s" % (url, e))
-        for m in pat.finditer(text):
-            if float(m.group(3)) > 0:
-                into.setdefault(m.group(1), set()).add(int(m.group(2)))
+        base.harness.versions_in(base.harness.parse_metrics(text), into)
     return into
 
 

@@ -43,6 +43,29 @@ def free_port():
     raise RuntimeError("no fresh free port after 100 tries")
 
 
+
+def parse_metrics(text):
+    """{sample name with its labels: value} of a Prometheus text page."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def versions_in(metrics, into=None):
+    """{api label: sorted versions} of the requests counted in `metrics`
+    (nocopy_requests_by_version_total), merged into `into`."""
+    import re
+    out = into if into is not None else {}
+    pat = r'nocopy_requests_by_version_total\{api="(\w+)",key="\d+",version="(\d+)"\}'
+    for name, value in metrics.items():
+        m = re.fullmatch(pat, name)
+        if m and value > 0:
+            out[m.group(1)] = sorted(set(out.get(m.group(1), [])) | {int(m.group(2))})
+    return out
+
 class Broker:
     """A `nocopy broker` child process. Use as a context manager."""
 
@@ -123,27 +146,13 @@ class Broker:
                 break
             data += b
         s.close()
-        body = data.split(b"\r\n\r\n", 1)[1].decode()
-        out = {}
-        for line in body.splitlines():
-            if line and not line.startswith("#"):
-                k, v = line.rsplit(" ", 1)
-                out[k] = float(v)
-        return out
+        return parse_metrics(data.split(b"\r\n\r\n", 1)[1].decode())
 
     def versions_used(self, into=None):
         """{api label: sorted versions} of the requests this broker process
-        has counted (nocopy_requests_by_version_total), merged into `into`
-        (counters restart with the process: call before a restart too)."""
-        import re
-        out = into if into is not None else {}
-        pat = r'nocopy_requests_by_version_total\{api="(\w+)",key="\d+",version="(\d+)"\}'
-        for name, value in self.metrics().items():
-            m = re.fullmatch(pat, name)
-            if m and value > 0:
-                vs = set(out.get(m.group(1), [])) | {int(m.group(2))}
-                out[m.group(1)] = sorted(vs)
-        return out
+        has counted, merged into `into` (counters restart with the process:
+        call before a restart too)."""
+        return versions_in(self.metrics(), into)
 
     def advertised(self):
         """{api_key: (min, max)}: a raw ApiVersions v0 request."""
